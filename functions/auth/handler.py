@@ -1,0 +1,49 @@
+"""POST /auth/signup and /auth/token: accounts over Cognito."""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from aperture import accounts, wiring
+from aperture.api import logger, make_resolver
+from aperture.clock import now_ms
+from aperture.ids import new_id
+from aperture.models.api import SignupRequest, SignupResponse, TokenRequest, TokenResponse
+
+router = Router()
+
+
+@router.post(
+    "/auth/signup",
+    summary="Create an account",
+    tags=["auth"],
+    status_code=201,
+    responses={409: {"description": "The username is taken"}},
+)
+def sign_up(body: SignupRequest) -> SignupResponse:
+    return accounts.sign_up(body, wiring.identity(), wiring.users(), new_id, now_ms)
+
+
+@router.post(
+    "/auth/token",
+    summary="Sign in and get tokens",
+    tags=["auth"],
+    responses={401: {"description": "Wrong username or password"}},
+)
+def token(body: TokenRequest) -> TokenResponse:
+    tokens = accounts.sign_in(body, wiring.identity())
+    return TokenResponse(
+        id_token=tokens.id_token,
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        expires_in=tokens.expires_in,
+    )
+
+
+app = make_resolver(router)
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

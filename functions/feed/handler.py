@@ -1,0 +1,37 @@
+"""GET /feed: the home feed, newest first, with a cursor."""
+
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from aperture import wiring
+from aperture.api import COMMON_RESPONSES, caller, logger, make_resolver
+from aperture.feed import read_feed
+from aperture.models.api import Page, Post
+from aperture.posts import PostViews
+from aperture.settings import get_settings
+
+router = Router()
+
+
+@router.get("/feed", summary="Your home feed", tags=["feed"], responses=COMMON_RESPONSES)
+def get_feed(
+    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,20}$", description="next_cursor of the last page")] = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+    order: Annotated[Literal["ranked", "chronological"], Query()] = "ranked",
+) -> Page[Post]:
+    views = PostViews(wiring.posts(), wiring.users(), get_settings().cdn_base)
+    before = int(cursor) if cursor else None
+    # Ranking comes with the feed issue; until then both orders are newest first.
+    del order
+    return read_feed(caller(router).user_id, before, limit, wiring.timeline(), views)
+
+
+app = make_resolver(router)
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,27 @@
+"""Kinesis consumer of 'post ready': writes each post and fans it out, reporting per-record failures."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from aperture import wiring
+from aperture.api import logger
+from aperture.models.events import PostReady, parse_event
+from aperture.posts import ingest_post_ready
+
+# A batch where every record failed is reported like any other, rather than raised.
+processor = BatchProcessor(event_type=EventType.KinesisDataStreams, raise_on_entire_batch_failure=False)
+
+
+def handle_record(record: KinesisStreamRecord) -> None:
+    event = parse_event(record.kinesis.data_as_bytes())
+    if isinstance(event, PostReady):
+        created = ingest_post_ready(event, wiring.posts(), wiring.uploads(), wiring.follows(), wiring.timeline())
+        logger.info("post ingested", extra={"post_id": event.post_id, "created": created})
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)

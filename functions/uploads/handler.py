@@ -1,0 +1,57 @@
+"""POST /uploads (a presigned S3 POST) and GET /uploads/{upload_id} (how far processing got)."""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from aperture import uploads, wiring
+from aperture.api import COMMON_RESPONSES, caller, logger, make_resolver, parse_id
+from aperture.clock import get_clock
+from aperture.ids import new_id
+from aperture.models.api import CreateUploadRequest, CreateUploadResponse, UploadStatusResponse
+from aperture.settings import get_settings
+
+router = Router()
+
+
+@router.post(
+    "/uploads",
+    summary="Start an upload",
+    description="Returns a presigned S3 POST: send `fields`, then `file`, as multipart/form-data to `url`.",
+    tags=["uploads"],
+    status_code=201,
+    responses={
+        **COMMON_RESPONSES,
+        413: {"description": "content_length is over 10 MiB"},
+        415: {"description": "content_type is not JPEG, PNG or HEIC"},
+    },
+)
+def create_upload(body: CreateUploadRequest) -> CreateUploadResponse:
+    return uploads.create_upload(
+        caller(router).user_id,
+        body,
+        wiring.uploads(),
+        wiring.media_store(),
+        new_id,
+        get_clock().now,
+        get_settings(),
+    )
+
+
+@router.get(
+    "/uploads/<upload_id>",
+    summary="An upload's status",
+    tags=["uploads"],
+    responses={**COMMON_RESPONSES, 403: {"description": "Not your upload"}, 404: {"description": "No such upload"}},
+)
+def get_upload(upload_id: str) -> UploadStatusResponse:
+    return uploads.upload_status(caller(router).user_id, parse_id(upload_id, "upload"), wiring.uploads())
+
+
+app = make_resolver(router)
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

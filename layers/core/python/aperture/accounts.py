@@ -1,0 +1,32 @@
+"""Accounts: signing up (a Cognito user plus its profile) and signing in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aperture.adapters.cognito import IdentityProvider, Tokens
+from aperture.adapters.dynamo import UserRepository
+from aperture.models.api import SignupRequest, SignupResponse, TokenRequest
+from aperture.models.records import User
+
+
+def sign_up(
+    request: SignupRequest,
+    identity: IdentityProvider,
+    users: UserRepository,
+    new_id: Callable[[], int],
+    now_ms: Callable[[], int],
+) -> SignupResponse:
+    user_id = new_id()
+    # Cognito owns username uniqueness, so it goes first; the profile follows, or the user is undone.
+    identity.create_user(request.username, request.password, request.email, user_id)
+    try:
+        users.create(User(user_id=user_id, username=request.username, created_at=now_ms()), request.email)
+    except Exception:
+        identity.delete_user(request.username)
+        raise
+    return SignupResponse(user_id=str(user_id), username=request.username)
+
+
+def sign_in(request: TokenRequest, identity: IdentityProvider) -> Tokens:
+    return identity.authenticate(request.username, request.password)

@@ -1,0 +1,88 @@
+"""HTTP glue shared by every API function: the resolver, error mapping, and who is calling."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from aperture.adapters.cognito import USER_ID_CLAIM
+from aperture.errors import ApertureError, NotFoundError, UnauthorizedError
+
+logger = Logger(service="aperture")
+
+# Error responses every authenticated route can give, for the OpenAPI document.
+COMMON_RESPONSES: dict[int | str, Any] = {
+    401: {"description": "No token, or an invalid or expired one"},
+    422: {"description": "The request does not match the contract"},
+}
+
+
+def error_response(status: int, code: str, message: str) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps({"error": {"code": code, "message": message}}),
+    )
+
+
+def _describe(errors: Any) -> str:
+    parts = []
+    for error in errors:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p not in {"body", "query", "path"})
+        parts.append(f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg", "invalid")))
+    return "; ".join(parts) or "the request is invalid"
+
+
+def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
+    """A resolver with request validation and one mapping from errors to JSON error bodies."""
+    app = APIGatewayHttpResolver(enable_validation=True)
+    for router in routers:
+        app.include_router(router)
+
+    @app.exception_handler(ApertureError)
+    def _domain_error(error: ApertureError) -> Response[str]:
+        return error_response(error.status, error.code, error.message)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation_error(error: RequestValidationError) -> Response[str]:
+        return error_response(422, "invalid_request", _describe(error.errors()))
+
+    @app.exception_handler(RouteNotFoundError)
+    def _no_route(_: Exception) -> Response[str]:
+        return error_response(404, "route_not_found", "there is no such route")
+
+    @app.exception_handler(json.JSONDecodeError)
+    def _bad_json(_: Exception) -> Response[str]:
+        return error_response(400, "invalid_json", "the request body is not valid JSON")
+
+    return app
+
+
+@dataclass(frozen=True)
+class Caller:
+    user_id: int
+    username: str
+
+
+def caller(router: Router | APIGatewayHttpResolver) -> Caller:
+    """The signed-in user, from the claims the JWT authorizer (or the local gateway) verified."""
+    authorizer = router.current_event.request_context.authorizer
+    claims = authorizer.jwt_claim if authorizer else None
+    user_id = (claims or {}).get(USER_ID_CLAIM)
+    if not claims or not str(user_id or "").isdigit():
+        raise UnauthorizedError("a valid IdToken is required")
+    return Caller(user_id=int(user_id), username=str(claims.get("cognito:username", "")))
+
+
+def parse_id(value: str, what: str) -> int:
+
+    if not value.isdigit() or len(value) > 20:
+        raise NotFoundError(f"there is no {what} {value!r}")
+    return int(value)

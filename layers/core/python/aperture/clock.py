@@ -1,0 +1,53 @@
+"""The platform's notion of now: real time on AWS, a clock the local runtime can move forward."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> float:
+        """Seconds since the Unix epoch."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> float:
+        return time.time()
+
+
+class ShiftedClock:
+    """Real time plus an offset that only grows, so expiry and recency can be tested without sleeping."""
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        return time.time() + self._offset
+
+    def advance(self, seconds: float) -> float:
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        with self._lock:
+            self._offset += seconds
+            return self._offset
+
+
+_clock: Clock = SystemClock()
+
+
+def get_clock() -> Clock:
+    return _clock
+
+
+def use_clock(clock: Clock) -> None:
+    """Install the process-wide clock (the local runtime does this once at start)."""
+    global _clock  # noqa: PLW0603 - the clock is a process-wide port by design
+    _clock = clock
+
+
+def now_ms() -> int:
+    return int(_clock.now() * 1000)

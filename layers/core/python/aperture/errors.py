@@ -1,0 +1,70 @@
+"""Domain errors. Each knows its HTTP status and code; handlers map them to responses in one place."""
+
+from __future__ import annotations
+
+
+class ApertureError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInputError(ApertureError):
+    status = 422
+    code = "invalid_input"
+
+
+class UnauthorizedError(ApertureError):
+    status = 401
+    code = "unauthorized"
+
+
+class ForbiddenError(ApertureError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFoundError(ApertureError):
+    status = 404
+    code = "not_found"
+
+
+class UserNotFoundError(NotFoundError):
+    code = "user_not_found"
+
+
+class PostNotFoundError(NotFoundError):
+    code = "post_not_found"
+
+
+class UploadNotFoundError(NotFoundError):
+    code = "upload_not_found"
+
+
+class ConflictError(ApertureError):
+    status = 409
+    code = "conflict"
+
+
+class UsernameTakenError(ConflictError):
+    code = "username_taken"
+
+
+class PayloadTooLargeError(ApertureError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaTypeError(ApertureError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class RejectedMediaError(ApertureError):
+    """The upload breaks a rule (type, size, pixels, content): status `rejected`, the client's to fix."""
+
+    status = 422
+    code = "media_rejected"

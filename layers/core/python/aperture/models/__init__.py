@@ -1,0 +1,1 @@
+"""Pure data: API shapes, stored records and stream events. No I/O."""

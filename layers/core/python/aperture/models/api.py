@@ -1,0 +1,135 @@
+"""Request and response shapes of the HTTP API (the contract in API.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Username = Annotated[str, StringConstraints(min_length=3, max_length=30, pattern=r"^[a-z0-9._]+$")]
+Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+T = TypeVar("T")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorBody(_Model):
+    code: str
+    message: str
+
+
+class ErrorResponse(_Model):
+    error: ErrorBody
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+class Health(_Model):
+    status: Literal["ok"] = "ok"
+
+
+class SignupRequest(_Model):
+    username: Username
+    password: Annotated[str, StringConstraints(min_length=8, max_length=256)]
+    email: Email
+
+
+class SignupResponse(_Model):
+    user_id: str
+    username: str
+
+
+class TokenRequest(_Model):
+    username: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class TokenResponse(_Model):
+    id_token: str
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+class UserRef(_Model):
+    user_id: str
+    username: str
+
+
+class Relationship(_Model):
+    following: bool = False
+    followed_by: bool = False
+    blocking: bool = False
+
+
+class Profile(_Model):
+    user_id: str
+    username: str
+    display_name: str = ""
+    bio: str = ""
+    follower_count: int = 0
+    following_count: int = 0
+    post_count: int = 0
+    relationship: Relationship = Field(default_factory=Relationship)
+
+
+class FollowResponse(_Model):
+    following: bool
+
+
+ContentType = Literal["image/jpeg", "image/png", "image/heic", "image/heif"]
+
+
+class CreateUploadRequest(_Model):
+    kind: Literal["post", "story"] = "post"
+    content_type: str
+    content_length: Annotated[int, Field(ge=1)]
+    caption: Annotated[str, StringConstraints(max_length=2200)] = ""
+    location: Annotated[str, StringConstraints(max_length=200)] | None = None
+    hashtags: Annotated[
+        list[Annotated[str, StringConstraints(pattern=r"^[\w]{1,100}$")]], Field(max_length=30)
+    ] = Field(default_factory=list)
+
+
+class CreateUploadResponse(_Model):
+    upload_id: str
+    target_id: str
+    url: str
+    fields: dict[str, str]
+    expires_at: str
+
+
+class UploadStatusResponse(_Model):
+    upload_id: str
+    kind: Literal["post", "story"]
+    status: Literal["pending", "processing", "ready", "rejected", "failed"]
+    reason: str | None = None
+    target_id: str
+
+
+class ImageFormats(_Model):
+    jpeg: str
+    webp: str
+    avif: str
+
+
+class Post(_Model):
+    post_id: str
+    author: UserRef
+    caption: str
+    location: str | None
+    hashtags: list[str]
+    created_at: str
+    width: int
+    height: int
+    blurhash: str | None = None
+    images: dict[str, ImageFormats]
+    like_count: int = 0
+    comment_count: int = 0
+    liked_by_me: bool = False

@@ -1,0 +1,178 @@
+"""Every stateful resource and every function, declared once for the CDK stacks and the local runtime."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+AttributeType = Literal["S", "N"]
+Access = Literal["read", "write", "read_write"]
+
+
+@dataclass(frozen=True)
+class Attribute:
+    name: str
+    type: AttributeType = "N"
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    partition: Attribute
+    sort: Attribute | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    key: str  # logical name; the physical name comes from Settings.table_<key>
+    partition: Attribute
+    sort: Attribute | None = None
+    indexes: tuple[Index, ...] = ()
+    ttl_attribute: str | None = None
+    stream: Literal["NEW_IMAGE", "NEW_AND_OLD_IMAGES"] | None = None
+
+    @property
+    def setting(self) -> str:
+        return f"table_{self.key}"
+
+
+@dataclass(frozen=True)
+class Stream:
+    key: str
+    shards: int = 1
+    retention_hours: int = 24
+
+    @property
+    def setting(self) -> str:
+        return f"stream_{self.key}"
+
+
+USERS = Table(
+    key="users",
+    partition=Attribute("user_id"),
+    indexes=(Index("by_username", Attribute("username", "S")),),
+)
+POSTS = Table(
+    key="posts",
+    partition=Attribute("post_id"),
+    indexes=(Index("by_author", Attribute("author_id"), Attribute("post_id")),),
+)
+UPLOADS = Table(key="uploads", partition=Attribute("upload_id"), ttl_attribute="expires_at")
+FOLLOWS = Table(
+    key="follows",
+    partition=Attribute("follower_id"),
+    sort=Attribute("followee_id"),
+    indexes=(Index("by_followee", Attribute("followee_id"), Attribute("follower_id")),),
+)
+# Snowflake worker-id leases: an item per leased id, gone once its lease lapses.
+WORKERS = Table(key="workers", partition=Attribute("worker_id"), ttl_attribute="lease_expires_at")
+
+TABLES: tuple[Table, ...] = (USERS, POSTS, UPLOADS, FOLLOWS, WORKERS)
+
+EVENTS = Stream(key="events")
+STREAMS: tuple[Stream, ...] = (EVENTS,)
+
+UPLOAD_PREFIX = "uploads/"
+IMAGE_PREFIX = "images/"
+
+
+@dataclass(frozen=True)
+class Grant:
+    resource: str  # "table:<key>", "stream:<key>", "bucket:<prefix>", "user_pool"
+    access: Access
+
+
+@dataclass(frozen=True)
+class KinesisTrigger:
+    stream: str
+    batch_size: int = 100
+    max_retries: int = 3
+
+
+@dataclass(frozen=True)
+class S3Trigger:
+    prefix: str
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str  # the folder under functions/
+    grants: tuple[Grant, ...] = ()
+    memory_mb: int = 256
+    timeout_seconds: int = 10
+    redis: bool = False
+    trigger: KinesisTrigger | S3Trigger | None = None
+    description: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+FUNCTIONS: tuple[Function, ...] = (
+    Function("health", description="Liveness probe"),
+    Function(
+        "auth",
+        grants=(Grant("user_pool", "write"), Grant("table:users", "write"), Grant("table:workers", "read_write")),
+        description="Sign-up and sign-in over Cognito",
+    ),
+    Function(
+        "users",
+        grants=(
+            Grant("table:users", "read_write"),
+            Grant("table:follows", "read_write"),
+            Grant("stream:events", "write"),
+        ),
+        redis=True,
+        description="Profiles and follows",
+    ),
+    Function(
+        "uploads",
+        grants=(
+            Grant("table:uploads", "read_write"),
+            Grant("table:workers", "read_write"),
+            Grant(f"bucket:{UPLOAD_PREFIX}", "write"),
+        ),
+        description="Presigned uploads and their status",
+    ),
+    Function(
+        "posts",
+        grants=(Grant("table:posts", "read"), Grant("table:users", "read")),
+        redis=True,
+        description="Single posts",
+    ),
+    Function(
+        "feed",
+        grants=(Grant("table:posts", "read"), Grant("table:users", "read")),
+        redis=True,
+        description="The home feed",
+    ),
+    Function(
+        "media_process",
+        grants=(
+            Grant("table:uploads", "read_write"),
+            Grant(f"bucket:{UPLOAD_PREFIX}", "read"),
+            Grant(f"bucket:{IMAGE_PREFIX}", "write"),
+            Grant("stream:events", "write"),
+        ),
+        memory_mb=1024,
+        timeout_seconds=60,
+        trigger=S3Trigger(UPLOAD_PREFIX),
+        description="Validates uploads and renders every image size and format",
+    ),
+    Function(
+        "post_ingest",
+        grants=(
+            Grant("table:posts", "read_write"),
+            Grant("table:uploads", "read_write"),
+            Grant("table:follows", "read"),
+            Grant("table:users", "read_write"),
+            Grant("stream:events", "read"),
+        ),
+        redis=True,
+        timeout_seconds=60,
+        trigger=KinesisTrigger("events"),
+        description="Writes posts from 'post ready' events and fans them out",
+    ),
+)
+
+
+def function(name: str) -> Function:
+    return next(f for f in FUNCTIONS if f.name == name)

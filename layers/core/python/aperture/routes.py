@@ -1,0 +1,32 @@
+"""The one route table: which function serves which HTTP route, and whether it needs a token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # API Gateway syntax: /users/{user_id}/follow
+    function: str
+    auth: bool = True
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/health", "health", auth=False),
+    Route("POST", "/auth/signup", "auth", auth=False),
+    Route("POST", "/auth/token", "auth", auth=False),
+    Route("GET", "/me", "users"),
+    Route("GET", "/users/{username}", "users"),
+    Route("PUT", "/users/{user_id}/follow", "users"),
+    Route("DELETE", "/users/{user_id}/follow", "users"),
+    Route("POST", "/uploads", "uploads"),
+    Route("GET", "/uploads/{upload_id}", "uploads"),
+    Route("GET", "/posts/{post_id}", "posts"),
+    Route("GET", "/feed", "feed"),
+)

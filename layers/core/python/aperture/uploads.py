@@ -1,0 +1,95 @@
+"""Uploads: handing out presigned POSTs and reporting how far an upload has got."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from aperture.adapters.dynamo import UploadRepository
+from aperture.adapters.s3 import MediaStore
+from aperture.errors import (
+    ForbiddenError,
+    InvalidInputError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+)
+from aperture.models.api import CreateUploadRequest, CreateUploadResponse, UploadStatusResponse
+from aperture.models.records import Upload
+from aperture.resources import UPLOAD_PREFIX
+from aperture.settings import Settings
+
+ACCEPTED_TYPES = frozenset({"image/jpeg", "image/png", "image/heic", "image/heif"})
+
+
+def upload_key(user_id: int, upload_id: int) -> str:
+    return f"{UPLOAD_PREFIX}{user_id}/{upload_id}"
+
+
+def parse_upload_key(key: str) -> tuple[int, int]:
+    """(user_id, upload_id) from an object key, or InvalidInputError for anything else."""
+    parts = key.removeprefix(UPLOAD_PREFIX).split("/")
+    if not key.startswith(UPLOAD_PREFIX) or len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise InvalidInputError(f"{key!r} is not an upload key")
+    return int(parts[0]), int(parts[1])
+
+
+def create_upload(
+    user_id: int,
+    request: CreateUploadRequest,
+    uploads: UploadRepository,
+    store: MediaStore,
+    new_id: Callable[[], int],
+    now: Callable[[], float],
+    settings: Settings,
+) -> CreateUploadResponse:
+    content_type = request.content_type.lower().split(";")[0].strip()
+    if content_type not in ACCEPTED_TYPES:
+        raise UnsupportedMediaTypeError(
+            f"{request.content_type!r} is not accepted; send JPEG, PNG or HEIC ({', '.join(sorted(ACCEPTED_TYPES))})"
+        )
+    if request.content_length > settings.max_upload_bytes:
+        raise PayloadTooLargeError(
+            f"the file is {request.content_length} bytes; the limit is {settings.max_upload_bytes} bytes"
+        )
+    if request.kind != "post":
+        raise InvalidInputError("stories are not available yet; upload with kind 'post'")
+    upload_id, target_id = new_id(), new_id()
+    started = now()
+    upload = Upload(
+        upload_id=upload_id,
+        user_id=user_id,
+        kind=request.kind,
+        target_id=target_id,
+        content_type=content_type,
+        content_length=request.content_length,
+        caption=request.caption,
+        location=request.location,
+        hashtags=tuple(request.hashtags),
+        created_at=int(started * 1000),
+        expires_at=int(started) + settings.upload_record_ttl_seconds,
+    )
+    uploads.create(upload)
+    post = store.presigned_post(
+        upload_key(user_id, upload_id), content_type, settings.max_upload_bytes, settings.upload_url_ttl_seconds
+    )
+    expires_at = datetime.fromtimestamp(started + settings.upload_url_ttl_seconds, tz=UTC)
+    return CreateUploadResponse(
+        upload_id=str(upload_id),
+        target_id=str(target_id),
+        url=post.url,
+        fields=post.fields,
+        expires_at=expires_at.isoformat().replace("+00:00", "Z"),
+    )
+
+
+def upload_status(user_id: int, upload_id: int, uploads: UploadRepository) -> UploadStatusResponse:
+    upload = uploads.get(upload_id)
+    if upload.user_id != user_id:
+        raise ForbiddenError("this upload belongs to someone else")
+    return UploadStatusResponse(
+        upload_id=str(upload.upload_id),
+        kind=upload.kind,
+        status=upload.status,
+        reason=upload.reason,
+        target_id=str(upload.target_id),
+    )

@@ -1,0 +1,13 @@
+"""`python -m local`: the whole platform on 127.0.0.1 (see the README)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from local.runtime import main
+
+parser = argparse.ArgumentParser(prog="python -m local", description="Run Aperture locally on 127.0.0.1")
+parser.add_argument("--port", type=int, default=8000, help="port for the API, the CDN and the web client")
+args = parser.parse_args()
+sys.exit(main(args.port))

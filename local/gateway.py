@@ -1,0 +1,187 @@
+"""The local HTTP gateway: API Gateway HTTP API v2 events from the one route table, the CDN, control routes."""
+
+from __future__ import annotations
+
+import base64
+import json
+import mimetypes
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from aperture.adapters.cognito import TokenVerifier
+from aperture.adapters.s3 import MediaStore
+from aperture.errors import UnauthorizedError
+from aperture.resources import IMAGE_PREFIX
+from aperture.routes import ROUTES, Route
+
+Invoke = Callable[[str, dict[str, Any]], Any]
+WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
+TEXTUAL = re.compile(r"^(application/(json|x-www-form-urlencoded)|text/)")
+
+
+@dataclass(frozen=True)
+class CompiledRoute:
+    route: Route
+    pattern: re.Pattern[str]
+
+
+def compile_routes(routes: Iterable[Route] = ROUTES) -> list[CompiledRoute]:
+    compiled = []
+    for route in routes:
+        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(route.path))
+        compiled.append(CompiledRoute(route, re.compile(f"^{regex}$")))
+    # Literal segments win over parameters, as in API Gateway.
+    return sorted(compiled, key=lambda c: c.route.path.count("{"))
+
+
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status=status, headers=headers or {}, content_type="application/json")
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return _json(status, {"error": {"code": code, "message": message}})
+
+
+def http_api_event(request: Request, route: Route, params: dict[str, str], claims: dict[str, Any] | None) -> dict[str, Any]:
+    """The event API Gateway HTTP API (payload 2.0) would hand the function for this request."""
+    body = request.get_data()
+    textual = not body or TEXTUAL.match(request.content_type or "") is not None
+    now = time.time()
+    query = {k: ",".join(request.args.getlist(k)) for k in request.args}
+    context: dict[str, Any] = {
+        "accountId": "123456789012",
+        "apiId": "local",
+        "domainName": request.host,
+        "domainPrefix": request.host.split(".")[0],
+        "http": {
+            "method": request.method,
+            "path": request.path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": request.remote_addr or "127.0.0.1",
+            "userAgent": request.user_agent.string,
+        },
+        "requestId": str(uuid.uuid4()),
+        "routeKey": route.route_key,
+        "stage": "$default",
+        "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+        "timeEpoch": int(now * 1000),
+    }
+    if claims is not None:
+        # The JWT authorizer hands claims on as strings.
+        context["authorizer"] = {"jwt": {"claims": {k: str(v) for k, v in claims.items()}, "scopes": None}}
+    return {
+        "version": "2.0",
+        "routeKey": route.route_key,
+        "rawPath": request.path,
+        "rawQueryString": request.query_string.decode(),
+        "cookies": [f"{k}={v}" for k, v in request.cookies.items()],
+        "headers": {k.lower(): v for k, v in request.headers.items()},
+        "queryStringParameters": query or None,
+        "pathParameters": params or None,
+        "requestContext": context,
+        "body": (body.decode() if textual else base64.b64encode(body).decode()) if body else None,
+        "isBase64Encoded": bool(body) and not textual,
+    }
+
+
+def lambda_response(result: dict[str, Any]) -> Response:
+    body = result.get("body") or ""
+    data = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+    response = Response(data, status=int(result.get("statusCode", 200)))
+    for name, value in (result.get("headers") or {}).items():
+        response.headers[name] = value
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        for value in values:
+            response.headers.add(name, value)
+    for cookie in result.get("cookies") or []:
+        response.headers.add("Set-Cookie", cookie)
+    return response
+
+
+class Gateway:
+    """A WSGI app: the API routes, /cdn/ over the media bucket, /app/ for the web client, /_local/ controls."""
+
+    def __init__(
+        self,
+        invoke: Invoke,
+        verifier: Callable[[], TokenVerifier],
+        media: Callable[[], MediaStore],
+        controls: dict[str, Callable[[Request, str], Response]],
+    ) -> None:
+        self._invoke = invoke
+        self._verifier = verifier
+        self._media = media
+        self._controls = controls
+        self._routes = compile_routes()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        return self.dispatch(request)(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        path = request.path
+        if path.startswith("/_local/"):
+            name, _, rest = path.removeprefix("/_local/").partition("/")
+            control = self._controls.get(name)
+            if control is None or request.method != "POST":
+                return _error(404, "route_not_found", "there is no such control route")
+            return control(request, rest)
+        if path.startswith("/cdn/"):
+            return self._cdn(request, path.removeprefix("/cdn/"))
+        if path == "/app" or path.startswith("/app/"):
+            return self._web(path.removeprefix("/app").lstrip("/") or "index.html")
+        return self._api(request)
+
+    def _api(self, request: Request) -> Response:
+        allowed = []
+        for compiled in self._routes:
+            match = compiled.pattern.match(request.path)
+            if not match:
+                continue
+            if compiled.route.method != request.method:
+                allowed.append(compiled.route.method)
+                continue
+            claims = None
+            if compiled.route.auth:
+                try:
+                    claims = self._authorize(request)
+                except UnauthorizedError as error:
+                    return _error(401, "unauthorized", error.message)
+            event = http_api_event(request, compiled.route, match.groupdict(), claims)
+            return lambda_response(self._invoke(compiled.route.function, event))
+        if allowed:
+            return _error(405, "method_not_allowed", f"use {', '.join(sorted(set(allowed)))}")
+        return _error(404, "route_not_found", "there is no such route")
+
+    def _authorize(self, request: Request) -> dict[str, Any]:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise UnauthorizedError("send Authorization: Bearer <id_token>")
+        return self._verifier().verify(token.strip())
+
+    def _cdn(self, request: Request, key: str) -> Response:
+        if not key.startswith(IMAGE_PREFIX) or request.method not in {"GET", "HEAD"}:
+            return _error(404, "not_found", "no such image")
+        found = self._media().fetch(key)
+        if found is None:
+            return _error(404, "not_found", "no such image")
+        body, content_type = found
+        return Response(
+            body,
+            content_type=content_type,
+            headers={"Cache-Control": "public, max-age=31536000, immutable", "Vary": "Accept"},
+        )
+
+    def _web(self, name: str) -> Response:
+        target = (WEB_ROOT / name).resolve()
+        if not target.is_file() or WEB_ROOT.resolve() not in target.parents:
+            return _error(404, "not_found", "no such page")
+        return Response(target.read_bytes(), content_type=mimetypes.guess_type(target.name)[0] or "text/plain")

@@ -1,0 +1,43 @@
+"""Calls a function's `lambda_handler` in this process, as the Lambda runtime would."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from aperture.resources import function
+
+
+@dataclass
+class LocalContext:
+    """The parts of the Lambda context object our handlers and Powertools read."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+# A Lambda instance handles one event at a time, and the handlers' module-level resolvers rely on that.
+_instance_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+
+
+def invoke(name: str, event: dict[str, Any]) -> Any:
+    """Run functions/<name>/handler.py's lambda_handler on an event and return what it returns."""
+    module = importlib.import_module(f"functions.{name}.handler")
+    context = LocalContext(function_name=f"aperture-{name}", memory_limit_in_mb=function(name).memory_mb)
+    with _instance_locks[name]:
+        return module.lambda_handler(event, context)

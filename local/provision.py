@@ -1,0 +1,106 @@
+"""Creates every declared resource in the emulated AWS (moto), from the declarations the stacks use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aperture.adapters.aws import client
+from aperture.resources import STREAMS, TABLES, UPLOAD_PREFIX, Stream, Table
+from aperture.settings import Settings
+
+NOTIFICATION_QUEUE = "aperture-media-notifications"
+FAILURE_QUEUE = "aperture-failures"
+
+
+def create_table_request(table: Table, settings: Settings) -> dict[str, Any]:
+    """The CreateTable request for a declared table (the stacks declare the same keys, indexes and stream)."""
+    attributes = {table.partition.name: table.partition.type}
+    key_schema = [{"AttributeName": table.partition.name, "KeyType": "HASH"}]
+    if table.sort:
+        attributes[table.sort.name] = table.sort.type
+        key_schema.append({"AttributeName": table.sort.name, "KeyType": "RANGE"})
+    indexes = []
+    for index in table.indexes:
+        attributes[index.partition.name] = index.partition.type
+        index_keys = [{"AttributeName": index.partition.name, "KeyType": "HASH"}]
+        if index.sort:
+            attributes[index.sort.name] = index.sort.type
+            index_keys.append({"AttributeName": index.sort.name, "KeyType": "RANGE"})
+        indexes.append({"IndexName": index.name, "KeySchema": index_keys, "Projection": {"ProjectionType": "ALL"}})
+    request: dict[str, Any] = {
+        "TableName": getattr(settings, table.setting),
+        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in attributes.items()],
+        "KeySchema": key_schema,
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if indexes:
+        request["GlobalSecondaryIndexes"] = indexes
+    if table.stream:
+        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream}
+    return request
+
+
+def create_stream_request(stream: Stream, settings: Settings) -> dict[str, Any]:
+    return {"StreamName": getattr(settings, stream.setting), "ShardCount": stream.shards}
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    user_pool_id: str
+    user_pool_client_id: str
+    notification_queue_url: str
+    failure_queue_url: str
+
+
+def provision(settings: Settings) -> Provisioned:
+    """Create tables (with TTL), streams, the media bucket and its notifications, and the user pool."""
+    dynamodb = client("dynamodb")
+    for table in TABLES:
+        request = create_table_request(table, settings)
+        dynamodb.create_table(**request)
+        if table.ttl_attribute:
+            dynamodb.update_time_to_live(
+                TableName=request["TableName"],
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
+            )
+
+    kinesis = client("kinesis")
+    for stream in STREAMS:
+        kinesis.create_stream(**create_stream_request(stream, settings))
+
+    sqs = client("sqs")
+    queue_url = sqs.create_queue(QueueName=NOTIFICATION_QUEUE)["QueueUrl"]
+    failure_url = sqs.create_queue(QueueName=FAILURE_QUEUE)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+    s3 = client("s3")
+    bucket_args: dict[str, Any] = {"Bucket": settings.media_bucket}
+    if settings.region != "us-east-1":
+        bucket_args["CreateBucketConfiguration"] = {"LocationConstraint": settings.region}
+    s3.create_bucket(**bucket_args)
+    s3.put_bucket_notification_configuration(
+        Bucket=settings.media_bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": queue_arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": UPLOAD_PREFIX}]}},
+                }
+            ]
+        },
+    )
+
+    cognito = client("cognito-idp")
+    pool_id = cognito.create_user_pool(
+        PoolName="aperture-users",
+        Schema=[{"Name": "user_id", "AttributeDataType": "String", "Mutable": False}],
+        Policies={"PasswordPolicy": {"MinimumLength": 8}},
+    )["UserPool"]["Id"]
+    client_id = cognito.create_user_pool_client(
+        UserPoolId=pool_id,
+        ClientName="aperture-clients",
+        ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]["ClientId"]
+    return Provisioned(pool_id, client_id, queue_url, failure_url)

@@ -1,0 +1,166 @@
+"""The event pump: delivers S3 notifications and Kinesis records to their functions, as Lambda would.
+
+S3 notifications arrive through an SQS queue (moto relays them there); each is an asynchronous invoke
+retried twice, then sent to the failure queue. Kinesis records go to each consumer in batches, in order per
+shard; a reported item failure checkpoints before it and redelivers from there, up to the trigger's retry
+limit, after which the record goes to the failure queue and the consumer moves on.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aperture.adapters.aws import client
+from aperture.resources import FUNCTIONS, KinesisTrigger
+from aperture.settings import Settings
+
+Invoke = Callable[[str, dict[str, Any]], Any]
+ASYNC_ATTEMPTS = 3  # Lambda retries a failed asynchronous invoke twice
+
+
+@dataclass
+class _Cursor:
+    """Where one consumer stands in one shard."""
+
+    checkpoint: str | None = None  # last sequence number handled
+    failed_at: str | None = None
+    attempts: int = 0
+    done: set[str] = field(default_factory=set)
+
+
+class EventPump:
+    def __init__(self, invoke: Invoke, settings: Settings, notification_queue_url: str, failure_queue_url: str) -> None:
+        self._invoke = invoke
+        self._settings = settings
+        self._notifications = notification_queue_url
+        self._failures = failure_queue_url
+        self._cursors: dict[tuple[str, str, str], _Cursor] = {}
+        self._lock = threading.RLock()
+        self.delivered = 0
+
+    def pump_once(self) -> int:
+        """One pass over every source; returns how many events it delivered."""
+        with self._lock:
+            handled = self._pump_notifications()
+            for fn in FUNCTIONS:
+                if isinstance(fn.trigger, KinesisTrigger):
+                    handled += self._pump_stream(fn.name, fn.trigger)
+            self.delivered += handled
+            return handled
+
+    def drain(self, max_passes: int = 1000) -> int:
+        """Deliver until a whole pass finds nothing left, including what delivering produced."""
+        total = 0
+        with self._lock:
+            for _ in range(max_passes):
+                handled = self.pump_once()
+                total += handled
+                if handled == 0:
+                    return total
+        raise RuntimeError(f"events were still arriving after {max_passes} passes")
+
+    def _pump_notifications(self) -> int:
+        sqs = client("sqs")
+        handled = 0
+        while True:
+            messages = sqs.receive_message(
+                QueueUrl=self._notifications, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not messages:
+                return handled
+            for message in messages:
+                event = json.loads(message["Body"])
+                if "Records" in event:  # not the s3:TestEvent sent when notifications are configured
+                    self._invoke_async("media_process", event)
+                    handled += 1
+                sqs.delete_message(QueueUrl=self._notifications, ReceiptHandle=message["ReceiptHandle"])
+
+    def _invoke_async(self, name: str, event: dict[str, Any]) -> None:
+        for attempt in range(1, ASYNC_ATTEMPTS + 1):
+            try:
+                self._invoke(name, event)
+                return
+            except Exception as error:
+                traceback.print_exc()
+                if attempt == ASYNC_ATTEMPTS:
+                    self._send_failure(name, event, repr(error))
+
+    def _send_failure(self, name: str, payload: dict[str, Any], reason: str) -> None:
+        print(f"event pump: {name} gave up on an event: {reason}", file=sys.stderr, flush=True)
+        body = json.dumps({"function": name, "reason": reason, "payload": payload}, default=str)
+        client("sqs").send_message(QueueUrl=self._failures, MessageBody=body)
+
+    def _pump_stream(self, name: str, trigger: KinesisTrigger) -> int:
+        kinesis = client("kinesis")
+        stream_name = getattr(self._settings, f"stream_{trigger.stream}")
+        description = kinesis.describe_stream(StreamName=stream_name)["StreamDescription"]
+        handled = 0
+        for shard in description["Shards"]:
+            cursor = self._cursors.setdefault((name, stream_name, shard["ShardId"]), _Cursor())
+            position: dict[str, Any] = (
+                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": cursor.checkpoint}
+                if cursor.checkpoint
+                else {"ShardIteratorType": "TRIM_HORIZON"}
+            )
+            iterator = kinesis.get_shard_iterator(StreamName=stream_name, ShardId=shard["ShardId"], **position)[
+                "ShardIterator"
+            ]
+            records = kinesis.get_records(ShardIterator=iterator, Limit=trigger.batch_size)["Records"]
+            if not records:
+                continue
+            event = {"Records": [self._kinesis_record(r, description) for r in records]}
+            handled += len(records)
+            self._deliver_batch(name, trigger, cursor, event, records)
+        return handled
+
+    def _deliver_batch(
+        self, name: str, trigger: KinesisTrigger, cursor: _Cursor, event: dict[str, Any], records: list[Any]
+    ) -> None:
+        sequences = [r["SequenceNumber"] for r in records]
+        try:
+            response = self._invoke(name, event) or {}
+            failed = [f["itemIdentifier"] for f in response.get("batchItemFailures", [])]
+        except Exception:
+            traceback.print_exc()
+            failed = [sequences[0]]  # the whole batch failed
+        if not failed:
+            cursor.checkpoint, cursor.failed_at, cursor.attempts = sequences[-1], None, 0
+            return
+        first = min(failed, key=lambda s: sequences.index(s) if s in sequences else 0)
+        index = sequences.index(first) if first in sequences else 0
+        if cursor.failed_at == first:
+            cursor.attempts += 1
+        else:
+            cursor.failed_at, cursor.attempts = first, 1
+        if cursor.attempts > trigger.max_retries:
+            # Retries spent: hand the record to the on-failure destination and carry on after it.
+            self._send_failure(name, {"Records": [event["Records"][index]]}, "retries exhausted")
+            cursor.checkpoint, cursor.failed_at, cursor.attempts = first, None, 0
+        elif index > 0:
+            cursor.checkpoint = sequences[index - 1]
+
+    def _kinesis_record(self, record: dict[str, Any], stream: dict[str, Any]) -> dict[str, Any]:
+        arrival = record.get("ApproximateArrivalTimestamp")
+        return {
+            "kinesis": {
+                "kinesisSchemaVersion": "1.0",
+                "partitionKey": record["PartitionKey"],
+                "sequenceNumber": record["SequenceNumber"],
+                "data": base64.b64encode(record["Data"]).decode(),
+                "approximateArrivalTimestamp": arrival.timestamp() if arrival else 0,
+            },
+            "eventSource": "aws:kinesis",
+            "eventVersion": "1.0",
+            "eventID": f"{stream['Shards'][0]['ShardId']}:{record['SequenceNumber']}",
+            "eventName": "aws:kinesis:record",
+            "invokeIdentityArn": "arn:aws:iam::123456789012:role/local",
+            "awsRegion": self._settings.region,
+            "eventSourceARN": stream["StreamARN"],
+        }

@@ -1,0 +1,167 @@
+"""Starts the whole platform on 127.0.0.1: emulated AWS, Redis, the event pump, the gateway."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+from aperture import wiring
+from aperture.adapters.redis_store import embedded_redis_url
+from aperture.clock import ShiftedClock, use_clock
+from aperture.settings import get_settings
+from local.gateway import Gateway
+from local.invoke import invoke
+from local.provision import provision
+from local.pump import EventPump
+
+PUMP_INTERVAL_SECONDS = 0.2
+
+
+def _json(status: int, body: Any) -> Response:
+    return Response(json.dumps(body), status=status, content_type="application/json")
+
+
+@dataclass
+class LocalPlatform:
+    port: int
+    server: BaseWSGIServer
+    pump: EventPump
+    clock: ShiftedClock
+    stop_event: threading.Event
+    moto: Any
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def serve_forever(self) -> None:
+        pump_thread = threading.Thread(target=self._pump_loop, name="event-pump", daemon=True)
+        pump_thread.start()
+        try:
+            self.server.serve_forever()
+        finally:
+            self.stop_event.set()
+            pump_thread.join(timeout=5)
+            self.moto.stop()
+
+    def shutdown(self) -> None:
+        self.stop_event.set()
+        threading.Thread(target=self.server.shutdown, daemon=True).start()
+
+    def _pump_loop(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                if self.pump.pump_once() == 0:
+                    self.stop_event.wait(PUMP_INTERVAL_SECONDS)
+            except Exception as error:  # keep pumping: one bad event must not stop local delivery
+                print(f"event pump: {error!r}", file=sys.stderr, flush=True)
+                self.stop_event.wait(PUMP_INTERVAL_SECONDS)
+
+
+def _start_moto() -> tuple[Any, str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    return server, f"http://{host}:{port}"
+
+
+def _controls(pump: EventPump, clock: ShiftedClock, jobs: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+    def drain(_: Request, __: str) -> Response:
+        return _json(200, {"delivered": pump.drain()})
+
+    def run(_: Request, job: str) -> Response:
+        if job not in jobs:
+            known = ", ".join(sorted(jobs)) or "none yet"
+            return _json(404, {"error": {"code": "unknown_job", "message": f"no job {job!r}; known: {known}"}})
+        jobs[job]()
+        return _json(200, {"job": job, "delivered": pump.drain()})
+
+    def advance(request: Request, _: str) -> Response:
+        try:
+            seconds = float((request.get_json(silent=True) or {})["advance_seconds"])
+            offset = clock.advance(seconds)
+        except (KeyError, TypeError, ValueError) as error:
+            message = f"send {{\"advance_seconds\": <non-negative number>}} ({error})"
+            return _json(422, {"error": {"code": "invalid_request", "message": message}})
+        return _json(200, {"offset_seconds": offset})
+
+    return {"drain": drain, "run": run, "clock": advance}
+
+
+def start(port: int) -> LocalPlatform:
+    """Provision everything and bind the gateway; call serve_forever() on the result to serve."""
+    # The emulator and the event pump talk many times a second; their access lines would bury ours.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    os.environ.setdefault("AWS_REGION", "us-east-1")
+    os.environ["AWS_DEFAULT_REGION"] = os.environ["AWS_REGION"]
+    os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
+    os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "aperture")
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Aperture")
+    moto, endpoint = _start_moto()
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    if not os.environ.get("REDIS_URL"):
+        os.environ["REDIS_URL"] = embedded_redis_url()
+    wiring.reset()
+    resources = provision(get_settings())
+    os.environ["APERTURE_USER_POOL_ID"] = resources.user_pool_id
+    os.environ["APERTURE_USER_POOL_CLIENT_ID"] = resources.user_pool_client_id
+    os.environ["APERTURE_JWKS_URL"] = f"{endpoint}/{resources.user_pool_id}/.well-known/jwks.json"
+    server = make_server("127.0.0.1", port, lambda e, s: None, threaded=True)
+    bound_port = server.server_address[1]
+    os.environ["APERTURE_CDN_BASE"] = f"http://127.0.0.1:{bound_port}/cdn"
+    wiring.reset()
+
+    clock = ShiftedClock()
+    use_clock(clock)
+    settings = get_settings()
+    pump = EventPump(invoke, settings, resources.notification_queue_url, resources.failure_queue_url)
+    jobs: dict[str, Callable[[], Any]] = {}  # scheduled jobs join as their issues land
+    server.app = Gateway(invoke, wiring.token_verifier, wiring.media_store, _controls(pump, clock, jobs))
+    return LocalPlatform(bound_port, server, pump, clock, threading.Event(), moto)
+
+
+def main(port: int) -> int:
+    platform = start(port)
+
+    def stop(signum: int, _: Any) -> None:
+        print(f"stopping (signal {signum})", flush=True)
+        platform.shutdown()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    ready = threading.Thread(target=_announce, args=(platform,), daemon=True)
+    ready.start()
+    platform.serve_forever()
+    return 0
+
+
+def _announce(platform: LocalPlatform) -> None:
+    for _ in range(100):
+        try:
+            with urllib.request.urlopen(f"{platform.base_url}/health", timeout=1) as response:  # noqa: S310
+                if response.status == 200:
+                    break
+        except OSError:
+            platform.stop_event.wait(0.05)
+    print(f"API     {platform.base_url}/", flush=True)
+    print(f"CDN     {platform.base_url}/cdn", flush=True)
+    print(f"Web     {platform.base_url}/app/", flush=True)
+    print(f"AWS     {os.environ['AWS_ENDPOINT_URL']} (moto)", flush=True)
+    print(f"Redis   {os.environ['REDIS_URL']}", flush=True)
+    print("READY", flush=True)

@@ -1,0 +1,88 @@
+"""Sign-up, sign-in, and the token check in front of every other route."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from importlib import resources
+
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+
+from aperture.settings import get_settings
+from tests.support import PASSWORD, Api
+
+
+def test_a_new_user_signs_up_and_signs_in(api: Api) -> None:
+    # When someone signs up and signs in
+    account = api.sign_up("alice")
+    # Then their token opens their own profile
+    me = api.call("GET", "/me", account)
+    assert me.status_code == 200
+    assert me.json["username"] == account.username
+    assert me.json["user_id"] == account.user_id and account.user_id.isdigit()
+
+
+def test_a_taken_username_is_a_conflict(api: Api) -> None:
+    account = api.sign_up("bob")
+    again = api.call("POST", "/auth/signup", json={"username": account.username, "password": PASSWORD,
+                                                   "email": "other@example.com"})
+    assert again.status_code == 409
+    assert again.json["error"]["code"] == "username_taken"
+
+
+def test_a_malformed_username_is_refused_with_a_reason(api: Api) -> None:
+    bad = api.call("POST", "/auth/signup", json={"username": "No Spaces!", "password": PASSWORD,
+                                                 "email": "x@example.com"})
+    assert bad.status_code == 422
+    assert "username" in bad.json["error"]["message"]
+
+
+def test_a_wrong_password_gets_401(api: Api) -> None:
+    account = api.sign_up("carol")
+    wrong = api.call("POST", "/auth/token", json={"username": account.username, "password": "not-it-at-all"})
+    assert wrong.status_code == 401
+    assert wrong.json["error"]["code"] == "unauthorized"
+
+
+def test_no_token_gets_401(api: Api) -> None:
+    assert api.call("GET", "/me").status_code == 401
+    assert api.call("GET", "/feed", headers={"Authorization": "Basic abc"}).status_code == 401
+
+
+def test_a_tampered_token_gets_401(api: Api) -> None:
+    # Given a real token whose payload is changed to claim another user
+    account = api.sign_up("dave")
+    header, payload, signature = account.token.split(".")
+    import base64
+
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["custom:user_id"] = "1"
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    # When it is presented
+    response = api.call("GET", "/me", headers={"Authorization": f"Bearer {header}.{forged}.{signature}"})
+    # Then the signature check refuses it
+    assert response.status_code == 401
+
+
+def test_an_expired_token_gets_401(api: Api) -> None:
+    # Given a token signed by the pool's own key, but expired an hour ago
+    account = api.sign_up("erin")
+    settings = get_settings()
+    key_file = resources.files("moto.cognitoidp") / "resources" / "jwks-private.json.gz"
+    key = RSAKey.import_key(json.loads(gzip.decompress(key_file.read_bytes())))
+    now = int(time.time())
+    claims = {
+        "iss": settings.issuer, "aud": settings.user_pool_client_id, "sub": "x", "token_use": "id",
+        "iat": now - 7200, "exp": now - 3600, "custom:user_id": account.user_id,
+        "cognito:username": account.username,
+    }
+    expired = jwt.encode({"alg": "RS256", "kid": "dummy"}, claims, key)
+    # When it is presented
+    response = api.call("GET", "/me", headers={"Authorization": f"Bearer {expired}"})
+    # Then it is refused, while the same claims unexpired pass
+    assert response.status_code == 401
+    assert "expired" in response.json["error"]["message"].lower()
+    fresh = jwt.encode({"alg": "RS256", "kid": "dummy"}, {**claims, "exp": now + 600, "iat": now}, key)
+    assert api.call("GET", "/me", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200

@@ -1,0 +1,53 @@
+"""The one route table agrees with the functions that serve it and with the committed OpenAPI document."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+from aperture.resources import FUNCTIONS
+from aperture.routes import ROUTES
+from local.gateway import compile_routes
+from local.openapi import render
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _registered(function: str) -> set[tuple[str, str]]:
+    router = importlib.import_module(f"functions.{function}.handler").router
+    registered = set()
+    for (rule, methods, *_), _handler in router._routes.items():
+        for method in methods:
+            registered.add((method, rule.replace("<", "{").replace(">", "}")))
+    return registered
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.route_key)
+def test_every_route_is_served_by_the_function_the_table_names(route) -> None:
+    assert (route.method, route.path) in _registered(route.function)
+    assert route.function in {f.name for f in FUNCTIONS}
+
+
+def test_no_function_serves_a_route_missing_from_the_table() -> None:
+    declared = {(r.method, r.path) for r in ROUTES}
+    for function in {r.function for r in ROUTES}:
+        assert _registered(function) <= declared, function
+
+
+def test_only_signup_signin_and_health_are_public() -> None:
+    assert {r.route_key for r in ROUTES if not r.auth} == {"GET /health", "POST /auth/signup", "POST /auth/token"}
+
+
+def test_literal_segments_win_over_parameters() -> None:
+    compiled = compile_routes()
+    first = next(c for c in compiled if c.pattern.match("/users/abc/follow"))
+    assert first.route.path == "/users/{user_id}/follow"
+    me = next(c for c in compiled if c.pattern.match("/me"))
+    assert me.route.path == "/me"
+
+
+def test_the_committed_openapi_document_is_current() -> None:
+    committed = (ROOT / "docs" / "openapi.json").read_text()
+    assert committed == render(), "docs/openapi.json is stale: run `make openapi` and commit it"
