@@ -49,7 +49,9 @@ def _error(status: int, code: str, message: str) -> Response:
     return _json(status, {"error": {"code": code, "message": message}})
 
 
-def http_api_event(request: Request, route: Route, params: dict[str, str], claims: dict[str, Any] | None) -> dict[str, Any]:
+def http_api_event(
+    request: Request, route: Route, params: dict[str, str], claims: dict[str, Any] | None
+) -> dict[str, Any]:
     """The event API Gateway HTTP API (payload 2.0) would hand the function for this request."""
     body = request.get_data()
     textual = not body or TEXTUAL.match(request.content_type or "") is not None

@@ -19,14 +19,19 @@ VERSION = "1.0.0"
 def openapi_document() -> dict[str, object]:
     functions = sorted({route.function for route in ROUTES})
     routers = [importlib.import_module(f"functions.{name}.handler").router for name in functions]
-    app = make_resolver(*routers)
-    document = app.get_openapi_json_schema(
-        title=TITLE,
-        version=VERSION,
-        summary="Posts, feed, follows and uploads of the Aperture photo platform",
-        servers=[Server(url="/")],
-        security_schemes={"cognito": HTTPBearer(bearerFormat="JWT", description="A Cognito IdToken")},
-    )
+    # Including a router rebinds it to the including resolver; give each back to its own function after.
+    owners = [router.api_resolver for router in routers]
+    try:
+        document = make_resolver(*routers).get_openapi_json_schema(
+            title=TITLE,
+            version=VERSION,
+            summary="Posts, feed, follows and uploads of the Aperture photo platform",
+            servers=[Server(url="/")],
+            security_schemes={"cognito": HTTPBearer(bearerFormat="JWT", description="A Cognito IdToken")},
+        )
+    finally:
+        for router, owner in zip(routers, owners, strict=True):
+            router.api_resolver = owner
     schema: dict[str, object] = json.loads(document)
     public = {route.route_key for route in ROUTES if not route.auth}
     paths = schema.get("paths", {})

@@ -101,6 +101,10 @@ def provision(settings: Settings) -> Provisioned:
     client_id = cognito.create_user_pool_client(
         UserPoolId=pool_id,
         ClientName="aperture-clients",
-        ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        ExplicitAuthFlows=[
+            "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+            "ALLOW_USER_PASSWORD_AUTH",
+            "ALLOW_REFRESH_TOKEN_AUTH",
+        ],
     )["UserPoolClient"]["ClientId"]
     return Provisioned(pool_id, client_id, queue_url, failure_url)

@@ -70,9 +70,9 @@ class EventPump:
         sqs = client("sqs")
         handled = 0
         while True:
-            messages = sqs.receive_message(
-                QueueUrl=self._notifications, MaxNumberOfMessages=10, WaitTimeSeconds=0
-            ).get("Messages", [])
+            messages = sqs.receive_message(QueueUrl=self._notifications, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+                "Messages", []
+            )
             if not messages:
                 return handled
             for message in messages:

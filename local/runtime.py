@@ -94,11 +94,16 @@ def _controls(pump: EventPump, clock: ShiftedClock, jobs: dict[str, Callable[[],
             seconds = float((request.get_json(silent=True) or {})["advance_seconds"])
             offset = clock.advance(seconds)
         except (KeyError, TypeError, ValueError) as error:
-            message = f"send {{\"advance_seconds\": <non-negative number>}} ({error})"
+            message = f'send {{"advance_seconds": <non-negative number>}} ({error})'
             return _json(422, {"error": {"code": "invalid_request", "message": message}})
         return _json(200, {"offset_seconds": offset})
 
     return {"drain": drain, "run": run, "clock": advance}
+
+
+def _not_ready(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+    return [b"starting"]
 
 
 def start(port: int) -> LocalPlatform:
@@ -122,7 +127,8 @@ def start(port: int) -> LocalPlatform:
     os.environ["APERTURE_USER_POOL_ID"] = resources.user_pool_id
     os.environ["APERTURE_USER_POOL_CLIENT_ID"] = resources.user_pool_client_id
     os.environ["APERTURE_JWKS_URL"] = f"{endpoint}/{resources.user_pool_id}/.well-known/jwks.json"
-    server = make_server("127.0.0.1", port, lambda e, s: None, threaded=True)
+    # Bind first: the CDN base the functions put in image URLs needs the real port.
+    server = make_server("127.0.0.1", port, _not_ready, threaded=True)
     bound_port = server.server_address[1]
     os.environ["APERTURE_CDN_BASE"] = f"http://127.0.0.1:{bound_port}/cdn"
     wiring.reset()

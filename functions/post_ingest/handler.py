@@ -3,6 +3,7 @@
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -19,9 +20,9 @@ def handle_record(record: KinesisStreamRecord) -> None:
     event = parse_event(record.kinesis.data_as_bytes())
     if isinstance(event, PostReady):
         created = ingest_post_ready(event, wiring.posts(), wiring.uploads(), wiring.follows(), wiring.timeline())
-        logger.info("post ingested", extra={"post_id": event.post_id, "created": created})
+        logger.info("post ingested", extra={"post_id": event.post_id, "newly_created": created})
 
 
 @logger.inject_lambda_context
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)

@@ -43,7 +43,11 @@ def create_upload(body: CreateUploadRequest) -> CreateUploadResponse:
     "/uploads/<upload_id>",
     summary="An upload's status",
     tags=["uploads"],
-    responses={**COMMON_RESPONSES, 403: {"description": "Not your upload"}, 404: {"description": "No such upload"}},
+    responses={
+        **COMMON_RESPONSES,
+        403: {"description": "Not your upload"},
+        404: {"description": "No such upload"},
+    },
 )
 def get_upload(upload_id: str) -> UploadStatusResponse:
     return uploads.upload_status(caller(router).user_id, parse_id(upload_id, "upload"), wiring.uploads())

@@ -3,6 +3,7 @@
 from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import graph, wiring
@@ -11,7 +12,7 @@ from aperture.clock import now_ms
 from aperture.models.api import FollowResponse, Profile
 
 router = Router()
-NOT_FOUND = {**COMMON_RESPONSES, 404: {"description": "No such user"}}
+NOT_FOUND: dict[int, OpenAPIResponse] = {**COMMON_RESPONSES, 404: {"description": "No such user"}}
 
 
 @router.get("/me", summary="Your own profile", tags=["users"], responses=COMMON_RESPONSES)

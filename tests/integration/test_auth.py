@@ -26,15 +26,21 @@ def test_a_new_user_signs_up_and_signs_in(api: Api) -> None:
 
 def test_a_taken_username_is_a_conflict(api: Api) -> None:
     account = api.sign_up("bob")
-    again = api.call("POST", "/auth/signup", json={"username": account.username, "password": PASSWORD,
-                                                   "email": "other@example.com"})
+    again = api.call(
+        "POST",
+        "/auth/signup",
+        json={"username": account.username, "password": PASSWORD, "email": "other@example.com"},
+    )
     assert again.status_code == 409
     assert again.json["error"]["code"] == "username_taken"
 
 
 def test_a_malformed_username_is_refused_with_a_reason(api: Api) -> None:
-    bad = api.call("POST", "/auth/signup", json={"username": "No Spaces!", "password": PASSWORD,
-                                                 "email": "x@example.com"})
+    bad = api.call(
+        "POST",
+        "/auth/signup",
+        json={"username": "No Spaces!", "password": PASSWORD, "email": "x@example.com"},
+    )
     assert bad.status_code == 422
     assert "username" in bad.json["error"]["message"]
 
@@ -74,8 +80,13 @@ def test_an_expired_token_gets_401(api: Api) -> None:
     key = RSAKey.import_key(json.loads(gzip.decompress(key_file.read_bytes())))
     now = int(time.time())
     claims = {
-        "iss": settings.issuer, "aud": settings.user_pool_client_id, "sub": "x", "token_use": "id",
-        "iat": now - 7200, "exp": now - 3600, "custom:user_id": account.user_id,
+        "iss": settings.issuer,
+        "aud": settings.user_pool_client_id,
+        "sub": "x",
+        "token_use": "id",
+        "iat": now - 7200,
+        "exp": now - 3600,
+        "custom:user_id": account.user_id,
         "cognito:username": account.username,
     }
     expired = jwt.encode({"alg": "RS256", "kid": "dummy"}, claims, key)

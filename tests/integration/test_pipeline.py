@@ -15,8 +15,9 @@ from tests.support import Account, Api, jpeg_bytes, upload_to_s3
 
 
 def _upload(api: Api, author: Account, body: bytes, content_type: str = "image/jpeg", **extra: Any) -> dict:
-    grant = api.call("POST", "/uploads", author,
-                     json={"content_type": content_type, "content_length": len(body), **extra}).json
+    grant = api.call(
+        "POST", "/uploads", author, json={"content_type": content_type, "content_length": len(body), **extra}
+    ).json
     assert upload_to_s3(grant, body, content_type).status_code in {200, 204}
     return grant
 
@@ -41,8 +42,11 @@ def test_a_photo_reaches_a_followers_feed_with_every_rendition(api: Api, pump: E
     s3 = client("s3")
     bucket = get_settings().media_bucket
     for size in ("150", "640", "1080"):
-        for fmt, ext, mime in (("jpeg", "jpg", "image/jpeg"), ("webp", "webp", "image/webp"),
-                               ("avif", "avif", "image/avif")):
+        for fmt, ext, mime in (
+            ("jpeg", "jpg", "image/jpeg"),
+            ("webp", "webp", "image/webp"),
+            ("avif", "avif", "image/avif"),
+        ):
             key = f"images/{alice.user_id}/{grant['target_id']}/{size}.{ext}"
             assert post["images"][size][fmt] == f"https://cdn.test/{key}"
             head = s3.head_object(Bucket=bucket, Key=key)
@@ -74,13 +78,25 @@ def test_a_redelivered_post_ready_event_makes_one_post(api: Api, pump: EventPump
     # When its 'post ready' record is delivered again, twice
     post = api.call("GET", f"/posts/{grant['target_id']}", bob).json
     event = PostReady(
-        event_id=f"{grant['upload_id']}:ready", occurred_at=int(time.time() * 1000), upload_id=int(grant["upload_id"]),
-        post_id=int(post["post_id"]), author_id=int(alice.user_id), kind="post", width=640, height=640,
+        event_id=f"{grant['upload_id']}:ready",
+        occurred_at=int(time.time() * 1000),
+        upload_id=int(grant["upload_id"]),
+        post_id=int(post["post_id"]),
+        author_id=int(alice.user_id),
+        kind="post",
+        width=640,
+        height=640,
         images={"640": {"jpeg": f"images/{alice.user_id}/{post['post_id']}/640.jpg"}},
     )
-    record = {"kinesis": {"data": base64.b64encode(event.model_dump_json().encode()).decode(),
-                          "sequenceNumber": "1", "partitionKey": alice.user_id},
-              "eventSource": "aws:kinesis", "eventID": "shardId-000000000000:1"}
+    record = {
+        "kinesis": {
+            "data": base64.b64encode(event.model_dump_json().encode()).decode(),
+            "sequenceNumber": "1",
+            "partitionKey": alice.user_id,
+        },
+        "eventSource": "aws:kinesis",
+        "eventID": "shardId-000000000000:1",
+    }
     for _ in range(2):
         assert invoke("post_ingest", {"Records": [record]}) == {"batchItemFailures": []}
     # Then there is still one post, counted once, once in the feed
@@ -93,8 +109,15 @@ def test_a_redelivered_s3_notification_renders_nothing_twice(api: Api, pump: Eve
     grant = _upload(api, alice, jpeg_bytes(400, 300))
     pump.drain()
     key = grant["fields"]["key"]
-    event = {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Post",
-                          "s3": {"bucket": {"name": get_settings().media_bucket}, "object": {"key": key, "size": 1}}}]}
+    event = {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Post",
+                "s3": {"bucket": {"name": get_settings().media_bucket}, "object": {"key": key, "size": 1}},
+            }
+        ]
+    }
     assert invoke("media_process", event) == {"outcomes": {key: "ready"}}
     pump.drain()
     assert api.call("GET", "/me", alice).json["post_count"] == 1
@@ -102,10 +125,26 @@ def test_a_redelivered_s3_notification_renders_nothing_twice(api: Api, pump: Eve
 
 def test_a_malformed_kinesis_record_is_reported_alone(api: Api, pump: EventPump) -> None:
     other = FollowChanged(event_id="e", occurred_at=1, follower_id=1, followee_id=2, following=True)
-    good_and_bad = {"Records": [
-        {"kinesis": {"data": base64.b64encode(other.model_dump_json().encode()).decode(), "sequenceNumber": "6",
-                     "partitionKey": "x"}, "eventSource": "aws:kinesis", "eventID": "shardId-000000000000:6"},
-        {"kinesis": {"data": base64.b64encode(b"{not json").decode(), "sequenceNumber": "7", "partitionKey": "x"},
-         "eventSource": "aws:kinesis", "eventID": "shardId-000000000000:7"},
-    ]}
+    good_and_bad = {
+        "Records": [
+            {
+                "kinesis": {
+                    "data": base64.b64encode(other.model_dump_json().encode()).decode(),
+                    "sequenceNumber": "6",
+                    "partitionKey": "x",
+                },
+                "eventSource": "aws:kinesis",
+                "eventID": "shardId-000000000000:6",
+            },
+            {
+                "kinesis": {
+                    "data": base64.b64encode(b"{not json").decode(),
+                    "sequenceNumber": "7",
+                    "partitionKey": "x",
+                },
+                "eventSource": "aws:kinesis",
+                "eventID": "shardId-000000000000:7",
+            },
+        ]
+    }
     assert invoke("post_ingest", good_and_bad) == {"batchItemFailures": [{"itemIdentifier": "7"}]}

@@ -18,8 +18,12 @@ def test_the_presigned_post_pins_key_size_and_type(api: Api) -> None:
     # Given a signed-in user
     alice = api.sign_up("alice")
     # When she asks to upload a 2 MB JPEG
-    created = api.call("POST", "/uploads", alice, json={"content_type": "image/jpeg", "content_length": 2 * MIB,
-                                                        "caption": "sunset"})
+    created = api.call(
+        "POST",
+        "/uploads",
+        alice,
+        json={"content_type": "image/jpeg", "content_length": 2 * MIB, "caption": "sunset"},
+    )
     # Then she gets a SigV4 POST whose policy allows only that key, 1..10 MiB, and that type
     assert created.status_code == 201
     body = created.json
@@ -33,8 +37,13 @@ def test_the_presigned_post_pins_key_size_and_type(api: Api) -> None:
     assert body["expires_at"].endswith("Z")
     # And the upload is pending, with the post id it will become
     status = api.call("GET", f"/uploads/{body['upload_id']}", alice).json
-    assert status == {"upload_id": body["upload_id"], "kind": "post", "status": "pending", "reason": None,
-                      "target_id": body["target_id"]}
+    assert status == {
+        "upload_id": body["upload_id"],
+        "kind": "post",
+        "status": "pending",
+        "reason": None,
+        "target_id": body["target_id"],
+    }
 
 
 def test_a_file_over_10_mib_is_413(api: Api) -> None:

@@ -37,7 +37,11 @@ def test_no_function_serves_a_route_missing_from_the_table() -> None:
 
 
 def test_only_signup_signin_and_health_are_public() -> None:
-    assert {r.route_key for r in ROUTES if not r.auth} == {"GET /health", "POST /auth/signup", "POST /auth/token"}
+    assert {r.route_key for r in ROUTES if not r.auth} == {
+        "GET /health",
+        "POST /auth/signup",
+        "POST /auth/token",
+    }
 
 
 def test_literal_segments_win_over_parameters() -> None:

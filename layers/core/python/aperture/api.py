@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from aperture.adapters.cognito import USER_ID_CLAIM
 from aperture.errors import ApertureError, NotFoundError, UnauthorizedError
@@ -18,7 +20,7 @@ from aperture.errors import ApertureError, NotFoundError, UnauthorizedError
 logger = Logger(service="aperture")
 
 # Error responses every authenticated route can give, for the OpenAPI document.
-COMMON_RESPONSES: dict[int | str, Any] = {
+COMMON_RESPONSES: dict[int, OpenAPIResponse] = {
     401: {"description": "No token, or an invalid or expired one"},
     422: {"description": "The request does not match the contract"},
 }
@@ -73,10 +75,11 @@ class Caller:
 
 def caller(router: Router | APIGatewayHttpResolver) -> Caller:
     """The signed-in user, from the claims the JWT authorizer (or the local gateway) verified."""
-    authorizer = router.current_event.request_context.authorizer
-    claims = authorizer.jwt_claim if authorizer else None
-    user_id = (claims or {}).get(USER_ID_CLAIM)
-    if not claims or not str(user_id or "").isdigit():
+    event = cast(APIGatewayProxyEventV2, router.current_event)
+    authorizer = event.request_context.authorizer
+    claims = (authorizer.jwt_claim if authorizer else None) or {}
+    user_id = str(claims.get(USER_ID_CLAIM) or "")
+    if not user_id.isdigit():
         raise UnauthorizedError("a valid IdToken is required")
     return Caller(user_id=int(user_id), username=str(claims.get("cognito:username", "")))
 

@@ -45,7 +45,16 @@ def sniff(data: bytes) -> str | None:
         return "jpeg"
     if data[:8] == b"\x89PNG\r\n\x1a\n":
         return "png"
-    if data[4:8] == b"ftyp" and data[8:12] in {b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"heim", b"heis"}:
+    if data[4:8] == b"ftyp" and data[8:12] in {
+        b"heic",
+        b"heix",
+        b"hevc",
+        b"hevx",
+        b"mif1",
+        b"msf1",
+        b"heim",
+        b"heis",
+    }:
         return "heic"
     return None
 
@@ -70,11 +79,16 @@ def _decode(data: bytes, max_pixels: int) -> Image.Image:
                 # Decode at a reduced scale when the largest rendition needs no more.
                 image.draft("RGB", (SIZE_LIMIT, SIZE_LIMIT))
             image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ) as error:
         raise RejectedMediaError(f"the image could not be decoded: {error}") from error
     oriented = ImageOps.exif_transpose(image)
     return oriented.convert("RGB")
-
 
 
 def _resize(image: Image.Image, size: str) -> Image.Image:
@@ -172,4 +186,3 @@ def process_upload(
         )
     )
     return "processing"
-

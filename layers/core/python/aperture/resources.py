@@ -110,7 +110,11 @@ FUNCTIONS: tuple[Function, ...] = (
     Function("health", description="Liveness probe"),
     Function(
         "auth",
-        grants=(Grant("user_pool", "write"), Grant("table:users", "write"), Grant("table:workers", "read_write")),
+        grants=(
+            Grant("user_pool", "write"),
+            Grant("table:users", "write"),
+            Grant("table:workers", "read_write"),
+        ),
         description="Sign-up and sign-in over Cognito",
     ),
     Function(

@@ -39,9 +39,7 @@ class Settings(BaseSettings):
     upload_url_ttl_seconds: int = 600
     upload_record_ttl_seconds: int = 7 * 86400
     max_image_pixels: int = 50_000_000
-    celebrity_threshold: int = 10_000
     timeline_cap: int = 800
-    story_ttl_seconds: int = 86_400
     worker_lease_seconds: int = 600
 
     @property

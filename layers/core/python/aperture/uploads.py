@@ -70,7 +70,10 @@ def create_upload(
     )
     uploads.create(upload)
     post = store.presigned_post(
-        upload_key(user_id, upload_id), content_type, settings.max_upload_bytes, settings.upload_url_ttl_seconds
+        upload_key(user_id, upload_id),
+        content_type,
+        settings.max_upload_bytes,
+        settings.upload_url_ttl_seconds,
     )
     expires_at = datetime.fromtimestamp(started + settings.upload_url_ttl_seconds, tz=UTC)
     return CreateUploadResponse(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import boto3
@@ -11,7 +11,7 @@ from botocore.config import Config
 from aperture.settings import get_settings
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(service: str) -> Any:
     settings = get_settings()
     config = Config(
@@ -25,7 +25,7 @@ def client(service: str) -> Any:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _dynamodb() -> Any:
     settings = get_settings()
     return boto3.session.Session().resource(

@@ -43,7 +43,9 @@ def batch_get(table: Any, key_name: str, ids: Iterable[int]) -> dict[int, dict[s
     # A table resource's client converts between Python and DynamoDB types itself.
     client = table.meta.client
     for start in range(0, len(wanted), BATCH_GET_LIMIT):
-        request: dict[str, Any] = {table.name: {"Keys": [{key_name: i} for i in wanted[start : start + BATCH_GET_LIMIT]]}}
+        request: dict[str, Any] = {
+            table.name: {"Keys": [{key_name: i} for i in wanted[start : start + BATCH_GET_LIMIT]]}
+        }
         while request:
             response = client.batch_get_item(RequestItems=request)
             for item in response.get("Responses", {}).get(table.name, []):
@@ -199,7 +201,11 @@ class FollowRepository:
                     {
                         "Put": {
                             "TableName": self._table.name,
-                            "Item": {"follower_id": follower_id, "followee_id": followee_id, "created_at": at_ms},
+                            "Item": {
+                                "follower_id": follower_id,
+                                "followee_id": followee_id,
+                                "created_at": at_ms,
+                            },
                             "ConditionExpression": "attribute_not_exists(follower_id)",
                         }
                     },

@@ -57,6 +57,4 @@ class MediaStore:
         return bytes(response["Body"].read()), str(response.get("ContentType", "application/octet-stream"))
 
     def write_immutable(self, key: str, body: bytes, content_type: str) -> None:
-        self._s3.put_object(
-            Bucket=self._bucket, Key=key, Body=body, ContentType=content_type, CacheControl=IMMUTABLE
-        )
+        self._s3.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType=content_type, CacheControl=IMMUTABLE)

@@ -92,9 +92,9 @@ class CreateUploadRequest(_Model):
     content_length: Annotated[int, Field(ge=1)]
     caption: Annotated[str, StringConstraints(max_length=2200)] = ""
     location: Annotated[str, StringConstraints(max_length=200)] | None = None
-    hashtags: Annotated[
-        list[Annotated[str, StringConstraints(pattern=r"^[\w]{1,100}$")]], Field(max_length=30)
-    ] = Field(default_factory=list)
+    hashtags: Annotated[list[Annotated[str, StringConstraints(pattern=r"^[\w]{1,100}$")]], Field(max_length=30)] = (
+        Field(default_factory=list)
+    )
 
 
 class CreateUploadResponse(_Model):

@@ -1,0 +1,120 @@
+"""`python -m local` end to end over HTTP: sign-up, follow, a real JPEG upload, the follower's feed, the CDN."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support import PASSWORD, free_port, jpeg_bytes
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.e2e
+STARTUP_SECONDS = 90
+
+
+@pytest.fixture(scope="module")
+def local_platform() -> Iterator[str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("APERTURE_", "AWS_", "REDIS_URL", "POWERTOOLS_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "layers/core/python")])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    ready = threading.Event()
+    lines: list[str] = []
+
+    def watch() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if line.strip() == "READY":
+                ready.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+    if not ready.wait(STARTUP_SECONDS):
+        process.kill()
+        pytest.fail("the local runtime did not print READY:\n" + "".join(lines))
+    base = f"http://127.0.0.1:{port}"
+    assert f"API     {base}/" in "".join(lines)
+    assert f"CDN     {base}/cdn" in "".join(lines)
+    yield base
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0, "".join(lines)
+
+
+def _sign_up(base: str, username: str) -> tuple[str, dict[str, str]]:
+    created = requests.post(
+        f"{base}/auth/signup",
+        json={"username": username, "password": PASSWORD, "email": f"{username}@example.com"},
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    token = requests.post(f"{base}/auth/token", json={"username": username, "password": PASSWORD}, timeout=10)
+    assert token.status_code == 200, token.text
+    return created.json()["user_id"], {"Authorization": f"Bearer {token.json()['id_token']}"}
+
+
+def test_a_photo_goes_from_upload_to_a_followers_feed_over_http(local_platform: str) -> None:
+    base = local_platform
+    assert requests.get(f"{base}/health", timeout=5).json() == {"status": "ok"}
+    # Two users sign up; bob follows alice
+    alice_id, alice = _sign_up(base, "alice")
+    _, bob = _sign_up(base, "bob")
+    assert requests.put(f"{base}/users/{alice_id}/follow", headers=bob, timeout=10).json() == {"following": True}
+    # Alice uploads a real JPEG through the presigned POST
+    photo = jpeg_bytes(2000, 1500)
+    grant = requests.post(
+        f"{base}/uploads",
+        headers=alice,
+        timeout=10,
+        json={"content_type": "image/jpeg", "content_length": len(photo), "caption": "e2e"},
+    ).json()
+    sent = requests.post(grant["url"], data=grant["fields"], files={"file": ("p.jpg", photo, "image/jpeg")}, timeout=30)
+    assert sent.status_code in {200, 204}, sent.text
+    # She polls her upload until it is ready (the drain route waits for the pipeline instead of sleeping)
+    status = None
+    for _ in range(20):
+        status = requests.get(f"{base}/uploads/{grant['upload_id']}", headers=alice, timeout=10).json()
+        if status["status"] in {"ready", "rejected", "failed"}:
+            break
+        requests.post(f"{base}/_local/drain", timeout=120)
+    assert status is not None and status["status"] == "ready", status
+    # Bob finds the post in his feed, with nine image URLs that each serve the right type
+    feed = requests.get(f"{base}/feed", headers=bob, timeout=10).json()
+    assert [p["post_id"] for p in feed["items"]] == [grant["target_id"]]
+    images = feed["items"][0]["images"]
+    expected = {"jpeg": "image/jpeg", "webp": "image/webp", "avif": "image/avif"}
+    urls = [(fmt, url) for formats in images.values() for fmt, url in formats.items()]
+    assert len(urls) == 9
+    for fmt, url in urls:
+        assert url.startswith(f"{base}/cdn/images/")
+        served = requests.get(url, timeout=10)
+        assert served.status_code == 200
+        assert served.headers["Content-Type"] == expected[fmt]
+        assert served.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert len(served.content) > 100
+    assert requests.get(f"{base}/cdn/images/1/2/640.jpg", timeout=5).status_code == 404
+
+
+def test_the_control_routes_answer(local_platform: str) -> None:
+    base = local_platform
+    assert requests.post(f"{base}/_local/drain", timeout=60).status_code == 200
+    moved = requests.post(f"{base}/_local/clock", json={"advance_seconds": 3600}, timeout=5)
+    assert moved.status_code == 200 and moved.json()["offset_seconds"] >= 3600
+    assert requests.post(f"{base}/_local/clock", json={"advance_seconds": -1}, timeout=5).status_code == 422
+    unknown = requests.post(f"{base}/_local/run/no_such_job", timeout=5)
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_job"
