@@ -1,0 +1,1 @@
+"""The CDK stacks of Aperture: stateful resources, the service (functions and API), and the edge (CDN)."""

@@ -1,0 +1,128 @@
+"""The HTTP API: every route in aperture.routes.ROUTES, JWT-authorized by the Cognito pool where declared."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+
+import jsii
+from aws_cdk import Aws, RemovalPolicy
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_apigatewayv2_authorizers as authorizers
+from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from aperture.routes import Route
+
+from .nag import acknowledge
+
+# Stage-wide ceiling per account and region; it also bounds sign-in guessing on the public auth routes.
+THROTTLE = apigwv2.ThrottleSettings(rate_limit=200, burst_limit=400)
+# HTTP API context variables (the REST-API defaults such as resourcePath are empty here).
+ACCESS_LOG_FORMAT = apigateway.AccessLogFormat.custom(
+    json.dumps(
+        {
+            "requestId": "$context.requestId",
+            "ip": "$context.identity.sourceIp",
+            "requestTime": "$context.requestTime",
+            "routeKey": "$context.routeKey",
+            "status": "$context.status",
+            "protocol": "$context.protocol",
+            "responseLength": "$context.responseLength",
+            "latencyMs": "$context.responseLatency",
+            "integrationError": "$context.integrationErrorMessage",
+            "authorizerError": "$context.authorizer.error",
+        }
+    )
+)
+
+
+@jsii.implements(apigwv2.IAccessLogSettings)
+class _AccessLogs:
+    def __init__(self, group: logs.ILogGroup) -> None:
+        self._destination = apigwv2.LogGroupLogDestination(group)
+
+    @property
+    def destination(self) -> apigwv2.IAccessLogDestination:
+        return self._destination
+
+    @property
+    def format(self) -> apigateway.AccessLogFormat:
+        return ACCESS_LOG_FORMAT
+
+
+def issuer_url(user_pool_id: str) -> str:
+    return f"https://cognito-idp.{Aws.REGION}.amazonaws.com/{user_pool_id}"
+
+
+class HttpEndpoints(Construct):
+    """An HTTP API with one Lambda integration per function and one route per declared route."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        routes: Iterable[Route],
+        functions: Mapping[str, lambda_.IFunction],
+        user_pool_id: str,
+        user_pool_client_id: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.api = apigwv2.HttpApi(
+            self,
+            "Api",
+            description="Aperture public API",
+            create_default_stage=False,
+            cors_preflight=apigwv2.CorsPreflightOptions(
+                allow_origins=["*"],
+                allow_methods=[apigwv2.CorsHttpMethod.ANY],
+                allow_headers=["authorization", "content-type"],
+            ),
+        )
+        access_logs = logs.LogGroup(
+            self, "AccessLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
+        )
+        self.stage = apigwv2.HttpStage(
+            self,
+            "DefaultStage",
+            http_api=self.api,
+            stage_name="$default",
+            auto_deploy=True,
+            access_log_settings=_AccessLogs(access_logs),
+            throttle=THROTTLE,
+        )
+        # API Gateway checks signature, expiry, issuer and audience (the IdToken's aud is the client id), so
+        # functions trust the claims they are handed.
+        self.authorizer = authorizers.HttpJwtAuthorizer(
+            "Cognito",
+            jwt_issuer=issuer_url(user_pool_id),
+            jwt_audience=[user_pool_client_id],
+            identity_source=["$request.header.Authorization"],
+        )
+        targets = {
+            name: integrations.HttpLambdaIntegration(f"{name}-integration", function)
+            for name, function in functions.items()
+        }
+        for route in routes:
+            created = self.api.add_routes(
+                path=route.path,
+                methods=[apigwv2.HttpMethod(route.method)],
+                integration=targets[route.function],
+                authorizer=self.authorizer if route.auth else apigwv2.HttpNoneAuthorizer(),
+            )
+            if not route.auth:
+                for public in created:
+                    acknowledge(
+                        public,
+                        "AwsSolutions-APIG4",
+                        f"{route.route_key} is public by design (declared auth=False in aperture.routes): "
+                        "health checks, sign-up and sign-in are what a caller does before it has a token.",
+                    )
+
+    @property
+    def url(self) -> str:
+        return self.api.api_endpoint

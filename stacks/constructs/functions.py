@@ -1,0 +1,239 @@
+"""One Lambda per declared function: code, layer, environment, least-privilege role, network, triggers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3_notifications
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from aperture.resources import Function, KinesisTrigger, S3Trigger
+
+from .environment import common_variables, setting_variable
+from .layer import ARCHITECTURE, RUNTIME
+from .nag import (
+    BASIC_EXECUTION,
+    VPC_EXECUTION,
+    acknowledge,
+    managed_policy_finding,
+    wildcard_resource_finding,
+)
+from .permissions import GrantTargets, object_patterns, statements_for
+
+LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+ASYNC_RETRIES = 2
+_IGNORED = ["**/__pycache__", "**/*.pyc"]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where functions that use Redis run: the cache is reachable from this VPC and security group only."""
+
+    vpc: ec2.IVpc
+    subnets: ec2.SubnetSelection
+    security_group: ec2.ISecurityGroup
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """Everything a function may be handed besides its grants' targets."""
+
+    targets: GrantTargets
+    user_pool_client_id: str
+    redis_url: str
+    cdn_base: str
+    placement: Placement
+    layer: lambda_.ILayerVersion
+    functions_root: Path
+
+
+def variables_for(function: Function, wiring: Wiring) -> dict[str, str]:
+    """The common variables plus one per granted resource, so a function cannot even name what it may not use."""
+    targets = wiring.targets
+    variables = common_variables(function.name, wiring.cdn_base)
+    for grant in function.grants:
+        kind, _, name = grant.resource.partition(":")
+        if kind == "table":
+            variables[setting_variable(targets.table_declarations[name].setting)] = targets.tables[name].table_name
+        elif kind == "stream":
+            variables[setting_variable(f"stream_{name}")] = targets.streams[name].stream_name
+        elif kind == "bucket":
+            variables[setting_variable("media_bucket")] = targets.media_bucket_name
+        elif kind == "user_pool":
+            variables[setting_variable("user_pool_id")] = targets.user_pool.user_pool_id
+            variables[setting_variable("user_pool_client_id")] = wiring.user_pool_client_id
+    if function.redis:
+        variables[setting_variable("redis_url")] = wiring.redis_url
+        # ElastiCache Serverless speaks the cluster protocol only.
+        variables[setting_variable("redis_cluster")] = "true"
+    variables.update(function.extra)
+    return variables
+
+
+def _failure_queue(scope: Construct) -> sqs.Queue:
+    # The end of the line for events that exhausted their retries: kept two weeks for inspection and redrive.
+    queue = sqs.Queue(
+        scope,
+        "Failures",
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=Duration.days(14),
+    )
+    acknowledge(
+        queue,
+        "AwsSolutions-SQS3",
+        "This queue is itself the dead-letter destination (Lambda on-failure destination) of a function; "
+        "a DLQ of the DLQ would only move the same messages one hop further.",
+    )
+    return queue
+
+
+class ServiceFunction(Construct):
+    """A declared function with its log group, role, and (if it has a trigger) its failure queue."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, declaration: Function, wiring: Wiring) -> None:
+        super().__init__(scope, construct_id)
+        self.declaration = declaration
+        placement = wiring.placement
+        in_vpc = declaration.redis
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description=declaration.description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler="handler.lambda_handler",
+            code=lambda_.Code.from_asset(str(wiring.functions_root / declaration.name), exclude=_IGNORED),
+            layers=[wiring.layer],
+            memory_size=declaration.memory_mb,
+            timeout=Duration.seconds(declaration.timeout_seconds),
+            environment=variables_for(declaration, wiring),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=logs.LogGroup(self, "Logs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY),
+            vpc=placement.vpc if in_vpc else None,
+            vpc_subnets=placement.subnets if in_vpc else None,
+            security_groups=[placement.security_group] if in_vpc else None,
+        )
+        for grant in declaration.grants:
+            for statement in statements_for(grant, wiring.targets):
+                self.function.add_to_role_policy(statement)
+
+        role = self.function.role
+        assert role is not None  # a Function always makes its own role when none is given
+        for pattern in object_patterns(declaration.grants, wiring.targets.media_bucket_name):
+            acknowledge(
+                role,
+                wildcard_resource_finding(role, pattern),
+                "Object-level grant on one key prefix of the media bucket, as declared in aperture.resources; "
+                "object keys are per user and per upload, so the prefix is the narrowest stable resource.",
+            )
+        if in_vpc:
+            acknowledge(
+                role,
+                managed_policy_finding(VPC_EXECUTION),
+                "AWS-maintained policy with exactly the ENI actions Lambda needs to attach the function to the "
+                "VPC, plus CloudWatch Logs writes.",
+            )
+
+        self.failures: sqs.Queue | None = None
+        if isinstance(declaration.trigger, KinesisTrigger):
+            self._consume_stream(declaration.trigger, wiring)
+        elif isinstance(declaration.trigger, S3Trigger):
+            self._handle_uploads(declaration.trigger, wiring)
+
+    def _consume_stream(self, trigger: KinesisTrigger, wiring: Wiring) -> None:
+        self.failures = _failure_queue(self)
+        self.function.add_event_source_mapping(
+            "Events",
+            event_source_arn=wiring.targets.streams[trigger.stream].stream_arn,
+            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+            batch_size=trigger.batch_size,
+            # Partial batch failures and bisection retry only the records that failed; after max_retries a
+            # record's metadata goes to the failure queue instead of blocking its shard.
+            report_batch_item_failures=True,
+            bisect_batch_on_error=True,
+            retry_attempts=trigger.max_retries,
+            on_failure=event_sources.SqsDlq(self.failures),
+        )
+
+    def _handle_uploads(self, trigger: S3Trigger, wiring: Wiring) -> None:
+        self.failures = _failure_queue(self)
+        # S3 invokes asynchronously: after the retries the event lands in the failure queue, not on the floor.
+        self.function.configure_async_invoke(
+            on_failure=destinations.SqsDestination(self.failures),
+            retry_attempts=ASYNC_RETRIES,
+            max_event_age=Duration.hours(6),
+        )
+        # The bucket lives in the stateful stack; attaching the notification to it there would make that stack
+        # reference this function while this stack references the bucket (a cycle). Through the bucket's name,
+        # CDK's notifications custom resource lives here and merges with any other notification on the bucket.
+        bucket = s3.Bucket.from_bucket_name(self, "MediaBucket", wiring.targets.media_bucket_name)
+        bucket.add_event_notification(
+            s3.EventType.OBJECT_CREATED,
+            s3_notifications.LambdaDestination(self.function),
+            s3.NotificationKeyFilter(prefix=trigger.prefix),
+        )
+        _acknowledge_notifications_handler(Stack.of(self))
+
+
+def _acknowledge_notifications_handler(stack: Stack) -> None:
+    # CDK makes one handler per stack, as a direct child of the stack, under a fixed id prefix.
+    for child in stack.node.children:
+        if child.node.id.startswith("BucketNotificationsHandler"):
+            acknowledge(
+                child,
+                managed_policy_finding(BASIC_EXECUTION),
+                "CDK's bucket-notifications custom resource handler; the AWS-maintained policy only lets it write "
+                "its own logs.",
+            )
+
+
+class ServiceFunctions(Construct):
+    """Every function in aperture.resources.FUNCTIONS, by name."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, declarations: Iterable[Function], wiring: Wiring
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.by_name: dict[str, ServiceFunction] = {
+            declaration.name: ServiceFunction(
+                self, _construct_id(declaration.name), declaration=declaration, wiring=wiring
+            )
+            for declaration in declarations
+        }
+        acknowledge(
+            self,
+            managed_policy_finding(BASIC_EXECUTION),
+            "AWS-maintained policy that lets a function write its own CloudWatch logs and nothing else.",
+        )
+        acknowledge(
+            self,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray's PutTraceSegments/PutTelemetryRecords and Rekognition's DetectModerationLabels (granted only "
+            "with a rekognition:moderation grant) have no resource-level permissions, so IAM can only say '*'; "
+            "no other action is granted on '*' (tests assert it).",
+        )
+        acknowledge(
+            self,
+            "AwsSolutions-L1",
+            "Python 3.12 is the platform's chosen runtime: the core layer's wheels are built for cp312 and the "
+            "local runtime and tests match it; moving runtimes is a deliberate, tested change.",
+        )
+
+    @property
+    def functions(self) -> dict[str, lambda_.Function]:
+        return {name: f.function for name, f in self.by_name.items()}
+
+
+def _construct_id(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))

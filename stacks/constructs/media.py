@@ -1,0 +1,91 @@
+"""The media bucket: raw uploads in, rendered images out, readable only through CloudFront."""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from aperture.adapters.s3 import PROCESSED_TAG
+from aperture.resources import IMAGE_PREFIX, UPLOAD_PREFIX
+
+from .naming import media_bucket_name
+
+UPLOAD_RETENTION = Duration.days(7)
+PROCESSED_UPLOAD_RETENTION = Duration.days(1)
+
+
+class MediaStore(Construct):
+    """The media bucket and the bucket that receives its server access logs."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        # cdk-nag accepts a bucket that is itself another bucket's access-log destination without logging.
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[s3.LifecycleRule(id="expire-access-logs", expiration=Duration.days(90))],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            bucket_name=media_bucket_name(),
+            # SSE-S3 rather than KMS: CloudFront's origin access control reads SSE-S3 objects without a key
+            # policy, and images are public once published anyway.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            # Rendered images are immutable (new post, new keys), so versions would only add cost.
+            versioned=False,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="media/",
+            lifecycle_rules=[
+                # A processed upload has served its purpose once its renditions exist (media_process tags it).
+                s3.LifecycleRule(
+                    id="expire-processed-uploads",
+                    prefix=UPLOAD_PREFIX,
+                    tag_filters={PROCESSED_TAG["Key"]: PROCESSED_TAG["Value"]},
+                    expiration=PROCESSED_UPLOAD_RETENTION,
+                ),
+                # Untagged ones (abandoned, or failed and kept for a look) go after a week.
+                s3.LifecycleRule(
+                    id="expire-raw-uploads",
+                    prefix=UPLOAD_PREFIX,
+                    expiration=UPLOAD_RETENTION,
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                ),
+            ],
+            cors=[
+                # Browsers upload with the presigned POST; the signed policy (key, size, type) is the access
+                # control, CORS only lets the page read the response.
+                s3.CorsRule(
+                    allowed_methods=[s3.HttpMethods.POST],
+                    allowed_origins=["*"],
+                    allowed_headers=["*"],
+                    max_age=3000,
+                )
+            ],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        # CloudFront (origin access control) may read rendered images and nothing else. The condition names any
+        # distribution of this account rather than the one distribution, because that lives in the edge stack,
+        # which depends on this one; naming it here would tie the stacks in a cycle.
+        self.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudFrontReadsImages",
+                principals=[iam.ServicePrincipal("cloudfront.amazonaws.com")],
+                actions=["s3:GetObject"],
+                resources=[self.bucket.arn_for_objects(f"{IMAGE_PREFIX}*")],
+                conditions={
+                    "ArnLike": {"AWS:SourceArn": f"arn:{Aws.PARTITION}:cloudfront::{Aws.ACCOUNT_ID}:distribution/*"}
+                },
+            )
+        )

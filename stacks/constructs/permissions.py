@@ -1,0 +1,120 @@
+"""Least-privilege IAM for a function, derived from its declared grants (aperture.resources.Grant)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kinesis as kinesis
+
+from aperture.resources import Access, Grant, Table
+
+from .naming import bucket_arn, bucket_objects_arn
+
+TABLE_READ = (
+    "dynamodb:BatchGetItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+)
+TABLE_WRITE = (
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+)
+# Reading is what the event source mapping does on the function's behalf.
+STREAM_READ = (
+    "kinesis:DescribeStream",
+    "kinesis:DescribeStreamSummary",
+    "kinesis:GetRecords",
+    "kinesis:GetShardIterator",
+    "kinesis:ListShards",
+    "kinesis:SubscribeToShard",
+)
+STREAM_WRITE = ("kinesis:DescribeStreamSummary", "kinesis:PutRecord", "kinesis:PutRecords")
+OBJECT_READ = ("s3:GetObject",)
+# Tagging rewrites an object's tag set (processed uploads are tagged for the lifecycle rule), so it is a write.
+OBJECT_WRITE = ("s3:PutObject", "s3:PutObjectTagging")
+# The calls aperture.adapters.cognito makes; the pool's other admin actions stay out of reach.
+USER_POOL_READ = ("cognito-idp:AdminGetUser",)
+USER_POOL_WRITE = (
+    "cognito-idp:AdminCreateUser",
+    "cognito-idp:AdminDeleteUser",
+    "cognito-idp:AdminInitiateAuth",
+    "cognito-idp:AdminSetUserPassword",
+)
+# DetectModerationLabels takes the image bytes and has no resource type, so IAM can only say Resource "*".
+MODERATION_READ = ("rekognition:DetectModerationLabels",)
+ANY_RESOURCE = "*"
+
+
+@dataclass(frozen=True)
+class GrantTargets:
+    """The deployed resources a grant can name."""
+
+    tables: Mapping[str, dynamodb.ITable]
+    table_declarations: Mapping[str, Table]
+    streams: Mapping[str, kinesis.IStream]
+    media_bucket_name: str
+    user_pool: cognito.IUserPool
+
+
+def _actions(access: Access, read: tuple[str, ...], write: tuple[str, ...]) -> list[str]:
+    chosen = {"read": read, "write": write, "read_write": read + write}[access]
+    return sorted(set(chosen))
+
+
+def _kind(grant: Grant) -> tuple[str, str]:
+    kind, _, name = grant.resource.partition(":")
+    return kind, name
+
+
+def statements_for(grant: Grant, targets: GrantTargets) -> list[iam.PolicyStatement]:
+    """The policy statements that let a function do `grant.access` on `grant.resource`, and nothing more."""
+    kind, name = _kind(grant)
+    reads = grant.access in ("read", "read_write")
+    if kind == "table":
+        table = targets.tables[name]
+        resources = [table.table_arn]
+        if reads:
+            # Each declared index by name: no index/* wildcard, and a new index is granted when it is declared.
+            resources += [f"{table.table_arn}/index/{index.name}" for index in targets.table_declarations[name].indexes]
+        return [iam.PolicyStatement(actions=_actions(grant.access, TABLE_READ, TABLE_WRITE), resources=resources)]
+    if kind == "stream":
+        stream = targets.streams[name]
+        actions = _actions(grant.access, STREAM_READ, STREAM_WRITE)
+        return [iam.PolicyStatement(actions=actions, resources=[stream.stream_arn])]
+    if kind == "bucket":
+        objects = bucket_objects_arn(targets.media_bucket_name, f"{name}*")
+        statements = [
+            iam.PolicyStatement(actions=_actions(grant.access, OBJECT_READ, OBJECT_WRITE), resources=[objects])
+        ]
+        if reads:
+            # Listing within the prefix turns a HEAD of a missing key into 404 instead of 403.
+            statements.append(
+                iam.PolicyStatement(
+                    actions=["s3:ListBucket"],
+                    resources=[bucket_arn(targets.media_bucket_name)],
+                    conditions={"StringLike": {"s3:prefix": [f"{name}*"]}},
+                )
+            )
+        return statements
+    if kind == "user_pool":
+        actions = _actions(grant.access, USER_POOL_READ, USER_POOL_WRITE)
+        return [iam.PolicyStatement(actions=actions, resources=[targets.user_pool.user_pool_arn])]
+    if kind == "rekognition" and name == "moderation" and grant.access == "read":
+        return [iam.PolicyStatement(actions=list(MODERATION_READ), resources=[ANY_RESOURCE])]
+    raise ValueError(f"no IAM mapping for grant {grant!r}; add one in stacks/constructs/permissions.py")
+
+
+def object_patterns(grants: tuple[Grant, ...], bucket_name: str) -> list[str]:
+    """The object ARN patterns (prefix wildcards) the bucket grants produce; cdk-nag reports each."""
+    return [bucket_objects_arn(bucket_name, f"{_kind(g)[1]}*") for g in grants if _kind(g)[0] == "bucket"]

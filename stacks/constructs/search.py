@@ -1,0 +1,123 @@
+"""The explore retrieval index: a small OpenSearch domain (k-NN) inside the VPC."""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_opensearchservice as opensearch
+from constructs import Construct
+
+from .nag import acknowledge
+
+INSTANCE_TYPE = "t3.small.search"
+DOMAIN_NAME = "aperture-explore"
+
+
+class ExploreSearch(Construct):
+    """One t3.small.search data node with 10 GB gp3: encrypted at rest, node to node and HTTPS-only (TLS 1.2).
+
+    The index is derived data (rebuilt from DynamoDB by the explore refresh every 15-30 minutes), so one node and
+    no dedicated masters keep the idle cost near $28/month; production traffic wants three nodes across AZs.
+    Nothing may call it without IAM credentials: the domain policy trusts this account's IAM (the account
+    principal, never '*'), so access is granted per function through identity policies only.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        vpc: ec2.IVpc,
+        subnets: ec2.SubnetSelection,
+        clients: ec2.ISecurityGroup,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            description="Explore search domain, reachable from the Aperture functions only",
+            allow_all_outbound=False,
+        )
+        self.security_group.add_ingress_rule(clients, ec2.Port.tcp(443), "HTTPS from functions")
+
+        log_groups = {
+            name: logs.LogGroup(
+                self, name, retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
+            )
+            for name in ("SlowSearchLogs", "SlowIndexLogs", "AppLogs")
+        }
+        # One explicit resource policy instead of the construct's custom resource (a Lambda with wildcard IAM).
+        logs.ResourcePolicy(
+            self,
+            "LogDelivery",
+            policy_statements=[
+                iam.PolicyStatement(
+                    principals=[iam.ServicePrincipal("es.amazonaws.com")],
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                    resources=[group.log_group_arn for group in log_groups.values()],
+                )
+            ],
+        )
+        single_subnet = vpc.select_subnets(subnet_type=subnets.subnet_type).subnets[:1]
+        self.domain = opensearch.Domain(
+            self,
+            "Domain",
+            # Named, so the domain policy below can name the domain without referring to the resource itself.
+            domain_name=DOMAIN_NAME,
+            version=opensearch.EngineVersion.OPENSEARCH_2_19,
+            capacity=opensearch.CapacityConfig(
+                data_nodes=1,
+                data_node_instance_type=INSTANCE_TYPE,
+                multi_az_with_standby_enabled=False,
+            ),
+            ebs=opensearch.EbsOptions(volume_size=10, volume_type=ec2.EbsDeviceVolumeType.GP3),
+            zone_awareness=opensearch.ZoneAwarenessConfig(enabled=False),
+            encryption_at_rest=opensearch.EncryptionAtRestOptions(enabled=True),
+            node_to_node_encryption=True,
+            enforce_https=True,
+            tls_security_policy=opensearch.TLSSecurityPolicy.TLS_1_2,
+            vpc=vpc,
+            vpc_subnets=[ec2.SubnetSelection(subnets=single_subnet)],
+            security_groups=[self.security_group],
+            logging=opensearch.LoggingOptions(
+                slow_search_log_enabled=True,
+                slow_search_log_group=log_groups["SlowSearchLogs"],
+                slow_index_log_enabled=True,
+                slow_index_log_group=log_groups["SlowIndexLogs"],
+                app_log_enabled=True,
+                app_log_group=log_groups["AppLogs"],
+            ),
+            suppress_logs_resource_policy=True,
+            enable_auto_software_update=True,
+            # Derived data: deleting the stack may delete the index, the refresh job rebuilds it.
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        # Set on the resource itself: the construct's access_policies would add a custom resource (a Lambda with
+        # wildcard IAM) only to break a reference cycle a fixed name does not have.
+        cfn_domain = self.domain.node.default_child
+        assert isinstance(cfn_domain, opensearch.CfnDomain)
+        cfn_domain.access_policies = iam.PolicyDocument(
+            statements=[
+                iam.PolicyStatement(
+                    principals=[iam.AccountRootPrincipal()],
+                    actions=["es:ESHttp*"],
+                    resources=[f"arn:{Aws.PARTITION}:es:{Aws.REGION}:{Aws.ACCOUNT_ID}:domain/{DOMAIN_NAME}/*"],
+                )
+            ]
+        ).to_json()
+        acknowledge(
+            self.domain,
+            "AwsSolutions-OS3",
+            "A VPC domain cannot use IP-based policies; it is reachable only inside the VPC, where its security "
+            "group admits the functions' group alone, and every request must be SigV4-signed by this account.",
+        )
+        reason = (
+            "Single data node: the k-NN index is derived data rebuilt from DynamoDB every 15-30 minutes, so an "
+            "outage degrades explore to popularity-only candidates; three nodes across AZs with dedicated "
+            "masters would cost about ten times more idle."
+        )
+        acknowledge(self.domain, "AwsSolutions-OS4", reason)
+        acknowledge(self.domain, "AwsSolutions-OS7", reason)

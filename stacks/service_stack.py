@@ -1,0 +1,66 @@
+"""The service stack: the functions, their triggers and the HTTP API; stateless, safe to redeploy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from aperture.resources import FUNCTIONS
+from aperture.routes import ROUTES
+
+from .constructs.api import HttpEndpoints
+from .constructs.functions import ServiceFunctions, Wiring
+from .constructs.layer import CoreLayer
+from .constructs.naming import media_bucket_name
+from .constructs.permissions import GrantTargets
+from .stateful_stack import StatefulStack
+
+
+class ServiceStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stateful: StatefulStack,
+        cdn_base: str,
+        source_root: Path,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        layer = CoreLayer(self, "CoreLayer", layer_root=source_root / "layers" / "core")
+        targets = GrantTargets(
+            tables=stateful.data.tables,
+            table_declarations=stateful.data.declarations,
+            streams=stateful.events.streams,
+            media_bucket_name=media_bucket_name(),
+            user_pool=stateful.identity.user_pool,
+        )
+        self.functions = ServiceFunctions(
+            self,
+            "Functions",
+            declarations=FUNCTIONS,
+            wiring=Wiring(
+                targets=targets,
+                user_pool_client_id=stateful.identity.client.user_pool_client_id,
+                redis_url=stateful.cache.url,
+                cdn_base=cdn_base,
+                placement=stateful.placement,
+                layer=layer.layer,
+                functions_root=source_root / "functions",
+            ),
+        )
+        self.api = HttpEndpoints(
+            self,
+            "Http",
+            routes=ROUTES,
+            functions=self.functions.functions,
+            user_pool_id=stateful.identity.user_pool.user_pool_id,
+            user_pool_client_id=stateful.identity.client.user_pool_client_id,
+        )
+        # Schedules (story expiry, counter flush, explore refresh) go here as EventBridge rules built from their
+        # declarations in aperture.resources, next to the functions they invoke, once those functions exist.
+        CfnOutput(self, "ApiUrl", value=self.api.url)

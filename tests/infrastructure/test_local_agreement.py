@@ -1,0 +1,48 @@
+"""The local runtime (moto) provisions the same tables and streams the stateful stack deploys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from aperture.resources import STREAMS, TABLES, Stream, Table
+from aperture.settings import Settings
+from local.provision import create_stream_request, create_table_request
+from tests.infrastructure.conftest import Synthesized, logical_id
+
+# One synthesis per session: under xdist, every infrastructure test runs on the same worker.
+pytestmark = pytest.mark.xdist_group("cdk")
+
+
+def _indexes(indexes: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    return sorted((i["IndexName"], repr(i["KeySchema"]), i["Projection"]["ProjectionType"]) for i in indexes)
+
+
+@pytest.mark.parametrize("table", TABLES, ids=lambda t: t.key)
+def test_local_and_deployed_tables_agree(
+    synthesized: Synthesized, stateful_template: dict[str, Any], table: Table
+) -> None:
+    # Given the CreateTable request the local runtime sends and the table the stack deploys
+    local = create_table_request(table, Settings())
+    deployed = stateful_template["Resources"][logical_id(synthesized.stateful.data.tables[table.key])]["Properties"]
+    # Then keys, attribute types, indexes, billing and stream are the same
+    assert local["KeySchema"] == deployed["KeySchema"]
+    assert sorted(map(repr, local["AttributeDefinitions"])) == sorted(map(repr, deployed["AttributeDefinitions"]))
+    assert _indexes(local.get("GlobalSecondaryIndexes", [])) == _indexes(deployed.get("GlobalSecondaryIndexes", []))
+    assert local["BillingMode"] == deployed["BillingMode"]
+    assert local.get("StreamSpecification", {}).get("StreamViewType") == deployed.get("StreamSpecification", {}).get(
+        "StreamViewType"
+    )
+    # And the TTL attribute local provisioning enables (table.ttl_attribute) is the deployed one
+    assert deployed.get("TimeToLiveSpecification", {}).get("AttributeName") == table.ttl_attribute
+
+
+@pytest.mark.parametrize("stream", STREAMS, ids=lambda s: s.key)
+def test_local_and_deployed_streams_agree(
+    synthesized: Synthesized, stateful_template: dict[str, Any], stream: Stream
+) -> None:
+
+    local = create_stream_request(stream, Settings())
+    deployed = stateful_template["Resources"][logical_id(synthesized.stateful.events.streams[stream.key])]
+    assert local["ShardCount"] == deployed["Properties"]["ShardCount"]

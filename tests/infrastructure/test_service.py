@@ -1,0 +1,335 @@
+"""The service stack: one least-privilege function per declaration, its triggers, and the routed HTTP API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from aperture.resources import FUNCTIONS, TABLES, UPLOAD_PREFIX, Function, KinesisTrigger, S3Trigger
+from aperture.routes import ROUTES, Route
+from tests.infrastructure.conftest import Synthesized, logical_id, resources
+
+# One synthesis per session: under xdist, every infrastructure test runs on the same worker.
+pytestmark = pytest.mark.xdist_group("cdk")
+
+TABLE_WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+COMMON_VARIABLES = {
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "POWERTOOLS_LOG_LEVEL",
+    "APERTURE_CDN_BASE",
+}
+
+
+def _function(synthesized: Synthesized, template: dict[str, Any], name: str) -> dict[str, Any]:
+    function = synthesized.service.functions.by_name[name].function
+    properties: dict[str, Any] = template["Resources"][logical_id(function)]["Properties"]
+    return properties
+
+
+def _statements(synthesized: Synthesized, template: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """Every policy statement attached to the function's role."""
+    function = synthesized.service.functions.by_name[name].function
+    assert function.role is not None
+    role = logical_id(function.role)
+    statements: list[dict[str, Any]] = []
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        if {"Ref": role} in policy["Properties"]["Roles"]:
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def _actions(statements: list[dict[str, Any]], prefix: str) -> set[str]:
+    found: set[str] = set()
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        found |= {a for a in actions if a.startswith(prefix)}
+    return found
+
+
+def _granted(function: Function, kind: str) -> dict[str, str]:
+    """Resource name -> access, for one kind of grant ("table", "stream", "bucket", "user_pool")."""
+    found: dict[str, str] = {}
+    for grant in function.grants:
+        grant_kind, _, name = grant.resource.partition(":")
+        if grant_kind == kind:
+            found[name] = grant.access
+    return found
+
+
+def _table_export(synthesized: Synthesized, key: str) -> str:
+    # The stateful stack's logical id appears in the name of every export that refers to the table.
+    return logical_id(synthesized.stateful.data.tables[key])
+
+
+@pytest.mark.parametrize("declaration", FUNCTIONS, ids=lambda f: f.name)
+def test_every_function_runs_python_312_on_arm64_traced_with_the_core_layer(
+    synthesized: Synthesized, service_template: dict[str, Any], declaration: Function
+) -> None:
+    properties = _function(synthesized, service_template, declaration.name)
+    assert properties["Architectures"] == ["arm64"]
+    assert properties["Runtime"] == "python3.12"
+    assert properties["Handler"] == "handler.lambda_handler"
+    assert properties["MemorySize"] == declaration.memory_mb
+    assert properties["Timeout"] == declaration.timeout_seconds
+    assert properties["TracingConfig"] == {"Mode": "Active"}
+    (layer,) = resources(service_template, "AWS::Lambda::LayerVersion")
+    assert properties["Layers"] == [{"Ref": layer}]
+
+
+@pytest.mark.parametrize("declaration", FUNCTIONS, ids=lambda f: f.name)
+def test_only_redis_functions_run_inside_the_vpc(
+    synthesized: Synthesized, service_template: dict[str, Any], declaration: Function
+) -> None:
+    properties = _function(synthesized, service_template, declaration.name)
+    assert ("VpcConfig" in properties) is declaration.redis
+
+
+@pytest.mark.parametrize("declaration", FUNCTIONS, ids=lambda f: f.name)
+def test_every_function_is_told_only_about_what_it_is_granted(
+    synthesized: Synthesized, service_template: dict[str, Any], declaration: Function
+) -> None:
+    # Given the declared grants
+    expected = set(COMMON_VARIABLES) | set(declaration.extra)
+    expected |= {f"APERTURE_TABLE_{key.upper()}" for key in _granted(declaration, "table")}
+    expected |= {f"APERTURE_STREAM_{key.upper()}" for key in _granted(declaration, "stream")}
+    if _granted(declaration, "bucket"):
+        expected.add("APERTURE_MEDIA_BUCKET")
+    if _granted(declaration, "user_pool"):
+        expected |= {"APERTURE_USER_POOL_ID", "APERTURE_USER_POOL_CLIENT_ID"}
+    if declaration.redis:
+        expected |= {"REDIS_URL", "APERTURE_REDIS_CLUSTER"}
+    # When the function is synthesized, then its environment names exactly those
+    variables = _function(synthesized, service_template, declaration.name)["Environment"]["Variables"]
+    assert set(variables) == expected
+    if declaration.redis:
+        assert variables["APERTURE_REDIS_CLUSTER"] == "true"
+        assert variables["REDIS_URL"]["Fn::Join"][1][0] == "rediss://"
+
+
+@pytest.mark.parametrize("declaration", FUNCTIONS, ids=lambda f: f.name)
+def test_roles_reach_only_the_declared_tables_with_the_declared_access(
+    synthesized: Synthesized, service_template: dict[str, Any], declaration: Function
+) -> None:
+    statements = _statements(synthesized, service_template, declaration.name)
+    granted = _granted(declaration, "table")
+    for table in TABLES:
+        touching = [s for s in statements if _table_export(synthesized, table.key) in str(s["Resource"])]
+        actions = _actions(touching, "dynamodb:")
+        if table.key not in granted:
+            assert actions == set(), f"{declaration.name} may touch {table.key}"
+        elif granted[table.key] == "read":
+            assert actions, f"{declaration.name} cannot read {table.key}"
+            assert not actions & TABLE_WRITES, f"{declaration.name} may write {table.key}"
+        else:
+            assert actions >= TABLE_WRITES
+
+
+def test_health_has_no_data_permissions(synthesized: Synthesized, service_template: dict[str, Any]) -> None:
+    statements = _statements(synthesized, service_template, "health")
+    for service in ("dynamodb:", "s3:", "kinesis:", "cognito-idp:", "sqs:"):
+        assert _actions(statements, service) == set()
+
+
+def test_feed_cannot_write_any_table(synthesized: Synthesized, service_template: dict[str, Any]) -> None:
+    actions = _actions(_statements(synthesized, service_template, "feed"), "dynamodb:")
+    assert "dynamodb:Query" in actions
+    assert not actions & TABLE_WRITES
+
+
+@pytest.mark.parametrize("declaration", FUNCTIONS, ids=lambda f: f.name)
+def test_only_actions_without_resource_types_are_granted_on_every_resource(
+    synthesized: Synthesized, service_template: dict[str, Any], declaration: Function
+) -> None:
+    allowed = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+    if "moderation" in _granted(declaration, "rekognition"):
+        allowed.add("rekognition:DetectModerationLabels")
+    for statement in _statements(synthesized, service_template, declaration.name):
+        if statement["Resource"] == "*":
+            assert _actions([statement], "") <= allowed
+
+
+@pytest.mark.parametrize("declaration", FUNCTIONS, ids=lambda f: f.name)
+def test_bucket_grants_stay_inside_their_prefix(
+    synthesized: Synthesized, service_template: dict[str, Any], declaration: Function
+) -> None:
+    prefixes = _granted(declaration, "bucket")
+    object_keys: dict[str, set[str]] = {}
+    for statement in _statements(synthesized, service_template, declaration.name):
+        actions = _actions([statement], "s3:") - {"s3:ListBucket"}
+        for resource in statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]:
+            if actions:
+                # arn:<partition>:s3:::aperture-media-<account>-<region>/<prefix>*
+                key = resource["Fn::Join"][1][-1]
+                object_keys.setdefault(key, set()).update(actions)
+    assert set(object_keys) == {f"/{prefix}*" for prefix in prefixes}
+    for prefix, access in prefixes.items():
+        writes = {"s3:PutObject", "s3:PutObjectTagging"} & object_keys[f"/{prefix}*"]
+        assert bool(writes) is (access in ("write", "read_write"))
+        assert ("s3:GetObject" in object_keys[f"/{prefix}*"]) is (access in ("read", "read_write"))
+
+
+@pytest.mark.parametrize("declaration", FUNCTIONS, ids=lambda f: f.name)
+def test_cognito_admin_actions_only_with_a_user_pool_grant(
+    synthesized: Synthesized, service_template: dict[str, Any], declaration: Function
+) -> None:
+    actions = _actions(_statements(synthesized, service_template, declaration.name), "cognito-idp:")
+    if _granted(declaration, "user_pool"):
+        assert "cognito-idp:AdminCreateUser" in actions
+    else:
+        assert actions == set()
+
+
+@pytest.mark.parametrize(
+    "declaration", [f for f in FUNCTIONS if isinstance(f.trigger, KinesisTrigger)], ids=lambda f: f.name
+)
+def test_stream_consumers_report_partial_failures_and_park_what_keeps_failing(
+    synthesized: Synthesized, service_template: dict[str, Any], declaration: Function
+) -> None:
+    trigger = declaration.trigger
+    assert isinstance(trigger, KinesisTrigger)
+    function = logical_id(synthesized.service.functions.by_name[declaration.name].function)
+    (mapping,) = (
+        m["Properties"]
+        for m in resources(service_template, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": function}
+    )
+    assert (
+        mapping["EventSourceArn"]["Fn::ImportValue"].find(
+            logical_id(synthesized.stateful.events.streams[trigger.stream])
+        )
+        > 0
+    )
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert mapping["MaximumRetryAttempts"] == trigger.max_retries
+    assert mapping["BatchSize"] == trigger.batch_size
+    assert mapping["StartingPosition"] == "TRIM_HORIZON"
+    failures = synthesized.service.functions.by_name[declaration.name].failures
+    assert failures is not None
+    assert mapping["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": [logical_id(failures), "Arn"]}}}
+
+
+def test_every_event_source_mapping_has_an_on_failure_destination(service_template: dict[str, Any]) -> None:
+    mappings = resources(service_template, "AWS::Lambda::EventSourceMapping").values()
+    assert mappings
+    for mapping in mappings:
+        assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert "OnFailure" in mapping["Properties"]["DestinationConfig"]
+
+
+@pytest.mark.parametrize(
+    "declaration", [f for f in FUNCTIONS if isinstance(f.trigger, S3Trigger)], ids=lambda f: f.name
+)
+def test_uploads_trigger_processing_and_failed_events_are_parked(
+    synthesized: Synthesized, service_template: dict[str, Any], declaration: Function
+) -> None:
+    trigger = declaration.trigger
+    assert isinstance(trigger, S3Trigger)
+    handler = synthesized.service.functions.by_name[declaration.name]
+    function = logical_id(handler.function)
+    configurations = [
+        c
+        for n in resources(service_template, "Custom::S3BucketNotifications").values()
+        for c in n["Properties"]["NotificationConfiguration"]["LambdaFunctionConfigurations"]
+    ]
+    assert {
+        "Events": ["s3:ObjectCreated:*"],
+        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": trigger.prefix}]}},
+        "LambdaFunctionArn": {"Fn::GetAtt": [function, "Arn"]},
+    } in configurations
+    assert handler.failures is not None
+    (invoke_config,) = (
+        c["Properties"]
+        for c in resources(service_template, "AWS::Lambda::EventInvokeConfig").values()
+        if c["Properties"]["FunctionName"] == {"Ref": function}
+    )
+    assert invoke_config["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": [logical_id(handler.failures), "Arn"]
+    }
+
+
+def test_upload_notifications_cover_the_upload_prefix_only(service_template: dict[str, Any]) -> None:
+    prefixes = [
+        rule["Value"]
+        for n in resources(service_template, "Custom::S3BucketNotifications").values()
+        for c in n["Properties"]["NotificationConfiguration"]["LambdaFunctionConfigurations"]
+        for rule in c["Filter"]["Key"]["FilterRules"]
+    ]
+    assert prefixes == [UPLOAD_PREFIX]
+
+
+def test_failure_queues_are_encrypted_and_refuse_plain_http(service_template: dict[str, Any]) -> None:
+    queues = resources(service_template, "AWS::SQS::Queue")
+    assert queues
+    for queue in queues.values():
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    policies = resources(service_template, "AWS::SQS::QueuePolicy").values()
+    denied = {
+        q["Ref"]
+        for p in policies
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for q in p["Properties"]["Queues"]
+    }
+    assert denied == set(queues)
+
+
+def _routes(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        r["Properties"]["RouteKey"]: r["Properties"] for r in resources(template, "AWS::ApiGatewayV2::Route").values()
+    }
+
+
+def test_the_api_has_exactly_the_declared_routes(service_template: dict[str, Any]) -> None:
+    assert set(_routes(service_template)) == {route.route_key for route in ROUTES}
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.route_key)
+def test_every_route_is_authorized_as_declared_and_reaches_its_function(
+    synthesized: Synthesized, service_template: dict[str, Any], route: Route
+) -> None:
+    properties = _routes(service_template)[route.route_key]
+    if route.auth:
+        assert properties["AuthorizationType"] == "JWT"
+        (authorizer,) = resources(service_template, "AWS::ApiGatewayV2::Authorizer")
+        assert properties["AuthorizerId"] == {"Ref": authorizer}
+    else:
+        assert properties["AuthorizationType"] == "NONE"
+        assert "AuthorizerId" not in properties
+    integration = properties["Target"]["Fn::Join"][1][1]["Ref"]
+    uri = service_template["Resources"][integration]["Properties"]["IntegrationUri"]
+    assert uri == {"Fn::GetAtt": [logical_id(synthesized.service.functions.by_name[route.function].function), "Arn"]}
+
+
+def test_jwt_authorizer_trusts_the_user_pool_and_its_client(
+    synthesized: Synthesized, service_template: dict[str, Any]
+) -> None:
+
+    (authorizer,) = resources(service_template, "AWS::ApiGatewayV2::Authorizer").values()
+    properties = authorizer["Properties"]
+    assert properties["AuthorizerType"] == "JWT"
+    identity = synthesized.stateful.identity
+    issuer = properties["JwtConfiguration"]["Issuer"]["Fn::Join"][1]
+    assert issuer[:3] == ["https://cognito-idp.", {"Ref": "AWS::Region"}, ".amazonaws.com/"]
+    assert logical_id(identity.user_pool) in issuer[3]["Fn::ImportValue"]
+    (audience,) = properties["JwtConfiguration"]["Audience"]
+    assert logical_id(identity.client) in audience["Fn::ImportValue"]
+
+
+def test_the_stage_logs_access_and_throttles(service_template: dict[str, Any]) -> None:
+    (stage,) = resources(service_template, "AWS::ApiGatewayV2::Stage").values()
+    properties = stage["Properties"]
+    assert properties["StageName"] == "$default"
+    assert properties["AutoDeploy"] is True
+    destination = properties["AccessLogSettings"]["DestinationArn"]["Fn::GetAtt"][0]
+    assert service_template["Resources"][destination]["Type"] == "AWS::Logs::LogGroup"
+    assert "$context.routeKey" in properties["AccessLogSettings"]["Format"]
+    assert properties["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+
+
+def test_every_log_group_expires(service_template: dict[str, Any]) -> None:
+    groups = resources(service_template, "AWS::Logs::LogGroup").values()
+    assert len(groups) == len(FUNCTIONS) + 1  # one per function, one for API access logs
+    assert all(g["Properties"]["RetentionInDays"] == 30 for g in groups)

@@ -1,0 +1,283 @@
+"""The stateful stack: tables, streams, media bucket, identity, cache, search and network as declared."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from aperture.adapters.s3 import PROCESSED_TAG
+from aperture.resources import FUNCTIONS, IMAGE_PREFIX, STREAMS, TABLES, UPLOAD_PREFIX, Attribute, Stream, Table
+from aperture.settings import Settings
+from tests.infrastructure.conftest import Synthesized, logical_id, resources
+
+# One synthesis per session: under xdist, every infrastructure test runs on the same worker.
+pytestmark = pytest.mark.xdist_group("cdk")
+
+
+def _keys(partition: Attribute, sort: Attribute | None) -> list[dict[str, str]]:
+    keys = [{"AttributeName": partition.name, "KeyType": "HASH"}]
+    if sort:
+        keys.append({"AttributeName": sort.name, "KeyType": "RANGE"})
+    return keys
+
+
+def _attribute_types(table: Table) -> dict[str, str]:
+    declared = [table.partition, table.sort] + [a for i in table.indexes for a in (i.partition, i.sort)]
+    return {a.name: a.type for a in declared if a is not None}
+
+
+def _table(synthesized: Synthesized, template: dict[str, Any], table: Table) -> dict[str, Any]:
+    resource = template["Resources"][logical_id(synthesized.stateful.data.tables[table.key])]
+    assert resource["Type"] == "AWS::DynamoDB::Table"
+    return resource
+
+
+@pytest.mark.parametrize("table", TABLES, ids=lambda t: t.key)
+def test_every_declared_table_has_its_keys_and_indexes(
+    synthesized: Synthesized, stateful_template: dict[str, Any], table: Table
+) -> None:
+    # Given the table as declared in aperture.resources
+    # When the stack is synthesized
+    properties = _table(synthesized, stateful_template, table)["Properties"]
+    # Then its key schema, attribute types and indexes are exactly the declared ones
+    assert properties["KeySchema"] == _keys(table.partition, table.sort)
+    assert {a["AttributeName"]: a["AttributeType"] for a in properties["AttributeDefinitions"]} == _attribute_types(
+        table
+    )
+    expected_indexes = [
+        {"IndexName": i.name, "KeySchema": _keys(i.partition, i.sort), "Projection": {"ProjectionType": "ALL"}}
+        for i in table.indexes
+    ]
+    assert sorted(properties.get("GlobalSecondaryIndexes", []), key=lambda i: i["IndexName"]) == sorted(
+        expected_indexes, key=lambda i: i["IndexName"]
+    )
+
+
+@pytest.mark.parametrize("table", TABLES, ids=lambda t: t.key)
+def test_every_table_has_ttl_and_stream_only_as_declared(
+    synthesized: Synthesized, stateful_template: dict[str, Any], table: Table
+) -> None:
+    properties = _table(synthesized, stateful_template, table)["Properties"]
+    if table.ttl_attribute:
+        assert properties["TimeToLiveSpecification"] == {"AttributeName": table.ttl_attribute, "Enabled": True}
+    else:
+        assert "TimeToLiveSpecification" not in properties
+    if table.stream:
+        assert properties["StreamSpecification"] == {"StreamViewType": table.stream}
+    else:
+        assert "StreamSpecification" not in properties
+
+
+@pytest.mark.parametrize("table", TABLES, ids=lambda t: t.key)
+def test_every_table_is_on_demand_recoverable_encrypted_and_retained(
+    synthesized: Synthesized, stateful_template: dict[str, Any], table: Table
+) -> None:
+    resource = _table(synthesized, stateful_template, table)
+    properties = resource["Properties"]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["SSESpecification"] == {"SSEEnabled": True}
+    assert properties["DeletionProtectionEnabled"] is True
+    assert resource["DeletionPolicy"] == "Retain"
+
+
+def test_no_table_exists_that_is_not_declared(stateful_template: dict[str, Any]) -> None:
+    assert len(resources(stateful_template, "AWS::DynamoDB::Table")) == len(TABLES)
+
+
+@pytest.mark.parametrize("stream", STREAMS, ids=lambda s: s.key)
+def test_every_declared_stream_is_encrypted_with_its_shards_and_retention(
+    synthesized: Synthesized, stateful_template: dict[str, Any], stream: Stream
+) -> None:
+    properties = stateful_template["Resources"][logical_id(synthesized.stateful.events.streams[stream.key])][
+        "Properties"
+    ]
+    assert properties["ShardCount"] == stream.shards
+    assert properties["RetentionPeriodHours"] == stream.retention_hours
+    assert properties["StreamModeDetails"] == {"StreamMode": "PROVISIONED"}
+    assert properties["StreamEncryption"] == {"EncryptionType": "KMS", "KeyId": "alias/aws/kinesis"}
+
+
+def _media_bucket(synthesized: Synthesized, template: dict[str, Any]) -> dict[str, Any]:
+    return template["Resources"][logical_id(synthesized.stateful.media.bucket)]["Properties"]
+
+
+def test_media_bucket_blocks_public_access_and_encrypts(
+    synthesized: Synthesized, stateful_template: dict[str, Any]
+) -> None:
+    properties = _media_bucket(synthesized, stateful_template)
+    assert properties["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
+        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+    ]
+    assert properties["LoggingConfiguration"]["DestinationBucketName"] == {
+        "Ref": logical_id(synthesized.stateful.media.access_logs)
+    }
+
+
+def test_media_bucket_expires_uploads_and_never_images(
+    synthesized: Synthesized, stateful_template: dict[str, Any]
+) -> None:
+    rules = _media_bucket(synthesized, stateful_template)["LifecycleConfiguration"]["Rules"]
+    expiring = {
+        (r["Prefix"], r["ExpirationInDays"], repr(r.get("TagFilters"))) for r in rules if "ExpirationInDays" in r
+    }
+    # Processed uploads (tagged by media_process) go after a day, untagged ones after a week, images never.
+    assert expiring == {
+        (UPLOAD_PREFIX, 1, repr([PROCESSED_TAG])),
+        (UPLOAD_PREFIX, 7, "None"),
+    }
+
+
+def _bucket_policy(synthesized: Synthesized, template: dict[str, Any]) -> list[dict[str, Any]]:
+    bucket = logical_id(synthesized.stateful.media.bucket)
+    (policy,) = (
+        p for p in resources(template, "AWS::S3::BucketPolicy").values() if p["Properties"]["Bucket"] == {"Ref": bucket}
+    )
+    statements: list[dict[str, Any]] = policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def test_media_bucket_refuses_plain_http(synthesized: Synthesized, stateful_template: dict[str, Any]) -> None:
+    statements = _bucket_policy(synthesized, stateful_template)
+    assert any(
+        s["Effect"] == "Deny" and s["Action"] == "s3:*" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in statements
+    )
+
+
+def test_cloudfront_may_read_rendered_images_and_nothing_else(
+    synthesized: Synthesized, stateful_template: dict[str, Any]
+) -> None:
+    allowed = [s for s in _bucket_policy(synthesized, stateful_template) if s["Effect"] == "Allow"]
+    assert len(allowed) == 1
+    (statement,) = allowed
+    assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert statement["Action"] == "s3:GetObject"
+    assert statement["Resource"]["Fn::Join"][1][-1] == f"/{IMAGE_PREFIX}*"
+    assert "AWS:SourceArn" in statement["Condition"]["ArnLike"]
+
+
+def test_user_pool_carries_an_immutable_user_id_and_no_self_sign_up(stateful: Template) -> None:
+    stateful.has_resource_properties(
+        "AWS::Cognito::UserPool",
+        {
+            "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
+            "Schema": Match.array_with(
+                [Match.object_like({"Name": "user_id", "AttributeDataType": "String", "Mutable": False})]
+            ),
+            "Policies": {
+                "PasswordPolicy": Match.object_like(
+                    {
+                        "MinimumLength": 8,
+                        "RequireLowercase": True,
+                        "RequireUppercase": True,
+                        "RequireNumbers": True,
+                        "RequireSymbols": True,
+                    }
+                )
+            },
+        },
+    )
+
+
+def test_moderators_group_is_the_one_the_functions_check(stateful: Template) -> None:
+    stateful.has_resource_properties(
+        "AWS::Cognito::UserPoolGroup", {"GroupName": Settings().moderator_group, "UserPoolId": Match.any_value()}
+    )
+
+
+def test_user_pool_client_signs_in_by_password_without_a_secret(stateful: Template) -> None:
+    (client,) = stateful.find_resources("AWS::Cognito::UserPoolClient").values()
+    properties = client["Properties"]
+    assert sorted(properties["ExplicitAuthFlows"]) == [
+        "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+        "ALLOW_REFRESH_TOKEN_AUTH",
+        "ALLOW_USER_PASSWORD_AUTH",
+    ]
+    assert properties["GenerateSecret"] is False
+    assert "AllowedOAuthFlows" not in properties
+
+
+def _ingress_sources(template: dict[str, Any], group: str) -> set[tuple[str, int, int]]:
+    rules = resources(template, "AWS::EC2::SecurityGroupIngress").values()
+    return {
+        (
+            r["Properties"]["SourceSecurityGroupId"]["Fn::GetAtt"][0],
+            r["Properties"]["FromPort"],
+            r["Properties"]["ToPort"],
+        )
+        for r in rules
+        if r["Properties"]["GroupId"] == {"Fn::GetAtt": [group, "GroupId"]}
+    }
+
+
+def test_cache_is_valkey_inside_the_vpc_reachable_from_functions_only(
+    synthesized: Synthesized, stateful_template: dict[str, Any]
+) -> None:
+    cache = synthesized.stateful.cache
+    properties = stateful_template["Resources"][logical_id(cache.cache)]["Properties"]
+    assert properties["Engine"] == "valkey"
+    assert len(properties["SubnetIds"]) == 2  # two AZs
+    group = logical_id(cache.security_group)
+    assert properties["SecurityGroupIds"] == [{"Fn::GetAtt": [group, "GroupId"]}]
+    functions = logical_id(synthesized.stateful.network.function_security_group)
+    assert _ingress_sources(stateful_template, group) == {(functions, 6379, 6380)}
+    assert stateful_template["Resources"][group]["Properties"].get("SecurityGroupIngress") is None
+
+
+def test_search_domain_is_encrypted_https_only_and_inside_the_vpc(
+    synthesized: Synthesized, stateful_template: dict[str, Any]
+) -> None:
+
+    search = synthesized.stateful.search
+    properties = stateful_template["Resources"][logical_id(search.domain)]["Properties"]
+    assert properties["EncryptionAtRestOptions"] == {"Enabled": True}
+    assert properties["NodeToNodeEncryptionOptions"] == {"Enabled": True}
+    assert properties["DomainEndpointOptions"]["EnforceHTTPS"] is True
+    assert properties["VPCOptions"]["SecurityGroupIds"] == [
+        {"Fn::GetAtt": [logical_id(search.security_group), "GroupId"]}
+    ]
+    functions = logical_id(synthesized.stateful.network.function_security_group)
+    assert _ingress_sources(stateful_template, logical_id(search.security_group)) == {(functions, 443, 443)}
+    # The domain trusts IAM (this account's principals), never an anonymous '*'.
+    (statement,) = properties["AccessPolicies"]["Statement"]
+    assert "*" not in str(statement["Principal"])
+
+
+def test_network_has_no_nat_and_free_gateway_endpoints(stateful_template: dict[str, Any]) -> None:
+    assert resources(stateful_template, "AWS::EC2::NatGateway") == {}
+    assert resources(stateful_template, "AWS::EC2::InternetGateway") == {}
+    gateways = [
+        e["Properties"]["ServiceName"]["Fn::Join"][1][-1]
+        for e in resources(stateful_template, "AWS::EC2::VPCEndpoint").values()
+        if e["Properties"]["VpcEndpointType"] == "Gateway"
+    ]
+    assert sorted(gateways) == [".dynamodb", ".s3"]
+
+
+def test_interface_endpoints_are_the_ones_in_vpc_functions_need(stateful_template: dict[str, Any]) -> None:
+    # Given what the redis (in-VPC) functions are granted
+    in_vpc = [f for f in FUNCTIONS if f.redis]
+    needed = {".xray"}  # every function is traced
+    if any(g.resource.startswith("stream:") and g.access != "read" for f in in_vpc for g in f.grants):
+        needed.add(".kinesis-streams")
+    if any(g.resource == "user_pool" for f in in_vpc for g in f.grants):
+        needed.add(".cognito-idp")
+    if any(g.resource.startswith("rekognition:") for f in in_vpc for g in f.grants):
+        needed.add(".rekognition")
+    # Then exactly those interface endpoints exist, with private DNS so SDK clients use them unchanged
+    interfaces = [
+        e["Properties"]
+        for e in resources(stateful_template, "AWS::EC2::VPCEndpoint").values()
+        if e["Properties"]["VpcEndpointType"] == "Interface"
+    ]
+    assert {e["ServiceName"]["Fn::Join"][1][-1] for e in interfaces} == needed
+    assert all(e["PrivateDnsEnabled"] for e in interfaces)
