@@ -16,9 +16,9 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from aperture.adapters.cognito import TokenVerifier
-from aperture.adapters.s3 import MediaStore
+from aperture.adapters.s3 import IMMUTABLE, MediaStore
+from aperture.cdn import candidate_keys, content_type
 from aperture.errors import UnauthorizedError
-from aperture.resources import IMAGE_PREFIX
 from aperture.routes import ROUTES, Route
 
 Invoke = Callable[[str, dict[str, Any]], Any]
@@ -49,6 +49,13 @@ def _error(status: int, code: str, message: str) -> Response:
     return _json(status, {"error": {"code": code, "message": message}})
 
 
+def _claim(value: Any) -> str:
+    """Claims as the JWT authorizer hands them on: strings, with arrays flattened to "[a b]"."""
+    if isinstance(value, list | tuple):
+        return "[" + " ".join(str(v) for v in value) + "]"
+    return str(value)
+
+
 def http_api_event(
     request: Request, route: Route, params: dict[str, str], claims: dict[str, Any] | None
 ) -> dict[str, Any]:
@@ -76,8 +83,7 @@ def http_api_event(
         "timeEpoch": int(now * 1000),
     }
     if claims is not None:
-        # The JWT authorizer hands claims on as strings.
-        context["authorizer"] = {"jwt": {"claims": {k: str(v) for k, v in claims.items()}, "scopes": None}}
+        context["authorizer"] = {"jwt": {"claims": {k: _claim(v) for k, v in claims.items()}, "scopes": None}}
     return {
         "version": "2.0",
         "routeKey": route.route_key,
@@ -170,17 +176,18 @@ class Gateway:
         return self._verifier().verify(token.strip())
 
     def _cdn(self, request: Request, key: str) -> Response:
-        if not key.startswith(IMAGE_PREFIX) or request.method not in {"GET", "HEAD"}:
-            return _error(404, "not_found", "no such image")
-        found = self._media().fetch(key)
-        if found is None:
-            return _error(404, "not_found", "no such image")
-        body, content_type = found
-        return Response(
-            body,
-            content_type=content_type,
-            headers={"Cache-Control": "public, max-age=31536000, immutable", "Vary": "Accept"},
-        )
+        """The edge's answer: the best stored format the client accepts, cacheable by URL and Accept."""
+        if request.method not in {"GET", "HEAD"}:
+            return _error(405, "method_not_allowed", "use GET")
+        for candidate in candidate_keys(key, request.headers.get("Accept")):
+            found = self._media().fetch(candidate)
+            if found is not None:
+                return Response(
+                    found[0],
+                    content_type=content_type(candidate),
+                    headers={"Cache-Control": IMMUTABLE, "Vary": "Accept"},
+                )
+        return _error(404, "not_found", "no such image")
 
     def _web(self, name: str) -> Response:
         target = (WEB_ROOT / name).resolve()

@@ -96,7 +96,16 @@ def provision(settings: Settings) -> Provisioned:
     pool_id = cognito.create_user_pool(
         PoolName="aperture-users",
         Schema=[{"Name": "user_id", "AttributeDataType": "String", "Mutable": False}],
-        Policies={"PasswordPolicy": {"MinimumLength": 8}},
+        # The same policy the stateful stack deploys, so a password refused on AWS is refused here too.
+        Policies={
+            "PasswordPolicy": {
+                "MinimumLength": 8,
+                "RequireUppercase": True,
+                "RequireLowercase": True,
+                "RequireNumbers": True,
+                "RequireSymbols": True,
+            }
+        },
     )["UserPool"]["Id"]
     client_id = cognito.create_user_pool_client(
         UserPoolId=pool_id,

@@ -118,7 +118,7 @@ def test_a_redelivered_s3_notification_renders_nothing_twice(api: Api, pump: Eve
             }
         ]
     }
-    assert invoke("media_process", event) == {"outcomes": {key: "ready"}}
+    assert invoke("media_process", event) == {"outcomes": {key: "done"}}
     pump.drain()
     assert api.call("GET", "/me", alice).json["post_count"] == 1
 

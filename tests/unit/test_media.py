@@ -1,32 +1,18 @@
-"""Rendering: every size and format, nothing of the original's metadata, right side up."""
+"""Decoding and rendering real files: sizes, shapes, formats, orientation, colour, privacy, refusals."""
 
 from __future__ import annotations
 
 import io
 
 import pytest
-from PIL import ExifTags, Image
+from PIL import Image
 
 from aperture.errors import RejectedMediaError
-from aperture.media import render, sniff
-from tests.support import jpeg_bytes
+from aperture.media.decode import decode, sniff
+from aperture.media.render import FORMATS, blurhash_of, render, resized
+from tests import media_files
 
 MAX_PIXELS = 50_000_000
-
-
-def _exif(orientation: int | None = None, gps: bool = False) -> bytes:
-    exif = Image.Exif()
-    exif[ExifTags.Base.Make] = "PhoneCo"
-    if orientation:
-        exif[ExifTags.Base.Orientation] = orientation
-    if gps:
-        exif[ExifTags.Base.GPSInfo] = {
-            ExifTags.GPS.GPSLatitudeRef: "N",
-            ExifTags.GPS.GPSLatitude: (52.0, 31.0, 12.0),
-            ExifTags.GPS.GPSLongitudeRef: "E",
-            ExifTags.GPS.GPSLongitude: (13.0, 24.0, 36.0),
-        }
-    return exif.tobytes()
 
 
 def _open(body: bytes) -> Image.Image:
@@ -35,69 +21,127 @@ def _open(body: bytes) -> Image.Image:
     return image
 
 
+def _all(data: bytes) -> dict[tuple[str, str], Image.Image]:
+    renditions = render(resized(decode(data, MAX_PIXELS, 1080)), FORMATS)
+    return {(r.size, r.format): _open(r.body) for r in renditions}
+
+
 def test_every_size_comes_in_jpeg_webp_and_avif() -> None:
-    rendered = render(jpeg_bytes(1600, 1200), MAX_PIXELS)
-    found = {(r.size, r.format): _open(r.body) for r in rendered.renditions}
+    found = _all(media_files.jpeg(1600, 1200))
     assert set(found) == {(s, f) for s in ("150", "640", "1080") for f in ("jpeg", "webp", "avif")}
-    for (size, fmt), image in found.items():
+    for (_, fmt), image in found.items():
         assert image.format == {"jpeg": "JPEG", "webp": "WEBP", "avif": "AVIF"}[fmt]
-        assert image.width == int(size)
     assert found[("150", "jpeg")].size == (150, 150)
-    assert found[("1080", "jpeg")].size == (1080, 810)
-    assert (rendered.width, rendered.height) == (1080, 810)
-
-
-def test_a_small_photo_is_never_upscaled() -> None:
-    rendered = render(jpeg_bytes(500, 400), MAX_PIXELS)
-    sizes = {(r.size, r.format): (r.width, r.height) for r in rendered.renditions}
-    assert sizes[("1080", "jpeg")] == (500, 400)
-    assert sizes[("640", "webp")] == (500, 400)
-    assert (rendered.width, rendered.height) == (500, 400)
-
-
-def test_gps_and_every_other_exif_tag_are_gone_from_every_rendition() -> None:
-    # Given a phone photo with a camera make and a GPS position
-    original = jpeg_bytes(1200, 900, exif=_exif(gps=True))
-    assert _open(original).getexif().get_ifd(ExifTags.IFD.GPSInfo)
-    # When it is rendered
-    rendered = render(original, MAX_PIXELS)
-    # Then no rendition carries EXIF at all
-    for rendition in rendered.renditions:
-        image = _open(rendition.body)
-        assert not image.getexif(), (rendition.size, rendition.format)
-        assert "exif" not in image.info
-        assert b"GPS" not in rendition.body and b"PhoneCo" not in rendition.body
-
-
-def test_an_orientation_6_photo_comes_out_portrait() -> None:
-    # Given a landscape-stored sensor image tagged "rotate 90° clockwise to view"
-    original = jpeg_bytes(1600, 1200, exif=_exif(orientation=6))
-    # When it is rendered
-    rendered = render(original, MAX_PIXELS)
-    # Then the renditions are portrait
-    full = next(r for r in rendered.renditions if r.size == "1080" and r.format == "jpeg")
-    assert (full.width, full.height) == (1080, 1440)
-
-
-def test_a_png_is_taken_by_its_bytes() -> None:
-    out = io.BytesIO()
-    Image.new("RGBA", (800, 600), (10, 200, 30, 128)).save(out, "PNG")
-    assert sniff(out.getvalue()) == "png"
-    rendered = render(out.getvalue(), MAX_PIXELS)
-    assert (rendered.width, rendered.height) == (800, 600)
+    assert found[("640", "webp")].size == (640, 480)
+    assert found[("1080", "avif")].size == (1080, 810)
+    assert found[("1080", "jpeg")].info.get("progressive") == 1
 
 
 @pytest.mark.parametrize(
-    "body",
-    [b"just some text, not an image", jpeg_bytes(800, 600)[:400], b""],
-    ids=["text", "truncated-jpeg", "empty"],
+    ("size", "expected"),
+    [
+        ((2000, 2000), {"640": (640, 640), "1080": (1080, 1080)}),  # square stays square, as the seed says
+        ((1000, 3000), {"640": (640, 800), "1080": (1000, 1250)}),  # taller than 4:5 is cropped to 4:5
+        ((4000, 1000), {"640": (640, 335), "1080": (1080, 565)}),  # wider than 1.91:1 is cropped to it
+        ((500, 400), {"640": (500, 400), "1080": (500, 400)}),  # never upscaled
+    ],
 )
-def test_what_is_not_a_whole_image_is_rejected_with_a_reason(body: bytes) -> None:
-    with pytest.raises(RejectedMediaError) as refused:
-        render(body, MAX_PIXELS)
-    assert refused.value.message
+def test_feed_sizes_keep_the_aspect_within_4_5_and_1_91(size: tuple[int, int], expected: dict) -> None:
+    sizes = resized(decode(media_files.jpeg(*size), MAX_PIXELS, 1080))
+    assert {s: sizes[s].size for s in ("640", "1080")} == expected
+    assert sizes["150"].size == (150, 150)
 
 
-def test_too_many_pixels_are_refused_before_decoding() -> None:
-    with pytest.raises(RejectedMediaError, match="pixels"):
-        render(jpeg_bytes(1000, 1000), max_pixels=999_999)
+def test_gps_exif_xmp_and_comments_are_gone_from_every_rendition() -> None:
+    # Given a phone photo with GPS, camera make, XMP and a comment
+    original = media_files.gps_jpeg()
+    assert _open(original).getexif() and b"PhoneCo" in original and b"shot at home" in original
+    # When it is rendered, then no rendition carries any of it
+    for key, image in _all(original).items():
+        assert not image.getexif(), key
+        assert not {"exif", "xmp", "comment", "icc_profile"} & set(image.info), (key, set(image.info))
+    for rendition in render(resized(decode(original, MAX_PIXELS, 1080)), FORMATS):
+        assert b"PhoneCo" not in rendition.body and b"shot at home" not in rendition.body
+        assert b"GPSLatitude" not in rendition.body
+
+
+def test_an_orientation_6_phone_photo_comes_out_portrait() -> None:
+    # Given a sensor image stored landscape and tagged "rotate 90° clockwise to view"
+    original = media_files.jpeg(1600, 1200, exif=media_files.exif(orientation=6))
+    # When it is rendered, then it is portrait (and clamped to 4:5)
+    found = _all(original)
+    assert found[("1080", "jpeg")].size == (1080, 1350)
+
+
+def test_a_heic_photo_is_decoded_and_rendered() -> None:
+    data = media_files.heic(1200, 900)
+    assert sniff(data) == "heic"
+    assert _all(data)[("1080", "webp")].size == (1080, 810)
+
+
+def test_a_png_with_alpha_is_flattened_on_white() -> None:
+    image = decode(media_files.alpha_png(), MAX_PIXELS, 1080)
+    assert image.mode == "RGB"
+    # The fully transparent top row comes out white, not black; the opaque bottom keeps its colour
+    assert image.getpixel((400, 0)) == (255, 255, 255)
+    assert image.getpixel((400, 599)) == media_files.photo(800, 600).getpixel((400, 599))
+
+
+def test_a_cmyk_jpeg_becomes_rgb_with_its_colours() -> None:
+    image = decode(media_files.cmyk_jpeg(), MAX_PIXELS, 1080)
+    reference = media_files.photo(1000, 800)
+    assert image.mode == "RGB"
+    pixel, expected = image.getpixel((500, 400)), reference.getpixel((500, 400))
+    assert all(abs(a - b) <= 40 for a, b in zip(pixel, expected, strict=True)), (pixel, expected)
+
+
+def test_a_16_bit_grayscale_png_keeps_its_tones() -> None:
+    image = decode(media_files.gray16_png(), MAX_PIXELS, 1080)
+    assert image.mode == "RGB"
+    top, middle, bottom = (image.getpixel((300, y))[0] for y in (0, 200, 399))
+    assert top < 10 and 100 < middle < 155 and bottom > 245  # scaled from 16 bits, not clipped to white
+
+
+def test_an_embedded_wide_gamut_profile_is_converted_to_srgb_then_dropped() -> None:
+    # Given an orange stored as Adobe RGB numbers, and the same numbers with no profile
+    tagged = media_files.wide_gamut_jpeg()
+    untagged = media_files.save(_open(tagged), "JPEG", quality=95)
+    converted, plain = decode(tagged, MAX_PIXELS, 1080), decode(untagged, MAX_PIXELS, 1080)
+    # Then the tagged one is re-expressed in sRGB (a wider gamut's orange needs more red and less blue in sRGB)
+    (r, _, b), (r0, _, b0) = converted.getpixel((400, 300)), plain.getpixel((400, 300))
+    assert r > r0 + 5 and b < b0 - 5
+    assert "icc_profile" not in converted.info
+
+
+def test_the_first_frame_of_an_animation_is_used() -> None:
+    frames = [Image.new("RGB", (300, 300), c) for c in ((255, 0, 0), (0, 0, 255))]
+    out = io.BytesIO()
+    frames[0].save(out, "PNG", save_all=True, append_images=frames[1:])
+    assert decode(out.getvalue(), MAX_PIXELS, 1080).getpixel((10, 10)) == (255, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"just some text, not an image", "not a JPEG, PNG or HEIC"),
+        (media_files.jpeg(800, 600)[:1500], "damaged or truncated"),
+        (b"", "not a JPEG, PNG or HEIC"),
+        (media_files.png_bomb(), "50,000,000 pixels"),
+    ],
+    ids=["text", "truncated-jpeg", "empty", "20000x20000-png-bomb"],
+)
+def test_what_is_not_a_whole_safe_image_is_refused_with_a_reason(body: bytes, reason: str) -> None:
+    with pytest.raises(RejectedMediaError, match=reason):
+        decode(body, MAX_PIXELS, 1080)
+
+
+def test_the_type_comes_from_the_bytes_not_the_name() -> None:
+    assert sniff(media_files.save(media_files.photo(10, 10), "PNG")) == "png"
+    assert sniff(media_files.jpeg(10, 10)) == "jpeg"
+    assert sniff(b"GIF89a....") is None
+
+
+def test_the_blurhash_describes_the_thumbnail() -> None:
+    red = blurhash_of(Image.new("RGB", (150, 150), (220, 20, 20)))
+    blue = blurhash_of(Image.new("RGB", (150, 150), (20, 20, 220)))
+    assert len(red) == 28 and red != blue

@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from aperture.adapters.cognito import USER_ID_CLAIM
-from aperture.errors import ApertureError, NotFoundError, UnauthorizedError
+from aperture.errors import ApertureError, ForbiddenError, NotFoundError, UnauthorizedError
 
 logger = Logger(service="aperture")
 
@@ -71,6 +71,19 @@ def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
 class Caller:
     user_id: int
     username: str
+    groups: frozenset[str] = frozenset()
+
+    def require_group(self, group: str) -> None:
+        if group not in self.groups:
+            raise ForbiddenError(f"only members of {group!r} may do this")
+
+
+def _groups(claim: Any) -> frozenset[str]:
+    """Cognito groups from the claim: a list, or API Gateway's flattened "[a b]" string."""
+    if isinstance(claim, list | tuple):
+        return frozenset(str(g) for g in claim)
+    text = str(claim or "").strip().strip("[]")
+    return frozenset(g for g in text.replace(",", " ").split() if g)
 
 
 def caller(router: Router | APIGatewayHttpResolver) -> Caller:
@@ -81,7 +94,11 @@ def caller(router: Router | APIGatewayHttpResolver) -> Caller:
     user_id = str(claims.get(USER_ID_CLAIM) or "")
     if not user_id.isdigit():
         raise UnauthorizedError("a valid IdToken is required")
-    return Caller(user_id=int(user_id), username=str(claims.get("cognito:username", "")))
+    return Caller(
+        user_id=int(user_id),
+        username=str(claims.get("cognito:username", "")),
+        groups=_groups(claims.get("cognito:groups")),
+    )
 
 
 def parse_id(value: str, what: str) -> int:

@@ -35,6 +35,7 @@ def ingest_post_ready(
         hashtags=event.hashtags,
         width=event.width,
         height=event.height,
+        blurhash=event.blurhash,
         images=event.images,
         created_at=event.occurred_at,
     )
@@ -78,6 +79,7 @@ class PostViews:
                     created_at=iso(record.created_at),
                     width=record.width,
                     height=record.height,
+                    blurhash=record.blurhash,
                     images={
                         size: ImageFormats(**{fmt: f"{self._cdn}/{key}" for fmt, key in formats.items()})
                         for size, formats in record.images.items()

@@ -67,7 +67,10 @@ FOLLOWS = Table(
 # Snowflake worker-id leases: an item per leased id, gone once its lease lapses.
 WORKERS = Table(key="workers", partition=Attribute("worker_id"), ttl_attribute="lease_expires_at")
 
-TABLES: tuple[Table, ...] = (USERS, POSTS, UPLOADS, FOLLOWS, WORKERS)
+# Perceptual hashes of images moderators removed; every upload is compared against them.
+BLOCKLIST = Table(key="blocklist", partition=Attribute("hash", "S"))
+
+TABLES: tuple[Table, ...] = (USERS, POSTS, UPLOADS, FOLLOWS, WORKERS, BLOCKLIST)
 
 EVENTS = Stream(key="events")
 STREAMS: tuple[Stream, ...] = (EVENTS,)
@@ -78,7 +81,7 @@ IMAGE_PREFIX = "images/"
 
 @dataclass(frozen=True)
 class Grant:
-    resource: str  # "table:<key>", "stream:<key>", "bucket:<prefix>", "user_pool"
+    resource: str  # "table:<key>", "stream:<key>", "bucket:<prefix>", "user_pool", "rekognition:moderation"
     access: Access
 
 
@@ -152,14 +155,27 @@ FUNCTIONS: tuple[Function, ...] = (
         "media_process",
         grants=(
             Grant("table:uploads", "read_write"),
-            Grant(f"bucket:{UPLOAD_PREFIX}", "read"),
-            Grant(f"bucket:{IMAGE_PREFIX}", "write"),
+            Grant("table:blocklist", "read"),
+            Grant(f"bucket:{UPLOAD_PREFIX}", "read_write"),  # write: tagging processed uploads for expiry
+            Grant(f"bucket:{IMAGE_PREFIX}", "read_write"),  # read: listing what a retry need not redo
             Grant("stream:events", "write"),
+            Grant("rekognition:moderation", "read"),
         ),
         memory_mb=1024,
         timeout_seconds=60,
         trigger=S3Trigger(UPLOAD_PREFIX),
+        # On AWS, Rekognition's labels first, then the blocklist; locally the blocklist alone (no Rekognition).
+        extra={"APERTURE_MODERATION": "rekognition,blocklist"},
         description="Validates uploads and renders every image size and format",
+    ),
+    Function(
+        "moderation",
+        grants=(
+            Grant("table:blocklist", "read_write"),
+            Grant("table:posts", "read"),
+            Grant(f"bucket:{IMAGE_PREFIX}", "read"),
+        ),
+        description="Moderators' tools: the perceptual-hash blocklist",
     ),
     Function(
         "post_ingest",

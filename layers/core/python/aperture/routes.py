@@ -29,4 +29,5 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/uploads/{upload_id}", "uploads"),
     Route("GET", "/posts/{post_id}", "posts"),
     Route("GET", "/feed", "feed"),
+    Route("POST", "/admin/blocklist", "moderation"),
 )

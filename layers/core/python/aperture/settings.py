@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     table_uploads: str = "aperture-uploads"
     table_follows: str = "aperture-follows"
     table_workers: str = "aperture-workers"
+    table_blocklist: str = "aperture-blocklist"
     stream_events: str = "aperture-events"
     media_bucket: str = "aperture-media"
 
@@ -40,6 +41,13 @@ class Settings(BaseSettings):
     upload_record_ttl_seconds: int = 7 * 86400
     max_image_pixels: int = 50_000_000
     timeline_cap: int = 800
+
+    # Moderators applied to every upload, in order: "rekognition" and/or "blocklist".
+    moderation: str = "blocklist"
+    moderation_min_confidence: float = 80.0
+    moderation_labels: str = "Explicit,Explicit Nudity,Violence,Visually Disturbing,Hate Symbols"
+    blocklist_max_distance: int = 10  # bits of 64 by which a re-upload may differ from a blocked image
+    moderator_group: str = "moderators"  # Cognito group allowed to use the /admin routes
     worker_lease_seconds: int = 600
 
     @property

@@ -259,3 +259,40 @@ class FollowRepository:
             if "LastEvaluatedKey" not in response:
                 return
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+class BlocklistRepository:
+    """Perceptual hashes of removed images, keyed by the hash in hex."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def add(self, image_hash: int, post_id: int, reason: str, added_by: int, at_ms: int) -> bool:
+        """Add a hash; False if it was already there."""
+        try:
+            self._table.put_item(
+                Item={
+                    "hash": f"{image_hash:016x}",
+                    "post_id": post_id,
+                    "reason": reason,
+                    "added_by": added_by,
+                    "added_at": at_ms,
+                },
+                ConditionExpression="attribute_not_exists(#h)",
+                ExpressionAttributeNames={"#h": "hash"},
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def hashes(self) -> list[int]:
+        found: list[int] = []
+        kwargs: dict[str, Any] = {"ProjectionExpression": "#h", "ExpressionAttributeNames": {"#h": "hash"}}
+        while True:
+            page = self._table.scan(**kwargs)
+            found.extend(int(item["hash"], 16) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -8,6 +8,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+# Raw uploads tagged so are expired by the bucket's lifecycle rule; untagged (failed) ones are kept longer.
+PROCESSED_TAG = {"Key": "aperture-state", "Value": "processed"}
 
 
 @dataclass(frozen=True)
@@ -58,3 +60,12 @@ class MediaStore:
 
     def write_immutable(self, key: str, body: bytes, content_type: str) -> None:
         self._s3.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType=content_type, CacheControl=IMMUTABLE)
+
+    def keys_under(self, prefix: str) -> set[str]:
+        keys: set[str] = set()
+        for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=prefix):
+            keys.update(item["Key"] for item in page.get("Contents", []))
+        return keys
+
+    def mark_processed(self, key: str) -> None:
+        self._s3.put_object_tagging(Bucket=self._bucket, Key=key, Tagging={"TagSet": [PROCESSED_TAG]})

@@ -133,3 +133,13 @@ class Post(_Model):
     like_count: int = 0
     comment_count: int = 0
     liked_by_me: bool = False
+
+
+class BlockRequest(_Model):
+    post_id: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,20}$")]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class BlockResponse(_Model):
+    post_id: str
+    hash: str

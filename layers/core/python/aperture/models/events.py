@@ -6,9 +6,6 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-SIZES: tuple[str, ...] = ("150", "640", "1080")
-FORMATS: tuple[str, ...] = ("jpeg", "webp", "avif")
-
 
 class _Event(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -30,6 +27,7 @@ class PostReady(_Event):
     hashtags: tuple[str, ...] = ()
     width: int
     height: int
+    blurhash: str | None = None
     # size -> format -> object key under images/
     images: dict[str, dict[str, str]]
 

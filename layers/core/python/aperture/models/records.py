@@ -51,5 +51,6 @@ class PostRecord(BaseModel):
     hashtags: tuple[str, ...] = ()
     width: int
     height: int
+    blurhash: str | None = None
     images: dict[str, dict[str, str]]  # size -> format -> object key
     created_at: int  # unix ms

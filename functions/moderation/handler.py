@@ -1,0 +1,51 @@
+"""POST /admin/blocklist: a moderator blocks a post's image, so re-uploads of it are refused."""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from aperture import wiring
+from aperture.api import COMMON_RESPONSES, caller, logger, make_resolver
+from aperture.clock import now_ms
+from aperture.media.moderation import block_post
+from aperture.models.api import BlockRequest, BlockResponse
+from aperture.settings import get_settings
+
+router = Router()
+
+
+@router.post(
+    "/admin/blocklist",
+    summary="Block a post's image (moderators only)",
+    tags=["moderation"],
+    status_code=201,
+    responses={
+        **COMMON_RESPONSES,
+        403: {"description": "The caller is not in the moderators group"},
+        404: {"description": "No such post"},
+    },
+)
+def add_to_blocklist(body: BlockRequest) -> BlockResponse:
+    moderator = caller(router)
+    moderator.require_group(get_settings().moderator_group)
+    image_hash = block_post(
+        int(body.post_id),
+        body.reason,
+        moderator.user_id,
+        wiring.posts(),
+        wiring.media_store(),
+        wiring.blocklist(),
+        now_ms,
+    )
+    wiring.hash_blocklist().forget()
+    logger.info("image blocked", extra={"post_id": body.post_id, "moderator": moderator.user_id})
+    return BlockResponse(post_id=body.post_id, hash=f"{image_hash:016x}")
+
+
+app = make_resolver(router)
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,161 @@
+"""Moderation: Rekognition's labels and a perceptual-hash blocklist, behind one port."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from PIL import Image
+
+from aperture.errors import InvalidInputError, PostNotFoundError
+
+HASH_BITS = 64
+BLOCK_BASIS = ("640", "jpeg")  # the rendition a blocked post is hashed from: the size uploads are hashed at
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    reason: str | None = None
+
+    @classmethod
+    def allow(cls) -> Verdict:
+        return cls(True)
+
+
+class Moderator(Protocol):
+    def review(self, image: Image.Image, jpeg: bytes) -> Verdict:
+        """Whether a decoded upload may be published; `jpeg` is a rendition of it for services that want bytes."""
+        ...
+
+
+def perceptual_hash(image: Image.Image) -> int:
+    """A 64-bit difference hash: survives re-encoding, resizing and slight crops; differs for other photos."""
+    gray = image.convert("L").resize((9, 8), Image.Resampling.LANCZOS).tobytes()
+    bits = 0
+    for row in range(8):
+        for col in range(8):
+            bits = (bits << 1) | (gray[row * 9 + col] > gray[row * 9 + col + 1])
+    return bits
+
+
+def hamming(a: int, b: int) -> int:
+    return (a ^ b).bit_count()
+
+
+class BlocklistStore(Protocol):
+    def hashes(self) -> list[int]: ...
+
+
+class HashBlocklist:
+    """Refuses images within `max_distance` bits of a blocked hash. The list is re-read at most every minute."""
+
+    def __init__(
+        self,
+        store: BlocklistStore,
+        max_distance: int,
+        refresh_seconds: float = 60.0,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        self._max_distance = max_distance
+        self._refresh = refresh_seconds
+        self._now = now
+        self._hashes: list[int] = []
+        self._loaded_at: float | None = None
+        self._lock = threading.Lock()
+
+    def _current(self) -> list[int]:
+        with self._lock:
+            if self._loaded_at is None or self._now() - self._loaded_at >= self._refresh:
+                self._hashes = self._store.hashes()
+                self._loaded_at = self._now()
+            return self._hashes
+
+    def forget(self) -> None:
+        """Re-read the list on next use (after a moderator added to it in this process)."""
+        with self._lock:
+            self._loaded_at = None
+
+    def review(self, image: Image.Image, jpeg: bytes) -> Verdict:
+        found = perceptual_hash(image)
+        if any(hamming(found, blocked) <= self._max_distance for blocked in self._current()):
+            return Verdict(False, "the image matches one removed by moderators")
+        return Verdict.allow()
+
+
+class RekognitionModerator:
+    """Amazon Rekognition DetectModerationLabels: refuses an image with a blocked label at the confidence asked."""
+
+    def __init__(self, client: Any, min_confidence: float, blocked_labels: Iterable[str]) -> None:
+        self._rekognition = client
+        self._min_confidence = min_confidence
+        self._blocked = frozenset(label.strip() for label in blocked_labels if label.strip())
+
+    def review(self, image: Image.Image, jpeg: bytes) -> Verdict:
+        response = self._rekognition.detect_moderation_labels(Image={"Bytes": jpeg}, MinConfidence=self._min_confidence)
+        hits = sorted(
+            {
+                label["Name"]
+                for label in response.get("ModerationLabels", [])
+                if label.get("Confidence", 0) >= self._min_confidence
+                and ({label.get("Name"), label.get("ParentName")} & self._blocked)
+            }
+        )
+        if hits:
+            return Verdict(False, f"the image was refused by moderation ({', '.join(hits)})")
+        return Verdict.allow()
+
+
+class ModerationChain:
+    """Every moderator in turn; the first refusal decides."""
+
+    def __init__(self, moderators: Sequence[Moderator]) -> None:
+        self._moderators = tuple(moderators)
+
+    def review(self, image: Image.Image, jpeg: bytes) -> Verdict:
+        for moderator in self._moderators:
+            verdict = moderator.review(image, jpeg)
+            if not verdict.allowed:
+                return verdict
+        return Verdict.allow()
+
+
+class PostImages(Protocol):
+    def get(self, post_id: int) -> Any: ...
+
+
+class ImageReader(Protocol):
+    def read(self, key: str) -> bytes: ...
+
+
+class BlocklistWriter(Protocol):
+    def add(self, image_hash: int, post_id: int, reason: str, added_by: int, at_ms: int) -> bool: ...
+
+
+def block_post(
+    post_id: int,
+    reason: str,
+    moderator_id: int,
+    posts: PostImages,
+    images: ImageReader,
+    blocklist: BlocklistWriter,
+    now_ms: Callable[[], int],
+) -> int:
+    """Add a post's image to the blocklist, so re-uploads of it are refused. Returns the hash."""
+    import io
+
+    post = posts.get(post_id)
+    if post is None:
+        raise PostNotFoundError(f"post {post_id} does not exist")
+    size, fmt = BLOCK_BASIS
+    key = post.images.get(size, {}).get(fmt)
+    if not key:
+        raise InvalidInputError(f"post {post_id} has no {size} {fmt} rendition to hash")
+    with Image.open(io.BytesIO(images.read(key))) as image:
+        image_hash = perceptual_hash(image)
+    blocklist.add(image_hash, post_id, reason, moderator_id, now_ms())
+    return image_hash

@@ -1,0 +1,140 @@
+"""The upload pipeline: a stored upload becomes renditions and a 'post ready' event, or a refusal with a reason.
+
+Fast publish: the post is announced as soon as its JPEG and WebP renditions are stored; AVIF is encoded after,
+and until it exists the CDN answers AVIF requests with WebP. Every step checks what is already done, so a
+redelivered notification finishes the work without repeating any of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PIL import Image
+
+from aperture.adapters.dynamo import UploadRepository
+from aperture.adapters.kinesis import EventPublisher
+from aperture.adapters.s3 import MediaStore
+from aperture.api import logger
+from aperture.errors import RejectedMediaError, UploadNotFoundError
+from aperture.media.decode import decode
+from aperture.media.moderation import Moderator
+from aperture.media.render import (
+    EXTENSIONS,
+    FAST_FORMATS,
+    FORMATS,
+    LARGEST,
+    SIZES,
+    Rendition,
+    blurhash_of,
+    render,
+    resized,
+)
+from aperture.models.events import PostReady
+from aperture.models.records import Upload
+from aperture.resources import IMAGE_PREFIX
+from aperture.uploads import parse_upload_key
+
+
+def image_key(user_id: int, post_id: int, size: str, fmt: str) -> str:
+    return f"{IMAGE_PREFIX}{user_id}/{post_id}/{size}.{EXTENSIONS[fmt]}"
+
+
+@dataclass(frozen=True)
+class MediaPorts:
+    store: MediaStore
+    uploads: UploadRepository
+    events: EventPublisher
+    moderator: Moderator
+    now_ms: Callable[[], int]
+
+
+@dataclass(frozen=True)
+class MediaLimits:
+    max_bytes: int
+    max_pixels: int
+
+
+def _checked_renditions(
+    key: str, ports: MediaPorts, limits: MediaLimits
+) -> tuple[dict[str, Image.Image], list[Rendition]]:
+    """Decode, size and moderate an upload: its sizes and fast renditions, or RejectedMediaError."""
+    size = ports.store.size(key)
+    if size is None:
+        raise RejectedMediaError("the uploaded file is gone; upload it again")
+    if size > limits.max_bytes:
+        raise RejectedMediaError(f"the file is {size:,} bytes; the limit is {limits.max_bytes:,} bytes")
+    sizes = resized(decode(ports.store.read(key), limits.max_pixels, LARGEST))
+    fast = render(sizes, FAST_FORMATS)
+    preview = next(r.body for r in fast if r.size == "640" and r.format == "jpeg")
+    verdict = ports.moderator.review(sizes["640"], preview)
+    if not verdict.allowed:
+        raise RejectedMediaError(verdict.reason or "the image was refused by moderation")
+    return sizes, fast
+
+
+def _post_ready(
+    upload: Upload, sizes: dict[str, Image.Image], keys: dict[tuple[str, str], str], at_ms: int
+) -> PostReady:
+    large = sizes["1080"]
+    return PostReady(
+        event_id=f"{upload.upload_id}:ready",
+        occurred_at=at_ms,
+        upload_id=upload.upload_id,
+        post_id=upload.target_id,
+        author_id=upload.user_id,
+        kind=upload.kind,
+        caption=upload.caption,
+        location=upload.location,
+        hashtags=upload.hashtags,
+        width=large.width,
+        height=large.height,
+        blurhash=blurhash_of(sizes["150"]),
+        images={s: {f: keys[(s, f)] for f in FORMATS} for s in SIZES},
+    )
+
+
+def process_upload(key: str, ports: MediaPorts, limits: MediaLimits) -> str:
+    """Process one stored upload; returns where it ended: 'published', 'rejected', 'done' or 'ignored'.
+
+    A refusal (type, size, pixels, damage, moderation) ends as `rejected` with a reason and publishes nothing.
+    An unexpected error before publishing marks the upload `failed` and propagates, so the invocation is
+    retried with the raw object still in place.
+    """
+    user_id, upload_id = parse_upload_key(key)
+    try:
+        upload = ports.uploads.get(upload_id)
+    except UploadNotFoundError:
+        logger.warning("object with no upload record", extra={"key": key})
+        return "ignored"
+    if upload.user_id != user_id:
+        ports.uploads.set_status(upload_id, "rejected", "the upload key does not match its owner")
+        return "rejected"
+    if upload.status == "rejected":
+        return "rejected"
+    keys = {(s, f): image_key(user_id, upload.target_id, s, f) for s in SIZES for f in FORMATS}
+    stored = ports.store.keys_under(f"{IMAGE_PREFIX}{user_id}/{upload.target_id}/")
+    published = upload.status == "ready"
+    if published and set(keys.values()) <= stored:
+        return "done"
+    if not published:
+        ports.uploads.set_status(upload_id, "processing", only_from=("pending", "processing", "failed"))
+    try:
+        sizes, fast = _checked_renditions(key, ports, limits)
+    except RejectedMediaError as error:
+        ports.uploads.set_status(upload_id, "rejected", error.message)
+        return "rejected"
+    except Exception:
+        if not published:
+            ports.uploads.set_status(upload_id, "failed", "processing failed; it will be retried")
+        raise
+    for rendition in (r for r in fast if keys[(r.size, r.format)] not in stored):
+        ports.store.write_immutable(keys[(rendition.size, rendition.format)], rendition.body, rendition.content_type)
+    if not published:
+        ports.events.publish(_post_ready(upload, sizes, keys, ports.now_ms()))
+    # The post is out; AVIF follows. A failure here is retried by the invocation and the CDN serves WebP meanwhile.
+    missing_avif = {s: sizes[s] for s in SIZES if keys[(s, "avif")] not in stored}
+    for rendition in render(missing_avif, ["avif"]):
+        ports.store.write_immutable(keys[(rendition.size, rendition.format)], rendition.body, rendition.content_type)
+    ports.store.mark_processed(key)
+    return "published"
