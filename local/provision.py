@@ -116,4 +116,5 @@ def provision(settings: Settings) -> Provisioned:
             "ALLOW_REFRESH_TOKEN_AUTH",
         ],
     )["UserPoolClient"]["ClientId"]
+    cognito.create_group(GroupName=settings.moderator_group, UserPoolId=pool_id, Description="Moderators")
     return Provisioned(pool_id, client_id, queue_url, failure_url)

@@ -9,6 +9,7 @@ limit, after which the record goes to the failure queue and the consumer moves o
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import sys
 import threading
@@ -39,40 +40,64 @@ class EventPump:
     def __init__(self, invoke: Invoke, settings: Settings, notification_queue_url: str, failure_queue_url: str) -> None:
         self._invoke = invoke
         self._settings = settings
-        self._notifications = notification_queue_url
+        self.notification_queue_url = notification_queue_url
         self._failures = failure_queue_url
         self._cursors: dict[tuple[str, str, str], _Cursor] = {}
-        self._lock = threading.RLock()
-        self.delivered = 0
+        # One poller per source, as on AWS: S3 notifications and each Kinesis consumer move independently,
+        # so a post is fanned out while its upload's AVIF renditions are still being encoded.
+        self._sources: dict[str, Callable[[], int]] = {"s3:media_process": self._pump_notifications}
+        for fn in FUNCTIONS:
+            if isinstance(fn.trigger, KinesisTrigger):
+                self._sources[f"kinesis:{fn.name}"] = functools.partial(self._pump_stream, fn.name, fn.trigger)
+        self._locks = {name: threading.Lock() for name in self._sources}
+
+    def _pump_source(self, name: str) -> int:
+        with self._locks[name]:
+            return self._sources[name]()
 
     def pump_once(self) -> int:
         """One pass over every source; returns how many events it delivered."""
-        with self._lock:
-            handled = self._pump_notifications()
-            for fn in FUNCTIONS:
-                if isinstance(fn.trigger, KinesisTrigger):
-                    handled += self._pump_stream(fn.name, fn.trigger)
-            self.delivered += handled
-            return handled
+        return sum(self._pump_source(name) for name in self._sources)
 
     def drain(self, max_passes: int = 1000) -> int:
-        """Deliver until a whole pass finds nothing left, including what delivering produced."""
+        """Deliver until a whole pass finds nothing left, including what delivering produced.
+
+        A source busy in a background poller is waited for, so what it is handling counts as handled.
+        """
         total = 0
-        with self._lock:
-            for _ in range(max_passes):
-                handled = self.pump_once()
-                total += handled
-                if handled == 0:
-                    return total
+        for _ in range(max_passes):
+            handled = self.pump_once()
+            total += handled
+            if handled == 0:
+                return total
         raise RuntimeError(f"events were still arriving after {max_passes} passes")
+
+    def run_in_background(self, stop: threading.Event, idle_seconds: float) -> list[threading.Thread]:
+        """Start a poller thread per source; each stops when `stop` is set."""
+
+        def poll(name: str) -> None:
+            while not stop.is_set():
+                try:
+                    if self._pump_source(name) == 0:
+                        stop.wait(idle_seconds)
+                except Exception as error:  # keep polling: one bad event must not stop local delivery
+                    print(f"event pump ({name}): {error!r}", file=sys.stderr, flush=True)
+                    stop.wait(idle_seconds)
+
+        threads = [
+            threading.Thread(target=poll, args=(name,), name=f"pump-{name}", daemon=True) for name in self._sources
+        ]
+        for thread in threads:
+            thread.start()
+        return threads
 
     def _pump_notifications(self) -> int:
         sqs = client("sqs")
         handled = 0
         while True:
-            messages = sqs.receive_message(QueueUrl=self._notifications, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
-                "Messages", []
-            )
+            messages = sqs.receive_message(
+                QueueUrl=self.notification_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            ).get("Messages", [])
             if not messages:
                 return handled
             for message in messages:
@@ -80,7 +105,7 @@ class EventPump:
                 if "Records" in event:  # not the s3:TestEvent sent when notifications are configured
                     self._invoke_async("media_process", event)
                     handled += 1
-                sqs.delete_message(QueueUrl=self._notifications, ReceiptHandle=message["ReceiptHandle"])
+                sqs.delete_message(QueueUrl=self.notification_queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def _invoke_async(self, name: str, event: dict[str, Any]) -> None:
         for attempt in range(1, ASYNC_ATTEMPTS + 1):

@@ -6,17 +6,18 @@ import json
 import logging
 import os
 import signal
-import sys
 import threading
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from aperture import wiring
+from aperture.adapters.aws import client
 from aperture.adapters.redis_store import embedded_redis_url
 from aperture.clock import ShiftedClock, use_clock
 from aperture.settings import get_settings
@@ -25,7 +26,7 @@ from local.invoke import invoke
 from local.provision import provision
 from local.pump import EventPump
 
-PUMP_INTERVAL_SECONDS = 0.2
+PUMP_IDLE_SECONDS = 0.1
 
 
 def _json(status: int, body: Any) -> Response:
@@ -46,27 +47,18 @@ class LocalPlatform:
         return f"http://127.0.0.1:{self.port}"
 
     def serve_forever(self) -> None:
-        pump_thread = threading.Thread(target=self._pump_loop, name="event-pump", daemon=True)
-        pump_thread.start()
+        pollers = self.pump.run_in_background(self.stop_event, PUMP_IDLE_SECONDS)
         try:
             self.server.serve_forever()
         finally:
             self.stop_event.set()
-            pump_thread.join(timeout=5)
+            for poller in pollers:
+                poller.join(timeout=10)
             self.moto.stop()
 
     def shutdown(self) -> None:
         self.stop_event.set()
         threading.Thread(target=self.server.shutdown, daemon=True).start()
-
-    def _pump_loop(self) -> None:
-        while not self.stop_event.is_set():
-            try:
-                if self.pump.pump_once() == 0:
-                    self.stop_event.wait(PUMP_INTERVAL_SECONDS)
-            except Exception as error:  # keep pumping: one bad event must not stop local delivery
-                print(f"event pump: {error!r}", file=sys.stderr, flush=True)
-                self.stop_event.wait(PUMP_INTERVAL_SECONDS)
 
 
 def _start_moto() -> tuple[Any, str]:
@@ -98,7 +90,18 @@ def _controls(pump: EventPump, clock: ShiftedClock, jobs: dict[str, Callable[[],
             return _json(422, {"error": {"code": "invalid_request", "message": message}})
         return _json(200, {"offset_seconds": offset})
 
-    return {"drain": drain, "run": run, "clock": advance}
+    def moderator(request: Request, _: str) -> Response:
+        username = str((request.get_json(silent=True) or {}).get("username", ""))
+        settings = get_settings()
+        try:
+            client("cognito-idp").admin_add_user_to_group(
+                UserPoolId=settings.user_pool_id, Username=username, GroupName=settings.moderator_group
+            )
+        except ClientError as error:
+            return _json(404, {"error": {"code": "user_not_found", "message": f"no user {username!r} ({error})"}})
+        return _json(200, {"username": username, "group": settings.moderator_group, "note": "sign in again"})
+
+    return {"drain": drain, "run": run, "clock": advance, "moderator": moderator}
 
 
 def _not_ready(environ: dict[str, Any], start_response: Any) -> list[bytes]:

@@ -153,3 +153,14 @@ def jpeg_bytes(
 def upload_to_s3(grant: dict[str, Any], body: bytes, content_type: str = "image/jpeg") -> requests.Response:
     """Send a file the way a client does: the presigned fields, then the file, as multipart/form-data."""
     return requests.post(grant["url"], data=grant["fields"], files={"file": ("photo", body, content_type)}, timeout=30)
+
+
+def upload_photo(api: Api, author: Account, body: bytes, content_type: str = "image/jpeg", **extra: Any) -> dict:
+    """Ask for a presigned POST declaring `body`'s length, then send it; returns the grant."""
+    response = api.call(
+        "POST", "/uploads", author, json={"content_type": content_type, "content_length": len(body), **extra}
+    )
+    assert response.status_code == 201, response.json
+    grant: dict = response.json
+    assert upload_to_s3(grant, body, content_type).status_code in {200, 204}
+    return grant

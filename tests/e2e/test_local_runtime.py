@@ -116,5 +116,9 @@ def test_the_control_routes_answer(local_platform: str) -> None:
     moved = requests.post(f"{base}/_local/clock", json={"advance_seconds": 3600}, timeout=5)
     assert moved.status_code == 200 and moved.json()["offset_seconds"] >= 3600
     assert requests.post(f"{base}/_local/clock", json={"advance_seconds": -1}, timeout=5).status_code == 422
+    _, _ = _sign_up(base, "carol")
+    granted = requests.post(f"{base}/_local/moderator", json={"username": "carol"}, timeout=5)
+    assert granted.status_code == 200 and granted.json()["group"] == "moderators"
+    assert requests.post(f"{base}/_local/moderator", json={"username": "nobody"}, timeout=5).status_code == 404
     unknown = requests.post(f"{base}/_local/run/no_such_job", timeout=5)
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_job"

@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import base64
 import time
-from typing import Any
 
 from aperture.adapters.aws import client
 from aperture.models.events import FollowChanged, PostReady
 from aperture.settings import get_settings
 from local.invoke import invoke
 from local.pump import EventPump
-from tests.support import Account, Api, jpeg_bytes, upload_to_s3
-
-
-def _upload(api: Api, author: Account, body: bytes, content_type: str = "image/jpeg", **extra: Any) -> dict:
-    grant = api.call(
-        "POST", "/uploads", author, json={"content_type": content_type, "content_length": len(body), **extra}
-    ).json
-    assert upload_to_s3(grant, body, content_type).status_code in {200, 204}
-    return grant
+from tests.support import Api, jpeg_bytes, upload_photo
 
 
 def test_a_photo_reaches_a_followers_feed_with_every_rendition(api: Api, pump: EventPump) -> None:
@@ -27,7 +18,7 @@ def test_a_photo_reaches_a_followers_feed_with_every_rendition(api: Api, pump: E
     alice, bob = api.sign_up("alice"), api.sign_up("bob")
     api.call("PUT", f"/users/{alice.user_id}/follow", bob)
     # When alice uploads a JPEG and the platform processes it
-    grant = _upload(api, alice, jpeg_bytes(), caption="first light", location="Lisbon", hashtags=["sunrise"])
+    grant = upload_photo(api, alice, jpeg_bytes(), caption="first light", location="Lisbon", hashtags=["sunrise"])
     pump.drain()
     # Then her upload is ready and bob's feed shows the post, hydrated
     status = api.call("GET", f"/uploads/{grant['upload_id']}", alice).json
@@ -60,7 +51,7 @@ def test_a_photo_reaches_a_followers_feed_with_every_rendition(api: Api, pump: E
 def test_a_text_file_declared_as_jpeg_is_rejected_and_reaches_no_feed(api: Api, pump: EventPump) -> None:
     alice, bob = api.sign_up("alice"), api.sign_up("bob")
     api.call("PUT", f"/users/{alice.user_id}/follow", bob)
-    grant = _upload(api, alice, b"this is not a picture at all")
+    grant = upload_photo(api, alice, b"this is not a picture at all")
     pump.drain()
     status = api.call("GET", f"/uploads/{grant['upload_id']}", alice).json
     assert status["status"] == "rejected"
@@ -73,7 +64,7 @@ def test_a_redelivered_post_ready_event_makes_one_post(api: Api, pump: EventPump
     # Given a processed upload
     alice, bob = api.sign_up("alice"), api.sign_up("bob")
     api.call("PUT", f"/users/{alice.user_id}/follow", bob)
-    grant = _upload(api, alice, jpeg_bytes(640, 640))
+    grant = upload_photo(api, alice, jpeg_bytes(640, 640))
     pump.drain()
     # When its 'post ready' record is delivered again, twice
     post = api.call("GET", f"/posts/{grant['target_id']}", bob).json
@@ -106,7 +97,7 @@ def test_a_redelivered_post_ready_event_makes_one_post(api: Api, pump: EventPump
 
 def test_a_redelivered_s3_notification_renders_nothing_twice(api: Api, pump: EventPump) -> None:
     alice = api.sign_up("alice")
-    grant = _upload(api, alice, jpeg_bytes(400, 300))
+    grant = upload_photo(api, alice, jpeg_bytes(400, 300))
     pump.drain()
     key = grant["fields"]["key"]
     event = {
