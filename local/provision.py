@@ -51,6 +51,7 @@ class Provisioned:
     user_pool_client_id: str
     notification_queue_url: str
     failure_queue_url: str
+    push_applications: dict[str, str]
 
 
 def provision(settings: Settings) -> Provisioned:
@@ -117,4 +118,13 @@ def provision(settings: Settings) -> Provisioned:
         ],
     )["UserPoolClient"]["ClientId"]
     cognito.create_group(GroupName=settings.moderator_group, UserPoolId=pool_id, Description="Moderators")
-    return Provisioned(pool_id, client_id, queue_url, failure_url)
+
+    # SNS platform applications stand in for the APNs and FCM ones a deployment is given.
+    sns = client("sns")
+    push = {
+        platform: sns.create_platform_application(
+            Name=f"aperture-{platform}", Platform=kind, Attributes={"PlatformCredential": "local"}
+        )["PlatformApplicationArn"]
+        for platform, kind in (("apns", "APNS"), ("fcm", "GCM"))
+    }
+    return Provisioned(pool_id, client_id, queue_url, failure_url, push)

@@ -19,12 +19,14 @@ from werkzeug.wrappers import Request, Response
 from aperture import wiring
 from aperture.adapters.aws import client
 from aperture.adapters.redis_store import embedded_redis_url
+from aperture.api import logger
 from aperture.clock import ShiftedClock, use_clock
 from aperture.settings import get_settings
 from local.gateway import Gateway
 from local.invoke import invoke
 from local.provision import provision
 from local.pump import EventPump
+from local.scheduler import Scheduler
 
 PUMP_IDLE_SECONDS = 0.1
 
@@ -38,6 +40,8 @@ class LocalPlatform:
     port: int
     server: BaseWSGIServer
     pump: EventPump
+    scheduler: Scheduler
+    schedules: str
     clock: ShiftedClock
     stop_event: threading.Event
     moto: Any
@@ -48,6 +52,8 @@ class LocalPlatform:
 
     def serve_forever(self) -> None:
         pollers = self.pump.run_in_background(self.stop_event, PUMP_IDLE_SECONDS)
+        if self.schedules == "auto":
+            pollers += self.scheduler.run_in_background(self.stop_event)
         try:
             self.server.serve_forever()
         finally:
@@ -120,6 +126,8 @@ def start(port: int) -> LocalPlatform:
     os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "aperture")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    # The functions' logger may exist already (imported with this module); give it the level asked for.
+    logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Aperture")
     moto, endpoint = _start_moto()
     os.environ["AWS_ENDPOINT_URL"] = endpoint
@@ -130,6 +138,8 @@ def start(port: int) -> LocalPlatform:
     os.environ["APERTURE_USER_POOL_ID"] = resources.user_pool_id
     os.environ["APERTURE_USER_POOL_CLIENT_ID"] = resources.user_pool_client_id
     os.environ["APERTURE_JWKS_URL"] = f"{endpoint}/{resources.user_pool_id}/.well-known/jwks.json"
+    os.environ["APERTURE_SNS_APNS_APPLICATION_ARN"] = resources.push_applications["apns"]
+    os.environ["APERTURE_SNS_FCM_APPLICATION_ARN"] = resources.push_applications["fcm"]
     # Bind first: the CDN base the functions put in image URLs needs the real port.
     server = make_server("127.0.0.1", port, _not_ready, threaded=True)
     bound_port = server.server_address[1]
@@ -140,9 +150,9 @@ def start(port: int) -> LocalPlatform:
     use_clock(clock)
     settings = get_settings()
     pump = EventPump(invoke, settings, resources.notification_queue_url, resources.failure_queue_url)
-    jobs: dict[str, Callable[[], Any]] = {}  # scheduled jobs join as their issues land
-    server.app = Gateway(invoke, wiring.token_verifier, wiring.media_store, _controls(pump, clock, jobs))
-    return LocalPlatform(bound_port, server, pump, clock, threading.Event(), moto)
+    scheduler = Scheduler(invoke, settings.region)
+    server.app = Gateway(invoke, wiring.token_verifier, wiring.media_store, _controls(pump, clock, scheduler.jobs))
+    return LocalPlatform(bound_port, server, pump, scheduler, settings.schedules, clock, threading.Event(), moto)
 
 
 def main(port: int) -> int:

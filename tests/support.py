@@ -91,6 +91,8 @@ def start_aws() -> tuple[Any, Provisioned]:
     os.environ["APERTURE_USER_POOL_ID"] = provisioned.user_pool_id
     os.environ["APERTURE_USER_POOL_CLIENT_ID"] = provisioned.user_pool_client_id
     os.environ["APERTURE_JWKS_URL"] = f"{endpoint}/{provisioned.user_pool_id}/.well-known/jwks.json"
+    os.environ["APERTURE_SNS_APNS_APPLICATION_ARN"] = provisioned.push_applications["apns"]
+    os.environ["APERTURE_SNS_FCM_APPLICATION_ARN"] = provisioned.push_applications["fcm"]
     wiring.reset()
     return server, provisioned
 

@@ -7,11 +7,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
-from aperture.api import COMMON_RESPONSES, caller, logger, make_resolver
+from aperture.api import COMMON_RESPONSES, Limit, caller, logger, make_resolver
 from aperture.feed import read_feed
 from aperture.models.api import Page, Post
-from aperture.posts import PostViews
-from aperture.settings import get_settings
 
 router = Router()
 
@@ -19,14 +17,13 @@ router = Router()
 @router.get("/feed", summary="Your home feed", tags=["feed"], responses=COMMON_RESPONSES)
 def get_feed(
     cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,20}$", description="next_cursor of the last page")] = None,
-    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+    limit: Limit = 20,
     order: Annotated[Literal["ranked", "chronological"], Query()] = "ranked",
 ) -> Page[Post]:
-    views = PostViews(wiring.posts(), wiring.users(), get_settings().cdn_base)
     before = int(cursor) if cursor else None
     # Ranking comes with the feed issue; until then both orders are newest first.
     del order
-    return read_feed(caller(router).user_id, before, limit, wiring.timeline(), views)
+    return read_feed(caller(router).user_id, before, limit, wiring.timeline(), wiring.post_views())
 
 
 app = make_resolver(router)

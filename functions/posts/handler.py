@@ -8,8 +8,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from aperture import wiring
 from aperture.api import COMMON_RESPONSES, caller, logger, make_resolver, parse_id
 from aperture.models.api import Post
-from aperture.posts import PostViews
-from aperture.settings import get_settings
 
 router = Router()
 
@@ -21,9 +19,7 @@ router = Router()
     responses={**COMMON_RESPONSES, 404: {"description": "No such post"}},
 )
 def get_post(post_id: str) -> Post:
-    caller(router)
-    views = PostViews(wiring.posts(), wiring.users(), get_settings().cdn_base)
-    return views.one(parse_id(post_id, "post"))
+    return wiring.post_views().one(caller(router).user_id, parse_id(post_id, "post"))
 
 
 app = make_resolver(router)

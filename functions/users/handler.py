@@ -1,4 +1,4 @@
-"""Profiles and follows: GET /me, GET /users/{username}, PUT and DELETE /users/{user_id}/follow."""
+"""Profiles, follows and blocks: /me, /users/{username}, and the graph routes under /users/{user_id}."""
 
 from typing import Any
 
@@ -6,42 +6,64 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aperture import graph, wiring
-from aperture.api import COMMON_RESPONSES, caller, logger, make_resolver, parse_id
-from aperture.clock import now_ms
-from aperture.models.api import FollowResponse, Profile
+from aperture import wiring
+from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, logger, make_resolver, parse_id
+from aperture.models.api import BlockStatus, FollowResponse, FullRelationship, Page, Profile, UserRef
 
 router = Router()
-NOT_FOUND: dict[int, OpenAPIResponse] = {**COMMON_RESPONSES, 404: {"description": "No such user"}}
+NOT_FOUND: dict[int, OpenAPIResponse] = {**COMMON_RESPONSES, 404: {"description": "No such user, or blocked"}}
 
 
 @router.get("/me", summary="Your own profile", tags=["users"], responses=COMMON_RESPONSES)
 def get_me() -> Profile:
     me = caller(router)
-    return graph.profile(me.username, me.user_id, wiring.users(), wiring.follows())
+    return wiring.graph().profile(me.username, me.user_id)
 
 
 @router.get("/users/<username>", summary="A profile by username", tags=["users"], responses=NOT_FOUND)
 def get_user(username: str) -> Profile:
-    return graph.profile(username, caller(router).user_id, wiring.users(), wiring.follows())
-
-
-def _set_following(user_id: str, following: bool) -> FollowResponse:
-    followee = parse_id(user_id, "user")
-    result = graph.set_following(
-        caller(router).user_id, followee, following, wiring.users(), wiring.follows(), wiring.events(), now_ms
-    )
-    return FollowResponse(following=result)
+    return wiring.graph().profile(username, caller(router).user_id)
 
 
 @router.put("/users/<user_id>/follow", summary="Follow a user", tags=["graph"], responses=NOT_FOUND)
 def follow(user_id: str) -> FollowResponse:
-    return _set_following(user_id, True)
+    following = wiring.graph().set_following(caller(router).user_id, parse_id(user_id, "user"), True)
+    return FollowResponse(following=following)
 
 
 @router.delete("/users/<user_id>/follow", summary="Stop following a user", tags=["graph"], responses=NOT_FOUND)
 def unfollow(user_id: str) -> FollowResponse:
-    return _set_following(user_id, False)
+    following = wiring.graph().set_following(caller(router).user_id, parse_id(user_id, "user"), False)
+    return FollowResponse(following=following)
+
+
+@router.get("/users/<user_id>/followers", summary="Who follows a user", tags=["graph"], responses=NOT_FOUND)
+def followers(user_id: str, cursor: Cursor = None, limit: Limit = 20) -> Page[UserRef]:
+    items, next_cursor = wiring.graph().followers(caller(router).user_id, parse_id(user_id, "user"), limit, cursor)
+    return Page[UserRef](items=items, next_cursor=next_cursor)
+
+
+@router.get("/users/<user_id>/following", summary="Whom a user follows", tags=["graph"], responses=NOT_FOUND)
+def following(user_id: str, cursor: Cursor = None, limit: Limit = 20) -> Page[UserRef]:
+    items, next_cursor = wiring.graph().following(caller(router).user_id, parse_id(user_id, "user"), limit, cursor)
+    return Page[UserRef](items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/users/<user_id>/relationship", summary="How you and a user are related", tags=["graph"], responses=NOT_FOUND
+)
+def relationship(user_id: str) -> FullRelationship:
+    return wiring.graph().relationship(caller(router).user_id, parse_id(user_id, "user"))
+
+
+@router.put("/users/<user_id>/block", summary="Block a user", tags=["graph"], responses=NOT_FOUND)
+def block(user_id: str) -> BlockStatus:
+    return BlockStatus(blocking=wiring.graph().set_blocking(caller(router).user_id, parse_id(user_id, "user"), True))
+
+
+@router.delete("/users/<user_id>/block", summary="Unblock a user", tags=["graph"], responses=NOT_FOUND)
+def unblock(user_id: str) -> BlockStatus:
+    return BlockStatus(blocking=wiring.graph().set_blocking(caller(router).user_id, parse_id(user_id, "user"), False))
 
 
 app = make_resolver(router)

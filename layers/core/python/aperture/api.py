@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
@@ -18,6 +19,10 @@ from aperture.adapters.cognito import USER_ID_CLAIM
 from aperture.errors import ApertureError, ForbiddenError, NotFoundError, UnauthorizedError
 
 logger = Logger(service="aperture")
+
+# List parameters every list route takes (API.md: limit 1..50, default 20; outside that, 422).
+Limit = Annotated[int, Query(ge=1, le=50, description="items per page")]
+Cursor = Annotated[str | None, Query(max_length=1024, description="next_cursor of the previous page")]
 
 # Error responses every authenticated route can give, for the OpenAPI document.
 COMMON_RESPONSES: dict[int, OpenAPIResponse] = {

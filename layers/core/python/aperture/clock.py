@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -51,3 +52,8 @@ def use_clock(clock: Clock) -> None:
 
 def now_ms() -> int:
     return int(_clock.now() * 1000)
+
+
+def iso(ms: int) -> str:
+    """Unix milliseconds as the API writes times: ISO 8601, UTC, millisecond precision."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -17,6 +17,10 @@ class InvalidInputError(ApertureError):
     code = "invalid_input"
 
 
+class InvalidCursorError(InvalidInputError):
+    code = "invalid_cursor"
+
+
 class UnauthorizedError(ApertureError):
     status = 401
     code = "unauthorized"
@@ -42,6 +46,14 @@ class PostNotFoundError(NotFoundError):
 
 class UploadNotFoundError(NotFoundError):
     code = "upload_not_found"
+
+
+class CommentNotFoundError(NotFoundError):
+    code = "comment_not_found"
+
+
+class DeviceNotFoundError(NotFoundError):
+    code = "device_not_found"
 
 
 class ConflictError(ApertureError):

@@ -21,7 +21,7 @@ def read_feed(viewer_id: int, cursor: int | None, limit: int, timeline: Timeline
     for _ in range(MAX_REFILLS):
         wanted = limit - len(items)
         ids = timeline.page(viewer_id, before, wanted)
-        items.extend(views.many(ids))
+        items.extend(views.many(viewer_id, ids))
         before = ids[-1] if ids else before
         exhausted = len(ids) < wanted
         if exhausted or len(items) >= limit:

@@ -1,67 +1,152 @@
-"""The follow graph: following, unfollowing, and profiles as one viewer sees them."""
+"""The social graph: follows both ways, blocks, relationships, and who may see whom."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
 
-from aperture.adapters.dynamo import FollowRepository, UserRepository
+from aperture.adapters.dynamo import BlockRepository, FollowRepository, UserRepository
 from aperture.adapters.kinesis import EventPublisher
-from aperture.errors import InvalidInputError, UserNotFoundError
-from aperture.models.api import Profile, Relationship
+from aperture.adapters.redis_store import RelationshipCache
+from aperture.errors import ForbiddenError, InvalidInputError, UserNotFoundError
+from aperture.models.api import FullRelationship, Profile, Relationship, UserRef
 from aperture.models.events import FollowChanged
+from aperture.models.records import User
 
 
-def _require_user(users: UserRepository, user_id: int) -> None:
-    if users.get(user_id) is None:
-        raise UserNotFoundError(f"user {user_id} does not exist")
+class Graph:
+    def __init__(
+        self,
+        users: UserRepository,
+        follows: FollowRepository,
+        blocks: BlockRepository,
+        cache: RelationshipCache,
+        events: EventPublisher,
+        now_ms: Callable[[], int],
+    ) -> None:
+        self._users = users
+        self._follows = follows
+        self._blocks = blocks
+        self._cache = cache
+        self._events = events
+        self._now_ms = now_ms
 
+    # Who may see whom
 
-def set_following(
-    follower_id: int,
-    followee_id: int,
-    following: bool,
-    users: UserRepository,
-    follows: FollowRepository,
-    events: EventPublisher,
-    now_ms: Callable[[], int],
-) -> bool:
-    """Follow or unfollow; repeating the same call changes nothing and gives the same answer."""
-    if follower_id == followee_id:
-        raise InvalidInputError("you cannot follow yourself")
-    _require_user(users, followee_id)
-    at = now_ms()
-    changed = follows.follow(follower_id, followee_id, at) if following else follows.unfollow(follower_id, followee_id)
-    if changed:
-        events.publish(
-            FollowChanged(
-                event_id=uuid.uuid4().hex,
-                occurred_at=at,
-                follower_id=follower_id,
-                followee_id=followee_id,
-                following=following,
+    def hidden_from(self, viewer_id: int) -> set[int]:
+        """Users in a block relation with the viewer, either way: none of their content is shown to them."""
+        return self._cache.blocked(viewer_id, lambda: self._blocks.blocked_either_way(viewer_id))
+
+    def visible_user(self, viewer_id: int, user_id: int) -> User:
+        """The user, unless missing or in a block relation with the viewer: then 404, so nothing leaks."""
+        user = self._users.get(user_id)
+        if user is None or user_id in self.hidden_from(viewer_id):
+            raise UserNotFoundError(f"user {user_id} does not exist")
+        return user
+
+    def follows(self, follower_id: int, followee_id: int) -> bool:
+        return self._cache.follows(
+            follower_id, followee_id, lambda: self._follows.is_following(follower_id, followee_id)
+        )
+
+    # Follows
+
+    def set_following(self, follower_id: int, followee_id: int, following: bool) -> bool:
+        """Follow or unfollow; repeating the same call changes nothing and gives the same answer."""
+        if follower_id == followee_id:
+            raise InvalidInputError("you cannot follow yourself")
+        self.visible_user(follower_id, followee_id)
+        if following and self._blocks.is_blocking(follower_id, followee_id):
+            raise ForbiddenError("you block this user; unblock them first")
+        at = self._now_ms()
+        if following:
+            changed = self._follows.follow(follower_id, followee_id, at)
+        else:
+            changed = self._follows.unfollow(follower_id, followee_id)
+        self._cache.forget_follow(follower_id, followee_id)
+        if changed:
+            self._events.publish(
+                FollowChanged(
+                    event_id=uuid.uuid4().hex,
+                    occurred_at=at,
+                    follower_id=follower_id,
+                    followee_id=followee_id,
+                    following=following,
+                )
             )
-        )
-    return following
+        return following
 
+    def _people(self, ids: list[int]) -> list[UserRef]:
+        found = self._users.get_many(ids)
+        return [UserRef(user_id=str(i), username=found[i].username) for i in ids if i in found]
 
-def profile(username: str, viewer_id: int, users: UserRepository, follows: FollowRepository) -> Profile:
-    user = users.get_by_username(username)
-    if user is None:
-        raise UserNotFoundError(f"no user is called {username!r}")
-    relationship = Relationship()
-    if user.user_id != viewer_id:
-        relationship = Relationship(
-            following=follows.is_following(viewer_id, user.user_id),
-            followed_by=follows.is_following(user.user_id, viewer_id),
+    def following(
+        self, viewer_id: int, user_id: int, limit: int, cursor: str | None
+    ) -> tuple[list[UserRef], str | None]:
+        self.visible_user(viewer_id, user_id)
+        ids, next_cursor = self._follows.page_following(user_id, limit, cursor)
+        hidden = self.hidden_from(viewer_id)
+        return self._people([i for i in ids if i not in hidden]), next_cursor
+
+    def followers(
+        self, viewer_id: int, user_id: int, limit: int, cursor: str | None
+    ) -> tuple[list[UserRef], str | None]:
+        self.visible_user(viewer_id, user_id)
+        ids, next_cursor = self._follows.page_followers(user_id, limit, cursor)
+        hidden = self.hidden_from(viewer_id)
+        return self._people([i for i in ids if i not in hidden]), next_cursor
+
+    # Blocks
+
+    def set_blocking(self, blocker_id: int, blocked_id: int, blocking: bool) -> bool:
+        """Block (removing follows both ways) or unblock; repeating changes nothing."""
+        if blocker_id == blocked_id:
+            raise InvalidInputError("you cannot block yourself")
+        if self._users.get(blocked_id) is None:
+            raise UserNotFoundError(f"user {blocked_id} does not exist")
+        if blocking:
+            self._blocks.block(blocker_id, blocked_id, self._now_ms())
+        else:
+            self._blocks.unblock(blocker_id, blocked_id)
+        self._cache.forget_blocks(blocker_id, blocked_id)
+        for follower, followee in ((blocker_id, blocked_id), (blocked_id, blocker_id)):
+            self._cache.forget_follow(follower, followee)
+        return blocking
+
+    def relationship(self, viewer_id: int, user_id: int) -> FullRelationship:
+        blocking = self._blocks.is_blocking(viewer_id, user_id)
+        blocked_by = self._blocks.is_blocking(user_id, viewer_id)
+        if blocked_by or self._users.get(user_id) is None:
+            raise UserNotFoundError(f"user {user_id} does not exist")
+        return FullRelationship(
+            following=self.follows(viewer_id, user_id),
+            followed_by=self.follows(user_id, viewer_id),
+            blocking=blocking,
+            blocked_by=False,
         )
-    return Profile(
-        user_id=str(user.user_id),
-        username=user.username,
-        display_name=user.display_name,
-        bio=user.bio,
-        follower_count=max(user.follower_count, 0),
-        following_count=max(user.following_count, 0),
-        post_count=max(user.post_count, 0),
-        relationship=relationship,
-    )
+
+    def profile(self, username: str, viewer_id: int) -> Profile:
+        user = self._users.get_by_username(username)
+        if (
+            user is None
+            or (user.user_id in self.hidden_from(viewer_id)
+            and not self._blocks.is_blocking(viewer_id, user.user_id))
+        ):
+            raise UserNotFoundError(f"no user is called {username!r}")
+        relationship = Relationship()
+        if user.user_id != viewer_id:
+            relationship = Relationship(
+                following=self.follows(viewer_id, user.user_id),
+                followed_by=self.follows(user.user_id, viewer_id),
+                blocking=self._blocks.is_blocking(viewer_id, user.user_id),
+            )
+        return Profile(
+            user_id=str(user.user_id),
+            username=user.username,
+            display_name=user.display_name,
+            bio=user.bio,
+            follower_count=max(user.follower_count, 0),
+            following_count=max(user.following_count, 0),
+            post_count=max(user.post_count, 0),
+            relationship=relationship,
+        )

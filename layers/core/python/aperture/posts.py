@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 
 from aperture.adapters.dynamo import FollowRepository, PostRepository, UploadRepository, UserRepository
 from aperture.adapters.redis_store import Timeline
+from aperture.clock import iso
+from aperture.comments import Comments
 from aperture.errors import PostNotFoundError
+from aperture.likes import Likes
 from aperture.models.api import ImageFormats, Post, UserRef
 from aperture.models.events import PostReady
 from aperture.models.records import PostRecord
@@ -46,50 +48,72 @@ def ingest_post_ready(
     return created
 
 
-def iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 class PostViews:
-    """Turns post ids into the post objects clients see: author, CDN URLs and counts."""
+    """Turns post ids into the post objects a viewer sees: author, CDN URLs, counts, "did I like it", comments."""
 
-    def __init__(self, posts: PostRepository, users: UserRepository, cdn_base: str) -> None:
+    def __init__(
+        self,
+        posts: PostRepository,
+        users: UserRepository,
+        likes: Likes,
+        comments: Comments,
+        hidden_from: Callable[[int], set[int]],
+        cdn_base: str,
+    ) -> None:
         self._posts = posts
         self._users = users
+        self._likes = likes
+        self._comments = comments
+        self._hidden_from = hidden_from
         self._cdn = cdn_base.rstrip("/")
 
-    def many(self, post_ids: Iterable[int]) -> list[Post]:
-        """Posts in the order asked, without the ones that no longer exist."""
+    def records(self, viewer_id: int, post_ids: Iterable[int]) -> list[PostRecord]:
+        """Records in the order asked, without posts that are gone or whose author is blocked either way."""
         ids = list(post_ids)
-        records = self._posts.get_many(ids)
-        authors = self._users.get_many({r.author_id for r in records.values()})
-        views = []
-        for post_id in ids:
-            record = records.get(post_id)
-            author = authors.get(record.author_id) if record else None
-            if record is None or author is None:
-                continue
-            views.append(
-                Post(
-                    post_id=str(record.post_id),
-                    author=UserRef(user_id=str(author.user_id), username=author.username),
-                    caption=record.caption,
-                    location=record.location,
-                    hashtags=list(record.hashtags),
-                    created_at=iso(record.created_at),
-                    width=record.width,
-                    height=record.height,
-                    blurhash=record.blurhash,
-                    images={
-                        size: ImageFormats(**{fmt: f"{self._cdn}/{key}" for fmt, key in formats.items()})
-                        for size, formats in record.images.items()
-                    },
-                )
-            )
-        return views
+        found = self._posts.get_many(ids)
+        hidden = self._hidden_from(viewer_id)
+        return [found[i] for i in ids if i in found and found[i].author_id not in hidden]
 
-    def one(self, post_id: int) -> Post:
-        found = self.many([post_id])
+    def many(self, viewer_id: int, post_ids: Iterable[int]) -> list[Post]:
+        records = self.records(viewer_id, post_ids)
+        ids = [r.post_id for r in records]
+        authors = self._users.get_many({r.author_id for r in records})
+        counts = self._likes.counts(records)
+        liked = self._likes.liked_by(viewer_id, ids)
+        previews = self._comments.previews(ids)
+        return [
+            Post(
+                post_id=str(record.post_id),
+                author=UserRef(user_id=str(record.author_id), username=authors[record.author_id].username),
+                caption=record.caption,
+                location=record.location,
+                hashtags=list(record.hashtags),
+                created_at=iso(record.created_at),
+                width=record.width,
+                height=record.height,
+                blurhash=record.blurhash,
+                images={
+                    size: ImageFormats(**{fmt: f"{self._cdn}/{key}" for fmt, key in formats.items()})
+                    for size, formats in record.images.items()
+                },
+                like_count=counts[record.post_id],
+                comment_count=max(0, record.comment_count),
+                liked_by_me=liked[record.post_id],
+                comment_preview=previews[record.post_id],
+            )
+            for record in records
+            if record.author_id in authors
+        ]
+
+    def visible(self, viewer_id: int, post_id: int) -> PostRecord:
+        """A post the viewer may act on, or 404 (missing, or its author blocks or is blocked by the viewer)."""
+        found = self.records(viewer_id, [post_id])
+        if not found:
+            raise PostNotFoundError(f"post {post_id} does not exist")
+        return found[0]
+
+    def one(self, viewer_id: int, post_id: int) -> Post:
+        found = self.many(viewer_id, [post_id])
         if not found:
             raise PostNotFoundError(f"post {post_id} does not exist")
         return found[0]

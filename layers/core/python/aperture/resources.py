@@ -70,7 +70,41 @@ WORKERS = Table(key="workers", partition=Attribute("worker_id"), ttl_attribute="
 # Perceptual hashes of images moderators removed; every upload is compared against them.
 BLOCKLIST = Table(key="blocklist", partition=Attribute("hash", "S"))
 
-TABLES: tuple[Table, ...] = (USERS, POSTS, UPLOADS, FOLLOWS, WORKERS, BLOCKLIST)
+BLOCKS = Table(
+    key="blocks",
+    partition=Attribute("blocker_id"),
+    sort=Attribute("blocked_id"),
+    indexes=(Index("by_blocked", Attribute("blocked_id"), Attribute("blocker_id")),),
+)
+# Every like of a post (the full list), and each user's likes through the index.
+LIKES = Table(
+    key="likes",
+    partition=Attribute("post_id"),
+    sort=Attribute("user_id"),
+    indexes=(Index("by_user", Attribute("user_id"), Attribute("post_id")),),
+)
+COMMENTS = Table(key="comments", partition=Attribute("post_id"), sort=Attribute("comment_id"))
+NOTIFICATIONS = Table(
+    key="notifications", partition=Attribute("user_id"), sort=Attribute("notification_id"), ttl_attribute="expires_at"
+)
+# Keys that make notification delivery idempotent (one per event) and group likes (one per post and window).
+NOTIFY_KEYS = Table(key="notify_keys", partition=Attribute("key", "S"), ttl_attribute="expires_at")
+DEVICES = Table(key="devices", partition=Attribute("user_id"), sort=Attribute("device_id", "S"))
+
+TABLES: tuple[Table, ...] = (
+    USERS,
+    POSTS,
+    UPLOADS,
+    FOLLOWS,
+    WORKERS,
+    BLOCKLIST,
+    BLOCKS,
+    LIKES,
+    COMMENTS,
+    NOTIFICATIONS,
+    NOTIFY_KEYS,
+    DEVICES,
+)
 
 EVENTS = Stream(key="events")
 STREAMS: tuple[Stream, ...] = (EVENTS,)
@@ -81,7 +115,8 @@ IMAGE_PREFIX = "images/"
 
 @dataclass(frozen=True)
 class Grant:
-    resource: str  # "table:<key>", "stream:<key>", "bucket:<prefix>", "user_pool", "rekognition:moderation"
+    # "table:<key>", "stream:<key>", "bucket:<prefix>", "user_pool", "rekognition:moderation", "sns:push"
+    resource: str
     access: Access
 
 
@@ -98,13 +133,20 @@ class S3Trigger:
 
 
 @dataclass(frozen=True)
+class ScheduleTrigger:
+    """Run every `rate_minutes` (an EventBridge rule on AWS, the local scheduler locally)."""
+
+    rate_minutes: int
+
+
+@dataclass(frozen=True)
 class Function:
     name: str  # the folder under functions/
     grants: tuple[Grant, ...] = ()
     memory_mb: int = 256
     timeout_seconds: int = 10
     redis: bool = False
-    trigger: KinesisTrigger | S3Trigger | None = None
+    trigger: KinesisTrigger | S3Trigger | ScheduleTrigger | None = None
     description: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -125,10 +167,11 @@ FUNCTIONS: tuple[Function, ...] = (
         grants=(
             Grant("table:users", "read_write"),
             Grant("table:follows", "read_write"),
+            Grant("table:blocks", "read_write"),
             Grant("stream:events", "write"),
         ),
         redis=True,
-        description="Profiles and follows",
+        description="Profiles, follows and blocks",
     ),
     Function(
         "uploads",
@@ -141,15 +184,74 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     Function(
         "posts",
-        grants=(Grant("table:posts", "read"), Grant("table:users", "read")),
+        grants=(
+            Grant("table:posts", "read"),
+            Grant("table:users", "read"),
+            Grant("table:blocks", "read"),
+            Grant("table:likes", "read"),
+            Grant("table:comments", "read"),
+        ),
         redis=True,
         description="Single posts",
     ),
     Function(
         "feed",
-        grants=(Grant("table:posts", "read"), Grant("table:users", "read")),
+        grants=(
+            Grant("table:posts", "read"),
+            Grant("table:users", "read"),
+            Grant("table:blocks", "read"),
+            Grant("table:likes", "read"),
+            Grant("table:comments", "read"),
+        ),
         redis=True,
         description="The home feed",
+    ),
+    Function(
+        "interactions",
+        grants=(
+            Grant("table:likes", "read_write"),
+            Grant("table:comments", "read_write"),
+            Grant("table:posts", "read_write"),
+            Grant("table:users", "read"),
+            Grant("table:blocks", "read"),
+            Grant("table:workers", "read_write"),
+            Grant("stream:events", "write"),
+        ),
+        redis=True,
+        description="Likes and comments",
+    ),
+    Function(
+        "notifications",
+        grants=(
+            Grant("table:notifications", "read_write"),
+            Grant("table:devices", "read_write"),
+            Grant("table:users", "read_write"),
+            Grant("sns:push", "write"),
+        ),
+        description="The in-app notification feed and push devices",
+    ),
+    Function(
+        "notify",
+        grants=(
+            Grant("table:notifications", "read_write"),
+            Grant("table:notify_keys", "read_write"),
+            Grant("table:devices", "read"),
+            Grant("table:users", "read"),
+            Grant("table:workers", "read_write"),
+            Grant("stream:events", "read"),
+            Grant("sns:push", "write"),
+        ),
+        timeout_seconds=60,
+        trigger=KinesisTrigger("events"),
+        description="Turns likes, comments, follows and mentions into notifications and pushes",
+    ),
+    Function(
+        "counters_flush",
+        grants=(Grant("table:posts", "read_write"),),
+        redis=True,
+        timeout_seconds=60,
+        trigger=ScheduleTrigger(rate_minutes=1),
+        description="Writes live like counts from Redis to DynamoDB",
     ),
     Function(
         "media_process",

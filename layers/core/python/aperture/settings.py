@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +25,12 @@ class Settings(BaseSettings):
     table_follows: str = "aperture-follows"
     table_workers: str = "aperture-workers"
     table_blocklist: str = "aperture-blocklist"
+    table_blocks: str = "aperture-blocks"
+    table_likes: str = "aperture-likes"
+    table_comments: str = "aperture-comments"
+    table_notifications: str = "aperture-notifications"
+    table_notify_keys: str = "aperture-notify_keys"
+    table_devices: str = "aperture-devices"
     stream_events: str = "aperture-events"
     media_bucket: str = "aperture-media"
 
@@ -41,6 +48,18 @@ class Settings(BaseSettings):
     upload_record_ttl_seconds: int = 7 * 86400
     max_image_pixels: int = 50_000_000
     timeline_cap: int = 800
+
+    like_bloom_threshold: int = 10_000  # likes past which "did I like it" moves from a set to a Bloom filter
+    like_bloom_capacity: int = 10_000_000  # likes a post's filter holds at its 1% false-positive rate
+    comment_preview_size: int = 3
+    relationship_cache_seconds: int = 3600
+    notification_ttl_days: int = 90
+    like_group_window_seconds: int = 3600  # likes of one post within this window share one notification
+    # SNS platform applications for push; without them notifications stay in-app only.
+    sns_apns_application_arn: str | None = None
+    sns_fcm_application_arn: str | None = None
+    # Local runtime only: "auto" runs scheduled functions at their rates, "manual" only via /_local/run/{job}.
+    schedules: Literal["auto", "manual"] = "auto"
 
     # Moderators applied to every upload, in order: "rekognition" and/or "blocklist".
     moderation: str = "blocklist"

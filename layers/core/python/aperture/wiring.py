@@ -8,17 +8,35 @@ from aperture.adapters.aws import client, dynamo_table, reset_clients
 from aperture.adapters.cognito import IdentityProvider, TokenVerifier
 from aperture.adapters.dynamo import (
     BlocklistRepository,
+    BlockRepository,
+    CommentRepository,
+    DeviceRepository,
     FollowRepository,
+    LikeRepository,
+    NotificationRepository,
     PostRepository,
     UploadRepository,
     UserRepository,
 )
 from aperture.adapters.kinesis import EventPublisher
-from aperture.adapters.redis_store import Timeline, redis_client
+from aperture.adapters.redis_store import (
+    CommentPreviewCache,
+    LikeCache,
+    RelationshipCache,
+    Timeline,
+    redis_client,
+)
 from aperture.adapters.s3 import MediaStore
+from aperture.adapters.sns import PushGateway
 from aperture.clock import now_ms
+from aperture.comments import Comments
+from aperture.graph import Graph
+from aperture.ids import new_id
+from aperture.likes import Likes, bloom_shape
 from aperture.media.moderation import HashBlocklist, ModerationChain, Moderator, RekognitionModerator
 from aperture.media.pipeline import MediaLimits, MediaPorts
+from aperture.notifications import Inbox, Notifier
+from aperture.posts import PostViews
 from aperture.settings import get_settings
 
 
@@ -105,24 +123,111 @@ def media_limits() -> MediaLimits:
     return MediaLimits(settings.max_upload_bytes, settings.max_image_pixels)
 
 
+@lru_cache(maxsize=1)
+def graph() -> Graph:
+    settings = get_settings()
+    blocks = BlockRepository(
+        dynamo_table(settings.table_blocks), dynamo_table(settings.table_follows), dynamo_table(settings.table_users)
+    )
+    cache = RelationshipCache(redis_client(), settings.relationship_cache_seconds)
+    return Graph(users(), follows(), blocks, cache, events(), now_ms)
+
+
+@lru_cache(maxsize=1)
+def like_repository() -> LikeRepository:
+    return LikeRepository(dynamo_table(get_settings().table_likes))
+
+
+@lru_cache(maxsize=1)
+def like_cache() -> LikeCache:
+    return LikeCache(redis_client())
+
+
+@lru_cache(maxsize=1)
+def likes() -> Likes:
+    settings = get_settings()
+    shape = bloom_shape(settings.like_bloom_capacity)
+    return Likes(like_repository(), like_cache(), events(), settings.like_bloom_threshold, shape, now_ms)
+
+
+@lru_cache(maxsize=1)
+def comments() -> Comments:
+    settings = get_settings()
+    repo = CommentRepository(dynamo_table(settings.table_comments), dynamo_table(settings.table_posts))
+    previews = CommentPreviewCache(redis_client())
+    return Comments(repo, users(), previews, events(), settings.comment_preview_size, new_id, now_ms)
+
+
+@lru_cache(maxsize=1)
+def post_views() -> PostViews:
+    return PostViews(posts(), users(), likes(), comments(), graph().hidden_from, get_settings().cdn_base)
+
+
+@lru_cache(maxsize=1)
+def notification_repository() -> NotificationRepository:
+    settings = get_settings()
+    return NotificationRepository(
+        dynamo_table(settings.table_notifications),
+        dynamo_table(settings.table_notify_keys),
+        dynamo_table(settings.table_users),
+    )
+
+
+@lru_cache(maxsize=1)
+def devices() -> DeviceRepository:
+    return DeviceRepository(dynamo_table(get_settings().table_devices))
+
+
+@lru_cache(maxsize=1)
+def push() -> PushGateway:
+    settings = get_settings()
+    applications = {
+        platform: arn
+        for platform, arn in (("apns", settings.sns_apns_application_arn), ("fcm", settings.sns_fcm_application_arn))
+        if arn
+    }
+    return PushGateway(client("sns"), applications)
+
+
+def _blocked_either_way(user_id: int) -> set[int]:
+    """Block lookups straight from DynamoDB, for functions outside the VPC (no Redis cache there)."""
+    settings = get_settings()
+    blocks = BlockRepository(
+        dynamo_table(settings.table_blocks), dynamo_table(settings.table_follows), dynamo_table(settings.table_users)
+    )
+    return blocks.blocked_either_way(user_id)
+
+
+@lru_cache(maxsize=1)
+def notifier() -> Notifier:
+    settings = get_settings()
+    return Notifier(
+        notification_repository(),
+        users(),
+        devices(),
+        push(),
+        _blocked_either_way,
+        new_id,
+        now_ms,
+        settings.notification_ttl_days,
+        settings.like_group_window_seconds,
+    )
+
+
+@lru_cache(maxsize=1)
+def inbox() -> Inbox:
+    return Inbox(notification_repository(), users(), devices(), push(), now_ms)
+
+
 def reset() -> None:
     """Forget every port and the settings (tests and the local runtime call this after changing env)."""
     from aperture import ids, settings
 
     factories = (
-        users,
-        posts,
-        uploads,
-        follows,
-        timeline,
-        media_store,
-        events,
-        identity,
-        token_verifier,
-        blocklist,
-        hash_blocklist,
-        moderator,
-    )
+        users, posts, uploads, follows, timeline, media_store, events, identity, token_verifier,
+        blocklist, hash_blocklist, moderator, graph, like_repository, like_cache, likes, comments,
+        post_views, notification_repository, devices, push, notifier, inbox,
+    )  # fmt: skip
     for factory in factories:
         factory.cache_clear()
     redis_client.cache_clear()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -9,10 +11,11 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from aperture.errors import UploadNotFoundError
-from aperture.models.records import PostRecord, Upload, UploadState, User
+from aperture.errors import ConflictError, InvalidCursorError, UploadNotFoundError
+from aperture.models.records import Comment, Device, Notification, PostRecord, Upload, UploadState, User
 
 BATCH_GET_LIMIT = 100
+FOLLOW_KEY = ("follower_id", "followee_id")
 
 
 def plain(value: Any) -> Any:
@@ -166,6 +169,18 @@ class PostRepository:
             raise
         return True
 
+    def set_like_count(self, post_id: int, count: int) -> None:
+        try:
+            self._table.update_item(
+                Key={"post_id": post_id},
+                UpdateExpression="SET like_count = :n",
+                ConditionExpression="attribute_exists(post_id)",
+                ExpressionAttributeValues={":n": count},
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):  # a post deleted since: nothing to count
+                raise
+
     def get(self, post_id: int) -> PostRecord | None:
         item = self._table.get_item(Key={"post_id": post_id}).get("Item")
         return PostRecord.model_validate(plain(item)) if item else None
@@ -180,6 +195,23 @@ class FollowRepository:
     def __init__(self, table: Any, users_table: Any) -> None:
         self._table = table
         self._users = users_table
+
+    def page_following(self, user_id: int, limit: int, cursor: str | None) -> tuple[list[int], str | None]:
+        items, next_cursor = query_page(
+            self._table, FOLLOW_KEY, limit, cursor, KeyConditionExpression=Key("follower_id").eq(user_id)
+        )
+        return [int(i["followee_id"]) for i in items], next_cursor
+
+    def page_followers(self, user_id: int, limit: int, cursor: str | None) -> tuple[list[int], str | None]:
+        items, next_cursor = query_page(
+            self._table,
+            FOLLOW_KEY,
+            limit,
+            cursor,
+            IndexName="by_followee",
+            KeyConditionExpression=Key("followee_id").eq(user_id),
+        )
+        return [int(i["follower_id"]) for i in items], next_cursor
 
     def _count_update(self, user_id: int, field: str, delta: int) -> dict[str, Any]:
         return {
@@ -296,3 +328,363 @@ class BlocklistRepository:
             if "LastEvaluatedKey" not in page:
                 return found
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def encode_cursor(key: dict[str, Any] | None) -> str | None:
+    """An opaque cursor from DynamoDB's LastEvaluatedKey (None when the list is done)."""
+    if not key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(plain(key), sort_keys=True).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, fields: Iterable[str]) -> dict[str, Any] | None:
+    """The ExclusiveStartKey a cursor stands for; InvalidCursorError if it was not one of ours."""
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidCursorError("the cursor is not valid; start again without one") from error
+    if not isinstance(key, dict) or set(key) != set(fields) or not all(isinstance(v, int) for v in key.values()):
+        raise InvalidCursorError("the cursor is not valid; start again without one")
+    return key
+
+
+def query_page(
+    table: Any, key_fields: Iterable[str], limit: int, cursor: str | None, **query: Any
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of a Query and the cursor to the next."""
+    start = decode_cursor(cursor, key_fields)
+    if start:
+        query["ExclusiveStartKey"] = start
+    response = table.query(Limit=limit, **query)
+    return [plain(item) for item in response.get("Items", [])], encode_cursor(response.get("LastEvaluatedKey"))
+
+
+class BlockRepository:
+    """Block edges keyed both ways: by blocker (table) and by blocked (index)."""
+
+    def __init__(self, table: Any, follows_table: Any, users_table: Any) -> None:
+        self._table = table
+        self._follows = follows_table
+        self._users = users_table
+
+    def _edge_exists(self, follower_id: int, followee_id: int) -> bool:
+        key = {"follower_id": follower_id, "followee_id": followee_id}
+        return "Item" in self._follows.get_item(Key=key, ConsistentRead=True, ProjectionExpression="follower_id")
+
+    def _unfollow_items(self, follower_id: int, followee_id: int) -> list[dict[str, Any]]:
+        def count(user_id: int, field: str) -> dict[str, Any]:
+            return {
+                "Update": {
+                    "TableName": self._users.name,
+                    "Key": {"user_id": user_id},
+                    "UpdateExpression": "ADD #f :d",
+                    "ExpressionAttributeNames": {"#f": field},
+                    "ExpressionAttributeValues": {":d": -1},
+                }
+            }
+
+        return [
+            {
+                "Delete": {
+                    "TableName": self._follows.name,
+                    "Key": {"follower_id": follower_id, "followee_id": followee_id},
+                    "ConditionExpression": "attribute_exists(follower_id)",
+                }
+            },
+            count(follower_id, "following_count"),
+            count(followee_id, "follower_count"),
+        ]
+
+    def block(self, blocker_id: int, blocked_id: int, at_ms: int, attempts: int = 5) -> bool:
+        """Add the block and remove follows both ways, with their counts, in one transaction.
+
+        False if the block was already there. A follow appearing or vanishing meanwhile retries the whole.
+        """
+        for _ in range(attempts):
+            items: list[dict[str, Any]] = [
+                {
+                    "Put": {
+                        "TableName": self._table.name,
+                        "Item": {"blocker_id": blocker_id, "blocked_id": blocked_id, "created_at": at_ms},
+                        "ConditionExpression": "attribute_not_exists(blocker_id)",
+                    }
+                }
+            ]
+            for follower, followee in ((blocker_id, blocked_id), (blocked_id, blocker_id)):
+                if self._edge_exists(follower, followee):
+                    items.extend(self._unfollow_items(follower, followee))
+            try:
+                self._table.meta.client.transact_write_items(TransactItems=items)
+            except ClientError as error:
+                if not is_condition_failure(error):
+                    raise
+                if self.is_blocking(blocker_id, blocked_id):
+                    return False
+                continue  # a follow edge changed under us: look again
+            return True
+        raise ConflictError("the relationship kept changing; try again")
+
+    def unblock(self, blocker_id: int, blocked_id: int) -> bool:
+        try:
+            self._table.delete_item(
+                Key={"blocker_id": blocker_id, "blocked_id": blocked_id},
+                ConditionExpression="attribute_exists(blocker_id)",
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def is_blocking(self, blocker_id: int, blocked_id: int) -> bool:
+        key = {"blocker_id": blocker_id, "blocked_id": blocked_id}
+        return "Item" in self._table.get_item(Key=key, ProjectionExpression="blocker_id")
+
+    def blocked_either_way(self, user_id: int) -> set[int]:
+        """Everyone this user blocks or is blocked by."""
+        found: set[int] = set()
+        for index, mine, theirs in ((None, "blocker_id", "blocked_id"), ("by_blocked", "blocked_id", "blocker_id")):
+            kwargs: dict[str, Any] = {"KeyConditionExpression": Key(mine).eq(user_id), "ProjectionExpression": theirs}
+            if index:
+                kwargs["IndexName"] = index
+            while True:
+                page = self._table.query(**kwargs)
+                found.update(int(item[theirs]) for item in page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return found
+
+
+class LikeRepository:
+    """Every like: post -> user in the table, user -> post in the index. The source of truth for counts."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def add(self, post_id: int, user_id: int, at_ms: int) -> bool:
+        try:
+            self._table.put_item(
+                Item={"post_id": post_id, "user_id": user_id, "created_at": at_ms},
+                ConditionExpression="attribute_not_exists(post_id)",
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def remove(self, post_id: int, user_id: int) -> bool:
+        try:
+            self._table.delete_item(
+                Key={"post_id": post_id, "user_id": user_id}, ConditionExpression="attribute_exists(post_id)"
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def exists(self, post_id: int, user_id: int) -> bool:
+        key = {"post_id": post_id, "user_id": user_id}
+        return "Item" in self._table.get_item(Key=key, ConsistentRead=True, ProjectionExpression="post_id")
+
+    def count(self, post_id: int) -> int:
+        total = 0
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("post_id").eq(post_id), "Select": "COUNT"}
+        while True:
+            page = self._table.query(ConsistentRead=True, **kwargs)
+            total += int(page.get("Count", 0))
+            if "LastEvaluatedKey" not in page:
+                return total
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def likers(self, post_id: int) -> Iterator[list[int]]:
+        """Every user who liked a post, a page at a time."""
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("post_id").eq(post_id),
+            "ProjectionExpression": "user_id",
+        }
+        while True:
+            page = self._table.query(ConsistentRead=True, **kwargs)
+            yield [int(item["user_id"]) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def page(self, post_id: int, limit: int, cursor: str | None) -> tuple[list[int], str | None]:
+        items, next_cursor = query_page(
+            self._table, ("post_id", "user_id"), limit, cursor, KeyConditionExpression=Key("post_id").eq(post_id)
+        )
+        return [int(item["user_id"]) for item in items], next_cursor
+
+
+class CommentRepository:
+    """Comments per post in Snowflake order, with the post's comment count kept in the same transaction."""
+
+    def __init__(self, table: Any, posts_table: Any) -> None:
+        self._table = table
+        self._posts = posts_table
+
+    def _count(self, post_id: int, delta: int) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._posts.name,
+                "Key": {"post_id": post_id},
+                "UpdateExpression": "ADD comment_count :d",
+                "ConditionExpression": "attribute_exists(post_id)",
+                "ExpressionAttributeValues": {":d": delta},
+            }
+        }
+
+    def add(self, comment: Comment) -> None:
+        item = {**comment.model_dump(), "mentioned_ids": list(comment.mentioned_ids)}
+        self._table.meta.client.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": self._table.name,
+                        "Item": item,
+                        "ConditionExpression": "attribute_not_exists(comment_id)",
+                    }
+                },
+                self._count(comment.post_id, 1),
+            ]
+        )
+
+    def get(self, post_id: int, comment_id: int) -> Comment | None:
+        item = self._table.get_item(Key={"post_id": post_id, "comment_id": comment_id}).get("Item")
+        return Comment.model_validate(plain(item)) if item else None
+
+    def delete(self, post_id: int, comment_id: int) -> bool:
+        try:
+            self._table.meta.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Delete": {
+                            "TableName": self._table.name,
+                            "Key": {"post_id": post_id, "comment_id": comment_id},
+                            "ConditionExpression": "attribute_exists(comment_id)",
+                        }
+                    },
+                    self._count(post_id, -1),
+                ]
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def page(self, post_id: int, limit: int, cursor: str | None) -> tuple[list[Comment], str | None]:
+        items, next_cursor = query_page(
+            self._table,
+            ("post_id", "comment_id"),
+            limit,
+            cursor,
+            KeyConditionExpression=Key("post_id").eq(post_id),
+            ScanIndexForward=True,
+        )
+        return [Comment.model_validate(item) for item in items], next_cursor
+
+
+class NotificationRepository:
+    """Each user's notifications, newest first, with a per-user 'read up to' marker on the users table."""
+
+    def __init__(self, table: Any, keys_table: Any, users_table: Any) -> None:
+        self._table = table
+        self._keys = keys_table
+        self._users = users_table
+
+    def claim_key(self, key: str, value: int, expires_at: int) -> int | None:
+        """Record `key` once; None if it was new, else the value stored by whoever recorded it first."""
+        try:
+            self._keys.put_item(
+                Item={"key": key, "value": value, "expires_at": expires_at},
+                ConditionExpression="attribute_not_exists(#k)",
+                ExpressionAttributeNames={"#k": "key"},
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                item = self._keys.get_item(Key={"key": key}, ConsistentRead=True).get("Item") or {}
+                return int(item.get("value", 0))
+            raise
+        return None
+
+    def put(self, notification: Notification) -> None:
+        item = {k: v for k, v in notification.model_dump().items() if v is not None}
+        item["actor_ids"] = list(notification.actor_ids)
+        self._table.put_item(Item=item)
+
+    def add_actor(self, user_id: int, notification_id: int, actor_id: int, keep: int) -> None:
+        """Another like joins a grouped notification: one more actor, the newest first among those kept."""
+        current = self._table.get_item(
+            Key={"user_id": user_id, "notification_id": notification_id}, ConsistentRead=True
+        ).get("Item")
+        if not current:
+            return
+        actors = [actor_id] + [int(a) for a in current.get("actor_ids", []) if int(a) != actor_id]
+        self._table.update_item(
+            Key={"user_id": user_id, "notification_id": notification_id},
+            UpdateExpression="SET actor_ids = :a, actor_id = :first ADD actor_count :one",
+            ExpressionAttributeValues={":a": actors[:keep], ":first": actor_id, ":one": 1},
+        )
+
+    def page(self, user_id: int, limit: int, cursor: str | None) -> tuple[list[Notification], str | None]:
+        items, next_cursor = query_page(
+            self._table,
+            ("user_id", "notification_id"),
+            limit,
+            cursor,
+            KeyConditionExpression=Key("user_id").eq(user_id),
+            ScanIndexForward=False,
+        )
+        return [Notification.model_validate(item) for item in items], next_cursor
+
+    def read_marker(self, user_id: int) -> int:
+        item = self._users.get_item(Key={"user_id": user_id}, ProjectionExpression="notifications_read_up_to")
+        return int((item.get("Item") or {}).get("notifications_read_up_to", 0))
+
+    def mark_read(self, user_id: int, up_to: int) -> None:
+        """Move the marker forward to `up_to`; never back."""
+        try:
+            self._users.update_item(
+                Key={"user_id": user_id},
+                UpdateExpression="SET notifications_read_up_to = :m",
+                ConditionExpression="attribute_exists(user_id) AND "
+                "(attribute_not_exists(notifications_read_up_to) OR notifications_read_up_to < :m)",
+                ExpressionAttributeValues={":m": up_to},
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+
+    def unread_count(self, user_id: int, limit: int = 100) -> int:
+        """Notifications newer than the marker, counted up to `limit` (clients show "99+")."""
+        response = self._table.query(
+            KeyConditionExpression=Key("user_id").eq(user_id) & Key("notification_id").gt(self.read_marker(user_id)),
+            Select="COUNT",
+            Limit=limit,
+        )
+        return int(response.get("Count", 0))
+
+
+class DeviceRepository:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def put(self, device: Device) -> None:
+        self._table.put_item(Item=device.model_dump())
+
+    def get(self, user_id: int, device_id: str) -> Device | None:
+        item = self._table.get_item(Key={"user_id": user_id, "device_id": device_id}).get("Item")
+        return Device.model_validate(plain(item)) if item else None
+
+    def delete(self, user_id: int, device_id: str) -> None:
+        self._table.delete_item(Key={"user_id": user_id, "device_id": device_id})
+
+    def of_user(self, user_id: int) -> list[Device]:
+        response = self._table.query(KeyConditionExpression=Key("user_id").eq(user_id))
+        return [Device.model_validate(plain(item)) for item in response.get("Items", [])]

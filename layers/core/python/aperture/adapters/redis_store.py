@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import threading
@@ -97,3 +98,209 @@ class Timeline:
         members = [_member(p) for p in post_ids]
         if members:
             self._redis.zrem(timeline_key(user_id), *members)
+
+
+def likes_keys(post_id: int) -> tuple[str, str, str]:
+    """(count, set, bloom) of a post; one hash tag, so scripts may use all three in cluster mode."""
+    tag = f"likes:{{{post_id}}}"
+    return f"{tag}:count", f"{tag}:set", f"{tag}:bloom"
+
+
+def like_lock_key(post_id: int, user_id: int) -> str:
+    return f"likes:{{{post_id}}}:lock:{user_id}"
+
+
+def like_rebuild_key(post_id: int) -> str:
+    return f"likes:{{{post_id}}}:rebuild"
+
+
+DIRTY_LIKES_KEY = "likes:dirty"  # posts whose live count changed since the last flush
+
+
+def comment_preview_key(post_id: int) -> str:
+    return f"comments:{{{post_id}}}:preview"
+
+
+def relationship_key(follower_id: int, followee_id: int) -> str:
+    return f"rel:{{{follower_id}}}:follows:{followee_id}"
+
+
+def blocked_key(user_id: int) -> str:
+    return f"rel:{{{user_id}}}:blocked"
+
+
+# Scripts take (count, set, bloom) keys. A missing count key means the cache was lost: callers rebuild it.
+_LIKE_ADD = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local n = redis.call('INCR', KEYS[1])
+if redis.call('EXISTS', KEYS[3]) == 1 then return {n, -1} end
+redis.call('SADD', KEYS[2], ARGV[1])
+return {n, redis.call('SCARD', KEYS[2])}
+"""
+_LIKE_REMOVE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local n = redis.call('DECR', KEYS[1])
+if redis.call('EXISTS', KEYS[3]) == 0 then redis.call('SREM', KEYS[2], ARGV[1]) end
+return n
+"""
+# 1: in the set; 0: not liked; 2: the Bloom filter says maybe; -1: cache lost.
+_LIKE_CHECK = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  for i = 2, #ARGV do
+    if redis.call('GETBIT', KEYS[3], ARGV[i]) == 0 then return 0 end
+  end
+  return 2
+end
+return redis.call('SISMEMBER', KEYS[2], ARGV[1])
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+LIKED, NOT_LIKED, MAYBE, UNKNOWN = 1, 0, 2, -1
+
+
+class LikeCache:
+    """Live like counts (INCR/DECR), a per-post set of likers, and a Bloom filter for posts with huge counts."""
+
+    def __init__(self, client: Any) -> None:
+        self._redis = client
+        self._add = client.register_script(_LIKE_ADD)
+        self._remove = client.register_script(_LIKE_REMOVE)
+        self._check = client.register_script(_LIKE_CHECK)
+        self._release = client.register_script(_RELEASE)
+
+    def added(self, post_id: int, user_id: int) -> tuple[int, int] | None:
+        """Count a new like: (count, set size or -1 in Bloom mode), or None if the cache must be rebuilt."""
+        result = self._add(keys=likes_keys(post_id), args=[user_id])
+        self._redis.sadd(DIRTY_LIKES_KEY, post_id)
+        return (int(result[0]), int(result[1])) if result else None
+
+    def removed(self, post_id: int, user_id: int) -> int | None:
+        result = self._remove(keys=likes_keys(post_id), args=[user_id])
+        self._redis.sadd(DIRTY_LIKES_KEY, post_id)
+        return int(result) if result is not None else None
+
+    def add_to_bloom(self, post_id: int, positions: list[int]) -> None:
+        operation = self._redis.bitfield(likes_keys(post_id)[2])
+        for position in positions:
+            operation = operation.set("u1", position, 1)
+        operation.execute()
+
+    def states(self, post_ids: list[int], user_id: int, positions: dict[int, list[int]]) -> list[int]:
+        """LIKED, NOT_LIKED, MAYBE or UNKNOWN per post, in one round trip."""
+        if not post_ids:
+            return []
+        pipe = self._redis.pipeline(transaction=False)
+        for post_id in post_ids:
+            self._check(keys=likes_keys(post_id), args=[user_id, *positions[post_id]], client=pipe)
+        return [int(state) for state in pipe.execute()]
+
+    def counts(self, post_ids: list[int]) -> list[int | None]:
+        if not post_ids:
+            return []
+        pipe = self._redis.pipeline(transaction=False)
+        for post_id in post_ids:
+            pipe.get(likes_keys(post_id)[0])
+        return [int(value) if value is not None else None for value in pipe.execute()]
+
+    def migrate_to_bloom(self, post_id: int, positions_of: Any) -> None:
+        """Move a post's likers from its set into its Bloom filter, atomically against concurrent likes."""
+        _, set_key, bloom_key = likes_keys(post_id)
+        with self._redis.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(set_key)
+                    members = pipe.smembers(set_key)
+                    pipe.multi()
+                    for member in members:
+                        for position in positions_of(int(member)):
+                            pipe.setbit(bloom_key, position, 1)
+                    pipe.delete(set_key)
+                    pipe.execute()
+                    return
+                except redis.WatchError:
+                    continue
+
+    def rebuild(self, post_id: int, count: int, likers: list[int] | None, bloom_positions: list[int] | None) -> None:
+        """Load a post's cache from the durable list: its count, and its likers as a set or as Bloom bits."""
+        count_key, set_key, bloom_key = likes_keys(post_id)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.delete(set_key, bloom_key)
+        if likers:
+            pipe.sadd(set_key, *likers)
+        if bloom_positions:
+            for position in bloom_positions:
+                pipe.setbit(bloom_key, position, 1)
+        pipe.set(count_key, count)
+        pipe.execute()
+
+    def lock(self, key: str, ttl_ms: int) -> str | None:
+        token = os.urandom(8).hex()
+        return token if self._redis.set(key, token, nx=True, px=ttl_ms) else None
+
+    def unlock(self, key: str, token: str) -> None:
+        self._release(keys=[key], args=[token])
+
+    def take_dirty(self, batch: int) -> list[int]:
+        return [int(p) for p in self._redis.spop(DIRTY_LIKES_KEY, batch) or []]
+
+    def mark_dirty(self, post_ids: list[int]) -> None:
+        if post_ids:
+            self._redis.sadd(DIRTY_LIKES_KEY, *post_ids)
+
+
+class RelationshipCache:
+    """Hot relationship answers: "does A follow B" and "whom does A block or is A blocked by", with a TTL."""
+
+    def __init__(self, client: Any, ttl_seconds: int) -> None:
+        self._redis = client
+        self._ttl = ttl_seconds
+
+    def follows(self, follower_id: int, followee_id: int, load: Any) -> bool:
+        key = relationship_key(follower_id, followee_id)
+        cached = self._redis.get(key)
+        if cached is not None:
+            return bool(cached == "1")
+        answer = bool(load())
+        self._redis.set(key, "1" if answer else "0", ex=self._ttl)
+        return answer
+
+    def forget_follow(self, follower_id: int, followee_id: int) -> None:
+        self._redis.delete(relationship_key(follower_id, followee_id))
+
+    def blocked(self, user_id: int, load: Any) -> set[int]:
+        key = blocked_key(user_id)
+        cached = self._redis.get(key)
+        if cached is not None:
+            return {int(u) for u in json.loads(cached)}
+        found = set(load())
+        self._redis.set(key, json.dumps(sorted(found)), ex=self._ttl)
+        return found
+
+    def forget_blocks(self, *user_ids: int) -> None:
+        self._redis.delete(*(blocked_key(u) for u in user_ids))
+
+
+class CommentPreviewCache:
+    """The first comments of each post, as the JSON the post object shows, cached until a change."""
+
+    def __init__(self, client: Any, ttl_seconds: int = 86_400) -> None:
+        self._redis = client
+        self._ttl = ttl_seconds
+
+    def get_many(self, post_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+        if not post_ids:
+            return {}
+        pipe = self._redis.pipeline(transaction=False)
+        for post_id in post_ids:
+            pipe.get(comment_preview_key(post_id))
+        return {p: json.loads(v) for p, v in zip(post_ids, pipe.execute(), strict=True) if v is not None}
+
+    def put(self, post_id: int, preview: list[dict[str, Any]]) -> None:
+        self._redis.set(comment_preview_key(post_id), json.dumps(preview), ex=self._ttl)
+
+    def forget(self, post_id: int) -> None:
+        self._redis.delete(comment_preview_key(post_id))

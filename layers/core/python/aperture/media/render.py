@@ -20,6 +20,7 @@ MIN_RATIO = 4 / 5  # tallest feed shape
 MAX_RATIO = 1.91  # widest feed shape
 JPEG_QUALITY = 82
 WEBP_QUALITY = 80
+WEBP_METHOD = 4
 AVIF_QUALITY = 60
 AVIF_SPEED = 8
 
@@ -75,7 +76,7 @@ def encode(image: Image.Image, fmt: str) -> bytes:
     if fmt == "jpeg":
         image.save(out, "JPEG", quality=JPEG_QUALITY, progressive=True, optimize=True)
     elif fmt == "webp":
-        image.save(out, "WEBP", quality=WEBP_QUALITY, method=4)
+        image.save(out, "WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)
     elif fmt == "avif":
         image.save(out, "AVIF", quality=AVIF_QUALITY, speed=AVIF_SPEED)
     else:

@@ -133,6 +133,7 @@ class Post(_Model):
     like_count: int = 0
     comment_count: int = 0
     liked_by_me: bool = False
+    comment_preview: list[CommentView] = Field(default_factory=list)
 
 
 class BlockRequest(_Model):
@@ -143,3 +144,68 @@ class BlockRequest(_Model):
 class BlockResponse(_Model):
     post_id: str
     hash: str
+
+
+class CommentView(_Model):
+    comment_id: str
+    post_id: str
+    author: UserRef
+    text: str
+    created_at: str
+
+
+class CommentRequest(_Model):
+    text: Annotated[str, StringConstraints(min_length=1, max_length=2200)]
+
+
+class LikeResponse(_Model):
+    liked: bool
+    like_count: int
+
+
+class FullRelationship(_Model):
+    following: bool
+    followed_by: bool
+    blocking: bool
+    blocked_by: bool
+
+
+class BlockStatus(_Model):
+    blocking: bool
+
+
+class NotificationView(_Model):
+    notification_id: str
+    type: Literal["like", "comment", "follow", "mention"]
+    actor: UserRef
+    post_id: str | None = None
+    comment_id: str | None = None
+    others_count: int = 0  # "alice and 12 others": how many besides `actor`
+    created_at: str
+    read: bool
+
+
+class NotificationPage(Page[NotificationView]):
+    unread_count: int
+
+
+class MarkReadRequest(_Model):
+    up_to: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,20}$")]
+
+
+class UnreadCount(_Model):
+    unread_count: int
+
+
+class DeviceRequest(_Model):
+    platform: Literal["apns", "fcm"]
+    token: Annotated[str, StringConstraints(min_length=8, max_length=4096)]
+
+
+class DeviceView(_Model):
+    device_id: str
+    platform: Literal["apns", "fcm"]
+    created_at: str
+
+
+Post.model_rebuild()

@@ -49,9 +49,40 @@ class FollowChanged(_Event):
         return str(self.followee_id)
 
 
-DomainEvent = Annotated[PostReady | FollowChanged, Field(discriminator="type")]
-DOMAIN_EVENT: TypeAdapter[PostReady | FollowChanged] = TypeAdapter(DomainEvent)
+class LikeChanged(_Event):
+    """A like was added to or taken from a post."""
+
+    type: Literal["like_changed"] = "like_changed"
+    post_id: int
+    post_author_id: int
+    user_id: int
+    liked: bool
+
+    @property
+    def partition_key(self) -> str:
+        return str(self.post_id)
 
 
-def parse_event(data: bytes | str) -> PostReady | FollowChanged:
+class CommentCreated(_Event):
+    """A comment was written; `mentioned_ids` are the users its @mentions name."""
+
+    type: Literal["comment_created"] = "comment_created"
+    post_id: int
+    post_author_id: int
+    comment_id: int
+    author_id: int
+    excerpt: str
+    mentioned_ids: tuple[int, ...] = ()
+
+    @property
+    def partition_key(self) -> str:
+        return str(self.post_id)
+
+
+AnyEvent = PostReady | FollowChanged | LikeChanged | CommentCreated
+DomainEvent = Annotated[AnyEvent, Field(discriminator="type")]
+DOMAIN_EVENT: TypeAdapter[AnyEvent] = TypeAdapter(DomainEvent)
+
+
+def parse_event(data: bytes | str) -> AnyEvent:
     return DOMAIN_EVENT.validate_json(data)

@@ -54,3 +54,44 @@ class PostRecord(BaseModel):
     blurhash: str | None = None
     images: dict[str, dict[str, str]]  # size -> format -> object key
     created_at: int  # unix ms
+    like_count: int = 0  # as last flushed from the live counter
+    comment_count: int = 0
+
+
+class Comment(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    post_id: int
+    comment_id: int
+    author_id: int
+    text: str
+    mentioned_ids: tuple[int, ...] = ()
+    created_at: int  # unix ms
+
+
+NotificationType = Literal["like", "comment", "follow", "mention"]
+
+
+class Notification(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    user_id: int  # who it is for
+    notification_id: int
+    type: NotificationType
+    actor_id: int  # the latest actor
+    actor_ids: tuple[int, ...] = ()  # the latest few actors, newest first (grouped likes)
+    actor_count: int = 1
+    post_id: int | None = None
+    comment_id: int | None = None
+    created_at: int  # unix ms
+    expires_at: int  # unix seconds (DynamoDB TTL)
+
+
+class Device(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    user_id: int
+    device_id: str
+    platform: Literal["apns", "fcm"]
+    endpoint_arn: str
+    created_at: int

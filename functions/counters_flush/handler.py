@@ -1,0 +1,16 @@
+"""Every minute: write the live like counts from Redis to the posts table."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from aperture import wiring
+from aperture.api import logger
+from aperture.likes import flush_counts
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    flushed = flush_counts(wiring.like_cache(), wiring.posts().set_like_count)
+    logger.info("like counts flushed", extra={"posts": flushed})
+    return {"flushed": flushed}

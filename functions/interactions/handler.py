@@ -1,0 +1,86 @@
+"""Likes and comments on posts."""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from aperture import wiring
+from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, logger, make_resolver, parse_id
+from aperture.errors import UserNotFoundError
+from aperture.models.api import CommentRequest, CommentView, LikeResponse, Page, UserRef
+
+router = Router()
+POST_RESPONSES: dict[int, OpenAPIResponse] = {**COMMON_RESPONSES, 404: {"description": "No such post, or blocked"}}
+
+
+def _set_liked(post_id: str, liked: bool) -> LikeResponse:
+    viewer = caller(router).user_id
+    post = wiring.post_views().visible(viewer, parse_id(post_id, "post"))
+    state, count = wiring.likes().set_liked(post, viewer, liked)
+    return LikeResponse(liked=state, like_count=count)
+
+
+@router.put("/posts/<post_id>/like", summary="Like a post", tags=["likes"], responses=POST_RESPONSES)
+def like(post_id: str) -> LikeResponse:
+    return _set_liked(post_id, True)
+
+
+@router.delete("/posts/<post_id>/like", summary="Take back a like", tags=["likes"], responses=POST_RESPONSES)
+def unlike(post_id: str) -> LikeResponse:
+    return _set_liked(post_id, False)
+
+
+@router.get("/posts/<post_id>/likes", summary="Who liked a post", tags=["likes"], responses=POST_RESPONSES)
+def likers(post_id: str, cursor: Cursor = None, limit: Limit = 20) -> Page[UserRef]:
+    viewer = caller(router).user_id
+    post = wiring.post_views().visible(viewer, parse_id(post_id, "post"))
+    ids, next_cursor = wiring.like_repository().page(post.post_id, limit, cursor)
+    hidden = wiring.graph().hidden_from(viewer)
+    people = wiring.users().get_many([i for i in ids if i not in hidden])
+    items = [UserRef(user_id=str(i), username=people[i].username) for i in ids if i in people]
+    return Page[UserRef](items=items, next_cursor=next_cursor)
+
+
+@router.post(
+    "/posts/<post_id>/comments", summary="Comment on a post", tags=["comments"], status_code=201,
+    responses=POST_RESPONSES,
+)  # fmt: skip
+def add_comment(post_id: str, body: CommentRequest) -> CommentView:
+    me = caller(router)
+    post = wiring.post_views().visible(me.user_id, parse_id(post_id, "post"))
+    author = wiring.users().get(me.user_id)
+    if author is None:
+        raise UserNotFoundError("your profile does not exist")
+    return wiring.comments().add(post, author, body.text)
+
+
+@router.get("/posts/<post_id>/comments", summary="A post's comments, oldest first", tags=["comments"],
+            responses=POST_RESPONSES)  # fmt: skip
+def list_comments(post_id: str, cursor: Cursor = None, limit: Limit = 20) -> Page[CommentView]:
+    viewer = caller(router).user_id
+    post = wiring.post_views().visible(viewer, parse_id(post_id, "post"))
+    items, next_cursor = wiring.comments().page(post.post_id, limit, cursor, wiring.graph().hidden_from(viewer))
+    return Page[CommentView](items=items, next_cursor=next_cursor)
+
+
+@router.delete(
+    "/posts/<post_id>/comments/<comment_id>",
+    summary="Delete a comment (its author or the post's author)",
+    tags=["comments"],
+    status_code=204,
+    responses={**POST_RESPONSES, 403: {"description": "Neither the comment's nor the post's author"}},
+)
+def delete_comment(post_id: str, comment_id: str) -> None:
+    viewer = caller(router).user_id
+    post = wiring.post_views().visible(viewer, parse_id(post_id, "post"))
+    wiring.comments().delete(post, parse_id(comment_id, "comment"), viewer)
+
+
+app = make_resolver(router)
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,110 @@
+"""Comments: writing, listing oldest first, deleting, @mentions, and the cached first few shown on posts."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterable
+
+from aperture.adapters.dynamo import CommentRepository, UserRepository
+from aperture.adapters.kinesis import EventPublisher
+from aperture.adapters.redis_store import CommentPreviewCache
+from aperture.clock import iso
+from aperture.errors import CommentNotFoundError, ForbiddenError
+from aperture.models.api import CommentView, UserRef
+from aperture.models.events import CommentCreated
+from aperture.models.records import Comment, PostRecord, User
+
+MENTION = re.compile(r"(?<![\w@.])@([a-z0-9._]{3,30})")
+MAX_MENTIONS = 20
+EXCERPT_CHARS = 100
+
+
+def mentioned_usernames(text: str) -> list[str]:
+    """@usernames in a comment, in order of first appearance, at most 20."""
+    return list(dict.fromkeys(m.rstrip(".") for m in MENTION.findall(text.lower())))[:MAX_MENTIONS]
+
+
+def view(comment: Comment, author: User) -> CommentView:
+    return CommentView(
+        comment_id=str(comment.comment_id),
+        post_id=str(comment.post_id),
+        author=UserRef(user_id=str(author.user_id), username=author.username),
+        text=comment.text,
+        created_at=iso(comment.created_at),
+    )
+
+
+class Comments:
+    def __init__(
+        self,
+        repo: CommentRepository,
+        users: UserRepository,
+        previews: CommentPreviewCache,
+        events: EventPublisher,
+        preview_size: int,
+        new_id: Callable[[], int],
+        now_ms: Callable[[], int],
+    ) -> None:
+        self._repo = repo
+        self._users = users
+        self._previews = previews
+        self._events = events
+        self._preview_size = preview_size
+        self._new_id = new_id
+        self._now_ms = now_ms
+
+    def add(self, post: PostRecord, author: User, text: str) -> CommentView:
+        mentioned = [u for u in (self._users.get_by_username(n) for n in mentioned_usernames(text)) if u]
+        comment = Comment(
+            post_id=post.post_id,
+            comment_id=self._new_id(),
+            author_id=author.user_id,
+            text=text,
+            mentioned_ids=tuple(u.user_id for u in mentioned),
+            created_at=self._now_ms(),
+        )
+        self._repo.add(comment)
+        if post.comment_count < self._preview_size:
+            self._previews.forget(post.post_id)  # the new comment may be among the first few
+        self._events.publish(
+            CommentCreated(
+                event_id=uuid.uuid4().hex,
+                occurred_at=comment.created_at,
+                post_id=post.post_id,
+                post_author_id=post.author_id,
+                comment_id=comment.comment_id,
+                author_id=author.user_id,
+                excerpt=text[:EXCERPT_CHARS],
+                mentioned_ids=comment.mentioned_ids,
+            )
+        )
+        return view(comment, author)
+
+    def delete(self, post: PostRecord, comment_id: int, caller_id: int) -> None:
+        comment = self._repo.get(post.post_id, comment_id)
+        if comment is None:
+            raise CommentNotFoundError(f"comment {comment_id} does not exist")
+        if caller_id not in {comment.author_id, post.author_id}:
+            raise ForbiddenError("only the comment's author or the post's author may delete it")
+        if self._repo.delete(post.post_id, comment_id):
+            self._previews.forget(post.post_id)
+
+    def page(
+        self, post_id: int, limit: int, cursor: str | None, hidden: set[int]
+    ) -> tuple[list[CommentView], str | None]:
+        """Oldest first; comments by users in a block relation with the viewer are left out."""
+        comments, next_cursor = self._repo.page(post_id, limit, cursor)
+        shown = [c for c in comments if c.author_id not in hidden]
+        authors = self._users.get_many({c.author_id for c in shown})
+        return [view(c, authors[c.author_id]) for c in shown if c.author_id in authors], next_cursor
+
+    def previews(self, post_ids: Iterable[int]) -> dict[int, list[CommentView]]:
+        """The first few comments of each post: one Redis round trip, DynamoDB only for posts not cached."""
+        wanted = list(post_ids)
+        cached = self._previews.get_many(wanted)
+        for post_id in (p for p in wanted if p not in cached):
+            views, _ = self.page(post_id, self._preview_size, None, set())
+            cached[post_id] = [v.model_dump() for v in views]
+            self._previews.put(post_id, cached[post_id])
+        return {p: [CommentView.model_validate(c) for c in cached[p]] for p in wanted}

@@ -1,0 +1,152 @@
+"""Likes: idempotent like and unlike, live counts, and "did I like it" for posts of any size.
+
+DynamoDB holds every like and is the truth; Redis holds the live count and the answer to "did I like it":
+a set of likers, or past a threshold a Bloom filter whose "yes" is confirmed against DynamoDB. Losing Redis
+loses nothing: the first use of a post whose cache is gone rebuilds it from DynamoDB.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable
+
+from aperture.adapters.dynamo import LikeRepository
+from aperture.adapters.kinesis import EventPublisher
+from aperture.adapters.redis_store import LIKED, MAYBE, UNKNOWN, LikeCache, like_lock_key, like_rebuild_key
+from aperture.bloom import BloomShape
+from aperture.errors import ConflictError
+from aperture.models.events import LikeChanged
+from aperture.models.records import PostRecord
+
+LOCK_MS = 5_000
+LOCK_WAIT_SECONDS = 5.0
+BLOOM_FALSE_POSITIVE_RATE = 0.01
+
+
+class Likes:
+    def __init__(
+        self,
+        repo: LikeRepository,
+        cache: LikeCache,
+        events: EventPublisher,
+        threshold: int,
+        bloom: BloomShape,
+        now_ms: Callable[[], int],
+        pause: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._repo = repo
+        self._cache = cache
+        self._events = events
+        self._threshold = threshold
+        self._bloom = bloom
+        self._now_ms = now_ms
+        self._pause = pause
+
+    def _locked(self, key: str) -> str:
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            token = self._cache.lock(key, LOCK_MS)
+            if token:
+                return token
+            if time.monotonic() > deadline:
+                raise ConflictError("another change to this like is in progress; try again")
+            self._pause(0.005)  # back off while the holder finishes a few Redis and DynamoDB calls
+
+    def set_liked(self, post: PostRecord, user_id: int, liked: bool) -> tuple[bool, int]:
+        """Like or unlike; repeating either changes nothing. Returns (liked, live count)."""
+        lock = like_lock_key(post.post_id, user_id)
+        token = self._locked(lock)
+        try:
+            changed = (
+                self._repo.add(post.post_id, user_id, self._now_ms())
+                if liked
+                else self._repo.remove(post.post_id, user_id)
+            )
+            if changed:
+                self._record(post.post_id, user_id, liked)
+                self._events.publish(
+                    LikeChanged(
+                        event_id=uuid.uuid4().hex,
+                        occurred_at=self._now_ms(),
+                        post_id=post.post_id,
+                        post_author_id=post.author_id,
+                        user_id=user_id,
+                        liked=liked,
+                    )
+                )
+        finally:
+            self._cache.unlock(lock, token)
+        return liked, self.counts([post])[post.post_id]
+
+    def _record(self, post_id: int, user_id: int, liked: bool) -> None:
+        if not liked:
+            if self._cache.removed(post_id, user_id) is None:
+                self.rebuild(post_id)
+            return
+        result = self._cache.added(post_id, user_id)
+        if result is None:
+            self.rebuild(post_id)
+            return
+        _, set_size = result
+        if set_size == -1:
+            self._cache.add_to_bloom(post_id, self._bloom.positions(user_id))
+        elif set_size > self._threshold:
+            self._cache.migrate_to_bloom(post_id, self._bloom.positions)
+
+    def rebuild(self, post_id: int) -> None:
+        """Reload a post's count and likers from DynamoDB (after Redis lost them)."""
+        lock = like_rebuild_key(post_id)
+        token = self._cache.lock(lock, 60_000)
+        if token is None:
+            return  # someone else is rebuilding; until done, readers fall back to DynamoDB
+        try:
+            likers = [user for page in self._repo.likers(post_id) for user in page]
+            if len(likers) > self._threshold:
+                positions = [p for user in likers for p in self._bloom.positions(user)]
+                self._cache.rebuild(post_id, len(likers), None, positions)
+            else:
+                self._cache.rebuild(post_id, len(likers), likers, None)
+        finally:
+            self._cache.unlock(lock, token)
+
+    def counts(self, posts: Iterable[PostRecord]) -> dict[int, int]:
+        """Live counts, in one round trip; a post whose cache is gone shows its last flushed count."""
+        records = list(posts)
+        live = self._cache.counts([p.post_id for p in records])
+        return {p.post_id: max(0, n if n is not None else p.like_count) for p, n in zip(records, live, strict=True)}
+
+    def liked_by(self, user_id: int, post_ids: list[int]) -> dict[int, bool]:
+        """Whether the user liked each post: one Redis round trip, DynamoDB only to confirm a Bloom "maybe"."""
+        positions = dict.fromkeys(post_ids, self._bloom.positions(user_id))
+        states = self._cache.states(post_ids, user_id, positions)
+        answers = {}
+        for post_id, state in zip(post_ids, states, strict=True):
+            if state in (MAYBE, UNKNOWN):
+                answers[post_id] = self._repo.exists(post_id, user_id)
+            else:
+                answers[post_id] = state == LIKED
+        return answers
+
+
+def bloom_shape(capacity: int) -> BloomShape:
+    return BloomShape.for_capacity(capacity, BLOOM_FALSE_POSITIVE_RATE)
+
+
+def flush_counts(cache: LikeCache, write: Callable[[int, int], None], batch: int = 500) -> int:
+    """Write every changed live count to DynamoDB; a failed write goes back on the list. Returns posts flushed."""
+    flushed = 0
+    while True:
+        post_ids = cache.take_dirty(batch)
+        if not post_ids:
+            return flushed
+        counts = cache.counts(post_ids)
+        for index, (post_id, count) in enumerate(zip(post_ids, counts, strict=True)):
+            if count is None:
+                continue  # the cache was lost; the next like rebuilds it from DynamoDB
+            try:
+                write(post_id, max(0, count))
+            except Exception:
+                cache.mark_dirty(post_ids[index:])
+                raise
+            flushed += 1

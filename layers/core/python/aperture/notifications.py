@@ -1,0 +1,198 @@
+"""Notifications: from like, comment, follow and mention events to an in-app feed and push messages.
+
+Delivery is idempotent per event and recipient, so a redelivered Kinesis record notifies nobody twice. Likes of
+one post within a window share one notification ("alice and 12 others"). Nobody is notified of their own act,
+or of the acts of someone they block or who blocks them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from aperture.adapters.dynamo import DeviceRepository, NotificationRepository, UserRepository
+from aperture.adapters.sns import PushGateway
+from aperture.api import logger
+from aperture.clock import iso
+from aperture.errors import DeviceNotFoundError, InvalidInputError
+from aperture.models.api import DeviceView, NotificationPage, NotificationView, UserRef
+from aperture.models.events import AnyEvent, CommentCreated, FollowChanged, LikeChanged
+from aperture.models.records import Device, Notification, NotificationType
+
+KEY_TTL_SECONDS = 7 * 86_400  # longer than any stream keeps a record, so no redelivery outlives its key
+ACTORS_KEPT = 5
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One notification an event calls for."""
+
+    recipient: int
+    type: NotificationType
+    actor: int
+    post_id: int | None = None
+    comment_id: int | None = None
+
+
+def intents(event: AnyEvent) -> list[Intent]:
+    """Who an event notifies, before blocks and dedupe; self-actions notify nobody."""
+    found: list[Intent] = []
+    if isinstance(event, FollowChanged) and event.following:
+        found.append(Intent(event.followee_id, "follow", event.follower_id))
+    elif isinstance(event, LikeChanged) and event.liked:
+        found.append(Intent(event.post_author_id, "like", event.user_id, event.post_id))
+    elif isinstance(event, CommentCreated):
+        found.append(Intent(event.post_author_id, "comment", event.author_id, event.post_id, event.comment_id))
+        found.extend(
+            Intent(m, "mention", event.author_id, event.post_id, event.comment_id)
+            for m in event.mentioned_ids
+            if m != event.post_author_id  # the post's author hears of it as a comment already
+        )
+    return [i for i in found if i.recipient != i.actor]
+
+
+MESSAGES = {
+    "follow": "{actor} started following you",
+    "like": "{actor} liked your post",
+    "comment": "{actor} commented on your post",
+    "mention": "{actor} mentioned you in a comment",
+}
+
+
+class Notifier:
+    def __init__(
+        self,
+        repo: NotificationRepository,
+        users: UserRepository,
+        devices: DeviceRepository,
+        push: PushGateway,
+        hidden_from: Callable[[int], set[int]],
+        new_id: Callable[[], int],
+        now_ms: Callable[[], int],
+        ttl_days: int,
+        group_window_seconds: int,
+    ) -> None:
+        self._repo = repo
+        self._users = users
+        self._devices = devices
+        self._push = push
+        self._hidden_from = hidden_from
+        self._new_id = new_id
+        self._now_ms = now_ms
+        self._ttl_seconds = ttl_days * 86_400
+        self._window_ms = group_window_seconds * 1000
+
+    def handle(self, event: AnyEvent) -> int:
+        """Deliver what an event calls for; returns how many notifications it created or grew."""
+        delivered = 0
+        for intent in intents(event):
+            if intent.actor in self._hidden_from(intent.recipient):
+                continue
+            key = f"event:{event.event_id}:{intent.recipient}:{intent.type}"
+            now = self._now_ms()
+            if self._repo.claim_key(key, 1, now // 1000 + KEY_TTL_SECONDS) is not None:
+                continue  # this event reached this recipient before
+            delivered += self._deliver(intent, event.occurred_at, now)
+        return delivered
+
+    def _deliver(self, intent: Intent, occurred_at: int, now: int) -> int:
+        notification_id = self._new_id()
+        expires_at = now // 1000 + self._ttl_seconds
+        if intent.type == "like":
+            window = occurred_at // self._window_ms
+            group = f"likes:{intent.recipient}:{intent.post_id}:{window}"
+            existing = self._repo.claim_key(group, notification_id, expires_at)
+            if existing is not None and existing > self._repo.read_marker(intent.recipient):
+                self._repo.add_actor(intent.recipient, existing, intent.actor, ACTORS_KEPT)
+                return 1  # grouped into an unread notification: no second push
+        self._repo.put(
+            Notification(
+                user_id=intent.recipient,
+                notification_id=notification_id,
+                type=intent.type,
+                actor_id=intent.actor,
+                actor_ids=(intent.actor,),
+                post_id=intent.post_id,
+                comment_id=intent.comment_id,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
+        self._push_to(intent)
+        return 1
+
+    def _push_to(self, intent: Intent) -> None:
+        actor = self._users.get(intent.actor)
+        body = MESSAGES[intent.type].format(actor=actor.username if actor else "someone")
+        data = {"type": intent.type, **({"post_id": str(intent.post_id)} if intent.post_id else {})}
+        for device in self._devices.of_user(intent.recipient):
+            if not self._push.send(device.endpoint_arn, "Aperture", body, data):
+                logger.info("forgetting a device push no longer reaches", extra={"device_id": device.device_id})
+                self._devices.delete(device.user_id, device.device_id)
+
+
+class Inbox:
+    """What a user reads: their notifications, the unread count, the read marker, and their devices."""
+
+    def __init__(
+        self,
+        repo: NotificationRepository,
+        users: UserRepository,
+        devices: DeviceRepository,
+        push: PushGateway,
+        now_ms: Callable[[], int],
+    ) -> None:
+        self._repo = repo
+        self._users = users
+        self._devices = devices
+        self._push = push
+        self._now_ms = now_ms
+
+    def page(self, user_id: int, limit: int, cursor: str | None) -> NotificationPage:
+        notifications, next_cursor = self._repo.page(user_id, limit, cursor)
+        marker = self._repo.read_marker(user_id)
+        actors = self._users.get_many({n.actor_id for n in notifications})
+        items = [
+            NotificationView(
+                notification_id=str(n.notification_id),
+                type=n.type,
+                actor=UserRef(user_id=str(n.actor_id), username=actors[n.actor_id].username),
+                post_id=str(n.post_id) if n.post_id else None,
+                comment_id=str(n.comment_id) if n.comment_id else None,
+                others_count=max(0, n.actor_count - 1),
+                created_at=iso(n.created_at),
+                read=n.notification_id <= marker,
+            )
+            for n in notifications
+            if n.actor_id in actors
+        ]
+        return NotificationPage(items=items, next_cursor=next_cursor, unread_count=self._repo.unread_count(user_id))
+
+    def mark_read(self, user_id: int, up_to: int) -> int:
+        self._repo.mark_read(user_id, up_to)
+        return self._repo.unread_count(user_id)
+
+    def register_device(self, user_id: int, platform: Literal["apns", "fcm"], token: str) -> DeviceView:
+        if not self._push.supports(platform):
+            raise InvalidInputError(f"push to {platform} is not configured on this deployment")
+        device_id = hashlib.sha256(f"{platform}:{token}".encode()).hexdigest()[:24]
+        existing = self._devices.get(user_id, device_id)
+        device = existing or Device(
+            user_id=user_id,
+            device_id=device_id,
+            platform=platform,
+            endpoint_arn=self._push.register(platform, token, user_id),
+            created_at=self._now_ms(),
+        )
+        if existing is None:
+            self._devices.put(device)
+        return DeviceView(device_id=device.device_id, platform=device.platform, created_at=iso(device.created_at))
+
+    def remove_device(self, user_id: int, device_id: str) -> None:
+        device = self._devices.get(user_id, device_id)
+        if device is None:
+            raise DeviceNotFoundError(f"you have no device {device_id!r}")
+        self._push.unregister(device.endpoint_arn)
+        self._devices.delete(user_id, device_id)
