@@ -17,7 +17,7 @@ from werkzeug.wrappers import Request, Response
 
 from aperture.adapters.cognito import TokenVerifier
 from aperture.adapters.s3 import IMMUTABLE, MediaStore
-from aperture.cdn import candidate_keys, content_type
+from aperture.cdn import FALLBACK_CACHE_CONTROL, candidate_keys, content_type
 from aperture.errors import UnauthorizedError
 from aperture.routes import ROUTES, Route
 
@@ -179,13 +179,15 @@ class Gateway:
         """The edge's answer: the best stored format the client accepts, cacheable by URL and Accept."""
         if request.method not in {"GET", "HEAD"}:
             return _error(405, "method_not_allowed", "use GET")
-        for candidate in candidate_keys(key, request.headers.get("Accept")):
+        candidates = candidate_keys(key, request.headers.get("Accept"))
+        for candidate in candidates:
             found = self._media().fetch(candidate)
             if found is not None:
+                stand_in = candidate != candidates[0]
                 return Response(
                     found[0],
                     content_type=content_type(candidate),
-                    headers={"Cache-Control": IMMUTABLE, "Vary": "Accept"},
+                    headers={"Cache-Control": FALLBACK_CACHE_CONTROL if stand_in else IMMUTABLE, "Vary": "Accept"},
                 )
         return _error(404, "not_found", "no such image")
 

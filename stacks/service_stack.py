@@ -16,6 +16,8 @@ from .constructs.functions import ServiceFunctions, Wiring
 from .constructs.layer import CoreLayer
 from .constructs.naming import media_bucket_name
 from .constructs.permissions import GrantTargets
+from .constructs.push import push_applications
+from .constructs.schedules import Schedules
 from .stateful_stack import StatefulStack
 
 
@@ -51,6 +53,8 @@ class ServiceStack(Stack):
                 placement=stateful.placement,
                 layer=layer.layer,
                 functions_root=source_root / "functions",
+                # Optional context apnsApplicationArn / fcmApplicationArn: see stacks/constructs/push.py.
+                push_applications=push_applications(self),
             ),
         )
         self.api = HttpEndpoints(
@@ -61,6 +65,6 @@ class ServiceStack(Stack):
             user_pool_id=stateful.identity.user_pool.user_pool_id,
             user_pool_client_id=stateful.identity.client.user_pool_client_id,
         )
-        # Schedules (story expiry, counter flush, explore refresh) go here as EventBridge rules built from their
-        # declarations in aperture.resources, next to the functions they invoke, once those functions exist.
+        # EventBridge rules for the functions declared with a ScheduleTrigger, next to the functions they invoke.
+        self.schedules = Schedules(self, "Schedules", functions=self.functions.by_name)
         CfnOutput(self, "ApiUrl", value=self.api.url)

@@ -166,3 +166,39 @@ def upload_photo(api: Api, author: Account, body: bytes, content_type: str = "im
     grant: dict = response.json
     assert upload_to_s3(grant, body, content_type).status_code in {200, 204}
     return grant
+
+
+def publish_post(author: Account, caption: str = "") -> str:
+    """A post as the pipeline writes it after rendering (rendering has tests of its own); returns its id."""
+    from aperture.clock import now_ms
+    from aperture.ids import new_id
+    from aperture.models.events import PostReady
+    from aperture.models.records import Upload
+    from aperture.posts import ingest_post_ready
+
+    post_id, upload_id = new_id(), new_id()
+    wiring.uploads().create(
+        Upload(upload_id=upload_id, user_id=int(author.user_id), kind="post", target_id=post_id,
+               content_type="image/jpeg", content_length=1000, status="processing")
+    )  # fmt: skip
+    images = {
+        s: {
+            f: f"images/{author.user_id}/{post_id}/{s}.{e}"
+            for f, e in (("jpeg", "jpg"), ("webp", "webp"), ("avif", "avif"))
+        }
+        for s in ("150", "640", "1080")
+    }
+    event = PostReady(
+        event_id=f"test-{post_id}",
+        occurred_at=now_ms(),
+        upload_id=upload_id,
+        post_id=post_id,
+        author_id=int(author.user_id),
+        kind="post",
+        caption=caption,
+        width=1080,
+        height=1080,
+        images=images,
+    )
+    ingest_post_ready(event, wiring.posts(), wiring.uploads(), wiring.follows(), wiring.timeline())
+    return str(post_id)

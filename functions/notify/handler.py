@@ -16,6 +16,8 @@ processor = BatchProcessor(event_type=EventType.KinesisDataStreams, raise_on_ent
 
 def handle_record(record: KinesisStreamRecord) -> None:
     event = parse_event(record.kinesis.data_as_bytes())
+    if event is None:
+        return  # a type this consumer does not know yet
     delivered = wiring.notifier().handle(event)
     if delivered:
         logger.info("notified", extra={"event_type": event.type, "notifications": delivered})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +28,7 @@ from .nag import (
     managed_policy_finding,
     wildcard_resource_finding,
 )
-from .permissions import GrantTargets, object_patterns, statements_for
+from .permissions import GrantTargets, object_patterns, statements_for, wildcard_push_patterns
 
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 ASYNC_RETRIES = 2
@@ -55,6 +55,8 @@ class Wiring:
     placement: Placement
     layer: lambda_.ILayerVersion
     functions_root: Path
+    # Settings field -> SNS platform application ARN, for the platforms given (stacks.constructs.push).
+    push_applications: Mapping[str, str]
 
 
 def variables_for(function: Function, wiring: Wiring) -> dict[str, str]:
@@ -72,6 +74,9 @@ def variables_for(function: Function, wiring: Wiring) -> dict[str, str]:
         elif kind == "user_pool":
             variables[setting_variable("user_pool_id")] = targets.user_pool.user_pool_id
             variables[setting_variable("user_pool_client_id")] = wiring.user_pool_client_id
+        elif kind == "sns":
+            for field, arn in wiring.push_applications.items():
+                variables[setting_variable(field)] = arn
     if function.redis:
         variables[setting_variable("redis_url")] = wiring.redis_url
         # ElastiCache Serverless speaks the cluster protocol only.
@@ -80,8 +85,8 @@ def variables_for(function: Function, wiring: Wiring) -> dict[str, str]:
     return variables
 
 
-def _failure_queue(scope: Construct) -> sqs.Queue:
-    # The end of the line for events that exhausted their retries: kept two weeks for inspection and redrive.
+def failure_queue(scope: Construct) -> sqs.Queue:
+    """The end of the line for events that exhausted their retries: kept two weeks for inspection and redrive."""
     queue = sqs.Queue(
         scope,
         "Failures",
@@ -92,8 +97,8 @@ def _failure_queue(scope: Construct) -> sqs.Queue:
     acknowledge(
         queue,
         "AwsSolutions-SQS3",
-        "This queue is itself the dead-letter destination (Lambda on-failure destination) of a function; "
-        "a DLQ of the DLQ would only move the same messages one hop further.",
+        "This queue is itself the dead-letter destination of a function's trigger (an on-failure destination or "
+        "a schedule's DLQ); a DLQ of the DLQ would only move the same messages one hop further.",
     )
     return queue
 
@@ -137,6 +142,14 @@ class ServiceFunction(Construct):
                 "Object-level grant on one key prefix of the media bucket, as declared in aperture.resources; "
                 "object keys are per user and per upload, so the prefix is the narrowest stable resource.",
             )
+        for pattern in wildcard_push_patterns(declaration.grants):
+            acknowledge(
+                role,
+                wildcard_resource_finding(role, pattern),
+                "SNS mobile push, as declared in aperture.resources: platform applications are created outside CDK "
+                "(they hold APNs/FCM credentials) and device endpoints at run time, so neither ARN exists at synth; "
+                "the pattern is one resource type in this account and region, and only the push calls are granted.",
+            )
         if in_vpc:
             acknowledge(
                 role,
@@ -145,6 +158,7 @@ class ServiceFunction(Construct):
                 "VPC, plus CloudWatch Logs writes.",
             )
 
+        # A ScheduleTrigger's rule lives in stacks.constructs.schedules (with its own dead-letter queue).
         self.failures: sqs.Queue | None = None
         if isinstance(declaration.trigger, KinesisTrigger):
             self._consume_stream(declaration.trigger, wiring)
@@ -152,7 +166,7 @@ class ServiceFunction(Construct):
             self._handle_uploads(declaration.trigger, wiring)
 
     def _consume_stream(self, trigger: KinesisTrigger, wiring: Wiring) -> None:
-        self.failures = _failure_queue(self)
+        self.failures = failure_queue(self)
         self.function.add_event_source_mapping(
             "Events",
             event_source_arn=wiring.targets.streams[trigger.stream].stream_arn,
@@ -167,7 +181,7 @@ class ServiceFunction(Construct):
         )
 
     def _handle_uploads(self, trigger: S3Trigger, wiring: Wiring) -> None:
-        self.failures = _failure_queue(self)
+        self.failures = failure_queue(self)
         # S3 invokes asynchronously: after the retries the event lands in the failure queue, not on the floor.
         self.function.configure_async_invoke(
             on_failure=destinations.SqsDestination(self.failures),

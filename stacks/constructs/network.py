@@ -17,7 +17,7 @@ def interface_endpoints_for(functions: Iterable[Function]) -> dict[str, ec2.Inte
 
     Tables and the bucket go through the free gateway endpoints. A stream a function only reads needs nothing:
     Lambda's event source mapping polls it from outside the VPC. Writing a stream or calling Cognito from inside
-    the VPC does need an endpoint (so does Rekognition), and X-Ray does for every traced function.
+    the VPC does need an endpoint (so do Rekognition and SNS push), and X-Ray does for every traced function.
     """
     needed: dict[str, ec2.InterfaceVpcEndpointAwsService] = {"XRay": ec2.InterfaceVpcEndpointAwsService.XRAY}
     for function in functions:
@@ -31,6 +31,8 @@ def interface_endpoints_for(functions: Iterable[Function]) -> dict[str, ec2.Inte
                 needed["Cognito"] = ec2.InterfaceVpcEndpointAwsService.COGNITO_IDP
             elif kind == "rekognition":
                 needed["Rekognition"] = ec2.InterfaceVpcEndpointAwsService.REKOGNITION
+            elif kind == "sns":
+                needed["Sns"] = ec2.InterfaceVpcEndpointAwsService.SNS
     return needed
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from aws_cdk import Aws
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -53,6 +54,17 @@ USER_POOL_WRITE = (
 )
 # DetectModerationLabels takes the image bytes and has no resource type, so IAM can only say Resource "*".
 MODERATION_READ = ("rekognition:DetectModerationLabels",)
+# Mobile push through SNS platform applications (aperture's push adapter): registering a device token creates an
+# endpoint under a platform application; everything after that (reading and re-enabling it, publishing to it by
+# TargetArn, deleting it) acts on the endpoint. No topic, SMS or platform-application management is granted.
+PUSH_APPLICATION_WRITE = ("sns:CreatePlatformEndpoint",)
+PUSH_ENDPOINT_READ = ("sns:GetEndpointAttributes",)
+PUSH_ENDPOINT_WRITE = (
+    "sns:DeleteEndpoint",
+    "sns:GetEndpointAttributes",
+    "sns:Publish",
+    "sns:SetEndpointAttributes",
+)
 ANY_RESOURCE = "*"
 
 
@@ -112,7 +124,33 @@ def statements_for(grant: Grant, targets: GrantTargets) -> list[iam.PolicyStatem
         return [iam.PolicyStatement(actions=actions, resources=[targets.user_pool.user_pool_arn])]
     if kind == "rekognition" and name == "moderation" and grant.access == "read":
         return [iam.PolicyStatement(actions=list(MODERATION_READ), resources=[ANY_RESOURCE])]
+    if kind == "sns" and name == "push":
+        return [iam.PolicyStatement(actions=actions, resources=[arn]) for actions, arn in _push_scopes(grant.access)]
     raise ValueError(f"no IAM mapping for grant {grant!r}; add one in stacks/constructs/permissions.py")
+
+
+def push_patterns() -> tuple[str, str]:
+    """The ARN patterns of this account and region's SNS platform applications and of their endpoints.
+
+    The platform applications are made outside CDK (they hold APNs/FCM credentials) and each device's endpoint is
+    made at run time, so neither ARN is known at synth: the pattern names the resource type, in this account and
+    region, and nothing else.
+    """
+    prefix = f"arn:{Aws.PARTITION}:sns:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+    return f"{prefix}:app/*", f"{prefix}:endpoint/*"
+
+
+def _push_scopes(access: Access) -> list[tuple[list[str], str]]:
+    applications, endpoints = push_patterns()
+    scopes = [(_actions(access, PUSH_ENDPOINT_READ, PUSH_ENDPOINT_WRITE), endpoints)]
+    if access != "read":
+        scopes.append((list(PUSH_APPLICATION_WRITE), applications))
+    return scopes
+
+
+def wildcard_push_patterns(grants: tuple[Grant, ...]) -> list[str]:
+    """The push ARN patterns the sns:push grants produce; cdk-nag reports each."""
+    return [arn for g in grants if _kind(g) == ("sns", "push") for _, arn in _push_scopes(g.access)]
 
 
 def object_patterns(grants: tuple[Grant, ...], bucket_name: str) -> list[str]:

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from aws_cdk import App, Environment, Stack
+from aws_cdk.assertions import Template
 
-from aperture.resources import FUNCTIONS, TABLES, UPLOAD_PREFIX, Function, KinesisTrigger, S3Trigger
+import app as cdk_app
+from aperture.resources import (
+    FUNCTIONS,
+    TABLES,
+    UPLOAD_PREFIX,
+    Function,
+    KinesisTrigger,
+    S3Trigger,
+    ScheduleTrigger,
+)
 from aperture.routes import ROUTES, Route
-from tests.infrastructure.conftest import Synthesized, logical_id, resources
+from aperture.settings import Settings
+from stacks.constructs.push import push_applications
+from stacks.service_stack import ServiceStack
+from tests.infrastructure.conftest import NO_BUNDLING, Synthesized, logical_id, resources
 
 # One synthesis per session: under xdist, every infrastructure test runs on the same worker.
 pytestmark = pytest.mark.xdist_group("cdk")
@@ -20,6 +35,9 @@ COMMON_VARIABLES = {
     "POWERTOOLS_LOG_LEVEL",
     "APERTURE_CDN_BASE",
 }
+PUSH_ENDPOINT_ACTIONS = {"sns:DeleteEndpoint", "sns:GetEndpointAttributes", "sns:Publish", "sns:SetEndpointAttributes"}
+APNS_APPLICATION = "arn:aws:sns:eu-west-1:123456789012:app/APNS/aperture"
+FCM_APPLICATION = "arn:aws:sns:eu-west-1:123456789012:app/GCM/aperture"
 
 
 def _function(synthesized: Synthesized, template: dict[str, Any], name: str) -> dict[str, Any]:
@@ -49,7 +67,7 @@ def _actions(statements: list[dict[str, Any]], prefix: str) -> set[str]:
 
 
 def _granted(function: Function, kind: str) -> dict[str, str]:
-    """Resource name -> access, for one kind of grant ("table", "stream", "bucket", "user_pool")."""
+    """Resource name -> access, for one kind of grant ("table", "stream", "bucket", "user_pool", "sns")."""
     found: dict[str, str] = {}
     for grant in function.grants:
         grant_kind, _, name = grant.resource.partition(":")
@@ -100,7 +118,8 @@ def test_every_function_is_told_only_about_what_it_is_granted(
         expected |= {"APERTURE_USER_POOL_ID", "APERTURE_USER_POOL_CLIENT_ID"}
     if declaration.redis:
         expected |= {"REDIS_URL", "APERTURE_REDIS_CLUSTER"}
-    # When the function is synthesized, then its environment names exactly those
+    # When the function is synthesized (with no push application given as context, so none is passed on)
+    # Then its environment names exactly those
     variables = _function(synthesized, service_template, declaration.name)["Environment"]["Variables"]
     assert set(variables) == expected
     if declaration.redis:
@@ -128,7 +147,7 @@ def test_roles_reach_only_the_declared_tables_with_the_declared_access(
 
 def test_health_has_no_data_permissions(synthesized: Synthesized, service_template: dict[str, Any]) -> None:
     statements = _statements(synthesized, service_template, "health")
-    for service in ("dynamodb:", "s3:", "kinesis:", "cognito-idp:", "sqs:"):
+    for service in ("dynamodb:", "s3:", "kinesis:", "cognito-idp:", "sqs:", "sns:"):
         assert _actions(statements, service) == set()
 
 
@@ -179,6 +198,109 @@ def test_cognito_admin_actions_only_with_a_user_pool_grant(
         assert "cognito-idp:AdminCreateUser" in actions
     else:
         assert actions == set()
+
+
+def _this_accounts_sns(resource_type: str) -> dict[str, Any]:
+    """arn:<partition>:sns:<region>:<account>:<resource_type>/*, as the template spells it."""
+    return {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":sns:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                f":{resource_type}/*",
+            ],
+        ]
+    }
+
+
+@pytest.mark.parametrize("declaration", FUNCTIONS, ids=lambda f: f.name)
+def test_push_reaches_only_this_accounts_platform_applications_and_device_endpoints(
+    synthesized: Synthesized, service_template: dict[str, Any], declaration: Function
+) -> None:
+    # Given every statement of the role that grants an SNS action
+    statements = [s for s in _statements(synthesized, service_template, declaration.name) if _actions([s], "sns:")]
+    if "push" not in _granted(declaration, "sns"):
+        assert statements == []
+        return
+    # Then endpoints are made under a platform application, and everything else acts on endpoints only: no topic
+    # (whose names cannot hold a slash), no other account or region, no other SNS action
+    granted = sorted((repr(s["Resource"]), sorted(_actions([s], ""))) for s in statements)
+    assert granted == sorted(
+        [
+            (repr(_this_accounts_sns("app")), ["sns:CreatePlatformEndpoint"]),
+            (repr(_this_accounts_sns("endpoint")), sorted(PUSH_ENDPOINT_ACTIONS)),
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def pushing_service() -> tuple[ServiceStack, dict[str, Any]]:
+    """The service stack as deployed with both platform applications given as context."""
+    context = {**NO_BUNDLING, "apnsApplicationArn": APNS_APPLICATION, "fcmApplicationArn": FCM_APPLICATION}
+    app = cdk_app.build_app(context=context)
+    (service,) = (child for child in app.node.children if isinstance(child, ServiceStack))
+    return service, dict(Template.from_stack(service).to_json())
+
+
+@pytest.mark.parametrize("declaration", FUNCTIONS, ids=lambda f: f.name)
+def test_push_applications_given_as_context_reach_only_the_functions_that_may_push(
+    pushing_service: tuple[ServiceStack, dict[str, Any]], declaration: Function, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service, template = pushing_service
+    function = service.functions.by_name[declaration.name].function
+    variables = template["Resources"][logical_id(function)]["Properties"]["Environment"]["Variables"]
+    pushes = {name: value for name, value in variables.items() if name.startswith("APERTURE_SNS_")}
+    if "push" not in _granted(declaration, "sns"):
+        assert pushes == {}
+        return
+    assert pushes == {
+        "APERTURE_SNS_APNS_APPLICATION_ARN": APNS_APPLICATION,
+        "APERTURE_SNS_FCM_APPLICATION_ARN": FCM_APPLICATION,
+    }
+    # And they are the variables the function's settings read
+    for name, value in pushes.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings()
+    assert (settings.sns_apns_application_arn, settings.sns_fcm_application_arn) == (APNS_APPLICATION, FCM_APPLICATION)
+
+
+def _stack(context: dict[str, Any], env: Environment | None = None) -> Stack:
+    return Stack(App(context=context), "Probe", env=env)
+
+
+def test_only_the_push_applications_given_are_passed_on() -> None:
+    assert push_applications(_stack({})) == {}
+    assert push_applications(_stack({"apnsApplicationArn": APNS_APPLICATION})) == {
+        "sns_apns_application_arn": APNS_APPLICATION
+    }
+    sandbox = "arn:aws:sns:eu-west-1:123456789012:app/APNS_SANDBOX/aperture-dev"
+    assert push_applications(_stack({"apnsApplicationArn": sandbox, "fcmApplicationArn": FCM_APPLICATION})) == {
+        "sns_apns_application_arn": sandbox,
+        "sns_fcm_application_arn": FCM_APPLICATION,
+    }
+
+
+@pytest.mark.parametrize(
+    ("context", "env"),
+    [
+        ({"apnsApplicationArn": FCM_APPLICATION}, None),  # the other platform's application
+        ({"fcmApplicationArn": "arn:aws:sns:eu-west-1:123456789012:aperture-events"}, None),  # a topic
+        ({"fcmApplicationArn": "aperture"}, None),
+        ({"apnsApplicationArn": APNS_APPLICATION}, Environment(account="123456789012", region="us-east-1")),
+        ({"apnsApplicationArn": APNS_APPLICATION}, Environment(account="210987654321", region="eu-west-1")),
+    ],
+    ids=["wrong-platform", "topic", "not-an-arn", "other-region", "other-account"],
+)
+def test_a_push_application_the_functions_could_not_use_fails_the_synth(
+    context: dict[str, Any], env: Environment | None
+) -> None:
+    with pytest.raises(ValueError, match=r"^context (apns|fcm)ApplicationArn "):
+        push_applications(_stack(context, env))
 
 
 @pytest.mark.parametrize(
@@ -258,6 +380,86 @@ def test_upload_notifications_cover_the_upload_prefix_only(service_template: dic
         for rule in c["Filter"]["Key"]["FilterRules"]
     ]
     assert prefixes == [UPLOAD_PREFIX]
+
+
+_RATE = re.compile(r"rate\((\d+) (minute|hour|day)s?\)")
+_MINUTES = {"minute": 1, "hour": 60, "day": 24 * 60}
+
+
+def _rate_minutes(expression: str) -> int:
+    match = _RATE.fullmatch(expression)
+    assert match, f"{expression!r} is not a rate"
+    return int(match[1]) * _MINUTES[match[2]]
+
+
+def _rules_invoking(template: dict[str, Any], function: str) -> dict[str, dict[str, Any]]:
+    return {
+        key: rule["Properties"]
+        for key, rule in resources(template, "AWS::Events::Rule").items()
+        if any(t["Arn"] == {"Fn::GetAtt": [function, "Arn"]} for t in rule["Properties"]["Targets"])
+    }
+
+
+def test_like_counters_are_flushed_every_minute(synthesized: Synthesized, service_template: dict[str, Any]) -> None:
+    function = logical_id(synthesized.service.functions.by_name["counters_flush"].function)
+    ((key, rule),) = _rules_invoking(service_template, function).items()
+    assert rule["ScheduleExpression"] == "rate(1 minute)"
+    assert rule["State"] == "ENABLED"
+    (target,) = rule["Targets"]
+    failures = synthesized.service.schedules.by_name["counters_flush"].failures
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [logical_id(failures), "Arn"]}}
+    assert key == logical_id(synthesized.service.schedules.by_name["counters_flush"].rule)
+
+
+@pytest.mark.parametrize("declaration", FUNCTIONS, ids=lambda f: f.name)
+def test_exactly_the_scheduled_functions_run_at_their_rate_and_park_failed_runs(
+    synthesized: Synthesized, service_template: dict[str, Any], declaration: Function
+) -> None:
+    # Given the rules that invoke the function
+    function = logical_id(synthesized.service.functions.by_name[declaration.name].function)
+    rules = _rules_invoking(service_template, function)
+    trigger = declaration.trigger
+    if not isinstance(trigger, ScheduleTrigger):
+        assert rules == {}
+        return
+    # Then one runs it at the declared rate
+    ((rule_id, rule),) = rules.items()
+    assert _rate_minutes(rule["ScheduleExpression"]) == trigger.rate_minutes
+    assert rule["State"] == "ENABLED"
+    # And retries a run EventBridge could not deliver until the next is due, then parks it in the schedule's queue
+    failures = synthesized.service.schedules.by_name[declaration.name].failures
+    queue = {"Fn::GetAtt": [logical_id(failures), "Arn"]}
+    period = max(60, trigger.rate_minutes * 60)
+    (target,) = rule["Targets"]
+    assert target["DeadLetterConfig"] == {"Arn": queue}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+    assert 60 <= target["RetryPolicy"]["MaximumEventAgeInSeconds"] <= period
+    # And only that rule may send to the queue (without this statement EventBridge cannot use it)
+    assert any(
+        s["Effect"] == "Allow"
+        and s["Principal"] == {"Service": "events.amazonaws.com"}
+        and s["Action"] == "sqs:SendMessage"
+        and s["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}}
+        for p in resources(service_template, "AWS::SQS::QueuePolicy").values()
+        if p["Properties"]["Queues"] == [{"Ref": logical_id(failures)}]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    )
+    # And a run the function itself fails (EventBridge invokes asynchronously) ends in the same queue
+    (invoke_config,) = (
+        c["Properties"]
+        for c in resources(service_template, "AWS::Lambda::EventInvokeConfig").values()
+        if c["Properties"]["FunctionName"] == {"Ref": function}
+    )
+    assert invoke_config["DestinationConfig"]["OnFailure"]["Destination"] == queue
+    assert 60 <= invoke_config["MaximumEventAgeInSeconds"] <= period
+    # And only that rule may invoke the function
+    permissions = [
+        p["Properties"]
+        for p in resources(service_template, "AWS::Lambda::Permission").values()
+        if p["Properties"]["FunctionName"] == {"Fn::GetAtt": [function, "Arn"]}
+        and p["Properties"]["Principal"] == "events.amazonaws.com"
+    ]
+    assert [p["SourceArn"] for p in permissions] == [{"Fn::GetAtt": [rule_id, "Arn"]}]
 
 
 def test_failure_queues_are_encrypted_and_refuse_plain_http(service_template: dict[str, Any]) -> None:

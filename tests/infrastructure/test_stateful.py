@@ -273,6 +273,8 @@ def test_interface_endpoints_are_the_ones_in_vpc_functions_need(stateful_templat
         needed.add(".cognito-idp")
     if any(g.resource.startswith("rekognition:") for f in in_vpc for g in f.grants):
         needed.add(".rekognition")
+    if any(g.resource.startswith("sns:") for f in in_vpc for g in f.grants):
+        needed.add(".sns")
     # Then exactly those interface endpoints exist, with private DNS so SDK clients use them unchanged
     interfaces = [
         e["Properties"]

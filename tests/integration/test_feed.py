@@ -2,40 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-
 from aperture import wiring
-from aperture.clock import now_ms
 from aperture.ids import new_id
-from aperture.models.events import PostReady
-from aperture.posts import ingest_post_ready
-from tests.support import Account, Api
-
-
-def _publish(author: Account, caption: str = "") -> str:
-    """A post as the pipeline would write it after rendering (the rendering is tested elsewhere)."""
-    post_id = new_id()
-    images = {
-        s: {
-            f: f"images/{author.user_id}/{post_id}/{s}.{e}"
-            for f, e in (("jpeg", "jpg"), ("webp", "webp"), ("avif", "avif"))
-        }
-        for s in ("150", "640", "1080")
-    }
-    event = PostReady(
-        event_id=uuid.uuid4().hex,
-        occurred_at=now_ms(),
-        upload_id=new_id(),
-        post_id=post_id,
-        author_id=int(author.user_id),
-        kind="post",
-        caption=caption,
-        width=1080,
-        height=1080,
-        images=images,
-    )
-    ingest_post_ready(event, wiring.posts(), wiring.uploads(), wiring.follows(), wiring.timeline())
-    return str(post_id)
+from tests.support import Account, Api, publish_post
 
 
 def _read_all(api: Api, viewer: Account, limit: int) -> list[list[str]]:
@@ -55,7 +24,7 @@ def test_pages_walk_the_feed_newest_first_without_repeats_or_gaps(api: Api) -> N
     alice, carol, bob = api.sign_up("alice"), api.sign_up("carol"), api.sign_up("bob")
     for author in (alice, carol):
         api.call("PUT", f"/users/{author.user_id}/follow", bob)
-    posted = [_publish(alice if i % 2 else carol, f"post {i}") for i in range(23)]
+    posted = [publish_post(alice if i % 2 else carol, f"post {i}") for i in range(23)]
     # When bob reads his feed five posts at a time
     pages = _read_all(api, bob, limit=5)
     # Then he sees every post once, newest first, in pages of five
@@ -66,9 +35,9 @@ def test_pages_walk_the_feed_newest_first_without_repeats_or_gaps(api: Api) -> N
 def test_posts_made_while_paging_do_not_shift_the_next_page(api: Api) -> None:
     alice, bob = api.sign_up("alice"), api.sign_up("bob")
     api.call("PUT", f"/users/{alice.user_id}/follow", bob)
-    older = [_publish(alice) for _ in range(6)]
+    older = [publish_post(alice) for _ in range(6)]
     first = api.call("GET", "/feed", bob, query_string={"limit": 3}).json
-    _publish(alice)  # a new post arrives between page reads
+    publish_post(alice)  # a new post arrives between page reads
     second = api.call("GET", "/feed", bob, query_string={"limit": 3, "cursor": first["next_cursor"]}).json
     assert [p["post_id"] for p in first["items"] + second["items"]] == list(reversed(older))
 
@@ -77,7 +46,7 @@ def test_a_post_that_vanished_is_skipped_and_the_page_refilled(api: Api) -> None
     # Given a timeline holding the id of a post that does not exist (deleted after fanout)
     alice, bob = api.sign_up("alice"), api.sign_up("bob")
     api.call("PUT", f"/users/{alice.user_id}/follow", bob)
-    kept = [_publish(alice) for _ in range(3)]
+    kept = [publish_post(alice) for _ in range(3)]
     wiring.timeline().push([int(bob.user_id)], new_id())
     # When bob asks for three posts
     page = api.call("GET", "/feed", bob, query_string={"limit": 3}).json
@@ -87,8 +56,8 @@ def test_a_post_that_vanished_is_skipped_and_the_page_refilled(api: Api) -> None
 
 def test_the_authors_own_posts_are_in_their_feed_and_strangers_are_not(api: Api) -> None:
     alice, stranger = api.sign_up("alice"), api.sign_up("stranger")
-    mine = _publish(alice)
-    _publish(stranger)
+    mine = publish_post(alice)
+    publish_post(stranger)
     assert [p["post_id"] for p in api.call("GET", "/feed", alice).json["items"]] == [mine]
 
 

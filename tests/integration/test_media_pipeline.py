@@ -84,7 +84,7 @@ def test_a_failure_leaves_status_failed_and_the_raw_upload_for_the_retry(api: Ap
     with pytest.raises(ConnectionError):
         process_upload(key, broken, wiring.media_limits())
     status = _status(api, alice, grant)
-    assert (status["status"], status["reason"]) == ("failed", "processing failed; it will be retried")
+    assert (status["status"], status["reason"]) == ("failed", "processing failed; retrying")
     assert _raw_exists(key)
     # And the retry publishes it
     assert process_upload(key, wiring.media_ports(), wiring.media_limits()) == "published"

@@ -29,6 +29,7 @@ class FlakyConsumer:
             if name != "post_ingest":
                 continue
             parsed = parse_event(base64.b64decode(record["kinesis"]["data"]))
+            assert parsed is not None
             if not parsed.event_id.startswith(self.tag):
                 continue
             self.delivered.append(parsed.event_id.removeprefix(self.tag))

@@ -39,3 +39,12 @@ def test_any_accept_header_gives_keys_of_the_same_post_and_size(accept: str) -> 
     assert keys and all(k.startswith("images/1/2/640.") for k in keys)
     assert keys[-1] == "images/1/2/640.jpg" or "jpg" in keys[0]
     assert {content_type(k) for k in keys} <= {"image/avif", "image/webp", "image/jpeg"}
+
+
+def test_a_client_naming_only_jpeg_gets_jpeg_whatever_the_url_says() -> None:
+    assert candidate_keys("images/1/2/640.avif", "image/jpeg") == ["images/1/2/640.jpg"]
+    assert candidate_keys("images/1/2/640.webp", "image/avif;q=0") == ["images/1/2/640.jpg"]
+
+
+def test_a_trailing_newline_is_not_an_image_path() -> None:
+    assert candidate_keys("images/1/2/640.jpg\n", "*/*") == []

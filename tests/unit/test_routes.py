@@ -55,3 +55,15 @@ def test_literal_segments_win_over_parameters() -> None:
 def test_the_committed_openapi_document_is_current() -> None:
     committed = (ROOT / "docs" / "openapi.json").read_text()
     assert committed == render(), "docs/openapi.json is stale: run `make openapi` and commit it"
+
+
+def test_ids_in_paths_must_be_ascii_digits() -> None:
+    import pytest as _pytest
+
+    from aperture.api import parse_id
+    from aperture.errors import NotFoundError
+
+    assert parse_id("123", "post") == 123
+    for bad in ("²", "١٢", "12a", "1" * 21, ""):
+        with _pytest.raises(NotFoundError):
+            parse_id(bad, "post")

@@ -108,6 +108,6 @@ def caller(router: Router | APIGatewayHttpResolver) -> Caller:
 
 def parse_id(value: str, what: str) -> int:
 
-    if not value.isdigit() or len(value) > 20:
+    if not (value.isascii() and value.isdigit()) or len(value) > 20:
         raise NotFoundError(f"there is no {what} {value!r}")
     return int(value)

@@ -10,7 +10,7 @@ PREFERENCE = ("avif", "webp", "jpg")
 
 
 def _accepts(accept: str) -> set[str]:
-    """Extensions the client names explicitly (q=0 excluded); a bare */* names none."""
+    """Extensions the client names explicitly (q=0 excluded); a bare */* or image/* names none."""
     named = set()
     for part in accept.lower().split(","):
         media, *params = (p.strip() for p in part.split(";"))
@@ -25,21 +25,29 @@ def _accepts(accept: str) -> set[str]:
 def candidate_keys(key: str, accept: str | None) -> list[str]:
     """Object keys to try, best first, for a request of `key` with this Accept header; [] if not an image path.
 
-    A client that names AVIF or WebP gets the best it names; one that names neither gets the format in the URL.
-    AVIF is encoded after a post is published, so a missing AVIF falls back to WebP.
+    A client that names AVIF or WebP gets the best it names; one that names types but neither of those gets
+    JPEG; one that sends no Accept, or only wildcards, gets the format in the URL. AVIF is encoded after a
+    post is published, so a missing AVIF falls back to WebP.
     """
-    match = IMAGE_PATH.match(key)
+    match = IMAGE_PATH.fullmatch(key)
     if match is None:
         return []
     stem = key.rsplit(".", 1)[0]
     named = _accepts(accept or "") & {"avif", "webp"}
-    first = next((ext for ext in PREFERENCE if ext in named), match["ext"])
+    wildcard_only = all(
+        part.split(";")[0].strip() in {"", "*/*", "image/*"} for part in (accept or "").lower().split(",")
+    )
+    fallback = match["ext"] if wildcard_only else "jpg"
+    first = next((ext for ext in PREFERENCE if ext in named), fallback)
     order = [first]
     if first == "avif":
         order.append("webp")
     if first != "jpg":
         order.append("jpg")
     return [f"{stem}.{ext}" for ext in order]
+
+
+FALLBACK_CACHE_CONTROL = "public, max-age=60"  # a WebP answering for an AVIF not encoded yet: not for long
 
 
 def content_type(key: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 
@@ -12,6 +13,8 @@ from aperture.errors import ForbiddenError, InvalidInputError, UserNotFoundError
 from aperture.models.api import FullRelationship, Profile, Relationship, UserRef
 from aperture.models.events import FollowChanged
 from aperture.models.records import User
+
+USERNAME = re.compile(r"[a-z0-9._]{3,30}")
 
 
 class Graph:
@@ -55,9 +58,9 @@ class Graph:
         """Follow or unfollow; repeating the same call changes nothing and gives the same answer."""
         if follower_id == followee_id:
             raise InvalidInputError("you cannot follow yourself")
-        self.visible_user(follower_id, followee_id)
         if following and self._blocks.is_blocking(follower_id, followee_id):
             raise ForbiddenError("you block this user; unblock them first")
+        self.visible_user(follower_id, followee_id)
         at = self._now_ms()
         if following:
             changed = self._follows.follow(follower_id, followee_id, at)
@@ -126,11 +129,11 @@ class Graph:
         )
 
     def profile(self, username: str, viewer_id: int) -> Profile:
+        if not USERNAME.fullmatch(username):
+            raise UserNotFoundError(f"no user is called {username[:40]!r}")
         user = self._users.get_by_username(username)
-        if (
-            user is None
-            or (user.user_id in self.hidden_from(viewer_id)
-            and not self._blocks.is_blocking(viewer_id, user.user_id))
+        if user is None or (
+            user.user_id in self.hidden_from(viewer_id) and not self._blocks.is_blocking(viewer_id, user.user_id)
         ):
             raise UserNotFoundError(f"no user is called {username!r}")
         relationship = Relationship()

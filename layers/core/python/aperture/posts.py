@@ -23,10 +23,10 @@ def ingest_post_ready(
     follows: FollowRepository,
     timeline: Timeline,
 ) -> bool:
-    """Write the post once, push it to the author's and followers' timelines, mark the upload ready.
+    """Write the post and mark its upload ready (together), then push it to the author's and followers' timelines.
 
-    Every step is idempotent, so a redelivered event repeats none of their effects. Returns whether
-    this delivery created the post.
+    Every step is idempotent, so a redelivered event repeats none of their effects; an upload rejected
+    meanwhile publishes nothing. Returns whether this delivery created the post.
     """
     record = PostRecord(
         post_id=event.post_id,
@@ -41,11 +41,12 @@ def ingest_post_ready(
         images=event.images,
         created_at=event.occurred_at,
     )
-    created = posts.create(record)
+    outcome = posts.publish(record, uploads.table)
+    if outcome == "refused":
+        return False  # the upload was rejected while this event was in flight: no post, no fanout
     audience: Iterator[int] = chain([event.author_id], chain.from_iterable(follows.followers(event.author_id)))
     timeline.push(audience, event.post_id)
-    uploads.set_status(event.upload_id, "ready", only_from=("pending", "processing", "failed", "ready"))
-    return created
+    return outcome == "created"
 
 
 class PostViews:

@@ -94,6 +94,10 @@ class UploadRepository:
     def __init__(self, table: Any) -> None:
         self._table = table
 
+    @property
+    def table(self) -> Any:
+        return self._table
+
     def create(self, upload: Upload) -> None:
         item = {k: v for k, v in upload.model_dump().items() if v is not None}
         item["hashtags"] = list(upload.hashtags)
@@ -139,8 +143,12 @@ class PostRepository:
         self._table = table
         self._users = users_table
 
-    def create(self, post: PostRecord) -> bool:
-        """Write a post and bump its author's post count together, once: a redelivery changes nothing."""
+    def publish(self, post: PostRecord, uploads_table: Any) -> str:
+        """Write a post, count it on its author, and mark its upload ready, all in one transaction.
+
+        Returns "created"; "exists" when a redelivery finds it written; "refused" when the upload was
+        rejected meanwhile (then nothing is written).
+        """
         item = {k: v for k, v in post.model_dump().items() if v is not None}
         item["hashtags"] = list(post.hashtags)
         try:
@@ -161,13 +169,28 @@ class PostRepository:
                             "ExpressionAttributeValues": {":one": 1},
                         }
                     },
+                    {
+                        "Update": {
+                            "TableName": uploads_table.name,
+                            "Key": {"upload_id": post.upload_id},
+                            "UpdateExpression": "SET #st = :ready, reason = :none",
+                            "ConditionExpression": "attribute_exists(upload_id) AND #st <> :rejected",
+                            "ExpressionAttributeNames": {"#st": "status"},
+                            "ExpressionAttributeValues": {":ready": "ready", ":rejected": "rejected", ":none": None},
+                        }
+                    },
                 ]
             )
         except ClientError as error:
-            if is_condition_failure(error):
-                return False
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+            if len(reasons) == 3 and reasons[2] == "ConditionalCheckFailed":
+                return "refused"
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                return "exists"
             raise
-        return True
+        return "created"
 
     def set_like_count(self, post_id: int, count: int) -> None:
         try:
@@ -373,29 +396,24 @@ class BlockRepository:
         key = {"follower_id": follower_id, "followee_id": followee_id}
         return "Item" in self._follows.get_item(Key=key, ConsistentRead=True, ProjectionExpression="follower_id")
 
-    def _unfollow_items(self, follower_id: int, followee_id: int) -> list[dict[str, Any]]:
-        def count(user_id: int, field: str) -> dict[str, Any]:
-            return {
-                "Update": {
-                    "TableName": self._users.name,
-                    "Key": {"user_id": user_id},
-                    "UpdateExpression": "ADD #f :d",
-                    "ExpressionAttributeNames": {"#f": field},
-                    "ExpressionAttributeValues": {":d": -1},
+    def _count_changes(self, deltas: dict[int, dict[str, int]]) -> list[dict[str, Any]]:
+        """One update per user (a transaction may touch an item once), with every count change of that user."""
+        updates = []
+        for user_id, fields in deltas.items():
+            names = {f"#f{i}": field for i, field in enumerate(fields)}
+            values = {f":d{i}": delta for i, delta in enumerate(fields.values())}
+            updates.append(
+                {
+                    "Update": {
+                        "TableName": self._users.name,
+                        "Key": {"user_id": user_id},
+                        "UpdateExpression": "ADD " + ", ".join(f"#f{i} :d{i}" for i in range(len(fields))),
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": values,
+                    }
                 }
-            }
-
-        return [
-            {
-                "Delete": {
-                    "TableName": self._follows.name,
-                    "Key": {"follower_id": follower_id, "followee_id": followee_id},
-                    "ConditionExpression": "attribute_exists(follower_id)",
-                }
-            },
-            count(follower_id, "following_count"),
-            count(followee_id, "follower_count"),
-        ]
+            )
+        return updates
 
     def block(self, blocker_id: int, blocked_id: int, at_ms: int, attempts: int = 5) -> bool:
         """Add the block and remove follows both ways, with their counts, in one transaction.
@@ -412,9 +430,21 @@ class BlockRepository:
                     }
                 }
             ]
+            deltas: dict[int, dict[str, int]] = {}
             for follower, followee in ((blocker_id, blocked_id), (blocked_id, blocker_id)):
                 if self._edge_exists(follower, followee):
-                    items.extend(self._unfollow_items(follower, followee))
+                    items.append(
+                        {
+                            "Delete": {
+                                "TableName": self._follows.name,
+                                "Key": {"follower_id": follower, "followee_id": followee},
+                                "ConditionExpression": "attribute_exists(follower_id)",
+                            }
+                        }
+                    )
+                    deltas.setdefault(follower, {})["following_count"] = -1
+                    deltas.setdefault(followee, {})["follower_count"] = -1
+            items.extend(self._count_changes(deltas))
             try:
                 self._table.meta.client.transact_write_items(TransactItems=items)
             except ClientError as error:

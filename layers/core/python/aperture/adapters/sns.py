@@ -33,7 +33,8 @@ class PushGateway:
         """Push one message; False if the endpoint is gone or disabled (the caller forgets the device)."""
         apns = {"aps": {"alert": {"title": title, "body": body}, "sound": "default"}, **data}
         fcm = {"notification": {"title": title, "body": body}, "data": data}
-        message = {"default": body, "APNS": json.dumps(apns), "GCM": json.dumps(fcm)}
+        # Development builds register with the APNs sandbox; the same payload serves both.
+        message = {"default": body, "APNS": json.dumps(apns), "APNS_SANDBOX": json.dumps(apns), "GCM": json.dumps(fcm)}
         try:
             self._sns.publish(TargetArn=endpoint_arn, Message=json.dumps(message), MessageStructure="json")
         except ClientError as error:

@@ -6,7 +6,7 @@ import io
 import warnings
 from typing import Literal
 
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
 from aperture.errors import RejectedMediaError
 
@@ -36,7 +36,7 @@ def _open(data: bytes, kind: Kind, max_pixels: int, min_side: int) -> Image.Imag
     with warnings.catch_warnings():
         # Pillow only warns at its own bomb limit; a warning here is a refusal.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        image = Image.open(io.BytesIO(data), formats=PIL_FORMATS[kind])
+        image: Image.Image = Image.open(io.BytesIO(data), formats=PIL_FORMATS[kind])
         pixels = image.width * image.height
         if pixels > max_pixels:
             raise RejectedMediaError(f"the image is {image.width}x{image.height}; the limit is {max_pixels:,} pixels")
@@ -44,10 +44,17 @@ def _open(data: bytes, kind: Kind, max_pixels: int, min_side: int) -> Image.Imag
             raise RejectedMediaError("the image has no pixels")
         if getattr(image, "n_frames", 1) > 1:
             image.seek(0)  # animated input: the first frame
-        if image.format == "JPEG":
+        if isinstance(image, JpegImagePlugin.JpegImageFile):
             # Let libjpeg scale by 1/2, 1/4 or 1/8 while decoding, keeping at least what the largest size needs.
             image.draft(image.mode, (min_side, min_side))
         image.load()
+    # Anything far larger than the largest rendition is halved (or more) right away, so a huge PNG or HEIC
+    # does not carry its full size through orientation and colour conversion.
+    factor = min(image.width, image.height) // (2 * min_side)
+    if factor >= 2 and image.mode in {"RGB", "RGBA", "L", "LA", "CMYK"}:
+        reduced = image.reduce(factor)
+        reduced.info = image.info  # keep orientation and profile for the steps that read them
+        image = reduced
     return image
 
 

@@ -31,9 +31,11 @@ from aperture.media.render import (
     resized,
 )
 from aperture.models.events import PostReady
-from aperture.models.records import Upload
+from aperture.models.records import Upload, UploadState
 from aperture.resources import IMAGE_PREFIX
 from aperture.uploads import parse_upload_key
+
+UNPUBLISHED: tuple[UploadState, ...] = ("pending", "processing", "failed")
 
 
 def image_key(user_id: int, post_id: int, size: str, fmt: str) -> str:
@@ -94,7 +96,7 @@ def _post_ready(
     )
 
 
-def process_upload(key: str, ports: MediaPorts, limits: MediaLimits) -> str:
+def process_upload(key: str, ports: MediaPorts, limits: MediaLimits) -> str:  # noqa: PLR0911 - one exit per outcome
     """Process one stored upload; returns where it ended: 'published', 'rejected', 'done' or 'ignored'.
 
     A refusal (type, size, pixels, damage, moderation) ends as `rejected` with a reason and publishes nothing.
@@ -117,16 +119,19 @@ def process_upload(key: str, ports: MediaPorts, limits: MediaLimits) -> str:
     published = upload.status == "ready"
     if published and set(keys.values()) <= stored:
         return "done"
-    if not published:
-        ports.uploads.set_status(upload_id, "processing", only_from=("pending", "processing", "failed"))
+    if not published and not ports.uploads.set_status(
+        upload_id, "processing", only_from=("pending", "processing", "failed")
+    ):
+        return process_upload(key, ports, limits)  # it was rejected or published meanwhile: start from that
     try:
         sizes, fast = _checked_renditions(key, ports, limits)
     except RejectedMediaError as error:
-        ports.uploads.set_status(upload_id, "rejected", error.message)
+        # A live post stays live (say a moderator blocked its image after it went out): only unpublished
+        # uploads are refused.
+        ports.uploads.set_status(upload_id, "rejected", error.message, only_from=UNPUBLISHED)
         return "rejected"
     except Exception:
-        if not published:
-            ports.uploads.set_status(upload_id, "failed", "processing failed; it will be retried")
+        ports.uploads.set_status(upload_id, "failed", "processing failed; retrying", only_from=UNPUBLISHED)
         raise
     for rendition in (r for r in fast if keys[(r.size, r.format)] not in stored):
         ports.store.write_immutable(keys[(rendition.size, rendition.format)], rendition.body, rendition.content_type)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -84,5 +85,15 @@ DomainEvent = Annotated[AnyEvent, Field(discriminator="type")]
 DOMAIN_EVENT: TypeAdapter[AnyEvent] = TypeAdapter(DomainEvent)
 
 
-def parse_event(data: bytes | str) -> AnyEvent:
-    return DOMAIN_EVENT.validate_json(data)
+KNOWN_TYPES = frozenset(("post_ready", "follow_changed", "like_changed", "comment_created"))
+
+
+def parse_event(data: bytes | str) -> AnyEvent | None:
+    """The event, or None for a type this code does not know yet (a newer producer): consumers skip those.
+
+    Malformed data of a known type raises, so the record is reported as failed.
+    """
+    raw = json.loads(data)
+    if not isinstance(raw, dict) or raw.get("type") not in KNOWN_TYPES:
+        return None
+    return DOMAIN_EVENT.validate_python(raw)
