@@ -84,9 +84,8 @@ def measure(base: str, photos: list[bytes]) -> list[tuple[float, float]]:
 
         complete = _wait(all_stored)
         timings.append((visible - uploaded, complete - uploaded))
-        print(
-            f"  post {post_id}: visible {1000 * (visible - uploaded):6.0f} ms, all renditions {1000 * (complete - uploaded):6.0f} ms"
-        )
+        shown, done = 1000 * (visible - uploaded), 1000 * (complete - uploaded)
+        print(f"  post {post_id}: visible {shown:6.0f} ms, all renditions {done:6.0f} ms")
     return timings
 
 
