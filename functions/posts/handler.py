@@ -1,25 +1,43 @@
-"""GET /posts/{post_id}: one post."""
+"""Posts: GET and DELETE /posts/{post_id}, and GET /users/{user_id}/posts."""
 
 from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
-from aperture.api import COMMON_RESPONSES, caller, logger, make_resolver, parse_id
-from aperture.models.api import Post
+from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, logger, make_resolver, parse_id
+from aperture.models.api import Page, Post
+from aperture.posts import delete_post
 
 router = Router()
+NOT_FOUND: dict[int, OpenAPIResponse] = {**COMMON_RESPONSES, 404: {"description": "No such post, or blocked"}}
 
 
-@router.get(
-    "/posts/<post_id>",
-    summary="A post",
-    tags=["posts"],
-    responses={**COMMON_RESPONSES, 404: {"description": "No such post"}},
-)
+@router.get("/posts/<post_id>", summary="A post", tags=["posts"], responses=NOT_FOUND)
 def get_post(post_id: str) -> Post:
     return wiring.post_views().one(caller(router).user_id, parse_id(post_id, "post"))
+
+
+@router.delete(
+    "/posts/<post_id>",
+    summary="Delete your post",
+    tags=["posts"],
+    status_code=204,
+    responses={**NOT_FOUND, 403: {"description": "Not your post"}},
+)
+def remove_post(post_id: str) -> None:
+    delete_post(caller(router).user_id, parse_id(post_id, "post"), wiring.post_views(), wiring.posts(),
+                wiring.media_store())  # fmt: skip
+
+
+@router.get("/users/<user_id>/posts", summary="A user's posts, newest first", tags=["posts"], responses=NOT_FOUND)
+def user_posts(user_id: str, cursor: Cursor = None, limit: Limit = 20) -> Page[Post]:
+    viewer = caller(router).user_id
+    author = wiring.graph().visible_user(viewer, parse_id(user_id, "user"))
+    ids, next_cursor = wiring.posts().page_by_author(author.user_id, limit, cursor)
+    return Page[Post](items=wiring.post_views().many(viewer, ids), next_cursor=next_cursor)
 
 
 app = make_resolver(router)

@@ -67,3 +67,19 @@ def test_limits_outside_1_to_50_and_bad_cursors_are_422(api: Api) -> None:
         response = api.call("GET", "/feed", alice, query_string=query)
         assert response.status_code == 422, query
         assert response.json["error"]["code"] == "invalid_request"
+
+
+def test_a_users_posts_come_newest_first_and_a_deleted_post_is_gone_everywhere(api: Api) -> None:
+    alice, bob = api.sign_up("alice"), api.sign_up("bob")
+    api.call("PUT", f"/users/{alice.user_id}/follow", bob)
+    posts = [publish_post(alice) for _ in range(3)]
+    listed = api.call("GET", f"/users/{alice.user_id}/posts", bob, query_string={"limit": 2}).json
+    assert [p["post_id"] for p in listed["items"]] == posts[:0:-1]
+    assert listed["next_cursor"]
+    # Only the author may delete; then the post is gone from the profile, the feed and its own URL
+    assert api.call("DELETE", f"/posts/{posts[1]}", bob).status_code == 403
+    assert api.call("DELETE", f"/posts/{posts[1]}", alice).status_code == 204
+    assert api.call("GET", f"/posts/{posts[1]}", bob).status_code == 404
+    assert [p["post_id"] for p in api.call("GET", "/feed", bob).json["items"]] == [posts[2], posts[0]]
+    assert api.call("GET", "/me", alice).json["post_count"] == 2
+    assert api.call("DELETE", f"/posts/{posts[1]}", alice).status_code == 404

@@ -128,7 +128,10 @@ class Notifier:
         body = MESSAGES[intent.type].format(actor=actor.username if actor else "someone")
         data = {"type": intent.type, **({"post_id": str(intent.post_id)} if intent.post_id else {})}
         for device in self._devices.of_user(intent.recipient):
-            if not self._push.send(device.endpoint_arn, "Aperture", body, data):
+            # A phone signed in as someone else since keeps its endpoint for them: this user's record is stale.
+            if self._push.owner(device.endpoint_arn) != intent.recipient or not self._push.send(
+                device.endpoint_arn, "Aperture", body, data
+            ):
                 logger.info("forgetting a device push no longer reaches", extra={"device_id": device.device_id})
                 self._devices.delete(device.user_id, device.device_id)
 

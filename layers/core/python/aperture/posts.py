@@ -7,13 +7,15 @@ from itertools import chain
 
 from aperture.adapters.dynamo import FollowRepository, PostRepository, UploadRepository, UserRepository
 from aperture.adapters.redis_store import Timeline
+from aperture.adapters.s3 import MediaStore
 from aperture.clock import iso
 from aperture.comments import Comments
-from aperture.errors import PostNotFoundError
+from aperture.errors import ForbiddenError, PostNotFoundError
 from aperture.likes import Likes
 from aperture.models.api import ImageFormats, Post, UserRef
 from aperture.models.events import PostReady
 from aperture.models.records import PostRecord
+from aperture.resources import IMAGE_PREFIX
 
 
 def ingest_post_ready(
@@ -118,3 +120,12 @@ class PostViews:
         if not found:
             raise PostNotFoundError(f"post {post_id} does not exist")
         return found[0]
+
+
+def delete_post(viewer_id: int, post_id: int, views: PostViews, posts: PostRepository, images: MediaStore) -> None:
+    """The author deletes a post: its record, its count, and its renditions (the CDN 404s once its TTL passes)."""
+    record = views.visible(viewer_id, post_id)
+    if record.author_id != viewer_id:
+        raise ForbiddenError("only the post's author may delete it")
+    posts.delete(record)
+    images.delete_under(f"{IMAGE_PREFIX}{record.author_id}/{record.post_id}/")

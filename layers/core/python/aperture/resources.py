@@ -185,14 +185,15 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "posts",
         grants=(
-            Grant("table:posts", "read"),
-            Grant("table:users", "read"),
+            Grant("table:posts", "read_write"),
+            Grant("table:users", "read_write"),
+            Grant(f"bucket:{IMAGE_PREFIX}", "read_write"),  # deleting a post deletes its renditions
             Grant("table:blocks", "read"),
             Grant("table:likes", "read"),
             Grant("table:comments", "read"),
         ),
         redis=True,
-        description="Single posts",
+        description="Posts: one, a user's, and deleting them",
     ),
     Function(
         "feed",

@@ -33,6 +33,8 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/uploads", "uploads"),
     Route("GET", "/uploads/{upload_id}", "uploads"),
     Route("GET", "/posts/{post_id}", "posts"),
+    Route("DELETE", "/posts/{post_id}", "posts"),
+    Route("GET", "/users/{user_id}/posts", "posts"),
     Route("GET", "/feed", "feed"),
     Route("PUT", "/posts/{post_id}/like", "interactions"),
     Route("DELETE", "/posts/{post_id}/like", "interactions"),

@@ -192,6 +192,48 @@ class PostRepository:
             raise
         return "created"
 
+    def delete(self, post: PostRecord) -> bool:
+        """Remove a post and its count on the author, together; False if it was gone already."""
+        try:
+            self._table.meta.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Delete": {
+                            "TableName": self._table.name,
+                            "Key": {"post_id": post.post_id},
+                            "ConditionExpression": "attribute_exists(post_id)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self._users.name,
+                            "Key": {"user_id": post.author_id},
+                            "UpdateExpression": "ADD post_count :less",
+                            "ExpressionAttributeValues": {":less": -1},
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def page_by_author(self, author_id: int, limit: int, cursor: str | None) -> tuple[list[int], str | None]:
+        """An author's post ids, newest first."""
+        items, next_cursor = query_page(
+            self._table,
+            ("author_id", "post_id"),
+            limit,
+            cursor,
+            IndexName="by_author",
+            KeyConditionExpression=Key("author_id").eq(author_id),
+            ScanIndexForward=False,
+            ProjectionExpression="post_id, author_id",
+        )
+        return [int(i["post_id"]) for i in items], next_cursor
+
     def set_like_count(self, post_id: int, count: int) -> None:
         try:
             self._table.update_item(

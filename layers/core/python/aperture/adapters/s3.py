@@ -69,3 +69,11 @@ class MediaStore:
 
     def mark_processed(self, key: str) -> None:
         self._s3.put_object_tagging(Bucket=self._bucket, Key=key, Tagging={"TagSet": [PROCESSED_TAG]})
+
+    def delete_under(self, prefix: str) -> int:
+        """Delete every object under a prefix; returns how many."""
+        keys = sorted(self.keys_under(prefix))
+        for start in range(0, len(keys), 1000):
+            batch = [{"Key": k} for k in keys[start : start + 1000]]
+            self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": batch, "Quiet": True})
+        return len(keys)
