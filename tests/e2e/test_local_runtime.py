@@ -108,6 +108,33 @@ def test_a_photo_goes_from_upload_to_a_followers_feed_over_http(local_platform: 
         assert served.headers["Cache-Control"] == "public, max-age=31536000, immutable"
         assert len(served.content) > 100
     assert requests.get(f"{base}/cdn/images/1/2/640.jpg", timeout=5).status_code == 404
+    # A browser naming AVIF gets AVIF from any of the post's URLs, the CDN negotiating by Accept
+    jpeg_url = images["640"]["jpeg"]
+    negotiated = requests.get(jpeg_url, headers={"Accept": "image/avif,image/webp,*/*"}, timeout=10)
+    assert negotiated.headers["Content-Type"] == "image/avif" and negotiated.headers["Vary"] == "Accept"
+
+    # Bob likes and comments, mentioning carol; alice and carol are notified
+    post_id = grant["target_id"]
+    _, carol = _sign_up(base, "carol_e2e")
+    assert requests.put(f"{base}/posts/{post_id}/like", headers=bob, timeout=10).json() == {
+        "liked": True, "like_count": 1,
+    }  # fmt: skip
+    comment = requests.post(f"{base}/posts/{post_id}/comments", headers=bob, timeout=10,
+                            json={"text": "great shot @carol_e2e"})  # fmt: skip
+    assert comment.status_code == 201
+    requests.post(f"{base}/_local/drain", timeout=60)
+    inbox = requests.get(f"{base}/notifications", headers=alice, timeout=10).json()
+    assert sorted(n["type"] for n in inbox["items"]) == ["comment", "follow", "like"]
+    assert inbox["unread_count"] == 3
+    assert [n["type"] for n in requests.get(f"{base}/notifications", headers=carol, timeout=10).json()["items"]] == [
+        "mention"
+    ]
+    shown = requests.get(f"{base}/posts/{post_id}", headers=alice, timeout=10).json()
+    assert (shown["like_count"], shown["comment_count"]) == (1, 1)
+    assert shown["comment_preview"][0]["text"] == "great shot @carol_e2e"
+    # The minute job runs on request, and the like count reaches DynamoDB
+    flushed = requests.post(f"{base}/_local/run/counters_flush", timeout=30)
+    assert flushed.status_code == 200
 
 
 def test_the_control_routes_answer(local_platform: str) -> None:
