@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aperture.adapters.aws import client
-from aperture.resources import STREAMS, TABLES, UPLOAD_PREFIX, Stream, Table
+from aperture.resources import QUEUES, STREAMS, TABLES, UPLOAD_PREFIX, Queue, Stream, Table
 from aperture.settings import Settings
 
 NOTIFICATION_QUEUE = "aperture-media-notifications"
@@ -41,6 +41,11 @@ def create_table_request(table: Table, settings: Settings) -> dict[str, Any]:
     return request
 
 
+def create_queue_request(queue: Queue, settings: Settings) -> dict[str, Any]:
+    name = getattr(settings, queue.setting).rsplit("/", 1)[-1]
+    return {"QueueName": name, "Attributes": {"VisibilityTimeout": str(queue.visibility_timeout_seconds)}}
+
+
 def create_stream_request(stream: Stream, settings: Settings) -> dict[str, Any]:
     return {"StreamName": getattr(settings, stream.setting), "ShardCount": stream.shards}
 
@@ -52,6 +57,7 @@ class Provisioned:
     notification_queue_url: str
     failure_queue_url: str
     push_applications: dict[str, str]
+    queues: dict[str, str]  # declared queue key -> URL
 
 
 def provision(settings: Settings) -> Provisioned:
@@ -71,6 +77,7 @@ def provision(settings: Settings) -> Provisioned:
         kinesis.create_stream(**create_stream_request(stream, settings))
 
     sqs = client("sqs")
+    queues = {q.key: sqs.create_queue(**create_queue_request(q, settings))["QueueUrl"] for q in QUEUES}
     queue_url = sqs.create_queue(QueueName=NOTIFICATION_QUEUE)["QueueUrl"]
     failure_url = sqs.create_queue(QueueName=FAILURE_QUEUE)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -127,4 +134,4 @@ def provision(settings: Settings) -> Provisioned:
         )["PlatformApplicationArn"]
         for platform, kind in (("apns", "APNS"), ("fcm", "GCM"))
     }
-    return Provisioned(pool_id, client_id, queue_url, failure_url, push)
+    return Provisioned(pool_id, client_id, queue_url, failure_url, push, queues)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aperture.adapters.aws import client
-from aperture.resources import FUNCTIONS, KinesisTrigger
+from aperture.resources import FUNCTIONS, KinesisTrigger, SqsTrigger
 from aperture.settings import Settings
 
 Invoke = Callable[[str, dict[str, Any]], Any]
@@ -49,6 +49,8 @@ class EventPump:
         for fn in FUNCTIONS:
             if isinstance(fn.trigger, KinesisTrigger):
                 self._sources[f"kinesis:{fn.name}"] = functools.partial(self._pump_stream, fn.name, fn.trigger)
+            elif isinstance(fn.trigger, SqsTrigger):
+                self._sources[f"sqs:{fn.name}"] = functools.partial(self._pump_queue, fn.name, fn.trigger)
         self._locks = {name: threading.Lock() for name in self._sources}
 
     def _pump_source(self, name: str) -> int:
@@ -116,6 +118,45 @@ class EventPump:
                 traceback.print_exc()
                 if attempt == ASYNC_ATTEMPTS:
                     self._send_failure(name, event, repr(error))
+
+    def _pump_queue(self, name: str, trigger: SqsTrigger) -> int:
+        """One batch from a job queue, as an SQS event source mapping with ReportBatchItemFailures delivers it."""
+        sqs = client("sqs")
+        url = getattr(self._settings, f"queue_{trigger.queue}")
+        messages = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=trigger.batch_size, WaitTimeSeconds=0, AttributeNames=["All"]
+        ).get("Messages", [])
+        if not messages:
+            return 0
+        records = [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{self._settings.region}:123456789012:{url.rsplit('/', 1)[-1]}",
+                "awsRegion": self._settings.region,
+            }
+            for m in messages
+        ]
+        try:
+            response = self._invoke(name, {"Records": records}) or {}
+            failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+        except Exception:
+            traceback.print_exc()
+            failed = {r["messageId"] for r in records}
+        for message in messages:
+            if message["MessageId"] not in failed:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            elif int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1")) >= trigger.max_receives:
+                self._send_failure(name, {"body": message["Body"]}, "receives exhausted (dead-letter queue)")
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            else:  # visible again at once, rather than after the visibility timeout
+                sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+        return len(messages)
 
     def _send_failure(self, name: str, payload: dict[str, Any], reason: str) -> None:
         print(f"event pump: {name} gave up on an event: {reason}", file=sys.stderr, flush=True)

@@ -140,6 +140,8 @@ def start(port: int) -> LocalPlatform:
     os.environ["APERTURE_JWKS_URL"] = f"{endpoint}/{resources.user_pool_id}/.well-known/jwks.json"
     os.environ["APERTURE_SNS_APNS_APPLICATION_ARN"] = resources.push_applications["apns"]
     os.environ["APERTURE_SNS_FCM_APPLICATION_ARN"] = resources.push_applications["fcm"]
+    for key, url in resources.queues.items():
+        os.environ[f"APERTURE_QUEUE_{key.upper()}"] = url
     # Bind first: the CDN base the functions put in image URLs needs the real port.
     server = make_server("127.0.0.1", port, _not_ready, threaded=True)
     bound_port = server.server_address[1]

@@ -93,6 +93,8 @@ def start_aws() -> tuple[Any, Provisioned]:
     os.environ["APERTURE_JWKS_URL"] = f"{endpoint}/{provisioned.user_pool_id}/.well-known/jwks.json"
     os.environ["APERTURE_SNS_APNS_APPLICATION_ARN"] = provisioned.push_applications["apns"]
     os.environ["APERTURE_SNS_FCM_APPLICATION_ARN"] = provisioned.push_applications["fcm"]
+    for key, url in provisioned.queues.items():
+        os.environ[f"APERTURE_QUEUE_{key.upper()}"] = url
     wiring.reset()
     return server, provisioned
 
@@ -200,5 +202,5 @@ def publish_post(author: Account, caption: str = "") -> str:
         height=1080,
         images=images,
     )
-    ingest_post_ready(event, wiring.posts(), wiring.uploads(), wiring.follows(), wiring.timeline())
+    ingest_post_ready(event, wiring.posts(), wiring.uploads(), wiring.fanout())
     return str(post_id)

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
 from aperture.api import COMMON_RESPONSES, Limit, caller, logger, make_resolver
-from aperture.feed import read_feed
+from aperture.feed import decode_cursor, read_feed
 from aperture.models.api import Page, Post
 
 router = Router()
@@ -16,14 +16,15 @@ router = Router()
 
 @router.get("/feed", summary="Your home feed", tags=["feed"], responses=COMMON_RESPONSES)
 def get_feed(
-    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,20}$", description="next_cursor of the last page")] = None,
+    cursor: Annotated[str | None, Query(max_length=64, description="next_cursor of the last page")] = None,
     limit: Limit = 20,
     order: Annotated[Literal["ranked", "chronological"], Query()] = "ranked",
 ) -> Page[Post]:
-    before = int(cursor) if cursor else None
-    # Ranking comes with the feed issue; until then both orders are newest first.
+    # Ranking is still to come (see the feed issue); until then both orders are newest first.
     del order
-    return read_feed(caller(router).user_id, before, limit, wiring.timeline(), wiring.post_views())
+    viewer = caller(router).user_id
+    timeline, views = wiring.timeline(), wiring.post_views()
+    return read_feed(viewer, decode_cursor(cursor), limit, timeline, views, wiring.fanout().rebuild)
 
 
 app = make_resolver(router)

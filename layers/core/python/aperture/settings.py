@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     table_notify_keys: str = "aperture-notify_keys"
     table_devices: str = "aperture-devices"
     stream_events: str = "aperture-events"
+    queue_fanout: str = "aperture-fanout"  # the queue's URL on AWS; locally, its name (resolved at first use)
     media_bucket: str = "aperture-media"
 
     user_pool_id: str = ""
@@ -48,6 +49,10 @@ class Settings(BaseSettings):
     upload_record_ttl_seconds: int = 7 * 86400
     max_image_pixels: int = 50_000_000
     timeline_cap: int = 800
+    recent_posts_cap: int = 200  # each author's latest posts kept for request-time merges and rebuilds
+    celebrity_threshold: int = 10_000  # followers from which an author's posts are merged at read time
+    inactive_days: int = 14  # followers idle longer get no fanout; their timeline is rebuilt when they return
+    fanout_job_size: int = 1_000
 
     like_bloom_threshold: int = 10_000  # likes past which "did I like it" moves from a set to a Bloom filter
     like_bloom_capacity: int = 10_000_000  # likes a post's filter holds at its 1% false-positive rate

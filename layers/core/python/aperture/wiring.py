@@ -28,8 +28,10 @@ from aperture.adapters.redis_store import (
 )
 from aperture.adapters.s3 import MediaStore
 from aperture.adapters.sns import PushGateway
+from aperture.adapters.sqs import JobQueue
 from aperture.clock import now_ms
 from aperture.comments import Comments
+from aperture.fanout import Fanout
 from aperture.graph import Graph
 from aperture.ids import new_id
 from aperture.likes import Likes, bloom_shape
@@ -64,7 +66,15 @@ def follows() -> FollowRepository:
 
 @lru_cache(maxsize=1)
 def timeline() -> Timeline:
-    return Timeline(redis_client(), get_settings().timeline_cap)
+    settings = get_settings()
+    return Timeline(redis_client(), settings.timeline_cap, settings.recent_posts_cap, settings.inactive_days * 86_400)
+
+
+@lru_cache(maxsize=1)
+def fanout() -> Fanout:
+    settings = get_settings()
+    jobs = JobQueue(client("sqs"), settings.queue_fanout)
+    return Fanout(timeline(), follows(), users(), jobs, settings.celebrity_threshold, settings.fanout_job_size)
 
 
 @lru_cache(maxsize=1)
@@ -130,7 +140,9 @@ def graph() -> Graph:
         dynamo_table(settings.table_blocks), dynamo_table(settings.table_follows), dynamo_table(settings.table_users)
     )
     cache = RelationshipCache(redis_client(), settings.relationship_cache_seconds)
-    return Graph(users(), follows(), blocks, cache, events(), now_ms)
+    return Graph(
+        users(), follows(), blocks, cache, events(), now_ms, on_follow=lambda *change: fanout().followed(*change)
+    )
 
 
 @lru_cache(maxsize=1)
@@ -224,7 +236,7 @@ def reset() -> None:
     from aperture import ids, settings
 
     factories = (
-        users, posts, uploads, follows, timeline, media_store, events, identity, token_verifier,
+        users, posts, uploads, follows, timeline, fanout, media_store, events, identity, token_verifier,
         blocklist, hash_blocklist, moderator, graph, like_repository, like_cache, likes, comments,
         post_views, notification_repository, devices, push, notifier, inbox,
     )  # fmt: skip

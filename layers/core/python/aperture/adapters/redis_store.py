@@ -8,7 +8,7 @@ import tempfile
 import threading
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis
 
@@ -53,20 +53,64 @@ def timeline_key(user_id: int) -> str:
     return f"tl:{{{user_id}}}"
 
 
+def recent_posts_key(author_id: int) -> str:
+    return f"recent:{{{author_id}}}"
+
+
+def active_key(user_id: int) -> str:
+    return f"tl:{{{user_id}}}:active"
+
+
+def celebrities_followed_key(user_id: int) -> str:
+    return f"tl:{{{user_id}}}:celebs"
+
+
+CELEBRITIES_KEY = "celebrities"  # authors whose posts are merged at read time instead of fanned out
+
+
 def _member(post_id: int) -> str:
     return str(post_id).zfill(ID_WIDTH)
 
 
-class Timeline:
-    """Home timelines: a sorted set per user, scored by post time in ms, members are padded post ids."""
+class Position(NamedTuple):
+    """Where a post sits in a feed: its publish time in ms, then its id to order posts of the same ms."""
 
-    def __init__(self, client: Any, cap: int) -> None:
+    ms: int
+    post_id: int
+
+
+def _page_commands(pipe: Any, key: str, before: Position | None, limit: int) -> int:
+    """Queue the reads for up to `limit` entries older than `before`; returns how many replies they give."""
+    if before is None:
+        pipe.zrevrangebyscore(key, "+inf", "-inf", start=0, num=limit, withscores=True)
+        return 1
+    pipe.zrangebyscore(key, before.ms, before.ms, withscores=True)  # entries in the cursor's own millisecond
+    pipe.zrevrangebyscore(key, f"({before.ms}", "-inf", start=0, num=limit, withscores=True)
+    return 2
+
+
+def _page_result(replies: list[Any], before: Position | None, limit: int) -> list[Position]:
+    if before is None:
+        return [Position(int(score), int(member)) for member, score in replies[0]]
+    same_ms, older = replies
+    ties = sorted(
+        (Position(int(s), int(m)) for m, s in same_ms if int(m) < before.post_id), key=lambda p: p.post_id, reverse=True
+    )
+    return (ties + [Position(int(s), int(m)) for m, s in older])[:limit]
+
+
+class Timeline:
+    """Home timelines and authors' recent posts: sorted sets scored by publish time, members are padded ids."""
+
+    def __init__(self, client: Any, cap: int, recent_cap: int = 200, active_seconds: int = 14 * 86_400) -> None:
         self._redis = client
         self._cap = cap
+        self._recent_cap = recent_cap
+        self._active_seconds = active_seconds
 
-    def push(self, user_ids: Iterable[int], post_id: int, batch_size: int = 500) -> int:
-        """Add a post to many timelines with pipelined ZADDs; a repeated push changes nothing."""
-        score = id_timestamp_ms(post_id)
+    def push(self, user_ids: Iterable[int], post_id: int, ms: int | None = None, batch_size: int = 500) -> int:
+        """Add a post to many timelines with pipelined ZADDs, in batches; a repeated push changes nothing."""
+        score = ms if ms is not None else id_timestamp_ms(post_id)
         member = _member(post_id)
         pushed = 0
         pipe = self._redis.pipeline(transaction=False)
@@ -80,24 +124,95 @@ class Timeline:
         pipe.execute()
         return pushed
 
-    def page(self, user_id: int, before: int | None, limit: int) -> list[int]:
-        """Up to `limit` post ids older than `before` (newest first), in one round trip."""
-        key = timeline_key(user_id)
-        if before is None:
-            members = self._redis.zrevrange(key, 0, limit - 1)
-            return [int(m) for m in members]
-        score = id_timestamp_ms(before)
+    def record_post(self, author_id: int, post_id: int, ms: int) -> None:
+        """Keep the post among its author's latest (read by followers at request time, and on rebuilds)."""
+        key = recent_posts_key(author_id)
         pipe = self._redis.pipeline(transaction=False)
-        pipe.zrangebyscore(key, score, score)  # posts in the cursor's own millisecond
-        pipe.zrevrangebyscore(key, f"({score}", "-inf", start=0, num=limit)
-        same_ms, older = pipe.execute()
-        ties = sorted((int(m) for m in same_ms if int(m) < before), reverse=True)
-        return (ties + [int(m) for m in older])[:limit]
+        pipe.zadd(key, {_member(post_id): ms})
+        pipe.zremrangebyrank(key, 0, -(self._recent_cap + 1))
+        pipe.execute()
+
+    def page(self, user_id: int, before: Position | int | None, limit: int) -> list[int]:
+        """Up to `limit` post ids older than `before` (newest first), in one round trip."""
+        return [p.post_id for p in self.positions(user_id, _position(before), limit)]
+
+    def positions(self, user_id: int, before: Position | None, limit: int) -> list[Position]:
+        pipe = self._redis.pipeline(transaction=False)
+        _page_commands(pipe, timeline_key(user_id), before, limit)
+        return _page_result(pipe.execute(), before, limit)
 
     def remove(self, user_id: int, post_ids: Iterable[int]) -> None:
         members = [_member(p) for p in post_ids]
         if members:
             self._redis.zrem(timeline_key(user_id), *members)
+
+    def recent(self, author_ids: list[int], before: Position | None, limit: int) -> list[Position]:
+        """Up to `limit` posts of each author older than `before`, merged newest first, in one round trip."""
+        if not author_ids:
+            return []
+        pipe = self._redis.pipeline(transaction=False)
+        counts = [_page_commands(pipe, recent_posts_key(a), before, limit) for a in author_ids]
+        replies = pipe.execute()
+        merged: list[Position] = []
+        offset = 0
+        for count in counts:
+            merged += _page_result(replies[offset : offset + count], before, limit)
+            offset += count
+        return sorted(merged, reverse=True)
+
+    def merge_into(self, user_id: int, entries: Iterable[Position]) -> None:
+        """Put posts (a followee's recent ones) into a timeline, keeping its cap."""
+        mapping = {_member(p.post_id): p.ms for p in entries}
+        if mapping:
+            key = timeline_key(user_id)
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.zadd(key, mapping)
+            pipe.zremrangebyrank(key, 0, -(self._cap + 1))
+            pipe.execute()
+
+    def touch(self, user_id: int) -> bool:
+        """Mark the user active now; returns whether they were active already (inside the window)."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.exists(active_key(user_id))
+        pipe.set(active_key(user_id), 1, ex=self._active_seconds)
+        was_active, _ = pipe.execute()
+        return bool(was_active)
+
+    def active(self, user_ids: list[int]) -> list[int]:
+        """Those of the users active within the window, in one round trip."""
+        if not user_ids:
+            return []
+        pipe = self._redis.pipeline(transaction=False)
+        for user_id in user_ids:
+            pipe.exists(active_key(user_id))
+        return [u for u, alive in zip(user_ids, pipe.execute(), strict=True) if alive]
+
+    def set_celebrity(self, author_id: int, celebrity: bool) -> bool:
+        """Record whether an author is above the threshold; returns whether that changed."""
+        if celebrity:
+            return bool(self._redis.sadd(CELEBRITIES_KEY, author_id))
+        return bool(self._redis.srem(CELEBRITIES_KEY, author_id))
+
+    def is_celebrity(self, author_id: int) -> bool:
+        return bool(self._redis.sismember(CELEBRITIES_KEY, author_id))
+
+    def follow_celebrity(self, user_ids: Iterable[int], author_id: int, following: bool) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        for user_id in user_ids:
+            if following:
+                pipe.sadd(celebrities_followed_key(user_id), author_id)
+            else:
+                pipe.srem(celebrities_followed_key(user_id), author_id)
+        pipe.execute()
+
+    def celebrities_followed(self, user_id: int) -> list[int]:
+        return sorted(int(a) for a in self._redis.smembers(celebrities_followed_key(user_id)))
+
+
+def _position(before: Position | int | None) -> Position | None:
+    if before is None or isinstance(before, Position):
+        return before
+    return Position(id_timestamp_ms(before), before)
 
 
 def likes_keys(post_id: int) -> tuple[str, str, str]:

@@ -97,3 +97,30 @@ def parse_event(data: bytes | str) -> AnyEvent | None:
     if not isinstance(raw, dict) or raw.get("type") not in KNOWN_TYPES:
         return None
     return DOMAIN_EVENT.validate_python(raw)
+
+
+class FanoutJob(BaseModel):
+    """Push one post to a slice of its author's followers (about a thousand)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["post"] = "post"
+    post_id: int
+    author_id: int
+    published_ms: int
+    follower_ids: tuple[int, ...]
+
+
+class CelebrityJob(BaseModel):
+    """An author crossed the celebrity threshold: tell a slice of their followers where to find their posts."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["celebrity"] = "celebrity"
+    author_id: int
+    celebrity: bool
+    follower_ids: tuple[int, ...]
+
+
+AnyJob = Annotated[FanoutJob | CelebrityJob, Field(discriminator="kind")]
+JOB: TypeAdapter[FanoutJob | CelebrityJob] = TypeAdapter(AnyJob)

@@ -1,0 +1,109 @@
+"""Hybrid fanout: authors below the celebrity threshold push to followers' timelines in jobs of about a thousand;
+above it, nothing is pushed and followers merge the author's recent posts when they read.
+
+Followers idle for longer than the inactivity window get no pushes; their timeline is rebuilt from their
+followees' recent posts on their first request. Every job is idempotent: a retried job changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from itertools import islice
+
+from aperture.adapters.dynamo import FollowRepository, UserRepository
+from aperture.adapters.redis_store import Position, Timeline
+from aperture.adapters.sqs import JobQueue
+from aperture.models.events import CelebrityJob, FanoutJob
+
+REBUILD_PER_AUTHOR = 50  # recent posts taken from each followee when a timeline is rebuilt
+
+
+def _slices(ids: Iterable[int], size: int) -> Iterator[tuple[int, ...]]:
+    iterator = iter(ids)
+    while chunk := tuple(islice(iterator, size)):
+        yield chunk
+
+
+class Fanout:
+    def __init__(
+        self,
+        timeline: Timeline,
+        follows: FollowRepository,
+        users: UserRepository,
+        jobs: JobQueue,
+        threshold: int,
+        job_size: int,
+    ) -> None:
+        self._timeline = timeline
+        self._follows = follows
+        self._users = users
+        self._jobs = jobs
+        self._threshold = threshold
+        self._job_size = job_size
+
+    def is_celebrity(self, author_id: int) -> bool:
+        user = self._users.get(author_id)
+        return user is not None and user.follower_count >= self._threshold
+
+    def publish(self, author_id: int, post_id: int, published_ms: int) -> int:
+        """Record a new post and queue its fanout; returns how many jobs were queued (0 for a celebrity)."""
+        self._timeline.record_post(author_id, post_id, published_ms)
+        self._timeline.push([author_id], post_id, published_ms)  # authors see their own posts
+        if self.is_celebrity(author_id):
+            return 0
+        followers = (f for page in self._follows.followers(author_id, self._job_size) for f in page)
+        return self._jobs.enqueue(
+            FanoutJob(post_id=post_id, author_id=author_id, published_ms=published_ms, follower_ids=chunk)
+            for chunk in _slices(followers, self._job_size)
+        )
+
+    def run(self, job: FanoutJob | CelebrityJob) -> int:
+        """Do one job; returns how many timelines it touched."""
+        if isinstance(job, FanoutJob):
+            active = self._timeline.active(list(job.follower_ids))
+            return self._timeline.push(active, job.post_id, job.published_ms)
+        self._timeline.follow_celebrity(job.follower_ids, job.author_id, job.celebrity)
+        if not job.celebrity:
+            # Back under the threshold: what they posted as a celebrity was never pushed, so merge it in.
+            recent = self._timeline.recent([job.author_id], None, REBUILD_PER_AUTHOR)
+            for follower in self._timeline.active(list(job.follower_ids)):
+                self._timeline.merge_into(follower, recent)
+        return len(job.follower_ids)
+
+    def followed(self, follower_id: int, author_id: int, following: bool) -> None:
+        """After a follow or unfollow: merge the author's recent posts in, or take them out."""
+        celebrity = self.is_celebrity(author_id)
+        self._timeline.follow_celebrity([follower_id], author_id, following and celebrity)
+        recent = self._timeline.recent([author_id], None, REBUILD_PER_AUTHOR)
+        if following and not celebrity:
+            self._timeline.merge_into(follower_id, recent)
+        elif not following:
+            self._timeline.remove(follower_id, [p.post_id for p in recent])
+        if self._timeline.set_celebrity(author_id, celebrity):
+            self._announce(author_id, celebrity)
+
+    def _announce(self, author_id: int, celebrity: bool) -> None:
+        followers = (f for page in self._follows.followers(author_id, self._job_size) for f in page)
+        self._jobs.enqueue(
+            CelebrityJob(author_id=author_id, celebrity=celebrity, follower_ids=chunk)
+            for chunk in _slices(followers, self._job_size)
+        )
+
+    def rebuild(self, user_id: int) -> int:
+        """Refill a returning user's timeline from their followees' recent posts; returns how many posts."""
+        followees = [f for page in _all_following(self._follows, user_id) for f in page]
+        celebrities = set(self._timeline.celebrities_followed(user_id))
+        recent: list[Position] = self._timeline.recent(
+            [f for f in followees if f not in celebrities] + [user_id], None, REBUILD_PER_AUTHOR
+        )
+        self._timeline.merge_into(user_id, recent)
+        return len(recent)
+
+
+def _all_following(follows: FollowRepository, user_id: int) -> Iterator[list[int]]:
+    cursor = None
+    while True:
+        ids, cursor = follows.page_following(user_id, 500, cursor)
+        yield ids
+        if cursor is None:
+            return

@@ -1,0 +1,122 @@
+"""Hybrid fanout: pushes below the celebrity threshold, request-time merges above it, and activity-aware timelines."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from aperture import wiring
+from aperture.adapters.redis_store import active_key, timeline_key
+from aperture.models.events import FanoutJob
+from local.pump import EventPump
+from tests.support import Account, Api, publish_post
+
+
+def _feed(api: Api, viewer: Account) -> list[str]:
+    return [p["post_id"] for p in api.call("GET", "/feed", viewer, query_string={"limit": 50}).json["items"]]
+
+
+def _timeline(viewer: Account) -> list[int]:
+    return wiring.timeline().page(int(viewer.user_id), None, 100)
+
+
+@pytest.fixture
+def small_world(api: Api) -> Iterator[None]:
+    os.environ["APERTURE_CELEBRITY_THRESHOLD"] = "3"
+    os.environ["APERTURE_FANOUT_JOB_SIZE"] = "2"
+    wiring.reset()
+    yield
+    del os.environ["APERTURE_CELEBRITY_THRESHOLD"], os.environ["APERTURE_FANOUT_JOB_SIZE"]
+    wiring.reset()
+
+
+def test_a_post_is_pushed_to_active_followers_in_jobs(api: Api, pump: EventPump, small_world: None) -> None:
+    # Given an author with two active followers (the threshold is three)
+    author, fans = api.sign_up("author"), [api.sign_up("fan") for _ in range(2)]
+    for fan in fans:
+        api.call("PUT", f"/users/{author.user_id}/follow", fan)
+        _feed(api, fan)  # reading the feed makes them active
+    # When the author posts
+    post = publish_post(author)
+    pump.drain()
+    # Then the post is in both timelines, pushed, before anyone asks
+    for fan in fans:
+        assert _timeline(fan) == [int(post)]
+
+
+def test_a_retried_fanout_job_changes_nothing(api: Api, small_world: None) -> None:
+    author, fan = api.sign_up("author"), api.sign_up("fan")
+    _feed(api, fan)
+    job = FanoutJob(post_id=123, author_id=int(author.user_id), published_ms=1_800_000_000_000,
+                    follower_ids=(int(fan.user_id),))  # fmt: skip
+    for _ in range(3):
+        wiring.fanout().run(job)
+    assert _timeline(fan) == [123]
+
+
+def test_followers_are_split_into_jobs_of_the_configured_size(api: Api, small_world: None) -> None:
+    author = api.sign_up("author")
+    for fan in [api.sign_up("fan") for _ in range(2)]:
+        api.call("PUT", f"/users/{author.user_id}/follow", fan)
+    assert wiring.fanout().publish(int(author.user_id), 999, 1_800_000_000_000) == 1  # 2 followers, jobs of 2
+
+
+def test_a_celebritys_posts_are_not_pushed_but_merged_when_read(api: Api, pump: EventPump, small_world: None) -> None:
+    # Given an author past the threshold (three followers)
+    star, fans = api.sign_up("star"), [api.sign_up("fan") for _ in range(3)]
+    for fan in fans:
+        _feed(api, fan)
+        api.call("PUT", f"/users/{star.user_id}/follow", fan)
+    pump.drain()
+    # When the star posts, nothing is pushed
+    assert wiring.fanout().publish(int(star.user_id), 1, 1) == 0
+    post = publish_post(star)
+    pump.drain()
+    assert int(post) not in _timeline(fans[0])
+    # But every follower's feed shows it, merged at request time
+    for fan in fans:
+        assert post in _feed(api, fan)
+
+
+def test_crossing_the_threshold_either_way_keeps_feeds_whole(api: Api, pump: EventPump, small_world: None) -> None:
+    star, fans = api.sign_up("star"), [api.sign_up("fan") for _ in range(3)]
+    for fan in fans:
+        _feed(api, fan)
+    before = publish_post(star)
+    for fan in fans:
+        api.call("PUT", f"/users/{star.user_id}/follow", fan)  # the third follow crosses the threshold
+    pump.drain()
+    during = publish_post(star)  # not pushed: the star is a celebrity now
+    pump.drain()
+    assert {before, during} <= set(_feed(api, fans[0]))
+    api.call("DELETE", f"/users/{star.user_id}/follow", fans[2])  # back under the threshold
+    pump.drain()
+    after = publish_post(star)  # pushed again
+    pump.drain()
+    for fan in fans[:2]:
+        assert [p for p in _feed(api, fan) if p in {before, during, after}] == [after, during, before]
+        assert int(during) in _timeline(fan)  # merged in when the star came back under
+    assert _feed(api, fans[2]) == []
+
+
+def test_a_follower_away_for_two_weeks_gets_no_pushes_and_no_empty_feed(api: Api, pump: EventPump) -> None:
+    author, fan = api.sign_up("author"), api.sign_up("fan")
+    api.call("PUT", f"/users/{author.user_id}/follow", fan)
+    _feed(api, fan)
+    wiring.redis_client().delete(active_key(int(fan.user_id)), timeline_key(int(fan.user_id)))  # 14 days pass
+    post = publish_post(author)
+    pump.drain()
+    assert _timeline(fan) == []  # skipped while away
+    assert _feed(api, fan) == [post]  # rebuilt on the first request back
+
+
+def test_following_merges_recent_posts_and_unfollowing_takes_them_out(api: Api) -> None:
+    author, fan = api.sign_up("author"), api.sign_up("fan")
+    _feed(api, fan)
+    posts = [publish_post(author) for _ in range(3)]
+    api.call("PUT", f"/users/{author.user_id}/follow", fan)
+    assert _feed(api, fan) == posts[::-1]
+    api.call("DELETE", f"/users/{author.user_id}/follow", fan)
+    assert _feed(api, fan) == []
