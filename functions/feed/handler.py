@@ -4,11 +4,13 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from redis.exceptions import RedisError
 
 from aperture import wiring
 from aperture.api import COMMON_RESPONSES, Limit, caller, logger, make_resolver
-from aperture.feed import decode_cursor, read_feed
+from aperture.feed import decode_cursor, read_feed, read_feed_without_redis
 from aperture.models.api import Page, Post
 
 router = Router()
@@ -22,9 +24,17 @@ def get_feed(
 ) -> Page[Post]:
     # Ranking is still to come (see the feed issue); until then both orders are newest first.
     del order
-    viewer = caller(router).user_id
-    timeline, views = wiring.timeline(), wiring.post_views()
-    return read_feed(viewer, decode_cursor(cursor), limit, timeline, views, wiring.fanout().rebuild)
+    viewer, position = caller(router).user_id, decode_cursor(cursor)
+    views = wiring.post_views()
+    try:
+        return read_feed(viewer, position, limit, wiring.timeline(), views, wiring.fanout().rebuild)
+    except RedisError as error:
+        # Never a 500 for a cache outage: build the page from DynamoDB, and say so in logs and metrics.
+        logger.warning("feed built without Redis", extra={"error": repr(error)})
+        with single_metric(name="FeedDegraded", unit=MetricUnit.Count, value=1, namespace="Aperture") as metric:
+            metric.add_dimension(name="function", value="feed")
+        follows, posts = wiring.follows(), wiring.posts()
+        return read_feed_without_redis(viewer, position, limit, follows.following_ids, posts.latest_by, views)
 
 
 app = make_resolver(router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 
@@ -9,9 +10,10 @@ import pytest
 
 from aperture import wiring
 from aperture.adapters.redis_store import active_key, timeline_key
+from aperture.api import logger
 from aperture.models.events import FanoutJob
 from local.pump import EventPump
-from tests.support import Account, Api, publish_post
+from tests.support import Account, Api, free_port, publish_post
 
 
 def _feed(api: Api, viewer: Account) -> list[str]:
@@ -120,3 +122,34 @@ def test_following_merges_recent_posts_and_unfollowing_takes_them_out(api: Api) 
     assert _feed(api, fan) == posts[::-1]
     api.call("DELETE", f"/users/{author.user_id}/follow", fan)
     assert _feed(api, fan) == []
+
+
+def test_with_redis_down_the_feed_comes_from_dynamodb_not_a_500(api: Api, capfd: pytest.CaptureFixture[str]) -> None:
+    # Given a follower and some posts, made while Redis was up
+    author, other, fan = api.sign_up("author"), api.sign_up("other"), api.sign_up("fan")
+    for followee in (author, other):
+        api.call("PUT", f"/users/{followee.user_id}/follow", fan)
+    posts = [publish_post(author if i % 2 else other) for i in range(5)]
+    api.call("PUT", f"/posts/{posts[0]}/like", fan)
+    # When Redis goes away
+    working = os.environ["REDIS_URL"]
+    os.environ["REDIS_URL"] = f"redis://127.0.0.1:{free_port()}/0"
+    wiring.reset()
+    warnings: list[logging.LogRecord] = []
+    collector = logging.Handler(logging.WARNING)
+    collector.emit = warnings.append  # type: ignore[method-assign]
+    logger.addHandler(collector)
+    try:
+        first = api.call("GET", "/feed", fan, query_string={"limit": 3})
+        second = api.call("GET", "/feed", fan, query_string={"limit": 3, "cursor": first.json["next_cursor"]})
+    finally:
+        logger.removeHandler(collector)
+        os.environ["REDIS_URL"] = working
+        wiring.reset()
+    # Then the feed still answers, newest first, pages and all, with a warning and a metric
+    assert first.status_code == second.status_code == 200
+    assert [p["post_id"] for p in first.json["items"] + second.json["items"]] == posts[::-1]
+    liked = next(p for p in second.json["items"] if p["post_id"] == posts[0])
+    assert liked["liked_by_me"] is True
+    assert [r.getMessage() for r in warnings] == ["feed built without Redis"] * 2
+    assert '"FeedDegraded":[1.0]' in capfd.readouterr().out

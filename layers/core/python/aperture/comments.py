@@ -6,6 +6,8 @@ import re
 import uuid
 from collections.abc import Callable, Iterable
 
+from redis.exceptions import RedisError
+
 from aperture.adapters.dynamo import CommentRepository, UserRepository
 from aperture.adapters.kinesis import EventPublisher
 from aperture.adapters.redis_store import CommentPreviewCache
@@ -102,9 +104,15 @@ class Comments:
     def previews(self, post_ids: Iterable[int]) -> dict[int, list[CommentView]]:
         """The first few comments of each post: one Redis round trip, DynamoDB only for posts not cached."""
         wanted = list(post_ids)
-        cached = self._previews.get_many(wanted)
+        try:
+            cached = self._previews.get_many(wanted)
+        except RedisError:
+            cached, available = {}, False  # Redis is down: read the first comments from DynamoDB
+        else:
+            available = True
         for post_id in (p for p in wanted if p not in cached):
             views, _ = self.page(post_id, self._preview_size, None, set())
             cached[post_id] = [v.model_dump() for v in views]
-            self._previews.put(post_id, cached[post_id])
+            if available:
+                self._previews.put(post_id, cached[post_id])
         return {p: [CommentView.model_validate(c) for c in cached[p]] for p in wanted}

@@ -91,19 +91,10 @@ class Fanout:
 
     def rebuild(self, user_id: int) -> int:
         """Refill a returning user's timeline from their followees' recent posts; returns how many posts."""
-        followees = [f for page in _all_following(self._follows, user_id) for f in page]
+        followees = self._follows.following_ids(user_id)
         celebrities = set(self._timeline.celebrities_followed(user_id))
         recent: list[Position] = self._timeline.recent(
             [f for f in followees if f not in celebrities] + [user_id], None, REBUILD_PER_AUTHOR
         )
         self._timeline.merge_into(user_id, recent)
         return len(recent)
-
-
-def _all_following(follows: FollowRepository, user_id: int) -> Iterator[list[int]]:
-    cursor = None
-    while True:
-        ids, cursor = follows.page_following(user_id, 500, cursor)
-        yield ids
-        if cursor is None:
-            return

@@ -9,6 +9,7 @@ from aperture.adapters.redis_store import Position, Timeline
 from aperture.errors import InvalidCursorError
 from aperture.ids import id_timestamp_ms
 from aperture.models.api import Page, Post
+from aperture.models.records import PostRecord
 from aperture.posts import PostViews
 
 MAX_REFILLS = 5
@@ -61,4 +62,28 @@ def read_feed(
             break
     # The cursor is the last position read, shown or skipped, so a skipped post is never read twice.
     next_cursor = None if exhausted or before is None else encode_cursor(before)
+    return Page[Post](items=items, next_cursor=next_cursor)
+
+
+def read_feed_without_redis(
+    viewer_id: int,
+    cursor: Position | None,
+    limit: int,
+    followees: Callable[[int], list[int]],
+    recent_posts: Callable[[int, int], list[PostRecord]],
+    views: PostViews,
+) -> Page[Post]:
+    """The feed built from DynamoDB alone, for when Redis is down: each followee's latest posts, merged.
+
+    Slower (a query per followee) but complete for recent posts; the same cursor works in both modes.
+    """
+    authors = [viewer_id, *followees(viewer_id)]
+    depth = limit * 3  # per author: enough for this page even when the cursor sits deep
+    entries = sorted(
+        (Position(record.created_at, record.post_id) for author in authors for record in recent_posts(author, depth)),
+        reverse=True,
+    )
+    older = [p for p in entries if cursor is None or p < cursor][:limit]
+    items = views.many(viewer_id, [p.post_id for p in older])
+    next_cursor = encode_cursor(older[-1]) if len(older) == limit else None
     return Page[Post](items=items, next_cursor=next_cursor)

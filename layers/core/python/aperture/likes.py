@@ -11,6 +11,8 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 
+from redis.exceptions import RedisError
+
 from aperture.adapters.dynamo import LikeRepository
 from aperture.adapters.kinesis import EventPublisher
 from aperture.adapters.redis_store import LIKED, MAYBE, UNKNOWN, LikeCache, like_lock_key, like_rebuild_key
@@ -113,13 +115,19 @@ class Likes:
     def counts(self, posts: Iterable[PostRecord]) -> dict[int, int]:
         """Live counts, in one round trip; a post whose cache is gone shows its last flushed count."""
         records = list(posts)
-        live = self._cache.counts([p.post_id for p in records])
+        try:
+            live = self._cache.counts([p.post_id for p in records])
+        except RedisError:
+            live = [None] * len(records)  # Redis is down: the counts flushed to DynamoDB will do
         return {p.post_id: max(0, n if n is not None else p.like_count) for p, n in zip(records, live, strict=True)}
 
     def liked_by(self, user_id: int, post_ids: list[int]) -> dict[int, bool]:
         """Whether the user liked each post: one Redis round trip, DynamoDB only to confirm a Bloom "maybe"."""
         positions = dict.fromkeys(post_ids, self._bloom.positions(user_id))
-        states = self._cache.states(post_ids, user_id, positions)
+        try:
+            states = self._cache.states(post_ids, user_id, positions)
+        except RedisError:
+            states = [UNKNOWN] * len(post_ids)  # Redis is down: DynamoDB answers
         answers = {}
         for post_id, state in zip(post_ids, states, strict=True):
             if state in (MAYBE, UNKNOWN):

@@ -234,6 +234,12 @@ class PostRepository:
         )
         return [int(i["post_id"]) for i in items], next_cursor
 
+    def latest_by(self, author_id: int, count: int) -> list[PostRecord]:
+        """An author's newest posts, whole."""
+        ids, _ = self.page_by_author(author_id, count, None)
+        found = self.get_many(ids)
+        return [found[i] for i in ids if i in found]
+
     def set_like_count(self, post_id: int, count: int) -> None:
         try:
             self._table.update_item(
@@ -266,6 +272,16 @@ class FollowRepository:
             self._table, FOLLOW_KEY, limit, cursor, KeyConditionExpression=Key("follower_id").eq(user_id)
         )
         return [int(i["followee_id"]) for i in items], next_cursor
+
+    def following_ids(self, user_id: int) -> list[int]:
+        """Everyone a user follows."""
+        found: list[int] = []
+        cursor = None
+        while True:
+            ids, cursor = self.page_following(user_id, 500, cursor)
+            found += ids
+            if cursor is None:
+                return found
 
     def page_followers(self, user_id: int, limit: int, cursor: str | None) -> tuple[list[int], str | None]:
         items, next_cursor = query_page(

@@ -376,7 +376,10 @@ class RelationshipCache:
 
     def follows(self, follower_id: int, followee_id: int, load: Any) -> bool:
         key = relationship_key(follower_id, followee_id)
-        cached = self._redis.get(key)
+        try:
+            cached = self._redis.get(key)
+        except redis.RedisError:
+            return bool(load())
         if cached is not None:
             return bool(cached == "1")
         answer = bool(load())
@@ -388,7 +391,10 @@ class RelationshipCache:
 
     def blocked(self, user_id: int, load: Any) -> set[int]:
         key = blocked_key(user_id)
-        cached = self._redis.get(key)
+        try:
+            cached = self._redis.get(key)
+        except redis.RedisError:
+            return set(load())  # Redis is down: ask DynamoDB
         if cached is not None:
             return {int(u) for u in json.loads(cached)}
         found = set(load())
