@@ -83,3 +83,22 @@ def test_a_users_posts_come_newest_first_and_a_deleted_post_is_gone_everywhere(a
     assert [p["post_id"] for p in api.call("GET", "/feed", bob).json["items"]] == [posts[2], posts[0]]
     assert api.call("GET", "/me", alice).json["post_count"] == 2
     assert api.call("DELETE", f"/posts/{posts[1]}", alice).status_code == 404
+
+
+def test_ranked_puts_what_the_viewer_engages_with_first_within_the_same_page(api: Api) -> None:
+    # Given a viewer who keeps liking carol's posts, and newer posts from bob
+    viewer, bob, carol = api.sign_up("viewer"), api.sign_up("bob"), api.sign_up("carol")
+    for author in (bob, carol):
+        api.call("PUT", f"/users/{author.user_id}/follow", viewer)
+    for old in [publish_post(carol) for _ in range(3)]:
+        api.call("PUT", f"/posts/{old}/like", viewer)
+    favourite = publish_post(carol)
+    newer = [publish_post(bob) for _ in range(2)]
+    # When the first page of four is read both ways
+    chronological = api.call("GET", "/feed", viewer, query_string={"limit": 4, "order": "chronological"}).json
+    ranked = api.call("GET", "/feed", viewer, query_string={"limit": 4, "order": "ranked"}).json
+    # Then both hold the same posts and the same cursor; ranked leads with carol's
+    assert [p["post_id"] for p in chronological["items"]][:3] == [*newer[::-1], favourite]
+    assert {p["post_id"] for p in ranked["items"]} == {p["post_id"] for p in chronological["items"]}
+    assert ranked["items"][0]["author"]["user_id"] == carol.user_id
+    assert ranked["next_cursor"] == chronological["next_cursor"]

@@ -10,7 +10,7 @@ from redis.exceptions import RedisError
 
 from aperture.adapters.dynamo import CommentRepository, UserRepository
 from aperture.adapters.kinesis import EventPublisher
-from aperture.adapters.redis_store import CommentPreviewCache
+from aperture.adapters.redis_store import AffinityStore, CommentPreviewCache
 from aperture.clock import iso
 from aperture.errors import CommentNotFoundError, ForbiddenError
 from aperture.models.api import CommentView, UserRef
@@ -47,7 +47,9 @@ class Comments:
         preview_size: int,
         new_id: Callable[[], int],
         now_ms: Callable[[], int],
+        affinity: AffinityStore | None = None,
     ) -> None:
+        self._affinity = affinity
         self._repo = repo
         self._users = users
         self._previews = previews
@@ -67,6 +69,8 @@ class Comments:
             created_at=self._now_ms(),
         )
         self._repo.add(comment)
+        if self._affinity is not None and author.user_id != post.author_id:
+            self._affinity.record(author.user_id, post.author_id, post.hashtags, 2.0)
         if post.comment_count < self._preview_size:
             self._previews.forget(post.post_id)  # the new comment may be among the first few
         self._events.publish(

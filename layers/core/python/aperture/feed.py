@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 
-from aperture.adapters.redis_store import Position, Timeline
+from aperture.adapters.redis_store import AffinityStore, Position, Timeline
 from aperture.errors import InvalidCursorError
 from aperture.ids import id_timestamp_ms
 from aperture.models.api import Page, Post
 from aperture.models.records import PostRecord
 from aperture.posts import PostViews
+from aperture.ranking import Candidate, RankingModel, rank
 
 MAX_REFILLS = 5
 CURSOR = re.compile(r"(?:(\d{1,16})-)?(\d{1,20})")
@@ -87,3 +89,28 @@ def read_feed_without_redis(
     items = views.many(viewer_id, [p.post_id for p in older])
     next_cursor = encode_cursor(older[-1]) if len(older) == limit else None
     return Page[Post](items=items, next_cursor=next_cursor)
+
+
+def rank_page(
+    viewer_id: int, page: Page[Post], model: RankingModel, affinity: AffinityStore, now_ms: int
+) -> Page[Post]:
+    """The same page, best first by the model; the cursor stays the page's time boundary, so paging stays exact."""
+    if len(page.items) < 2:
+        return page
+    authors = sorted({int(p.author.user_id) for p in page.items})
+    topics = sorted({tag for p in page.items for tag in p.hashtags})
+    author_weights, topic_weights = affinity.read(viewer_id, authors, topics)
+    candidates = [
+        Candidate(
+            post_id=int(p.post_id),
+            author_id=int(p.author.user_id),
+            created_at=int(datetime.fromisoformat(p.created_at).timestamp() * 1000),
+            like_count=p.like_count,
+            comment_count=p.comment_count,
+            hashtags=tuple(t.lower() for t in p.hashtags),
+        )
+        for p in page.items
+    ]
+    order = rank(candidates, model, now_ms, author_weights, {t.lower(): w for t, w in topic_weights.items()})
+    by_id = {int(p.post_id): p for p in page.items}
+    return Page[Post](items=[by_id[i] for i in order], next_cursor=page.next_cursor)

@@ -15,7 +15,15 @@ from redis.exceptions import RedisError
 
 from aperture.adapters.dynamo import LikeRepository
 from aperture.adapters.kinesis import EventPublisher
-from aperture.adapters.redis_store import LIKED, MAYBE, UNKNOWN, LikeCache, like_lock_key, like_rebuild_key
+from aperture.adapters.redis_store import (
+    LIKED,
+    MAYBE,
+    UNKNOWN,
+    AffinityStore,
+    LikeCache,
+    like_lock_key,
+    like_rebuild_key,
+)
 from aperture.bloom import BloomShape
 from aperture.errors import ConflictError
 from aperture.models.events import LikeChanged
@@ -36,7 +44,9 @@ class Likes:
         bloom: BloomShape,
         now_ms: Callable[[], int],
         pause: Callable[[float], None] = time.sleep,
+        affinity: AffinityStore | None = None,
     ) -> None:
+        self._affinity = affinity
         self._repo = repo
         self._cache = cache
         self._events = events
@@ -67,6 +77,8 @@ class Likes:
             )
             if changed:
                 self._record(post.post_id, user_id, liked)
+                if self._affinity is not None:
+                    self._affinity.record(user_id, post.author_id, post.hashtags, 1.0 if liked else -1.0)
                 self._events.publish(
                     LikeChanged(
                         event_id=uuid.uuid4().hex,

@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     celebrity_threshold: int = 10_000  # followers from which an author's posts are merged at read time
     inactive_days: int = 14  # followers idle longer get no fanout; their timeline is rebuilt when they return
     fanout_job_size: int = 1_000
+    ranking_model_key: str | None = None  # e.g. "models/ranking.json" in the media bucket; else the default
 
     like_bloom_threshold: int = 10_000  # likes past which "did I like it" moves from a set to a Bloom filter
     like_bloom_capacity: int = 10_000_000  # likes a post's filter holds at its 1% false-positive rate

@@ -20,6 +20,7 @@ from aperture.adapters.dynamo import (
 )
 from aperture.adapters.kinesis import EventPublisher
 from aperture.adapters.redis_store import (
+    AffinityStore,
     CommentPreviewCache,
     LikeCache,
     RelationshipCache,
@@ -39,6 +40,7 @@ from aperture.media.moderation import HashBlocklist, ModerationChain, Moderator,
 from aperture.media.pipeline import MediaLimits, MediaPorts
 from aperture.notifications import Inbox, Notifier
 from aperture.posts import PostViews
+from aperture.ranking import RankingModel
 from aperture.settings import get_settings
 
 
@@ -159,7 +161,9 @@ def like_cache() -> LikeCache:
 def likes() -> Likes:
     settings = get_settings()
     shape = bloom_shape(settings.like_bloom_capacity)
-    return Likes(like_repository(), like_cache(), events(), settings.like_bloom_threshold, shape, now_ms)
+    return Likes(
+        like_repository(), like_cache(), events(), settings.like_bloom_threshold, shape, now_ms, affinity=affinity()
+    )
 
 
 @lru_cache(maxsize=1)
@@ -167,7 +171,23 @@ def comments() -> Comments:
     settings = get_settings()
     repo = CommentRepository(dynamo_table(settings.table_comments), dynamo_table(settings.table_posts))
     previews = CommentPreviewCache(redis_client())
-    return Comments(repo, users(), previews, events(), settings.comment_preview_size, new_id, now_ms)
+    return Comments(
+        repo, users(), previews, events(), settings.comment_preview_size, new_id, now_ms, affinity=affinity()
+    )
+
+
+@lru_cache(maxsize=1)
+def affinity() -> AffinityStore:
+    return AffinityStore(redis_client())
+
+
+@lru_cache(maxsize=1)
+def ranking_model() -> RankingModel:
+    """The trained weights from S3 when configured, else the default shipped in the layer."""
+    key = get_settings().ranking_model_key
+    if key:
+        return RankingModel.from_json(media_store().read(key))
+    return RankingModel.default()
 
 
 @lru_cache(maxsize=1)
@@ -238,7 +258,7 @@ def reset() -> None:
     factories = (
         users, posts, uploads, follows, timeline, fanout, media_store, events, identity, token_verifier,
         blocklist, hash_blocklist, moderator, graph, like_repository, like_cache, likes, comments,
-        post_views, notification_repository, devices, push, notifier, inbox,
+        post_views, notification_repository, devices, push, notifier, inbox, affinity, ranking_model,
     )  # fmt: skip
     for factory in factories:
         factory.cache_clear()

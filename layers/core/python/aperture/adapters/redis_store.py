@@ -425,3 +425,35 @@ class CommentPreviewCache:
 
     def forget(self, post_id: int) -> None:
         self._redis.delete(comment_preview_key(post_id))
+
+
+def affinity_keys(user_id: int) -> tuple[str, str]:
+    """(authors, topics) a user engages with, as hashes of weights; same hash tag as their timeline."""
+    return f"tl:{{{user_id}}}:aff:authors", f"tl:{{{user_id}}}:aff:topics"
+
+
+class AffinityStore:
+    """How much each user engages with each author and topic: likes count one, comments two."""
+
+    def __init__(self, client: Any) -> None:
+        self._redis = client
+
+    def record(self, user_id: int, author_id: int, topics: Iterable[str], weight: float) -> None:
+        authors_key, topics_key = affinity_keys(user_id)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hincrbyfloat(authors_key, str(author_id), weight)
+        for topic in topics:
+            pipe.hincrbyfloat(topics_key, topic.lower(), weight)
+        pipe.execute()
+
+    def read(self, user_id: int, authors: list[int], topics: list[str]) -> tuple[dict[int, float], dict[str, float]]:
+        """The user's weights for these authors and topics, in one round trip."""
+        authors_key, topics_key = affinity_keys(user_id)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hmget(authors_key, [str(a) for a in authors] or ["-"])
+        pipe.hmget(topics_key, [t.lower() for t in topics] or ["-"])
+        author_values, topic_values = pipe.execute()
+        return (
+            {a: float(v) for a, v in zip(authors, author_values, strict=False) if v is not None},
+            {t: float(v) for t, v in zip(topics, topic_values, strict=False) if v is not None},
+        )
