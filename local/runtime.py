@@ -29,6 +29,7 @@ from local.pump import EventPump
 from local.scheduler import Scheduler
 
 PUMP_IDLE_SECONDS = 0.1
+DEMO_CELEBRITY_THRESHOLD = 25
 
 
 def _json(status: int, body: Any) -> Response:
@@ -157,8 +158,22 @@ def start(port: int) -> LocalPlatform:
     return LocalPlatform(bound_port, server, pump, scheduler, settings.schedules, clock, threading.Event(), moto)
 
 
-def main(port: int) -> int:
+def main(port: int, seed_demo: int | None = None) -> int:
+    if seed_demo:
+        # The demo world is small, so its few stars need a small threshold to be celebrities.
+        os.environ.setdefault("APERTURE_CELEBRITY_THRESHOLD", str(DEMO_CELEBRITY_THRESHOLD))
     platform = start(port)
+    if seed_demo:
+        from local.demo import DEMO_PASSWORD, seed
+
+        seeded = seed(seed_demo, celebrity_threshold=int(os.environ["APERTURE_CELEBRITY_THRESHOLD"]))
+        platform.pump.drain()
+        print(
+            f"demo: {seeded.users} users (demo000.. , password {DEMO_PASSWORD}), {seeded.follows} follows, "
+            f"{seeded.posts} posts, {seeded.likes} likes, {seeded.comments} comments, "
+            f"{seeded.celebrities} celebrities",
+            flush=True,
+        )
 
     def stop(signum: int, _: Any) -> None:
         print(f"stopping (signal {signum})", flush=True)

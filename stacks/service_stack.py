@@ -38,6 +38,8 @@ class ServiceStack(Stack):
             tables=stateful.data.tables,
             table_declarations=stateful.data.declarations,
             streams=stateful.events.streams,
+            queues=stateful.queues.queues,
+            queue_declarations=stateful.queues.declarations,
             media_bucket_name=media_bucket_name(),
             user_pool=stateful.identity.user_pool,
         )

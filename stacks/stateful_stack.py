@@ -1,4 +1,4 @@
-"""The stateful stack: data that outlives deployments (tables, streams, media, users) and its network."""
+"""The stateful stack: data that outlives deployments (tables, streams, queues, media, users) and its network."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from aperture.resources import FUNCTIONS, STREAMS, TABLES
+from aperture.resources import FUNCTIONS, QUEUES, STREAMS, TABLES
 
 from .constructs.cache import TimelineCache
 from .constructs.data import Tables
@@ -16,6 +16,7 @@ from .constructs.functions import Placement
 from .constructs.identity import Identity
 from .constructs.media import MediaStore
 from .constructs.network import Network, interface_endpoints_for
+from .constructs.queues import WorkQueues
 from .constructs.search import ExploreSearch
 
 
@@ -31,6 +32,8 @@ class StatefulStack(Stack):
         )
         self.data = Tables(self, "Tables", declarations=TABLES)
         self.events = EventStreams(self, "Streams", declarations=STREAMS)
+        # The consumers' triggers set each queue's redrive policy (max_receives).
+        self.queues = WorkQueues(self, "Queues", declarations=QUEUES, consumers=FUNCTIONS)
         self.media = MediaStore(self, "Media")
         self.identity = Identity(self, "Identity")
         self.cache = TimelineCache(

@@ -17,7 +17,7 @@ from aws_cdk import aws_s3_notifications as s3_notifications
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from aperture.resources import Function, KinesisTrigger, S3Trigger
+from aperture.resources import Function, KinesisTrigger, S3Trigger, SqsTrigger
 
 from .environment import common_variables, setting_variable
 from .layer import ARCHITECTURE, RUNTIME
@@ -29,6 +29,7 @@ from .nag import (
     wildcard_resource_finding,
 )
 from .permissions import GrantTargets, object_patterns, statements_for, wildcard_push_patterns
+from .queues import check_consumer
 
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 ASYNC_RETRIES = 2
@@ -69,6 +70,9 @@ def variables_for(function: Function, wiring: Wiring) -> dict[str, str]:
             variables[setting_variable(targets.table_declarations[name].setting)] = targets.tables[name].table_name
         elif kind == "stream":
             variables[setting_variable(f"stream_{name}")] = targets.streams[name].stream_name
+        elif kind == "queue":
+            # The URL: SQS calls address a queue by it (the local runtime resolves a bare name instead).
+            variables[setting_variable(targets.queue_declarations[name].setting)] = targets.queues[name].queue_url
         elif kind == "bucket":
             variables[setting_variable("media_bucket")] = targets.media_bucket_name
         elif kind == "user_pool":
@@ -158,12 +162,15 @@ class ServiceFunction(Construct):
                 "VPC, plus CloudWatch Logs writes.",
             )
 
-        # A ScheduleTrigger's rule lives in stacks.constructs.schedules (with its own dead-letter queue).
+        # A ScheduleTrigger's rule lives in stacks.constructs.schedules (with its own dead-letter queue); an
+        # SqsTrigger's failed messages go to the dead-letter queue of the queue itself (stacks.constructs.queues).
         self.failures: sqs.Queue | None = None
         if isinstance(declaration.trigger, KinesisTrigger):
             self._consume_stream(declaration.trigger, wiring)
         elif isinstance(declaration.trigger, S3Trigger):
             self._handle_uploads(declaration.trigger, wiring)
+        elif isinstance(declaration.trigger, SqsTrigger):
+            self._consume_queue(declaration.trigger, wiring)
 
     def _consume_stream(self, trigger: KinesisTrigger, wiring: Wiring) -> None:
         self.failures = failure_queue(self)
@@ -178,6 +185,21 @@ class ServiceFunction(Construct):
             bisect_batch_on_error=True,
             retry_attempts=trigger.max_retries,
             on_failure=event_sources.SqsDlq(self.failures),
+        )
+
+    def _consume_queue(self, trigger: SqsTrigger, wiring: Wiring) -> None:
+        targets = wiring.targets
+        if trigger.queue not in targets.queues:
+            raise ValueError(f"function {self.declaration.name!r} is triggered by undeclared queue {trigger.queue!r}")
+        check_consumer(targets.queue_declarations[trigger.queue], self.declaration)
+        # Partial batch failures: only the messages the handler reports failed become visible again, and each one
+        # received max_receives times moves to the queue's dead-letter queue (its redrive policy).
+        self.function.add_event_source(
+            event_sources.SqsEventSource(
+                targets.queues[trigger.queue],
+                batch_size=trigger.batch_size,
+                report_batch_item_failures=True,
+            )
         )
 
     def _handle_uploads(self, trigger: S3Trigger, wiring: Wiring) -> None:

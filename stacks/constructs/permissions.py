@@ -10,8 +10,9 @@ from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_sqs as sqs
 
-from aperture.resources import Access, Grant, Table
+from aperture.resources import Access, Grant, Queue, Table
 
 from .naming import bucket_arn, bucket_objects_arn
 
@@ -41,6 +42,11 @@ STREAM_READ = (
     "kinesis:SubscribeToShard",
 )
 STREAM_WRITE = ("kinesis:DescribeStreamSummary", "kinesis:PutRecord", "kinesis:PutRecords")
+# Consuming, as the SQS event source mapping does with the function's role (SqsEventSource adds CDK's own consume
+# grant, which also has sqs:GetQueueUrl). Senders need SendMessage alone (SendMessageBatch is authorized by it): the
+# URL comes in the environment, so CDK's grant_send_messages (plus GetQueueAttributes, GetQueueUrl) is not used.
+QUEUE_READ = ("sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
+QUEUE_WRITE = ("sqs:SendMessage",)
 OBJECT_READ = ("s3:GetObject",)
 # Tagging rewrites an object's tag set (processed uploads are tagged for the lifecycle rule), so it is a write.
 OBJECT_WRITE = ("s3:PutObject", "s3:PutObjectTagging")
@@ -75,6 +81,8 @@ class GrantTargets:
     tables: Mapping[str, dynamodb.ITable]
     table_declarations: Mapping[str, Table]
     streams: Mapping[str, kinesis.IStream]
+    queues: Mapping[str, sqs.IQueue]
+    queue_declarations: Mapping[str, Queue]
     media_bucket_name: str
     user_pool: cognito.IUserPool
 
@@ -89,6 +97,17 @@ def _kind(grant: Grant) -> tuple[str, str]:
     return kind, name
 
 
+def _one_resource(kind: str, name: str, targets: GrantTargets) -> tuple[str, tuple[str, ...], tuple[str, ...]] | None:
+    """For a grant on exactly one resource: its ARN, and the actions reading and writing it."""
+    if kind == "stream":
+        return targets.streams[name].stream_arn, STREAM_READ, STREAM_WRITE
+    if kind == "queue":
+        return targets.queues[name].queue_arn, QUEUE_READ, QUEUE_WRITE
+    if kind == "user_pool":
+        return targets.user_pool.user_pool_arn, USER_POOL_READ, USER_POOL_WRITE
+    return None
+
+
 def statements_for(grant: Grant, targets: GrantTargets) -> list[iam.PolicyStatement]:
     """The policy statements that let a function do `grant.access` on `grant.resource`, and nothing more."""
     kind, name = _kind(grant)
@@ -100,10 +119,10 @@ def statements_for(grant: Grant, targets: GrantTargets) -> list[iam.PolicyStatem
             # Each declared index by name: no index/* wildcard, and a new index is granted when it is declared.
             resources += [f"{table.table_arn}/index/{index.name}" for index in targets.table_declarations[name].indexes]
         return [iam.PolicyStatement(actions=_actions(grant.access, TABLE_READ, TABLE_WRITE), resources=resources)]
-    if kind == "stream":
-        stream = targets.streams[name]
-        actions = _actions(grant.access, STREAM_READ, STREAM_WRITE)
-        return [iam.PolicyStatement(actions=actions, resources=[stream.stream_arn])]
+    single = _one_resource(kind, name, targets)
+    if single is not None:
+        arn, read, write = single
+        return [iam.PolicyStatement(actions=_actions(grant.access, read, write), resources=[arn])]
     if kind == "bucket":
         objects = bucket_objects_arn(targets.media_bucket_name, f"{name}*")
         statements = [
@@ -119,9 +138,6 @@ def statements_for(grant: Grant, targets: GrantTargets) -> list[iam.PolicyStatem
                 )
             )
         return statements
-    if kind == "user_pool":
-        actions = _actions(grant.access, USER_POOL_READ, USER_POOL_WRITE)
-        return [iam.PolicyStatement(actions=actions, resources=[targets.user_pool.user_pool_arn])]
     if kind == "rekognition" and name == "moderation" and grant.access == "read":
         return [iam.PolicyStatement(actions=list(MODERATION_READ), resources=[ANY_RESOURCE])]
     if kind == "sns" and name == "push":

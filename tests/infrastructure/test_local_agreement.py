@@ -1,4 +1,4 @@
-"""The local runtime (moto) provisions the same tables and streams the stateful stack deploys."""
+"""The local runtime (moto) provisions the same tables, streams and queues the stateful stack deploys."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from aperture.resources import STREAMS, TABLES, Stream, Table
+from aperture.resources import FUNCTIONS, QUEUES, STREAMS, TABLES, Queue, Stream, Table
 from aperture.settings import Settings
-from local.provision import create_stream_request, create_table_request
+from local.provision import create_queue_request, create_stream_request, create_table_request
 from tests.infrastructure.conftest import Synthesized, logical_id
 
 # One synthesis per session: under xdist, every infrastructure test runs on the same worker.
@@ -46,3 +46,35 @@ def test_local_and_deployed_streams_agree(
     local = create_stream_request(stream, Settings())
     deployed = stateful_template["Resources"][logical_id(synthesized.stateful.events.streams[stream.key])]
     assert local["ShardCount"] == deployed["Properties"]["ShardCount"]
+
+
+@pytest.mark.parametrize("queue", QUEUES, ids=lambda q: q.key)
+def test_local_and_deployed_queues_agree(
+    synthesized: Synthesized,
+    stateful_template: dict[str, Any],
+    service_template: dict[str, Any],
+    queue: Queue,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the CreateQueue request the local runtime sends and the queue the stack deploys
+    local = create_queue_request(queue, Settings())
+    deployed_queue = synthesized.stateful.queues.queues[queue.key]
+    deployed = stateful_template["Resources"][logical_id(deployed_queue)]["Properties"]
+    # Then messages stay invisible for as long in both
+    assert int(local["Attributes"]["VisibilityTimeout"]) == deployed["VisibilityTimeout"]
+    assert deployed["VisibilityTimeout"] == queue.visibility_timeout_seconds
+    # And the local queue is named by the settings field whose variable hands the deployed functions its URL
+    assert local["QueueName"] == getattr(Settings(), queue.setting)
+    variables = {
+        name
+        for f in FUNCTIONS
+        for name, value in service_template["Resources"][
+            logical_id(synthesized.service.functions.by_name[f.name].function)
+        ]["Properties"]["Environment"]["Variables"].items()
+        if f"ExportsOutputRef{logical_id(deployed_queue)}" in str(value)
+    }
+    (variable,) = variables
+    url = f"https://sqs.eu-west-1.amazonaws.com/123456789012/Aperture-Stateful-{queue.key}-AbC123"
+    monkeypatch.setenv(variable, url)
+    # And given that URL, the local runtime would name the queue it addresses
+    assert create_queue_request(queue, Settings())["QueueName"] == url.rsplit("/", 1)[-1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -12,15 +13,18 @@ from aws_cdk.assertions import Template
 import app as cdk_app
 from aperture.resources import (
     FUNCTIONS,
+    QUEUES,
     TABLES,
     UPLOAD_PREFIX,
     Function,
     KinesisTrigger,
     S3Trigger,
     ScheduleTrigger,
+    SqsTrigger,
 )
 from aperture.routes import ROUTES, Route
 from aperture.settings import Settings
+from stacks import service_stack
 from stacks.constructs.push import push_applications
 from stacks.service_stack import ServiceStack
 from tests.infrastructure.conftest import NO_BUNDLING, Synthesized, logical_id, resources
@@ -36,6 +40,9 @@ COMMON_VARIABLES = {
     "APERTURE_CDN_BASE",
 }
 PUSH_ENDPOINT_ACTIONS = {"sns:DeleteEndpoint", "sns:GetEndpointAttributes", "sns:Publish", "sns:SetEndpointAttributes"}
+# What the SQS event source mapping needs of the consumer's role, and all CDK's SqsEventSource may add to it.
+QUEUE_CONSUME = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+CDK_QUEUE_CONSUME = QUEUE_CONSUME | {"sqs:ChangeMessageVisibility", "sqs:GetQueueUrl"}
 APNS_APPLICATION = "arn:aws:sns:eu-west-1:123456789012:app/APNS/aperture"
 FCM_APPLICATION = "arn:aws:sns:eu-west-1:123456789012:app/GCM/aperture"
 
@@ -67,7 +74,7 @@ def _actions(statements: list[dict[str, Any]], prefix: str) -> set[str]:
 
 
 def _granted(function: Function, kind: str) -> dict[str, str]:
-    """Resource name -> access, for one kind of grant ("table", "stream", "bucket", "user_pool", "sns")."""
+    """Resource name -> access, for one kind of grant ("table", "stream", "queue", "bucket", "user_pool", "sns")."""
     found: dict[str, str] = {}
     for grant in function.grants:
         grant_kind, _, name = grant.resource.partition(":")
@@ -79,6 +86,16 @@ def _granted(function: Function, kind: str) -> dict[str, str]:
 def _table_export(synthesized: Synthesized, key: str) -> str:
     # The stateful stack's logical id appears in the name of every export that refers to the table.
     return logical_id(synthesized.stateful.data.tables[key])
+
+
+def _queue(synthesized: Synthesized, key: str) -> str:
+    return logical_id(synthesized.stateful.queues.queues[key])
+
+
+def _queue_actions(synthesized: Synthesized, template: dict[str, Any], name: str, queue: str) -> set[str]:
+    """The SQS actions the function's role has on one queue (the logical id names each export of the queue)."""
+    statements = _statements(synthesized, template, name)
+    return _actions([s for s in statements if queue in str(s["Resource"])], "sqs:")
 
 
 @pytest.mark.parametrize("declaration", FUNCTIONS, ids=lambda f: f.name)
@@ -112,6 +129,7 @@ def test_every_function_is_told_only_about_what_it_is_granted(
     expected = set(COMMON_VARIABLES) | set(declaration.extra)
     expected |= {f"APERTURE_TABLE_{key.upper()}" for key in _granted(declaration, "table")}
     expected |= {f"APERTURE_STREAM_{key.upper()}" for key in _granted(declaration, "stream")}
+    expected |= {f"APERTURE_QUEUE_{key.upper()}" for key in _granted(declaration, "queue")}
     if _granted(declaration, "bucket"):
         expected.add("APERTURE_MEDIA_BUCKET")
     if _granted(declaration, "user_pool"):
@@ -125,6 +143,10 @@ def test_every_function_is_told_only_about_what_it_is_granted(
     if declaration.redis:
         assert variables["APERTURE_REDIS_CLUSTER"] == "true"
         assert variables["REDIS_URL"]["Fn::Join"][1][0] == "rediss://"
+    # And a queue is handed over by its URL (its Ref), which is what SQS calls address it by
+    for key in _granted(declaration, "queue"):
+        exported = variables[f"APERTURE_QUEUE_{key.upper()}"]["Fn::ImportValue"]
+        assert f"ExportsOutputRef{_queue(synthesized, key)}" in exported
 
 
 @pytest.mark.parametrize("declaration", FUNCTIONS, ids=lambda f: f.name)
@@ -333,12 +355,113 @@ def test_stream_consumers_report_partial_failures_and_park_what_keeps_failing(
     assert mapping["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": [logical_id(failures), "Arn"]}}}
 
 
-def test_every_event_source_mapping_has_an_on_failure_destination(service_template: dict[str, Any]) -> None:
+def test_every_event_source_mapping_parks_what_keeps_failing(
+    synthesized: Synthesized, stateful_template: dict[str, Any], service_template: dict[str, Any]
+) -> None:
+    queues = {_queue(synthesized, q.key) for q in QUEUES}
     mappings = resources(service_template, "AWS::Lambda::EventSourceMapping").values()
     assert mappings
     for mapping in mappings:
-        assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-        assert "OnFailure" in mapping["Properties"]["DestinationConfig"]
+        properties = mapping["Properties"]
+        assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        source = str(properties["EventSourceArn"])
+        from_queue = [q for q in queues if q in source]
+        if from_queue:
+            # SQS mappings take no on-failure destination: the queue's redrive policy moves the message instead.
+            (queue,) = from_queue
+            assert "DestinationConfig" not in properties
+            assert "deadLetterTargetArn" in stateful_template["Resources"][queue]["Properties"]["RedrivePolicy"]
+        else:
+            assert "OnFailure" in properties["DestinationConfig"]
+
+
+def _consumers() -> list[Function]:
+    return [f for f in FUNCTIONS if isinstance(f.trigger, SqsTrigger)]
+
+
+@pytest.mark.parametrize("declaration", _consumers(), ids=lambda f: f.name)
+def test_queue_consumers_take_declared_batches_and_report_partial_failures(
+    synthesized: Synthesized, stateful_template: dict[str, Any], service_template: dict[str, Any], declaration: Function
+) -> None:
+    # Given a function declared with an SqsTrigger
+    trigger = declaration.trigger
+    assert isinstance(trigger, SqsTrigger)
+    function = logical_id(synthesized.service.functions.by_name[declaration.name].function)
+    queue = _queue(synthesized, trigger.queue)
+    # Then exactly one mapping feeds it, from the declared queue, in batches of the declared size, and only the
+    # messages the handler reports as failed come back (the others are deleted)
+    (mapping,) = (
+        m["Properties"]
+        for m in resources(service_template, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": function}
+    )
+    assert f"ExportsOutputFnGetAtt{queue}Arn" in mapping["EventSourceArn"]["Fn::ImportValue"]
+    assert mapping["BatchSize"] == trigger.batch_size
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # And a message the function keeps failing is dead-lettered after the declared number of receives
+    deployed_queue = stateful_template["Resources"][queue]["Properties"]
+    assert deployed_queue["RedrivePolicy"]["maxReceiveCount"] == trigger.max_receives
+    # And no message becomes visible again while the function may still be working on it (Lambda requires it)
+    assert deployed_queue["VisibilityTimeout"] >= _function(synthesized, service_template, declaration.name)["Timeout"]
+
+
+def _with_consumer(change: dict[str, Any]) -> tuple[Function, ...]:
+    (consumer, *_) = _consumers()
+    return tuple(replace(f, **change) if f is consumer else f for f in FUNCTIONS)
+
+
+def test_a_consumer_that_could_outlive_its_messages_visibility_fails_the_synth(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the consumer's timeout declared one second longer than its queue's visibility timeout
+    (consumer, *_) = _consumers()
+    assert isinstance(consumer.trigger, SqsTrigger)
+    (queue,) = (q for q in QUEUES if q.key == consumer.trigger.queue)
+    monkeypatch.setattr(
+        service_stack, "FUNCTIONS", _with_consumer({"timeout_seconds": queue.visibility_timeout_seconds + 1})
+    )
+    # Then the synth stops, naming the queue, the consumer and the declaration to change (nothing is lengthened)
+    with pytest.raises(ValueError, match=rf"queue '{queue.key}' has a visibility timeout of .* '{consumer.name}'"):
+        cdk_app.build_app(context=NO_BUNDLING)
+
+
+def test_a_consumer_without_a_read_grant_on_its_queue_fails_the_synth(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(service_stack, "FUNCTIONS", _with_consumer({"grants": ()}))
+    with pytest.raises(ValueError, match=r"is triggered by queue '\w+' but has no Grant"):
+        cdk_app.build_app(context=NO_BUNDLING)
+
+
+@pytest.mark.parametrize("declaration", FUNCTIONS, ids=lambda f: f.name)
+def test_roles_reach_only_the_declared_queues_with_the_declared_access(
+    synthesized: Synthesized, service_template: dict[str, Any], declaration: Function
+) -> None:
+    granted = _granted(declaration, "queue")
+    for queue in QUEUES:
+        actions = _queue_actions(synthesized, service_template, declaration.name, _queue(synthesized, queue.key))
+        access = granted.get(queue.key)
+        if access is None:
+            assert actions == set(), f"{declaration.name} may touch queue {queue.key}"
+        elif access == "write":
+            assert actions == {"sqs:SendMessage"}
+        elif access == "read":
+            assert QUEUE_CONSUME <= actions <= CDK_QUEUE_CONSUME
+        else:
+            assert QUEUE_CONSUME | {"sqs:SendMessage"} <= actions <= CDK_QUEUE_CONSUME | {"sqs:SendMessage"}
+        # And no function reads or writes a dead-letter queue (redriving it is an operator's job)
+        dead_letters = logical_id(synthesized.stateful.queues.dead_letters[queue.key])
+        assert _queue_actions(synthesized, service_template, declaration.name, dead_letters) == set()
+
+
+def test_fanout_jobs_are_sent_by_post_ingest_and_users_and_consumed_by_fanout_alone(
+    synthesized: Synthesized, service_template: dict[str, Any]
+) -> None:
+    queue = _queue(synthesized, "fanout")
+    actions = {f.name: _queue_actions(synthesized, service_template, f.name, queue) for f in FUNCTIONS}
+    senders = {name for name, granted in actions.items() if "sqs:SendMessage" in granted}
+    consumers = {name for name, granted in actions.items() if granted & QUEUE_CONSUME}
+    assert senders == {"post_ingest", "users"}
+    assert consumers == {"fanout"}
+    assert actions["post_ingest"] == actions["users"] == {"sqs:SendMessage"}
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The stateful stack: tables, streams, media bucket, identity, cache, search and network as declared."""
+"""The stateful stack: tables, streams, queues, media bucket, identity, cache, search and network as declared."""
 
 from __future__ import annotations
 
@@ -8,8 +8,25 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from aperture.adapters.s3 import PROCESSED_TAG
-from aperture.resources import FUNCTIONS, IMAGE_PREFIX, STREAMS, TABLES, UPLOAD_PREFIX, Attribute, Stream, Table
+from aperture.resources import (
+    FANOUT,
+    FUNCTIONS,
+    IMAGE_PREFIX,
+    QUEUES,
+    STREAMS,
+    TABLES,
+    UPLOAD_PREFIX,
+    Attribute,
+    Function,
+    Grant,
+    Queue,
+    SqsTrigger,
+    Stream,
+    Table,
+)
 from aperture.settings import Settings
+from stacks.constructs.network import interface_endpoints_for
+from stacks.constructs.queues import max_receives
 from tests.infrastructure.conftest import Synthesized, logical_id, resources
 
 # One synthesis per session: under xdist, every infrastructure test runs on the same worker.
@@ -98,6 +115,65 @@ def test_every_declared_stream_is_encrypted_with_its_shards_and_retention(
     assert properties["RetentionPeriodHours"] == stream.retention_hours
     assert properties["StreamModeDetails"] == {"StreamMode": "PROVISIONED"}
     assert properties["StreamEncryption"] == {"EncryptionType": "KMS", "KeyId": "alias/aws/kinesis"}
+
+
+def _expected_max_receives(queue: Queue) -> int:
+    declared = [
+        f.trigger.max_receives for f in FUNCTIONS if isinstance(f.trigger, SqsTrigger) and f.trigger.queue == queue.key
+    ]
+    return declared[0] if declared else 5
+
+
+@pytest.mark.parametrize("queue", QUEUES, ids=lambda q: q.key)
+def test_every_declared_queue_is_encrypted_and_dead_letters_what_keeps_failing(
+    synthesized: Synthesized, stateful_template: dict[str, Any], queue: Queue
+) -> None:
+    # Given the queue as declared and its consumer's trigger
+    queues = synthesized.stateful.queues
+    properties = stateful_template["Resources"][logical_id(queues.queues[queue.key])]["Properties"]
+    dead_letters = logical_id(queues.dead_letters[queue.key])
+    # Then it is encrypted, with the declared visibility timeout, and redrives to its own dead-letter queue after
+    # the consumer's max_receives (5 without a consumer)
+    assert properties["SqsManagedSseEnabled"] is True
+    assert properties["VisibilityTimeout"] == queue.visibility_timeout_seconds
+    assert properties["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [dead_letters, "Arn"]},
+        "maxReceiveCount": _expected_max_receives(queue),
+    }
+    # And the dead-letter queue is encrypted, keeps messages the longest SQS allows, and goes nowhere further
+    parked = stateful_template["Resources"][dead_letters]["Properties"]
+    assert parked["SqsManagedSseEnabled"] is True
+    assert parked["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert "RedrivePolicy" not in parked
+
+
+def test_every_queue_refuses_plain_http_and_none_is_undeclared(stateful_template: dict[str, Any]) -> None:
+    queues = resources(stateful_template, "AWS::SQS::Queue")
+    assert len(queues) == 2 * len(QUEUES)  # each declared queue and its dead-letter queue
+    denied = {
+        q["Ref"]
+        for p in resources(stateful_template, "AWS::SQS::QueuePolicy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Deny"
+        and s["Action"] == "sqs:*"
+        and s["Principal"] == {"AWS": "*"}
+        and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for q in p["Properties"]["Queues"]
+    }
+    assert denied == set(queues)
+
+
+def test_a_queue_without_a_consumer_dead_letters_after_five_receives() -> None:
+    assert max_receives(Queue(key="unconsumed"), FUNCTIONS) == 5
+
+
+def test_consumers_that_disagree_on_max_receives_fail_the_synth() -> None:
+    consumers = [
+        Function(name, grants=(Grant("queue:fanout", "read"),), trigger=SqsTrigger("fanout", max_receives=receives))
+        for name, receives in (("a", 3), ("b", 4))
+    ]
+    with pytest.raises(ValueError, match=r"consumers of queue 'fanout' declare different max_receives: \[3, 4\]"):
+        max_receives(FANOUT, consumers)
 
 
 def _media_bucket(synthesized: Synthesized, template: dict[str, Any]) -> dict[str, Any]:
@@ -263,6 +339,12 @@ def test_network_has_no_nat_and_free_gateway_endpoints(stateful_template: dict[s
     assert sorted(gateways) == [".dynamodb", ".s3"]
 
 
+def _polled(function: Function, grant: Grant) -> bool:
+    """A read grant on the queue that triggers the function: the event source mapping reads it, not the function."""
+    trigger = function.trigger
+    return grant.access == "read" and isinstance(trigger, SqsTrigger) and grant.resource == f"queue:{trigger.queue}"
+
+
 def test_interface_endpoints_are_the_ones_in_vpc_functions_need(stateful_template: dict[str, Any]) -> None:
     # Given what the redis (in-VPC) functions are granted
     in_vpc = [f for f in FUNCTIONS if f.redis]
@@ -275,6 +357,10 @@ def test_interface_endpoints_are_the_ones_in_vpc_functions_need(stateful_templat
         needed.add(".rekognition")
     if any(g.resource.startswith("sns:") for f in in_vpc for g in f.grants):
         needed.add(".sns")
+    # A queue a function sends to (or reads without being triggered by it) is called from inside the VPC; the one
+    # it is triggered by is polled by Lambda's event source mapping from outside.
+    if any(g.resource.startswith("queue:") and not _polled(f, g) for f in in_vpc for g in f.grants):
+        needed.add(".sqs")
     # Then exactly those interface endpoints exist, with private DNS so SDK clients use them unchanged
     interfaces = [
         e["Properties"]
@@ -283,3 +369,21 @@ def test_interface_endpoints_are_the_ones_in_vpc_functions_need(stateful_templat
     ]
     assert {e["ServiceName"]["Fn::Join"][1][-1] for e in interfaces} == needed
     assert all(e["PrivateDnsEnabled"] for e in interfaces)
+
+
+@pytest.mark.parametrize(
+    ("grant", "needs_endpoint"),
+    [
+        (Grant("queue:fanout", "read"), False),  # consumed through its trigger only
+        (Grant("queue:fanout", "read_write"), True),
+        (Grant("queue:spare", "read"), True),  # read by the function itself
+    ],
+    ids=["triggered-read", "triggered-read-write", "untriggered-read"],
+)
+def test_an_in_vpc_function_needs_an_sqs_endpoint_unless_lambda_polls_the_queue_for_it(
+    grant: Grant, needs_endpoint: bool
+) -> None:
+    consumer = Function("consumer", grants=(grant,), redis=True, trigger=SqsTrigger("fanout"))
+    assert ("Sqs" in interface_endpoints_for([consumer])) is needs_endpoint
+    # And outside the VPC no function needs one
+    assert "Sqs" not in interface_endpoints_for([Function("outside", grants=(grant,), trigger=SqsTrigger("fanout"))])

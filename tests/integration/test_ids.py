@@ -48,7 +48,7 @@ def test_a_lease_is_renewed_while_in_use_and_kept(aws: Provisioned) -> None:
 
 def test_a_lapsed_lease_is_claimed_again_before_any_id_is_made(aws: Provisioned) -> None:
     wall = Wall(2_000_000.0)
-    frozen = DynamoWorkerLease(_table(), lease_seconds=100, wall=wall, max_attempts=1)
+    frozen = DynamoWorkerLease(_table(), lease_seconds=100, wall=wall)
     held = frozen.worker_id()
     wall.now += 500  # the instance was frozen past its lease
     assert frozen.worker_id() == held  # nobody took it, so it is claimed back, checked by a conditional write

@@ -1,0 +1,97 @@
+"""`python -m local --seed-demo`: fill the local platform with the synthetic world of bench/world.py.
+
+Accounts are demo000, demo001, ... with one password; follows, posts (with real renditions), likes and comments
+come from the world, shifted so its last moment is now. It goes through the same repositories and logic the
+functions use, so timelines, celebrity merges, like counts, affinities and notifications are all real.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from dataclasses import dataclass
+
+from aperture import accounts, wiring
+from aperture.clock import now_ms
+from aperture.ids import new_id
+from aperture.media.decode import decode
+from aperture.media.pipeline import image_key
+from aperture.media.render import FORMATS, SIZES, render, resized
+from aperture.models.api import SignupRequest
+from aperture.models.records import PostRecord, Upload
+from bench.world import generate, progress
+
+DEMO_PASSWORD = "Demo-pass-1!"  # noqa: S105 - the published password of local demo accounts
+PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "retina")
+
+
+@dataclass(frozen=True)
+class Seeded:
+    users: int
+    follows: int
+    posts: int
+    likes: int
+    comments: int
+    celebrities: int
+
+
+def _photo_renditions() -> list[dict[tuple[str, str], bytes]]:
+    """A few real photos, rendered once, to stand behind every demo post."""
+    from PIL import Image
+    from skimage import data
+
+    sets = []
+    for name in PHOTOS:
+        out = io.BytesIO()
+        Image.fromarray(getattr(data, name)()).convert("RGB").save(out, "JPEG", quality=90)
+        sizes = resized(decode(out.getvalue(), 50_000_000, 1080))
+        sets.append({(r.size, r.format): r.body for r in render(sizes, FORMATS)})
+    return sets
+
+
+def seed(users: int = 120, random_seed: int = 7, celebrity_threshold: int = 25) -> Seeded:
+    world = generate(users, random_seed, celebrity_threshold=celebrity_threshold)
+    shift = now_ms() - world.now_ms
+    ids: dict[int, int] = {}
+    for user in range(world.users):
+        progress("accounts", user + 1, world.users)
+        request = SignupRequest(username=f"demo{user:03}", password=DEMO_PASSWORD, email=f"demo{user:03}@example.com")
+        ids[user] = int(accounts.sign_up(request, wiring.identity(), wiring.users(), new_id, now_ms).user_id)
+    edges = [(f, a) for f, followees in world.follows.items() for a in followees]
+    for done, (follower, followee) in enumerate(edges, 1):
+        progress("follows", done, len(edges))
+        wiring.follows().follow(ids[follower], ids[followee], now_ms())
+    timeline = wiring.timeline()
+    for author, fans in world.followers_of().items():
+        if author in world.celebrities:
+            timeline.set_celebrity(ids[author], True)
+            timeline.follow_celebrity([ids[f] for f in fans], ids[author], True)
+    photos = _photo_renditions()
+    store, posts = wiring.media_store(), {}
+    for done, post in enumerate(world.posts, 1):
+        progress("posts", done, len(world.posts))
+        author, post_id, upload_id = ids[post.author_id], new_id(), new_id()
+        created = post.created_at + shift
+        wiring.uploads().create(Upload(upload_id=upload_id, user_id=author, kind="post", target_id=post_id,
+                                       content_type="image/jpeg", content_length=1, status="processing"))  # fmt: skip
+        photo = photos[post.post_id % len(photos)]
+        images = {s: {f: image_key(author, post_id, s, f) for f in FORMATS} for s in SIZES}
+        for (size, fmt), body in photo.items():
+            store.write_immutable(images[size][fmt], body, {"jpeg": "image/jpeg"}.get(fmt, f"image/{fmt}"))
+        record = PostRecord(post_id=post_id, author_id=author, upload_id=upload_id, caption=" ".join(
+            f"#{t}" for t in post.hashtags), hashtags=post.hashtags, width=1080, height=1080, images=images,
+            created_at=created)  # fmt: skip
+        wiring.posts().publish(record, wiring.uploads().table)
+        wiring.fanout().publish(author, post_id, created)
+        posts[post.post_id] = record
+    for done, (user, post_id, _) in enumerate(world.likes, 1):
+        progress("likes", done, len(world.likes))
+        wiring.likes().set_liked(posts[post_id], ids[user], True)
+    for done, (user, post_id, _) in enumerate(world.comments, 1):
+        progress("comments", done, len(world.comments))
+        commenter = wiring.users().get(ids[user])
+        if commenter is not None:
+            wiring.comments().add(posts[post_id], commenter, "lovely")
+    sys.stderr.flush()
+    return Seeded(world.users, len(edges), len(world.posts), len(world.likes), len(world.comments),
+                  len(world.celebrities))  # fmt: skip
