@@ -28,7 +28,7 @@ from local.provision import provision
 from local.pump import EventPump
 from local.scheduler import Scheduler
 
-PUMP_IDLE_SECONDS = 0.1
+PUMP_IDLE_SECONDS = 0.05
 DEMO_CELEBRITY_THRESHOLD = 25
 
 

@@ -1,0 +1,47 @@
+"""`python -m local --seed-demo`: the synthetic world loads, and its users see a ranked feed with celebrities in it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from aperture import wiring
+from local.demo import DEMO_PASSWORD, seed
+from local.pump import EventPump
+from tests.support import Account, Api
+
+
+@pytest.fixture
+def demo_threshold(api: Api) -> Iterator[int]:
+    os.environ["APERTURE_CELEBRITY_THRESHOLD"] = "4"
+    wiring.reset()
+    yield 4
+    del os.environ["APERTURE_CELEBRITY_THRESHOLD"]
+    wiring.reset()
+
+
+def test_a_seeded_world_gives_each_user_a_ranked_feed_with_celebrities_merged(
+    api: Api, pump: EventPump, demo_threshold: int
+) -> None:
+    # Given a small demo world
+    seeded = seed(users=16, random_seed=5, celebrity_threshold=demo_threshold)
+    pump.drain()
+    assert seeded.users == 16 and seeded.posts > 0 and seeded.celebrities >= 1
+    # When a demo user who follows a celebrity signs in with the published password and reads their feed
+    timeline = wiring.timeline()
+    fans = [u for u in (wiring.users().get_by_username(f"demo{i:03}") for i in range(16)) if u]
+    fan = next(u for u in fans if timeline.celebrities_followed(u.user_id))
+    token = api.call("POST", "/auth/token", json={"username": fan.username, "password": DEMO_PASSWORD}).json
+    viewer = Account(str(fan.user_id), fan.username, token["id_token"])
+    feed = api.call("GET", "/feed", viewer, query_string={"limit": 50}).json
+    # Then the feed holds celebrities' posts, merged at request time rather than pushed
+    celebrities = set(timeline.celebrities_followed(fan.user_id))
+    merged = [p for p in feed["items"] if int(p["author"]["user_id"]) in celebrities]
+    assert merged, "no celebrity post in the feed"
+    pushed = set(timeline.page(fan.user_id, None, 800))
+    assert any(int(p["post_id"]) not in pushed for p in merged)
+    # And its posts have real renditions behind their URLs
+    key = feed["items"][0]["images"]["640"]["jpeg"].removeprefix("https://cdn.test/")
+    assert (wiring.media_store().size(key) or 0) > 1000
