@@ -147,7 +147,8 @@ def _examples(
     for viewer in range(min(viewers, world.users)):
         for post in world.posts:
             if start <= post.created_at < end and post.author_id in world.follows[viewer]:
-                seen = Candidate(post.post_id, post.author_id, post.created_at, *counts[post.post_id], post.hashtags)
+                likes, comments = counts[post.post_id]
+                seen = Candidate(post.post_id, post.author_id, post.created_at, likes, comments, post.hashtags)
                 rows.append((viewer, seen, int((viewer, post.post_id) in liked), end))
     return rows
 

@@ -204,3 +204,28 @@ def publish_post(author: Account, caption: str = "") -> str:
     )
     ingest_post_ready(event, wiring.posts(), wiring.uploads(), wiring.fanout())
     return str(post_id)
+
+
+class RoundTrips:
+    """Counts a Redis client's round trips: each command sent alone, and each pipeline executed, is one."""
+
+    def __init__(self, client: Any) -> None:
+        self.count = 0
+        send, make_pipeline = client.execute_command, client.pipeline
+
+        def execute_command(*args: Any, **kwargs: Any) -> Any:
+            self.count += 1
+            return send(*args, **kwargs)
+
+        def pipeline(*args: Any, **kwargs: Any) -> Any:
+            pipe = make_pipeline(*args, **kwargs)
+            run = pipe.execute
+
+            def execute(*a: Any, **k: Any) -> Any:
+                self.count += 1
+                return run(*a, **k)
+
+            pipe.execute = execute
+            return pipe
+
+        client.execute_command, client.pipeline = execute_command, pipeline

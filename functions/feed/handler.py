@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 from aperture import wiring
 from aperture.api import COMMON_RESPONSES, Limit, caller, logger, make_resolver
 from aperture.clock import now_ms
-from aperture.feed import decode_cursor, rank_page, read_feed, read_feed_without_redis
+from aperture.feed import decode_cursor, read_feed, read_feed_without_redis
 from aperture.models.api import Page, Post
 
 router = Router()
@@ -26,10 +26,11 @@ def get_feed(
     viewer, position = caller(router).user_id, decode_cursor(cursor)
     views = wiring.post_views()
     try:
-        page = read_feed(viewer, position, limit, wiring.timeline(), views, wiring.fanout().rebuild)
-        if order == "ranked":
-            page = rank_page(viewer, page, wiring.ranking_model(), wiring.affinity(), now_ms())
-        return page
+        ranking = (wiring.ranking_model(), wiring.affinity(), now_ms()) if order == "ranked" else None
+        return read_feed(
+            viewer, position, limit, wiring.timeline(), views, wiring.fanout().rebuild, wiring.graph(),
+            wiring.redis_client(), ranking,
+        )  # fmt: skip
     except RedisError as error:
         # Never a 500 for a cache outage: build the page from DynamoDB, and say so in logs and metrics.
         logger.warning("feed built without Redis", extra={"error": repr(error)})

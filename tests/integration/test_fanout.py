@@ -13,7 +13,7 @@ from aperture.adapters.redis_store import active_key, timeline_key
 from aperture.api import logger
 from aperture.models.events import FanoutJob
 from local.pump import EventPump
-from tests.support import Account, Api, free_port, publish_post
+from tests.support import Account, Api, RoundTrips, free_port, publish_post
 
 
 def _feed(api: Api, viewer: Account) -> list[str]:
@@ -153,3 +153,26 @@ def test_with_redis_down_the_feed_comes_from_dynamodb_not_a_500(api: Api, capfd:
     assert liked["liked_by_me"] is True
     assert [r.getMessage() for r in warnings] == ["feed built without Redis"] * 2
     assert '"FeedDegraded":[1.0]' in capfd.readouterr().out
+
+
+def test_a_warm_feed_page_takes_at_most_three_redis_round_trips(api: Api, pump: EventPump, small_world: None) -> None:
+    # Given a viewer following a few accounts and one celebrity, all of whom posted, with likes and comments
+    viewer, star = api.sign_up("viewer"), api.sign_up("star")
+    friends = [api.sign_up("friend") for _ in range(3)]
+    for fan in [api.sign_up("fan") for _ in range(2)] + [viewer]:
+        api.call("PUT", f"/users/{star.user_id}/follow", fan)
+    for friend in friends:
+        api.call("PUT", f"/users/{friend.user_id}/follow", viewer)
+    api.call("GET", "/feed", viewer)
+    posts = [publish_post(author) for author in [star, *friends] for _ in range(3)]
+    pump.drain()
+    api.call("PUT", f"/posts/{posts[0]}/like", viewer)
+    api.call("POST", f"/posts/{posts[1]}/comments", viewer, json={"text": "nice"})
+    first = api.call("GET", "/feed", viewer, query_string={"limit": 10}).json  # warms the caches
+    # When the same page is read again, counting every Redis round trip
+    trips = RoundTrips(wiring.redis_client())
+    again = api.call("GET", "/feed", viewer, query_string={"limit": 10}).json
+    # Then it is the same page, hydrated, in three round trips
+    assert again == first and len(again["items"]) == 10
+    assert any(p["author"]["user_id"] == star.user_id for p in again["items"])  # merged, not pushed
+    assert trips.count <= 3, trips.count

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from redis.exceptions import RedisError
 
@@ -48,8 +50,10 @@ class Comments:
         new_id: Callable[[], int],
         now_ms: Callable[[], int],
         affinity: AffinityStore | None = None,
+        on_change: Callable[[int], None] = lambda post_id: None,
     ) -> None:
         self._affinity = affinity
+        self._on_change = on_change  # the post's comment count changed: cached copies must go
         self._repo = repo
         self._users = users
         self._previews = previews
@@ -69,6 +73,7 @@ class Comments:
             created_at=self._now_ms(),
         )
         self._repo.add(comment)
+        self._on_change(post.post_id)
         if self._affinity is not None and author.user_id != post.author_id:
             self._affinity.record(author.user_id, post.author_id, post.hashtags, 2.0)
         if post.comment_count < self._preview_size:
@@ -95,6 +100,7 @@ class Comments:
             raise ForbiddenError("only the comment's author or the post's author may delete it")
         if self._repo.delete(post.post_id, comment_id):
             self._previews.forget(post.post_id)
+            self._on_change(post.post_id)
 
     def page(
         self, post_id: int, limit: int, cursor: str | None, hidden: set[int]
@@ -104,6 +110,20 @@ class Comments:
         shown = [c for c in comments if c.author_id not in hidden]
         authors = self._users.get_many({c.author_id for c in shown})
         return [view(c, authors[c.author_id]) for c in shown if c.author_id in authors], next_cursor
+
+    @property
+    def preview_cache(self) -> CommentPreviewCache:
+        return self._previews
+
+    def load_previews(self, post_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+        """First comments from DynamoDB for posts the cache lacked, written back."""
+        loaded = {}
+        for post_id in post_ids:
+            views, _ = self.page(post_id, self._preview_size, None, set())
+            loaded[post_id] = [v.model_dump() for v in views]
+            with contextlib.suppress(RedisError):  # Redis is down: the next read loads them again
+                self._previews.put(post_id, loaded[post_id])
+        return loaded
 
     def previews(self, post_ids: Iterable[int]) -> dict[int, list[CommentView]]:
         """The first few comments of each post: one Redis round trip, DynamoDB only for posts not cached."""

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
-from aperture.adapters.redis_store import AffinityStore, Position, Timeline
+from aperture.adapters.redis_store import AffinityStore, PipelineBatch, Position, Timeline
 from aperture.errors import InvalidCursorError
+from aperture.graph import Graph
 from aperture.ids import id_timestamp_ms
 from aperture.models.api import Page, Post
 from aperture.models.records import PostRecord
@@ -40,31 +42,50 @@ def read_feed(
     timeline: Timeline,
     views: PostViews,
     rebuild: Callable[[int], object],
+    graph: Graph,
+    redis_client: Any,
+    ranking: tuple[RankingModel, AffinityStore, int] | None = None,
 ) -> Page[Post]:
     """Posts older than `cursor`, newest first: the pushed timeline merged with followed celebrities' posts.
 
-    A viewer back after the inactivity window gets their timeline rebuilt first, so the feed is never empty
-    for having been away. Posts that are gone or hidden are skipped and the page refilled from further down,
-    so a page comes back short only when nothing older exists.
+    Three Redis round trips on a warm cache: the timeline page with the viewer's activity, celebrities and
+    blocks; the celebrities' recent posts; and everything hydration needs. A viewer back after the inactivity
+    window gets their timeline rebuilt first, so the feed is never empty for having been away. Posts that are
+    gone or hidden are skipped and the page refilled from further down, so a page comes back short only when
+    nothing older exists. With `ranking` (model, affinities, now), the page is then ordered by the model.
     """
-    if not timeline.touch(viewer_id):
+    batch = PipelineBatch(redis_client)
+    was_active, celebrities_slot, first_page = timeline.queue_open(batch, viewer_id, cursor, limit)
+    hidden_slot = graph.queue_hidden(batch, viewer_id)
+    affinity_slot = ranking[1].queue_all(batch, viewer_id) if ranking else None
+    batch.execute()
+    pushed: list[Position] | None = first_page.value
+    if not was_active.value:
         rebuild(viewer_id)
-    celebrities = timeline.celebrities_followed(viewer_id)
+        pushed = None
+    hidden = hidden_slot.value if hidden_slot.value is not None else graph.hidden_from(viewer_id)
+    celebrities = celebrities_slot.value
     items: list[Post] = []
     before = cursor
     exhausted = False
     for _ in range(MAX_REFILLS):
         wanted = limit - len(items)
-        pushed = timeline.positions(viewer_id, before, wanted)
+        if pushed is None:
+            pushed = timeline.positions(viewer_id, before, wanted)
         merged = sorted(set(pushed) | set(timeline.recent(celebrities, before, wanted)), reverse=True)[:wanted]
-        items.extend(views.many(viewer_id, [p.post_id for p in merged]))
+        items.extend(views.many(viewer_id, [p.post_id for p in merged], hidden=hidden))
         before = merged[-1] if merged else before
         exhausted = len(merged) < wanted
+        pushed = None
         if exhausted or len(items) >= limit:
             break
     # The cursor is the last position read, shown or skipped, so a skipped post is never read twice.
     next_cursor = None if exhausted or before is None else encode_cursor(before)
-    return Page[Post](items=items, next_cursor=next_cursor)
+    page = Page[Post](items=items, next_cursor=next_cursor)
+    if ranking and affinity_slot:
+        model, _, now = ranking
+        page = rank_page(page, model, *affinity_slot.value, now)
+    return page
 
 
 def read_feed_without_redis(
@@ -92,14 +113,15 @@ def read_feed_without_redis(
 
 
 def rank_page(
-    viewer_id: int, page: Page[Post], model: RankingModel, affinity: AffinityStore, now_ms: int
+    page: Page[Post],
+    model: RankingModel,
+    author_weights: dict[int, float],
+    topic_weights: dict[str, float],
+    now_ms: int,
 ) -> Page[Post]:
     """The same page, best first by the model; the cursor stays the page's time boundary, so paging stays exact."""
     if len(page.items) < 2:
         return page
-    authors = sorted({int(p.author.user_id) for p in page.items})
-    topics = sorted({tag for p in page.items for tag in p.hashtags})
-    author_weights, topic_weights = affinity.read(viewer_id, authors, topics)
     candidates = [
         Candidate(
             post_id=int(p.post_id),

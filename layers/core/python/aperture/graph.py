@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from aperture.adapters.dynamo import BlockRepository, FollowRepository, UserRepository
 from aperture.adapters.kinesis import EventPublisher
-from aperture.adapters.redis_store import RelationshipCache
+from aperture.adapters.redis_store import PipelineBatch, RelationshipCache, Slot
 from aperture.errors import ForbiddenError, InvalidInputError, UserNotFoundError
 from aperture.models.api import FullRelationship, Profile, Relationship, UserRef
 from aperture.models.events import FollowChanged
@@ -41,6 +41,10 @@ class Graph:
     def hidden_from(self, viewer_id: int) -> set[int]:
         """Users in a block relation with the viewer, either way: none of their content is shown to them."""
         return self._cache.blocked(viewer_id, lambda: self._blocks.blocked_either_way(viewer_id))
+
+    def queue_hidden(self, batch: PipelineBatch, viewer_id: int) -> Slot[set[int] | None]:
+        """hidden_from's cached answer read as part of a batch (None when it must be loaded)."""
+        return self._cache.queue_blocked(batch, viewer_id)
 
     def visible_user(self, viewer_id: int, user_id: int) -> User:
         """The user, unless missing or in a block relation with the viewer: then 404, so nothing leaks."""

@@ -55,6 +55,20 @@ class Likes:
         self._now_ms = now_ms
         self._pause = pause
 
+    @property
+    def cache(self) -> LikeCache:
+        return self._cache
+
+    def positions(self, user_id: int) -> list[int]:
+        """Where a user's bits sit in any post's Bloom filter."""
+        return self._bloom.positions(user_id)
+
+    def confirm(self, user_id: int, post_id: int, state: int) -> bool:
+        """Turn a cached state into an answer, asking DynamoDB only for a Bloom "maybe" or a lost cache."""
+        if state in (MAYBE, UNKNOWN):
+            return self._repo.exists(post_id, user_id)
+        return state == LIKED
+
     def _locked(self, key: str) -> str:
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         while True:

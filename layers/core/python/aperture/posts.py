@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from typing import Any
+
+from redis.exceptions import RedisError
 
 from aperture.adapters.dynamo import PostRepository, UploadRepository, UserRepository
+from aperture.adapters.redis_store import PipelineBatch, PostCache
 from aperture.adapters.s3 import MediaStore
 from aperture.clock import iso
 from aperture.comments import Comments
 from aperture.errors import ForbiddenError, PostNotFoundError
 from aperture.fanout import Fanout
+from aperture.graph import Graph
 from aperture.likes import Likes
-from aperture.models.api import ImageFormats, Post, UserRef
+from aperture.models.api import CommentView, ImageFormats, Post, UserRef
 from aperture.models.events import PostReady
 from aperture.models.records import PostRecord
 from aperture.resources import IMAGE_PREFIX
@@ -45,7 +50,12 @@ def ingest_post_ready(event: PostReady, posts: PostRepository, uploads: UploadRe
 
 
 class PostViews:
-    """Turns post ids into the post objects a viewer sees: author, CDN URLs, counts, "did I like it", comments."""
+    """Turns post ids into the post objects a viewer sees: author, CDN URLs, counts, "did I like it", comments.
+
+    Everything Redis knows about a page (cached posts, live like counts, "did I like it", first comments, whom the
+    viewer may not see) is read in one pipelined round trip; DynamoDB fills only what the cache lacks, in one
+    BatchGetItem, and the misses are written back.
+    """
 
     def __init__(
         self,
@@ -53,53 +63,126 @@ class PostViews:
         users: UserRepository,
         likes: Likes,
         comments: Comments,
-        hidden_from: Callable[[int], set[int]],
+        graph: Graph,
+        post_cache: PostCache,
+        redis_client: Any,
         cdn_base: str,
     ) -> None:
         self._posts = posts
         self._users = users
         self._likes = likes
         self._comments = comments
-        self._hidden_from = hidden_from
+        self._graph = graph
+        self._cache = post_cache
+        self._redis = redis_client
         self._cdn = cdn_base.rstrip("/")
 
     def records(self, viewer_id: int, post_ids: Iterable[int]) -> list[PostRecord]:
         """Records in the order asked, without posts that are gone or whose author is blocked either way."""
         ids = list(post_ids)
         found = self._posts.get_many(ids)
-        hidden = self._hidden_from(viewer_id)
+        hidden = self._graph.hidden_from(viewer_id)
         return [found[i] for i in ids if i in found and found[i].author_id not in hidden]
 
-    def many(self, viewer_id: int, post_ids: Iterable[int]) -> list[Post]:
-        records = self.records(viewer_id, post_ids)
-        ids = [r.post_id for r in records]
+    def many(self, viewer_id: int, post_ids: Iterable[int], hidden: set[int] | None = None) -> list[Post]:
+        ids = list(dict.fromkeys(post_ids))
+        if not ids:
+            return []
+        batch = PipelineBatch(self._redis)
+        try:
+            cached_slot = self._cache.queue_get(batch, ids)
+            counts_slot = self._likes.cache.queue_counts(batch, ids)
+            states_slot = self._likes.cache.queue_states(batch, ids, viewer_id, self._likes.positions(viewer_id))
+            previews_slot = self._comments.preview_cache.queue_get(batch, ids)
+            hidden_slot = self._graph.queue_hidden(batch, viewer_id) if hidden is None else None
+            batch.execute()
+        except RedisError:
+            return self._without_cache(viewer_id, ids)
+        records, usernames = self._records(ids, cached_slot.value)
+        if hidden is None:
+            assert hidden_slot is not None
+            hidden = hidden_slot.value if hidden_slot.value is not None else self._graph.hidden_from(viewer_id)
+        shown = [records[i] for i in ids if i in records and records[i].author_id not in hidden]
+        live = dict(zip(ids, counts_slot.value, strict=True))
+        states = dict(zip(ids, states_slot.value, strict=True))
+        previews = previews_slot.value
+        missing_previews = [r.post_id for r in shown if r.post_id not in previews]
+        if missing_previews:
+            previews.update(self._comments.load_previews(missing_previews))
+        return [
+            self._view(
+                record,
+                usernames[record.author_id],
+                max(0, _or(live[record.post_id], record.like_count)),
+                self._likes.confirm(viewer_id, record.post_id, states[record.post_id]),
+                [CommentView.model_validate(c) for c in previews.get(record.post_id, [])],
+            )
+            for record in shown
+            if record.author_id in usernames
+        ]
+
+    def _records(
+        self, ids: list[int], cached: dict[int, dict[str, str]]
+    ) -> tuple[dict[int, PostRecord], dict[int, str]]:
+        records: dict[int, PostRecord] = {}
+        usernames: dict[int, str] = {}
+        for post_id, fields in cached.items():
+            record = PostRecord.model_validate_json(fields["record"])
+            records[post_id], usernames[record.author_id] = record, fields["author_username"]
+        missing = [i for i in ids if i not in records]
+        if missing:
+            found = self._posts.get_many(missing)
+            authors = self._users.get_many({r.author_id for r in found.values()} - set(usernames))
+            usernames.update({a: u.username for a, u in authors.items()})
+            records.update(found)
+            self._cache.put_many(
+                {
+                    p: {"record": r.model_dump_json(), "author_username": usernames[r.author_id]}
+                    for p, r in found.items()
+                    if r.author_id in usernames
+                }
+            )
+        return records, usernames
+
+    def _without_cache(self, viewer_id: int, ids: list[int]) -> list[Post]:
+        """Redis is down: every answer from DynamoDB (each store falls back on its own)."""
+        records = self.records(viewer_id, ids)
         authors = self._users.get_many({r.author_id for r in records})
         counts = self._likes.counts(records)
-        liked = self._likes.liked_by(viewer_id, ids)
-        previews = self._comments.previews(ids)
+        liked = self._likes.liked_by(viewer_id, [r.post_id for r in records])
+        previews = self._comments.previews([r.post_id for r in records])
         return [
-            Post(
-                post_id=str(record.post_id),
-                author=UserRef(user_id=str(record.author_id), username=authors[record.author_id].username),
-                caption=record.caption,
-                location=record.location,
-                hashtags=list(record.hashtags),
-                created_at=iso(record.created_at),
-                width=record.width,
-                height=record.height,
-                blurhash=record.blurhash,
-                images={
-                    size: ImageFormats(**{fmt: f"{self._cdn}/{key}" for fmt, key in formats.items()})
-                    for size, formats in record.images.items()
-                },
-                like_count=counts[record.post_id],
-                comment_count=max(0, record.comment_count),
-                liked_by_me=liked[record.post_id],
-                comment_preview=previews[record.post_id],
-            )
-            for record in records
-            if record.author_id in authors
+            self._view(r, authors[r.author_id].username, counts[r.post_id], liked[r.post_id], previews[r.post_id])
+            for r in records
+            if r.author_id in authors
         ]
+
+    def _view(
+        self, record: PostRecord, username: str, like_count: int, liked: bool, preview: list[CommentView]
+    ) -> Post:
+        return Post(
+            post_id=str(record.post_id),
+            author=UserRef(user_id=str(record.author_id), username=username),
+            caption=record.caption,
+            location=record.location,
+            hashtags=list(record.hashtags),
+            created_at=iso(record.created_at),
+            width=record.width,
+            height=record.height,
+            blurhash=record.blurhash,
+            images={
+                size: ImageFormats(**{fmt: f"{self._cdn}/{key}" for fmt, key in formats.items()})
+                for size, formats in record.images.items()
+            },
+            like_count=like_count,
+            comment_count=max(0, record.comment_count),
+            liked_by_me=liked,
+            comment_preview=preview,
+        )
+
+    def forget(self, post_id: int) -> None:
+        """Drop a post's cached record (after it changed or went away)."""
+        self._cache.forget(post_id)
 
     def visible(self, viewer_id: int, post_id: int) -> PostRecord:
         """A post the viewer may act on, or 404 (missing, or its author blocks or is blocked by the viewer)."""
@@ -121,4 +204,9 @@ def delete_post(viewer_id: int, post_id: int, views: PostViews, posts: PostRepos
     if record.author_id != viewer_id:
         raise ForbiddenError("only the post's author may delete it")
     posts.delete(record)
+    views.forget(record.post_id)
     images.delete_under(f"{IMAGE_PREFIX}{record.author_id}/{record.post_id}/")
+
+
+def _or(value: int | None, fallback: int) -> int:
+    return fallback if value is None else value

@@ -23,6 +23,7 @@ from aperture.adapters.redis_store import (
     AffinityStore,
     CommentPreviewCache,
     LikeCache,
+    PostCache,
     RelationshipCache,
     Timeline,
     redis_client,
@@ -172,8 +173,21 @@ def comments() -> Comments:
     repo = CommentRepository(dynamo_table(settings.table_comments), dynamo_table(settings.table_posts))
     previews = CommentPreviewCache(redis_client())
     return Comments(
-        repo, users(), previews, events(), settings.comment_preview_size, new_id, now_ms, affinity=affinity()
+        repo,
+        users(),
+        previews,
+        events(),
+        settings.comment_preview_size,
+        new_id,
+        now_ms,
+        affinity=affinity(),
+        on_change=lambda post_id: post_cache().forget(post_id),
     )
+
+
+@lru_cache(maxsize=1)
+def post_cache() -> PostCache:
+    return PostCache(redis_client())
 
 
 @lru_cache(maxsize=1)
@@ -192,7 +206,9 @@ def ranking_model() -> RankingModel:
 
 @lru_cache(maxsize=1)
 def post_views() -> PostViews:
-    return PostViews(posts(), users(), likes(), comments(), graph().hidden_from, get_settings().cdn_base)
+    return PostViews(
+        posts(), users(), likes(), comments(), graph(), post_cache(), redis_client(), get_settings().cdn_base
+    )
 
 
 @lru_cache(maxsize=1)
@@ -258,7 +274,7 @@ def reset() -> None:
     factories = (
         users, posts, uploads, follows, timeline, fanout, media_store, events, identity, token_verifier,
         blocklist, hash_blocklist, moderator, graph, like_repository, like_cache, likes, comments,
-        post_views, notification_repository, devices, push, notifier, inbox, affinity, ranking_model,
+        post_views, notification_repository, devices, push, notifier, inbox, affinity, ranking_model, post_cache,
     )  # fmt: skip
     for factory in factories:
         factory.cache_clear()

@@ -6,9 +6,9 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import redis
 
@@ -77,6 +77,16 @@ class Position(NamedTuple):
 
     ms: int
     post_id: int
+
+
+def _single(command: Callable[[Any], Any]) -> Callable[[Any], int]:
+    """A batch step that queues one command."""
+
+    def queue(pipe: Any) -> int:
+        command(pipe)
+        return 1
+
+    return queue
 
 
 def _page_commands(pipe: Any, key: str, before: Position | None, limit: int) -> int:
@@ -169,6 +179,28 @@ class Timeline:
             pipe.zadd(key, mapping)
             pipe.zremrangebyrank(key, 0, -(self._cap + 1))
             pipe.execute()
+
+    def queue_open(
+        self, batch: PipelineBatch, user_id: int, before: Position | None, limit: int
+    ) -> tuple[Slot[bool], Slot[list[int]], Slot[list[Position]]]:
+        """Queue what opening a feed page needs: was the user active (and mark them now), the celebrities they
+        follow, and the page of their timeline."""
+
+        def activity(pipe: Any) -> int:
+            pipe.exists(active_key(user_id))
+            pipe.set(active_key(user_id), 1, ex=self._active_seconds)
+            return 2
+
+        def page(pipe: Any) -> int:
+            return _page_commands(pipe, timeline_key(user_id), before, limit)
+
+        was_active = batch.queue(activity, lambda replies: bool(replies[0]))
+        celebrities = batch.queue(
+            _single(lambda pipe: pipe.smembers(celebrities_followed_key(user_id))),
+            lambda replies: sorted(int(a) for a in replies[0]),
+        )
+        positions = batch.queue(page, lambda replies: _page_result(replies, before, limit))
+        return was_active, celebrities, positions
 
     def touch(self, user_id: int) -> bool:
         """Mark the user active now; returns whether they were active already (inside the window)."""
@@ -313,6 +345,24 @@ class LikeCache:
             self._check(keys=likes_keys(post_id), args=[user_id, *positions[post_id]], client=pipe)
         return [int(state) for state in pipe.execute()]
 
+    def queue_counts(self, batch: PipelineBatch, post_ids: list[int]) -> Slot[list[int | None]]:
+        def commands(pipe: Any) -> int:
+            for post_id in post_ids:
+                pipe.get(likes_keys(post_id)[0])
+            return len(post_ids)
+
+        return batch.queue(commands, lambda replies: [int(v) if v is not None else None for v in replies])
+
+    def queue_states(
+        self, batch: PipelineBatch, post_ids: list[int], user_id: int, positions: list[int]
+    ) -> Slot[list[int]]:
+        def commands(pipe: Any) -> int:
+            for post_id in post_ids:
+                self._check(keys=likes_keys(post_id), args=[user_id, *positions], client=pipe)
+            return len(post_ids)
+
+        return batch.queue(commands, lambda replies: [int(v) for v in replies])
+
     def counts(self, post_ids: list[int]) -> list[int | None]:
         if not post_ids:
             return []
@@ -401,6 +451,16 @@ class RelationshipCache:
         self._redis.set(key, json.dumps(sorted(found)), ex=self._ttl)
         return found
 
+    def queue_blocked(self, batch: PipelineBatch, user_id: int) -> Slot[set[int] | None]:
+        """The cached answer, or None when it must be loaded."""
+        return batch.queue(
+            _single(lambda pipe: pipe.get(blocked_key(user_id))),
+            lambda replies: {int(u) for u in json.loads(replies[0])} if replies[0] is not None else None,
+        )
+
+    def store_blocked(self, user_id: int, blocked: set[int]) -> None:
+        self._redis.set(blocked_key(user_id), json.dumps(sorted(blocked)), ex=self._ttl)
+
     def forget_blocks(self, *user_ids: int) -> None:
         self._redis.delete(*(blocked_key(u) for u in user_ids))
 
@@ -411,6 +471,16 @@ class CommentPreviewCache:
     def __init__(self, client: Any, ttl_seconds: int = 86_400) -> None:
         self._redis = client
         self._ttl = ttl_seconds
+
+    def queue_get(self, batch: PipelineBatch, post_ids: list[int]) -> Slot[dict[int, list[dict[str, Any]]]]:
+        def commands(pipe: Any) -> int:
+            for post_id in post_ids:
+                pipe.get(comment_preview_key(post_id))
+            return len(post_ids)
+
+        return batch.queue(
+            commands, lambda replies: {p: json.loads(v) for p, v in zip(post_ids, replies, strict=True) if v}
+        )
 
     def get_many(self, post_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
         if not post_ids:
@@ -446,14 +516,93 @@ class AffinityStore:
             pipe.hincrbyfloat(topics_key, topic.lower(), weight)
         pipe.execute()
 
-    def read(self, user_id: int, authors: list[int], topics: list[str]) -> tuple[dict[int, float], dict[str, float]]:
-        """The user's weights for these authors and topics, in one round trip."""
+    def queue_all(self, batch: PipelineBatch, user_id: int) -> Slot[tuple[dict[int, float], dict[str, float]]]:
+        """Every author and topic weight of a user, read as part of a batch."""
         authors_key, topics_key = affinity_keys(user_id)
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.hmget(authors_key, [str(a) for a in authors] or ["-"])
-        pipe.hmget(topics_key, [t.lower() for t in topics] or ["-"])
-        author_values, topic_values = pipe.execute()
-        return (
-            {a: float(v) for a, v in zip(authors, author_values, strict=False) if v is not None},
-            {t: float(v) for t, v in zip(topics, topic_values, strict=False) if v is not None},
+
+        def commands(pipe: Any) -> int:
+            pipe.hgetall(authors_key)
+            pipe.hgetall(topics_key)
+            return 2
+
+        return batch.queue(
+            commands,
+            lambda replies: (
+                {int(a): float(w) for a, w in replies[0].items()},
+                {t: float(w) for t, w in replies[1].items()},
+            ),
         )
+
+
+T = TypeVar("T")
+
+
+class Slot(Generic[T]):
+    """A value a batch will have read once it runs."""
+
+    def __init__(self) -> None:
+        self._value: T | None = None
+        self.ready = False
+
+    @property
+    def value(self) -> T:
+        if not self.ready:
+            raise RuntimeError("the batch has not run")
+        return self._value  # type: ignore[return-value]
+
+    def fill(self, value: T) -> None:
+        self._value, self.ready = value, True
+
+
+class PipelineBatch:
+    """Reads from several stores queued into one pipeline: one round trip for all of them."""
+
+    def __init__(self, client: Any) -> None:
+        self.pipe = client.pipeline(transaction=False)
+        self._parsers: list[tuple[int, Callable[[list[Any]], Any], Slot[Any]]] = []
+
+    def queue(self, commands: Callable[[Any], int], parse: Callable[[list[Any]], T]) -> Slot[T]:
+        slot: Slot[T] = Slot()
+        self._parsers.append((commands(self.pipe), parse, slot))
+        return slot
+
+    def execute(self) -> None:
+        if not self._parsers:
+            return
+        replies = self.pipe.execute()
+        offset = 0
+        for count, parse, slot in self._parsers:
+            slot.fill(parse(replies[offset : offset + count]))
+            offset += count
+
+
+def post_cache_key(post_id: int) -> str:
+    return f"post:{{{post_id}}}"
+
+
+class PostCache:
+    """Post records as Redis hashes, with the author's username beside them (usernames never change)."""
+
+    def __init__(self, client: Any, ttl_seconds: int = 86_400) -> None:
+        self._redis = client
+        self._ttl = ttl_seconds
+
+    def queue_get(self, batch: PipelineBatch, post_ids: list[int]) -> Slot[dict[int, dict[str, str]]]:
+        def commands(pipe: Any) -> int:
+            for post_id in post_ids:
+                pipe.hgetall(post_cache_key(post_id))
+            return len(post_ids)
+
+        return batch.queue(commands, lambda replies: {p: r for p, r in zip(post_ids, replies, strict=True) if r})
+
+    def put_many(self, entries: dict[int, dict[str, str]]) -> None:
+        if not entries:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for post_id, fields in entries.items():
+            pipe.hset(post_cache_key(post_id), mapping=fields)
+            pipe.expire(post_cache_key(post_id), self._ttl)
+        pipe.execute()
+
+    def forget(self, post_id: int) -> None:
+        self._redis.delete(post_cache_key(post_id))
