@@ -82,6 +82,7 @@ def seed(users: int = 120, random_seed: int = 7, celebrity_threshold: int = 25) 
             f"#{t}" for t in post.hashtags), hashtags=post.hashtags, width=1080, height=1080, images=images,
             created_at=created)  # fmt: skip
         wiring.posts().publish(record, wiring.uploads().table)
+        wiring.like_cache().start(post_id)
         wiring.fanout().publish(author, post_id, created)
         posts[post.post_id] = record
     for done, (user, post_id, _) in enumerate(world.likes, 1):

@@ -202,7 +202,7 @@ def publish_post(author: Account, caption: str = "") -> str:
         height=1080,
         images=images,
     )
-    ingest_post_ready(event, wiring.posts(), wiring.uploads(), wiring.fanout())
+    ingest_post_ready(event, wiring.posts(), wiring.uploads(), wiring.fanout(), wiring.like_cache())
     return str(post_id)
 
 

@@ -19,7 +19,7 @@ processor = BatchProcessor(event_type=EventType.KinesisDataStreams, raise_on_ent
 def handle_record(record: KinesisStreamRecord) -> None:
     event = parse_event(record.kinesis.data_as_bytes())
     if isinstance(event, PostReady):
-        created = ingest_post_ready(event, wiring.posts(), wiring.uploads(), wiring.fanout())
+        created = ingest_post_ready(event, wiring.posts(), wiring.uploads(), wiring.fanout(), wiring.like_cache())
         logger.info("post ingested", extra={"post_id": event.post_id, "newly_created": created})
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from aperture.adapters.dynamo import PostRepository, UploadRepository, UserRepository
-from aperture.adapters.redis_store import PipelineBatch, PostCache
+from aperture.adapters.redis_store import LikeCache, PipelineBatch, PostCache
 from aperture.adapters.s3 import MediaStore
 from aperture.clock import iso
 from aperture.comments import Comments
@@ -22,7 +22,9 @@ from aperture.models.records import PostRecord
 from aperture.resources import IMAGE_PREFIX
 
 
-def ingest_post_ready(event: PostReady, posts: PostRepository, uploads: UploadRepository, fanout: Fanout) -> bool:
+def ingest_post_ready(
+    event: PostReady, posts: PostRepository, uploads: UploadRepository, fanout: Fanout, like_cache: LikeCache
+) -> bool:
     """Write the post and mark its upload ready (together), then fan it out.
 
     Every step is idempotent, so a redelivered event repeats none of their effects; an upload rejected
@@ -45,6 +47,7 @@ def ingest_post_ready(event: PostReady, posts: PostRepository, uploads: UploadRe
     if outcome == "refused":
         return False  # the upload was rejected while this event was in flight: no post, no fanout
     stored = posts.get(event.post_id) if outcome == "exists" else record
+    like_cache.start(event.post_id)
     fanout.publish(event.author_id, event.post_id, stored.created_at if stored else event.occurred_at)
     return outcome == "created"
 

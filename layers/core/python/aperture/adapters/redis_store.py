@@ -319,6 +319,10 @@ class LikeCache:
         self._check = client.register_script(_LIKE_CHECK)
         self._release = client.register_script(_RELEASE)
 
+    def start(self, post_id: int) -> None:
+        """A new post has no likes: say so, so that a missing count can only mean a lost cache."""
+        self._redis.set(likes_keys(post_id)[0], 0, nx=True)
+
     def added(self, post_id: int, user_id: int) -> tuple[int, int] | None:
         """Count a new like: (count, set size or -1 in Bloom mode), or None if the cache must be rebuilt."""
         result = self._add(keys=likes_keys(post_id), args=[user_id])

@@ -1,0 +1,195 @@
+"""Feed benchmark, against a real Redis, in one run: fanout pipelined against one ZADD at a time, fanning out a
+9,999-follower post, GET /feed handler latency and Redis round trips for a viewer following 200 accounts (3 of
+them celebrities), and requests per second through the local gateway under concurrent load.
+
+Run from the repository root: `python -m bench.feed` (a few minutes) or `python -m bench.feed --quick`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import threading
+import time
+from typing import Any
+
+import requests
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from aperture import wiring
+from aperture.adapters.redis_store import active_key, timeline_key
+from aperture.routes import ROUTES
+from local.gateway import http_api_event
+from local.invoke import invoke
+from tests.support import Account, RoundTrips, publish_post
+
+PASSWORD = "Bench-pass-1!"
+
+
+def _percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def fanout_rates(followers: int) -> tuple[float, float]:
+    """Timeline inserts per second: pipelined batches of ZADD, against one ZADD (and trim) per round trip."""
+    client, timeline = wiring.redis_client(), wiring.timeline()
+    ids = list(range(5_000_000, 5_000_000 + followers))
+    started = time.perf_counter()
+    timeline.push(ids, post_id=1 << 40, ms=1)
+    pipelined = followers / (time.perf_counter() - started)
+    started = time.perf_counter()
+    member = str(1 << 41).zfill(20)
+    for user in ids:
+        client.zadd(timeline_key(user), {member: 2})
+        client.zremrangebyrank(timeline_key(user), 0, -801)
+    one_by_one = followers / (time.perf_counter() - started)
+    return pipelined, one_by_one
+
+
+def _sign_up(client: Any, name: str) -> Account:
+    user = requests.post(f"{client}/auth/signup", json={"username": name, "password": PASSWORD,
+                                                       "email": f"{name}@example.com"}, timeout=10).json()  # fmt: skip
+    token = requests.post(f"{client}/auth/token", json={"username": name, "password": PASSWORD}, timeout=10).json()
+    return Account(user["user_id"], name, token["id_token"])
+
+
+def big_fanout(base: str, platform: Any, followers: int) -> float:
+    """Seconds from publishing a post to its last fanout job done, for an author just under the threshold."""
+    author = _sign_up(base, "bigauthor")
+    table, users = wiring.follows(), wiring.redis_client()
+    ids = list(range(7_000_000, 7_000_000 + followers))
+    dynamo = table._table  # the benchmark writes its edges in bulk, skipping per-follow transactions
+    with dynamo.batch_writer() as writer:
+        for follower in ids:
+            writer.put_item(Item={"follower_id": follower, "followee_id": int(author.user_id), "created_at": 0})
+    wiring.users()._table.update_item(
+        Key={"user_id": int(author.user_id)}, UpdateExpression="SET follower_count = :n",
+        ExpressionAttributeValues={":n": followers},
+    )  # fmt: skip
+    pipe = users.pipeline(transaction=False)
+    for follower in ids:
+        pipe.set(active_key(follower), 1, ex=3600)
+    pipe.execute()
+    started = time.perf_counter()
+    post = publish_post(author)
+    platform.pump.drain()
+    elapsed = time.perf_counter() - started
+    assert users.zscore(timeline_key(ids[-1]), post.zfill(20)) is not None
+    return elapsed
+
+
+def feed_world(base: str, platform: Any, followees: int, celebrities: int) -> Account:
+    """A viewer following `followees` accounts, `celebrities` of them past the threshold, everyone with posts."""
+    viewer = _sign_up(base, "viewer")
+    authors = [_sign_up(base, f"author{i:03}") for i in range(followees)]
+    fans = [_sign_up(base, f"fan{i}") for i in range(int(os.environ["APERTURE_CELEBRITY_THRESHOLD"]))]
+    headers = {"Authorization": f"Bearer {viewer.token}"}
+    for star in authors[:celebrities]:
+        for fan in fans:
+            requests.put(f"{base}/users/{star.user_id}/follow", headers={"Authorization": f"Bearer {fan.token}"},
+                         timeout=10)  # fmt: skip
+    requests.get(f"{base}/feed", headers=headers, timeout=10)  # active
+    for author in authors:
+        requests.put(f"{base}/users/{author.user_id}/follow", headers=headers, timeout=10)
+    for index, author in enumerate(authors):
+        publish_post(author)
+        if index % 3 == 0:
+            publish_post(author)
+    platform.pump.drain()
+    return viewer
+
+
+def feed_event(viewer: Account, limit: int) -> dict[str, Any]:
+    route = next(r for r in ROUTES if r.route_key == "GET /feed")
+    request = Request(EnvironBuilder(path="/feed", query_string={"limit": str(limit)}).get_environ())
+    claims = {"custom:user_id": viewer.user_id, "cognito:username": viewer.username, "token_use": "id"}
+    return http_api_event(request, route, {}, claims)
+
+
+def handler_latency(viewer: Account, requests_count: int) -> tuple[list[float], int]:
+    event = feed_event(viewer, 20)
+    for _ in range(20):  # warm every cache
+        assert invoke("feed", event)["statusCode"] == 200
+    trips = RoundTrips(wiring.redis_client())
+    invoke("feed", event)
+    round_trips = trips.count
+    samples = []
+    for _ in range(requests_count):
+        started = time.perf_counter()
+        response = invoke("feed", event)
+        samples.append((time.perf_counter() - started) * 1000)
+        assert response["statusCode"] == 200
+    return samples, round_trips
+
+
+def load(base: str, viewer: Account, total: int, concurrency: int) -> float:
+    """Requests per second for `total` GET /feed requests from `concurrency` client threads."""
+    headers = {"Authorization": f"Bearer {viewer.token}"}
+    remaining = iter(range(total))
+    lock = threading.Lock()
+
+    def worker() -> None:
+        session = requests.Session()
+        while True:
+            with lock:
+                if next(remaining, None) is None:
+                    return
+            assert session.get(f"{base}/feed", headers=headers, timeout=30).status_code == 200
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return total / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
+    args = parser.parse_args()
+    followers, big, followees, samples, total = (
+        (1_000, 999, 20, 50, 100) if args.quick else (10_000, 9_999, 200, 500, 1_000)
+    )
+    os.environ["APERTURE_CELEBRITY_THRESHOLD"] = "10000"
+    os.environ["APERTURE_SCHEDULES"] = "manual"
+    from local.runtime import start
+
+    platform = start(0)
+    threading.Thread(target=platform.serve_forever, daemon=True).start()
+    time.sleep(0.5)  # let the gateway thread start accepting before the first request
+    base = platform.base_url
+    print(f"fanout: {followers:,} timeline inserts, pipelined and one at a time")
+    pipelined, one_by_one = fanout_rates(followers)
+    print(f"fanout: a post to {big:,} active followers (jobs over SQS, run by the fanout function)")
+    big_seconds = big_fanout(base, platform, big)
+    threshold = int(os.environ["APERTURE_CELEBRITY_THRESHOLD"])
+    os.environ["APERTURE_CELEBRITY_THRESHOLD"] = "5"  # celebrities of this small world need only a few fans
+    wiring.reset()
+    print(f"feed: a viewer following {followees} accounts, 3 of them celebrities")
+    viewer = feed_world(base, platform, followees, 3)
+    latencies, round_trips = handler_latency(viewer, samples)
+    print(f"load: {total} GET /feed through the gateway, 8 client threads")
+    rate = load(base, viewer, total, 8)
+    platform.shutdown()
+    os.environ["APERTURE_CELEBRITY_THRESHOLD"] = str(threshold)
+
+    print()
+    print("| measure | value |")
+    print("|---|---|")
+    print(f"| fanout, pipelined (timeline inserts/s) | {pipelined:,.0f} |")
+    print(f"| fanout, one ZADD per round trip (inserts/s) | {one_by_one:,.0f} |")
+    print(f"| pipelined / one by one | {pipelined / one_by_one:.1f}x |")
+    print(f"| fan out one post to {big:,} followers (publish to last job done) | {big_seconds * 1000:,.0f} ms |")
+    print(f"| GET /feed handler, 20 posts, p50 | {statistics.median(latencies):.1f} ms |")
+    print(f"| GET /feed handler, 20 posts, p99 | {_percentile(latencies, 99):.1f} ms |")
+    print(f"| Redis round trips per warm feed request | {round_trips} |")
+    print(f"| GET /feed through the local gateway, 8 concurrent clients | {rate:.0f} requests/s |")
+
+
+if __name__ == "__main__":
+    main()
