@@ -1,6 +1,7 @@
 # The two commands: `make dev` runs the platform locally, `make test` runs lint, types and every test.
 PYTHON ?= python3
 PORT ?= 8000
+ARGS ?=
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -19,7 +20,7 @@ $(STAMP): requirements.txt requirements-dev.txt layers/core/requirements.txt pyp
 install: $(STAMP)
 
 dev: install
-	$(BIN)/python -m local --port $(PORT)
+	$(BIN)/python -m local --port $(PORT) $(ARGS)
 
 test: install lint typecheck
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
