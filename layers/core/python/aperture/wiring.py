@@ -137,14 +137,18 @@ def media_limits() -> MediaLimits:
 
 
 @lru_cache(maxsize=1)
-def graph() -> Graph:
+def blocks() -> BlockRepository:
     settings = get_settings()
-    blocks = BlockRepository(
+    return BlockRepository(
         dynamo_table(settings.table_blocks), dynamo_table(settings.table_follows), dynamo_table(settings.table_users)
     )
-    cache = RelationshipCache(redis_client(), settings.relationship_cache_seconds)
+
+
+@lru_cache(maxsize=1)
+def graph() -> Graph:
+    cache = RelationshipCache(redis_client(), get_settings().relationship_cache_seconds)
     return Graph(
-        users(), follows(), blocks, cache, events(), now_ms, on_follow=lambda *change: fanout().followed(*change)
+        users(), follows(), blocks(), cache, events(), now_ms, on_follow=lambda *change: fanout().followed(*change)
     )
 
 
@@ -237,15 +241,6 @@ def push() -> PushGateway:
     return PushGateway(client("sns"), applications)
 
 
-def _blocked_either_way(user_id: int) -> set[int]:
-    """Block lookups straight from DynamoDB, for functions outside the VPC (no Redis cache there)."""
-    settings = get_settings()
-    blocks = BlockRepository(
-        dynamo_table(settings.table_blocks), dynamo_table(settings.table_follows), dynamo_table(settings.table_users)
-    )
-    return blocks.blocked_either_way(user_id)
-
-
 @lru_cache(maxsize=1)
 def notifier() -> Notifier:
     settings = get_settings()
@@ -254,7 +249,8 @@ def notifier() -> Notifier:
         users(),
         devices(),
         push(),
-        _blocked_either_way,
+        # Block lookups straight from DynamoDB: notify runs outside the VPC, with no Redis cache.
+        lambda user_id: blocks().blocked_either_way(user_id),
         new_id,
         now_ms,
         settings.notification_ttl_days,
@@ -272,7 +268,7 @@ def reset() -> None:
     from aperture import ids, settings
 
     factories = (
-        users, posts, uploads, follows, timeline, fanout, media_store, events, identity, token_verifier,
+        users, posts, uploads, follows, blocks, timeline, fanout, media_store, events, identity, token_verifier,
         blocklist, hash_blocklist, moderator, graph, like_repository, like_cache, likes, comments,
         post_views, notification_repository, devices, push, notifier, inbox, affinity, ranking_model, post_cache,
     )  # fmt: skip

@@ -81,14 +81,6 @@ class UserRepository:
     def get_many(self, user_ids: Iterable[int]) -> dict[int, User]:
         return {k: User.model_validate(v) for k, v in batch_get(self._table, "user_id", user_ids).items()}
 
-    def add_to_count(self, user_id: int, field: str, delta: int) -> None:
-        self._table.update_item(
-            Key={"user_id": user_id},
-            UpdateExpression="ADD #f :d",
-            ExpressionAttributeNames={"#f": field},
-            ExpressionAttributeValues={":d": delta},
-        )
-
 
 class UploadRepository:
     def __init__(self, table: Any) -> None:

@@ -202,14 +202,6 @@ class Timeline:
         positions = batch.queue(page, lambda replies: _page_result(replies, before, limit))
         return was_active, celebrities, positions
 
-    def touch(self, user_id: int) -> bool:
-        """Mark the user active now; returns whether they were active already (inside the window)."""
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.exists(active_key(user_id))
-        pipe.set(active_key(user_id), 1, ex=self._active_seconds)
-        was_active, _ = pipe.execute()
-        return bool(was_active)
-
     def active(self, user_ids: list[int]) -> list[int]:
         """Those of the users active within the window, in one round trip."""
         if not user_ids:
@@ -224,9 +216,6 @@ class Timeline:
         if celebrity:
             return bool(self._redis.sadd(CELEBRITIES_KEY, author_id))
         return bool(self._redis.srem(CELEBRITIES_KEY, author_id))
-
-    def is_celebrity(self, author_id: int) -> bool:
-        return bool(self._redis.sismember(CELEBRITIES_KEY, author_id))
 
     def follow_celebrity(self, user_ids: Iterable[int], author_id: int, following: bool) -> None:
         pipe = self._redis.pipeline(transaction=False)
@@ -461,9 +450,6 @@ class RelationshipCache:
             _single(lambda pipe: pipe.get(blocked_key(user_id))),
             lambda replies: {int(u) for u in json.loads(replies[0])} if replies[0] is not None else None,
         )
-
-    def store_blocked(self, user_id: int, blocked: set[int]) -> None:
-        self._redis.set(blocked_key(user_id), json.dumps(sorted(blocked)), ex=self._ttl)
 
     def forget_blocks(self, *user_ids: int) -> None:
         self._redis.delete(*(blocked_key(u) for u in user_ids))
