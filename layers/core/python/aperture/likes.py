@@ -149,9 +149,8 @@ class Likes:
 
     def liked_by(self, user_id: int, post_ids: list[int]) -> dict[int, bool]:
         """Whether the user liked each post: one Redis round trip, DynamoDB only to confirm a Bloom "maybe"."""
-        positions = dict.fromkeys(post_ids, self._bloom.positions(user_id))
         try:
-            states = self._cache.states(post_ids, user_id, positions)
+            states = self._cache.states(post_ids, user_id, self._bloom.positions(user_id))
         except RedisError:
             states = [UNKNOWN] * len(post_ids)  # Redis is down: DynamoDB answers
         answers = {}

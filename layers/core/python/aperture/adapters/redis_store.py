@@ -279,17 +279,6 @@ local n = redis.call('DECR', KEYS[1])
 if redis.call('EXISTS', KEYS[3]) == 0 then redis.call('SREM', KEYS[2], ARGV[1]) end
 return n
 """
-# 1: in the set; 0: not liked; 2: the Bloom filter says maybe; -1: cache lost.
-_LIKE_CHECK = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-if redis.call('EXISTS', KEYS[3]) == 1 then
-  for i = 2, #ARGV do
-    if redis.call('GETBIT', KEYS[3], ARGV[i]) == 0 then return 0 end
-  end
-  return 2
-end
-return redis.call('SISMEMBER', KEYS[2], ARGV[1])
-"""
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -305,7 +294,6 @@ class LikeCache:
         self._redis = client
         self._add = client.register_script(_LIKE_ADD)
         self._remove = client.register_script(_LIKE_REMOVE)
-        self._check = client.register_script(_LIKE_CHECK)
         self._release = client.register_script(_RELEASE)
 
     def start(self, post_id: int) -> None:
@@ -329,14 +317,14 @@ class LikeCache:
             operation = operation.set("u1", position, 1)
         operation.execute()
 
-    def states(self, post_ids: list[int], user_id: int, positions: dict[int, list[int]]) -> list[int]:
+    def states(self, post_ids: list[int], user_id: int, positions: list[int]) -> list[int]:
         """LIKED, NOT_LIKED, MAYBE or UNKNOWN per post, in one round trip."""
         if not post_ids:
             return []
-        pipe = self._redis.pipeline(transaction=False)
-        for post_id in post_ids:
-            self._check(keys=likes_keys(post_id), args=[user_id, *positions[post_id]], client=pipe)
-        return [int(state) for state in pipe.execute()]
+        batch = PipelineBatch(self._redis)
+        slot = self.queue_states(batch, post_ids, user_id, positions)
+        batch.execute()
+        return slot.value
 
     def queue_counts(self, batch: PipelineBatch, post_ids: list[int]) -> Slot[list[int | None]]:
         def commands(pipe: Any) -> int:
@@ -349,12 +337,36 @@ class LikeCache:
     def queue_states(
         self, batch: PipelineBatch, post_ids: list[int], user_id: int, positions: list[int]
     ) -> Slot[list[int]]:
+        """LIKED, NOT_LIKED, MAYBE or UNKNOWN per post.
+
+        Plain commands rather than a script, because cluster pipelines refuse scripts: per post, whether its
+        cache exists, whether it is in Bloom mode, set membership, and the user's Bloom bits.
+        """
+        per_post = 3 + len(positions)
+
         def commands(pipe: Any) -> int:
             for post_id in post_ids:
-                self._check(keys=likes_keys(post_id), args=[user_id, *positions], client=pipe)
-            return len(post_ids)
+                count_key, set_key, bloom_key = likes_keys(post_id)
+                pipe.exists(count_key)
+                pipe.exists(bloom_key)
+                pipe.sismember(set_key, user_id)
+                for position in positions:
+                    pipe.getbit(bloom_key, position)
+            return per_post * len(post_ids)
 
-        return batch.queue(commands, lambda replies: [int(v) for v in replies])
+        def parse(replies: list[Any]) -> list[int]:
+            states = []
+            for start in range(0, len(replies), per_post):
+                cached, bloom, member, *bits = replies[start : start + per_post]
+                if not cached:
+                    states.append(UNKNOWN)
+                elif bloom:
+                    states.append(MAYBE if all(bits) else NOT_LIKED)
+                else:
+                    states.append(LIKED if member else NOT_LIKED)
+            return states
+
+        return batch.queue(commands, parse)
 
     def counts(self, post_ids: list[int]) -> list[int | None]:
         if not post_ids:
@@ -365,28 +377,30 @@ class LikeCache:
         return [int(value) if value is not None else None for value in pipe.execute()]
 
     def migrate_to_bloom(self, post_id: int, positions_of: Any) -> None:
-        """Move a post's likers from its set into its Bloom filter, atomically against concurrent likes."""
+        """Move a post's likers from its set into its Bloom filter, losing none to concurrent likes.
+
+        The filter is created first, so every like counted from then on writes its bits there (the add script
+        checks for it atomically); the set is copied after, so any like counted before is in the copy.
+        """
         _, set_key, bloom_key = likes_keys(post_id)
-        with self._redis.pipeline() as pipe:
-            while True:
-                try:
-                    pipe.watch(set_key)
-                    members = pipe.smembers(set_key)
-                    pipe.multi()
-                    for member in members:
-                        for position in positions_of(int(member)):
-                            pipe.setbit(bloom_key, position, 1)
-                    pipe.delete(set_key)
-                    pipe.execute()
-                    return
-                except redis.WatchError:
-                    continue
+        self._redis.setbit(bloom_key, 0, 0)  # the filter now exists
+        members = self._redis.smembers(set_key)
+        pipe = self._redis.pipeline(transaction=False)
+        for member in members:
+            for position in positions_of(int(member)):
+                pipe.setbit(bloom_key, position, 1)
+        pipe.delete(set_key)
+        pipe.execute()
 
     def rebuild(self, post_id: int, count: int, likers: list[int] | None, bloom_positions: list[int] | None) -> None:
         """Load a post's cache from the durable list: its count, and its likers as a set or as Bloom bits."""
         count_key, set_key, bloom_key = likes_keys(post_id)
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.delete(set_key, bloom_key)
+        # Not a transaction (cluster pipelines have none): the count goes last, so until it is there, readers
+        # see a lost cache and ask DynamoDB.
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.delete(count_key)
+        pipe.delete(set_key)
+        pipe.delete(bloom_key)
         if likers:
             pipe.sadd(set_key, *likers)
         if bloom_positions:

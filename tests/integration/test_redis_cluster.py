@@ -1,0 +1,80 @@
+"""Everything the functions do with Redis also works against a cluster (ElastiCache Serverless speaks only the
+cluster protocol): per-user and per-post keys share a slot, pipelines are split per node by the client, and no
+pipeline carries a script."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from aperture.adapters.redis_store import (
+    LIKED,
+    MAYBE,
+    NOT_LIKED,
+    AffinityStore,
+    LikeCache,
+    PipelineBatch,
+    Position,
+    RelationshipCache,
+    Timeline,
+    likes_keys,
+)
+from aperture.bloom import BloomShape
+from tests.support import RedisClusterServers
+
+pytestmark = pytest.mark.xdist_group("redis-cluster")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    servers = RedisClusterServers()
+    client = redis.RedisCluster.from_url(servers.url, decode_responses=True)
+    yield client
+    client.close()
+    servers.stop()
+
+
+def test_a_fanout_spreads_over_every_node_in_one_pipelined_call(cluster: Any) -> None:
+    timeline = Timeline(cluster, cap=800)
+    followers = list(range(1, 3001))
+    assert timeline.push(followers, post_id=118822696076341248, ms=1_795_485_355_055) == 3000
+    nodes_with_keys = {node.name for node in cluster.get_primaries() if cluster.dbsize(target_nodes=node) > 0}
+    assert len(nodes_with_keys) == 3
+    assert timeline.page(2999, None, 5) == [118822696076341248]
+
+
+def test_opening_a_feed_page_reads_everything_in_one_batch(cluster: Any) -> None:
+    timeline = Timeline(cluster, cap=800)
+    timeline.record_post(7, 200, 2_000)
+    timeline.push([9005], post_id=100, ms=1_000)
+    timeline.follow_celebrity([9005], 7, True)
+    batch = PipelineBatch(cluster)
+    was_active, celebrities, page = timeline.queue_open(batch, 9005, None, 10)
+    hidden = RelationshipCache(cluster, 60).queue_blocked(batch, 9005)
+    affinity = AffinityStore(cluster).queue_all(batch, 9005)
+    batch.execute()
+    assert (was_active.value, celebrities.value, page.value) == (False, [7], [Position(1_000, 100)])
+    assert hidden.value is None and affinity.value == ({}, {})
+    assert timeline.recent(celebrities.value, None, 10) == [Position(2_000, 200)]
+
+
+def test_likes_count_check_and_move_to_a_bloom_filter_on_a_cluster(cluster: Any) -> None:
+    likes, shape = LikeCache(cluster), BloomShape.for_capacity(1000, 0.01)
+    for post in (41, 42):
+        likes.start(post)
+    for user in range(10):
+        assert likes.added(42, user) == (user + 1, user + 1)
+    assert likes.states([41, 42], 3, shape.positions(3)) == [NOT_LIKED, LIKED]
+    likes.migrate_to_bloom(42, shape.positions)
+    assert not cluster.exists(likes_keys(42)[1])
+    assert likes.added(42, 99) == (11, -1)
+    likes.add_to_bloom(42, shape.positions(99))
+    assert likes.states([42], 99, shape.positions(99)) == [MAYBE]
+    assert likes.states([42], 5, shape.positions(5)) == [MAYBE]
+    assert likes.counts([41, 42]) == [0, 11]
+    token = likes.lock("likes:{42}:lock:5", 1000)
+    assert token and likes.lock("likes:{42}:lock:5", 1000) is None
+    likes.unlock("likes:{42}:lock:5", token)
