@@ -225,6 +225,7 @@ FUNCTIONS: tuple[Function, ...] = (
         grants=(
             Grant("table:posts", "read"),
             Grant("table:users", "read"),
+            Grant("table:follows", "read"),  # rebuilding a returning user's timeline; the no-Redis fallback
             Grant("table:blocks", "read"),
             Grant("table:likes", "read"),
             Grant("table:comments", "read"),
@@ -263,6 +264,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:notify_keys", "read_write"),
             Grant("table:devices", "read"),
             Grant("table:users", "read"),
+            Grant("table:blocks", "read"),  # nobody is notified by someone in a block relation
             Grant("table:workers", "read_write"),
             Grant("stream:events", "read"),
             Grant("sns:push", "write"),
