@@ -15,7 +15,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aperture.adapters.aws import client
@@ -33,7 +33,6 @@ class _Cursor:
     checkpoint: str | None = None  # last sequence number handled
     failed_at: str | None = None
     attempts: int = 0
-    done: set[str] = field(default_factory=set)
 
 
 class EventPump:
@@ -181,7 +180,7 @@ class EventPump:
             records = kinesis.get_records(ShardIterator=iterator, Limit=trigger.batch_size)["Records"]
             if not records:
                 continue
-            event = {"Records": [self._kinesis_record(r, description) for r in records]}
+            event = {"Records": [self._kinesis_record(r, shard["ShardId"], description) for r in records]}
             handled += len(records)
             self._deliver_batch(name, trigger, cursor, event, records)
         return handled
@@ -212,7 +211,7 @@ class EventPump:
         elif index > 0:
             cursor.checkpoint = sequences[index - 1]
 
-    def _kinesis_record(self, record: dict[str, Any], stream: dict[str, Any]) -> dict[str, Any]:
+    def _kinesis_record(self, record: dict[str, Any], shard_id: str, stream: dict[str, Any]) -> dict[str, Any]:
         arrival = record.get("ApproximateArrivalTimestamp")
         return {
             "kinesis": {
@@ -224,7 +223,7 @@ class EventPump:
             },
             "eventSource": "aws:kinesis",
             "eventVersion": "1.0",
-            "eventID": f"{stream['Shards'][0]['ShardId']}:{record['SequenceNumber']}",
+            "eventID": f"{shard_id}:{record['SequenceNumber']}",
             "eventName": "aws:kinesis:record",
             "invokeIdentityArn": "arn:aws:iam::123456789012:role/local",
             "awsRegion": self._settings.region,

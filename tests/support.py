@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -302,3 +304,20 @@ class RoundTrips:
             return pipe
 
         client.execute_command, client.pipeline = execute_command, pipeline
+
+
+@contextlib.contextmanager
+def settings_env(**variables: str) -> Iterator[None]:
+    """Run with these environment variables set (then restored), every port rebuilt to read them."""
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    wiring.reset()
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        wiring.reset()

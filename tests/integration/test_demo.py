@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -10,16 +9,13 @@ import pytest
 from aperture import wiring
 from local.demo import DEMO_PASSWORD, seed
 from local.pump import EventPump
-from tests.support import Account, Api
+from tests.support import Account, Api, settings_env
 
 
 @pytest.fixture
 def demo_threshold(api: Api) -> Iterator[int]:
-    os.environ["APERTURE_CELEBRITY_THRESHOLD"] = "4"
-    wiring.reset()
-    yield 4
-    del os.environ["APERTURE_CELEBRITY_THRESHOLD"]
-    wiring.reset()
+    with settings_env(APERTURE_CELEBRITY_THRESHOLD="4"):
+        yield 4
 
 
 def test_a_seeded_world_gives_each_user_a_ranked_feed_with_celebrities_merged(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -13,7 +12,7 @@ from aperture.adapters.redis_store import active_key, timeline_key
 from aperture.api import logger
 from aperture.models.events import FanoutJob
 from local.pump import EventPump
-from tests.support import Account, Api, RoundTrips, free_port, publish_post
+from tests.support import Account, Api, RoundTrips, free_port, publish_post, settings_env
 
 
 def _feed(api: Api, viewer: Account) -> list[str]:
@@ -26,12 +25,8 @@ def _timeline(viewer: Account) -> list[int]:
 
 @pytest.fixture
 def small_world(api: Api) -> Iterator[None]:
-    os.environ["APERTURE_CELEBRITY_THRESHOLD"] = "3"
-    os.environ["APERTURE_FANOUT_JOB_SIZE"] = "2"
-    wiring.reset()
-    yield
-    del os.environ["APERTURE_CELEBRITY_THRESHOLD"], os.environ["APERTURE_FANOUT_JOB_SIZE"]
-    wiring.reset()
+    with settings_env(APERTURE_CELEBRITY_THRESHOLD="3", APERTURE_FANOUT_JOB_SIZE="2"):
+        yield
 
 
 def test_a_post_is_pushed_to_active_followers_in_jobs(api: Api, pump: EventPump, small_world: None) -> None:
@@ -132,20 +127,16 @@ def test_with_redis_down_the_feed_comes_from_dynamodb_not_a_500(api: Api, capfd:
     posts = [publish_post(author if i % 2 else other) for i in range(5)]
     api.call("PUT", f"/posts/{posts[0]}/like", fan)
     # When Redis goes away
-    working = os.environ["REDIS_URL"]
-    os.environ["REDIS_URL"] = f"redis://127.0.0.1:{free_port()}/0"
-    wiring.reset()
     warnings: list[logging.LogRecord] = []
     collector = logging.Handler(logging.WARNING)
     collector.emit = warnings.append  # type: ignore[method-assign]
     logger.addHandler(collector)
     try:
-        first = api.call("GET", "/feed", fan, query_string={"limit": 3})
-        second = api.call("GET", "/feed", fan, query_string={"limit": 3, "cursor": first.json["next_cursor"]})
+        with settings_env(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0"):
+            first = api.call("GET", "/feed", fan, query_string={"limit": 3})
+            second = api.call("GET", "/feed", fan, query_string={"limit": 3, "cursor": first.json["next_cursor"]})
     finally:
         logger.removeHandler(collector)
-        os.environ["REDIS_URL"] = working
-        wiring.reset()
     # Then the feed still answers, newest first, pages and all, with a warning and a metric
     assert first.status_code == second.status_code == 200
     assert [p["post_id"] for p in first.json["items"] + second.json["items"]] == posts[::-1]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 
@@ -11,7 +10,7 @@ import pytest
 from aperture import wiring
 from aperture.adapters.redis_store import likes_keys
 from local.invoke import invoke
-from tests.support import Account, Api, publish_post
+from tests.support import Account, Api, publish_post, settings_env
 
 
 def _post(api: Api, author: Account, post_id: str, viewer: Account) -> dict:
@@ -97,12 +96,8 @@ def test_one_user_racing_like_and_unlike_ends_consistent(api: Api) -> None:
 
 @pytest.fixture
 def small_bloom_threshold(api: Api) -> Iterator[None]:
-    os.environ["APERTURE_LIKE_BLOOM_THRESHOLD"] = "5"
-    os.environ["APERTURE_LIKE_BLOOM_CAPACITY"] = "1000"
-    wiring.reset()
-    yield
-    del os.environ["APERTURE_LIKE_BLOOM_THRESHOLD"], os.environ["APERTURE_LIKE_BLOOM_CAPACITY"]
-    wiring.reset()
+    with settings_env(APERTURE_LIKE_BLOOM_THRESHOLD="5", APERTURE_LIKE_BLOOM_CAPACITY="1000"):
+        yield
 
 
 def test_past_the_threshold_a_bloom_filter_answers_and_a_yes_is_confirmed(
