@@ -1,14 +1,16 @@
 """`python -m local --seed-demo`: fill the local platform with the synthetic world of bench/world.py.
 
-Accounts are demo000, demo001, ... with one password; follows, posts (with real renditions), likes and comments
-come from the world, shifted so its last moment is now. It goes through the same repositories and logic the
-functions use, so timelines, celebrity merges, like counts, affinities and notifications are all real.
+Accounts are demo000, demo001, ... with one password; follows, posts (with real renditions), likes, comments,
+stories and story views come from the world, shifted so its last moment is now. It goes through the same
+repositories and logic the functions use, so timelines, celebrity merges, like counts, affinities, stories trays
+and notifications are all real. Stories older than a story's life only count toward affinity, as they would have.
 """
 
 from __future__ import annotations
 
 import io
 import sys
+from collections import defaultdict
 from dataclasses import dataclass
 
 from aperture import accounts, wiring
@@ -18,8 +20,10 @@ from aperture.media.decode import decode
 from aperture.media.pipeline import image_key
 from aperture.media.render import FORMATS, SIZES, render, resized
 from aperture.models.api import SignupRequest
-from aperture.models.records import PostRecord, Upload
-from bench.world import generate, progress
+from aperture.models.records import PostRecord, StoryRecord, Upload
+from aperture.ranking import AFFINITY_WEIGHTS
+from aperture.settings import get_settings
+from bench.world import World, generate, progress
 
 DEMO_PASSWORD = "Demo-pass-1!"  # noqa: S105 - the published password of local demo accounts
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "retina")
@@ -33,6 +37,8 @@ class Seeded:
     likes: int
     comments: int
     celebrities: int
+    stories: int = 0
+    story_views: int = 0
 
 
 def _photo_renditions() -> list[dict[tuple[str, str], bytes]]:
@@ -47,6 +53,52 @@ def _photo_renditions() -> list[dict[tuple[str, str], bytes]]:
         sizes = resized(decode(out.getvalue(), 50_000_000, 1080))
         sets.append({(r.size, r.format): r.body for r in render(sizes, FORMATS)})
     return sets
+
+
+def _story_renditions() -> tuple[dict[str, bytes], tuple[int, int]]:
+    """One real photo as a story (one full-screen size), to stand behind every demo story."""
+    from PIL import Image
+    from skimage import data
+
+    out = io.BytesIO()
+    Image.fromarray(data.astronaut()).convert("RGB").save(out, "JPEG", quality=90)
+    sizes = resized(decode(out.getvalue(), 50_000_000, 1080), "story")
+    return {r.format: r.body for r in render({"1080": sizes["1080"]}, FORMATS)}, sizes["1080"].size
+
+
+def _seed_stories(world: World, ids: dict[int, int], shift: int) -> tuple[int, int]:
+    """The world's live stories, written as the pipeline would; their views recorded through the API's logic.
+
+    Views of stories that have since expired add to affinity the way their live views did."""
+    ttl_ms = get_settings().story_ttl_seconds * 1000
+    (photo, (width, height)), store, repo = _story_renditions(), wiring.media_store(), wiring.story_repository()
+    live: dict[int, int] = {}
+    author_of = {story: author for story, author, _ in world.stories}
+    current = [s for s in world.stories if s[2] + shift > now_ms() - ttl_ms]
+    for done, (story, author, world_created) in enumerate(current, 1):
+        progress("stories", done, len(current))
+        story_id, upload_id = new_id(), new_id()
+        wiring.uploads().create(Upload(upload_id=upload_id, user_id=ids[author], kind="story", target_id=story_id,
+                                       content_type="image/jpeg", content_length=1, status="processing"))  # fmt: skip
+        images = {"1080": {f: image_key(ids[author], story_id, "1080", f) for f in FORMATS}}
+        for fmt, body in photo.items():
+            store.write_immutable(images["1080"][fmt], body, {"jpeg": "image/jpeg"}.get(fmt, f"image/{fmt}"))
+        created = world_created + shift
+        record = StoryRecord(story_id=story_id, author_id=ids[author], upload_id=upload_id, width=width,
+                             height=height, images=images, created_at=created, expires_at=created + ttl_ms)  # fmt: skip
+        repo.publish(record, wiring.uploads().table)
+        wiring.story_cache().add_live(ids[author], story_id, record.created_at, now_ms())
+        live[story] = story_id
+    past: defaultdict[tuple[int, int], float] = defaultdict(float)
+    for done, (viewer, story, _) in enumerate(world.story_views, 1):
+        progress("views", done, len(world.story_views))
+        if story in live:
+            wiring.stories().view(ids[viewer], live[story])
+        else:
+            past[(ids[viewer], ids[author_of[story]])] += AFFINITY_WEIGHTS["story_view"]
+    for (viewer, author), weight in past.items():
+        wiring.affinity().record(viewer, author, (), weight)
+    return len(current), len(world.story_views)
 
 
 def seed(users: int = 120, random_seed: int = 7, celebrity_threshold: int = 25) -> Seeded:
@@ -93,6 +145,7 @@ def seed(users: int = 120, random_seed: int = 7, celebrity_threshold: int = 25) 
         commenter = wiring.users().get(ids[user])
         if commenter is not None:
             wiring.comments().add(posts[post_id], commenter, "lovely")
+    stories, views = _seed_stories(world, ids, shift)
     sys.stderr.flush()
     return Seeded(world.users, len(edges), len(world.posts), len(world.likes), len(world.comments),
-                  len(world.celebrities))  # fmt: skip
+                  len(world.celebrities), stories, views)  # fmt: skip

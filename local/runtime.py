@@ -171,7 +171,7 @@ def main(port: int, seed_demo: int | None = None) -> int:
         print(
             f"demo: {seeded.users} users (demo000.. , password {DEMO_PASSWORD}), {seeded.follows} follows, "
             f"{seeded.posts} posts, {seeded.likes} likes, {seeded.comments} comments, "
-            f"{seeded.celebrities} celebrities",
+            f"{seeded.celebrities} celebrities, {seeded.stories} live stories, {seeded.story_views} story views",
             flush=True,
         )
 

@@ -245,6 +245,9 @@ def upload_photo(api: Api, author: Account, body: bytes, content_type: str = "im
     return grant
 
 
+EXTENSIONS = {"jpeg": "jpg", "webp": "webp", "avif": "avif"}
+
+
 def publish_post(author: Account, caption: str = "") -> str:
     """A post as the pipeline writes it after rendering (rendering has tests of its own); returns its id."""
     from aperture.clock import now_ms
@@ -279,6 +282,38 @@ def publish_post(author: Account, caption: str = "") -> str:
     )
     ingest_post_ready(event, wiring.posts(), wiring.uploads(), wiring.fanout(), wiring.like_cache())
     return str(post_id)
+
+
+def publish_story(author: Account) -> str:
+    """A story as the pipeline writes it after rendering; returns its id."""
+    from aperture.clock import now_ms
+    from aperture.ids import new_id
+    from aperture.models.events import PostReady
+    from aperture.models.records import Upload
+    from aperture.stories import ingest_story_ready
+
+    story_id, upload_id = new_id(), new_id()
+    wiring.uploads().create(
+        Upload(upload_id=upload_id, user_id=int(author.user_id), kind="story", target_id=story_id,
+               content_type="image/jpeg", content_length=1000, status="processing")
+    )  # fmt: skip
+    images = {"1080": {f: f"images/{author.user_id}/{story_id}/1080.{e}" for f, e in EXTENSIONS.items()}}
+    event = PostReady(
+        event_id=f"test-{story_id}",
+        occurred_at=now_ms(),
+        upload_id=upload_id,
+        post_id=story_id,
+        author_id=int(author.user_id),
+        kind="story",
+        width=1080,
+        height=1920,
+        images=images,
+    )
+    ingest_story_ready(
+        event, wiring.story_repository(), wiring.uploads(), wiring.story_cache(), wiring.follows().followers,
+        wiring.fanout().is_celebrity, get_settings().story_ttl_seconds, now_ms(),
+    )  # fmt: skip
+    return str(story_id)
 
 
 class RoundTrips:

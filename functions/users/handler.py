@@ -8,7 +8,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
 from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, logger, make_resolver, parse_id
-from aperture.models.api import BlockStatus, FollowResponse, FullRelationship, Page, Profile, UserRef
+from aperture.errors import InvalidInputError
+from aperture.models.api import (
+    BlockStatus,
+    FollowResponse,
+    FullRelationship,
+    Page,
+    Profile,
+    UpdateProfileRequest,
+    UserRef,
+)
 
 router = Router()
 NOT_FOUND: dict[int, OpenAPIResponse] = {**COMMON_RESPONSES, 404: {"description": "No such user, or blocked"}}
@@ -17,6 +26,16 @@ NOT_FOUND: dict[int, OpenAPIResponse] = {**COMMON_RESPONSES, 404: {"description"
 @router.get("/me", summary="Your own profile", tags=["users"], responses=COMMON_RESPONSES)
 def get_me() -> Profile:
     me = caller(router)
+    return wiring.graph().profile(me.username, me.user_id)
+
+
+@router.patch("/me", summary="Change your profile and settings", tags=["users"], responses=COMMON_RESPONSES)
+def update_me(request: UpdateProfileRequest) -> Profile:
+    me = caller(router)
+    changes = request.model_dump(exclude_unset=True, exclude_none=True)
+    if not changes:
+        raise InvalidInputError("send at least one of display_name, bio, region, highlights_enabled")
+    wiring.users().update(me.user_id, changes)
     return wiring.graph().profile(me.username, me.user_id)
 
 

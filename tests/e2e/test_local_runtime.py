@@ -149,3 +149,29 @@ def test_the_control_routes_answer(local_platform: str) -> None:
     assert requests.post(f"{base}/_local/moderator", json={"username": "nobody"}, timeout=5).status_code == 404
     unknown = requests.post(f"{base}/_local/run/no_such_job", timeout=5)
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_job"
+
+
+def test_a_story_lives_a_day_over_http(local_platform: str) -> None:
+    base = local_platform
+    dana_id, dana = _sign_up(base, "dana")
+    _, erin = _sign_up(base, "erin")
+    requests.put(f"{base}/users/{dana_id}/follow", headers=erin, timeout=10)
+    photo = jpeg_bytes(1080, 1920)
+    ask = {"kind": "story", "content_type": "image/jpeg", "content_length": len(photo)}
+    grant = requests.post(f"{base}/uploads", headers=dana, timeout=10, json=ask).json()
+    requests.post(grant["url"], data=grant["fields"], files={"file": ("s.jpg", photo, "image/jpeg")}, timeout=30)
+    requests.post(f"{base}/_local/drain", timeout=120)
+    # Erin sees dana in her tray, watches the story, and dana sees who watched
+    tray = requests.get(f"{base}/stories/tray", headers=erin, timeout=10).json()["items"]
+    assert [(e["user"]["username"], e["has_unseen"]) for e in tray] == [("dana", True)]
+    story = requests.get(f"{base}/users/{dana_id}/stories", headers=erin, timeout=10).json()["items"][0]
+    assert requests.get(story["images"]["1080"]["webp"], timeout=10).headers["Content-Type"] == "image/webp"
+    assert requests.post(f"{base}/stories/{story['story_id']}/views", headers=erin, timeout=10).status_code == 204
+    requests.post(f"{base}/_local/drain", timeout=60)
+    viewers = requests.get(f"{base}/stories/{story['story_id']}/viewers", headers=dana, timeout=10).json()
+    assert viewers["view_count"] == 1 and [v["user"]["username"] for v in viewers["items"]] == ["erin"]
+    # A day later it is gone, and the expiry job deletes its images (dana keeps no highlights)
+    requests.post(f"{base}/_local/clock", json={"advance_seconds": 86_401}, timeout=5)
+    assert requests.get(f"{base}/stories/tray", headers=erin, timeout=10).json()["items"] == []
+    assert requests.post(f"{base}/_local/run/story_expiry", timeout=60).status_code == 200
+    assert requests.get(story["images"]["1080"]["jpeg"], timeout=10).status_code == 404

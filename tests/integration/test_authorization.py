@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from aperture.routes import ROUTES, Route
-from tests.support import Account, Api, publish_post
+from tests.support import Account, Api, publish_post, publish_story
 
 # Routes that act on something one user owns, and what anyone else gets.
 OWNED = {
@@ -18,6 +18,8 @@ OWNED = {
     "DELETE /posts/{post_id}/comments/{comment_id}": 403,
     "DELETE /devices/{device_id}": 404,  # devices are looked up among the caller's own
     "POST /admin/blocklist": 403,  # moderators only
+    "GET /stories/{story_id}/viewers": 403,
+    "DELETE /stories/{story_id}": 403,
 }
 # Routes on another user or their content: a user that user blocks gets 404, as if it did not exist.
 HIDDEN_WHEN_BLOCKED = {
@@ -27,12 +29,15 @@ HIDDEN_WHEN_BLOCKED = {
     "PUT /posts/{post_id}/like", "DELETE /posts/{post_id}/like", "GET /posts/{post_id}/likes",
     "POST /posts/{post_id}/comments", "GET /posts/{post_id}/comments",
     "DELETE /posts/{post_id}/comments/{comment_id}",
+    "GET /users/{user_id}/stories", "GET /users/{user_id}/highlights", "POST /stories/{story_id}/views",
+    "GET /stories/{story_id}/viewers", "DELETE /stories/{story_id}",
 }  # fmt: skip
 # Routes about the caller's own things, where nobody else's resource is named.
 OWN_ONLY = {
     "GET /me", "GET /feed", "POST /uploads", "GET /notifications", "POST /notifications/read", "POST /devices",
     "PUT /users/{user_id}/block", "DELETE /users/{user_id}/block",  # blocking back someone who blocks you is allowed
     "GET /uploads/{upload_id}", "DELETE /devices/{device_id}", "POST /admin/blocklist",
+    "PATCH /me", "GET /stories/tray", "GET /stories/{story_id}/viewers", "DELETE /stories/{story_id}",
 }  # fmt: skip
 
 BODIES = {
@@ -41,6 +46,7 @@ BODIES = {
     "POST /notifications/read": {"up_to": "1"},
     "POST /devices": {"platform": "fcm", "token": "token-0123456789"},
     "POST /admin/blocklist": {"post_id": "1", "reason": "x"},
+    "PATCH /me": {"bio": "hello"},
 }
 
 
@@ -61,6 +67,7 @@ def world(api: Api) -> World:
     values = {
         "user_id": owner.user_id, "username": owner.username, "post_id": post,
         "comment_id": comment["comment_id"], "upload_id": upload["upload_id"], "device_id": device["device_id"],
+        "story_id": publish_story(owner),
     }  # fmt: skip
     return World(owner, other, values)
 

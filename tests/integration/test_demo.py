@@ -41,3 +41,18 @@ def test_a_seeded_world_gives_each_user_a_ranked_feed_with_celebrities_merged(
     # And its posts have real renditions behind their URLs
     key = feed["items"][0]["images"]["640"]["jpeg"].removeprefix("https://cdn.test/")
     assert (wiring.media_store().size(key) or 0) > 1000
+    # And the world's live stories are in trays, their views already counted
+    assert seeded.stories > 0 and seeded.story_views > 0
+    trays = {u.username: api.call("GET", "/stories/tray", _signed_in(api, u.username)).json["items"] for u in fans}
+    watched = next(entries for entries in trays.values() if entries)
+    author = watched[0]["user"]
+    stories = api.call("GET", f"/users/{author['user_id']}/stories", viewer).json["items"]
+    key = stories[0]["images"]["1080"]["jpeg"].removeprefix("https://cdn.test/")
+    assert (wiring.media_store().size(key) or 0) > 1000
+
+
+def _signed_in(api: Api, username: str) -> Account:
+    token = api.call("POST", "/auth/token", json={"username": username, "password": DEMO_PASSWORD}).json
+    user = wiring.users().get_by_username(username)
+    assert user is not None
+    return Account(str(user.user_id), username, token["id_token"])

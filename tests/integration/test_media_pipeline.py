@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import io
+import json
 from dataclasses import replace
+from typing import Any
+from urllib.parse import unquote_plus
 
 import pytest
 from PIL import Image
 
 from aperture import wiring
 from aperture.adapters.aws import client
+from aperture.ids import new_id
 from aperture.media.moderation import Verdict
-from aperture.media.pipeline import process_upload
+from aperture.media.pipeline import MediaPorts, process_upload
+from aperture.models.events import PostReady
+from aperture.models.records import Upload
 from aperture.settings import get_settings
+from aperture.uploads import upload_key
 from local.pump import EventPump
 from tests import media_files
 from tests.support import PASSWORD, Account, Api, upload_photo, upload_to_s3
@@ -148,3 +156,173 @@ def test_blocking_an_unknown_post_is_404(api: Api) -> None:
     moderator = _moderator(api)
     response = api.call("POST", "/admin/blocklist", moderator, json={"post_id": "123", "reason": "x"})
     assert response.status_code == 404
+
+
+class Watched:
+    """The media store, noting every read and write of the pipeline through it."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self.reads: list[str] = []
+        self.writes: list[str] = []
+
+    def read(self, key: str) -> bytes:
+        self.reads.append(key)
+        return bytes(self._store.read(key))
+
+    def write_immutable(self, key: str, body: bytes, content_type: str) -> None:
+        self.writes.append(key)
+        self._store.write_immutable(key, body, content_type)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+class Published:
+    """An event stream that keeps what is published (stories have no consumer to pump them to yet), and what
+    the store held when each event went out."""
+
+    def __init__(self, store: Watched) -> None:
+        self._store = store
+        self.events: list[Any] = []
+        self.written_before: list[set[str]] = []
+
+    def publish(self, event: Any) -> None:
+        self.events.append(event)
+        self.written_before.append(set(self._store.writes))
+
+
+def _take_notifications(pump: EventPump) -> list[str]:
+    """Take the S3 notifications off the pump's queue, to handle by hand; returns the object keys they announce."""
+    sqs, url, keys = client("sqs"), pump.notification_queue_url, []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            keys += [unquote_plus(r["s3"]["object"]["key"]) for r in json.loads(message["Body"]).get("Records", [])]
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return keys
+
+
+def _story(account: Account, body: bytes, pump: EventPump) -> tuple[str, Upload]:
+    """A story upload as the uploads API will record it, its file stored; its notification is ours to handle."""
+    upload = Upload(
+        upload_id=new_id(), user_id=int(account.user_id), kind="story", target_id=new_id(),
+        content_type="image/jpeg", content_length=len(body), status="pending",
+    )  # fmt: skip
+    wiring.uploads().create(upload)
+    key = upload_key(upload.user_id, upload.upload_id)
+    client("s3").put_object(Bucket=get_settings().media_bucket, Key=key, Body=body, ContentType="image/jpeg")
+    assert _take_notifications(pump) == [key]
+    return key, upload
+
+
+def _watched_ports() -> tuple[MediaPorts, Watched, Published]:
+    store = Watched(wiring.media_store())
+    events = Published(store)
+    return replace(wiring.media_ports(), store=store, events=events), store, events
+
+
+def _story_keys(upload: Upload) -> dict[str, str]:
+    base = f"images/{upload.user_id}/{upload.target_id}/1080"
+    return {"jpeg": f"{base}.jpg", "webp": f"{base}.webp", "avif": f"{base}.avif"}
+
+
+def test_a_story_is_stored_in_one_full_screen_size_and_announced_as_a_story(api: Api, pump: EventPump) -> None:
+    # Given a tall phone-screen image uploaded as a story
+    alice = api.sign_up("alice")
+    key, upload = _story(alice, media_files.jpeg(1080, 2400), pump)
+    ports, store, events = _watched_ports()
+    # When the pipeline processes it
+    assert process_upload(key, ports, wiring.media_limits()) == "published"
+    # Then exactly its three 1080 renditions are stored, cropped to 9:16
+    keys = _story_keys(upload)
+    assert store.keys_under(f"images/{alice.user_id}/{upload.target_id}/") == set(keys.values())
+    for fmt, image_key in keys.items():
+        body, content_type = store.fetch(image_key)
+        assert content_type == f"image/{fmt}"
+        assert Image.open(io.BytesIO(body)).size == (1080, 1920)
+    # And one story event is published, with only the 1080 images, as soon as the JPEG and WebP were stored
+    [event] = events.events
+    assert isinstance(event, PostReady)
+    assert (event.kind, event.post_id, event.author_id) == ("story", upload.target_id, upload.user_id)
+    assert event.images == {"1080": keys}
+    assert (event.width, event.height) == (1080, 1920)
+    assert event.blurhash and len(event.blurhash) == 28
+    assert events.written_before == [{keys["jpeg"], keys["webp"]}]
+
+
+def test_a_small_story_is_not_upscaled(api: Api, pump: EventPump) -> None:
+    alice = api.sign_up("alice")
+    key, upload = _story(alice, media_files.jpeg(480, 640), pump)
+    ports, store, events = _watched_ports()
+    assert process_upload(key, ports, wiring.media_limits()) == "published"
+    [event] = events.events
+    assert (event.width, event.height) == (480, 640)
+    body, _ = store.fetch(_story_keys(upload)["webp"])
+    assert Image.open(io.BytesIO(body)).size == (480, 640)
+
+
+def test_a_redelivered_story_upload_redoes_nothing(api: Api, pump: EventPump) -> None:
+    # Given a story processed and then marked ready by its consumer
+    alice = api.sign_up("alice")
+    key, upload = _story(alice, media_files.jpeg(1080, 2400), pump)
+    assert process_upload(key, _watched_ports()[0], wiring.media_limits()) == "published"
+    assert wiring.uploads().set_status(upload.upload_id, "ready")
+    # When its notification is delivered again
+    ports, store, events = _watched_ports()
+    # Then it is done: nothing is read, rendered, written or published
+    assert process_upload(key, ports, wiring.media_limits()) == "done"
+    assert (store.reads, store.writes, events.events) == ([], [], [])
+
+
+def test_a_published_story_missing_its_avif_gets_only_that(api: Api, pump: EventPump) -> None:
+    # Given a story announced and marked ready, whose AVIF encode did not finish
+    alice = api.sign_up("alice")
+    key, upload = _story(alice, media_files.jpeg(1080, 2400), pump)
+    assert process_upload(key, _watched_ports()[0], wiring.media_limits()) == "published"
+    assert wiring.uploads().set_status(upload.upload_id, "ready")
+    avif = _story_keys(upload)["avif"]
+    client("s3").delete_object(Bucket=get_settings().media_bucket, Key=avif)
+    # When the retry comes, then it writes that one AVIF and announces nothing again
+    ports, store, events = _watched_ports()
+    assert process_upload(key, ports, wiring.media_limits()) == "published"
+    assert (store.writes, events.events) == ([avif], [])
+
+
+class Refusing:
+    """A moderator that refuses everything, noting the sizes of the image and JPEG it was shown."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[tuple[int, int], tuple[int, int]]] = []
+
+    def review(self, image: Image.Image, jpeg: bytes) -> Verdict:
+        self.seen.append((image.size, Image.open(io.BytesIO(jpeg)).size))
+        return Verdict(False, "not this one")
+
+
+def test_a_story_is_moderated_at_640_and_a_refused_one_stores_nothing(api: Api, pump: EventPump) -> None:
+    alice = api.sign_up("alice")
+    key, upload = _story(alice, media_files.jpeg(1080, 2400), pump)
+    ports, store, events = _watched_ports()
+    moderator = Refusing()
+    # When a refused story is processed
+    assert process_upload(key, replace(ports, moderator=moderator), wiring.media_limits()) == "rejected"
+    # Then moderation saw a 640-wide copy in the story's 9:16 shape, and nothing is stored or announced
+    assert moderator.seen == [((640, 1138), (640, 1138))]
+    assert (store.writes, events.events) == ([], [])
+    assert wiring.uploads().get(upload.upload_id).reason == "not this one"
+
+
+def test_a_blocked_tall_photo_cannot_come_back_as_a_story(api: Api, pump: EventPump) -> None:
+    # Given a tall photo posted (so cropped to 4:5) and blocked by a moderator
+    alice, moderator = api.sign_up("alice"), _moderator(api)
+    tall = _skimage_photo("astronaut").resize((512, 910), Image.Resampling.LANCZOS)
+    grant = upload_photo(api, alice, media_files.save(tall, "JPEG", quality=92))
+    pump.drain()
+    blocked = api.call("POST", "/admin/blocklist", moderator, json={"post_id": grant["target_id"], "reason": "spam"})
+    assert blocked.status_code == 201
+    # When the whole photo, uncropped as stories are, comes back as a story
+    again = upload_photo(api, alice, media_files.save(tall, "JPEG", quality=92), kind="story")
+    pump.drain()
+    # Then it is refused too
+    status = _status(api, alice, again)
+    assert status["status"] == "rejected" and "removed by moderators" in status["reason"]

@@ -9,7 +9,7 @@ from PIL import Image
 
 from aperture.errors import RejectedMediaError
 from aperture.media.decode import decode, sniff
-from aperture.media.render import FORMATS, blurhash_of, render, resized
+from aperture.media.render import FORMATS, blurhash_of, render, resized, sizes_for
 from tests import media_files
 
 MAX_PIXELS = 50_000_000
@@ -50,6 +50,37 @@ def test_feed_sizes_keep_the_aspect_within_4_5_and_1_91(size: tuple[int, int], e
     sizes = resized(decode(media_files.jpeg(*size), MAX_PIXELS, 1080))
     assert {s: sizes[s].size for s in ("640", "1080")} == expected
     assert sizes["150"].size == (150, 150)
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [
+        ((1080, 2400), (1080, 1920)),  # a tall phone screenshot is cropped to 9:16
+        ((2160, 4800), (1080, 1920)),  # and a larger one is also scaled down to 1080 wide
+        ((1200, 1600), (1080, 1440)),  # 3:4 fits a story as it is (a post would crop it to 4:5)
+        ((4000, 1000), (1080, 565)),  # wider than 1.91:1 is cropped to it, as for a post
+        ((720, 1280), (720, 1280)),  # never upscaled
+    ],
+)
+def test_a_story_is_one_size_within_9_16_and_1_91(size: tuple[int, int], expected: tuple[int, int]) -> None:
+    sizes = resized(decode(media_files.jpeg(*size), MAX_PIXELS, 1080), "story")
+    assert sizes["1080"].size == expected
+    # The 640 that moderation sees and the 150 the BlurHash comes from are made, but not stored
+    assert sizes["640"].width == min(640, expected[0]) and sizes["150"].size == (150, 150)
+    renditions = render({s: sizes[s] for s in sizes_for("story")}, FORMATS)
+    assert {(r.size, r.format, r.width, r.height) for r in renditions} == {("1080", f, *expected) for f in FORMATS}
+    assert {_open(r.body).size for r in renditions} == {expected}
+
+
+def test_a_story_shows_the_middle_of_a_tall_photo() -> None:
+    # Given a tall photo: a red band at the top, blue at the bottom, green in between
+    original = Image.new("RGB", (1080, 2400), (0, 160, 0))
+    original.paste((220, 0, 0), (0, 0, 1080, 200))
+    original.paste((0, 0, 220), (0, 2200, 1080, 2400))
+    # When it becomes a story, then the cut is even: the bands are gone from top and bottom alike
+    large = resized(decode(media_files.save(original, "PNG"), MAX_PIXELS, 1080), "story")["1080"]
+    assert large.size == (1080, 1920)
+    assert large.getpixel((540, 0)) == large.getpixel((540, 1919)) == (0, 160, 0)
 
 
 def test_gps_exif_xmp_and_comments_are_gone_from_every_rendition() -> None:

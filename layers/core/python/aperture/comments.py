@@ -18,6 +18,7 @@ from aperture.errors import CommentNotFoundError, ForbiddenError
 from aperture.models.api import CommentView, UserRef
 from aperture.models.events import CommentCreated
 from aperture.models.records import Comment, PostRecord, User
+from aperture.ranking import AFFINITY_WEIGHTS
 
 MENTION = re.compile(r"(?<![\w@.])@([a-z0-9._]{3,30})")
 MAX_MENTIONS = 20
@@ -75,7 +76,7 @@ class Comments:
         self._repo.add(comment)
         self._on_change(post.post_id)
         if self._affinity is not None and author.user_id != post.author_id:
-            self._affinity.record(author.user_id, post.author_id, post.hashtags, 2.0)
+            self._affinity.record(author.user_id, post.author_id, post.hashtags, AFFINITY_WEIGHTS["comment"])
         if post.comment_count < self._preview_size:
             self._previews.forget(post.post_id)  # the new comment may be among the first few
         self._events.publish(

@@ -146,7 +146,8 @@ class Graph:
         ):
             raise UserNotFoundError(f"no user is called {username!r}")
         relationship = Relationship()
-        if user.user_id != viewer_id:
+        own = user.user_id == viewer_id
+        if not own:
             relationship = Relationship(
                 following=self.follows(viewer_id, user.user_id),
                 followed_by=self.follows(user.user_id, viewer_id),
@@ -161,4 +162,6 @@ class Graph:
             following_count=max(user.following_count, 0),
             post_count=max(user.post_count, 0),
             relationship=relationship,
+            region=user.region if own else None,
+            highlights_enabled=user.highlights_enabled if own else None,
         )

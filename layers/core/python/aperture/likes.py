@@ -28,6 +28,7 @@ from aperture.bloom import BloomShape
 from aperture.errors import ConflictError
 from aperture.models.events import LikeChanged
 from aperture.models.records import PostRecord
+from aperture.ranking import AFFINITY_WEIGHTS
 
 LOCK_MS = 5_000
 LOCK_WAIT_SECONDS = 5.0
@@ -92,7 +93,8 @@ class Likes:
             if changed:
                 self._record(post.post_id, user_id, liked)
                 if self._affinity is not None:
-                    self._affinity.record(user_id, post.author_id, post.hashtags, 1.0 if liked else -1.0)
+                    weight = AFFINITY_WEIGHTS["like"]
+                    self._affinity.record(user_id, post.author_id, post.hashtags, weight if liked else -weight)
                 self._events.publish(
                     LikeChanged(
                         event_id=uuid.uuid4().hex,

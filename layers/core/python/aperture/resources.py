@@ -90,6 +90,27 @@ NOTIFICATIONS = Table(
 # Keys that make notification delivery idempotent (one per event) and group likes (one per post and window).
 NOTIFY_KEYS = Table(key="notify_keys", partition=Attribute("key", "S"), ttl_attribute="expires_at")
 DEVICES = Table(key="devices", partition=Attribute("user_id"), sort=Attribute("device_id", "S"))
+# Stories: live for APERTURE_STORY_TTL_SECONDS. The sparse by_expiry index holds only stories the expiry job has
+# not handled yet (it archives them to highlights or deletes their images); TTL purges the record a week later.
+STORIES = Table(
+    key="stories",
+    partition=Attribute("story_id"),
+    indexes=(
+        Index("by_author", Attribute("author_id"), Attribute("story_id")),
+        Index("by_expiry", Attribute("expiry_shard"), Attribute("expires_at")),
+    ),
+    ttl_attribute="purge_at",
+)
+# Who viewed a story (written in batches from the story-views stream); newest first through by_time.
+STORY_VIEWS = Table(
+    key="story_views",
+    partition=Attribute("story_id"),
+    sort=Attribute("viewer_id"),
+    indexes=(Index("by_time", Attribute("story_id"), Attribute("viewed_at")),),
+    ttl_attribute="purge_at",
+)
+# Expired stories of authors who keep highlights: kept for good.
+HIGHLIGHTS = Table(key="highlights", partition=Attribute("author_id"), sort=Attribute("story_id"))
 
 TABLES: tuple[Table, ...] = (
     USERS,
@@ -104,10 +125,16 @@ TABLES: tuple[Table, ...] = (
     NOTIFICATIONS,
     NOTIFY_KEYS,
     DEVICES,
+    STORIES,
+    STORY_VIEWS,
+    HIGHLIGHTS,
 )
 
 EVENTS = Stream(key="events")
-STREAMS: tuple[Stream, ...] = (EVENTS,)
+# Story views are the platform's largest write volume (a celebrity story draws millions): a stream of their own,
+# consumed in large batches so the viewer list is written with BatchWriteItem.
+STORY_VIEWS_STREAM = Stream(key="story_views")
+STREAMS: tuple[Stream, ...] = (EVENTS, STORY_VIEWS_STREAM)
 
 
 @dataclass(frozen=True)
@@ -316,13 +343,14 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:uploads", "read_write"),
             Grant("table:follows", "read"),
             Grant("table:users", "read_write"),
+            Grant("table:stories", "read_write"),
             Grant("stream:events", "read"),
             Grant("queue:fanout", "write"),
         ),
         redis=True,
         timeout_seconds=60,
         trigger=KinesisTrigger("events"),
-        description="Writes posts from 'post ready' events and splits their fanout into jobs",
+        description="Writes posts and stories from 'ready' events and splits post fanout into jobs",
     ),
     Function(
         "fanout",
@@ -331,6 +359,41 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_seconds=60,
         trigger=SqsTrigger("fanout"),
         description="Pushes a post to a thousand followers' timelines per job",
+    ),
+    Function(
+        "stories",
+        grants=(
+            Grant("table:stories", "read_write"),  # write: authors delete their stories
+            Grant("table:story_views", "read"),
+            Grant("table:highlights", "read"),
+            Grant("table:users", "read"),
+            Grant("table:follows", "read"),  # building a viewer's tray; the trays a deleted story leaves
+            Grant("table:blocks", "read"),
+            Grant("stream:story_views", "write"),
+            Grant(f"bucket:{IMAGE_PREFIX}", "read_write"),  # a deleted story's images go
+        ),
+        redis=True,
+        description="The stories tray, a user's stories and highlights, views and viewer lists",
+    ),
+    Function(
+        "story_views",
+        grants=(Grant("table:story_views", "write"), Grant("stream:story_views", "read")),
+        timeout_seconds=60,
+        trigger=KinesisTrigger("story_views", batch_size=500),
+        description="Writes story viewer lists from the views stream with batch writes",
+    ),
+    Function(
+        "story_expiry",
+        grants=(
+            Grant("table:stories", "read_write"),
+            Grant("table:highlights", "write"),
+            Grant("table:users", "read"),
+            Grant(f"bucket:{IMAGE_PREFIX}", "read_write"),  # an expired story's images go unless it is kept
+        ),
+        redis=True,
+        timeout_seconds=300,
+        trigger=ScheduleTrigger(rate_minutes=5),
+        description="Ends expired stories: archives them to highlights or deletes their images",
     ),
 )
 

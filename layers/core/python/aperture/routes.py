@@ -22,6 +22,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/auth/signup", "auth", auth=False),
     Route("POST", "/auth/token", "auth", auth=False),
     Route("GET", "/me", "users"),
+    Route("PATCH", "/me", "users"),
     Route("GET", "/users/{username}", "users"),
     Route("PUT", "/users/{user_id}/follow", "users"),
     Route("DELETE", "/users/{user_id}/follow", "users"),
@@ -47,4 +48,10 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/devices", "notifications"),
     Route("DELETE", "/devices/{device_id}", "notifications"),
     Route("POST", "/admin/blocklist", "moderation"),
+    Route("GET", "/stories/tray", "stories"),
+    Route("GET", "/users/{user_id}/stories", "stories"),
+    Route("GET", "/users/{user_id}/highlights", "stories"),
+    Route("POST", "/stories/{story_id}/views", "stories"),
+    Route("GET", "/stories/{story_id}/viewers", "stories"),
+    Route("DELETE", "/stories/{story_id}", "stories"),
 )

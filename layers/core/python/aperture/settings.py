@@ -31,7 +31,11 @@ class Settings(BaseSettings):
     table_notifications: str = "aperture-notifications"
     table_notify_keys: str = "aperture-notify_keys"
     table_devices: str = "aperture-devices"
+    table_stories: str = "aperture-stories"
+    table_story_views: str = "aperture-story_views"
+    table_highlights: str = "aperture-highlights"
     stream_events: str = "aperture-events"
+    stream_story_views: str = "aperture-story_views"
     queue_fanout: str = "aperture-fanout"  # the queue's URL on AWS; locally, its name (resolved at first use)
     media_bucket: str = "aperture-media"
 
@@ -55,6 +59,8 @@ class Settings(BaseSettings):
     fanout_job_size: int = 1_000
     ranking_model_key: str | None = None  # e.g. "models/ranking.json" in the media bucket; else the default
 
+    story_ttl_seconds: int = 86_400  # a story's life
+    story_tray_seconds: int = 300  # longest a precomputed tray is served (it is also dropped on changes)
     like_bloom_threshold: int = 10_000  # likes past which "did I like it" moves from a set to a Bloom filter
     like_bloom_capacity: int = 10_000_000  # likes a post's filter holds at its 1% false-positive rate
     comment_preview_size: int = 3

@@ -51,8 +51,6 @@ def create_upload(
         raise PayloadTooLargeError(
             f"the file is {request.content_length} bytes; the limit is {settings.max_upload_bytes} bytes"
         )
-    if request.kind != "post":
-        raise InvalidInputError("stories are not available yet; upload with kind 'post'")
     upload_id, target_id = new_id(), new_id()
     started = now()
     upload = Upload(

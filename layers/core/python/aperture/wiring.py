@@ -12,9 +12,12 @@ from aperture.adapters.dynamo import (
     CommentRepository,
     DeviceRepository,
     FollowRepository,
+    HighlightRepository,
     LikeRepository,
     NotificationRepository,
     PostRepository,
+    StoryRepository,
+    StoryViewRepository,
     UploadRepository,
     UserRepository,
 )
@@ -25,6 +28,7 @@ from aperture.adapters.redis_store import (
     LikeCache,
     PostCache,
     RelationshipCache,
+    StoryCache,
     Timeline,
     redis_client,
 )
@@ -43,6 +47,7 @@ from aperture.notifications import Inbox, Notifier
 from aperture.posts import PostViews
 from aperture.ranking import RankingModel
 from aperture.settings import get_settings
+from aperture.stories import Stories, StoryPorts
 
 
 @lru_cache(maxsize=1)
@@ -147,9 +152,12 @@ def blocks() -> BlockRepository:
 @lru_cache(maxsize=1)
 def graph() -> Graph:
     cache = RelationshipCache(redis_client(), get_settings().relationship_cache_seconds)
-    return Graph(
-        users(), follows(), blocks(), cache, events(), now_ms, on_follow=lambda *change: fanout().followed(*change)
-    )
+
+    def on_follow(follower_id: int, followee_id: int, following: bool) -> None:
+        fanout().followed(follower_id, followee_id, following)
+        story_cache().forget_trays([follower_id])
+
+    return Graph(users(), follows(), blocks(), cache, events(), now_ms, on_follow=on_follow)
 
 
 @lru_cache(maxsize=1)
@@ -263,6 +271,41 @@ def inbox() -> Inbox:
     return Inbox(notification_repository(), users(), devices(), push(), now_ms)
 
 
+@lru_cache(maxsize=1)
+def story_repository() -> StoryRepository:
+    return StoryRepository(dynamo_table(get_settings().table_stories))
+
+
+@lru_cache(maxsize=1)
+def story_views() -> StoryViewRepository:
+    return StoryViewRepository(dynamo_table(get_settings().table_story_views))
+
+
+@lru_cache(maxsize=1)
+def highlights() -> HighlightRepository:
+    return HighlightRepository(dynamo_table(get_settings().table_highlights))
+
+
+@lru_cache(maxsize=1)
+def story_cache() -> StoryCache:
+    return StoryCache(redis_client(), get_settings().story_ttl_seconds)
+
+
+@lru_cache(maxsize=1)
+def story_view_events() -> EventPublisher:
+    return EventPublisher(client("kinesis"), get_settings().stream_story_views)
+
+
+@lru_cache(maxsize=1)
+def stories() -> Stories:
+    settings = get_settings()
+    ports = StoryPorts(
+        story_repository(), story_views(), highlights(), users(), follows(), graph(), story_cache(), affinity(),
+        story_view_events(), media_store(), fanout().is_celebrity, redis_client(), now_ms,
+    )  # fmt: skip
+    return Stories(ports, settings.story_ttl_seconds, settings.story_tray_seconds, settings.cdn_base)
+
+
 def reset() -> None:
     """Forget every port and the settings (tests and the local runtime call this after changing env)."""
     from aperture import ids, settings
@@ -271,6 +314,7 @@ def reset() -> None:
         users, posts, uploads, follows, blocks, timeline, fanout, media_store, events, identity, token_verifier,
         blocklist, hash_blocklist, moderator, graph, like_repository, like_cache, likes, comments,
         post_views, notification_repository, devices, push, notifier, inbox, affinity, ranking_model, post_cache,
+        story_repository, story_views, highlights, story_cache, story_view_events, stories,
     )  # fmt: skip
     for factory in factories:
         factory.cache_clear()

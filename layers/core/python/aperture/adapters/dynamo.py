@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import random
+import time
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -11,8 +13,18 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from aperture.errors import ConflictError, InvalidCursorError, UploadNotFoundError
-from aperture.models.records import Comment, Device, Notification, PostRecord, Upload, UploadState, User
+from aperture.errors import ConflictError, InvalidCursorError, UploadNotFoundError, UserNotFoundError
+from aperture.models.records import (
+    Comment,
+    Device,
+    Notification,
+    PostRecord,
+    StoryRecord,
+    StoryView,
+    Upload,
+    UploadState,
+    User,
+)
 
 BATCH_GET_LIMIT = 100
 FOLLOW_KEY = ("follower_id", "followee_id")
@@ -80,6 +92,25 @@ class UserRepository:
 
     def get_many(self, user_ids: Iterable[int]) -> dict[int, User]:
         return {k: User.model_validate(v) for k, v in batch_get(self._table, "user_id", user_ids).items()}
+
+    def update(self, user_id: int, changes: dict[str, Any]) -> User:
+        """Set some profile fields; returns the user as stored after the change."""
+        names = {f"#f{i}": name for i, name in enumerate(changes)}
+        values = {f":v{i}": value for i, value in enumerate(changes.values())}
+        try:
+            response = self._table.update_item(
+                Key={"user_id": user_id},
+                UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(changes))),
+                ConditionExpression="attribute_exists(user_id)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                raise UserNotFoundError(f"user {user_id} does not exist") from error
+            raise
+        return User.model_validate(plain(response["Attributes"]))
 
 
 class UploadRepository:
@@ -768,3 +799,201 @@ class DeviceRepository:
     def of_user(self, user_id: int) -> list[Device]:
         response = self._table.query(KeyConditionExpression=Key("user_id").eq(user_id))
         return [Device.model_validate(plain(item)) for item in response.get("Items", [])]
+
+
+BATCH_WRITE_LIMIT = 25
+EXPIRY_SHARDS = 4  # a day's expiring stories spread over this many index partitions
+DAY_MS = 86_400_000
+
+
+def expiry_shard(story_id: int, expires_at_ms: int) -> int:
+    """The by_expiry partition of a story: its expiry day, and a shard so no single partition takes every write."""
+    return (expires_at_ms // DAY_MS) * EXPIRY_SHARDS + story_id % EXPIRY_SHARDS
+
+
+class StoryRepository:
+    """Stories by id, by author (by_author), and those awaiting the expiry job (the sparse by_expiry index)."""
+
+    def __init__(self, table: Any, purge_after_seconds: int = 7 * 86_400) -> None:
+        self._table = table
+        self._purge_after = purge_after_seconds
+
+    def publish(self, story: StoryRecord, uploads_table: Any) -> str:
+        """Write a story and mark its upload ready, together: "created", "exists" (a redelivery) or "refused"."""
+        item = {k: v for k, v in story.model_dump().items() if v is not None}
+        item["expiry_shard"] = expiry_shard(story.story_id, story.expires_at)
+        item["purge_at"] = story.expires_at // 1000 + self._purge_after
+        try:
+            self._table.meta.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table.name,
+                            "Item": item,
+                            "ConditionExpression": "attribute_not_exists(story_id)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": uploads_table.name,
+                            "Key": {"upload_id": story.upload_id},
+                            "UpdateExpression": "SET #st = :ready, reason = :none",
+                            "ConditionExpression": "attribute_exists(upload_id) AND #st <> :rejected",
+                            "ExpressionAttributeNames": {"#st": "status"},
+                            "ExpressionAttributeValues": {":ready": "ready", ":rejected": "rejected", ":none": None},
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+            if len(reasons) == 2 and reasons[1] == "ConditionalCheckFailed":
+                return "refused"
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                return "exists"
+            raise
+        return "created"
+
+    def get(self, story_id: int) -> StoryRecord | None:
+        item = self._table.get_item(Key={"story_id": story_id}).get("Item")
+        return StoryRecord.model_validate(plain(item)) if item else None
+
+    def by_author(
+        self, author_id: int, since_id: int, limit: int, cursor: str | None
+    ) -> tuple[list[StoryRecord], str | None]:
+        """An author's stories with ids from `since_id` on, oldest first."""
+        items, next_cursor = query_page(
+            self._table,
+            ("author_id", "story_id"),
+            limit,
+            cursor,
+            IndexName="by_author",
+            KeyConditionExpression=Key("author_id").eq(author_id) & Key("story_id").gte(since_id),
+        )
+        return [StoryRecord.model_validate(i) for i in items], next_cursor
+
+    def due(self, shard: int, now_ms: int) -> Iterator[StoryRecord]:
+        """Stories of one expiry shard whose time is up and that the expiry job has not ended yet."""
+        kwargs: dict[str, Any] = {
+            "IndexName": "by_expiry",
+            "KeyConditionExpression": Key("expiry_shard").eq(shard) & Key("expires_at").lte(now_ms),
+        }
+        while True:
+            page = self._table.query(**kwargs)
+            for item in page.get("Items", []):
+                yield StoryRecord.model_validate(plain(item))
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def delete(self, story_id: int) -> None:
+        self._table.delete_item(Key={"story_id": story_id})
+
+    def mark_ended(self, story_id: int, outcome: str) -> bool:
+        """Take a story out of the expiry index; False if the job had ended it already."""
+        try:
+            self._table.update_item(
+                Key={"story_id": story_id},
+                UpdateExpression="SET ended = :o REMOVE expiry_shard",
+                ConditionExpression="attribute_exists(expiry_shard)",
+                ExpressionAttributeValues={":o": outcome},
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+
+class StoryViewRepository:
+    """Who viewed each story: one item per viewer, so a repeated write changes nothing."""
+
+    def __init__(self, table: Any, keep_after_expiry_seconds: int = 7 * 86_400) -> None:
+        self._table = table
+        self._keep = keep_after_expiry_seconds
+
+    def put_many(self, views: Iterable[tuple[StoryView, int]]) -> None:
+        """Write (view, story expires_at ms) pairs with BatchWriteItem, 25 at a time, retrying unprocessed items."""
+        unique = {(v.story_id, v.viewer_id): (v, expires) for v, expires in views}
+        requests = [
+            {
+                "PutRequest": {
+                    "Item": {**view.model_dump(), "purge_at": expires // 1000 + self._keep},
+                }
+            }
+            for view, expires in unique.values()
+        ]
+        client = self._table.meta.client
+        for start in range(0, len(requests), BATCH_WRITE_LIMIT):
+            pending: dict[str, Any] = {self._table.name: requests[start : start + BATCH_WRITE_LIMIT]}
+            for attempt in range(8):
+                response = client.batch_write_item(RequestItems=pending)
+                pending = response.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                # Unprocessed items mean throttling: back off (exponentially, jittered) before asking again.
+                time.sleep(random.uniform(0, 0.05 * 2**attempt))
+            if pending:
+                raise RuntimeError(f"DynamoDB left {len(pending[self._table.name])} story views unwritten")
+
+    def seen(self, viewer_id: int, story_ids: Iterable[int]) -> set[int]:
+        """Which of the stories the viewer has viewed (the DynamoDB answer, for when Redis is away)."""
+        wanted = list(dict.fromkeys(story_ids))
+        found: set[int] = set()
+        client = self._table.meta.client
+        for start in range(0, len(wanted), BATCH_GET_LIMIT):
+            keys = [{"story_id": s, "viewer_id": viewer_id} for s in wanted[start : start + BATCH_GET_LIMIT]]
+            request: dict[str, Any] = {self._table.name: {"Keys": keys, "ProjectionExpression": "story_id"}}
+            while request:
+                response = client.batch_get_item(RequestItems=request)
+                found.update(int(i["story_id"]) for i in response.get("Responses", {}).get(self._table.name, []))
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
+    def count(self, story_id: int) -> int:
+        total = 0
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("story_id").eq(story_id), "Select": "COUNT"}
+        while True:
+            page = self._table.query(**kwargs)
+            total += int(page.get("Count", 0))
+            if "LastEvaluatedKey" not in page:
+                return total
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def page(self, story_id: int, limit: int, cursor: str | None) -> tuple[list[StoryView], str | None]:
+        """A story's viewers, most recent first."""
+        items, next_cursor = query_page(
+            self._table,
+            ("story_id", "viewer_id", "viewed_at"),
+            limit,
+            cursor,
+            IndexName="by_time",
+            KeyConditionExpression=Key("story_id").eq(story_id),
+            ScanIndexForward=False,
+        )
+        return [StoryView.model_validate({k: i[k] for k in ("story_id", "viewer_id", "viewed_at")}) for i in items], (
+            next_cursor
+        )
+
+
+class HighlightRepository:
+    """Expired stories kept for good, by author, newest first."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def put(self, story: StoryRecord) -> None:
+        self._table.put_item(Item={k: v for k, v in story.model_dump().items() if v is not None})
+
+    def page(self, author_id: int, limit: int, cursor: str | None) -> tuple[list[StoryRecord], str | None]:
+        items, next_cursor = query_page(
+            self._table,
+            ("author_id", "story_id"),
+            limit,
+            cursor,
+            KeyConditionExpression=Key("author_id").eq(author_id),
+            ScanIndexForward=False,
+        )
+        return [StoryRecord.model_validate(i) for i in items], next_cursor

@@ -507,7 +507,7 @@ def affinity_keys(user_id: int) -> tuple[str, str]:
 
 
 class AffinityStore:
-    """How much each user engages with each author and topic: likes count one, comments two."""
+    """How much each user engages with each author and topic (weights: aperture.ranking.AFFINITY_WEIGHTS)."""
 
     def __init__(self, client: Any) -> None:
         self._redis = client
@@ -610,3 +610,151 @@ class PostCache:
 
     def forget(self, post_id: int) -> None:
         self._redis.delete(post_cache_key(post_id))
+
+
+def live_stories_key(author_id: int) -> str:
+    return f"stories:{{{author_id}}}"
+
+
+def seen_stories_key(viewer_id: int) -> str:
+    return f"seen:{{{viewer_id}}}"
+
+
+def story_views_key(story_id: int) -> str:
+    return f"story:{{{story_id}}}:views"
+
+
+def tray_key(viewer_id: int) -> str:
+    return f"tray:{{{viewer_id}}}"
+
+
+def story_record_key(story_id: int) -> str:
+    return f"storyrec:{{{story_id}}}"
+
+
+class StoryCache:
+    """Live stories per author (a sorted set scored by publish time), what each viewer has seen, live view counts,
+    and each viewer's precomputed stories tray."""
+
+    def __init__(self, client: Any, ttl_seconds: int) -> None:
+        self._redis = client
+        self._ttl = ttl_seconds
+        self._keep = 2 * ttl_seconds  # seen sets and counts outlive the stories they are about
+
+    def add_live(self, author_id: int, story_id: int, created_ms: int, now_ms: int) -> None:
+        key = live_stories_key(author_id)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zadd(key, {str(story_id): created_ms})
+        pipe.zremrangebyscore(key, "-inf", f"({now_ms - self._ttl * 1000}")
+        pipe.expire(key, self._ttl)
+        pipe.execute()
+
+    def remove_live(self, author_id: int, story_ids: Iterable[int]) -> None:
+        members = [str(s) for s in story_ids]
+        if members:
+            self._redis.zrem(live_stories_key(author_id), *members)
+
+    def queue_live(
+        self, batch: PipelineBatch, author_ids: list[int], since_ms: int
+    ) -> Slot[dict[int, list[tuple[int, int]]]]:
+        """Each author's stories published after `since_ms`, as (story_id, created_ms), oldest first."""
+
+        def commands(pipe: Any) -> int:
+            for author_id in author_ids:
+                pipe.zrangebyscore(live_stories_key(author_id), f"({since_ms}", "+inf", withscores=True)
+            return len(author_ids)
+
+        def parse(replies: list[Any]) -> dict[int, list[tuple[int, int]]]:
+            return {
+                author: [(int(member), int(score)) for member, score in reply]
+                for author, reply in zip(author_ids, replies, strict=True)
+                if reply
+            }
+
+        return batch.queue(commands, parse)
+
+    def queue_latest(self, batch: PipelineBatch, author_ids: list[int]) -> Slot[dict[int, int]]:
+        """Each author's newest story's publish time (ms), for those with any."""
+
+        def commands(pipe: Any) -> int:
+            for author_id in author_ids:
+                pipe.zrevrange(live_stories_key(author_id), 0, 0, withscores=True)
+            return len(author_ids)
+
+        return batch.queue(
+            commands,
+            lambda replies: {a: int(r[0][1]) for a, r in zip(author_ids, replies, strict=True) if r},
+        )
+
+    def mark_seen(self, viewer_id: int, story_id: int) -> bool:
+        """Record that the viewer saw the story; True only the first time."""
+        key = seen_stories_key(viewer_id)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.sadd(key, str(story_id))
+        pipe.expire(key, self._keep)
+        added, _ = pipe.execute()
+        return bool(added)
+
+    def unmark_seen(self, viewer_id: int, story_id: int) -> None:
+        self._redis.srem(seen_stories_key(viewer_id), str(story_id))
+
+    def queue_seen(self, batch: PipelineBatch, viewer_id: int) -> Slot[set[int]]:
+        return batch.queue(
+            _single(lambda pipe: pipe.smembers(seen_stories_key(viewer_id))),
+            lambda replies: {int(s) for s in replies[0]},
+        )
+
+    def counted(self, story_id: int, viewer_id: int, author_id: int, affinity_weight: float) -> None:
+        """After a first view: count it, add to the viewer's affinity to the author, and drop the viewer's tray."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.incr(story_views_key(story_id))
+        pipe.expire(story_views_key(story_id), self._keep)
+        pipe.hincrbyfloat(affinity_keys(viewer_id)[0], str(author_id), affinity_weight)
+        pipe.delete(tray_key(viewer_id))
+        pipe.execute()
+
+    def queue_counts(self, batch: PipelineBatch, story_ids: list[int]) -> Slot[list[int | None]]:
+        def commands(pipe: Any) -> int:
+            for story_id in story_ids:
+                pipe.get(story_views_key(story_id))
+            return len(story_ids)
+
+        return batch.queue(commands, lambda replies: [None if r is None else int(r) for r in replies])
+
+    def queue_tray(self, batch: PipelineBatch, viewer_id: int) -> Slot[tuple[dict[str, Any] | None, list[int]]]:
+        """The viewer's cached tray (None when it must be built) and the celebrities they follow."""
+
+        def commands(pipe: Any) -> int:
+            pipe.get(tray_key(viewer_id))
+            pipe.smembers(celebrities_followed_key(viewer_id))
+            return 2
+
+        return batch.queue(
+            commands,
+            lambda replies: (json.loads(replies[0]) if replies[0] else None, sorted(int(c) for c in replies[1])),
+        )
+
+    def queue_record(self, batch: PipelineBatch, story_id: int) -> Slot[str | None]:
+        """A story record's cached JSON (None on a miss), read as part of a batch."""
+        return batch.queue(_single(lambda pipe: pipe.get(story_record_key(story_id))), lambda replies: replies[0])
+
+    def put_record(self, story_id: int, record_json: str, seconds: int) -> None:
+        self._redis.set(story_record_key(story_id), record_json, ex=max(1, seconds))
+
+    def forget_record(self, story_id: int) -> None:
+        self._redis.delete(story_record_key(story_id))
+
+    def put_tray(self, viewer_id: int, tray: dict[str, Any], seconds: int) -> None:
+        self._redis.set(tray_key(viewer_id), json.dumps(tray), ex=max(1, seconds))
+
+    def forget_trays(self, viewer_ids: Iterable[int], batch_size: int = 500) -> int:
+        """Drop precomputed trays (a followee posted a story, a follow changed); returns how many were asked."""
+        done = 0
+        pending = list(viewer_ids)
+        for start in range(0, len(pending), batch_size):
+            pipe = self._redis.pipeline(transaction=False)
+            for viewer_id in pending[start : start + batch_size]:
+                pipe.delete(tray_key(viewer_id))
+            pipe.execute()
+            done += len(pending[start : start + batch_size])
+        return done

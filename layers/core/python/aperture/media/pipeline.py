@@ -2,7 +2,8 @@
 
 Fast publish: the post is announced as soon as its JPEG and WebP renditions are stored; AVIF is encoded after,
 and until it exists the CDN answers AVIF requests with WebP. Every step checks what is already done, so a
-redelivered notification finishes the work without repeating any of it.
+redelivered notification finishes the work without repeating any of it. A story goes the same way with the one
+size it stores (render.sizes_for).
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from aperture.media.render import (
     FAST_FORMATS,
     FORMATS,
     LARGEST,
-    SIZES,
+    Kind,
     Rendition,
     blurhash_of,
+    encode,
     render,
     resized,
+    sizes_for,
 )
 from aperture.models.events import PostReady
 from aperture.models.records import Upload, UploadState
@@ -58,20 +61,31 @@ class MediaLimits:
 
 
 def _checked_renditions(
-    key: str, ports: MediaPorts, limits: MediaLimits
+    key: str, kind: Kind, ports: MediaPorts, limits: MediaLimits
 ) -> tuple[dict[str, Image.Image], list[Rendition]]:
-    """Decode, size and moderate an upload: its sizes and fast renditions, or RejectedMediaError."""
+    """Decode, size and moderate an upload: its sizes and fast renditions of the stored ones, or RejectedMediaError."""
     size = ports.store.size(key)
     if size is None:
         raise RejectedMediaError("the uploaded file is gone; upload it again")
     if size > limits.max_bytes:
         raise RejectedMediaError(f"the file is {size:,} bytes; the limit is {limits.max_bytes:,} bytes")
-    sizes = resized(decode(ports.store.read(key), limits.max_pixels, LARGEST))
-    fast = render(sizes, FAST_FORMATS)
-    preview = next(r.body for r in fast if r.size == "640" and r.format == "jpeg")
-    verdict = ports.moderator.review(sizes["640"], preview)
-    if not verdict.allowed:
-        raise RejectedMediaError(verdict.reason or "the image was refused by moderation")
+    original = decode(ports.store.read(key), limits.max_pixels, LARGEST)
+    sizes = resized(original, kind)
+    fast = render({s: sizes[s] for s in sizes_for(kind)}, FAST_FORMATS)
+    preview = next((r.body for r in fast if r.size == "640" and r.format == "jpeg"), None)
+    if preview is None:
+        preview = encode(sizes["640"], "jpeg")  # a story stores no 640: moderation gets a transient one
+    shown = [sizes["640"]]
+    if kind == "story":
+        # Blocked images are known by the hash of their post-shaped (4:5..1.91) 640; a story taller than that is
+        # also checked in that shape, so a blocked photo cannot come back as a story.
+        as_post = resized(original, "post")["640"]
+        if as_post.size != sizes["640"].size:
+            shown.append(as_post)
+    for image in shown:
+        verdict = ports.moderator.review(image, preview if image is sizes["640"] else encode(image, "jpeg"))
+        if not verdict.allowed:
+            raise RejectedMediaError(verdict.reason or "the image was refused by moderation")
     return sizes, fast
 
 
@@ -92,7 +106,7 @@ def _post_ready(
         width=large.width,
         height=large.height,
         blurhash=blurhash_of(sizes["150"]),
-        images={s: {f: keys[(s, f)] for f in FORMATS} for s in SIZES},
+        images={s: {f: keys[(s, f)] for f in FORMATS} for s in sizes_for(upload.kind)},
     )
 
 
@@ -114,7 +128,8 @@ def process_upload(key: str, ports: MediaPorts, limits: MediaLimits) -> str:  # 
         return "rejected"
     if upload.status == "rejected":
         return "rejected"
-    keys = {(s, f): image_key(user_id, upload.target_id, s, f) for s in SIZES for f in FORMATS}
+    stored_sizes = sizes_for(upload.kind)
+    keys = {(s, f): image_key(user_id, upload.target_id, s, f) for s in stored_sizes for f in FORMATS}
     stored = ports.store.keys_under(f"{IMAGE_PREFIX}{user_id}/{upload.target_id}/")
     published = upload.status == "ready"
     if published and set(keys.values()) <= stored:
@@ -124,7 +139,7 @@ def process_upload(key: str, ports: MediaPorts, limits: MediaLimits) -> str:  # 
     ):
         return process_upload(key, ports, limits)  # it was rejected or published meanwhile: start from that
     try:
-        sizes, fast = _checked_renditions(key, ports, limits)
+        sizes, fast = _checked_renditions(key, upload.kind, ports, limits)
     except RejectedMediaError as error:
         # A live post stays live (say a moderator blocked its image after it went out): only unpublished
         # uploads are refused.
@@ -138,7 +153,7 @@ def process_upload(key: str, ports: MediaPorts, limits: MediaLimits) -> str:  # 
     if not published:
         ports.events.publish(_post_ready(upload, sizes, keys, ports.now_ms()))
     # The post is out; AVIF follows. A failure here is retried by the invocation and the CDN serves WebP meanwhile.
-    missing_avif = {s: sizes[s] for s in SIZES if keys[(s, "avif")] not in stored}
+    missing_avif = {s: sizes[s] for s in stored_sizes if keys[(s, "avif")] not in stored}
     for rendition in render(missing_avif, ["avif"]):
         ports.store.write_immutable(keys[(rendition.size, rendition.format)], rendition.body, rendition.content_type)
     ports.store.mark_processed(key)

@@ -1,15 +1,23 @@
-"""Renditions: 150x150 thumbnail, 640 and 1080 wide clamped to 4:5..1.91:1, as JPEG, WebP and AVIF."""
+"""Renditions as JPEG, WebP and AVIF.
+
+A post: a 150x150 thumbnail, and 640 and 1080 wide clamped to 4:5..1.91:1. A story (full screen on a phone):
+1080 wide only, clamped to 9:16..1.91:1.
+"""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 import blurhash
 from PIL import Image, ImageOps
 
-SIZES: tuple[str, ...] = ("150", "640", "1080")
+Kind = Literal["post", "story"]
+
+SIZES: tuple[str, ...] = ("150", "640", "1080")  # a post's stored sizes
+STORY_SIZES: tuple[str, ...] = ("1080",)
 FAST_FORMATS: tuple[str, ...] = ("jpeg", "webp")  # enough to publish; AVIF follows
 FORMATS: tuple[str, ...] = (*FAST_FORMATS, "avif")
 EXTENSIONS = {"jpeg": "jpg", "webp": "webp", "avif": "avif"}
@@ -17,6 +25,7 @@ CONTENT_TYPES = {"jpeg": "image/jpeg", "webp": "image/webp", "avif": "image/avif
 THUMBNAIL = 150
 LARGEST = 1080
 MIN_RATIO = 4 / 5  # tallest feed shape
+STORY_MIN_RATIO = 9 / 16  # tallest story shape: a phone screen
 MAX_RATIO = 1.91  # widest feed shape
 JPEG_QUALITY = 82
 WEBP_QUALITY = 80
@@ -38,12 +47,17 @@ class Rendition:
         return CONTENT_TYPES[self.format]
 
 
-def clamp_aspect(image: Image.Image) -> Image.Image:
-    """Centre-crop to within 4:5 (portrait) and 1.91:1 (landscape)."""
+def sizes_for(kind: Kind) -> tuple[str, ...]:
+    """The sizes stored (and published) for an upload of this kind."""
+    return STORY_SIZES if kind == "story" else SIZES
+
+
+def clamp_aspect(image: Image.Image, min_ratio: float = MIN_RATIO) -> Image.Image:
+    """Centre-crop to within `min_ratio` (portrait; 4:5 unless told) and 1.91:1 (landscape)."""
     width, height = image.size
     ratio = width / height
-    if ratio < MIN_RATIO:
-        keep = round(width / MIN_RATIO)
+    if ratio < min_ratio:
+        keep = round(width / min_ratio)
         top = (height - keep) // 2
         return image.crop((0, top, width, top + keep))
     if ratio > MAX_RATIO:
@@ -63,9 +77,13 @@ def _fit_width(image: Image.Image, width: int) -> Image.Image:
     return image.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=1.5)
 
 
-def resized(image: Image.Image) -> dict[str, Image.Image]:
-    """Each size, each made from the next larger one so no step resamples the full original."""
-    large = _fit_width(clamp_aspect(image), LARGEST)
+def resized(image: Image.Image, kind: Kind = "post") -> dict[str, Image.Image]:
+    """Each size, each made from the next larger one so no step resamples the full original.
+
+    A story gets all three too, its 1080 clamped to 9:16 rather than 4:5, but stores only `sizes_for("story")`:
+    its 640 is for moderation and its 150 for the BlurHash.
+    """
+    large = _fit_width(clamp_aspect(image, STORY_MIN_RATIO if kind == "story" else MIN_RATIO), LARGEST)
     medium = _fit_width(large, 640)
     side = min(THUMBNAIL, image.width, image.height)
     thumbnail = ImageOps.fit(medium if min(medium.size) >= side else image, (side, side), Image.Resampling.LANCZOS)

@@ -77,6 +77,18 @@ class Profile(_Model):
     following_count: int = 0
     post_count: int = 0
     relationship: Relationship = Field(default_factory=Relationship)
+    # Your own settings; shown only on your own profile.
+    region: str | None = None
+    highlights_enabled: bool | None = None
+
+
+class UpdateProfileRequest(_Model):
+    display_name: Annotated[str, StringConstraints(max_length=64)] | None = None
+    bio: Annotated[str, StringConstraints(max_length=150)] | None = None
+    region: Annotated[str, StringConstraints(pattern=r"^([A-Z]{2})?$")] | None = Field(
+        default=None, description="ISO 3166-1 alpha-2 country code, or empty to clear"
+    )
+    highlights_enabled: bool | None = None
 
 
 class FollowResponse(_Model):
@@ -206,6 +218,35 @@ class DeviceView(_Model):
     device_id: str
     platform: Literal["apns", "fcm"]
     created_at: str
+
+
+class Story(_Model):
+    story_id: str
+    author: UserRef
+    created_at: str
+    expires_at: str
+    width: int
+    height: int
+    blurhash: str | None = None
+    images: dict[str, ImageFormats]
+    seen: bool
+    view_count: int | None = None  # the author's own stories only
+
+
+class TrayEntry(_Model):
+    user: UserRef
+    has_unseen: bool
+    latest_at: str
+    story_count: int
+
+
+class StoryViewer(_Model):
+    user: UserRef
+    viewed_at: str
+
+
+class StoryViewers(Page[StoryViewer]):
+    view_count: int
 
 
 Post.model_rebuild()

@@ -80,12 +80,26 @@ class CommentCreated(_Event):
         return str(self.post_id)
 
 
-AnyEvent = PostReady | FollowChanged | LikeChanged | CommentCreated
+class StoryViewed(_Event):
+    """Someone saw a story for the first time (on the story-views stream; one event per viewer and story)."""
+
+    type: Literal["story_viewed"] = "story_viewed"
+    story_id: int
+    author_id: int
+    viewer_id: int
+    story_expires_at: int | None = None  # unix ms; the viewer list is kept a week past it
+
+    @property
+    def partition_key(self) -> str:
+        return str(self.story_id)
+
+
+AnyEvent = PostReady | FollowChanged | LikeChanged | CommentCreated | StoryViewed
 DomainEvent = Annotated[AnyEvent, Field(discriminator="type")]
 DOMAIN_EVENT: TypeAdapter[AnyEvent] = TypeAdapter(DomainEvent)
 
 
-KNOWN_TYPES = frozenset(("post_ready", "follow_changed", "like_changed", "comment_created"))
+KNOWN_TYPES = frozenset(("post_ready", "follow_changed", "like_changed", "comment_created", "story_viewed"))
 
 
 def parse_event(data: bytes | str) -> AnyEvent | None:

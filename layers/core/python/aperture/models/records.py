@@ -20,6 +20,8 @@ class User(BaseModel):
     following_count: int = 0
     post_count: int = 0
     created_at: int = 0  # unix ms
+    region: str = ""  # ISO 3166-1 alpha-2, or "" when unset
+    highlights_enabled: bool = False  # expired stories are archived to highlights instead of deleted
 
 
 class Upload(BaseModel):
@@ -56,6 +58,28 @@ class PostRecord(BaseModel):
     created_at: int  # unix ms
     like_count: int = 0  # as last flushed from the live counter
     comment_count: int = 0
+
+
+class StoryRecord(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    story_id: int
+    author_id: int
+    upload_id: int
+    width: int
+    height: int
+    blurhash: str | None = None
+    images: dict[str, dict[str, str]]  # size -> format -> object key
+    created_at: int  # unix ms
+    expires_at: int  # unix ms
+
+
+class StoryView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    story_id: int
+    viewer_id: int
+    viewed_at: int  # unix ms
 
 
 class Comment(BaseModel):

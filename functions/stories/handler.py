@@ -1,0 +1,62 @@
+"""Stories: the tray, a user's live stories and highlights, recording a view, and a story's viewers."""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from aperture import wiring
+from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, logger, make_resolver, parse_id
+from aperture.models.api import Page, Story, StoryViewers, TrayEntry
+
+router = Router()
+NO_USER: dict[int, OpenAPIResponse] = {**COMMON_RESPONSES, 404: {"description": "No such user, or blocked"}}
+NO_STORY: dict[int, OpenAPIResponse] = {**COMMON_RESPONSES, 404: {"description": "No such story, expired, or blocked"}}
+
+
+@router.get("/stories/tray", summary="Whose stories to watch, unseen first", tags=["stories"],
+            responses=COMMON_RESPONSES)  # fmt: skip
+def tray() -> Page[TrayEntry]:
+    return Page[TrayEntry](items=wiring.stories().tray(caller(router).user_id), next_cursor=None)
+
+
+@router.get("/users/<user_id>/stories", summary="A user's live stories, oldest first", tags=["stories"],
+            responses=NO_USER)  # fmt: skip
+def user_stories(user_id: str, cursor: Cursor = None, limit: Limit = 20) -> Page[Story]:
+    return wiring.stories().of_user(caller(router).user_id, parse_id(user_id, "user"), limit, cursor)
+
+
+@router.get("/users/<user_id>/highlights", summary="A user's archived stories, newest first", tags=["stories"],
+            responses=NO_USER)  # fmt: skip
+def highlights(user_id: str, cursor: Cursor = None, limit: Limit = 20) -> Page[Story]:
+    return wiring.stories().highlights(caller(router).user_id, parse_id(user_id, "user"), limit, cursor)
+
+
+@router.post("/stories/<story_id>/views", summary="Record that you saw a story (counts once)", tags=["stories"],
+             status_code=204, responses=NO_STORY)  # fmt: skip
+def view_story(story_id: str) -> Response[str]:
+    wiring.stories().view(caller(router).user_id, parse_id(story_id, "story"))
+    return Response(status_code=204, body="")
+
+
+@router.delete("/stories/<story_id>", summary="Delete your story", tags=["stories"], status_code=204,
+               responses={**NO_STORY, 403: {"description": "Not your story"}})  # fmt: skip
+def delete_story(story_id: str) -> Response[str]:
+    wiring.stories().delete(caller(router).user_id, parse_id(story_id, "story"))
+    return Response(status_code=204, body="")
+
+
+@router.get("/stories/<story_id>/viewers", summary="Who viewed your story", tags=["stories"],
+            responses={**NO_STORY, 403: {"description": "Not your story"}})  # fmt: skip
+def viewers(story_id: str, cursor: Cursor = None, limit: Limit = 20) -> StoryViewers:
+    return wiring.stories().viewers(caller(router).user_id, parse_id(story_id, "story"), limit, cursor)
+
+
+app = make_resolver(router)
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

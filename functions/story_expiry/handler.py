@@ -1,0 +1,20 @@
+"""Every five minutes: end the stories whose 24 hours are up (archive to highlights, or delete their images)."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from aperture import wiring
+from aperture.api import logger
+from aperture.clock import now_ms
+from aperture.stories import expire_stories
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    outcome = expire_stories(
+        wiring.story_repository(), wiring.highlights(), wiring.users(), wiring.media_store(), wiring.story_cache(),
+        now_ms(),
+    )  # fmt: skip
+    logger.info("stories ended", extra={"archived": outcome.archived, "deleted": outcome.deleted})
+    return {"archived": outcome.archived, "deleted": outcome.deleted}

@@ -1,0 +1,423 @@
+"""Stories: 24-hour photos, the tray of whose stories to watch, views and viewer lists, expiry and highlights.
+
+A story lives `APERTURE_STORY_TTL_SECONDS` from publication. Redis keeps each author's live story ids (scored by
+publish time), what each viewer has seen, a live view count per story, and each viewer's precomputed tray.
+DynamoDB keeps the stories, the viewer lists (written in batches from the story-views stream) and highlights.
+
+The tray is precomputed per viewer and dropped when a followed author posts (authors under the celebrity
+threshold drop their followers' trays at publish time; a celebrity's new story is noticed at read time by
+comparing its publish time with the tray's), when the viewer views a story or follows someone, and it expires
+by itself when its first story does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from aperture.adapters.dynamo import (
+    EXPIRY_SHARDS,
+    FollowRepository,
+    HighlightRepository,
+    StoryRepository,
+    StoryViewRepository,
+    UploadRepository,
+    UserRepository,
+)
+from aperture.adapters.kinesis import EventPublisher
+from aperture.adapters.redis_store import AffinityStore, PipelineBatch, StoryCache
+from aperture.adapters.s3 import MediaStore
+from aperture.api import logger
+from aperture.clock import iso
+from aperture.errors import ForbiddenError, NotFoundError
+from aperture.graph import Graph
+from aperture.ids import lowest_id_at
+from aperture.models.api import ImageFormats, Page, Story, StoryViewer, StoryViewers, TrayEntry, UserRef
+from aperture.models.events import PostReady, StoryViewed
+from aperture.models.records import StoryRecord, StoryView, User
+from aperture.ranking import AFFINITY_WEIGHTS
+from aperture.resources import IMAGE_PREFIX
+
+DAY_MS = 86_400_000
+# A story's id is made when its upload starts, its clock when it is published: look this far before the window.
+ID_MARGIN_MS = DAY_MS
+EXPIRY_LOOKBACK_DAYS = 8  # the expiry job looks this far back for stories it has not ended (TTL purges at 7)
+
+
+class StoryNotFoundError(NotFoundError):
+    code = "story_not_found"
+
+
+@dataclass(frozen=True)
+class StoryPorts:
+    stories: StoryRepository
+    views: StoryViewRepository
+    highlights: HighlightRepository
+    users: UserRepository
+    follows: FollowRepository
+    graph: Graph
+    cache: StoryCache
+    affinity: AffinityStore
+    view_events: EventPublisher
+    images: MediaStore
+    is_celebrity: Callable[[int], bool]
+    redis: Any
+    now_ms: Callable[[], int]
+
+
+class Stories:
+    def __init__(self, ports: StoryPorts, ttl_seconds: int, tray_seconds: int, cdn_base: str) -> None:
+        self._p = ports
+        self._ttl_ms = ttl_seconds * 1000
+        self._tray_seconds = tray_seconds
+        self._cdn = cdn_base.rstrip("/")
+
+    # The tray
+
+    def tray(self, viewer_id: int) -> list[TrayEntry]:
+        """Followed users with live stories: unseen first, then those the viewer engages with most, then newest."""
+        now = self._p.now_ms()
+        try:
+            batch = PipelineBatch(self._p.redis)
+            cached_slot = self._p.cache.queue_tray(batch, viewer_id)
+            hidden_slot = self._p.graph.queue_hidden(batch, viewer_id)
+            batch.execute()
+            cached, celebrities = cached_slot.value
+            fresh = cached is not None and now < int(cached["valid_until"])
+            if cached is not None and fresh and not self._celebrity_posted_since(celebrities, cached["computed_at"]):
+                return [TrayEntry.model_validate(e) for e in cached["entries"]]
+            hidden = hidden_slot.value if hidden_slot.value is not None else self._p.graph.hidden_from(viewer_id)
+            return self._build_tray(viewer_id, hidden, now)
+        except RedisError as error:
+            logger.warning("stories tray built without Redis", extra={"error": repr(error)})
+            return self._tray_without_redis(viewer_id, now)
+
+    def _celebrity_posted_since(self, celebrities: list[int], computed_at: int) -> bool:
+        if not celebrities:
+            return False
+        batch = PipelineBatch(self._p.redis)
+        latest = self._p.cache.queue_latest(batch, celebrities)
+        batch.execute()
+        return any(at > computed_at for at in latest.value.values())
+
+    def _build_tray(self, viewer_id: int, hidden: set[int], now: int) -> list[TrayEntry]:
+        followees = [f for f in self._p.follows.following_ids(viewer_id) if f not in hidden]
+        batch = PipelineBatch(self._p.redis)
+        live_slot = self._p.cache.queue_live(batch, followees, now - self._ttl_ms)
+        seen_slot = self._p.cache.queue_seen(batch, viewer_id)
+        affinity_slot = self._p.affinity.queue_all(batch, viewer_id)
+        batch.execute()
+        live = live_slot.value
+        entries = self._order(live, seen_slot.value, affinity_slot.value[0])
+        # Valid until its first story expires (checked against the platform clock) or the tray's age limit.
+        expiries = [created + self._ttl_ms for stories in live.values() for _, created in stories]
+        valid_until = min([now + self._tray_seconds * 1000, *expiries])
+        tray = {"computed_at": now, "valid_until": valid_until, "entries": [e.model_dump() for e in entries]}
+        self._p.cache.put_tray(viewer_id, tray, (valid_until - now) // 1000 + 1)
+        return entries
+
+    def _order(
+        self, live: dict[int, list[tuple[int, int]]], seen: set[int], affinity: dict[int, float]
+    ) -> list[TrayEntry]:
+        authors = self._p.users.get_many(live)
+        rows = []
+        for author_id, stories in live.items():
+            if author_id not in authors:
+                continue
+            unseen = any(story_id not in seen for story_id, _ in stories)
+            latest = max(created for _, created in stories)
+            rows.append((not unseen, -affinity.get(author_id, 0.0), -latest, author_id, unseen, latest, len(stories)))
+        rows.sort()
+        return [
+            TrayEntry(
+                user=UserRef(user_id=str(author_id), username=authors[author_id].username),
+                has_unseen=unseen,
+                latest_at=iso(latest),
+                story_count=count,
+            )
+            for *_, author_id, unseen, latest, count in rows
+        ]
+
+    def _tray_without_redis(self, viewer_id: int, now: int) -> list[TrayEntry]:
+        """Redis is away: each followee's live stories from DynamoDB, and what was seen from the viewer lists."""
+        hidden = self._p.graph.hidden_from(viewer_id)
+        live: dict[int, list[tuple[int, int]]] = {}
+        for followee in self._p.follows.following_ids(viewer_id):
+            if followee not in hidden:
+                stories = self._live_records(followee, now)
+                if stories:
+                    live[followee] = [(s.story_id, s.created_at) for s in stories]
+        seen = self._p.views.seen(viewer_id, [s for stories in live.values() for s, _ in stories])
+        return self._order(live, seen, {})
+
+    def _live_records(self, author_id: int, now: int) -> list[StoryRecord]:
+        found: list[StoryRecord] = []
+        cursor: str | None = None
+        while True:
+            page, cursor = self._p.stories.by_author(author_id, self._since_id(now), 50, cursor)
+            found.extend(s for s in page if s.expires_at > now)
+            if cursor is None:
+                return found
+
+    def _since_id(self, now: int) -> int:
+        return lowest_id_at(now - self._ttl_ms - ID_MARGIN_MS)
+
+    # One user's stories
+
+    def of_user(self, viewer_id: int, user_id: int, limit: int, cursor: str | None) -> Page[Story]:
+        """A user's live stories, oldest first."""
+        author = self._p.graph.visible_user(viewer_id, user_id)
+        now = self._p.now_ms()
+        records, next_cursor = self._p.stories.by_author(user_id, self._since_id(now), limit, cursor)
+        live = [r for r in records if r.expires_at > now]
+        ids = [r.story_id for r in live]
+        counts: list[int | None] = [None] * len(ids)
+        try:
+            batch = PipelineBatch(self._p.redis)
+            seen_slot = self._p.cache.queue_seen(batch, viewer_id)
+            counts_slot = self._p.cache.queue_counts(batch, ids) if user_id == viewer_id else None
+            batch.execute()
+            seen = seen_slot.value
+            counts = counts_slot.value if counts_slot else counts
+        except RedisError:
+            seen = self._p.views.seen(viewer_id, ids)
+        items = []
+        for record, count in zip(live, counts, strict=True):
+            own = user_id == viewer_id
+            view_count = (count if count is not None else self._p.views.count(record.story_id)) if own else None
+            items.append(self._view(record, author, own or record.story_id in seen, view_count))
+        return Page[Story](items=items, next_cursor=next_cursor)
+
+    def highlights(self, viewer_id: int, user_id: int, limit: int, cursor: str | None) -> Page[Story]:
+        """A user's archived stories, newest first; others see them only while the user keeps highlights on."""
+        author = self._p.graph.visible_user(viewer_id, user_id)
+        if user_id != viewer_id and not author.highlights_enabled:
+            return Page[Story](items=[], next_cursor=None)
+        records, next_cursor = self._p.highlights.page(user_id, limit, cursor)
+        return Page[Story](items=[self._view(r, author, True, None) for r in records], next_cursor=next_cursor)
+
+    def _view(self, record: StoryRecord, author: User, seen: bool, view_count: int | None) -> Story:
+        return Story(
+            story_id=str(record.story_id),
+            author=UserRef(user_id=str(author.user_id), username=author.username),
+            created_at=iso(record.created_at),
+            expires_at=iso(record.expires_at),
+            width=record.width,
+            height=record.height,
+            blurhash=record.blurhash,
+            images={
+                size: ImageFormats(**{fmt: f"{self._cdn}/{key}" for fmt, key in formats.items()})
+                for size, formats in record.images.items()
+            },
+            seen=seen,
+            view_count=view_count,
+        )
+
+    # Views
+
+    def _story_for(self, viewer_id: int, story_id: int) -> StoryRecord:
+        """The story unless missing or its author is in a block relation with the viewer.
+
+        A celebrity's story is read millions of times, more than one DynamoDB item serves: the record (which never
+        changes) is cached in Redis and read in the same round trip as the viewer's blocks.
+        """
+        try:
+            batch = PipelineBatch(self._p.redis)
+            cached = self._p.cache.queue_record(batch, story_id)
+            hidden_slot = self._p.graph.queue_hidden(batch, viewer_id)
+            batch.execute()
+            hidden = hidden_slot.value if hidden_slot.value is not None else self._p.graph.hidden_from(viewer_id)
+            story = StoryRecord.model_validate_json(cached.value) if cached.value else None
+        except RedisError:
+            cached, story, hidden = None, None, self._p.graph.hidden_from(viewer_id)
+        if story is None:
+            story = self._p.stories.get(story_id)
+            if story is not None and cached is not None:
+                self._p.cache.put_record(story_id, story.model_dump_json(), self._record_seconds(story))
+        if story is None or story.author_id in hidden:
+            raise StoryNotFoundError(f"story {story_id} does not exist")
+        return story
+
+    def _record_seconds(self, story: StoryRecord) -> int:
+        """Cache a record while it can be viewed, and no longer than a day after (its viewer list is read)."""
+        return max(60, (story.expires_at - self._p.now_ms()) // 1000 + 86_400)
+
+    def view(self, viewer_id: int, story_id: int) -> bool:
+        """Record that the viewer saw a live story; a viewer counts once. Returns whether this view counted."""
+        story = self._story_for(viewer_id, story_id)
+        now = self._p.now_ms()
+        if story.expires_at <= now:
+            raise StoryNotFoundError(f"story {story_id} has expired")
+        if story.author_id == viewer_id:
+            return False  # authors watching their own story are not viewers
+        try:
+            first: bool | None = self._p.cache.mark_seen(viewer_id, story_id)
+        except RedisError as error:
+            logger.warning("story view recorded without Redis", extra={"error": repr(error)})
+            first = None  # unknown: the viewer list (keyed by viewer) still keeps it once
+        if first is False:
+            return False
+        event = StoryViewed(
+            event_id=f"{story_id}:{viewer_id}",
+            occurred_at=now,
+            story_id=story_id,
+            author_id=story.author_id,
+            viewer_id=viewer_id,
+            story_expires_at=story.expires_at,
+        )
+        try:
+            self._p.view_events.publish(event)
+        except Exception:
+            if first:
+                self._p.cache.unmark_seen(viewer_id, story_id)  # so the client's retry counts it
+            raise
+        if first:
+            try:
+                self._p.cache.counted(story_id, viewer_id, story.author_id, AFFINITY_WEIGHTS["story_view"])
+            except RedisError as error:
+                logger.warning("story view not counted live", extra={"error": repr(error)})
+        return True
+
+    def delete(self, viewer_id: int, story_id: int) -> None:
+        """The author takes a story down: its images, its record, and its place in trays."""
+        story = self._story_for(viewer_id, story_id)
+        if story.author_id != viewer_id:
+            raise ForbiddenError("only the story's author may delete it")
+        self._p.images.delete_under(f"{IMAGE_PREFIX}{story.author_id}/{story.story_id}/")
+        self._p.stories.delete(story.story_id)
+        self._p.cache.remove_live(story.author_id, [story.story_id])
+        self._p.cache.forget_record(story.story_id)
+        forget_followers_trays(story.author_id, self._p.cache, self._p.follows.followers, self._p.is_celebrity)
+
+    def viewers(self, viewer_id: int, story_id: int, limit: int, cursor: str | None) -> StoryViewers:
+        """Who viewed a story, most recent first, with the count; for the story's author only."""
+        story = self._story_for(viewer_id, story_id)
+        if story.author_id != viewer_id:
+            raise ForbiddenError("only the story's author may see who viewed it")
+        views, next_cursor = self._p.views.page(story_id, limit, cursor)
+        people = self._p.users.get_many(v.viewer_id for v in views)
+        hidden = self._p.graph.hidden_from(viewer_id)
+        try:
+            batch = PipelineBatch(self._p.redis)
+            count_slot = self._p.cache.queue_counts(batch, [story_id])
+            batch.execute()
+            count = count_slot.value[0]
+        except RedisError:
+            count = None
+        return StoryViewers(
+            view_count=count if count is not None else self._p.views.count(story_id),
+            items=[
+                StoryViewer(
+                    user=UserRef(user_id=str(v.viewer_id), username=people[v.viewer_id].username),
+                    viewed_at=iso(v.viewed_at),
+                )
+                for v in views
+                if v.viewer_id in people and v.viewer_id not in hidden
+            ],
+            next_cursor=next_cursor,
+        )
+
+
+def write_views(events: Iterable[StoryViewed], views: StoryViewRepository, ttl_seconds: int) -> int:
+    """Batch-write viewer-list entries from story-view events; a redelivered event rewrites the same item."""
+    ttl_ms = ttl_seconds * 1000
+    rows = [
+        (
+            StoryView(story_id=e.story_id, viewer_id=e.viewer_id, viewed_at=e.occurred_at),
+            e.story_expires_at or e.occurred_at + ttl_ms,  # events from before expires_at was sent: a bound
+        )
+        for e in events
+    ]
+    views.put_many(rows)
+    return len(rows)
+
+
+def ingest_story_ready(
+    event: PostReady,
+    stories: StoryRepository,
+    uploads: UploadRepository,
+    cache: StoryCache,
+    followers: Callable[[int], Iterable[list[int]]],
+    is_celebrity: Callable[[int], bool],
+    ttl_seconds: int,
+    now_ms: int,
+) -> bool:
+    """Write the story and mark its upload ready, then put it live and drop the trays it changes.
+
+    Idempotent: a redelivered event writes nothing new. Returns whether this delivery created the story.
+    """
+    record = StoryRecord(
+        story_id=event.post_id,
+        author_id=event.author_id,
+        upload_id=event.upload_id,
+        width=event.width,
+        height=event.height,
+        blurhash=event.blurhash,
+        images=event.images,
+        created_at=event.occurred_at,
+        expires_at=event.occurred_at + ttl_seconds * 1000,
+    )
+    outcome = stories.publish(record, uploads.table)
+    if outcome == "refused":
+        return False
+    stored = stories.get(record.story_id) if outcome == "exists" else record
+    stored = stored or record
+    if stored.expires_at > now_ms:
+        cache.add_live(stored.author_id, stored.story_id, stored.created_at, now_ms)
+        forget_followers_trays(stored.author_id, cache, followers, is_celebrity)
+    return outcome == "created"
+
+
+def forget_followers_trays(
+    author_id: int,
+    cache: StoryCache,
+    followers: Callable[[int], Iterable[list[int]]],
+    is_celebrity: Callable[[int], bool],
+) -> None:
+    """Drop the trays an author's story change affects; a celebrity's followers notice at read time instead."""
+    if not is_celebrity(author_id):
+        for page in followers(author_id):
+            cache.forget_trays(page)
+
+
+@dataclass(frozen=True)
+class ExpiryOutcome:
+    archived: int = 0
+    deleted: int = 0
+
+
+def expire_stories(
+    stories: StoryRepository,
+    highlights: HighlightRepository,
+    users: UserRepository,
+    images: MediaStore,
+    cache: StoryCache,
+    now_ms: int,
+) -> ExpiryOutcome:
+    """End every story whose time is up: archived to highlights if its author keeps them, else its images go.
+
+    Each step is idempotent and the story leaves the expiry index last, so a run that stops midway is finished
+    by the next one.
+    """
+    archived = deleted = 0
+    today = now_ms // DAY_MS
+    for day in range(today - EXPIRY_LOOKBACK_DAYS, today + 1):
+        for shard in range(EXPIRY_SHARDS):
+            for story in stories.due(day * EXPIRY_SHARDS + shard, now_ms):
+                author = users.get(story.author_id)
+                if author is not None and author.highlights_enabled:
+                    highlights.put(story)
+                    outcome = "archived"
+                else:
+                    images.delete_under(f"{IMAGE_PREFIX}{story.author_id}/{story.story_id}/")
+                    outcome = "deleted"
+                cache.remove_live(story.author_id, [story.story_id])
+                if outcome == "deleted":
+                    cache.forget_record(story.story_id)
+                if stories.mark_ended(story.story_id, outcome):
+                    archived += outcome == "archived"
+                    deleted += outcome == "deleted"
+    return ExpiryOutcome(archived, deleted)
