@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import importlib
 import threading
 import uuid
@@ -35,9 +36,17 @@ class LocalContext:
 _instance_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
 
 
+# Which function this thread is running, for tests that check each call a function makes against its grants.
+running: contextvars.ContextVar[str | None] = contextvars.ContextVar("running", default=None)
+
+
 def invoke(name: str, event: dict[str, Any]) -> Any:
     """Run functions/<name>/handler.py's lambda_handler on an event and return what it returns."""
     module = importlib.import_module(f"functions.{name}.handler")
     context = LocalContext(function_name=f"aperture-{name}", memory_limit_in_mb=function(name).memory_mb)
     with _instance_locks[name]:
-        return module.lambda_handler(event, context)
+        token = running.set(name)
+        try:
+            return module.lambda_handler(event, context)
+        finally:
+            running.reset(token)

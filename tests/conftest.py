@@ -11,7 +11,23 @@ import pytest
 from aperture import wiring
 from aperture.adapters.redis_store import redis_client
 from local.provision import Provisioned
+from tests import grants
 from tests.support import Api, RedisServer, start_aws
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _watch_grants() -> None:
+    grants.install()
+
+
+@pytest.fixture(autouse=True)
+def _within_grants() -> Iterator[None]:
+    """Fail a test in which a function made a call its declared grants would not allow on AWS."""
+    grants.violations.clear()
+    yield
+    found = sorted(set(grants.violations))
+    grants.violations.clear()
+    assert not found, "calls the deployed functions' roles would refuse:\n" + "\n".join(found)
 
 
 @pytest.fixture(scope="session")

@@ -48,8 +48,9 @@ STREAM_WRITE = ("kinesis:DescribeStreamSummary", "kinesis:PutRecord", "kinesis:P
 QUEUE_READ = ("sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
 QUEUE_WRITE = ("sqs:SendMessage",)
 OBJECT_READ = ("s3:GetObject",)
-# Tagging rewrites an object's tag set (processed uploads are tagged for the lifecycle rule), so it is a write.
-OBJECT_WRITE = ("s3:PutObject", "s3:PutObjectTagging")
+# Tagging rewrites an object's tag set (processed uploads are tagged for the lifecycle rule), so it is a write;
+# so is deleting (a deleted post's or an expired story's renditions; DeleteObjects is authorized per key by it).
+OBJECT_WRITE = ("s3:DeleteObject", "s3:PutObject", "s3:PutObjectTagging")
 # The calls aperture.adapters.cognito makes; the pool's other admin actions stay out of reach.
 USER_POOL_READ = ("cognito-idp:AdminGetUser",)
 USER_POOL_WRITE = (

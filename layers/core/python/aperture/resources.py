@@ -289,7 +289,7 @@ FUNCTIONS: tuple[Function, ...] = (
         grants=(
             Grant("table:notifications", "read_write"),
             Grant("table:notify_keys", "read_write"),
-            Grant("table:devices", "read"),
+            Grant("table:devices", "read_write"),  # write: a device whose endpoint is gone is forgotten
             Grant("table:users", "read"),
             Grant("table:blocks", "read"),  # nobody is notified by someone in a block relation
             Grant("table:workers", "read_write"),

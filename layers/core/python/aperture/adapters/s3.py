@@ -75,5 +75,9 @@ class MediaStore:
         keys = sorted(self.keys_under(prefix))
         for start in range(0, len(keys), 1000):
             batch = [{"Key": k} for k in keys[start : start + 1000]]
-            self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": batch, "Quiet": True})
+            response = self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": batch, "Quiet": True})
+            if response.get("Errors"):  # DeleteObjects answers 200 even when it deleted nothing: say so
+                first = response["Errors"][0]
+                raise RuntimeError(f"{len(response['Errors'])} objects not deleted, e.g. {first.get('Key')}: "
+                                   f"{first.get('Code')} {first.get('Message')}")  # fmt: skip
         return len(keys)
