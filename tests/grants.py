@@ -56,6 +56,7 @@ def _needs(service: str, operation: str, params: dict[str, Any]) -> Iterator[tup
         yield f"queue:{_by_name('queue')[params['QueueUrl'].rsplit('/', 1)[-1]]}", "", action
     elif service == "s3":
         aliases = {"HeadObject": "s3:GetObject", "DeleteObjects": "s3:DeleteObject", "ListObjectsV2": "s3:ListBucket"}
+        # DeleteObject, GetObject, PutObject, PutObjectTagging: the IAM action is the operation's name
         key = params.get("Prefix", "") if operation == "ListObjectsV2" else params.get("Key", "")
         keys = [o["Key"] for o in params["Delete"]["Objects"]] if operation == "DeleteObjects" else [key]
         for touched in keys:

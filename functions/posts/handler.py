@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
 from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, logger, make_resolver, parse_id
+from aperture.clock import now_ms
 from aperture.models.api import Page, Post
 from aperture.posts import delete_post
 
@@ -29,7 +30,7 @@ def get_post(post_id: str) -> Post:
 )
 def remove_post(post_id: str) -> None:
     delete_post(caller(router).user_id, parse_id(post_id, "post"), wiring.post_views(), wiring.posts(),
-                wiring.media_store())  # fmt: skip
+                wiring.uploads(), wiring.media_store(), now_ms())  # fmt: skip
 
 
 @router.get("/users/<user_id>/posts", summary="A user's posts, newest first", tags=["posts"], responses=NOT_FOUND)

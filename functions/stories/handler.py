@@ -18,8 +18,8 @@ NO_STORY: dict[int, OpenAPIResponse] = {**COMMON_RESPONSES, 404: {"description":
 
 @router.get("/stories/tray", summary="Whose stories to watch, unseen first", tags=["stories"],
             responses=COMMON_RESPONSES)  # fmt: skip
-def tray() -> Page[TrayEntry]:
-    return Page[TrayEntry](items=wiring.stories().tray(caller(router).user_id), next_cursor=None)
+def tray(cursor: Cursor = None, limit: Limit = 20) -> Page[TrayEntry]:
+    return wiring.stories().tray_page(caller(router).user_id, limit, cursor)
 
 
 @router.get("/users/<user_id>/stories", summary="A user's live stories, oldest first", tags=["stories"],

@@ -1,20 +1,116 @@
-"""Images to clients: a CloudFront distribution reading the media bucket through origin access control."""
+"""Images to clients: a CloudFront distribution reading the media bucket through origin access control.
+
+`/images/*` negotiates the format at the edge (API.md, CDN): a CloudFront Function (edge/negotiate.js) rewrites the
+URI to the AVIF, WebP or JPEG object the Accept header asks for, and a Lambda@Edge function (edge/origin/images.py)
+falls back from a not-yet-encoded AVIF to the WebP and adds `Vary: Accept`. Lambda@Edge functions must be created
+in us-east-1, so the edge stack deploys there (stacks.edge_stack enforces it).
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from aperture.resources import IMAGE_PREFIX
 
-from .nag import acknowledge
+from .nag import BASIC_EXECUTION, acknowledge, managed_policy_finding, wildcard_resource_finding
+from .naming import bucket_arn, bucket_objects_arn
 
 IMAGES_PATH = f"/{IMAGE_PREFIX}*"
 # Rendered images never change under a key (a new render is a new key), so caches may keep them for a year.
 IMAGE_MAX_AGE = Duration.days(365)
+EDGE_CODE = Path(__file__).resolve().parents[2] / "edge"
+# CloudFront replicates Lambda@Edge functions from this region only.
+EDGE_REGION = "us-east-1"
+
+
+class FormatNegotiation(Construct):
+    """The viewer-request CloudFront Function and the origin-request/-response Lambda@Edge function of `/images/*`."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, media_bucket_name: str) -> None:
+        super().__init__(scope, construct_id)
+        self.viewer_request = cloudfront.Function(
+            self,
+            "Negotiate",
+            code=cloudfront.FunctionCode.from_file(file_path=str(EDGE_CODE / "negotiate.js")),
+            runtime=cloudfront.FunctionRuntime.JS_2_0,
+            comment="Rewrites /images/ URIs to the AVIF, WebP or JPEG object that Accept asks for",
+        )
+        # Lambda@Edge runs in whichever region serves the viewer and logs there; CloudFront's replicas assume the
+        # role through edgelambda.amazonaws.com (the distribution adds that principal to the trust policy).
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Aperture Lambda@Edge: looks up rendered images to fall back from AVIF to WebP",
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaBasicExecutionRole")
+            ],
+        )
+        rendered = bucket_objects_arn(media_bucket_name, f"{IMAGE_PREFIX}*")
+        # HeadObject is authorized as s3:GetObject; only rendered images, never uploads.
+        self.role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[rendered]))
+        # With s3:ListBucket S3 answers a missing key with 404 rather than 403, which is how the function tells
+        # "AVIF not encoded yet" from a refusal. Limited to the images/ prefix: it cannot list uploads.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[bucket_arn(media_bucket_name)],
+                conditions={"StringLike": {"s3:prefix": [f"{IMAGE_PREFIX}*"]}},
+            )
+        )
+        acknowledge(
+            self.role,
+            wildcard_resource_finding(self.role, rendered),
+            "Object-level read of the images/ prefix of the media bucket only: the function looks up whichever "
+            "rendition a request names, and rendition keys are per user and per post.",
+        )
+        acknowledge(
+            self.role,
+            managed_policy_finding(BASIC_EXECUTION),
+            "AWS-maintained policy that lets the function write its own CloudWatch logs, in every region where "
+            "CloudFront runs a replica (their log groups cannot be named ahead of time).",
+        )
+        self.function = lambda_.Function(
+            self,
+            "FormatFallback",
+            description="Aperture /images/*: AVIF not encoded yet -> WebP (origin request); Vary: Accept (response)",
+            # Lambda@Edge: x86_64 only, no environment variables, no layers, origin triggers up to 30 s.
+            runtime=lambda_.Runtime.PYTHON_3_12,
+            architecture=lambda_.Architecture.X86_64,
+            handler="images.handler",
+            code=lambda_.Code.from_asset(str(EDGE_CODE / "origin"), exclude=["**/__pycache__", "**/*.pyc"]),
+            memory_size=128,
+            timeout=Duration.seconds(5),
+            role=self.role,
+        )
+        acknowledge(
+            self.function,
+            "AwsSolutions-L1",
+            "Python 3.12 is the platform's chosen runtime (the service functions and their tests use it too); "
+            "moving runtimes is a deliberate, tested change for every function at once.",
+        )
+
+    def edge_lambdas(self) -> list[cloudfront.EdgeLambda]:
+        version = self.function.current_version
+        return [
+            cloudfront.EdgeLambda(function_version=version, event_type=cloudfront.LambdaEdgeEventType.ORIGIN_REQUEST),
+            cloudfront.EdgeLambda(function_version=version, event_type=cloudfront.LambdaEdgeEventType.ORIGIN_RESPONSE),
+        ]
+
+    def function_associations(self) -> list[cloudfront.FunctionAssociation]:
+        return [
+            cloudfront.FunctionAssociation(
+                function=self.viewer_request, event_type=cloudfront.FunctionEventType.VIEWER_REQUEST
+            )
+        ]
 
 
 class ImageCdn(Construct):
@@ -57,27 +153,38 @@ class ImageCdn(Construct):
             default_ttl=IMAGE_MAX_AGE,
             max_ttl=IMAGE_MAX_AGE,
             min_ttl=Duration.seconds(0),
-            # The edge function (later) rewrites the origin key from Accept, so Accept stays out of the key.
+            # The viewer-request function rewrites the URI from Accept before the cache lookup, so the key is the
+            # URL of the object served and Accept itself stays out of it.
             header_behavior=cloudfront.CacheHeaderBehavior.none(),
             query_string_behavior=cloudfront.CacheQueryStringBehavior.none(),
             cookie_behavior=cloudfront.CacheCookieBehavior.none(),
             enable_accept_encoding_gzip=False,
             enable_accept_encoding_brotli=False,
         )
+        self.negotiation = FormatNegotiation(self, "Negotiation", media_bucket_name=media_bucket_name)
+        default_behavior = cloudfront.BehaviorOptions(
+            origin=origin,
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+            allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+            cache_policy=images,
+            compress=False,
+        )
+        # Format negotiation (AVIF, else WebP, else JPEG, from Accept; a missing AVIF falls back to WebP briefly
+        # cached; Vary: Accept) runs on the image paths only: the bucket serves nothing else.
         image_behavior = cloudfront.BehaviorOptions(
             origin=origin,
             viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
             allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
             cache_policy=images,
             compress=False,
-            # Lambda@Edge format negotiation (AVIF, then WebP, else JPEG, from Accept; Vary: Accept) attaches
-            # here as an origin-request function in its own issue. Lambda@Edge must be created in us-east-1.
+            function_associations=self.negotiation.function_associations(),
+            edge_lambdas=self.negotiation.edge_lambdas(),
         )
         self.distribution = cloudfront.Distribution(
             self,
             "Distribution",
             comment="Aperture images",
-            default_behavior=image_behavior,
+            default_behavior=default_behavior,
             additional_behaviors={IMAGES_PATH: image_behavior},
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,

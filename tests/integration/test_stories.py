@@ -334,3 +334,123 @@ def test_an_author_deletes_a_story_and_it_is_gone_everywhere(api: Api) -> None:
     assert store.keys_under(f"images/{alice.user_id}/{removed}/") == set()
     assert api.call("POST", f"/stories/{removed}/views", bob).status_code == 404
     assert api.call("DELETE", f"/stories/{removed}", alice).status_code == 404
+
+
+def _redeliver(story_id: str) -> bool:
+    """The pipeline's 'ready' event for a story, delivered again (a Kinesis retry)."""
+    from aperture.clock import now_ms
+    from aperture.models.events import PostReady
+    from aperture.settings import get_settings
+    from aperture.stories import ingest_story_ready
+
+    record = wiring.story_repository().get(int(story_id))
+    assert record is not None
+    event = PostReady(event_id=f"again-{story_id}", occurred_at=record.created_at, upload_id=record.upload_id,
+                      post_id=record.story_id, author_id=record.author_id, kind="story", width=record.width,
+                      height=record.height, images=record.images)  # fmt: skip
+    return ingest_story_ready(
+        event, wiring.story_repository(), wiring.uploads(), wiring.story_cache(), wiring.follows().followers,
+        wiring.fanout().is_celebrity, get_settings().story_ttl_seconds, now_ms(),
+    )  # fmt: skip
+
+
+def test_a_deleted_story_stays_deleted_when_its_upload_is_processed_or_announced_again(
+    api: Api, pump: EventPump
+) -> None:
+    from aperture.media.pipeline import process_upload
+    from aperture.uploads import upload_key
+
+    alice, bob = api.sign_up("alice"), api.sign_up("bob")
+    api.call("PUT", f"/users/{alice.user_id}/follow", bob)
+    grant = upload_photo(api, alice, jpeg_bytes(1080, 1920), kind="story")
+    pump.drain()
+    story = grant["target_id"]
+    assert api.call("DELETE", f"/stories/{story}", alice).status_code == 204
+    # When the S3 notification and the 'ready' event come again (retries, redrives)
+    key = upload_key(int(alice.user_id), int(grant["upload_id"]))
+    assert process_upload(key, wiring.media_ports(), wiring.media_limits()) != "published"
+    assert _redeliver(story) is False
+    # Then nothing comes back: no images, no story, nothing in the tray
+    assert wiring.media_store().keys_under(f"images/{alice.user_id}/{story}/") == set()
+    assert _stories(api, bob, alice) == [] and _tray(api, bob) == []
+    assert api.call("POST", f"/stories/{story}/views", bob).status_code == 404
+
+
+def test_a_deleted_post_stays_deleted_when_its_ready_event_comes_again(api: Api) -> None:
+    from aperture.models.events import PostReady
+    from aperture.posts import ingest_post_ready
+
+    alice = api.sign_up("alice")
+    post_id = publish_post(alice)
+    record = wiring.posts().get(int(post_id))
+    assert record is not None
+    assert api.call("DELETE", f"/posts/{post_id}", alice).status_code == 204
+    event = PostReady(event_id="again", occurred_at=record.created_at, upload_id=record.upload_id,
+                      post_id=record.post_id, author_id=record.author_id, kind="post", width=1080, height=1080,
+                      images=record.images)  # fmt: skip
+    assert ingest_post_ready(event, wiring.posts(), wiring.uploads(), wiring.fanout(), wiring.like_cache()) is False
+    assert api.call("GET", f"/posts/{post_id}", alice).status_code == 404
+
+
+def test_yesterdays_stories_do_not_crowd_out_todays(api: Api, shifted: ShiftedClock) -> None:
+    alice, bob = api.sign_up("alice"), api.sign_up("bob")
+    for _ in range(3):
+        publish_story(alice)
+    shifted.advance(DAY - 60)
+    fresh = publish_story(alice)
+    shifted.advance(120)  # the first three have just expired; the fourth is two minutes old
+    page = api.call("GET", f"/users/{alice.user_id}/stories", bob, query_string={"limit": 3}).json
+    assert [s["story_id"] for s in page["items"]] == [fresh] and page["next_cursor"] is None
+
+
+def test_deleting_an_archived_story_removes_its_highlight(api: Api, shifted: ShiftedClock) -> None:
+    alice, bob = api.sign_up("alice"), api.sign_up("bob")
+    api.call("PATCH", "/me", alice, json={"highlights_enabled": True})
+    story = publish_story(alice)
+    shifted.advance(DAY + 1)
+    invoke("story_expiry", {})
+    assert [h["story_id"] for h in api.call("GET", f"/users/{alice.user_id}/highlights", bob).json["items"]] == [story]
+    assert api.call("DELETE", f"/stories/{story}", alice).status_code == 204
+    assert api.call("GET", f"/users/{alice.user_id}/highlights", bob).json["items"] == []
+
+
+def test_an_ended_story_keeps_its_view_count_after_the_live_counter_is_gone(
+    api: Api, pump: EventPump, shifted: ShiftedClock
+) -> None:
+    alice, bob, carol = api.sign_up("alice"), api.sign_up("bob"), api.sign_up("carol")
+    story = publish_story(alice)
+    for viewer in (bob, carol):
+        api.call("POST", f"/stories/{story}/views", viewer)
+    pump.drain()
+    shifted.advance(DAY + 1)
+    invoke("story_expiry", {})
+    from aperture.adapters.redis_store import story_views_key
+
+    wiring.redis_client().delete(story_views_key(int(story)))  # the live counter expires some time later
+    assert api.call("GET", f"/stories/{story}/viewers", alice).json["view_count"] == 2
+
+
+def test_the_tray_pages(api: Api) -> None:
+    bob = api.sign_up("bob")
+    authors = [api.sign_up("author") for _ in range(5)]
+    for author in authors:
+        api.call("PUT", f"/users/{author.user_id}/follow", bob)
+        publish_story(author)
+    first = api.call("GET", "/stories/tray", bob, query_string={"limit": 2}).json
+    second = api.call("GET", "/stories/tray", bob, query_string={"limit": 2, "cursor": first["next_cursor"]}).json
+    third = api.call("GET", "/stories/tray", bob, query_string={"limit": 2, "cursor": second["next_cursor"]}).json
+    names = [e["user"]["username"] for page in (first, second, third) for e in page["items"]]
+    assert sorted(names) == sorted(a.username for a in authors) and third["next_cursor"] is None
+    assert api.call("GET", "/stories/tray", bob, query_string={"limit": 0}).status_code == 422
+    assert api.call("GET", "/stories/tray", bob, query_string={"cursor": "x"}).status_code == 422
+
+
+def test_concurrent_first_views_count_once(api: Api) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    alice, bob = api.sign_up("alice"), api.sign_up("bob")
+    story = int(publish_story(alice))
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        counted = list(pool.map(lambda _: wiring.stories().view(int(bob.user_id), story), range(6)))
+    assert counted.count(True) == 1
+    assert api.call("GET", f"/stories/{story}/viewers", alice).json["view_count"] == 1

@@ -75,6 +75,11 @@ class UnsupportedMediaTypeError(ApertureError):
     code = "unsupported_media_type"
 
 
+class TooManyRequestsError(ApertureError):
+    status = 429
+    code = "too_many_requests"
+
+
 class RejectedMediaError(ApertureError):
     """The upload breaks a rule (type, size, pixels, content): status `rejected`, the client's to fix."""
 

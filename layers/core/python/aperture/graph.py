@@ -137,6 +137,21 @@ class Graph:
             blocked_by=False,
         )
 
+    @staticmethod
+    def own_profile(user: User) -> Profile:
+        """Your own profile, settings included."""
+        return Profile(
+            user_id=str(user.user_id),
+            username=user.username,
+            display_name=user.display_name,
+            bio=user.bio,
+            follower_count=max(user.follower_count, 0),
+            following_count=max(user.following_count, 0),
+            post_count=max(user.post_count, 0),
+            region=user.region,
+            highlights_enabled=user.highlights_enabled,
+        )
+
     def profile(self, username: str, viewer_id: int) -> Profile:
         if not USERNAME.fullmatch(username):
             raise UserNotFoundError(f"no user is called {username[:40]!r}")

@@ -20,6 +20,7 @@ from aperture.models.api import CommentView, ImageFormats, Post, UserRef
 from aperture.models.events import PostReady
 from aperture.models.records import PostRecord
 from aperture.resources import IMAGE_PREFIX
+from aperture.uploads import upload_key
 
 
 def ingest_post_ready(
@@ -201,11 +202,20 @@ class PostViews:
         return found[0]
 
 
-def delete_post(viewer_id: int, post_id: int, views: PostViews, posts: PostRepository, images: MediaStore) -> None:
-    """The author deletes a post: its record, its count, and its renditions (the CDN 404s once its TTL passes)."""
+def delete_post(
+    viewer_id: int, post_id: int, views: PostViews, posts: PostRepository, uploads: UploadRepository,
+    images: MediaStore, now_ms: int,
+) -> None:  # fmt: skip
+    """The author deletes a post: its record, its count, and its renditions (the CDN 404s once its TTL passes).
+
+    What it was made from goes first: the upload is marked so a redelivered 'ready' event is refused, and the raw
+    object is deleted so a retried processing cannot render the images again.
+    """
     record = views.visible(viewer_id, post_id)
     if record.author_id != viewer_id:
         raise ForbiddenError("only the post's author may delete it")
+    uploads.mark_removed(record.upload_id, now_ms)
+    images.delete(upload_key(record.author_id, record.upload_id))
     posts.delete(record)
     views.forget(record.post_id)
     images.delete_under(f"{IMAGE_PREFIX}{record.author_id}/{record.post_id}/")

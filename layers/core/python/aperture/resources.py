@@ -96,7 +96,8 @@ STORIES = Table(
     key="stories",
     partition=Attribute("story_id"),
     indexes=(
-        Index("by_author", Attribute("author_id"), Attribute("story_id")),
+        # Live stories are those expiring after now: exactly a range of this index, oldest first.
+        Index("by_author", Attribute("author_id"), Attribute("expires_at")),
         Index("by_expiry", Attribute("expiry_shard"), Attribute("expires_at")),
     ),
     ttl_attribute="purge_at",
@@ -240,6 +241,9 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:posts", "read_write"),
             Grant("table:users", "read_write"),
             Grant(f"bucket:{IMAGE_PREFIX}", "read_write"),  # deleting a post deletes its renditions
+            # ...and its raw upload, and marks the upload so no retry or redelivery publishes the post again
+            Grant(f"bucket:{UPLOAD_PREFIX}", "read_write"),
+            Grant("table:uploads", "write"),
             Grant("table:blocks", "read"),
             Grant("table:likes", "read"),
             Grant("table:comments", "read"),
@@ -365,12 +369,15 @@ FUNCTIONS: tuple[Function, ...] = (
         grants=(
             Grant("table:stories", "read_write"),  # write: authors delete their stories
             Grant("table:story_views", "read"),
-            Grant("table:highlights", "read"),
+            Grant("table:highlights", "read_write"),  # write: deleting a story deletes its highlight
             Grant("table:users", "read"),
             Grant("table:follows", "read"),  # building a viewer's tray; the trays a deleted story leaves
             Grant("table:blocks", "read"),
             Grant("stream:story_views", "write"),
             Grant(f"bucket:{IMAGE_PREFIX}", "read_write"),  # a deleted story's images go
+            # ...and what it was made from, so that no retry of its upload brings it back
+            Grant("table:uploads", "write"),
+            Grant(f"bucket:{UPLOAD_PREFIX}", "read_write"),
         ),
         redis=True,
         description="The stories tray, a user's stories and highlights, views and viewer lists",
@@ -389,6 +396,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:highlights", "write"),
             Grant("table:users", "read"),
             Grant(f"bucket:{IMAGE_PREFIX}", "read_write"),  # an expired story's images go unless it is kept
+            Grant(f"bucket:{UPLOAD_PREFIX}", "read_write"),  # with its raw upload, so no retry renders it again
         ),
         redis=True,
         timeout_seconds=300,

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
 from redis.exceptions import RedisError
 
 from aperture.adapters.dynamo import (
@@ -32,18 +33,16 @@ from aperture.adapters.redis_store import AffinityStore, PipelineBatch, StoryCac
 from aperture.adapters.s3 import MediaStore
 from aperture.api import logger
 from aperture.clock import iso
-from aperture.errors import ForbiddenError, NotFoundError
+from aperture.errors import ForbiddenError, InvalidCursorError, NotFoundError, TooManyRequestsError
 from aperture.graph import Graph
-from aperture.ids import lowest_id_at
 from aperture.models.api import ImageFormats, Page, Story, StoryViewer, StoryViewers, TrayEntry, UserRef
 from aperture.models.events import PostReady, StoryViewed
 from aperture.models.records import StoryRecord, StoryView, User
 from aperture.ranking import AFFINITY_WEIGHTS
 from aperture.resources import IMAGE_PREFIX
+from aperture.uploads import upload_key
 
 DAY_MS = 86_400_000
-# A story's id is made when its upload starts, its clock when it is published: look this far before the window.
-ID_MARGIN_MS = DAY_MS
 EXPIRY_LOOKBACK_DAYS = 8  # the expiry job looks this far back for stories it has not ended (TTL purges at 7)
 
 
@@ -54,6 +53,7 @@ class StoryNotFoundError(NotFoundError):
 @dataclass(frozen=True)
 class StoryPorts:
     stories: StoryRepository
+    uploads: UploadRepository
     views: StoryViewRepository
     highlights: HighlightRepository
     users: UserRepository
@@ -76,6 +76,15 @@ class Stories:
         self._cdn = cdn_base.rstrip("/")
 
     # The tray
+
+    def tray_page(self, viewer_id: int, limit: int, cursor: str | None) -> Page[TrayEntry]:
+        """A page of the tray; the cursor is a position in it (the tray is precomputed whole)."""
+        if cursor is not None and not (cursor.isascii() and cursor.isdigit() and len(cursor) < 7):
+            raise InvalidCursorError("the cursor is not valid; start again without one")
+        start = int(cursor or 0)
+        entries = self.tray(viewer_id)
+        more = start + limit < len(entries)
+        return Page[TrayEntry](items=entries[start : start + limit], next_cursor=str(start + limit) if more else None)
 
     def tray(self, viewer_id: int) -> list[TrayEntry]:
         """Followed users with live stories: unseen first, then those the viewer engages with most, then newest."""
@@ -157,13 +166,10 @@ class Stories:
         found: list[StoryRecord] = []
         cursor: str | None = None
         while True:
-            page, cursor = self._p.stories.by_author(author_id, self._since_id(now), 50, cursor)
-            found.extend(s for s in page if s.expires_at > now)
+            page, cursor = self._p.stories.live_by(author_id, now, 50, cursor)
+            found.extend(page)
             if cursor is None:
                 return found
-
-    def _since_id(self, now: int) -> int:
-        return lowest_id_at(now - self._ttl_ms - ID_MARGIN_MS)
 
     # One user's stories
 
@@ -171,8 +177,7 @@ class Stories:
         """A user's live stories, oldest first."""
         author = self._p.graph.visible_user(viewer_id, user_id)
         now = self._p.now_ms()
-        records, next_cursor = self._p.stories.by_author(user_id, self._since_id(now), limit, cursor)
-        live = [r for r in records if r.expires_at > now]
+        live, next_cursor = self._p.stories.live_by(user_id, now, limit, cursor)
         ids = [r.story_id for r in live]
         counts: list[int | None] = [None] * len(ids)
         try:
@@ -218,48 +223,49 @@ class Stories:
 
     # Views
 
-    def _story_for(self, viewer_id: int, story_id: int) -> StoryRecord:
-        """The story unless missing or its author is in a block relation with the viewer.
+    def _story_for(self, viewer_id: int, story_id: int) -> tuple[StoryRecord, bool | None]:
+        """The story unless missing, deleted, or its author is in a block relation with the viewer; and whether
+        the viewer has seen it (None when Redis cannot say).
 
-        A celebrity's story is read millions of times, more than one DynamoDB item serves: the record (which never
-        changes) is cached in Redis and read in the same round trip as the viewer's blocks.
+        A celebrity's story is read millions of times, more than one DynamoDB item serves: the record is cached in
+        Redis and read in the same round trip as the viewer's blocks and whether they saw it.
         """
+        seen: bool | None = None
         try:
             batch = PipelineBatch(self._p.redis)
             cached = self._p.cache.queue_record(batch, story_id)
             hidden_slot = self._p.graph.queue_hidden(batch, viewer_id)
+            seen_slot = self._p.cache.queue_has_seen(batch, viewer_id, story_id)
             batch.execute()
             hidden = hidden_slot.value if hidden_slot.value is not None else self._p.graph.hidden_from(viewer_id)
             story = StoryRecord.model_validate_json(cached.value) if cached.value else None
+            seen = seen_slot.value
         except RedisError:
             cached, story, hidden = None, None, self._p.graph.hidden_from(viewer_id)
         if story is None:
             story = self._p.stories.get(story_id)
             if story is not None and cached is not None:
                 self._p.cache.put_record(story_id, story.model_dump_json(), self._record_seconds(story))
-        if story is None or story.author_id in hidden:
+        if story is None or story.deleted or story.author_id in hidden:
             raise StoryNotFoundError(f"story {story_id} does not exist")
-        return story
+        return story, seen
 
     def _record_seconds(self, story: StoryRecord) -> int:
         """Cache a record while it can be viewed, and no longer than a day after (its viewer list is read)."""
         return max(60, (story.expires_at - self._p.now_ms()) // 1000 + 86_400)
 
     def view(self, viewer_id: int, story_id: int) -> bool:
-        """Record that the viewer saw a live story; a viewer counts once. Returns whether this view counted."""
-        story = self._story_for(viewer_id, story_id)
+        """Record that the viewer saw a live story; a viewer counts once. Returns whether this view counted.
+
+        The view is published before it is marked seen: a crash between the two leaves it unmarked, so the
+        client's retry publishes again (the viewer list keeps one item per viewer) and counts it then.
+        """
+        story, seen = self._story_for(viewer_id, story_id)
         now = self._p.now_ms()
         if story.expires_at <= now:
             raise StoryNotFoundError(f"story {story_id} has expired")
-        if story.author_id == viewer_id:
-            return False  # authors watching their own story are not viewers
-        try:
-            first: bool | None = self._p.cache.mark_seen(viewer_id, story_id)
-        except RedisError as error:
-            logger.warning("story view recorded without Redis", extra={"error": repr(error)})
-            first = None  # unknown: the viewer list (keyed by viewer) still keeps it once
-        if first is False:
-            return False
+        if story.author_id == viewer_id or seen:
+            return False  # authors watching their own story are not viewers; a viewer counts once
         event = StoryViewed(
             event_id=f"{story_id}:{viewer_id}",
             occurred_at=now,
@@ -270,31 +276,42 @@ class Stories:
         )
         try:
             self._p.view_events.publish(event)
-        except Exception:
-            if first:
-                self._p.cache.unmark_seen(viewer_id, story_id)  # so the client's retry counts it
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ProvisionedThroughputExceededException":
+                raise TooManyRequestsError("too many story views right now; try again in a moment") from error
             raise
-        if first:
-            try:
-                self._p.cache.counted(story_id, viewer_id, story.author_id, AFFINITY_WEIGHTS["story_view"])
-            except RedisError as error:
-                logger.warning("story view not counted live", extra={"error": repr(error)})
+        try:
+            if not self._p.cache.mark_seen(viewer_id, story_id, now):
+                return False  # a concurrent first view counted it
+            self._p.cache.counted(story_id, viewer_id, story.author_id, AFFINITY_WEIGHTS["story_view"])
+        except RedisError as error:
+            logger.warning("story view not counted live", extra={"error": repr(error)})
         return True
 
     def delete(self, viewer_id: int, story_id: int) -> None:
         """The author takes a story down: its images, its record, and its place in trays."""
-        story = self._story_for(viewer_id, story_id)
+        try:
+            story, _ = self._story_for(viewer_id, story_id)
+        except StoryNotFoundError:
+            kept = self._p.highlights.get(viewer_id, story_id)  # the record was purged; its highlight remains
+            if kept is None:
+                raise
+            story = kept
         if story.author_id != viewer_id:
             raise ForbiddenError("only the story's author may delete it")
+        # What it was made from goes first, so that no retry of its upload can render or publish it again.
+        self._p.uploads.mark_removed(story.upload_id, self._p.now_ms())
+        self._p.images.delete(upload_key(story.author_id, story.upload_id))
         self._p.images.delete_under(f"{IMAGE_PREFIX}{story.author_id}/{story.story_id}/")
-        self._p.stories.delete(story.story_id)
+        self._p.highlights.delete(story.author_id, story.story_id)
+        self._p.stories.mark_deleted(story.story_id)
         self._p.cache.remove_live(story.author_id, [story.story_id])
         self._p.cache.forget_record(story.story_id)
         forget_followers_trays(story.author_id, self._p.cache, self._p.follows.followers, self._p.is_celebrity)
 
     def viewers(self, viewer_id: int, story_id: int, limit: int, cursor: str | None) -> StoryViewers:
         """Who viewed a story, most recent first, with the count; for the story's author only."""
-        story = self._story_for(viewer_id, story_id)
+        story, _ = self._story_for(viewer_id, story_id)
         if story.author_id != viewer_id:
             raise ForbiddenError("only the story's author may see who viewed it")
         views, next_cursor = self._p.views.page(story_id, limit, cursor)
@@ -307,8 +324,10 @@ class Stories:
             count = count_slot.value[0]
         except RedisError:
             count = None
+        if count is None:
+            count = story.view_count if story.view_count is not None else self._p.views.count(story_id)
         return StoryViewers(
-            view_count=count if count is not None else self._p.views.count(story_id),
+            view_count=count,
             items=[
                 StoryViewer(
                     user=UserRef(user_id=str(v.viewer_id), username=people[v.viewer_id].username),
@@ -365,7 +384,7 @@ def ingest_story_ready(
         return False
     stored = stories.get(record.story_id) if outcome == "exists" else record
     stored = stored or record
-    if stored.expires_at > now_ms:
+    if stored.expires_at > now_ms and not stored.deleted:
         cache.add_live(stored.author_id, stored.story_id, stored.created_at, now_ms)
         forget_followers_trays(stored.author_id, cache, followers, is_celebrity)
     return outcome == "created"
@@ -408,16 +427,19 @@ def expire_stories(
         for shard in range(EXPIRY_SHARDS):
             for story in stories.due(day * EXPIRY_SHARDS + shard, now_ms):
                 author = users.get(story.author_id)
+                count = cache.view_count(story.story_id)
                 if author is not None and author.highlights_enabled:
-                    highlights.put(story)
+                    highlights.put(story.model_copy(update={"view_count": count}))
                     outcome = "archived"
                 else:
+                    # The raw upload first: a retried processing of it must not render the story again.
+                    images.delete(upload_key(story.author_id, story.upload_id))
                     images.delete_under(f"{IMAGE_PREFIX}{story.author_id}/{story.story_id}/")
                     outcome = "deleted"
                 cache.remove_live(story.author_id, [story.story_id])
                 if outcome == "deleted":
                     cache.forget_record(story.story_id)
-                if stories.mark_ended(story.story_id, outcome):
+                if stories.mark_ended(story.story_id, outcome, count):
                     archived += outcome == "archived"
                     deleted += outcome == "deleted"
     return ExpiryOutcome(archived, deleted)

@@ -300,7 +300,8 @@ def story_view_events() -> EventPublisher:
 def stories() -> Stories:
     settings = get_settings()
     ports = StoryPorts(
-        story_repository(), story_views(), highlights(), users(), follows(), graph(), story_cache(), affinity(),
+        story_repository(), uploads(), story_views(), highlights(), users(), follows(), graph(), story_cache(),
+        affinity(),
         story_view_events(), media_store(), fanout().is_celebrity, redis_client(), now_ms,
     )  # fmt: skip
     return Stories(ports, settings.story_ttl_seconds, settings.story_tray_seconds, settings.cdn_base)

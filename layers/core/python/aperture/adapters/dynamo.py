@@ -6,6 +6,7 @@ import base64
 import json
 import random
 import time
+import zlib
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -27,6 +28,8 @@ from aperture.models.records import (
 )
 
 BATCH_GET_LIMIT = 100
+# An upload may still publish what it made: it exists, was not refused, and what it made was not deleted since.
+PUBLISHABLE = "attribute_exists(upload_id) AND #st <> :rejected AND attribute_not_exists(removed_at)"
 FOLLOW_KEY = ("follower_id", "followee_id")
 
 
@@ -132,6 +135,19 @@ class UploadRepository:
             raise UploadNotFoundError(f"upload {upload_id} does not exist")
         return Upload.model_validate(plain(item))
 
+    def mark_removed(self, upload_id: int, at_ms: int) -> None:
+        """What this upload made was deleted: a redelivered 'ready' event must not bring it back."""
+        try:
+            self._table.update_item(
+                Key={"upload_id": upload_id},
+                UpdateExpression="SET removed_at = :at",
+                ConditionExpression="attribute_exists(upload_id)",
+                ExpressionAttributeValues={":at": at_ms},
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):  # the record expired already: redeliveries are refused anyway
+                raise
+
     def set_status(
         self,
         upload_id: int,
@@ -197,7 +213,7 @@ class PostRepository:
                             "TableName": uploads_table.name,
                             "Key": {"upload_id": post.upload_id},
                             "UpdateExpression": "SET #st = :ready, reason = :none",
-                            "ConditionExpression": "attribute_exists(upload_id) AND #st <> :rejected",
+                            "ConditionExpression": PUBLISHABLE,
                             "ExpressionAttributeNames": {"#st": "status"},
                             "ExpressionAttributeValues": {":ready": "ready", ":rejected": "rejected", ":none": None},
                         }
@@ -802,13 +818,14 @@ class DeviceRepository:
 
 
 BATCH_WRITE_LIMIT = 25
-EXPIRY_SHARDS = 4  # a day's expiring stories spread over this many index partitions
+EXPIRY_SHARDS = 16  # a day's expiring stories spread over this many index partitions
 DAY_MS = 86_400_000
 
 
 def expiry_shard(story_id: int, expires_at_ms: int) -> int:
     """The by_expiry partition of a story: its expiry day, and a shard so no single partition takes every write."""
-    return (expires_at_ms // DAY_MS) * EXPIRY_SHARDS + story_id % EXPIRY_SHARDS
+    # Hashed: a Snowflake id's low bits are its sequence, nearly always the same for a story's id.
+    return (expires_at_ms // DAY_MS) * EXPIRY_SHARDS + zlib.crc32(str(story_id).encode()) % EXPIRY_SHARDS
 
 
 class StoryRepository:
@@ -838,7 +855,7 @@ class StoryRepository:
                             "TableName": uploads_table.name,
                             "Key": {"upload_id": story.upload_id},
                             "UpdateExpression": "SET #st = :ready, reason = :none",
-                            "ConditionExpression": "attribute_exists(upload_id) AND #st <> :rejected",
+                            "ConditionExpression": PUBLISHABLE,
                             "ExpressionAttributeNames": {"#st": "status"},
                             "ExpressionAttributeValues": {":ready": "ready", ":rejected": "rejected", ":none": None},
                         }
@@ -857,22 +874,30 @@ class StoryRepository:
         return "created"
 
     def get(self, story_id: int) -> StoryRecord | None:
-        item = self._table.get_item(Key={"story_id": story_id}).get("Item")
+        """The story, deleted ones included (callers check `deleted`)."""
+        item = self._table.get_item(Key={"story_id": story_id}, ConsistentRead=True).get("Item")
         return StoryRecord.model_validate(plain(item)) if item else None
 
-    def by_author(
-        self, author_id: int, since_id: int, limit: int, cursor: str | None
+    def live_by(
+        self, author_id: int, now_ms: int, limit: int, cursor: str | None
     ) -> tuple[list[StoryRecord], str | None]:
-        """An author's stories with ids from `since_id` on, oldest first."""
+        """An author's stories still live at `now_ms`, oldest first (they all live equally long)."""
+        start = decode_cursor(cursor, ("author_id", "expires_at", "story_id"))
+        if start is not None and (start["author_id"] != author_id or start["expires_at"] <= now_ms):
+            # Another list's cursor, or one whose stories have all expired since: nothing it saw is left.
+            if start["author_id"] != author_id:
+                raise InvalidCursorError("the cursor is not valid; start again without one")
+            cursor = None
         items, next_cursor = query_page(
             self._table,
-            ("author_id", "story_id"),
+            ("author_id", "expires_at", "story_id"),
             limit,
             cursor,
             IndexName="by_author",
-            KeyConditionExpression=Key("author_id").eq(author_id) & Key("story_id").gte(since_id),
+            KeyConditionExpression=Key("author_id").eq(author_id) & Key("expires_at").gt(now_ms),
         )
-        return [StoryRecord.model_validate(i) for i in items], next_cursor
+        stories = [StoryRecord.model_validate(i) for i in items]
+        return [s for s in stories if not s.deleted], next_cursor
 
     def due(self, shard: int, now_ms: int) -> Iterator[StoryRecord]:
         """Stories of one expiry shard whose time is up and that the expiry job has not ended yet."""
@@ -888,17 +913,21 @@ class StoryRepository:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def delete(self, story_id: int) -> None:
-        self._table.delete_item(Key={"story_id": story_id})
+    def mark_deleted(self, story_id: int) -> None:
+        """Soft delete: the record stays (so a redelivered 'ready' event finds it) until TTL purges it."""
+        self._table.update_item(
+            Key={"story_id": story_id}, UpdateExpression="SET deleted = :yes REMOVE expiry_shard",
+            ExpressionAttributeValues={":yes": True},
+        )  # fmt: skip
 
-    def mark_ended(self, story_id: int, outcome: str) -> bool:
-        """Take a story out of the expiry index; False if the job had ended it already."""
+    def mark_ended(self, story_id: int, outcome: str, view_count: int | None) -> bool:
+        """Take a story out of the expiry index, keeping its final view count; False if it was ended already."""
         try:
             self._table.update_item(
                 Key={"story_id": story_id},
-                UpdateExpression="SET ended = :o REMOVE expiry_shard",
+                UpdateExpression="SET ended = :o, view_count = :n REMOVE expiry_shard",
                 ConditionExpression="attribute_exists(expiry_shard)",
-                ExpressionAttributeValues={":o": outcome},
+                ExpressionAttributeValues={":o": outcome, ":n": view_count},
             )
         except ClientError as error:
             if is_condition_failure(error):
@@ -986,6 +1015,13 @@ class HighlightRepository:
 
     def put(self, story: StoryRecord) -> None:
         self._table.put_item(Item={k: v for k, v in story.model_dump().items() if v is not None})
+
+    def get(self, author_id: int, story_id: int) -> StoryRecord | None:
+        item = self._table.get_item(Key={"author_id": author_id, "story_id": story_id}).get("Item")
+        return StoryRecord.model_validate(plain(item)) if item else None
+
+    def delete(self, author_id: int, story_id: int) -> None:
+        self._table.delete_item(Key={"author_id": author_id, "story_id": story_id})
 
     def page(self, author_id: int, limit: int, cursor: str | None) -> tuple[list[StoryRecord], str | None]:
         items, next_cursor = query_page(

@@ -644,7 +644,7 @@ class StoryCache:
     def add_live(self, author_id: int, story_id: int, created_ms: int, now_ms: int) -> None:
         key = live_stories_key(author_id)
         pipe = self._redis.pipeline(transaction=False)
-        pipe.zadd(key, {str(story_id): created_ms})
+        pipe.zadd(key, {str(story_id): created_ms}, nx=True)  # a redelivery never moves a story's time
         pipe.zremrangebyscore(key, "-inf", f"({now_ms - self._ttl * 1000}")
         pipe.expire(key, self._ttl)
         pipe.execute()
@@ -686,22 +686,30 @@ class StoryCache:
             lambda replies: {a: int(r[0][1]) for a, r in zip(author_ids, replies, strict=True) if r},
         )
 
-    def mark_seen(self, viewer_id: int, story_id: int) -> bool:
-        """Record that the viewer saw the story; True only the first time."""
+    def mark_seen(self, viewer_id: int, story_id: int, now_ms: int) -> bool:
+        """Record that the viewer saw the story; True only the first time.
+
+        What a viewer saw is a sorted set by view time, trimmed to the last two story lives: no story seen
+        earlier can still be live, so it never grows past what one can watch in two days.
+        """
         key = seen_stories_key(viewer_id)
         pipe = self._redis.pipeline(transaction=False)
-        pipe.sadd(key, str(story_id))
+        pipe.zadd(key, {str(story_id): now_ms}, nx=True)
+        pipe.zremrangebyscore(key, "-inf", f"({now_ms - self._keep * 1000}")
         pipe.expire(key, self._keep)
-        added, _ = pipe.execute()
+        added, *_ = pipe.execute()
         return bool(added)
-
-    def unmark_seen(self, viewer_id: int, story_id: int) -> None:
-        self._redis.srem(seen_stories_key(viewer_id), str(story_id))
 
     def queue_seen(self, batch: PipelineBatch, viewer_id: int) -> Slot[set[int]]:
         return batch.queue(
-            _single(lambda pipe: pipe.smembers(seen_stories_key(viewer_id))),
+            _single(lambda pipe: pipe.zrange(seen_stories_key(viewer_id), 0, -1)),
             lambda replies: {int(s) for s in replies[0]},
+        )
+
+    def queue_has_seen(self, batch: PipelineBatch, viewer_id: int, story_id: int) -> Slot[bool]:
+        return batch.queue(
+            _single(lambda pipe: pipe.zscore(seen_stories_key(viewer_id), str(story_id))),
+            lambda replies: replies[0] is not None,
         )
 
     def counted(self, story_id: int, viewer_id: int, author_id: int, affinity_weight: float) -> None:
@@ -712,6 +720,10 @@ class StoryCache:
         pipe.hincrbyfloat(affinity_keys(viewer_id)[0], str(author_id), affinity_weight)
         pipe.delete(tray_key(viewer_id))
         pipe.execute()
+
+    def view_count(self, story_id: int) -> int | None:
+        found = self._redis.get(story_views_key(story_id))
+        return None if found is None else int(found)
 
     def queue_counts(self, batch: PipelineBatch, story_ids: list[int]) -> Slot[list[int | None]]:
         def commands(pipe: Any) -> int:

@@ -70,6 +70,10 @@ class MediaStore:
     def mark_processed(self, key: str) -> None:
         self._s3.put_object_tagging(Bucket=self._bucket, Key=key, Tagging={"TagSet": [PROCESSED_TAG]})
 
+    def delete(self, key: str) -> None:
+        """Delete one object (nothing happens if it is gone already)."""
+        self._s3.delete_object(Bucket=self._bucket, Key=key)
+
     def delete_under(self, prefix: str) -> int:
         """Delete every object under a prefix; returns how many."""
         keys = sorted(self.keys_under(prefix))

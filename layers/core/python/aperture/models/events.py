@@ -91,7 +91,9 @@ class StoryViewed(_Event):
 
     @property
     def partition_key(self) -> str:
-        return str(self.story_id)
+        # By viewer: one celebrity story's millions of views spread over every shard (writes are idempotent
+        # per story and viewer, so no order is needed).
+        return str(self.viewer_id)
 
 
 AnyEvent = PostReady | FollowChanged | LikeChanged | CommentCreated | StoryViewed

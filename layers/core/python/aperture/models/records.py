@@ -72,6 +72,8 @@ class StoryRecord(BaseModel):
     images: dict[str, dict[str, str]]  # size -> format -> object key
     created_at: int  # unix ms
     expires_at: int  # unix ms
+    deleted: bool = False  # by its author; the record stays until purged so redeliveries cannot revive it
+    view_count: int | None = None  # the final count, kept when the story ends
 
 
 class StoryView(BaseModel):
