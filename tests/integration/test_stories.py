@@ -454,3 +454,28 @@ def test_concurrent_first_views_count_once(api: Api) -> None:
         counted = list(pool.map(lambda _: wiring.stories().view(int(bob.user_id), story), range(6)))
     assert counted.count(True) == 1
     assert api.call("GET", f"/stories/{story}/viewers", alice).json["view_count"] == 1
+
+
+def test_a_celebrity_story_published_before_a_tray_was_built_but_ingested_after_still_shows(api: Api) -> None:
+    from aperture.clock import now_ms
+    from aperture.ids import new_id
+    from aperture.models.events import PostReady
+    from aperture.models.records import Upload
+    from aperture.settings import get_settings
+    from aperture.stories import ingest_story_ready
+
+    with settings_env(APERTURE_CELEBRITY_THRESHOLD="1"):
+        star, fan = api.sign_up("star"), api.sign_up("fan")
+        api.call("PUT", f"/users/{star.user_id}/follow", fan)
+        # The pipeline announced the story a few seconds ago; the fan's tray is built before it is ingested
+        story_id, upload_id = new_id(), new_id()
+        wiring.uploads().create(Upload(upload_id=upload_id, user_id=int(star.user_id), kind="story",
+                                       target_id=story_id, content_type="image/jpeg", content_length=1))  # fmt: skip
+        event = PostReady(event_id="late", occurred_at=now_ms() - 5_000, upload_id=upload_id, post_id=story_id,
+                          author_id=int(star.user_id), kind="story", width=1080, height=1920,
+                          images={"1080": {"jpeg": "a", "webp": "b", "avif": "c"}})  # fmt: skip
+        assert _tray(api, fan) == []
+        ingest_story_ready(event, wiring.story_repository(), wiring.uploads(), wiring.story_cache(),
+                           wiring.follows().followers, wiring.fanout().is_celebrity,
+                           get_settings().story_ttl_seconds, now_ms())  # fmt: skip
+        assert _tray(api, fan) == [(star.username, True, 1)]

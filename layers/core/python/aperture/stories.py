@@ -108,9 +108,9 @@ class Stories:
         if not celebrities:
             return False
         batch = PipelineBatch(self._p.redis)
-        latest = self._p.cache.queue_latest(batch, celebrities)
+        changed = self._p.cache.queue_changed(batch, celebrities)
         batch.execute()
-        return any(at > computed_at for at in latest.value.values())
+        return any(at >= computed_at for at in changed.value.values())
 
     def _build_tray(self, viewer_id: int, hidden: set[int], now: int) -> list[TrayEntry]:
         followees = [f for f in self._p.follows.following_ids(viewer_id) if f not in hidden]
@@ -305,7 +305,7 @@ class Stories:
         self._p.images.delete_under(f"{IMAGE_PREFIX}{story.author_id}/{story.story_id}/")
         self._p.highlights.delete(story.author_id, story.story_id)
         self._p.stories.mark_deleted(story.story_id)
-        self._p.cache.remove_live(story.author_id, [story.story_id])
+        self._p.cache.remove_live(story.author_id, [story.story_id], self._p.now_ms())
         self._p.cache.forget_record(story.story_id)
         forget_followers_trays(story.author_id, self._p.cache, self._p.follows.followers, self._p.is_celebrity)
 
@@ -436,7 +436,7 @@ def expire_stories(
                     images.delete(upload_key(story.author_id, story.upload_id))
                     images.delete_under(f"{IMAGE_PREFIX}{story.author_id}/{story.story_id}/")
                     outcome = "deleted"
-                cache.remove_live(story.author_id, [story.story_id])
+                cache.remove_live(story.author_id, [story.story_id], now_ms)
                 if outcome == "deleted":
                     cache.forget_record(story.story_id)
                 if stories.mark_ended(story.story_id, outcome, count):

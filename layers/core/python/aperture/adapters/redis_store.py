@@ -616,6 +616,10 @@ def live_stories_key(author_id: int) -> str:
     return f"stories:{{{author_id}}}"
 
 
+def stories_changed_key(author_id: int) -> str:
+    return f"stories:{{{author_id}}}:changed"
+
+
 def seen_stories_key(viewer_id: int) -> str:
     return f"seen:{{{viewer_id}}}"
 
@@ -647,12 +651,16 @@ class StoryCache:
         pipe.zadd(key, {str(story_id): created_ms}, nx=True)  # a redelivery never moves a story's time
         pipe.zremrangebyscore(key, "-inf", f"({now_ms - self._ttl * 1000}")
         pipe.expire(key, self._ttl)
+        pipe.set(stories_changed_key(author_id), now_ms, ex=self._ttl)
         pipe.execute()
 
-    def remove_live(self, author_id: int, story_ids: Iterable[int]) -> None:
+    def remove_live(self, author_id: int, story_ids: Iterable[int], now_ms: int) -> None:
         members = [str(s) for s in story_ids]
         if members:
-            self._redis.zrem(live_stories_key(author_id), *members)
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.zrem(live_stories_key(author_id), *members)
+            pipe.set(stories_changed_key(author_id), now_ms, ex=self._ttl)
+            pipe.execute()
 
     def queue_live(
         self, batch: PipelineBatch, author_ids: list[int], since_ms: int
@@ -673,17 +681,17 @@ class StoryCache:
 
         return batch.queue(commands, parse)
 
-    def queue_latest(self, batch: PipelineBatch, author_ids: list[int]) -> Slot[dict[int, int]]:
-        """Each author's newest story's publish time (ms), for those with any."""
+    def queue_changed(self, batch: PipelineBatch, author_ids: list[int]) -> Slot[dict[int, int]]:
+        """When each author's live stories last changed (a story went live or was taken down), platform ms."""
 
         def commands(pipe: Any) -> int:
             for author_id in author_ids:
-                pipe.zrevrange(live_stories_key(author_id), 0, 0, withscores=True)
+                pipe.get(stories_changed_key(author_id))
             return len(author_ids)
 
         return batch.queue(
             commands,
-            lambda replies: {a: int(r[0][1]) for a, r in zip(author_ids, replies, strict=True) if r},
+            lambda replies: {a: int(r) for a, r in zip(author_ids, replies, strict=True) if r is not None},
         )
 
     def mark_seen(self, viewer_id: int, story_id: int, now_ms: int) -> bool:
