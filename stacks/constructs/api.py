@@ -15,7 +15,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from aperture.routes import Route
+from aperture.routes import UNMATCHED_FUNCTION, Route
 
 from .nag import acknowledge
 
@@ -122,6 +122,20 @@ class HttpEndpoints(Construct):
                         f"{route.route_key} is public by design (declared auth=False in aperture.routes): "
                         "health checks, sign-up and sign-in are what a caller does before it has a token.",
                     )
+
+        unmatched = apigwv2.HttpRoute(
+            self,
+            "Unmatched",
+            http_api=self.api,
+            route_key=apigwv2.HttpRouteKey.DEFAULT,
+            integration=targets[UNMATCHED_FUNCTION],
+        )
+        acknowledge(
+            unmatched,
+            "AwsSolutions-APIG4",
+            "The $default route only answers requests that match no declared route, with a JSON 404 and no data; "
+            "requiring a token first would turn every mistyped path into a 401.",
+        )
 
     @property
     def url(self) -> str:

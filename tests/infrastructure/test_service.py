@@ -22,7 +22,7 @@ from aperture.resources import (
     ScheduleTrigger,
     SqsTrigger,
 )
-from aperture.routes import ROUTES, Route
+from aperture.routes import ROUTES, UNMATCHED_FUNCTION, Route
 from aperture.settings import Settings
 from stacks import service_stack
 from stacks.constructs.push import push_applications
@@ -608,7 +608,18 @@ def _routes(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_the_api_has_exactly_the_declared_routes(service_template: dict[str, Any]) -> None:
-    assert set(_routes(service_template)) == {route.route_key for route in ROUTES}
+    assert set(_routes(service_template)) == {route.route_key for route in ROUTES} | {"$default"}
+
+
+def test_unmatched_requests_reach_a_function_that_answers_a_json_404(
+    synthesized: Synthesized, service_template: dict[str, Any]
+) -> None:
+    properties = _routes(service_template)["$default"]
+    assert properties["AuthorizationType"] == "NONE"
+    integration = properties["Target"]["Fn::Join"][1][1]["Ref"]
+    uri = service_template["Resources"][integration]["Properties"]["IntegrationUri"]
+    target = synthesized.service.functions.by_name[UNMATCHED_FUNCTION].function
+    assert uri == {"Fn::GetAtt": [logical_id(target), "Arn"]}
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.route_key)

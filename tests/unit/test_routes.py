@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import json
 from pathlib import Path
 
 import pytest
 
 from aperture.resources import FUNCTIONS
-from aperture.routes import ROUTES
+from aperture.routes import ROUTES, UNMATCHED_FUNCTION
 from local.gateway import compile_routes
 from local.openapi import render
 
@@ -67,3 +68,23 @@ def test_ids_in_paths_must_be_ascii_digits() -> None:
     for bad in ("²", "١٢", "12a", "1" * 21, ""):
         with _pytest.raises(NotFoundError):
             parse_id(bad, "post")
+
+
+def test_a_request_matching_no_route_gets_the_apis_json_404_on_aws_too() -> None:
+    # API Gateway sends what matches no route to the $default route, integrated with UNMATCHED_FUNCTION.
+    from local.invoke import invoke
+
+    event = {
+        "version": "2.0", "routeKey": "$default", "rawPath": "/no/such/thing", "rawQueryString": "",
+        "headers": {"accept": "application/json"}, "isBase64Encoded": False,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "api", "domainName": "example.com", "domainPrefix": "example",
+            "http": {"method": "GET", "path": "/no/such/thing", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
+                     "userAgent": "test"},
+            "requestId": "id", "routeKey": "$default", "stage": "$default", "time": "24/Nov/2026:00:00:00 +0000",
+            "timeEpoch": 0,
+        },
+    }  # fmt: skip
+    response = invoke(UNMATCHED_FUNCTION, event)
+    assert response["statusCode"] == 404
+    assert json.loads(response["body"])["error"]["code"] == "route_not_found"

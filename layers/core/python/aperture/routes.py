@@ -17,6 +17,10 @@ class Route:
         return f"{self.method} {self.path}"
 
 
+# Requests that match no route (on AWS, API Gateway's $default route) go to this function, whose resolver answers
+# 404 {"error": {"code": "route_not_found"}} as the local gateway does, rather than API Gateway's bare body.
+UNMATCHED_FUNCTION = "health"
+
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/health", "health", auth=False),
     Route("POST", "/auth/signup", "auth", auth=False),
