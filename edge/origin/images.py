@@ -68,6 +68,12 @@ def origin_response(event: dict[str, Any]) -> dict[str, Any]:
         headers["vary"] = [{"key": "Vary", "value": ", ".join([*vary, "Accept"])}]
     if FALLBACK_HEADER in request.get("headers", {}) and str(response.get("status")) == "200":
         headers["cache-control"] = [{"key": "Cache-Control", "value": FALLBACK_CACHE_CONTROL}]
+    if str(response.get("status")) == "403":
+        # The bucket is private and read through origin access control, and CloudFront is (rightly) not allowed
+        # to list it, so S3 says 403 for a key that does not exist: to clients an unknown or deleted image is a
+        # 404, as the API contract and the local CDN say. Briefly cached, like any miss.
+        response["status"], response["statusDescription"] = "404", "Not Found"
+        headers["cache-control"] = [{"key": "Cache-Control", "value": FALLBACK_CACHE_CONTROL}]
     return response
 
 

@@ -301,6 +301,15 @@ def test_a_missing_fallback_is_left_as_the_origin_answered(images: Any) -> None:
     assert response["status"] == "404"
 
 
+def test_an_image_the_bucket_refuses_is_a_brief_404_to_clients(images: Any) -> None:
+    # Given S3's answer for a key that does not exist, which CloudFront (not allowed to list the bucket) gets as 403
+    request = _origin_request("/images/1/2/640.jpg")["Records"][0]["cf"]["request"]
+    response = images.handler(_origin_response(request, status="403"))
+    # Then the client sees what the contract says for unknown or deleted images
+    assert response["status"] == "404"
+    assert response["headers"]["cache-control"] == [{"key": "Cache-Control", "value": FALLBACK_CACHE_CONTROL}]
+
+
 def test_the_edge_and_the_layer_agree_on_the_fallback_cache_control(images: Any) -> None:
     assert images.FALLBACK_CACHE_CONTROL == FALLBACK_CACHE_CONTROL
 
