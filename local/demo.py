@@ -110,9 +110,9 @@ def seed(users: int = 120, random_seed: int = 7, celebrity_threshold: int = 25) 
         request = SignupRequest(username=f"demo{user:03}", password=DEMO_PASSWORD, email=f"demo{user:03}@example.com")
         ids[user] = int(accounts.sign_up(request, wiring.identity(), wiring.users(), new_id, now_ms).user_id)
     edges = [(f, a) for f, followees in world.follows.items() for a in followees]
-    for done, (follower, followee) in enumerate(edges, 1):
-        progress("follows", done, len(edges))
-        wiring.follows().follow(ids[follower], ids[followee], now_ms())
+    progress("follows", 0, len(edges))
+    wiring.follows().import_new([(ids[f], ids[a]) for f, a in edges], now_ms())
+    progress("follows", len(edges), len(edges))
     timeline = wiring.timeline()
     for author, fans in world.followers_of().items():
         if author in world.celebrities:

@@ -45,3 +45,18 @@ def test_an_unknown_username_is_404(api: Api) -> None:
     missing = api.call("GET", "/users/nobody_by_that_name", alice)
     assert missing.status_code == 404
     assert missing.json["error"]["code"] == "user_not_found"
+
+
+def test_a_bulk_import_of_follows_reads_like_follows_made_one_by_one(api: Api) -> None:
+    from aperture import wiring
+
+    people = [api.sign_up("bulk") for _ in range(4)]
+    ids = [int(p.user_id) for p in people]
+    edges = [(ids[0], ids[1]), (ids[0], ids[2]), (ids[3], ids[1]), (ids[0], ids[1])]  # one repeated
+    assert wiring.follows().import_new(edges, 1) == 3
+    star = api.call("GET", f"/users/{people[1].username}", people[0]).json
+    assert star["follower_count"] == 2 and star["relationship"]["followed_by"] is False
+    assert api.call("GET", f"/users/{people[0].username}", people[1]).json["following_count"] == 2
+    followers = api.call("GET", f"/users/{people[1].user_id}/followers", people[0]).json["items"]
+    assert sorted(f["username"] for f in followers) == sorted([people[0].username, people[3].username])
+    assert api.call("GET", f"/users/{people[1].user_id}/relationship", people[0]).json["following"] is True

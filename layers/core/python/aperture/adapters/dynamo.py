@@ -28,6 +28,7 @@ from aperture.models.records import (
 )
 
 BATCH_GET_LIMIT = 100
+BATCH_WRITE_LIMIT = 25
 # An upload may still publish what it made: it exists, was not refused, and what it made was not deleted since.
 PUBLISHABLE = "attribute_exists(upload_id) AND #st <> :rejected AND attribute_not_exists(removed_at)"
 FOLLOW_KEY = ("follower_id", "followee_id")
@@ -370,6 +371,38 @@ class FollowRepository:
                 return False
             raise
         return True
+
+    def import_new(self, edges: Iterable[tuple[int, int]], at_ms: int) -> int:
+        """Bulk-load follow edges that do not exist yet (a new world: the demo), with their counts.
+
+        Edges go in with BatchWriteItem, 25 at a time, then each user's counts in one update: two orders of
+        magnitude fewer requests than a transaction per edge. Not for edges that may exist (counts would double).
+        """
+        unique = list(dict.fromkeys(edges))
+        client = self._table.meta.client
+        for start in range(0, len(unique), BATCH_WRITE_LIMIT):
+            puts = [
+                {"PutRequest": {"Item": {"follower_id": f, "followee_id": e, "created_at": at_ms}}}
+                for f, e in unique[start : start + BATCH_WRITE_LIMIT]
+            ]
+            pending: dict[str, Any] = {self._table.name: puts}
+            while pending:
+                pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+        counts: dict[int, dict[str, int]] = {}
+        for follower, followee in unique:
+            counts.setdefault(follower, {}).setdefault("following_count", 0)
+            counts[follower]["following_count"] += 1
+            counts.setdefault(followee, {}).setdefault("follower_count", 0)
+            counts[followee]["follower_count"] += 1
+        for user_id, fields in counts.items():
+            client.update_item(
+                TableName=self._users.name,
+                Key={"user_id": user_id},
+                UpdateExpression="ADD " + ", ".join(f"#f{i} :d{i}" for i in range(len(fields))),
+                ExpressionAttributeNames={f"#f{i}": name for i, name in enumerate(fields)},
+                ExpressionAttributeValues={f":d{i}": delta for i, delta in enumerate(fields.values())},
+            )
+        return len(unique)
 
     def unfollow(self, follower_id: int, followee_id: int) -> bool:
         """Remove the edge and both counts in one transaction. False if there was no edge."""
@@ -817,7 +850,6 @@ class DeviceRepository:
         return [Device.model_validate(plain(item)) for item in response.get("Items", [])]
 
 
-BATCH_WRITE_LIMIT = 25
 EXPIRY_SHARDS = 16  # a day's expiring stories spread over this many index partitions
 DAY_MS = 86_400_000
 
