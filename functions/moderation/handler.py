@@ -1,4 +1,4 @@
-"""POST /admin/blocklist: a moderator blocks a post's image, so re-uploads of it are refused."""
+"""POST /admin/blocklist: a moderator blocks a post's or a story's image, so re-uploads of it are refused."""
 
 from typing import Any
 
@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from aperture import wiring
 from aperture.api import COMMON_RESPONSES, caller, logger, make_resolver
 from aperture.clock import now_ms
-from aperture.media.moderation import block_post
+from aperture.media.moderation import block_post, block_story
 from aperture.models.api import BlockRequest, BlockResponse
 from aperture.settings import get_settings
 
@@ -17,30 +17,30 @@ router = Router()
 
 @router.post(
     "/admin/blocklist",
-    summary="Block a post's image (moderators only)",
+    summary="Block a post's or a story's image (moderators only)",
     tags=["moderation"],
     status_code=201,
     responses={
         **COMMON_RESPONSES,
         403: {"description": "The caller is not in the moderators group"},
-        404: {"description": "No such post"},
+        404: {"description": "No such post or story"},
     },
 )
 def add_to_blocklist(body: BlockRequest) -> BlockResponse:
     moderator = caller(router)
     moderator.require_group(get_settings().moderator_group)
-    image_hash = block_post(
-        int(body.post_id),
-        body.reason,
-        moderator.user_id,
-        wiring.posts(),
-        wiring.media_store(),
-        wiring.blocklist(),
-        now_ms,
-    )
+    store, blocklist = wiring.media_store(), wiring.blocklist()
+    if body.story_id is not None:
+        image_hash = block_story(int(body.story_id), body.reason, moderator.user_id, wiring.story_repository(),
+                                 store, blocklist, now_ms)  # fmt: skip
+    else:
+        assert body.post_id is not None  # the request names exactly one
+        image_hash = block_post(int(body.post_id), body.reason, moderator.user_id, wiring.posts(), store, blocklist,
+                                now_ms)  # fmt: skip
     wiring.hash_blocklist().forget()
-    logger.info("image blocked", extra={"post_id": body.post_id, "moderator": moderator.user_id})
-    return BlockResponse(post_id=body.post_id, hash=f"{image_hash:016x}")
+    logger.info("image blocked", extra={"post_id": body.post_id, "story_id": body.story_id,
+                                        "moderator": moderator.user_id})  # fmt: skip
+    return BlockResponse(post_id=body.post_id, story_id=body.story_id, hash=f"{image_hash:016x}")
 
 
 app = make_resolver(router)

@@ -326,3 +326,25 @@ def test_a_blocked_tall_photo_cannot_come_back_as_a_story(api: Api, pump: EventP
     # Then it is refused too
     status = _status(api, alice, again)
     assert status["status"] == "rejected" and "removed by moderators" in status["reason"]
+
+
+def test_a_blocked_story_cannot_come_back_as_a_story_or_a_post(api: Api, pump: EventPump) -> None:
+    # (a photo no other test blocks: the blocklist is shared by every test on this emulated AWS)
+    alice, moderator = api.sign_up("alice"), _moderator(api)
+    tall = _skimage_photo("rocket").resize((427, 760), Image.Resampling.LANCZOS)
+    grant = upload_photo(api, alice, media_files.save(tall, "JPEG", quality=92), kind="story")
+    pump.drain()
+    blocked = api.call("POST", "/admin/blocklist", moderator, json={"story_id": grant["target_id"], "reason": "x"})
+    assert blocked.status_code == 201 and blocked.json["story_id"] == grant["target_id"], blocked.json
+    for kind in ("story", "post"):
+        again = upload_photo(api, alice, media_files.save(tall, "JPEG", quality=90), kind=kind)
+        pump.drain()
+        status = _status(api, alice, again)
+        assert status["status"] == "rejected" and "removed by moderators" in status["reason"], kind
+
+
+def test_a_block_names_exactly_one_post_or_story(api: Api) -> None:
+    moderator = _moderator(api)
+    for body in ({"reason": "x"}, {"post_id": "1", "story_id": "2", "reason": "x"}):
+        assert api.call("POST", "/admin/blocklist", moderator, json=body).status_code == 422
+    assert api.call("POST", "/admin/blocklist", moderator, json={"story_id": "5", "reason": "x"}).status_code == 404

@@ -338,6 +338,7 @@ FUNCTIONS: tuple[Function, ...] = (
         grants=(
             Grant("table:blocklist", "read_write"),
             Grant("table:posts", "read"),
+            Grant("table:stories", "read"),
             Grant(f"bucket:{IMAGE_PREFIX}", "read"),
         ),
         description="Moderators' tools: the perceptual-hash blocklist",

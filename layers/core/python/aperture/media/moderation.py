@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from PIL import Image
 
-from aperture.errors import InvalidInputError, PostNotFoundError
+from aperture.errors import InvalidInputError, NotFoundError, PostNotFoundError
 
 HASH_BITS = 64
 BLOCK_BASIS = ("640", "jpeg")  # the rendition a blocked post is hashed from: the size uploads are hashed at
@@ -158,4 +158,34 @@ def block_post(
     with Image.open(io.BytesIO(images.read(key))) as image:
         image_hash = perceptual_hash(image)
     blocklist.add(image_hash, post_id, reason, moderator_id, now_ms())
+    return image_hash
+
+
+def block_story(
+    story_id: int,
+    reason: str,
+    moderator_id: int,
+    stories: PostImages,
+    images: ImageReader,
+    blocklist: BlocklistWriter,
+    now_ms: Callable[[], int],
+) -> int:
+    """Add a story's image to the blocklist. Returns the hash.
+
+    Uploads are hashed in post shape (stories taller than that are checked in that shape too), so the story's
+    image is hashed as the 640 a post of it would have: the same photo is then refused as a post or a story.
+    """
+    import io
+
+    from aperture.media.render import resized
+
+    story = stories.get(story_id)
+    if story is None or story.deleted:
+        raise NotFoundError(f"story {story_id} does not exist")
+    key = story.images.get("1080", {}).get("jpeg")
+    if not key:
+        raise InvalidInputError(f"story {story_id} has no 1080 jpeg rendition to hash")
+    with Image.open(io.BytesIO(images.read(key))) as image:
+        image_hash = perceptual_hash(resized(image.convert("RGB"), "post")["640"])
+    blocklist.add(image_hash, story_id, reason, moderator_id, now_ms())
     return image_hash

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Username = Annotated[str, StringConstraints(min_length=3, max_length=30, pattern=r"^[a-z0-9._]+$")]
 Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
@@ -149,12 +149,22 @@ class Post(_Model):
 
 
 class BlockRequest(_Model):
-    post_id: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,20}$")]
+    """Name exactly one of `post_id` and `story_id`."""
+
+    post_id: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,20}$")] | None = None
+    story_id: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,20}$")] | None = None
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+    @model_validator(mode="after")
+    def _one_target(self) -> BlockRequest:
+        if (self.post_id is None) == (self.story_id is None):
+            raise ValueError("name exactly one of post_id and story_id")
+        return self
 
 
 class BlockResponse(_Model):
-    post_id: str
+    post_id: str | None = None
+    story_id: str | None = None
     hash: str
 
 
