@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import socket
 import subprocess
@@ -11,7 +12,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import redis
 import requests
@@ -248,72 +249,48 @@ def upload_photo(api: Api, author: Account, body: bytes, content_type: str = "im
 EXTENSIONS = {"jpeg": "jpg", "webp": "webp", "avif": "avif"}
 
 
-def publish_post(author: Account, caption: str = "") -> str:
-    """A post as the pipeline writes it after rendering (rendering has tests of its own); returns its id."""
+def _ready_event(author: Account, kind: Literal["post", "story"], sizes: tuple[str, ...], **fields: Any) -> Any:
+    """The 'ready' event the pipeline publishes once an upload is rendered, for a new upload in 'processing'."""
     from aperture.clock import now_ms
     from aperture.ids import new_id
     from aperture.models.events import PostReady
     from aperture.models.records import Upload
-    from aperture.posts import ingest_post_ready
 
-    post_id, upload_id = new_id(), new_id()
+    target_id, upload_id = new_id(), new_id()
     wiring.uploads().create(
-        Upload(upload_id=upload_id, user_id=int(author.user_id), kind="post", target_id=post_id,
+        Upload(upload_id=upload_id, user_id=int(author.user_id), kind=kind, target_id=target_id,
                content_type="image/jpeg", content_length=1000, status="processing")
     )  # fmt: skip
-    images = {
-        s: {
-            f: f"images/{author.user_id}/{post_id}/{s}.{e}"
-            for f, e in (("jpeg", "jpg"), ("webp", "webp"), ("avif", "avif"))
-        }
-        for s in ("150", "640", "1080")
-    }
-    event = PostReady(
-        event_id=f"test-{post_id}",
-        occurred_at=now_ms(),
-        upload_id=upload_id,
-        post_id=post_id,
-        author_id=int(author.user_id),
-        kind="post",
-        caption=caption,
-        width=1080,
-        height=1080,
-        images=images,
-    )
+    images = {s: {f: f"images/{author.user_id}/{target_id}/{s}.{e}" for f, e in EXTENSIONS.items()} for s in sizes}
+    return PostReady(event_id=f"test-{target_id}", occurred_at=now_ms(), upload_id=upload_id, post_id=target_id,
+                     author_id=int(author.user_id), kind=kind, images=images, **fields)  # fmt: skip
+
+
+def publish_post(author: Account, caption: str = "") -> str:
+    """A post as the pipeline writes it after rendering (rendering has tests of its own); returns its id."""
+    from aperture.posts import ingest_post_ready
+
+    event = _ready_event(author, "post", ("150", "640", "1080"), caption=caption, width=1080, height=1080)
     ingest_post_ready(event, wiring.posts(), wiring.uploads(), wiring.fanout(), wiring.like_cache())
-    return str(post_id)
+    return str(event.post_id)
+
+
+def ingest_story(event: Any) -> bool:
+    """post_ingest's handling of a story's 'ready' event, with the real ports."""
+    from aperture.clock import now_ms
+    from aperture.stories import ingest_story_ready
+
+    return ingest_story_ready(
+        event, wiring.story_repository(), wiring.uploads(), wiring.story_cache(), wiring.follows().followers,
+        wiring.fanout().is_celebrity, get_settings().story_ttl_seconds, now_ms(),
+    )  # fmt: skip
 
 
 def publish_story(author: Account) -> str:
     """A story as the pipeline writes it after rendering; returns its id."""
-    from aperture.clock import now_ms
-    from aperture.ids import new_id
-    from aperture.models.events import PostReady
-    from aperture.models.records import Upload
-    from aperture.stories import ingest_story_ready
-
-    story_id, upload_id = new_id(), new_id()
-    wiring.uploads().create(
-        Upload(upload_id=upload_id, user_id=int(author.user_id), kind="story", target_id=story_id,
-               content_type="image/jpeg", content_length=1000, status="processing")
-    )  # fmt: skip
-    images = {"1080": {f: f"images/{author.user_id}/{story_id}/1080.{e}" for f, e in EXTENSIONS.items()}}
-    event = PostReady(
-        event_id=f"test-{story_id}",
-        occurred_at=now_ms(),
-        upload_id=upload_id,
-        post_id=story_id,
-        author_id=int(author.user_id),
-        kind="story",
-        width=1080,
-        height=1920,
-        images=images,
-    )
-    ingest_story_ready(
-        event, wiring.story_repository(), wiring.uploads(), wiring.story_cache(), wiring.follows().followers,
-        wiring.fanout().is_celebrity, get_settings().story_ttl_seconds, now_ms(),
-    )  # fmt: skip
-    return str(story_id)
+    event = _ready_event(author, "story", ("1080",), width=1080, height=1920)
+    ingest_story(event)
+    return str(event.post_id)
 
 
 class RoundTrips:
@@ -339,6 +316,21 @@ class RoundTrips:
             return pipe
 
         client.execute_command, client.pipeline = execute_command, pipeline
+
+
+@contextlib.contextmanager
+def logged_warnings() -> Iterator[list[logging.LogRecord]]:
+    """Collect what the platform's logger warns about while the block runs."""
+    from aperture.api import logger
+
+    found: list[logging.LogRecord] = []
+    collector = logging.Handler(logging.WARNING)
+    collector.emit = found.append  # type: ignore[method-assign]
+    logger.addHandler(collector)
+    try:
+        yield found
+    finally:
+        logger.removeHandler(collector)
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ in us-east-1, so the edge stack deploys there (stacks.edge_stack enforces it).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_cloudfront as cloudfront
@@ -162,21 +163,21 @@ class ImageCdn(Construct):
             enable_accept_encoding_brotli=False,
         )
         self.negotiation = FormatNegotiation(self, "Negotiation", media_bucket_name=media_bucket_name)
-        default_behavior = cloudfront.BehaviorOptions(
-            origin=origin,
-            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
-            allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
-            cache_policy=images,
-            compress=False,
-        )
+
+        def behavior(**edge: Any) -> cloudfront.BehaviorOptions:
+            return cloudfront.BehaviorOptions(
+                origin=origin,
+                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+                allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+                cache_policy=images,
+                compress=False,
+                **edge,
+            )
+
+        default_behavior = behavior()
         # Format negotiation (AVIF, else WebP, else JPEG, from Accept; a missing AVIF falls back to WebP briefly
         # cached; Vary: Accept) runs on the image paths only: the bucket serves nothing else.
-        image_behavior = cloudfront.BehaviorOptions(
-            origin=origin,
-            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
-            allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
-            cache_policy=images,
-            compress=False,
+        image_behavior = behavior(
             function_associations=self.negotiation.function_associations(),
             edge_lambdas=self.negotiation.edge_lambdas(),
         )

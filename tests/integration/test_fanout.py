@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 
 import pytest
 
 from aperture import wiring
 from aperture.adapters.redis_store import active_key, timeline_key
-from aperture.api import logger
 from aperture.models.events import FanoutJob
 from local.pump import EventPump
-from tests.support import Account, Api, RoundTrips, free_port, publish_post, settings_env
+from tests.support import Account, Api, RoundTrips, free_port, logged_warnings, publish_post, settings_env
 
 
 def _feed(api: Api, viewer: Account) -> list[str]:
@@ -127,16 +125,9 @@ def test_with_redis_down_the_feed_comes_from_dynamodb_not_a_500(api: Api, capfd:
     posts = [publish_post(author if i % 2 else other) for i in range(5)]
     api.call("PUT", f"/posts/{posts[0]}/like", fan)
     # When Redis goes away
-    warnings: list[logging.LogRecord] = []
-    collector = logging.Handler(logging.WARNING)
-    collector.emit = warnings.append  # type: ignore[method-assign]
-    logger.addHandler(collector)
-    try:
-        with settings_env(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0"):
-            first = api.call("GET", "/feed", fan, query_string={"limit": 3})
-            second = api.call("GET", "/feed", fan, query_string={"limit": 3, "cursor": first.json["next_cursor"]})
-    finally:
-        logger.removeHandler(collector)
+    with logged_warnings() as warnings, settings_env(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0"):
+        first = api.call("GET", "/feed", fan, query_string={"limit": 3})
+        second = api.call("GET", "/feed", fan, query_string={"limit": 3, "cursor": first.json["next_cursor"]})
     # Then the feed still answers, newest first, pages and all, with a warning and a metric
     assert first.status_code == second.status_code == 200
     assert [p["post_id"] for p in first.json["items"] + second.json["items"]] == posts[::-1]

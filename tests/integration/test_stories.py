@@ -4,20 +4,29 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from aperture import clock, wiring
-from aperture.api import logger
 from aperture.clock import ShiftedClock, SystemClock
 from aperture.models.events import StoryViewed
 from aperture.ranking import AFFINITY_WEIGHTS
 from local.invoke import invoke
 from local.pump import EventPump
-from tests.support import Account, Api, free_port, jpeg_bytes, publish_post, publish_story, settings_env, upload_photo
+from tests.support import (
+    Account,
+    Api,
+    free_port,
+    ingest_story,
+    jpeg_bytes,
+    logged_warnings,
+    publish_post,
+    publish_story,
+    settings_env,
+    upload_photo,
+)
 
 DAY = 86_400
 
@@ -244,17 +253,10 @@ def test_stories_still_answer_with_redis_down(api: Api, pump: EventPump) -> None
     seen, unseen = publish_story(alice), publish_story(alice)
     api.call("POST", f"/stories/{seen}/views", bob)
     pump.drain()
-    warnings: list[logging.LogRecord] = []
-    collector = logging.Handler(logging.WARNING)
-    collector.emit = warnings.append  # type: ignore[method-assign]
-    logger.addHandler(collector)
-    try:
-        with settings_env(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0"):
-            tray = _tray(api, bob)
-            stories = _stories(api, bob, alice)
-            viewed = api.call("POST", f"/stories/{unseen}/views", bob)
-    finally:
-        logger.removeHandler(collector)
+    with logged_warnings() as warnings, settings_env(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0"):
+        tray = _tray(api, bob)
+        stories = _stories(api, bob, alice)
+        viewed = api.call("POST", f"/stories/{unseen}/views", bob)
     assert tray == [(alice.username, True, 2)]
     assert [(s["story_id"], s["seen"]) for s in stories] == [(seen, True), (unseen, False)]
     assert viewed.status_code == 204
@@ -338,20 +340,14 @@ def test_an_author_deletes_a_story_and_it_is_gone_everywhere(api: Api) -> None:
 
 def _redeliver(story_id: str) -> bool:
     """The pipeline's 'ready' event for a story, delivered again (a Kinesis retry)."""
-    from aperture.clock import now_ms
     from aperture.models.events import PostReady
-    from aperture.settings import get_settings
-    from aperture.stories import ingest_story_ready
 
     record = wiring.story_repository().get(int(story_id))
     assert record is not None
     event = PostReady(event_id=f"again-{story_id}", occurred_at=record.created_at, upload_id=record.upload_id,
                       post_id=record.story_id, author_id=record.author_id, kind="story", width=record.width,
                       height=record.height, images=record.images)  # fmt: skip
-    return ingest_story_ready(
-        event, wiring.story_repository(), wiring.uploads(), wiring.story_cache(), wiring.follows().followers,
-        wiring.fanout().is_celebrity, get_settings().story_ttl_seconds, now_ms(),
-    )  # fmt: skip
+    return ingest_story(event)
 
 
 def test_a_deleted_story_stays_deleted_when_its_upload_is_processed_or_announced_again(
@@ -461,8 +457,6 @@ def test_a_celebrity_story_published_before_a_tray_was_built_but_ingested_after_
     from aperture.ids import new_id
     from aperture.models.events import PostReady
     from aperture.models.records import Upload
-    from aperture.settings import get_settings
-    from aperture.stories import ingest_story_ready
 
     with settings_env(APERTURE_CELEBRITY_THRESHOLD="1"):
         star, fan = api.sign_up("star"), api.sign_up("fan")
@@ -475,7 +469,5 @@ def test_a_celebrity_story_published_before_a_tray_was_built_but_ingested_after_
                           author_id=int(star.user_id), kind="story", width=1080, height=1920,
                           images={"1080": {"jpeg": "a", "webp": "b", "avif": "c"}})  # fmt: skip
         assert _tray(api, fan) == []
-        ingest_story_ready(event, wiring.story_repository(), wiring.uploads(), wiring.story_cache(),
-                           wiring.follows().followers, wiring.fanout().is_celebrity,
-                           get_settings().story_ttl_seconds, now_ms())  # fmt: skip
+        ingest_story(event)
         assert _tray(api, fan) == [(star.username, True, 1)]

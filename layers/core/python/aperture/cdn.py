@@ -50,5 +50,11 @@ def candidate_keys(key: str, accept: str | None) -> list[str]:
 FALLBACK_CACHE_CONTROL = "public, max-age=60"  # a WebP answering for an AVIF not encoded yet: not for long
 
 
+def image_urls(images: dict[str, dict[str, str]], cdn_base: str) -> dict[str, dict[str, str]]:
+    """A record's rendition keys (size -> format -> key) as the CDN URLs clients fetch."""
+    base = cdn_base.rstrip("/")
+    return {size: {fmt: f"{base}/{key}" for fmt, key in formats.items()} for size, formats in images.items()}
+
+
 def content_type(key: str) -> str:
     return CONTENT_TYPES[key.rsplit(".", 1)[1]]

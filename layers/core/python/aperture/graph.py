@@ -140,17 +140,7 @@ class Graph:
     @staticmethod
     def own_profile(user: User) -> Profile:
         """Your own profile, settings included."""
-        return Profile(
-            user_id=str(user.user_id),
-            username=user.username,
-            display_name=user.display_name,
-            bio=user.bio,
-            follower_count=max(user.follower_count, 0),
-            following_count=max(user.following_count, 0),
-            post_count=max(user.post_count, 0),
-            region=user.region,
-            highlights_enabled=user.highlights_enabled,
-        )
+        return _profile(user, Relationship(), own=True)
 
     def profile(self, username: str, viewer_id: int) -> Profile:
         if not USERNAME.fullmatch(username):
@@ -160,23 +150,27 @@ class Graph:
             user.user_id in self.hidden_from(viewer_id) and not self._blocks.is_blocking(viewer_id, user.user_id)
         ):
             raise UserNotFoundError(f"no user is called {username!r}")
-        relationship = Relationship()
-        own = user.user_id == viewer_id
-        if not own:
-            relationship = Relationship(
-                following=self.follows(viewer_id, user.user_id),
-                followed_by=self.follows(user.user_id, viewer_id),
-                blocking=self._blocks.is_blocking(viewer_id, user.user_id),
-            )
-        return Profile(
-            user_id=str(user.user_id),
-            username=user.username,
-            display_name=user.display_name,
-            bio=user.bio,
-            follower_count=max(user.follower_count, 0),
-            following_count=max(user.following_count, 0),
-            post_count=max(user.post_count, 0),
-            relationship=relationship,
-            region=user.region if own else None,
-            highlights_enabled=user.highlights_enabled if own else None,
+        if user.user_id == viewer_id:
+            return self.own_profile(user)
+        relationship = Relationship(
+            following=self.follows(viewer_id, user.user_id),
+            followed_by=self.follows(user.user_id, viewer_id),
+            blocking=self._blocks.is_blocking(viewer_id, user.user_id),
         )
+        return _profile(user, relationship, own=False)
+
+
+def _profile(user: User, relationship: Relationship, own: bool) -> Profile:
+    """A profile as shown; settings (region, highlights) only on your own."""
+    return Profile(
+        user_id=str(user.user_id),
+        username=user.username,
+        display_name=user.display_name,
+        bio=user.bio,
+        follower_count=max(user.follower_count, 0),
+        following_count=max(user.following_count, 0),
+        post_count=max(user.post_count, 0),
+        relationship=relationship,
+        region=user.region if own else None,
+        highlights_enabled=user.highlights_enabled if own else None,
+    )

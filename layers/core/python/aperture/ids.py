@@ -150,11 +150,6 @@ def id_timestamp_ms(snowflake_id: int) -> int:
     return (snowflake_id >> TIMESTAMP_SHIFT) + EPOCH_MS
 
 
-def lowest_id_at(ms: int) -> int:
-    """The smallest id any worker could make at unix millisecond `ms`: a key-range bound for "made since"."""
-    return max(0, ms - EPOCH_MS) << TIMESTAMP_SHIFT
-
-
 def id_datetime(snowflake_id: int) -> datetime:
     return datetime.fromtimestamp(id_timestamp_ms(snowflake_id) / 1000, tz=UTC)
 

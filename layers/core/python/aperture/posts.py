@@ -10,6 +10,7 @@ from redis.exceptions import RedisError
 from aperture.adapters.dynamo import PostRepository, UploadRepository, UserRepository
 from aperture.adapters.redis_store import LikeCache, PipelineBatch, PostCache
 from aperture.adapters.s3 import MediaStore
+from aperture.cdn import image_urls
 from aperture.clock import iso
 from aperture.comments import Comments
 from aperture.errors import ForbiddenError, PostNotFoundError
@@ -79,7 +80,7 @@ class PostViews:
         self._graph = graph
         self._cache = post_cache
         self._redis = redis_client
-        self._cdn = cdn_base.rstrip("/")
+        self._cdn = cdn_base
 
     def records(self, viewer_id: int, post_ids: Iterable[int]) -> list[PostRecord]:
         """Records in the order asked, without posts that are gone or whose author is blocked either way."""
@@ -174,10 +175,7 @@ class PostViews:
             width=record.width,
             height=record.height,
             blurhash=record.blurhash,
-            images={
-                size: ImageFormats(**{fmt: f"{self._cdn}/{key}" for fmt, key in formats.items()})
-                for size, formats in record.images.items()
-            },
+            images={size: ImageFormats(**urls) for size, urls in image_urls(record.images, self._cdn).items()},
             like_count=like_count,
             comment_count=max(0, record.comment_count),
             liked_by_me=liked,

@@ -32,6 +32,7 @@ from aperture.adapters.kinesis import EventPublisher
 from aperture.adapters.redis_store import AffinityStore, PipelineBatch, StoryCache
 from aperture.adapters.s3 import MediaStore
 from aperture.api import logger
+from aperture.cdn import image_urls
 from aperture.clock import iso
 from aperture.errors import ForbiddenError, InvalidCursorError, NotFoundError, TooManyRequestsError
 from aperture.graph import Graph
@@ -73,7 +74,7 @@ class Stories:
         self._p = ports
         self._ttl_ms = ttl_seconds * 1000
         self._tray_seconds = tray_seconds
-        self._cdn = cdn_base.rstrip("/")
+        self._cdn = cdn_base
 
     # The tray
 
@@ -213,10 +214,7 @@ class Stories:
             width=record.width,
             height=record.height,
             blurhash=record.blurhash,
-            images={
-                size: ImageFormats(**{fmt: f"{self._cdn}/{key}" for fmt, key in formats.items()})
-                for size, formats in record.images.items()
-            },
+            images={size: ImageFormats(**urls) for size, urls in image_urls(record.images, self._cdn).items()},
             seen=seen,
             view_count=view_count,
         )

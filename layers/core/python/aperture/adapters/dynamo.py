@@ -7,7 +7,7 @@ import json
 import random
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -71,6 +71,56 @@ def batch_get(table: Any, key_name: str, ids: Iterable[int]) -> dict[int, dict[s
                 found[int(item[key_name])] = plain(item)
             request = response.get("UnprocessedKeys") or {}
     return found
+
+
+def count_items(table: Any, key_name: str, value: int, consistent: bool = False) -> int:
+    """How many items share a partition key, counted page by page (DynamoDB's COUNT stops at 1 MB a page)."""
+    total = 0
+    kwargs: dict[str, Any] = {"KeyConditionExpression": Key(key_name).eq(value), "Select": "COUNT"}
+    while True:
+        page = table.query(ConsistentRead=consistent, **kwargs)
+        total += int(page.get("Count", 0))
+        if "LastEvaluatedKey" not in page:
+            return total
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def publish_from_upload(
+    table: Any,
+    item: dict[str, Any],
+    key_name: str,
+    upload_id: int,
+    uploads_table: Any,
+    also: Sequence[dict[str, Any]] = (),
+) -> str:
+    """Write what an upload made together with the upload's `ready` status, in one transaction (plus `also`).
+
+    Returns "created"; "exists" when a redelivery finds it written; "refused" when the upload may no longer
+    publish (rejected, or what it made was deleted), and then nothing is written.
+    """
+    put = {"Put": {"TableName": table.name, "Item": item, "ConditionExpression": f"attribute_not_exists({key_name})"}}
+    ready = {
+        "Update": {
+            "TableName": uploads_table.name,
+            "Key": {"upload_id": upload_id},
+            "UpdateExpression": "SET #st = :ready, reason = :none",
+            "ConditionExpression": PUBLISHABLE,
+            "ExpressionAttributeNames": {"#st": "status"},
+            "ExpressionAttributeValues": {":ready": "ready", ":rejected": "rejected", ":none": None},
+        }
+    }
+    try:
+        table.meta.client.transact_write_items(TransactItems=[put, *also, ready])
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "TransactionCanceledException":
+            raise
+        reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+        if reasons and reasons[-1] == "ConditionalCheckFailed":
+            return "refused"
+        if reasons and reasons[0] == "ConditionalCheckFailed":
+            return "exists"
+        raise
+    return "created"
 
 
 class UserRepository:
@@ -187,50 +237,19 @@ class PostRepository:
         """Write a post, count it on its author, and mark its upload ready, all in one transaction.
 
         Returns "created"; "exists" when a redelivery finds it written; "refused" when the upload was
-        rejected meanwhile (then nothing is written).
+        rejected meanwhile or the post was deleted since (then nothing is written).
         """
         item = {k: v for k, v in post.model_dump().items() if v is not None}
         item["hashtags"] = list(post.hashtags)
-        try:
-            self._table.meta.client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._table.name,
-                            "Item": item,
-                            "ConditionExpression": "attribute_not_exists(post_id)",
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self._users.name,
-                            "Key": {"user_id": post.author_id},
-                            "UpdateExpression": "ADD post_count :one",
-                            "ExpressionAttributeValues": {":one": 1},
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": uploads_table.name,
-                            "Key": {"upload_id": post.upload_id},
-                            "UpdateExpression": "SET #st = :ready, reason = :none",
-                            "ConditionExpression": PUBLISHABLE,
-                            "ExpressionAttributeNames": {"#st": "status"},
-                            "ExpressionAttributeValues": {":ready": "ready", ":rejected": "rejected", ":none": None},
-                        }
-                    },
-                ]
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
-            if len(reasons) == 3 and reasons[2] == "ConditionalCheckFailed":
-                return "refused"
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                return "exists"
-            raise
-        return "created"
+        count = {
+            "Update": {
+                "TableName": self._users.name,
+                "Key": {"user_id": post.author_id},
+                "UpdateExpression": "ADD post_count :one",
+                "ExpressionAttributeValues": {":one": 1},
+            }
+        }
+        return publish_from_upload(self._table, item, "post_id", post.upload_id, uploads_table, [count])
 
     def delete(self, post: PostRecord) -> bool:
         """Remove a post and its count on the author, together; False if it was gone already."""
@@ -652,14 +671,7 @@ class LikeRepository:
         return "Item" in self._table.get_item(Key=key, ConsistentRead=True, ProjectionExpression="post_id")
 
     def count(self, post_id: int) -> int:
-        total = 0
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("post_id").eq(post_id), "Select": "COUNT"}
-        while True:
-            page = self._table.query(ConsistentRead=True, **kwargs)
-            total += int(page.get("Count", 0))
-            if "LastEvaluatedKey" not in page:
-                return total
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return count_items(self._table, "post_id", post_id, consistent=True)
 
     def likers(self, post_id: int) -> Iterator[list[int]]:
         """Every user who liked a post, a page at a time."""
@@ -872,38 +884,7 @@ class StoryRepository:
         item = {k: v for k, v in story.model_dump().items() if v is not None}
         item["expiry_shard"] = expiry_shard(story.story_id, story.expires_at)
         item["purge_at"] = story.expires_at // 1000 + self._purge_after
-        try:
-            self._table.meta.client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._table.name,
-                            "Item": item,
-                            "ConditionExpression": "attribute_not_exists(story_id)",
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": uploads_table.name,
-                            "Key": {"upload_id": story.upload_id},
-                            "UpdateExpression": "SET #st = :ready, reason = :none",
-                            "ConditionExpression": PUBLISHABLE,
-                            "ExpressionAttributeNames": {"#st": "status"},
-                            "ExpressionAttributeValues": {":ready": "ready", ":rejected": "rejected", ":none": None},
-                        }
-                    },
-                ]
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
-            if len(reasons) == 2 and reasons[1] == "ConditionalCheckFailed":
-                return "refused"
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                return "exists"
-            raise
-        return "created"
+        return publish_from_upload(self._table, item, "story_id", story.upload_id, uploads_table)
 
     def get(self, story_id: int) -> StoryRecord | None:
         """The story, deleted ones included (callers check `deleted`)."""
@@ -1014,14 +995,7 @@ class StoryViewRepository:
         return found
 
     def count(self, story_id: int) -> int:
-        total = 0
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("story_id").eq(story_id), "Select": "COUNT"}
-        while True:
-            page = self._table.query(**kwargs)
-            total += int(page.get("Count", 0))
-            if "LastEvaluatedKey" not in page:
-                return total
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return count_items(self._table, "story_id", story_id)
 
     def page(self, story_id: int, limit: int, cursor: str | None) -> tuple[list[StoryView], str | None]:
         """A story's viewers, most recent first."""
