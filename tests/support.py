@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import io
 import logging
 import os
@@ -26,6 +27,9 @@ from local.invoke import invoke
 from local.provision import Provisioned, provision
 
 PASSWORD = "Corr3ct-horse!"
+# One counter per test process: every username signed up in it is distinct (the emulated
+# Cognito pool lives as long as the worker, across tests).
+_USERNAME_SERIAL = itertools.count(1)
 
 
 def free_port() -> int:
@@ -192,7 +196,6 @@ class Api:
     def __init__(self) -> None:
         gateway = Gateway(invoke, wiring.token_verifier, wiring.media_store, controls={})
         self.client = Client(gateway)
-        self._counter = 0
 
     def call(self, method: str, path: str, account: Account | None = None, **kwargs: Any) -> Any:
         headers = dict(kwargs.pop("headers", {}))
@@ -201,8 +204,7 @@ class Api:
         return self.client.open(path, method=method, headers=headers, **kwargs)
 
     def sign_up(self, prefix: str = "user") -> Account:
-        self._counter += 1
-        username = f"{prefix}{os.getpid()}_{self._counter}_{time.monotonic_ns() % 100000}"[:30]
+        username = f"{prefix[:12]}{os.getpid()}_{next(_USERNAME_SERIAL)}"
         created = self.call(
             "POST",
             "/auth/signup",
