@@ -168,10 +168,14 @@ def main(port: int, seed_demo: int | None = None) -> int:
 
         seeded = seed(seed_demo, celebrity_threshold=int(os.environ["APERTURE_CELEBRITY_THRESHOLD"]))
         platform.pump.drain()
+        # Explore's first model now rather than at the schedule's first tick, 15 minutes on.
+        explore = platform.scheduler.run("explore_refresh")
+        platform.pump.drain()
         print(
             f"demo: {seeded.users} users (demo000.. , password {DEMO_PASSWORD}), {seeded.follows} follows, "
             f"{seeded.posts} posts, {seeded.likes} likes, {seeded.comments} comments, "
-            f"{seeded.celebrities} celebrities, {seeded.stories} live stories, {seeded.story_views} story views",
+            f"{seeded.celebrities} celebrities, {seeded.stories} live stories, {seeded.story_views} story views, "
+            f"explore over {explore['posts']} posts",
             flush=True,
         )
 

@@ -42,6 +42,7 @@ class ServiceStack(Stack):
             queue_declarations=stateful.queues.declarations,
             media_bucket_name=media_bucket_name(),
             user_pool=stateful.identity.user_pool,
+            search_domain_arn=stateful.search.domain_arn,
         )
         self.functions = ServiceFunctions(
             self,
@@ -51,6 +52,7 @@ class ServiceStack(Stack):
                 targets=targets,
                 user_pool_client_id=stateful.identity.client.user_pool_client_id,
                 redis_url=stateful.cache.url,
+                search_url=f"https://{stateful.search.domain.domain_endpoint}",
                 cdn_base=cdn_base,
                 placement=stateful.placement,
                 layer=layer.layer,

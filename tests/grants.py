@@ -141,3 +141,21 @@ def install() -> None:
 
     redis.Redis.execute_command = uses_redis(redis.Redis.execute_command)  # type: ignore[method-assign]
     redis.client.Pipeline.execute = uses_redis(redis.client.Pipeline.execute)  # type: ignore[method-assign]
+
+    # The k-NN index is FAISS in process here and an OpenSearch domain on AWS, whose role policy the
+    # search:explore grant writes: querying needs read, publishing a generation needs write.
+    from aperture.adapters.vectors import FaissIndex
+
+    def uses_search(method: Any, access: str) -> Any:
+        def wrapped(self: Any, *args: Any, **kwargs: Any) -> Any:
+            name = running.get()
+            if name is not None:
+                grants = next(f for f in FUNCTIONS if f.name == name).grants
+                if not any(g.resource == "search:explore" and g.access in (access, "read_write") for g in grants):
+                    _record([f"{name}: {access} on the explore k-NN index (search:explore) is not granted"])
+            return method(self, *args, **kwargs)
+
+        return wrapped
+
+    FaissIndex.replace = uses_search(FaissIndex.replace, "write")  # type: ignore[method-assign]
+    FaissIndex.nearest = uses_search(FaissIndex.nearest, "read")  # type: ignore[method-assign]

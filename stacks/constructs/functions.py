@@ -28,7 +28,7 @@ from .nag import (
     managed_policy_finding,
     wildcard_resource_finding,
 )
-from .permissions import GrantTargets, object_patterns, statements_for, wildcard_push_patterns
+from .permissions import GrantTargets, object_patterns, search_patterns, statements_for, wildcard_push_patterns
 from .queues import check_consumer
 
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
@@ -52,6 +52,7 @@ class Wiring:
     targets: GrantTargets
     user_pool_client_id: str
     redis_url: str
+    search_url: str  # https://<the explore domain's endpoint>
     cdn_base: str
     placement: Placement
     layer: lambda_.ILayerVersion
@@ -81,12 +82,29 @@ def variables_for(function: Function, wiring: Wiring) -> dict[str, str]:
         elif kind == "sns":
             for field, arn in wiring.push_applications.items():
                 variables[setting_variable(field)] = arn
+        elif kind == "search":
+            variables[setting_variable("opensearch_url")] = wiring.search_url
+            # The domain trusts IAM only: every request is signed with the function's role.
+            variables[setting_variable("opensearch_sigv4")] = "true"
     if function.redis:
         variables[setting_variable("redis_url")] = wiring.redis_url
         # ElastiCache Serverless speaks the cluster protocol only.
         variables[setting_variable("redis_cluster")] = "true"
     variables.update(function.extra)
     return variables
+
+
+def check_placement(function: Function) -> None:
+    """Refuse a function granted the search domain that would run outside the VPC, where the domain is unreachable.
+
+    `redis` is what places a function in the VPC (aperture.resources), so the declaration has to say it.
+    """
+    searches = [g.resource for g in function.grants if g.resource.startswith("search:")]
+    if searches and not function.redis:
+        raise ValueError(
+            f"function {function.name!r} is granted {searches[0]!r} but runs outside the VPC, where the search "
+            "domain cannot be reached: declare it with redis=True in aperture.resources"
+        )
 
 
 def failure_queue(scope: Construct) -> sqs.Queue:
@@ -114,6 +132,7 @@ class ServiceFunction(Construct):
         super().__init__(scope, construct_id)
         self.declaration = declaration
         placement = wiring.placement
+        check_placement(declaration)
         in_vpc = declaration.redis
         self.function = lambda_.Function(
             self,
@@ -153,6 +172,13 @@ class ServiceFunction(Construct):
                 "SNS mobile push, as declared in aperture.resources: platform applications are created outside CDK "
                 "(they hold APNs/FCM credentials) and device endpoints at run time, so neither ARN exists at synth; "
                 "the pattern is one resource type in this account and region, and only the push calls are granted.",
+            )
+        for pattern in search_patterns(declaration.grants, wiring.targets.search_domain_arn):
+            acknowledge(
+                role,
+                wildcard_resource_finding(role, pattern),
+                "The explore refresh job's k-NN indices are named <alias>-<generation>, a new one every run, so "
+                "the alias's prefix is the narrowest stable resource; readers get the alias's _search path only.",
             )
         if in_vpc:
             acknowledge(

@@ -13,6 +13,7 @@ from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_sqs as sqs
 
 from aperture.resources import Access, Grant, Queue, Table
+from aperture.settings import Settings
 
 from .naming import bucket_arn, bucket_objects_arn
 
@@ -72,6 +73,17 @@ PUSH_ENDPOINT_WRITE = (
     "sns:Publish",
     "sns:SetEndpointAttributes",
 )
+# Explore's k-NN index (aperture.adapters.opensearch) in the one OpenSearch domain. The domain authorizes ESHttp*
+# actions on the request's path (domain ARN + "/" + path), so grants name paths. Readers query the alias and nothing
+# else: a POST anywhere under the index would also index or delete documents (_doc, _delete_by_query), so reading is
+# the alias's _search endpoint alone (GET or POST, both a search). The refresh job builds `<alias>-<generation>`
+# indices (create, bulk, refresh, list, delete) and moves the alias between them in one atomic POST /_aliases, a
+# path without an index in it.
+SEARCH_READ = ("es:ESHttpGet", "es:ESHttpPost")
+SEARCH_WRITE = ("es:ESHttpDelete", "es:ESHttpGet", "es:ESHttpPost", "es:ESHttpPut")
+SEARCH_ALIASES_WRITE = ("es:ESHttpPost",)
+# The alias every function uses: the settings default, since no function is given another.
+SEARCH_ALIASES = {"explore": str(Settings.model_fields["opensearch_alias"].default)}
 ANY_RESOURCE = "*"
 
 
@@ -86,6 +98,7 @@ class GrantTargets:
     queue_declarations: Mapping[str, Queue]
     media_bucket_name: str
     user_pool: cognito.IUserPool
+    search_domain_arn: str  # the explore OpenSearch domain
 
 
 def _actions(access: Access, read: tuple[str, ...], write: tuple[str, ...]) -> list[str]:
@@ -143,6 +156,11 @@ def statements_for(grant: Grant, targets: GrantTargets) -> list[iam.PolicyStatem
         return [iam.PolicyStatement(actions=list(MODERATION_READ), resources=[ANY_RESOURCE])]
     if kind == "sns" and name == "push":
         return [iam.PolicyStatement(actions=actions, resources=[arn]) for actions, arn in _push_scopes(grant.access)]
+    if kind == "search" and name in SEARCH_ALIASES:
+        return [
+            iam.PolicyStatement(actions=actions, resources=resources)
+            for actions, resources in _search_scopes(grant.access, SEARCH_ALIASES[name], targets.search_domain_arn)
+        ]
     raise ValueError(f"no IAM mapping for grant {grant!r}; add one in stacks/constructs/permissions.py")
 
 
@@ -163,6 +181,30 @@ def _push_scopes(access: Access) -> list[tuple[list[str], str]]:
     if access != "read":
         scopes.append((list(PUSH_APPLICATION_WRITE), applications))
     return scopes
+
+
+def _search_scopes(access: Access, alias: str, domain_arn: str) -> list[tuple[list[str], list[str]]]:
+    scopes: list[tuple[list[str], list[str]]] = []
+    if access in ("read", "read_write"):
+        scopes.append((list(SEARCH_READ), [f"{domain_arn}/{alias}/_search"]))
+    if access in ("write", "read_write"):
+        scopes.append((list(SEARCH_WRITE), [f"{domain_arn}/{alias}-*"]))
+        scopes.append((list(SEARCH_ALIASES_WRITE), [f"{domain_arn}/_aliases"]))
+    return scopes
+
+
+def search_patterns(grants: tuple[Grant, ...], domain_arn: str) -> list[str]:
+    """The index-path patterns (generation wildcards) the search grants produce; cdk-nag reports each."""
+    return sorted(
+        {
+            resource
+            for g in grants
+            if _kind(g)[0] == "search"
+            for _, resources in _search_scopes(g.access, SEARCH_ALIASES[_kind(g)[1]], domain_arn)
+            for resource in resources
+            if "*" in resource
+        }
+    )
 
 
 def wildcard_push_patterns(grants: tuple[Grant, ...]) -> list[str]:

@@ -61,6 +61,10 @@ class ExploreSearch(Construct):
                 )
             ],
         )
+        # Built from the fixed name rather than the domain's Arn attribute: identity policies in the service stack
+        # then name it in this account and region without a cross-stack import, which cdk-nag findings (and their
+        # acknowledgments) could only name by the export's generated name.
+        self.domain_arn = f"arn:{Aws.PARTITION}:es:{Aws.REGION}:{Aws.ACCOUNT_ID}:domain/{DOMAIN_NAME}"
         single_subnet = vpc.select_subnets(subnet_type=subnets.subnet_type).subnets[:1]
         self.domain = opensearch.Domain(
             self,
@@ -104,7 +108,7 @@ class ExploreSearch(Construct):
                 iam.PolicyStatement(
                     principals=[iam.AccountRootPrincipal()],
                     actions=["es:ESHttp*"],
-                    resources=[f"arn:{Aws.PARTITION}:es:{Aws.REGION}:{Aws.ACCOUNT_ID}:domain/{DOMAIN_NAME}/*"],
+                    resources=[f"{self.domain_arn}/*"],
                 )
             ]
         ).to_json()

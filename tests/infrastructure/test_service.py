@@ -25,6 +25,7 @@ from aperture.resources import (
 from aperture.routes import ROUTES, UNMATCHED_FUNCTION, Route
 from aperture.settings import Settings
 from stacks import service_stack
+from stacks.constructs import search
 from stacks.constructs.push import push_applications
 from stacks.service_stack import ServiceStack
 from tests.infrastructure.conftest import NO_BUNDLING, Synthesized, logical_id, resources
@@ -136,6 +137,8 @@ def test_every_function_is_told_only_about_what_it_is_granted(
         expected |= {"APERTURE_USER_POOL_ID", "APERTURE_USER_POOL_CLIENT_ID"}
     if declaration.redis:
         expected |= {"REDIS_URL", "APERTURE_REDIS_CLUSTER"}
+    if _granted(declaration, "search"):
+        expected |= {"OPENSEARCH_URL", "APERTURE_OPENSEARCH_SIGV4"}
     # When the function is synthesized (with no push application given as context, so none is passed on)
     # Then its environment names exactly those
     variables = _function(synthesized, service_template, declaration.name)["Environment"]["Variables"]
@@ -220,6 +223,100 @@ def test_cognito_admin_actions_only_with_a_user_pool_grant(
         assert "cognito-idp:AdminCreateUser" in actions
     else:
         assert actions == set()
+
+
+SEARCH_WRITES = {"es:ESHttpPut", "es:ESHttpDelete"}
+
+
+# arn:<partition>:es:<region>:<account>:domain/<the explore domain's name>, as the template spells it.
+EXPLORE_DOMAIN = [
+    "arn:",
+    {"Ref": "AWS::Partition"},
+    ":es:",
+    {"Ref": "AWS::Region"},
+    ":",
+    {"Ref": "AWS::AccountId"},
+    f":domain/{search.DOMAIN_NAME}",
+]
+
+
+def _domain_paths(statements: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """(ES action, request path) for every ES action granted; each must be on the explore domain's ARN + a path."""
+    granted: set[tuple[str, str]] = set()
+    for statement in statements:
+        actions = _actions([statement], "es:")
+        if not actions:
+            continue
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for resource in resources:
+            parts = resource["Fn::Join"][1]
+            assert parts[:-1] == EXPLORE_DOMAIN[:-1]
+            assert parts[-1].startswith(f"{EXPLORE_DOMAIN[-1]}/")
+            granted |= {(action, parts[-1].removeprefix(str(EXPLORE_DOMAIN[-1]))) for action in actions}
+    return granted
+
+
+@pytest.mark.parametrize("declaration", FUNCTIONS, ids=lambda f: f.name)
+def test_search_grants_reach_only_the_explore_index_with_the_declared_access(
+    synthesized: Synthesized, service_template: dict[str, Any], declaration: Function
+) -> None:
+    # Given the ES actions the function's role has on the search domain, by request path
+    granted = _domain_paths(_statements(synthesized, service_template, declaration.name))
+    access = _granted(declaration, "search").get("explore")
+    alias = Settings().opensearch_alias
+    reads = {("es:ESHttpGet", f"/{alias}/_search"), ("es:ESHttpPost", f"/{alias}/_search")}
+    generations = {"es:ESHttpGet", "es:ESHttpPost", *SEARCH_WRITES}
+    writes = {(action, f"/{alias}-*") for action in generations} | {("es:ESHttpPost", "/_aliases")}
+    # Then a function without a search grant has none; a reader may only search through the alias (a POST
+    # anywhere else would index documents); the writer manages the generations' indices and moves the alias
+    expected = {None: set(), "read": reads, "write": writes, "read_write": reads | writes}[access]
+    assert granted == expected
+    if access == "read":
+        assert not {action for action, _ in granted} & SEARCH_WRITES
+
+
+def test_explore_pages_are_read_from_the_index_and_only_the_refresh_job_writes_it(
+    synthesized: Synthesized, service_template: dict[str, Any]
+) -> None:
+    actions = {f.name: _actions(_statements(synthesized, service_template, f.name), "es:") for f in FUNCTIONS}
+    assert {name for name, granted in actions.items() if granted} == {"explore", "explore_rank", "explore_refresh"}
+    assert {name for name, granted in actions.items() if granted & SEARCH_WRITES} == {"explore_refresh"}
+
+
+@pytest.mark.parametrize("declaration", FUNCTIONS, ids=lambda f: f.name)
+def test_only_functions_granted_the_search_domain_are_told_where_it_is_and_reach_it_signed(
+    synthesized: Synthesized, service_template: dict[str, Any], declaration: Function, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    properties = _function(synthesized, service_template, declaration.name)
+    variables = properties["Environment"]["Variables"]
+    searching = {name: value for name, value in variables.items() if "OPENSEARCH" in name}
+    if not _granted(declaration, "search"):
+        assert searching == {}
+        return
+    # Then it is told the domain's HTTPS endpoint and to sign every request (the domain trusts IAM only)
+    scheme, endpoint = searching["OPENSEARCH_URL"]["Fn::Join"][1]
+    assert scheme == "https://"
+    domain = logical_id(synthesized.stateful.search.domain)
+    assert f"ExportsOutputFnGetAtt{domain}DomainEndpoint" in endpoint["Fn::ImportValue"]
+    assert searching["APERTURE_OPENSEARCH_SIGV4"] == "true"
+    # And those are the variables its settings read
+    monkeypatch.setenv("OPENSEARCH_URL", "https://vpc-aperture-explore-abc.eu-west-1.es.amazonaws.com")
+    monkeypatch.setenv("APERTURE_OPENSEARCH_SIGV4", searching["APERTURE_OPENSEARCH_SIGV4"])
+    settings = Settings()
+    assert settings.opensearch_url and settings.opensearch_sigv4 is True
+    # And it runs inside the VPC, in the security group the domain admits
+    group = logical_id(synthesized.stateful.network.function_security_group)
+    (security_group,) = properties["VpcConfig"]["SecurityGroupIds"]
+    assert f"ExportsOutputFnGetAtt{group}GroupId" in security_group["Fn::ImportValue"]
+
+
+def test_a_search_grant_outside_the_vpc_fails_the_synth(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a function granted the search domain but declared without redis (so outside the VPC)
+    changed = tuple(replace(f, redis=False) if f.name == "explore_refresh" else f for f in FUNCTIONS)
+    monkeypatch.setattr(service_stack, "FUNCTIONS", changed)
+    # Then the synth stops instead of deploying a function that could never reach the domain
+    with pytest.raises(ValueError, match=r"'explore_refresh' is granted 'search:explore' but runs outside the VPC"):
+        cdk_app.build_app(context=NO_BUNDLING)
 
 
 def _this_accounts_sns(resource_type: str) -> dict[str, Any]:
@@ -464,6 +561,30 @@ def test_fanout_jobs_are_sent_by_post_ingest_and_users_and_consumed_by_fanout_al
     assert actions["post_ingest"] == actions["users"] == {"sqs:SendMessage"}
 
 
+def test_explore_ranking_jobs_are_sent_by_the_refresh_and_consumed_one_by_one_by_explore_rank(
+    synthesized: Synthesized, stateful_template: dict[str, Any], service_template: dict[str, Any]
+) -> None:
+    # Given who may send to and consume the explore queue
+    queue = _queue(synthesized, "explore")
+    actions = {f.name: _queue_actions(synthesized, service_template, f.name, queue) for f in FUNCTIONS}
+    assert {name for name, granted in actions.items() if "sqs:SendMessage" in granted} == {"explore_refresh"}
+    assert {name for name, granted in actions.items() if granted & QUEUE_CONSUME} == {"explore_rank"}
+    # Then explore_rank is fed by it, a job (a hundred viewers) at a time, reporting failed jobs
+    function = logical_id(synthesized.service.functions.by_name["explore_rank"].function)
+    (mapping,) = (
+        m["Properties"]
+        for m in resources(service_template, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": function}
+    )
+    assert f"ExportsOutputFnGetAtt{queue}Arn" in mapping["EventSourceArn"]["Fn::ImportValue"]
+    assert mapping["BatchSize"] == 1
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # And a job that keeps failing is parked in the explore queue's own dead-letter queue
+    dead_letters = logical_id(synthesized.stateful.queues.dead_letters["explore"])
+    redrive = stateful_template["Resources"][queue]["Properties"]["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": [dead_letters, "Arn"]}
+
+
 @pytest.mark.parametrize(
     "declaration", [f for f in FUNCTIONS if isinstance(f.trigger, S3Trigger)], ids=lambda f: f.name
 )
@@ -532,6 +653,14 @@ def test_like_counters_are_flushed_every_minute(synthesized: Synthesized, servic
     failures = synthesized.service.schedules.by_name["counters_flush"].failures
     assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [logical_id(failures), "Arn"]}}
     assert key == logical_id(synthesized.service.schedules.by_name["counters_flush"].rule)
+
+
+def test_explore_is_refreshed_every_15_minutes(synthesized: Synthesized, service_template: dict[str, Any]) -> None:
+    function = logical_id(synthesized.service.functions.by_name["explore_refresh"].function)
+    ((key, rule),) = _rules_invoking(service_template, function).items()
+    assert rule["ScheduleExpression"] == "rate(15 minutes)"
+    assert rule["State"] == "ENABLED"
+    assert key == logical_id(synthesized.service.schedules.by_name["explore_refresh"].rule)
 
 
 @pytest.mark.parametrize("declaration", FUNCTIONS, ids=lambda f: f.name)

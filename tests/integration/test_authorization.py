@@ -38,6 +38,7 @@ OWN_ONLY = {
     "PUT /users/{user_id}/block", "DELETE /users/{user_id}/block",  # blocking back someone who blocks you is allowed
     "GET /uploads/{upload_id}", "DELETE /devices/{device_id}", "POST /admin/blocklist",
     "PATCH /me", "GET /stories/tray", "GET /stories/{story_id}/viewers", "DELETE /stories/{story_id}",
+    "GET /explore",
 }  # fmt: skip
 
 BODIES = {

@@ -8,7 +8,9 @@ import pytest
 
 from aperture import wiring
 from local.demo import DEMO_PASSWORD, seed
+from local.invoke import invoke
 from local.pump import EventPump
+from local.scheduler import scheduled_event
 from tests.support import Account, Api, settings_env
 
 
@@ -49,6 +51,12 @@ def test_a_seeded_world_gives_each_user_a_ranked_feed_with_celebrities_merged(
     stories = api.call("GET", f"/users/{author['user_id']}/stories", viewer).json["items"]
     key = stories[0]["images"]["1080"]["jpeg"].removeprefix("https://cdn.test/")
     assert (wiring.media_store().size(key) or 0) > 1000
+    # And once explore has refreshed (the demo runs it after seeding), explore offers posts of people not followed
+    invoke("explore_refresh", scheduled_event("explore_refresh", "us-east-1"))
+    explored = api.call("GET", "/explore", viewer).json["items"]
+    followed = set(wiring.follows().following_ids(fan.user_id))
+    assert explored, "explore is empty"
+    assert not any(int(p["author"]["user_id"]) in followed | {fan.user_id} for p in explored)
 
 
 def _signed_in(api: Api, username: str) -> Account:

@@ -45,3 +45,25 @@ def test_streams_and_queues_are_checked_by_name() -> None:
     queue = f"http://localhost/123/{settings.queue_fanout}"
     assert check("post_ingest", "sqs", "SendMessageBatch", {"QueueUrl": queue}) == []
     assert check("feed", "sqs", "SendMessageBatch", {"QueueUrl": queue}) != []
+
+
+def test_the_explore_index_is_used_only_under_a_search_grant() -> None:
+    from aperture.adapters.vectors import FaissIndex
+    from local.invoke import running
+    from tests import grants
+
+    index = FaissIndex(2)
+    for name in ("feed", "explore_refresh", "explore"):
+        token = running.set(name)
+        try:
+            index.replace("g1", {1: [1.0, 0.0]})
+            index.nearest([1.0, 0.0], 1)
+        finally:
+            running.reset(token)
+    found, grants.violations[:] = list(grants.violations), []
+    assert found == [
+        "feed: write on the explore k-NN index (search:explore) is not granted",
+        "feed: read on the explore k-NN index (search:explore) is not granted",
+        "explore_refresh: read on the explore k-NN index (search:explore) is not granted",
+        "explore: write on the explore k-NN index (search:explore) is not granted",
+    ]

@@ -85,3 +85,10 @@ class RejectedMediaError(ApertureError):
 
     status = 422
     code = "media_rejected"
+
+
+class ServiceUnavailableError(ApertureError):
+    """A dependency is down and there is no honest answer without it; the client should retry later."""
+
+    status = 503
+    code = "service_unavailable"

@@ -152,7 +152,9 @@ class Queue:
 
 # Fanout jobs: about a thousand followers each, run in parallel by the fanout function.
 FANOUT = Queue(key="fanout", visibility_timeout_seconds=360)  # six times the consumer's timeout, as AWS advises
-QUEUES: tuple[Queue, ...] = (FANOUT,)
+# Explore ranking jobs: a hundred active users each, queued by the explore refresh every 15 minutes.
+EXPLORE = Queue(key="explore", visibility_timeout_seconds=360)
+QUEUES: tuple[Queue, ...] = (FANOUT, EXPLORE)
 
 UPLOAD_PREFIX = "uploads/"
 IMAGE_PREFIX = "images/"
@@ -161,7 +163,7 @@ IMAGE_PREFIX = "images/"
 @dataclass(frozen=True)
 class Grant:
     # "table:<key>", "stream:<key>", "queue:<key>", "bucket:<prefix>", "user_pool", "rekognition:moderation",
-    # "sns:push"
+    # "sns:push", "search:explore" (the k-NN index of post embeddings)
     resource: str
     access: Access
 
@@ -406,6 +408,52 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_seconds=300,
         trigger=ScheduleTrigger(rate_minutes=5),
         description="Ends expired stories: archives them to highlights or deletes their images",
+    ),
+    Function(
+        "explore",
+        grants=(
+            Grant("table:posts", "read"),
+            Grant("table:users", "read"),
+            Grant("table:follows", "read"),  # a page ranked on request (a newcomer's first visit) skips followees
+            Grant("table:blocks", "read"),
+            Grant("table:likes", "read"),
+            Grant("table:comments", "read"),
+            Grant("search:explore", "read"),
+        ),
+        redis=True,
+        description="The explore page: posts from accounts the viewer does not follow",
+    ),
+    Function(
+        "explore_signals",
+        grants=(Grant("table:posts", "read"), Grant("table:users", "read"), Grant("stream:events", "read")),
+        redis=True,
+        timeout_seconds=60,
+        trigger=KinesisTrigger("events"),
+        description="Turns new posts, likes and comments into explore's popularity and co-engagement signals",
+    ),
+    Function(
+        "explore_refresh",
+        grants=(Grant("table:posts", "read"), Grant("queue:explore", "write"), Grant("search:explore", "write")),
+        redis=True,
+        # The embedding model is a truncated SVD over the recent posts (numpy): memory buys CPU.
+        memory_mb=1024,
+        timeout_seconds=300,
+        trigger=ScheduleTrigger(rate_minutes=15),
+        description="Every 15 minutes: rebuilds explore's candidate pools, embeddings and k-NN index",
+    ),
+    Function(
+        "explore_rank",
+        grants=(
+            Grant("table:users", "read"),
+            Grant("table:follows", "read"),
+            Grant("table:blocks", "read"),
+            Grant("queue:explore", "read"),
+            Grant("search:explore", "read"),
+        ),
+        redis=True,
+        timeout_seconds=60,
+        trigger=SqsTrigger("explore", batch_size=1),
+        description="Precomputes the explore pages of a hundred active users per job",
     ),
 )
 

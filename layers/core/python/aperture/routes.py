@@ -58,4 +58,5 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/stories/{story_id}/views", "stories"),
     Route("GET", "/stories/{story_id}/viewers", "stories"),
     Route("DELETE", "/stories/{story_id}", "stories"),
+    Route("GET", "/explore", "explore"),
 )

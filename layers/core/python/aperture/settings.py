@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     stream_events: str = "aperture-events"
     stream_story_views: str = "aperture-story_views"
     queue_fanout: str = "aperture-fanout"  # the queue's URL on AWS; locally, its name (resolved at first use)
+    queue_explore: str = "aperture-explore"
     media_bucket: str = "aperture-media"
 
     user_pool_id: str = ""
@@ -58,6 +59,17 @@ class Settings(BaseSettings):
     inactive_days: int = 14  # followers idle longer get no fanout; their timeline is rebuilt when they return
     fanout_job_size: int = 1_000
     ranking_model_key: str | None = None  # e.g. "models/ranking.json" in the media bucket; else the default
+
+    # Explore: the k-NN index is OpenSearch when OPENSEARCH_URL is set (SigV4-signed on AWS), else FAISS in process.
+    opensearch_url: str | None = Field(default=None, validation_alias="OPENSEARCH_URL")
+    opensearch_sigv4: bool = False
+    opensearch_alias: str = "aperture-explore"
+    explore_page_seconds: int = 1800  # longest a precomputed explore list is served (refreshed every 15 minutes)
+    explore_list_size: int = 300  # posts ranked into each viewer's precomputed list
+    explore_active_days: int = 14  # viewers whose lists the refresh precomputes: explore opened within this
+    explore_pool_size: int = 5000  # recent posts in the candidate pools and the k-NN index
+    explore_job_size: int = 100  # viewers per ranking job
+    explore_dimensions: int = 32  # of the user and post embeddings
 
     story_ttl_seconds: int = 86_400  # a story's life
     story_tray_seconds: int = 300  # longest a precomputed tray is served (it is also dropped on changes)

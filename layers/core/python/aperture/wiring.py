@@ -21,6 +21,7 @@ from aperture.adapters.dynamo import (
     UploadRepository,
     UserRepository,
 )
+from aperture.adapters.explore_store import ExploreStore
 from aperture.adapters.kinesis import EventPublisher
 from aperture.adapters.redis_store import (
     AffinityStore,
@@ -35,8 +36,10 @@ from aperture.adapters.redis_store import (
 from aperture.adapters.s3 import MediaStore
 from aperture.adapters.sns import PushGateway
 from aperture.adapters.sqs import JobQueue
+from aperture.adapters.vectors import FaissIndex, VectorIndex
 from aperture.clock import now_ms
 from aperture.comments import Comments
+from aperture.explore import Explore, ExplorePorts
 from aperture.fanout import Fanout
 from aperture.graph import Graph
 from aperture.ids import new_id
@@ -156,6 +159,7 @@ def graph() -> Graph:
     def on_follow(follower_id: int, followee_id: int, following: bool) -> None:
         fanout().followed(follower_id, followee_id, following)
         story_cache().forget_trays([follower_id])
+        explore().followed(follower_id, followee_id, following)
 
     return Graph(users(), follows(), blocks(), cache, events(), now_ms, on_follow=on_follow)
 
@@ -307,6 +311,44 @@ def stories() -> Stories:
     return Stories(ports, settings.story_ttl_seconds, settings.story_tray_seconds, settings.cdn_base)
 
 
+@lru_cache(maxsize=1)
+def explore_store() -> ExploreStore:
+    return ExploreStore(redis_client())
+
+
+@lru_cache(maxsize=1)
+def vector_index() -> VectorIndex:
+    """OpenSearch k-NN when OPENSEARCH_URL is set (always on AWS), else FAISS in this process."""
+    settings = get_settings()
+    if settings.opensearch_url:
+        from aperture.adapters.opensearch import OpenSearchIndex, opensearch_client
+
+        search = opensearch_client(settings.opensearch_url, settings.region, settings.opensearch_sigv4)
+        return OpenSearchIndex(search, settings.opensearch_alias, settings.explore_dimensions)
+    return _local_index(settings.explore_dimensions)
+
+
+@lru_cache(maxsize=4)
+def _local_index(dimensions: int) -> FaissIndex:
+    # Outlives reset(): locally every function shares this process, as they share one OpenSearch domain on AWS.
+    return FaissIndex(dimensions)
+
+
+@lru_cache(maxsize=1)
+def explore_jobs() -> JobQueue:
+    return JobQueue(client("sqs"), get_settings().queue_explore)
+
+
+@lru_cache(maxsize=1)
+def explore() -> Explore:
+    settings = get_settings()
+    ports = ExplorePorts(
+        explore_store(), vector_index(), users(), follows().following_ids, graph(), affinity(), post_views(),
+        ranking_model, redis_client(), now_ms,
+    )  # fmt: skip
+    return Explore(ports, settings.explore_page_seconds, settings.explore_list_size, settings.explore_dimensions)
+
+
 def reset() -> None:
     """Forget every port and the settings (tests and the local runtime call this after changing env)."""
     from aperture import ids, settings
@@ -315,7 +357,8 @@ def reset() -> None:
         users, posts, uploads, follows, blocks, timeline, fanout, media_store, events, identity, token_verifier,
         blocklist, hash_blocklist, moderator, graph, like_repository, like_cache, likes, comments,
         post_views, notification_repository, devices, push, notifier, inbox, affinity, ranking_model, post_cache,
-        story_repository, story_views, highlights, story_cache, story_view_events, stories,
+        story_repository, story_views, highlights, story_cache, story_view_events, stories, explore_store,
+        vector_index, explore_jobs, explore,
     )  # fmt: skip
     for factory in factories:
         factory.cache_clear()

@@ -140,3 +140,11 @@ class CelebrityJob(BaseModel):
 
 AnyJob = Annotated[FanoutJob | CelebrityJob, Field(discriminator="kind")]
 JOB: TypeAdapter[FanoutJob | CelebrityJob] = TypeAdapter(AnyJob)
+
+
+class ExploreJob(BaseModel):
+    """Rank the explore lists of a slice of active viewers (about a hundred) with the current model."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_ids: tuple[int, ...]

@@ -1,0 +1,27 @@
+"""SQS consumer of explore ranking jobs: each ranks and stores the lists of about a hundred active viewers with
+the current model. Ranking overwrites, so a retried job changes nothing more."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from aperture import wiring
+from aperture.api import logger
+from aperture.models.events import ExploreJob
+
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+def handle_record(record: SQSRecord) -> None:
+    job = ExploreJob.model_validate_json(record.body)
+    explore = wiring.explore()
+    ranked = sum(explore.rank(user_id) is not None for user_id in job.user_ids)
+    logger.info("explore lists ranked", extra={"viewers": len(job.user_ids), "ranked": ranked})
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)

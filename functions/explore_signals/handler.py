@@ -1,0 +1,33 @@
+"""Kinesis consumer of domain events: new posts, likes and comments become explore's signals (popularity per
+region and topic, who engaged with what). A batch is counted in one pass and each event once, however often
+Kinesis delivers it."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import KinesisStreamEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from aperture import wiring
+from aperture.api import logger
+from aperture.explore import record_signals
+from aperture.models.events import AnyEvent, parse_event
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, list[dict[str, str]]]:
+    parsed: list[AnyEvent] = []
+    for record in KinesisStreamEvent(event).records:
+        try:
+            known = parse_event(record.kinesis.data_as_bytes())
+        except (ValueError, ValidationError):
+            # A malformed record of a known type: reported, so Kinesis retries from it and then moves on.
+            logger.exception("malformed event", extra={"sequence_number": record.kinesis.sequence_number})
+            counted = record_signals(parsed, wiring.explore_store(), wiring.posts(), wiring.users())
+            logger.info("explore signals counted", extra={"engagements": counted})
+            return {"batchItemFailures": [{"itemIdentifier": record.kinesis.sequence_number}]}
+        if known is not None:
+            parsed.append(known)
+    counted = record_signals(parsed, wiring.explore_store(), wiring.posts(), wiring.users())
+    logger.info("explore signals counted", extra={"engagements": counted})
+    return {"batchItemFailures": []}

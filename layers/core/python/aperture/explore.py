@@ -1,0 +1,486 @@
+"""Explore: posts from accounts the viewer does not follow, chosen for them.
+
+Three stages, as recommendation systems do it:
+
+1. Signals, continuously (the `explore_signals` consumer of the events stream): each new post, like and comment
+   counts toward the post's popularity in the engaging user's region and everywhere, toward its topics
+   (hashtags), and into who-engaged-with-what.
+2. The model, every 15 minutes (`explore_refresh`): the candidate pools (popular per region, per topic, and
+   overall, over today and half of yesterday), the metadata ranking needs, and user and post embeddings
+   (aperture.embeddings) whose post vectors are published to the k-NN index (OpenSearch; FAISS locally). Then a
+   ranking job per hundred active viewers is queued.
+3. Each viewer's list (`explore_rank`, or on request when there is none): candidates from collaborative filtering
+   (posts engaged with by people who engage with what the viewer does), the viewer's region, their topics, the
+   k-NN neighbours of their vector, and overall popularity; filtered (their own, followed and blocked accounts,
+   posts seen on explore or engaged with); ranked by the feed's engagement model, boosted by how strongly
+   retrieval vouched for each post; diversified (no author twice and no topic more than three times in any ten,
+   and one post from outside the viewer's favourite topics in every ten). The list (300) is served page by page.
+
+Pages hydrate through the same path as the feed, so deleted posts and blocked authors drop out at read time and
+the page is refilled from further down the list. Every post served is remembered as seen, and the next list leaves
+it out.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from aperture.adapters.dynamo import PostRepository, UserRepository
+from aperture.adapters.explore_store import GLOBAL, Engagement, ExploreStore
+from aperture.adapters.redis_store import AffinityStore, PipelineBatch
+from aperture.adapters.vectors import VectorIndex
+from aperture.embeddings import embed, fold_in
+from aperture.errors import InvalidCursorError
+from aperture.graph import Graph
+from aperture.models.api import Page, Post
+from aperture.models.events import AnyEvent, CommentCreated, ExploreJob, LikeChanged, PostReady
+from aperture.posts import PostViews
+from aperture.ranking import AFFINITY_WEIGHTS, Candidate, RankingModel, features
+
+DAY_MS = 86_400_000
+ARRIVAL_WEIGHT = 0.5  # a new post's own score in its author's region and topics, so it can be found at all
+REGION_POOL = 1_000
+TOPIC_COUNT = 100  # the day's most engaged topics get a pool each
+TOPIC_POOL = 100
+# Collaborative filtering: the viewer's recent posts -> their other engagers -> what those engaged with.
+CF_SEEDS = 50
+CF_ENGAGERS_PER_SEED = 50
+CF_NEIGHBOURS = 30
+CF_POSTS_PER_NEIGHBOUR = 50
+DEPTH = {"region": 300, "popular": 300, "topic": 100, "similar": 300}
+FAVOURITE_TOPICS = 3  # the viewer's top topics; every window of ten holds a post from outside them when possible
+WINDOW = 10
+MAX_PER_TOPIC = 3
+MAX_PER_AUTHOR = 1
+MAX_REFILLS = 5
+CURSOR = re.compile(r"(\d{1,20})\.(\d{1,6})")
+
+
+# -- 1. signals ---------------------------------------------------------------------------------------------
+
+
+def engagements_of(
+    events: Sequence[AnyEvent], posts: PostRepository, users: UserRepository
+) -> list[tuple[str, Engagement]]:
+    """(event id, engagement) for every event explore counts; likes of gone posts and self-likes count nothing."""
+    arrivals = [e for e in events if isinstance(e, PostReady) and e.kind == "post"]
+    reactions = [e for e in events if isinstance(e, LikeChanged | CommentCreated)]
+    records = posts.get_many({e.post_id for e in reactions}) if reactions else {}
+    people = {e.author_id for e in arrivals} | {_actor(e) for e in reactions}
+    regions = {u.user_id: u.region for u in users.get_many(people).values()} if people else {}
+    result: list[tuple[str, Engagement]] = []
+    for arrival in arrivals:
+        engagement = Engagement(
+            arrival.post_id, None, regions.get(arrival.author_id, ""), _topics(arrival.hashtags), ARRIVAL_WEIGHT,
+            arrival.occurred_at,
+        )  # fmt: skip
+        result.append((arrival.event_id, engagement))
+    for reaction in reactions:
+        record, actor = records.get(reaction.post_id), _actor(reaction)
+        if record is None or actor == record.author_id:
+            continue
+        if isinstance(reaction, LikeChanged):
+            weight = AFFINITY_WEIGHTS["like"] * (1 if reaction.liked else -1)
+        else:
+            weight = AFFINITY_WEIGHTS["comment"]
+        topics = _topics(record.hashtags)
+        engagement = Engagement(reaction.post_id, actor, regions.get(actor, ""), topics, weight, reaction.occurred_at)
+        result.append((reaction.event_id, engagement))
+    return result
+
+
+def _actor(event: LikeChanged | CommentCreated) -> int:
+    return event.user_id if isinstance(event, LikeChanged) else event.author_id
+
+
+def record_signals(
+    events: Sequence[AnyEvent], store: ExploreStore, posts: PostRepository, users: UserRepository
+) -> int:
+    """Count a batch of events into explore's signals, each event once however often it is delivered."""
+    pending = engagements_of(events, posts, users)
+    claimed = store.claim_events([event_id for event_id, _ in pending])
+    fresh = [(event_id, e) for (event_id, e), new in zip(pending, claimed, strict=True) if new]
+    try:
+        return store.apply(e for _, e in fresh)
+    except Exception:
+        store.unclaim_events([event_id for event_id, _ in fresh])  # so the retried batch applies them
+        raise
+
+
+def _topics(hashtags: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(t.lower() for t in hashtags))
+
+
+# -- 2. the model -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RefreshOutcome:
+    generation: str
+    posts: int
+    embedded_posts: int
+    embedded_users: int
+    viewers_queued: int
+
+
+def refresh(
+    store: ExploreStore,
+    posts: PostRepository,
+    index: VectorIndex,
+    enqueue: Callable[[list[ExploreJob]], int],
+    now_ms: int,
+    pool_size: int,
+    dimensions: int,
+    active_days: int,
+    job_size: int,
+) -> RefreshOutcome:
+    """Rebuild the pools, embeddings and k-NN index as one new generation, then queue the viewers' rankings."""
+    generation = str(now_ms)
+    regions = store.regions()
+    popular = store.popular(regions, now_ms, REGION_POOL)
+    overall = store.popular([], now_ms, pool_size)[GLOBAL]
+    topic_pools = store.topic_posts(store.topics(now_ms, TOPIC_COUNT), now_ms, TOPIC_POOL)
+    universe = {p for p, _ in overall}
+    universe.update(p for pool in (*popular.values(), *topic_pools.values()) for p, _ in pool)
+    records = posts.get_many(universe) if universe else {}
+    hashtags = {p: _topics(r.hashtags) for p, r in records.items()}
+    vectors = embed(store.engagers(sorted(records)), hashtags, dimensions)
+    index.replace(generation, vectors.posts)
+
+    def ids(pool: Iterable[tuple[int, float]]) -> list[int]:
+        return [p for p, _ in pool if p in records]
+
+    model = {
+        "generation": generation,
+        "built_at": now_ms,
+        "posts": {
+            str(p): [r.author_id, r.created_at, r.like_count, r.comment_count, list(hashtags[p])]
+            for p, r in records.items()
+        },
+        "popular": {
+            GLOBAL: ids(overall),
+            **{region: ids(pool) for region, pool in popular.items() if region != GLOBAL},
+        },
+        "topics": {tag: ids(pool) for tag, pool in topic_pools.items()},
+        "tag_vectors": {tag: [round(x, 5) for x in v] for tag, v in vectors.tags.items()},
+    }
+    store.put_model(generation, model, vectors.users)
+    viewers = store.active(now_ms - active_days * DAY_MS)
+    jobs = [ExploreJob(user_ids=tuple(viewers[i : i + job_size])) for i in range(0, len(viewers), job_size)]
+    enqueue(jobs)
+    return RefreshOutcome(generation, len(records), len(vectors.posts), len(vectors.users), len(viewers))
+
+
+# -- 3. each viewer's list ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """What ranking knows of the viewer."""
+
+    user_id: int
+    region: str
+    followees: frozenset[int]
+    hidden: frozenset[int]
+    engaged: tuple[int, ...]  # most recent first
+    seen: frozenset[int]
+    author_affinity: Mapping[int, float]
+    topic_affinity: Mapping[str, float]
+    vector: Sequence[float] | None
+
+
+@dataclass(frozen=True)
+class Model:
+    """A refreshed generation, as ranking reads it."""
+
+    generation: str
+    built_at: int
+    posts: Mapping[int, Candidate]
+    popular: Mapping[str, Sequence[int]]
+    topics: Mapping[str, Sequence[int]]
+    tag_vectors: Mapping[str, Sequence[float]]
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Model:
+        posts = {
+            int(p): Candidate(int(p), int(a), int(c), int(likes), int(comments), tuple(tags))
+            for p, (a, c, likes, comments, tags) in data["posts"].items()
+        }
+        return cls(
+            generation=str(data["generation"]),
+            built_at=int(data["built_at"]),
+            posts=posts,
+            popular={region: [int(p) for p in ids] for region, ids in data["popular"].items()},
+            topics={tag: [int(p) for p in ids] for tag, ids in data["topics"].items()},
+            tag_vectors=data["tag_vectors"],
+        )
+
+
+def candidates(
+    model: Model,
+    viewer: Viewer,
+    similar_posts: Mapping[int, float],
+    neighbours: Sequence[tuple[int, float]],
+) -> dict[int, float]:
+    """Candidate post -> how strongly retrieval vouches for it: every source adds its evidence (about 0..1 each;
+    pool sources by rank, so the tenth most popular post counts more than the two hundredth)."""
+    evidence: dict[int, float] = {}
+
+    def add(post_id: int, value: float) -> None:
+        evidence[post_id] = evidence.get(post_id, 0.0) + value
+
+    strongest = max(similar_posts.values(), default=0.0) or 1.0
+    for post_id, score in similar_posts.items():
+        add(post_id, score / strongest)
+    for post_id, similarity in neighbours:
+        add(post_id, max(0.0, similarity))
+    pools: list[tuple[Sequence[int], float, float]] = [
+        (model.popular.get(viewer.region, []) if viewer.region else [], DEPTH["region"], 0.5),
+        (model.popular.get(GLOBAL, []), DEPTH["popular"], 0.25),
+    ]
+    pools += [
+        (model.topics.get(tag, []), DEPTH["topic"], 0.5)
+        for tag in favourite_topics(viewer, model, 2 * FAVOURITE_TOPICS)
+    ]
+    for pool, depth, strength in pools:
+        for rank_, post_id in enumerate(pool[: int(depth)]):
+            add(post_id, strength / (1 + rank_ / 50))
+    return evidence
+
+
+def favourite_topics(viewer: Viewer, model: Model, count: int) -> list[str]:
+    ranked = sorted(viewer.topic_affinity.items(), key=lambda item: (-item[1], item[0]))
+    return [tag for tag, weight in ranked if weight > 0 and tag in model.topics][:count]
+
+
+def allowed(post: Candidate, viewer: Viewer) -> bool:
+    return (
+        post.author_id != viewer.user_id
+        and post.author_id not in viewer.followees
+        and post.author_id not in viewer.hidden
+        and post.post_id not in viewer.seen
+        and post.post_id not in viewer.engaged
+    )
+
+
+def rank_viewer(
+    model: Model,
+    viewer: Viewer,
+    similar_posts: Mapping[int, float],
+    neighbours: Sequence[tuple[int, float]],
+    ranking: RankingModel,
+    now_ms: int,
+    size: int,
+) -> list[int]:
+    """The viewer's explore list: candidates, filtered, ranked and diversified; best first."""
+    evidence = candidates(model, viewer, similar_posts, neighbours)
+    kept = [model.posts[p] for p in evidence if p in model.posts and allowed(model.posts[p], viewer)]
+    topics = {t.lower(): w for t, w in viewer.topic_affinity.items()}
+    scored = sorted(
+        (
+            (ranking.probability(features(c, now_ms, viewer.author_affinity, topics)) * (1 + evidence[c.post_id]), c)
+            for c in kept
+        ),
+        key=lambda item: (-item[0], -item[1].post_id),
+    )
+    favourites = set(favourite_topics(viewer, model, FAVOURITE_TOPICS))
+    return diversify([c for _, c in scored], favourites, size)
+
+
+def primary_topic(post: Candidate) -> str | None:
+    return post.hashtags[0] if post.hashtags else None
+
+
+def novel(post: Candidate, favourites: set[str]) -> bool:
+    topic = primary_topic(post)
+    return topic is not None and topic not in favourites
+
+
+def _fits(post: Candidate, window: Sequence[Candidate], favourites: set[str], need_novel: bool) -> bool:
+    topic = primary_topic(post)
+    return (
+        sum(c.author_id == post.author_id for c in window) < MAX_PER_AUTHOR
+        and (topic is None or sum(primary_topic(c) == topic for c in window) < MAX_PER_TOPIC)
+        and (not need_novel or novel(post, favourites))
+    )
+
+
+def diversify(ranked: Sequence[Candidate], favourites: set[str], size: int) -> list[int]:
+    """Pick in rank order, but so that any WINDOW consecutive posts hold no author more than MAX_PER_AUTHOR
+    times, no topic more than MAX_PER_TOPIC times and, where one is left, a post from outside the viewer's
+    favourite topics. When nothing left fits, the best remaining post is taken, so the list is as long as the
+    candidates allow."""
+    remaining = list(ranked)
+    chosen: list[Candidate] = []
+    while remaining and len(chosen) < size:
+        window = chosen[-(WINDOW - 1) :]
+        need_novel = bool(favourites) and len(window) == WINDOW - 1 and not any(novel(c, favourites) for c in window)
+        pick = None
+        if need_novel:
+            pick = next((i for i, c in enumerate(remaining) if _fits(c, window, favourites, True)), None)
+        if pick is None:
+            pick = next((i for i, c in enumerate(remaining) if _fits(c, window, favourites, False)), 0)
+        chosen.append(remaining.pop(pick))
+    return [c.post_id for c in chosen]
+
+
+def similar_posts(store: ExploreStore, engaged: Sequence[int], viewer_id: int) -> dict[int, float]:
+    """Collaborative filtering: people who engaged with the viewer's recent posts are their neighbours
+    (each shared post counts 1/log2(2 + its engagers), so a hit everyone liked says little); what the
+    neighbours engaged with scores their summed similarity. Two pipelined round trips."""
+    seeds = list(engaged[:CF_SEEDS])
+    if not seeds:
+        return {}
+    similarity: dict[int, float] = {}
+    for engagers in store.engagers(seeds).values():
+        weight = 1 / math.log2(2 + len(engagers))
+        for user_id in engagers[:CF_ENGAGERS_PER_SEED]:
+            if user_id != viewer_id:
+                similarity[user_id] = similarity.get(user_id, 0.0) + weight
+    neighbours = sorted(similarity, key=lambda u: (-similarity[u], u))[:CF_NEIGHBOURS]
+    scores: dict[int, float] = {}
+    for user_id, posts in store.engaged_by(neighbours, CF_POSTS_PER_NEIGHBOUR).items():
+        for post_id in posts:
+            scores[post_id] = scores.get(post_id, 0.0) + similarity[user_id]
+    return scores
+
+
+def user_vector(
+    viewer_vector: Sequence[float] | None, topics: Mapping[str, float], model: Model, dims: int
+) -> list[float] | None:
+    """The viewer's own embedding, else (no recent engagement in the pool) their topics' vectors, weighted."""
+    if viewer_vector is not None:
+        return list(viewer_vector)
+    known = [(model.tag_vectors[t], w) for t, w in topics.items() if t in model.tag_vectors and w > 0]
+    return fold_in([v for v, _ in known], dims, [w for _, w in known]) if known else None
+
+
+# -- serving ------------------------------------------------------------------------------------------------
+
+
+def encode_cursor(generation: str, offset: int) -> str:
+    return f"{generation}.{offset}"
+
+
+def decode_cursor(cursor: str | None) -> tuple[str, int] | None:
+    if not cursor:
+        return None
+    match = CURSOR.fullmatch(cursor)
+    if match is None:
+        raise InvalidCursorError("the cursor is not valid; start again without one")
+    return match.group(1), int(match.group(2))
+
+
+@dataclass(frozen=True)
+class ExplorePorts:
+    store: ExploreStore
+    index: VectorIndex
+    users: UserRepository
+    following_ids: Callable[[int], list[int]]
+    graph: Graph
+    affinity: AffinityStore
+    views: PostViews
+    ranking: Callable[[], RankingModel]
+    redis: Any
+    now_ms: Callable[[], int]
+
+
+class Explore:
+    def __init__(self, ports: ExplorePorts, page_seconds: int, list_size: int, dimensions: int) -> None:
+        self._p = ports
+        self._page_seconds = page_seconds
+        self._list_size = list_size
+        self._dimensions = dimensions
+        self._model = lru_cache(maxsize=2)(self._load_model)
+
+    def _load_model(self, generation: str) -> Model | None:
+        data = self._p.store.model(generation)
+        return Model.from_json(data) if data else None
+
+    def current_model(self) -> Model | None:
+        generation = self._p.store.current_generation()
+        return self._model(generation) if generation else None
+
+    def viewer(self, viewer_id: int, model: Model) -> Viewer:
+        user = self._p.users.get(viewer_id)
+        batch = PipelineBatch(self._p.redis)
+        affinity = self._p.affinity.queue_all(batch, viewer_id)
+        seen = self._p.store.queue_seen(batch, viewer_id)
+        engaged = self._p.store.queue_engaged(batch, viewer_id, 200)
+        batch.execute()
+        authors, topics = affinity.value
+        return Viewer(
+            user_id=viewer_id,
+            region=user.region if user else "",
+            followees=frozenset(self._p.following_ids(viewer_id)),
+            hidden=frozenset(self._p.graph.hidden_from(viewer_id)),
+            engaged=tuple(engaged.value),
+            seen=frozenset(seen.value),
+            author_affinity=authors,
+            topic_affinity=topics,
+            vector=self._p.store.user_vector(model.generation, viewer_id),
+        )
+
+    def rank(self, viewer_id: int) -> tuple[str, list[int]] | None:
+        """Rank and store the viewer's list with the current model; None before the first refresh."""
+        model = self.current_model()
+        if model is None:
+            return None
+        viewer = self.viewer(viewer_id, model)
+        query = user_vector(viewer.vector, viewer.topic_affinity, model, self._dimensions)
+        neighbours = self._p.index.nearest(query, DEPTH["similar"]) if query else []
+        similar = similar_posts(self._p.store, viewer.engaged, viewer_id)
+        ids = rank_viewer(model, viewer, similar, neighbours, self._p.ranking(), self._p.now_ms(), self._list_size)
+        self._p.store.put_list(viewer_id, model.generation, ids, self._page_seconds)
+        return model.generation, ids
+
+    def followed(self, follower_id: int, followee_id: int, following: bool) -> None:
+        """A follow makes the followee's posts feed material: the list is ranked again, open pages skip them."""
+        if following:
+            self._p.store.forget_list(follower_id, followee_id, self._page_seconds)
+
+    def page(self, viewer_id: int, cursor: str | None, limit: int) -> Page[Post]:
+        """A page of the viewer's list: one Redis round trip to find it, one to hydrate, one to mark it seen."""
+        position = decode_cursor(cursor)
+        now = self._p.now_ms()
+        batch = PipelineBatch(self._p.redis)
+        listed = self._p.store.queue_viewer(batch, viewer_id, position[0] if position else None)
+        hidden_slot = self._p.graph.queue_hidden(batch, viewer_id)
+        self._p.store.touch_active(batch, viewer_id, now)
+        batch.execute()
+        current, by_cursor, followed_since = listed.value
+        if position and by_cursor is not None:
+            generation, ids, start = position[0], by_cursor, position[1]
+        else:
+            if current is None:
+                ranked = self.rank(viewer_id)
+                if ranked is None:
+                    return Page[Post](items=[], next_cursor=None)
+                generation, ids = ranked
+            else:
+                generation, ids = current.generation, current.post_ids
+            start = 0
+            if position:  # the cursor's list has lapsed: carry on in the current one, past what was shown
+                seen = self._p.store.seen(viewer_id)
+                ids = [p for p in ids if p not in seen]
+                self._p.store.put_list(viewer_id, generation, ids, self._page_seconds)
+        hidden = hidden_slot.value if hidden_slot.value is not None else self._p.graph.hidden_from(viewer_id)
+        items: list[Post] = []
+        offset = start
+        for _ in range(MAX_REFILLS):
+            chunk = ids[offset : offset + limit - len(items)]
+            if not chunk:
+                break
+            offset += len(chunk)
+            shown = self._p.views.many(viewer_id, chunk, hidden=hidden)
+            items.extend(p for p in shown if int(p.author.user_id) not in followed_since)
+            if len(items) >= limit:
+                break
+        self._p.store.mark_seen(viewer_id, [int(p.post_id) for p in items], now)
+        next_cursor = encode_cursor(generation, offset) if offset < len(ids) else None
+        return Page[Post](items=items, next_cursor=next_cursor)

@@ -1,0 +1,264 @@
+"""Explore: signals from posts, likes and comments; the 15-minute refresh; each viewer's ranked, filtered,
+diversified list; pages that never repeat; and what happens on follows, blocks, deletes and a Redis outage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from aperture import wiring
+from aperture.explore import MAX_PER_AUTHOR, MAX_PER_TOPIC, WINDOW
+from aperture.models.events import LikeChanged
+from local.invoke import invoke
+from local.pump import EventPump
+from local.scheduler import scheduled_event
+from tests.support import Account, Api, RoundTrips, _ready_event, free_port, logged_warnings, settings_env
+
+
+def post(author: Account, *hashtags: str) -> int:
+    """A post as the pipeline publishes it: its 'ready' event on the events stream (the pump delivers it)."""
+    event = _ready_event(author, "post", ("150", "640", "1080"), width=1080, height=1080, hashtags=hashtags)
+    wiring.events().publish(event)
+    return int(event.post_id)
+
+
+def like(api: Api, user: Account, post_id: int) -> None:
+    assert api.call("PUT", f"/posts/{post_id}/like", user).status_code == 200
+
+
+def refresh(pump: EventPump) -> dict[str, Any]:
+    pump.drain()  # signals first, as they would have arrived by the time the schedule fires
+    outcome: dict[str, Any] = invoke("explore_refresh", scheduled_event("explore_refresh", "us-east-1"))
+    pump.drain()  # the ranking jobs it queued
+    return outcome
+
+
+def explore(api: Api, viewer: Account, cursor: str | None = None, limit: int = 20) -> tuple[list[int], str | None]:
+    query = f"?limit={limit}" + (f"&cursor={cursor}" if cursor else "")
+    response = api.call("GET", f"/explore{query}", viewer)
+    assert response.status_code == 200, response.json
+    return [int(p["post_id"]) for p in response.json["items"]], response.json["next_cursor"]
+
+
+def set_region(api: Api, user: Account, region: str) -> None:
+    assert api.call("PATCH", "/me", user, json={"region": region}).status_code == 200
+
+
+@pytest.fixture(autouse=True)
+def fresh_explore(pump: EventPump) -> None:
+    """Explore's state starts empty: the pump has delivered what earlier tests left in flight, so forget it."""
+    client = wiring.redis_client()
+    for key in client.scan_iter("xp:*", count=1000):
+        client.delete(key)
+
+
+@pytest.fixture
+def people(api: Api) -> Iterator[dict[str, Account]]:
+    yield {name: api.sign_up(name) for name in ("alice", "bob", "carol", "dave", "erin", "frank")}
+
+
+def test_explore_shows_posts_from_accounts_the_viewer_does_not_follow(
+    api: Api, pump: EventPump, people: dict[str, Account]
+) -> None:
+    # Given alice follows bob, and bob, carol, dave and alice herself have posted, with likes from others
+    alice, bob, carol, dave, erin = (people[n] for n in ("alice", "bob", "carol", "dave", "erin"))
+    api.call("PUT", f"/users/{bob.user_id}/follow", alice)
+    own, followed = post(alice, "cats"), post(bob, "cats")
+    others = [post(carol, "cats"), post(dave, "food")]
+    pump.drain()
+    for post_id in (followed, *others):
+        like(api, erin, post_id)
+    refresh(pump)
+    # When alice opens explore
+    shown, _ = explore(api, alice)
+    # Then she sees carol's and dave's posts, and neither her own nor bob's
+    assert set(others) <= set(shown)
+    assert own not in shown and followed not in shown
+
+
+def test_a_newcomer_sees_posts_popular_in_their_region_first(
+    api: Api, pump: EventPump, people: dict[str, Account]
+) -> None:
+    # Given two posts equally liked, one by people in Brazil and one by people in Japan
+    carol, dave, erin, frank, bob = (people[n] for n in ("carol", "dave", "erin", "frank", "bob"))
+    for fan, region in ((erin, "BR"), (frank, "BR"), (bob, "JP"), (dave, "JP")):
+        set_region(api, fan, region)
+    liked_in_brazil, liked_in_japan = post(carol, "beach"), post(carol, "temple")
+    pump.drain()
+    for fan in (erin, frank):
+        like(api, fan, liked_in_brazil)
+    for fan in (bob, dave):
+        like(api, fan, liked_in_japan)
+    refresh(pump)
+    # When a newcomer from Brazil and one from Japan open explore
+    brazilian, japanese = api.sign_up("newbr"), api.sign_up("newjp")
+    set_region(api, brazilian, "BR")
+    set_region(api, japanese, "JP")
+    # Then each sees the post their region liked first
+    assert explore(api, brazilian)[0][:2] == [liked_in_brazil, liked_in_japan]
+    assert explore(api, japanese)[0][:2] == [liked_in_japan, liked_in_brazil]
+
+
+def test_posts_liked_by_people_who_share_the_viewers_taste_rank_first(
+    api: Api, pump: EventPump, people: dict[str, Account]
+) -> None:
+    # Given erin liked the same post as alice, and then liked one of dave's; frank liked one of carol's
+    alice, carol, dave, erin, frank, bob = (people[n] for n in ("alice", "carol", "dave", "erin", "frank", "bob"))
+    shared, erins_pick, unrelated = post(bob, "misc"), post(dave, "misc"), post(carol, "misc")
+    pump.drain()
+    like(api, alice, shared)
+    like(api, erin, shared)
+    like(api, erin, erins_pick)
+    like(api, frank, unrelated)
+    refresh(pump)
+    # When alice opens explore
+    shown, _ = explore(api, alice)
+    # Then erin's pick (collaborative filtering) comes before the equally liked unrelated post, and the post she
+    # already liked is not offered again
+    assert shown.index(erins_pick) < shown.index(unrelated)
+    assert shared not in shown
+
+
+def test_the_refresh_precomputes_the_lists_of_active_viewers(
+    api: Api, pump: EventPump, people: dict[str, Account]
+) -> None:
+    # Given alice has opened explore before, and new posts arrive
+    alice, carol, erin = people["alice"], people["carol"], people["erin"]
+    first = post(carol, "cats")
+    pump.drain()
+    like(api, erin, first)
+    refresh(pump)
+    assert explore(api, alice)[0] == [first]
+    second = post(carol, "dogs")
+    pump.drain()
+    like(api, erin, second)
+    # When the scheduled refresh runs (and its ranking jobs)
+    outcome = refresh(pump)
+    assert outcome["viewers_queued"] >= 1
+    # Then alice's next visit is served from her precomputed list, without ranking on the request: one Redis
+    # round trip to find the page, one to hydrate it, one to remember what she saw (with the post cached, as
+    # another viewer's visit leaves it)
+    explore(api, people["frank"])
+    trips = RoundTrips(wiring.redis_client())
+    shown, _ = explore(api, alice)
+    assert shown == [second]  # the first was seen: it is not offered again
+    assert trips.count <= 3
+
+
+def test_pages_never_repeat_a_post_even_across_a_refresh(api: Api, pump: EventPump, people: dict[str, Account]) -> None:
+    # Given thirty posts by ten authors on explore
+    authors = [api.sign_up(f"auth{i}") for i in range(10)]
+    posted = [post(authors[i % 10], f"topic{i % 7}") for i in range(30)]
+    pump.drain()
+    for post_id in posted:
+        like(api, people["erin"], post_id)
+    refresh(pump)
+    viewer = people["alice"]
+    # When alice pages through, with a refresh after the first page
+    first, cursor = explore(api, viewer, limit=8)
+    refresh(pump)
+    seen = list(first)
+    while cursor:
+        page, cursor = explore(api, viewer, cursor, limit=8)
+        seen += page
+    # Then every post shows up exactly once
+    assert sorted(seen) == sorted(posted)
+
+
+def test_a_page_is_diverse_in_authors_and_topics(api: Api, pump: EventPump, people: dict[str, Account]) -> None:
+    # Given one prolific author of food photos alice loves, and a few other authors and topics
+    alice, carol, erin = people["alice"], people["carol"], people["erin"]
+    foodie = api.sign_up("foodie")
+    food = [post(foodie, "food") for _ in range(12)]
+    topics = ("food", "food", "food", "food", "art", "sport", "travel", "music", "dance", "cars", "birds", "books")
+    others = [post(api.sign_up(f"other{i}"), t) for i, t in enumerate(topics)]
+    pump.drain()
+    for post_id in (*food, *others):
+        like(api, erin, post_id)
+    liked_food = post(carol, "food")
+    pump.drain()
+    like(api, alice, liked_food)  # alice's taste: food
+    refresh(pump)
+    # When she opens explore
+    response = api.call("GET", "/explore?limit=10", alice)
+    items = response.json["items"]
+    # Then no author appears twice in ten, no topic more than three times, and something other than food is in
+    authors = [p["author"]["user_id"] for p in items]
+    topics = [p["hashtags"][0] for p in items]
+    assert len(items) == WINDOW
+    assert max(authors.count(a) for a in authors) <= MAX_PER_AUTHOR
+    assert topics.count("food") <= MAX_PER_TOPIC
+    assert any(t != "food" for t in topics)
+
+
+def test_followed_blocked_and_deleted_never_show_and_the_page_is_refilled(
+    api: Api, pump: EventPump, people: dict[str, Account]
+) -> None:
+    # Given alice's explore list holds posts by carol, dave, bob and others
+    alice, bob, carol, dave, erin = (people[n] for n in ("alice", "bob", "carol", "dave", "erin"))
+    extra = [api.sign_up(f"x{i}") for i in range(4)]
+    by_carol, by_dave, by_bob = post(carol, "a"), post(dave, "b"), post(bob, "c")
+    rest = [post(x, f"t{i}") for i, x in enumerate(extra)]
+    pump.drain()
+    for post_id in (by_carol, by_dave, by_bob, *rest):
+        like(api, erin, post_id)
+    refresh(pump)
+    explore(api, people["frank"])  # (another viewer's list is untouched by what follows)
+    wiring.explore().rank(int(alice.user_id))
+    # When alice follows carol, blocks dave, and bob deletes his post
+    api.call("PUT", f"/users/{carol.user_id}/follow", alice)
+    api.call("PUT", f"/users/{dave.user_id}/block", alice)
+    assert api.call("DELETE", f"/posts/{by_bob}", bob).status_code == 204
+    # Then none of them shows, and the page still comes back full
+    shown, _ = explore(api, alice, limit=4)
+    assert not {by_carol, by_dave, by_bob} & set(shown)
+    assert sorted(shown) == sorted(rest)
+
+
+def test_a_redelivered_batch_of_events_counts_once(api: Api, pump: EventPump, people: dict[str, Account]) -> None:
+    # Given a like delivered to the signals consumer twice (Kinesis redelivers after a failure)
+    carol, erin = people["carol"], people["erin"]
+    post_id = post(carol, "cats")
+    pump.drain()
+    from aperture.clock import now_ms
+
+    event = LikeChanged(event_id="like-1", occurred_at=now_ms(), post_id=post_id, post_author_id=int(carol.user_id),
+                        user_id=int(erin.user_id), liked=True)  # fmt: skip
+    record = {"kinesis": {"data": _b64(event.model_dump_json()), "sequenceNumber": "1", "partitionKey": "p"}}
+    kinesis_event = {"Records": [{**record, "eventSource": "aws:kinesis", "eventID": "shard:1"}]}
+    assert invoke("explore_signals", kinesis_event) == {"batchItemFailures": []}
+    assert invoke("explore_signals", kinesis_event) == {"batchItemFailures": []}
+    # Then the post's popularity counts the like once (and its arrival)
+    store = wiring.explore_store()
+    popular = dict(store.popular([], now_ms(), 10)["*"])
+    assert popular[post_id] == pytest.approx(1.5)
+
+
+def _b64(text: str) -> str:
+    import base64
+
+    return base64.b64encode(text.encode()).decode()
+
+
+def test_explore_answers_503_when_redis_is_down(api: Api, people: dict[str, Account]) -> None:
+    # Given Redis is unreachable
+    with logged_warnings() as warnings, settings_env(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0"):
+        response = api.call("GET", "/explore", people["alice"])
+    # Then the client is told to retry, in the API's error shape, and the outage is logged
+    assert response.status_code == 503
+    assert response.json["error"]["code"] == "service_unavailable"
+    assert any("explore unavailable" in w.getMessage() for w in warnings)
+
+
+def test_a_bad_cursor_is_a_clear_error(api: Api, people: dict[str, Account]) -> None:
+    response = api.call("GET", "/explore?cursor=not-a-cursor", people["alice"])
+    assert response.status_code == 422
+    assert response.json["error"]["code"] == "invalid_cursor"
+
+
+def test_explore_before_the_first_refresh_is_empty_not_an_error(api: Api, people: dict[str, Account]) -> None:
+    response = api.call("GET", "/explore", people["alice"])
+    assert response.status_code == 200
+    assert response.json == {"items": [], "next_cursor": None}
