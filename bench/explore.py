@@ -7,8 +7,9 @@ and the k-NN index.
   (posts they had not liked yet, by anyone). Reported: hit rate@20 (viewers with a held-out like in their first
   page) and recall@100, for explore and for the obvious baselines (overall and regional popularity), plus
   explore without collaborative filtering and without the k-NN source.
-- Refresh: seconds to rebuild pools, embeddings and index for the world; ranking: one viewer's list, p50/p99,
-  against serving a precomputed list (one Redis GET).
+- Refresh: seconds to rebuild pools, embeddings and index for the world, and the embedding alone at the pool's
+  full size (5,000 posts with 200 engagers each: a million engagements), its time and peak memory; ranking: one
+  viewer's list, p50/p99, against serving a precomputed list (one Redis GET).
 - Index: FAISS HNSW (what `make dev` uses; OpenSearch's faiss engine on AWS uses the same parameters) against
   exact search in numpy on 100,000 clustered 32-d vectors: queries/s and recall@100.
 
@@ -23,6 +24,7 @@ import os
 import random
 import statistics
 import time
+import tracemalloc
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ import numpy as np
 from aperture.adapters.dynamo import PostRepository
 from aperture.adapters.explore_store import Engagement, ExploreStore
 from aperture.adapters.vectors import FaissIndex
+from aperture.embeddings import embed
 from aperture.explore import Model, Viewer, rank_viewer, refresh, similar_posts, user_vector
 from aperture.models.events import ExploreJob
 from aperture.models.records import PostRecord
@@ -221,6 +224,26 @@ def serving(store: ExploreStore, client: Any, samples: int) -> dict[str, float]:
     return {"p50": round(_percentile(times, 50), 3), "p99": round(_percentile(times, 99), 3)}
 
 
+def embedding_scale(posts: int, engagers_per_post: int, users: int, seed: int) -> dict[str, Any]:
+    """The refresh's embedding at the pool's full size: every post at the 200-engager cap."""
+    rng = random.Random(seed)
+    engagers = {p: rng.sample(range(users), engagers_per_post) for p in range(posts)}
+    hashtags = {p: (TOPICS[p % len(TOPICS)],) for p in range(posts)}
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    vectors = embed(engagers, hashtags, DIMENSIONS)
+    seconds = time.perf_counter() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {
+        "posts": posts,
+        "engagements": posts * engagers_per_post,
+        "users_embedded": len(vectors.users),
+        "seconds": round(seconds, 2),
+        "peak_mb": round(peak / 2**20),
+    }
+
+
 def index_speed(count: int, queries: int, seed: int) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((200, DIMENSIONS))
@@ -273,6 +296,9 @@ def main() -> None:
         result = quality(users, posts, viewers, args.seed, store, index)
         result["serve_precomputed_ms"] = serving(store, client, 500)
         result["rank_vs_precomputed_p50"] = round(result["rank_ms"]["p50"] / result["serve_precomputed_ms"]["p50"])
+        result["embedding_at_scale"] = embedding_scale(
+            1_000 if args.quick else 5_000, 200, 40_000 if args.quick else 200_000, args.seed
+        )
         result["index"] = index_speed(20_000 if args.quick else 100_000, 200 if args.quick else 1_000, args.seed)
         print(json.dumps(result, indent=2))
         explore, popular = result["quality"]["explore"], result["quality"]["popular"]

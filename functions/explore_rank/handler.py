@@ -1,5 +1,6 @@
 """SQS consumer of explore ranking jobs: each ranks and stores the lists of about a hundred active viewers with
-the current model. Ranking overwrites, so a retried job changes nothing more."""
+the current model. Every ranking is stored under a new list id, so a retried job makes fresh lists and never
+moves the posts under a cursor a client already holds."""
 
 from typing import Any
 

@@ -1,6 +1,6 @@
 """Kinesis consumer of domain events: new posts, likes and comments become explore's signals (popularity per
-region and topic, who engaged with what). A batch is counted in one pass and each event once, however often
-Kinesis delivers it."""
+region and topic, who engaged with what). A batch is counted in one pass; an event already counted is skipped
+when Kinesis delivers it again, and one whose counting failed is counted on the retry."""
 
 from typing import Any
 
@@ -21,11 +21,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, l
         try:
             known = parse_event(record.kinesis.data_as_bytes())
         except (ValueError, ValidationError):
-            # A malformed record of a known type: reported, so Kinesis retries from it and then moves on.
-            logger.exception("malformed event", extra={"sequence_number": record.kinesis.sequence_number})
-            counted = record_signals(parsed, wiring.explore_store(), wiring.posts(), wiring.users())
-            logger.info("explore signals counted", extra={"engagements": counted})
-            return {"batchItemFailures": [{"itemIdentifier": record.kinesis.sequence_number}]}
+            # A malformed record of a known type is a producer's bug: logged and skipped, so it cannot hold back
+            # (or, after the retries, drop) the valid events behind it.
+            logger.exception("malformed event skipped", extra={"sequence_number": record.kinesis.sequence_number})
+            continue
         if known is not None:
             parsed.append(known)
     counted = record_signals(parsed, wiring.explore_store(), wiring.posts(), wiring.users())

@@ -262,3 +262,185 @@ def test_explore_before_the_first_refresh_is_empty_not_an_error(api: Api, people
     response = api.call("GET", "/explore", people["alice"])
     assert response.status_code == 200
     assert response.json == {"items": [], "next_cursor": None}
+
+
+def _posts_by_many(api: Api, pump: EventPump, fan: Account, count: int) -> list[int]:
+    """`count` posts, each by its own author, all liked once by `fan` (so all are on explore)."""
+    posted = [post(api.sign_up(f"p{i}"), f"tag{i}") for i in range(count)]
+    pump.drain()
+    for post_id in posted:
+        like(api, fan, post_id)
+    refresh(pump)
+    return posted
+
+
+def test_ranking_again_never_moves_the_posts_under_an_open_cursor(
+    api: Api, pump: EventPump, people: dict[str, Account]
+) -> None:
+    # Given alice has read the first page of her explore list
+    posted = _posts_by_many(api, pump, people["erin"], 12)
+    viewer = people["alice"]
+    first, cursor = explore(api, viewer, limit=4)
+    # When her list is ranked again meanwhile (a ranking job, or its retry) and she keeps paging
+    wiring.explore().rank(int(viewer.user_id))
+    wiring.explore().rank(int(viewer.user_id))
+    shown = list(first)
+    while cursor:
+        page, cursor = explore(api, viewer, cursor, limit=4)
+        shown += page
+    # Then she sees every post once: none skipped, none repeated
+    assert sorted(shown) == sorted(posted)
+
+
+def test_an_author_followed_from_explore_stays_out_of_pages_already_open(
+    api: Api, pump: EventPump, people: dict[str, Account]
+) -> None:
+    # Given alice has a page of explore open
+    viewer, erin = people["alice"], people["erin"]
+    authors = [api.sign_up(f"a{i}") for i in range(6)]
+    posted = {post(author, f"t{i}"): author for i, author in enumerate(authors)}
+    pump.drain()
+    for post_id in posted:
+        like(api, erin, post_id)
+    refresh(pump)
+    first, cursor = explore(api, viewer, limit=2)
+    # When she follows the author of a post further down, and a refresh ranks her list again before she pages
+    # on with her cursor
+    later = next(p for p in posted if p not in first)
+    api.call("PUT", f"/users/{posted[later].user_id}/follow", viewer)
+    refresh(pump)
+    shown = list(first)
+    while cursor:
+        page, cursor = explore(api, viewer, cursor, limit=2)
+        shown += page
+    # Then that author's post never shows, and nothing else is lost
+    assert later not in shown
+    assert sorted(shown) == sorted(p for p in posted if p != later)
+
+
+def test_paging_on_after_the_list_lapsed_continues_past_what_was_shown(
+    api: Api, pump: EventPump, people: dict[str, Account]
+) -> None:
+    # Given alice read a first page, and then her list lapsed (she came back an hour later)
+    posted = _posts_by_many(api, pump, people["erin"], 9)
+    viewer = people["alice"]
+    first, cursor = explore(api, viewer, limit=3)
+    client = wiring.redis_client()
+    for key in client.scan_iter(f"xp:{{u:{viewer.user_id}}}:*"):
+        if ":list:" in key or key.endswith(":current"):
+            client.delete(key)
+    # When she pages on with her old cursor
+    shown = list(first)
+    while cursor:
+        page, cursor = explore(api, viewer, cursor, limit=3)
+        shown += page
+    # Then she gets the rest of what explore has for her, nothing twice
+    assert sorted(shown) == sorted(posted)
+
+
+def test_likes_taken_back_and_comments_weigh_into_popularity(
+    api: Api, pump: EventPump, people: dict[str, Account]
+) -> None:
+    from aperture.clock import now_ms
+
+    # Given a post liked, unliked, and commented on by someone else
+    carol, erin = people["carol"], people["erin"]
+    post_id = post(carol, "cats")
+    pump.drain()
+    like(api, erin, post_id)
+    assert api.call("DELETE", f"/posts/{post_id}/like", erin).status_code == 200
+    assert api.call("POST", f"/posts/{post_id}/comments", erin, json={"text": "nice"}).status_code == 201
+    pump.drain()
+    # Then its score is its arrival (0.5) + the like (1) - the like (1) + the comment (2)
+    assert dict(wiring.explore_store().popular([], now_ms(), 10)["*"])[post_id] == pytest.approx(2.5)
+    assert wiring.explore_store().engagers([post_id]) == {post_id: [int(erin.user_id)]}
+
+
+def test_a_malformed_event_is_skipped_and_the_rest_of_the_batch_counted(
+    api: Api, pump: EventPump, people: dict[str, Account]
+) -> None:
+    from aperture.clock import now_ms
+
+    carol, erin = people["carol"], people["erin"]
+    post_id = post(carol, "cats")
+    pump.drain()
+    like_event = LikeChanged(event_id="like-after-garbage", occurred_at=now_ms(), post_id=post_id,
+                             post_author_id=int(carol.user_id), user_id=int(erin.user_id), liked=True)  # fmt: skip
+    records = [
+        {"kinesis": {"data": _b64('{"type": "like_changed", "post_id": "x"}'), "sequenceNumber": "1"}},
+        {"kinesis": {"data": _b64(like_event.model_dump_json()), "sequenceNumber": "2"}},
+    ]
+    event = {"Records": [{**r, "eventSource": "aws:kinesis", "eventID": f"shard:{i}"} for i, r in enumerate(records)]}
+    assert invoke("explore_signals", event) == {"batchItemFailures": []}
+    assert dict(wiring.explore_store().popular([], now_ms(), 10)["*"])[post_id] == pytest.approx(1.5)
+
+
+def test_a_batch_whose_counting_failed_is_counted_on_the_retry_once(
+    api: Api, pump: EventPump, people: dict[str, Account], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aperture.clock import now_ms
+    from aperture.explore import record_signals
+
+    carol, erin = people["carol"], people["erin"]
+    post_id = post(carol, "cats")
+    pump.drain()
+    event = LikeChanged(event_id="like-retried", occurred_at=now_ms(), post_id=post_id,
+                        post_author_id=int(carol.user_id), user_id=int(erin.user_id), liked=True)  # fmt: skip
+    store = wiring.explore_store()
+    # Given counting fails once after the batch was claimed (Redis lost mid-way)
+    original = store.apply
+    monkeypatch.setattr(store, "apply", lambda engagements: (_ for _ in ()).throw(RuntimeError("lost")))
+    with pytest.raises(RuntimeError):
+        record_signals([event], store, wiring.posts(), wiring.users())
+    monkeypatch.setattr(store, "apply", original)
+    # When Kinesis delivers the batch again, twice
+    record_signals([event], store, wiring.posts(), wiring.users())
+    record_signals([event], store, wiring.posts(), wiring.users())
+    # Then the like counts exactly once
+    assert dict(store.popular([], now_ms(), 10)["*"])[post_id] == pytest.approx(1.5)
+
+
+def test_explore_carries_on_without_the_knn_index(
+    api: Api, pump: EventPump, people: dict[str, Account], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aperture.adapters.vectors import IndexUnavailableError
+
+    # Given explore has posts, alice has a taste (a like) the k-NN index would use, and the index is down
+    alice = people["alice"]
+    posted = [post(api.sign_up(f"k{i}"), f"tag{i}") for i in range(4)]
+    pump.drain()
+    for post_id in posted:
+        like(api, people["erin"], post_id)
+    like(api, alice, posted[0])
+    refresh(pump)
+
+    def down(vector: Any, k: int) -> list[tuple[int, float]]:
+        raise IndexUnavailableError("connection refused")
+
+    monkeypatch.setattr(wiring.vector_index(), "nearest", down)
+    # When alice opens explore for the first time (ranked on request)
+    with logged_warnings() as warnings:
+        shown, _ = explore(api, alice)
+    # Then she gets her page from the other sources, and the outage is logged
+    assert sorted(shown) == sorted(posted[1:])
+    assert any("without the k-NN index" in w.getMessage() for w in warnings)
+
+
+def test_collaborative_filtering_reaches_posts_newer_than_the_last_refresh(
+    api: Api, pump: EventPump, people: dict[str, Account]
+) -> None:
+    # Given alice and erin liked the same post, and after the last refresh erin liked a brand-new post of dave's
+    alice, erin, dave, bob = people["alice"], people["erin"], people["dave"], people["bob"]
+    shared = post(bob, "misc")
+    pump.drain()
+    like(api, alice, shared)
+    like(api, erin, shared)
+    refresh(pump)
+    newer = post(dave, "misc")
+    pump.drain()
+    like(api, erin, newer)
+    pump.drain()
+    # When alice opens explore
+    shown, _ = explore(api, alice)
+    # Then dave's new post is offered though no refresh has seen it yet
+    assert newer in shown

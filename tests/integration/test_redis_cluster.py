@@ -78,3 +78,35 @@ def test_likes_count_check_and_move_to_a_bloom_filter_on_a_cluster(cluster: Any)
     token = likes.lock("likes:{42}:lock:5", 1000)
     assert token and likes.lock("likes:{42}:lock:5", 1000) is None
     likes.unlock("likes:{42}:lock:5", token)
+
+
+def test_explore_signals_model_and_lists_work_on_a_cluster(cluster: Any) -> None:
+    from aperture.adapters.explore_store import GLOBAL, Engagement, ExploreStore
+
+    store = ExploreStore(cluster)
+    day_ms = 86_400_000
+    now = 20_000 * day_ms + 3_600_000
+    # Signals over two days, many posts and users: keys on every node; the two-day unions stay within one slot
+    assert store.claim_events(["e1", "e2"]) == [True, True] and store.claim_events(["e1"]) == [True]  # pending
+    store.mark_counted(["e1", "e2"])
+    assert store.claim_events(["e1", "e2", "e3"]) == [False, False, True]
+    store.apply(
+        [Engagement(p, u, "BR", ("cats",), 1.0, now - (p % 2) * day_ms) for p in range(1, 60) for u in (p, p + 100)]
+    )
+    popular = store.popular(["BR"], now, 5)
+    assert [p for p, _ in popular[GLOBAL]][:1] == [58] and popular["BR"] == popular[GLOBAL]
+    assert store.topics(now, 5) == ["cats"]
+    assert sorted(store.engagers([7])[7]) == [7, 107]
+    # A model generation and a viewer's list, read back in one batch with other stores
+    store.put_model("g1", {"generation": "g1", "posts": {}}, {5: [0.6, 0.8]})
+    assert store.model("g1") == {"generation": "g1", "posts": {}} and store.user_vector("g1", 5) == [0.6, 0.8]
+    store.put_list(5, "g1", [3, 2, 1], 60)
+    batch = PipelineBatch(cluster)
+    listed = store.queue_viewer(batch, 5, "g1")
+    seen = store.queue_seen(batch, 5)
+    store.touch_active(batch, 5, now)
+    batch.execute()
+    current, by_cursor, followed = listed.value
+    assert current is not None and (current.list_id, current.post_ids) == ("g1", [3, 2, 1])
+    assert by_cursor == [3, 2, 1] and followed == set() and seen.value == set()
+    assert store.active(now - day_ms) == [5]

@@ -17,7 +17,13 @@ from opensearchpy import Connection, ConnectionTimeout, OpenSearch
 from requests.adapters import BaseAdapter
 
 from aperture.adapters.opensearch import BULK_CHUNK, OpenSearchIndex, opensearch_client
-from aperture.adapters.vectors import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_LINKS, FaissIndex
+from aperture.adapters.vectors import (
+    HNSW_EF_CONSTRUCTION,
+    HNSW_EF_SEARCH,
+    HNSW_LINKS,
+    FaissIndex,
+    IndexUnavailableError,
+)
 
 ALIAS = "aperture-explore"
 DIMENSIONS = 4
@@ -389,6 +395,24 @@ def test_nearest_before_any_generation_is_empty(domain: FakeDomain, index: OpenS
     assert index.nearest(_unit(1, 0, 0, 0), 10) == []
     (query,) = domain.requests
     assert query.path == f"/{ALIAS}/_search"
+
+
+def test_a_domain_that_cannot_answer_is_reported_as_unavailable(
+    domain: FakeDomain, index: OpenSearchIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a published generation, and then a domain that answers searches 503 (overloaded, or a node down)
+    index.replace("g1", VECTORS)
+    answer = domain.handle
+
+    def overloaded(method: str, url: str, params: dict[str, Any], body: Any) -> tuple[int, dict[str, Any]]:
+        if url.endswith("/_search"):
+            return 503, {"error": {"type": "unavailable_shards_exception"}, "status": 503}
+        return answer(method, url, params, body)
+
+    monkeypatch.setattr(domain, "handle", overloaded)
+    # Then the port's error says so, for explore to carry on without k-NN candidates
+    with pytest.raises(IndexUnavailableError):
+        index.nearest(_unit(1, 0, 0, 0), 3)
 
 
 def test_an_empty_generation_is_still_published(domain: FakeDomain, index: OpenSearchIndex) -> None:

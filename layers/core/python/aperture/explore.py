@@ -25,20 +25,22 @@ from __future__ import annotations
 
 import math
 import re
+import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from aperture.adapters.dynamo import PostRepository, UserRepository
 from aperture.adapters.explore_store import GLOBAL, Engagement, ExploreStore
 from aperture.adapters.redis_store import AffinityStore, PipelineBatch
-from aperture.adapters.vectors import VectorIndex
+from aperture.adapters.vectors import IndexUnavailableError, VectorIndex
+from aperture.api import logger
 from aperture.embeddings import embed, fold_in
 from aperture.errors import InvalidCursorError
 from aperture.graph import Graph
 from aperture.models.api import Page, Post
 from aperture.models.events import AnyEvent, CommentCreated, ExploreJob, LikeChanged, PostReady
+from aperture.models.records import PostRecord
 from aperture.posts import PostViews
 from aperture.ranking import AFFINITY_WEIGHTS, Candidate, RankingModel, features
 
@@ -52,6 +54,7 @@ CF_SEEDS = 50
 CF_ENGAGERS_PER_SEED = 50
 CF_NEIGHBOURS = 30
 CF_POSTS_PER_NEIGHBOUR = 50
+CF_FETCH = 100  # of its best candidates outside the pools, fetched (one BatchGetItem) so they can be shown
 DEPTH = {"region": 300, "popular": 300, "topic": 100, "similar": 300}
 FAVOURITE_TOPICS = 3  # the viewer's top topics; every window of ten holds a post from outside them when possible
 WINDOW = 10
@@ -101,15 +104,14 @@ def _actor(event: LikeChanged | CommentCreated) -> int:
 def record_signals(
     events: Sequence[AnyEvent], store: ExploreStore, posts: PostRepository, users: UserRepository
 ) -> int:
-    """Count a batch of events into explore's signals, each event once however often it is delivered."""
+    """Count a batch of events into explore's signals. A redelivered event that was counted is skipped; one whose
+    counting failed part way is counted again (at least once: a count may double, never go missing)."""
     pending = engagements_of(events, posts, users)
     claimed = store.claim_events([event_id for event_id, _ in pending])
     fresh = [(event_id, e) for (event_id, e), new in zip(pending, claimed, strict=True) if new]
-    try:
-        return store.apply(e for _, e in fresh)
-    except Exception:
-        store.unclaim_events([event_id for event_id, _ in fresh])  # so the retried batch applies them
-        raise
+    counted = store.apply(e for _, e in fresh)
+    store.mark_counted([event_id for event_id, _ in fresh])
+    return counted
 
 
 def _topics(hashtags: Iterable[str]) -> tuple[str, ...]:
@@ -144,7 +146,9 @@ def refresh(
     regions = store.regions()
     popular = store.popular(regions, now_ms, REGION_POOL)
     overall = store.popular([], now_ms, pool_size)[GLOBAL]
-    topic_pools = store.topic_posts(store.topics(now_ms, TOPIC_COUNT), now_ms, TOPIC_POOL)
+    top_topics = store.topics(now_ms, TOPIC_COUNT)
+    store.trim(regions, top_topics, now_ms)
+    topic_pools = store.topic_posts(top_topics, now_ms, TOPIC_POOL)
     universe = {p for p, _ in overall}
     universe.update(p for pool in (*popular.values(), *topic_pools.values()) for p, _ in pool)
     records = posts.get_many(universe) if universe else {}
@@ -276,10 +280,13 @@ def rank_viewer(
     ranking: RankingModel,
     now_ms: int,
     size: int,
+    extra: Mapping[int, Candidate] | None = None,
 ) -> list[int]:
-    """The viewer's explore list: candidates, filtered, ranked and diversified; best first."""
+    """The viewer's explore list: candidates, filtered, ranked and diversified; best first. `extra` describes
+    candidates outside the model's pools (collaborative filtering's long tail)."""
     evidence = candidates(model, viewer, similar_posts, neighbours)
-    kept = [model.posts[p] for p in evidence if p in model.posts and allowed(model.posts[p], viewer)]
+    known = {**(extra or {}), **model.posts}
+    kept = [known[p] for p in evidence if p in known and allowed(known[p], viewer)]
     topics = {t.lower(): w for t, w in viewer.topic_affinity.items()}
     scored = sorted(
         (
@@ -380,6 +387,7 @@ def decode_cursor(cursor: str | None) -> tuple[str, int] | None:
 class ExplorePorts:
     store: ExploreStore
     index: VectorIndex
+    posts: PostRepository
     users: UserRepository
     following_ids: Callable[[int], list[int]]
     graph: Graph
@@ -390,21 +398,29 @@ class ExplorePorts:
     now_ms: Callable[[], int]
 
 
+def new_list_id(now_ms: int) -> str:
+    """A fresh id for one ranking of one viewer's list: digits only (it travels in cursors)."""
+    return f"{now_ms}{secrets.randbelow(1_000_000):06d}"
+
+
 class Explore:
     def __init__(self, ports: ExplorePorts, page_seconds: int, list_size: int, dimensions: int) -> None:
         self._p = ports
         self._page_seconds = page_seconds
         self._list_size = list_size
         self._dimensions = dimensions
-        self._model = lru_cache(maxsize=2)(self._load_model)
-
-    def _load_model(self, generation: str) -> Model | None:
-        data = self._p.store.model(generation)
-        return Model.from_json(data) if data else None
+        self._models: dict[str, Model] = {}  # the last two generations read (never a miss: it may appear later)
 
     def current_model(self) -> Model | None:
         generation = self._p.store.current_generation()
-        return self._model(generation) if generation else None
+        if generation is None:
+            return None
+        if generation not in self._models:
+            data = self._p.store.model(generation)
+            if data is None:
+                return None
+            self._models = {**dict(list(self._models.items())[-1:]), generation: Model.from_json(data)}
+        return self._models[generation]
 
     def viewer(self, viewer_id: int, model: Model) -> Viewer:
         user = self._p.users.get(viewer_id)
@@ -426,18 +442,37 @@ class Explore:
             vector=self._p.store.user_vector(model.generation, viewer_id),
         )
 
+    def _neighbours(self, query: Sequence[float] | None) -> list[tuple[int, float]]:
+        if not query:
+            return []
+        try:
+            return self._p.index.nearest(query, DEPTH["similar"])
+        except IndexUnavailableError as error:
+            # The other sources still make a list; the k-NN one is back at the next ranking.
+            logger.warning("explore ranked without the k-NN index", extra={"error": repr(error)})
+            return []
+
+    def _long_tail(self, model: Model, similar: Mapping[int, float]) -> dict[int, Candidate]:
+        """Collaborative filtering's best candidates outside the pools: fetched, so CF can surface them too."""
+        best = sorted(similar, key=lambda p: (-similar[p], -p))
+        missing = [p for p in best if p not in model.posts][:CF_FETCH]
+        return {p: _candidate(r) for p, r in self._p.posts.get_many(missing).items()} if missing else {}
+
     def rank(self, viewer_id: int) -> tuple[str, list[int]] | None:
-        """Rank and store the viewer's list with the current model; None before the first refresh."""
+        """Rank and store the viewer's list (under a new id) with the current model; None before the first
+        refresh."""
         model = self.current_model()
         if model is None:
             return None
         viewer = self.viewer(viewer_id, model)
-        query = user_vector(viewer.vector, viewer.topic_affinity, model, self._dimensions)
-        neighbours = self._p.index.nearest(query, DEPTH["similar"]) if query else []
+        neighbours = self._neighbours(user_vector(viewer.vector, viewer.topic_affinity, model, self._dimensions))
         similar = similar_posts(self._p.store, viewer.engaged, viewer_id)
-        ids = rank_viewer(model, viewer, similar, neighbours, self._p.ranking(), self._p.now_ms(), self._list_size)
-        self._p.store.put_list(viewer_id, model.generation, ids, self._page_seconds)
-        return model.generation, ids
+        now = self._p.now_ms()
+        extra = self._long_tail(model, similar)
+        ids = rank_viewer(model, viewer, similar, neighbours, self._p.ranking(), now, self._list_size, extra)
+        list_id = new_list_id(now)
+        self._p.store.put_list(viewer_id, list_id, ids, self._page_seconds)
+        return list_id, ids
 
     def followed(self, follower_id: int, followee_id: int, following: bool) -> None:
         """A follow makes the followee's posts feed material: the list is ranked again, open pages skip them."""
@@ -455,20 +490,21 @@ class Explore:
         batch.execute()
         current, by_cursor, followed_since = listed.value
         if position and by_cursor is not None:
-            generation, ids, start = position[0], by_cursor, position[1]
+            list_id, ids, start = position[0], by_cursor, position[1]
         else:
             if current is None:
                 ranked = self.rank(viewer_id)
                 if ranked is None:
                     return Page[Post](items=[], next_cursor=None)
-                generation, ids = ranked
+                list_id, ids = ranked
             else:
-                generation, ids = current.generation, current.post_ids
+                list_id, ids = current.list_id, current.post_ids
             start = 0
             if position:  # the cursor's list has lapsed: carry on in the current one, past what was shown
                 seen = self._p.store.seen(viewer_id)
                 ids = [p for p in ids if p not in seen]
-                self._p.store.put_list(viewer_id, generation, ids, self._page_seconds)
+                list_id = new_list_id(now)
+                self._p.store.put_list(viewer_id, list_id, ids, self._page_seconds)
         hidden = hidden_slot.value if hidden_slot.value is not None else self._p.graph.hidden_from(viewer_id)
         items: list[Post] = []
         offset = start
@@ -482,5 +518,12 @@ class Explore:
             if len(items) >= limit:
                 break
         self._p.store.mark_seen(viewer_id, [int(p.post_id) for p in items], now)
-        next_cursor = encode_cursor(generation, offset) if offset < len(ids) else None
+        next_cursor = encode_cursor(list_id, offset) if offset < len(ids) else None
         return Page[Post](items=items, next_cursor=next_cursor)
+
+
+def _candidate(record: PostRecord) -> Candidate:
+    return Candidate(
+        record.post_id, record.author_id, record.created_at, record.like_count, record.comment_count,
+        _topics(record.hashtags),
+    )  # fmt: skip

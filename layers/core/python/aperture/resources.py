@@ -158,6 +158,7 @@ QUEUES: tuple[Queue, ...] = (FANOUT, EXPLORE)
 
 UPLOAD_PREFIX = "uploads/"
 IMAGE_PREFIX = "images/"
+MODEL_PREFIX = "models/"  # trained ranking weights (APERTURE_RANKING_MODEL_KEY names one)
 
 
 @dataclass(frozen=True)
@@ -264,6 +265,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:blocks", "read"),
             Grant("table:likes", "read"),
             Grant("table:comments", "read"),
+            Grant(f"bucket:{MODEL_PREFIX}", "read"),
         ),
         redis=True,
         description="The home feed",
@@ -419,6 +421,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:likes", "read"),
             Grant("table:comments", "read"),
             Grant("search:explore", "read"),
+            Grant(f"bucket:{MODEL_PREFIX}", "read"),
         ),
         redis=True,
         description="The explore page: posts from accounts the viewer does not follow",
@@ -444,11 +447,13 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "explore_rank",
         grants=(
+            Grant("table:posts", "read"),  # collaborative filtering's candidates outside the pools
             Grant("table:users", "read"),
             Grant("table:follows", "read"),
             Grant("table:blocks", "read"),
             Grant("queue:explore", "read"),
             Grant("search:explore", "read"),
+            Grant(f"bucket:{MODEL_PREFIX}", "read"),
         ),
         redis=True,
         timeout_seconds=60,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIB = 1024 * 1024
@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     opensearch_alias: str = "aperture-explore"
     explore_page_seconds: int = 1800  # longest a precomputed explore list is served (refreshed every 15 minutes)
     explore_list_size: int = 300  # posts ranked into each viewer's precomputed list
-    explore_active_days: int = 14  # viewers whose lists the refresh precomputes: explore opened within this
+    explore_active_days: int = 2  # viewers whose lists the refresh precomputes (the rest are ranked on request)
     explore_pool_size: int = 5000  # recent posts in the candidate pools and the k-NN index
     explore_job_size: int = 100  # viewers per ranking job
     explore_dimensions: int = 32  # of the user and post embeddings
@@ -92,6 +92,14 @@ class Settings(BaseSettings):
     blocklist_max_distance: int = 10  # bits of 64 by which a re-upload may differ from a blocked image
     moderator_group: str = "moderators"  # Cognito group allowed to use the /admin routes
     worker_lease_seconds: int = 600
+
+    @field_validator("ranking_model_key")
+    @classmethod
+    def _model_under_models(cls, key: str | None) -> str | None:
+        # The functions that read it are granted that prefix of the media bucket and nothing else.
+        if key and not key.startswith("models/"):
+            raise ValueError("APERTURE_RANKING_MODEL_KEY must be a key under models/ in the media bucket")
+        return key or None
 
     @property
     def issuer(self) -> str:

@@ -343,7 +343,7 @@ def explore_jobs() -> JobQueue:
 def explore() -> Explore:
     settings = get_settings()
     ports = ExplorePorts(
-        explore_store(), vector_index(), users(), follows().following_ids, graph(), affinity(), post_views(),
+        explore_store(), vector_index(), posts(), users(), follows().following_ids, graph(), affinity(), post_views(),
         ranking_model, redis_client(), now_ms,
     )  # fmt: skip
     return Explore(ports, settings.explore_page_seconds, settings.explore_list_size, settings.explore_dimensions)

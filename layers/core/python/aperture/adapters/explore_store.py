@@ -7,14 +7,17 @@ pipelines touching many tags are split per node by the cluster client.
   today's and yesterday's at half weight, a decay with no rewrite of old scores.
 - Co-engagement: each user's recently engaged posts and each post's recent engagers (200 each), the input of
   collaborative filtering and of the embedding model.
-- The model (pools, post metadata, tag vectors; zlib JSON) and the user vectors are written under a generation
-  id; the previous generation stays readable for two refresh cycles while jobs and cursors finish with it.
-- A viewer's list: the ranked post ids under the generation that ranked them, and a pointer to the current one
-  that lapses after APERTURE_EXPLORE_PAGE_SECONDS (the next visit ranks again if no refresh has).
+- The model (pools, post metadata, tag vectors; zlib JSON in base64) and the user vectors are written under a
+  generation id; the current generation never expires, a replaced one stays two refresh cycles for the jobs and
+  requests still using it.
+- A viewer's list: the ranked post ids under an id of their own (every ranking makes a new one, so a cursor
+  always indexes the list it was issued for), and a copy as the current list that lapses after
+  APERTURE_EXPLORE_PAGE_SECONDS (the next visit ranks again if no refresh has).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,11 +30,17 @@ DAY_MS = 86_400_000
 GLOBAL = "*"  # the popularity of every region together
 BUCKET_SECONDS = 3 * 86_400
 ENGAGEMENT_CAP = 200  # posts per user, users per post
-POPULAR_CAP = 20_000  # posts kept per day bucket
+ENGAGEMENT_SECONDS = 7 * 86_400
+POPULAR_CAP = 100_000  # posts kept per day bucket at each refresh
 SEEN_CAP = 2_000
 SEEN_SECONDS = 30 * 86_400
-EVENT_SECONDS = 86_400  # how long an applied event id is remembered (Kinesis keeps records 24 h)
-MODEL_SECONDS = 2 * 3_600
+EVENT_SECONDS = 86_400  # how long an event id is remembered (Kinesis keeps records 24 h)
+PENDING, COUNTED = "pending", "counted"
+# A replaced generation's model stays this long (two refresh cycles) for the jobs and requests still using it; the
+# current one never expires, so explore keeps working on the last model if refreshes stop.
+REPLACED_MODEL_SECONDS = 1_800
+VECTORS_PER_COMMAND = 1_000
+COMMANDS_PER_ROUND_TRIP = 10
 ACTIVE_KEY = "xp:active"
 REGIONS_KEY = "xp:regions"
 MODEL_POINTER = "xp:model"
@@ -69,8 +78,8 @@ def followed_key(user_id: int) -> str:
     return f"xp:{{u:{user_id}}}:followed"
 
 
-def list_key(user_id: int, generation: str) -> str:
-    return f"xp:{{u:{user_id}}}:list:{generation}"
+def list_key(user_id: int, list_id: str) -> str:
+    return f"xp:{{u:{user_id}}}:list:{list_id}"
 
 
 def current_key(user_id: int) -> str:
@@ -106,7 +115,7 @@ class Engagement:
 
 @dataclass(frozen=True)
 class ViewerList:
-    generation: str
+    list_id: str
     post_ids: list[int]
 
 
@@ -117,15 +126,24 @@ class ExploreStore:
     # -- signals -------------------------------------------------------------------------------------------
 
     def claim_events(self, event_ids: Sequence[str]) -> list[bool]:
-        """Whether each event is new (and now claimed): a redelivered batch applies nothing twice."""
+        """Whether each event is still to be counted. An event is claimed "pending" until `mark_counted`; one a
+        failed attempt left pending is counted again (a crash between counting and marking may count a batch
+        twice; no failure loses it), one marked counted is skipped."""
+        if not event_ids:
+            return []
         pipe = self._redis.pipeline(transaction=False)
         for event_id in event_ids:
-            pipe.set(event_key(event_id), "1", nx=True, ex=EVENT_SECONDS)
-        return [bool(reply) for reply in pipe.execute()] if event_ids else []
+            pipe.set(event_key(event_id), PENDING, nx=True, ex=EVENT_SECONDS)
+            pipe.get(event_key(event_id))
+        replies = pipe.execute()
+        return [bool(claimed) or state == PENDING for claimed, state in zip(replies[::2], replies[1::2], strict=True)]
 
-    def unclaim_events(self, event_ids: Sequence[str]) -> None:
+    def mark_counted(self, event_ids: Sequence[str]) -> None:
         if event_ids:
-            self._redis.delete(*[event_key(e) for e in event_ids])
+            pipe = self._redis.pipeline(transaction=False)
+            for event_id in event_ids:
+                pipe.set(event_key(event_id), COUNTED, ex=EVENT_SECONDS)
+            pipe.execute()
 
     def apply(self, engagements: Iterable[Engagement]) -> int:
         """Count every engagement into popularity and co-engagement, in one pipeline."""
@@ -157,12 +175,26 @@ class ExploreStore:
             else:
                 pipe.zrem(engaged, str(e.post_id))
                 pipe.zrem(engagers, str(e.user_id))
-        for key in touched:
-            pipe.zremrangebyrank(key, 0, -POPULAR_CAP - 1)
+            # Co-engagement is recent by construction: a week after its last change a set is gone.
+            pipe.expire(engaged, ENGAGEMENT_SECONDS)
+            pipe.expire(engagers, ENGAGEMENT_SECONDS)
+        for key in touched:  # (trimmed by the refresh, not here: a post must be able to grow from one like)
             pipe.expire(key, BUCKET_SECONDS)
         if count:
             pipe.execute()
         return count
+
+    def trim(self, regions: Sequence[str], tags: Sequence[str], now_ms: int) -> None:
+        """Keep the POPULAR_CAP best of today's and yesterday's buckets that the refresh reads (the rest expire
+        with their day): every 15 minutes, so a new post has that long to gather its first engagements."""
+        today = day_of(now_ms)
+        keys = [popular_key(name, day) for name in (GLOBAL, *regions) for day in (today, today - 1)]
+        keys += [topic_key(tag, day) for tag in tags for day in (today, today - 1)]
+        keys += [tags_key(today), tags_key(today - 1)]
+        pipe = self._redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.zremrangebyrank(key, 0, -POPULAR_CAP - 1)
+        pipe.execute()
 
     # -- reading signals for the refresh -------------------------------------------------------------------
 
@@ -210,19 +242,25 @@ class ExploreStore:
     # -- the model -----------------------------------------------------------------------------------------
 
     def put_model(self, generation: str, model: Mapping[str, Any], user_vectors: Mapping[int, Sequence[float]]) -> None:
-        """Store a generation's model and user vectors, then point readers at it (last, so never half-made)."""
-        blob = zlib.compress(json.dumps(model, separators=(",", ":")).encode())
-        pipe = self._redis.pipeline(transaction=False)
-        # decode_responses clients read strings: the compressed blob travels as latin-1 text, byte for byte.
-        pipe.set(model_key(generation), blob.decode("latin-1"), ex=MODEL_SECONDS)
+        """Store a generation's model and user vectors, then point readers at it (last, in its own round trip, so
+        no reader finds the pointer before what it points to); the generation it replaces expires later."""
+        blob = base64.b64encode(zlib.compress(json.dumps(model, separators=(",", ":")).encode())).decode("ascii")
         vectors_key = user_vectors_key(generation)
-        items = {str(u): json.dumps([round(float(x), 5) for x in v]) for u, v in user_vectors.items()}
-        keys = list(items)
-        for start in range(0, len(keys), 1_000):
-            pipe.hset(vectors_key, mapping={k: items[k] for k in keys[start : start + 1_000]})
-        pipe.expire(vectors_key, MODEL_SECONDS)
-        pipe.set(MODEL_POINTER, generation)
-        pipe.execute()
+        items = [(str(u), json.dumps([round(float(x), 5) for x in v])) for u, v in user_vectors.items()]
+        self._redis.set(model_key(generation), blob)
+        for start in range(0, len(items), VECTORS_PER_COMMAND * COMMANDS_PER_ROUND_TRIP):
+            pipe = self._redis.pipeline(transaction=False)
+            for first in range(start, min(len(items), start + VECTORS_PER_COMMAND * COMMANDS_PER_ROUND_TRIP),
+                               VECTORS_PER_COMMAND):  # fmt: skip
+                pipe.hset(vectors_key, mapping=dict(items[first : first + VECTORS_PER_COMMAND]))
+            pipe.execute()
+        replaced = self._redis.get(MODEL_POINTER)
+        self._redis.set(MODEL_POINTER, generation)
+        if replaced and replaced != generation:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.expire(model_key(replaced), REPLACED_MODEL_SECONDS)
+            pipe.expire(user_vectors_key(replaced), REPLACED_MODEL_SECONDS)
+            pipe.execute()
 
     def current_generation(self) -> str | None:
         value = self._redis.get(MODEL_POINTER)
@@ -232,7 +270,7 @@ class ExploreStore:
         raw = self._redis.get(model_key(generation))
         if raw is None:
             return None
-        data: dict[str, Any] = json.loads(zlib.decompress(raw.encode("latin-1")))
+        data: dict[str, Any] = json.loads(zlib.decompress(base64.b64decode(raw)))
         return data
 
     def user_vector(self, generation: str, user_id: int) -> list[float] | None:
@@ -254,35 +292,36 @@ class ExploreStore:
         return [int(m) for m in self._redis.zrangebyscore(ACTIVE_KEY, since_ms, "+inf")]
 
     def queue_viewer(
-        self, batch: PipelineBatch, user_id: int, generation: str | None
+        self, batch: PipelineBatch, user_id: int, list_id: str | None
     ) -> Slot[tuple[ViewerList | None, list[int] | None, set[int]]]:
-        """(the current list, the list of `generation` when one is given, authors followed since)."""
+        """(the current list, the list `list_id` when one is given, authors followed since)."""
 
         def commands(pipe: Any) -> int:
             pipe.get(current_key(user_id))
-            pipe.get(list_key(user_id, generation) if generation else current_key(user_id))
+            pipe.get(list_key(user_id, list_id) if list_id else current_key(user_id))
             pipe.smembers(followed_key(user_id))
             return 3
 
         def parse(replies: list[Any]) -> tuple[ViewerList | None, list[int] | None, set[int]]:
             current, listed, followed = replies
-            ids = _ids(listed) if generation and listed is not None else None
+            ids = _ids(listed) if list_id and listed is not None else None
             return _current(current), ids, {int(a) for a in followed}
 
         return batch.queue(commands, parse)
 
-    def put_list(self, user_id: int, generation: str, post_ids: Sequence[int], seconds: int) -> None:
-        """Store a viewer's ranked list: current for `seconds` (one GET serves a first page), and under its
-        generation twice as long, for the cursors of pages already open."""
+    def put_list(self, user_id: int, list_id: str, post_ids: Sequence[int], seconds: int) -> None:
+        """Store a viewer's ranked list: current for `seconds` (one GET serves a first page), and under its id
+        twice as long, for the cursors of pages already open."""
         listed = ",".join(map(str, post_ids))
         pipe = self._redis.pipeline(transaction=False)
-        pipe.set(list_key(user_id, generation), listed, ex=2 * seconds)
-        pipe.set(current_key(user_id), f"{generation}:{listed}", ex=seconds)
-        pipe.delete(followed_key(user_id))
+        pipe.set(list_key(user_id, list_id), listed, ex=2 * seconds)
+        pipe.set(current_key(user_id), f"{list_id}:{listed}", ex=seconds)
         pipe.execute()
 
     def forget_list(self, user_id: int, followed_author: int | None, seconds: int) -> None:
-        """Drop the viewer's current list (they followed someone); pages already open skip that author."""
+        """Drop the viewer's current list (they followed someone). Pages of any list made before or during this
+        skip that author until the set expires with the longest-lived list, so no ranking race can bring the
+        author back."""
         pipe = self._redis.pipeline(transaction=False)
         pipe.delete(current_key(user_id))
         if followed_author is not None:

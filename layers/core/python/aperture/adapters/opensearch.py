@@ -18,9 +18,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
-from opensearchpy import AWSV4SignerAuth, NotFoundError, OpenSearch, RequestsHttpConnection, helpers
+from opensearchpy import (
+    AWSV4SignerAuth,
+    NotFoundError,
+    OpenSearch,
+    OpenSearchException,
+    RequestsHttpConnection,
+    helpers,
+)
 
-from aperture.adapters.vectors import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_LINKS
+from aperture.adapters.vectors import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_LINKS, IndexUnavailableError
 
 VECTOR_FIELD = "vector"
 BULK_CHUNK = 500  # documents per _bulk request: 500 vectors of 32 floats is ~100 KB
@@ -74,6 +81,8 @@ class OpenSearchIndex:
             response = self.client.search(index=self.alias, body=body)
         except NotFoundError:
             return []  # no generation published yet: the alias does not exist
+        except OpenSearchException as error:  # down, timed out, throttled, refused
+            raise IndexUnavailableError(f"k-NN search failed: {error}") from error
         return [(int(hit["_id"]), inner_product(float(hit["_score"]))) for hit in response["hits"]["hits"]]
 
     def _family(self) -> dict[str, Any]:

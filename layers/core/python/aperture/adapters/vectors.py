@@ -19,13 +19,19 @@ HNSW_EF_CONSTRUCTION = 128
 HNSW_EF_SEARCH = 256
 
 
+class IndexUnavailableError(Exception):
+    """The index could not answer (down, timed out, throttled): callers carry on without its candidates."""
+
+
 class VectorIndex(Protocol):
     def replace(self, generation: str, vectors: Mapping[int, Sequence[float]]) -> None:
         """Make `vectors` (post id -> unit vector) the whole index, atomically for readers."""
         ...
 
     def nearest(self, vector: Sequence[float], k: int) -> list[tuple[int, float]]:
-        """Up to `k` (post id, similarity) pairs, most similar first; empty before the first `replace`."""
+        """Up to `k` (post id, similarity) pairs, most similar first; empty before the first `replace`.
+
+        Raises IndexUnavailableError when the index cannot answer."""
         ...
 
 
