@@ -175,3 +175,24 @@ def test_a_story_lives_a_day_over_http(local_platform: str) -> None:
     assert requests.get(f"{base}/stories/tray", headers=erin, timeout=10).json()["items"] == []
     assert requests.post(f"{base}/_local/run/story_expiry", timeout=60).status_code == 200
     assert requests.get(story["images"]["1080"]["jpeg"], timeout=10).status_code == 404
+
+
+def test_explore_over_http(local_platform: str) -> None:
+    base = local_platform
+    frank_id, frank = _sign_up(base, "frank")
+    _, gina = _sign_up(base, "gina")
+    _, hank = _sign_up(base, "hank")
+    photo = jpeg_bytes(1200, 1200)
+    ask = {"content_type": "image/jpeg", "content_length": len(photo), "hashtags": ["sunset"]}
+    grant = requests.post(f"{base}/uploads", headers=frank, timeout=10, json=ask).json()
+    requests.post(grant["url"], data=grant["fields"], files={"file": ("p.jpg", photo, "image/jpeg")}, timeout=30)
+    requests.post(f"{base}/_local/drain", timeout=120)
+    post_id = requests.get(f"{base}/users/{frank_id}/posts", headers=gina, timeout=10).json()["items"][0]["post_id"]
+    assert requests.put(f"{base}/posts/{post_id}/like", headers=gina, timeout=10).status_code == 200
+    requests.post(f"{base}/_local/drain", timeout=60)
+    # Once the explore refresh has run, a newcomer who follows nobody finds frank's post, its images served
+    assert requests.post(f"{base}/_local/run/explore_refresh", timeout=120).status_code == 200
+    page = requests.get(f"{base}/explore", headers=hank, timeout=30).json()
+    found = next(p for p in page["items"] if p["post_id"] == post_id)
+    assert found["author"]["username"] == "frank" and found["hashtags"] == ["sunset"]
+    assert requests.get(found["images"]["640"]["webp"], timeout=10).headers["Content-Type"] == "image/webp"
