@@ -136,3 +136,22 @@ def test_cursors_round_trip_and_garbage_is_refused() -> None:
     for bad in ("abc", "1.2.3", "12", ".4", "1." + "9" * 7):
         with pytest.raises(InvalidCursorError):
             decode_cursor(bad)
+
+
+def test_only_the_functions_that_embed_pay_for_importing_numpy() -> None:
+    # Every function shares the layer; numpy adds to a cold start, so only explore's functions may load it.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]  # `python -c` imports from its working directory
+
+    probe = (
+        "import sys, importlib; importlib.import_module(sys.argv[1]);"
+        " print(sorted(m for m in ('numpy', 'opensearchpy', 'faiss') if m in sys.modules))"
+    )
+    for handler in ("functions.feed.handler", "functions.interactions.handler", "functions.posts.handler"):
+        out = subprocess.run(
+            [sys.executable, "-c", probe, handler], capture_output=True, text=True, check=True, cwd=root
+        )
+        assert out.stdout.strip() == "[]", (handler, out.stdout, out.stderr)

@@ -35,7 +35,6 @@ from aperture.adapters.explore_store import GLOBAL, Engagement, ExploreStore
 from aperture.adapters.redis_store import AffinityStore, PipelineBatch
 from aperture.adapters.vectors import IndexUnavailableError, VectorIndex
 from aperture.api import logger
-from aperture.embeddings import embed, fold_in
 from aperture.errors import InvalidCursorError
 from aperture.graph import Graph
 from aperture.models.api import Page, Post
@@ -142,6 +141,8 @@ def refresh(
     job_size: int,
 ) -> RefreshOutcome:
     """Rebuild the pools, embeddings and k-NN index as one new generation, then queue the viewers' rankings."""
+    from aperture.embeddings import embed  # numpy: imported by the functions that embed, not every one
+
     generation = str(now_ms)
     regions = store.regions()
     popular = store.popular(regions, now_ms, REGION_POOL)
@@ -361,6 +362,8 @@ def user_vector(
     viewer_vector: Sequence[float] | None, topics: Mapping[str, float], model: Model, dims: int
 ) -> list[float] | None:
     """The viewer's own embedding, else (no recent engagement in the pool) their topics' vectors, weighted."""
+    from aperture.embeddings import fold_in
+
     if viewer_vector is not None:
         return list(viewer_vector)
     known = [(model.tag_vectors[t], w) for t, w in topics.items() if t in model.tag_vectors and w > 0]
