@@ -131,6 +131,8 @@ TABLES: tuple[Table, ...] = (
     HIGHLIGHTS,
 )
 
+# Three functions consume it (post_ingest, notify, explore_signals), each polling every shard once a second: within
+# a shard's five reads a second. A fourth consumer should use enhanced fan-out.
 EVENTS = Stream(key="events")
 # Story views are the platform's largest write volume (a celebrity story draws millions): a stream of their own,
 # consumed in large batches so the viewer list is written with BatchWriteItem.
