@@ -78,3 +78,13 @@ def test_local_and_deployed_queues_agree(
     monkeypatch.setenv(variable, url)
     # And given that URL, the local runtime would name the queue it addresses
     assert create_queue_request(queue, Settings())["QueueName"] == url.rsplit("/", 1)[-1]
+
+
+@pytest.mark.parametrize("stream", STREAMS, ids=lambda s: s.key)
+def test_no_stream_has_more_polling_consumers_than_a_shard_serves(stream: Stream) -> None:
+    # Each shard serves five GetRecords a second, shared by every standard consumer (each polls once a second);
+    # past four, consumers are throttled and fall behind: that calls for enhanced fan-out instead.
+    from aperture.resources import KinesisTrigger
+
+    consumers = [f.name for f in FUNCTIONS if isinstance(f.trigger, KinesisTrigger) and f.trigger.stream == stream.key]
+    assert len(consumers) <= 4, consumers
