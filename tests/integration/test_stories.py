@@ -247,6 +247,24 @@ def test_highlights_are_hidden_from_others_when_turned_off(api: Api, shifted: Sh
     assert [h["story_id"] for h in own] == [story]
 
 
+def test_live_stories_come_back_to_trays_after_redis_loses_its_data(api: Api) -> None:
+    # Given bob follows alice, who has a live story, and Redis then loses everything (a failover, a flush)
+    alice, bob = api.sign_up("alice"), api.sign_up("bob")
+    api.call("PUT", f"/users/{alice.user_id}/follow", bob)
+    story = publish_story(alice)
+    invoke("story_expiry", {})  # (a run with Redis intact restores nothing)
+    assert _tray(api, bob) == [(alice.username, True, 1)]
+    wiring.redis_client().flushdb()
+    assert _tray(api, bob) == []  # the live sets went with it
+    # When the expiry job next runs (every 5 minutes)
+    with logged_warnings() as warnings:
+        invoke("story_expiry", {})
+    # Then alice's story is back in bob's tray, and the loss was logged
+    assert _tray(api, bob) == [(alice.username, True, 1)]
+    assert [s["story_id"] for s in _stories(api, bob, alice)] == [story]
+    assert any("restored from DynamoDB" in w.getMessage() for w in warnings)
+
+
 def test_stories_still_answer_with_redis_down(api: Api, pump: EventPump) -> None:
     alice, bob = api.sign_up("alice"), api.sign_up("bob")
     api.call("PUT", f"/users/{alice.user_id}/follow", bob)

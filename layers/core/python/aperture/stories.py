@@ -119,6 +119,7 @@ class Stories:
         live_slot = self._p.cache.queue_live(batch, followees, now - self._ttl_ms)
         seen_slot = self._p.cache.queue_seen(batch, viewer_id)
         affinity_slot = self._p.affinity.queue_all(batch, viewer_id)
+        intact_slot = self._p.cache.queue_live_sets_intact(batch)
         batch.execute()
         live = live_slot.value
         entries = self._order(live, seen_slot.value, affinity_slot.value[0])
@@ -126,7 +127,8 @@ class Stories:
         expiries = [created + self._ttl_ms for stories in live.values() for _, created in stories]
         valid_until = min([now + self._tray_seconds * 1000, *expiries])
         tray = {"computed_at": now, "valid_until": valid_until, "entries": [e.model_dump() for e in entries]}
-        self._p.cache.put_tray(viewer_id, tray, (valid_until - now) // 1000 + 1)
+        if intact_slot.value:  # (after a loss of Redis's data, trays are not kept until the live sets are restored)
+            self._p.cache.put_tray(viewer_id, tray, (valid_until - now) // 1000 + 1)
         return entries
 
     def _order(
@@ -404,6 +406,23 @@ def forget_followers_trays(
 class ExpiryOutcome:
     archived: int = 0
     deleted: int = 0
+
+
+def restore_live_sets(stories: StoryRepository, cache: StoryCache, ttl_seconds: int, now_ms: int) -> int | None:
+    """If Redis lost its data, put every live story back into its author's live set (from the expiry index,
+    which holds exactly the stories not yet ended or deleted), so trays show them again; the number restored, or
+    None when nothing was lost (one EXISTS)."""
+    if cache.live_sets_intact():
+        return None
+    restored = 0
+    today = now_ms // DAY_MS
+    for day in range(today, today + ttl_seconds // (DAY_MS // 1000) + 2):
+        for shard in range(EXPIRY_SHARDS):
+            for story in stories.live_in(day * EXPIRY_SHARDS + shard, now_ms):
+                cache.add_live(story.author_id, story.story_id, story.created_at, now_ms)
+                restored += 1
+    cache.mark_live_sets_intact()
+    return restored
 
 
 def expire_stories(

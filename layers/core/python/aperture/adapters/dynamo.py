@@ -914,9 +914,16 @@ class StoryRepository:
 
     def due(self, shard: int, now_ms: int) -> Iterator[StoryRecord]:
         """Stories of one expiry shard whose time is up and that the expiry job has not ended yet."""
+        return self._awaiting_expiry(shard, Key("expires_at").lte(now_ms))
+
+    def live_in(self, shard: int, now_ms: int) -> Iterator[StoryRecord]:
+        """Stories of one expiry shard still live at `now_ms` (deleted ones have left the index)."""
+        return self._awaiting_expiry(shard, Key("expires_at").gt(now_ms))
+
+    def _awaiting_expiry(self, shard: int, time_condition: Any) -> Iterator[StoryRecord]:
         kwargs: dict[str, Any] = {
             "IndexName": "by_expiry",
-            "KeyConditionExpression": Key("expiry_shard").eq(shard) & Key("expires_at").lte(now_ms),
+            "KeyConditionExpression": Key("expiry_shard").eq(shard) & time_condition,
         }
         while True:
             page = self._table.query(**kwargs)

@@ -612,6 +612,9 @@ class PostCache:
         self._redis.delete(post_cache_key(post_id))
 
 
+LIVE_SETS_MARKER = "st:live-sets-intact"
+
+
 def live_stories_key(author_id: int) -> str:
     return f"stories:{{{author_id}}}"
 
@@ -653,6 +656,21 @@ class StoryCache:
         pipe.expire(key, self._ttl)
         pipe.set(stories_changed_key(author_id), now_ms, ex=self._ttl)
         pipe.execute()
+
+    def live_sets_intact(self) -> bool:
+        """False when Redis has lost its data since the live sets were last known whole (a failover without a
+        replica, a flush): the marker, set with no TTL, goes with everything else."""
+        return bool(self._redis.exists(LIVE_SETS_MARKER))
+
+    def queue_live_sets_intact(self, batch: PipelineBatch) -> Slot[bool]:
+        def commands(pipe: Any) -> int:
+            pipe.exists(LIVE_SETS_MARKER)
+            return 1
+
+        return batch.queue(commands, lambda replies: bool(replies[0]))
+
+    def mark_live_sets_intact(self) -> None:
+        self._redis.set(LIVE_SETS_MARKER, "1")
 
     def remove_live(self, author_id: int, story_ids: Iterable[int], now_ms: int) -> None:
         members = [str(s) for s in story_ids]
