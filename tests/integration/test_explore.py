@@ -414,16 +414,71 @@ def test_explore_carries_on_without_the_knn_index(
     like(api, alice, posted[0])
     refresh(pump)
 
+    calls: list[int] = []
+
     def down(vector: Any, k: int) -> list[tuple[int, float]]:
+        calls.append(k)
         raise IndexUnavailableError("connection refused")
 
     monkeypatch.setattr(wiring.vector_index(), "nearest", down)
-    # When alice opens explore for the first time (ranked on request)
+    # When alice opens explore for the first time (ranked on request), and is ranked again soon after
     with logged_warnings() as warnings:
         shown, _ = explore(api, alice)
+        wiring.explore().rank(int(alice.user_id))
     # Then she gets her page from the other sources, and the outage is logged
     assert sorted(shown) == sorted(posted[1:])
     assert any("without the k-NN index" in w.getMessage() for w in warnings)
+    # And the index is left alone for a while rather than waited on for every viewer
+    assert len(calls) == 1
+
+
+def test_a_refresh_with_the_index_down_still_moves_explore_on(
+    api: Api, pump: EventPump, people: dict[str, Account], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aperture.adapters.vectors import IndexUnavailableError
+
+    def down(generation: str, vectors: Any) -> None:
+        raise IndexUnavailableError("timed out")
+
+    monkeypatch.setattr(wiring.vector_index(), "replace", down)
+    # Given posts liked since the last refresh, and a k-NN index that cannot take the new generation
+    posted = [post(api.sign_up(f"r{i}"), f"tag{i}") for i in range(3)]
+    pump.drain()
+    for post_id in posted:
+        like(api, people["erin"], post_id)
+    # When the refresh runs
+    with logged_warnings() as warnings:
+        refresh(pump)
+    # Then the new pools are published all the same, and the failure is logged
+    assert sorted(explore(api, people["alice"])[0]) == sorted(posted)
+    assert any("without publishing to the k-NN index" in w.getMessage() for w in warnings)
+
+
+def test_the_same_event_twice_in_one_batch_counts_once(api: Api, pump: EventPump, people: dict[str, Account]) -> None:
+    from aperture.clock import now_ms
+
+    carol, erin = people["carol"], people["erin"]
+    post_id = post(carol, "cats")
+    pump.drain()
+    event = LikeChanged(event_id="like-sent-twice", occurred_at=now_ms(), post_id=post_id,
+                        post_author_id=int(carol.user_id), user_id=int(erin.user_id), liked=True)  # fmt: skip
+    record = {"data": _b64(event.model_dump_json()), "partitionKey": "p"}
+    batch = {"Records": [{"kinesis": {**record, "sequenceNumber": str(i)}, "eventSource": "aws:kinesis",
+                          "eventID": f"shard:{i}"} for i in (1, 2)]}  # fmt: skip
+    assert invoke("explore_signals", batch) == {"batchItemFailures": []}
+    assert dict(wiring.explore_store().popular([], now_ms(), 10)["*"])[post_id] == pytest.approx(1.5)
+
+
+def test_only_the_current_model_is_kept_for_good(api: Api) -> None:
+    store, client = wiring.explore_store(), wiring.redis_client()
+    store.put_model("1", {"generation": "1"}, {7: [1.0]})
+    assert client.ttl("xp:model:1") == -1 and client.ttl("xp:model:1:users") == -1
+    store.put_model("2", {"generation": "2"}, {7: [1.0]})
+    assert 0 < client.ttl("xp:model:1") <= 1800 and 0 < client.ttl("xp:model:1:users") <= 1800
+    assert client.ttl("xp:model:2") == -1 and store.current_generation() == "2"
+    # A blob this code cannot read (an older format) counts as missing, never as an error
+    client.set("xp:model:3", "not base64 \xff")
+    assert store.model("3") is None
 
 
 def test_collaborative_filtering_reaches_posts_newer_than_the_last_refresh(

@@ -54,6 +54,7 @@ CF_ENGAGERS_PER_SEED = 50
 CF_NEIGHBOURS = 30
 CF_POSTS_PER_NEIGHBOUR = 50
 CF_FETCH = 100  # of its best candidates outside the pools, fetched (one BatchGetItem) so they can be shown
+INDEX_BACKOFF_MS = 60_000  # after the k-NN index fails, rank without it this long
 DEPTH = {"region": 300, "popular": 300, "topic": 100, "similar": 300}
 FAVOURITE_TOPICS = 3  # the viewer's top topics; every window of ten holds a post from outside them when possible
 WINDOW = 10
@@ -105,7 +106,8 @@ def record_signals(
 ) -> int:
     """Count a batch of events into explore's signals. A redelivered event that was counted is skipped; one whose
     counting failed part way is counted again (at least once: a count may double, never go missing)."""
-    pending = engagements_of(events, posts, users)
+    # One engagement per event id: a producer's retry can put the same event twice in one batch.
+    pending = list(dict(engagements_of(events, posts, users)).items())
     claimed = store.claim_events([event_id for event_id, _ in pending])
     fresh = [(event_id, e) for (event_id, e), new in zip(pending, claimed, strict=True) if new]
     counted = store.apply(e for _, e in fresh)
@@ -155,7 +157,12 @@ def refresh(
     records = posts.get_many(universe) if universe else {}
     hashtags = {p: _topics(r.hashtags) for p, r in records.items()}
     vectors = embed(store.engagers(sorted(records)), hashtags, dimensions)
-    index.replace(generation, vectors.posts)
+    try:
+        index.replace(generation, vectors.posts)
+    except IndexUnavailableError as error:
+        # The pools and popularity still move on; k-NN serves the last generation it has (its posts outside the
+        # new model are dropped when ranking).
+        logger.warning("explore refreshed without publishing to the k-NN index", extra={"error": repr(error)})
 
     def ids(pool: Iterable[tuple[int, float]]) -> list[int]:
         return [p for p, _ in pool if p in records]
@@ -287,7 +294,7 @@ def rank_viewer(
     candidates outside the model's pools (collaborative filtering's long tail)."""
     evidence = candidates(model, viewer, similar_posts, neighbours)
     known = {**(extra or {}), **model.posts}
-    kept = [known[p] for p in evidence if p in known and allowed(known[p], viewer)]
+    kept = [known[p] for p, e in evidence.items() if e > 0 and p in known and allowed(known[p], viewer)]
     topics = {t.lower(): w for t, w in viewer.topic_affinity.items()}
     scored = sorted(
         (
@@ -416,6 +423,7 @@ class Explore:
         self._list_size = list_size
         self._dimensions = dimensions
         self._models: dict[str, Model] = {}  # the last two generations read (never a miss: it may appear later)
+        self._index_down_until = 0
 
     def current_model(self) -> Model | None:
         generation = self._p.store.current_generation()
@@ -449,18 +457,21 @@ class Explore:
         )
 
     def _neighbours(self, query: Sequence[float] | None) -> list[tuple[int, float]]:
-        if not query:
+        if not query or self._p.now_ms() < self._index_down_until:
             return []
         try:
             return self._p.index.nearest(query, DEPTH["similar"])
         except IndexUnavailableError as error:
-            # The other sources still make a list; the k-NN one is back at the next ranking.
+            # The other sources still make a list. The index is left alone for a while, so a job of a hundred
+            # viewers does not wait out a timeout for each of them.
+            self._index_down_until = self._p.now_ms() + INDEX_BACKOFF_MS
             logger.warning("explore ranked without the k-NN index", extra={"error": repr(error)})
             return []
 
-    def _long_tail(self, model: Model, similar: Mapping[int, float]) -> dict[int, Candidate]:
+    def _long_tail(self, model: Model, viewer: Viewer, similar: Mapping[int, float]) -> dict[int, Candidate]:
         """Collaborative filtering's best candidates outside the pools: fetched, so CF can surface them too."""
-        best = sorted(similar, key=lambda p: (-similar[p], -p))
+        shown_or_engaged = viewer.seen | set(viewer.engaged)
+        best = sorted((p for p in similar if p not in shown_or_engaged), key=lambda p: (-similar[p], -p))
         missing = [p for p in best if p not in model.posts][:CF_FETCH]
         return {p: _candidate(r) for p, r in self._p.posts.get_many(missing).items()} if missing else {}
 
@@ -474,7 +485,7 @@ class Explore:
         neighbours = self._neighbours(user_vector(viewer.vector, viewer.topic_affinity, model, self._dimensions))
         similar = similar_posts(self._p.store, viewer.engaged, viewer_id)
         now = self._p.now_ms()
-        extra = self._long_tail(model, similar)
+        extra = self._long_tail(model, viewer, similar)
         ids = rank_viewer(model, viewer, similar, neighbours, self._p.ranking(), now, self._list_size, extra)
         list_id = new_list_id(now)
         self._p.store.put_list(viewer_id, list_id, ids, self._page_seconds)
@@ -498,15 +509,17 @@ class Explore:
         if position and by_cursor is not None:
             list_id, ids, start = position[0], by_cursor, position[1]
         else:
-            if current is None:
-                ranked = self.rank(viewer_id)
-                if ranked is None:
-                    return Page[Post](items=[], next_cursor=None)
-                list_id, ids = ranked
-            else:
+            ranked = self.rank(viewer_id) if current is None else None
+            if ranked is not None:
+                list_id, ids = ranked  # (a new ranking leaves out what was shown already)
+            elif current is not None:
                 list_id, ids = current.list_id, current.post_ids
+            else:
+                return Page[Post](items=[], next_cursor=None)  # no model yet
             start = 0
-            if position:  # the cursor's list has lapsed: carry on in the current one, past what was shown
+            if (
+                position and ranked is None
+            ):  # the cursor's list lapsed: carry on in the current one, past what was shown
                 seen = self._p.store.seen(viewer_id)
                 ids = [p for p in ids if p not in seen]
                 list_id = new_list_id(now)

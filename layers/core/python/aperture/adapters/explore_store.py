@@ -207,25 +207,32 @@ class ExploreStore:
         return self._unions(popular_key, names, now_ms, limit)
 
     def topics(self, now_ms: int, limit: int) -> list[str]:
+        """The day's most engaged hashtags (today plus half of yesterday)."""
         today = day_of(now_ms)
-        reply = self._redis.zunion({tags_key(today): 1.0, tags_key(today - 1): 0.5}, withscores=True)
-        ranked = sorted(((float(s), str(t)) for t, s in reply), reverse=True)
-        return [tag for score, tag in ranked[:limit] if score > 0]
+        return [str(tag) for tag, _ in self._tops([(tags_key(today), tags_key(today - 1))], limit)[0]]
 
     def topic_posts(self, tags: Sequence[str], now_ms: int, limit: int) -> dict[str, list[tuple[int, float]]]:
         return self._unions(topic_key, list(tags), now_ms, limit)
 
     def _unions(self, key_of: Any, names: list[str], now_ms: int, limit: int) -> dict[str, list[tuple[int, float]]]:
         today = day_of(now_ms)
+        tops = self._tops([(key_of(name, today), key_of(name, today - 1)) for name in names], limit)
+        return {name: [(int(member), score) for member, score in top] for name, top in zip(names, tops, strict=True)}
+
+    def _tops(self, buckets: list[tuple[str, str]], limit: int) -> list[list[tuple[str, float]]]:
+        """For each (today, yesterday) pair: the `limit` best of today's scores plus half of yesterday's (a decay
+        with no rewrite of old scores), best first. Summed into a scratch key beside the pair (same hash tag) and
+        only the top read back, so a refresh never moves a whole bucket; one pipeline for all pairs."""
+        if not buckets:
+            return []
         pipe = self._redis.pipeline(transaction=False)
-        for name in names:
-            # Yesterday at half weight: a decay with no rewrite of old scores.
-            pipe.zunion({key_of(name, today): 1.0, key_of(name, today - 1): 0.5}, withscores=True)
-        result: dict[str, list[tuple[int, float]]] = {}
-        for name, reply in zip(names, pipe.execute() if names else [], strict=True):
-            ranked = sorted(((float(score), int(member)) for member, score in reply), reverse=True)
-            result[name] = [(post_id, score) for score, post_id in ranked[:limit] if score > 0]
-        return result
+        for today_key, yesterday_key in buckets:
+            scratch = today_key.rsplit(":", 1)[0] + ":union"
+            pipe.zunionstore(scratch, {today_key: 1.0, yesterday_key: 0.5})
+            pipe.zrevrange(scratch, 0, limit - 1, withscores=True)
+            pipe.delete(scratch)
+        replies = pipe.execute()
+        return [[(str(m), float(score)) for m, score in reply if score > 0] for reply in replies[1::3]]
 
     def engagers(self, post_ids: Sequence[int], chunk: int = 1_000) -> dict[int, list[int]]:
         """Each post's recent engagers, most recent first."""
@@ -242,20 +249,27 @@ class ExploreStore:
     # -- the model -----------------------------------------------------------------------------------------
 
     def put_model(self, generation: str, model: Mapping[str, Any], user_vectors: Mapping[int, Sequence[float]]) -> None:
-        """Store a generation's model and user vectors, then point readers at it (last, in its own round trip, so
-        no reader finds the pointer before what it points to); the generation it replaces expires later."""
+        """Store a generation's model and user vectors, then point readers at it: the pointer last, in its own
+        round trip, so no reader finds it before what it points to. Until then the generation carries a TTL (a
+        refresh that dies half way leaves nothing behind); once current it has none, and the generation it
+        replaced (read and swapped in one SET ... GET, so overlapping refreshes each expire what they replaced)
+        keeps REPLACED_MODEL_SECONDS for the jobs and requests still on it."""
         blob = base64.b64encode(zlib.compress(json.dumps(model, separators=(",", ":")).encode())).decode("ascii")
         vectors_key = user_vectors_key(generation)
         items = [(str(u), json.dumps([round(float(x), 5) for x in v])) for u, v in user_vectors.items()]
-        self._redis.set(model_key(generation), blob)
+        self._redis.set(model_key(generation), blob, ex=REPLACED_MODEL_SECONDS)
         for start in range(0, len(items), VECTORS_PER_COMMAND * COMMANDS_PER_ROUND_TRIP):
             pipe = self._redis.pipeline(transaction=False)
             for first in range(start, min(len(items), start + VECTORS_PER_COMMAND * COMMANDS_PER_ROUND_TRIP),
                                VECTORS_PER_COMMAND):  # fmt: skip
                 pipe.hset(vectors_key, mapping=dict(items[first : first + VECTORS_PER_COMMAND]))
+            pipe.expire(vectors_key, REPLACED_MODEL_SECONDS)
             pipe.execute()
-        replaced = self._redis.get(MODEL_POINTER)
-        self._redis.set(MODEL_POINTER, generation)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.persist(model_key(generation))
+        pipe.persist(vectors_key)
+        pipe.execute()
+        replaced = self._redis.set(MODEL_POINTER, generation, get=True)
         if replaced and replaced != generation:
             pipe = self._redis.pipeline(transaction=False)
             pipe.expire(model_key(replaced), REPLACED_MODEL_SECONDS)
@@ -270,7 +284,10 @@ class ExploreStore:
         raw = self._redis.get(model_key(generation))
         if raw is None:
             return None
-        data: dict[str, Any] = json.loads(zlib.decompress(base64.b64decode(raw)))
+        try:
+            data: dict[str, Any] = json.loads(zlib.decompress(base64.b64decode(raw, validate=True)))
+        except (ValueError, zlib.error):  # not one this code wrote (an older format): as good as missing
+            return None
         return data
 
     def user_vector(self, generation: str, user_id: int) -> list[float] | None:

@@ -49,6 +49,12 @@ class OpenSearchIndex:
         return f"{self.alias}-{generation}"
 
     def replace(self, generation: str, vectors: Mapping[int, Sequence[float]]) -> None:
+        try:
+            self._replace(generation, vectors)
+        except OpenSearchException as error:  # down, timed out, refused: the refresh carries on without k-NN
+            raise IndexUnavailableError(f"publishing generation {generation} failed: {error}") from error
+
+    def _replace(self, generation: str, vectors: Mapping[int, Sequence[float]]) -> None:
         name = self.index_name(generation)
         # Every index of this alias's family as it is now: whatever is created after this (a later run building
         # its own generation concurrently) is never deleted below.

@@ -25,7 +25,9 @@ class IndexUnavailableError(Exception):
 
 class VectorIndex(Protocol):
     def replace(self, generation: str, vectors: Mapping[int, Sequence[float]]) -> None:
-        """Make `vectors` (post id -> unit vector) the whole index, atomically for readers."""
+        """Make `vectors` (post id -> unit vector) the whole index, atomically for readers.
+
+        Raises IndexUnavailableError when the index cannot take it (readers keep the previous generation)."""
         ...
 
     def nearest(self, vector: Sequence[float], k: int) -> list[tuple[int, float]]:
