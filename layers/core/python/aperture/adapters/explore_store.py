@@ -41,9 +41,13 @@ PENDING, COUNTED = "pending", "counted"
 REPLACED_MODEL_SECONDS = 1_800
 VECTORS_PER_COMMAND = 1_000
 COMMANDS_PER_ROUND_TRIP = 10
-ACTIVE_KEY = "xp:active"
+ACTIVE_SHARDS = 16  # who opened explore lately, over this many keys: every page view writes one, so no hot key
 REGIONS_KEY = "xp:regions"
 MODEL_POINTER = "xp:model"
+
+
+def active_key(user_id: int) -> str:
+    return f"xp:active:{{{user_id % ACTIVE_SHARDS}}}"
 
 
 def day_of(ms: int) -> int:
@@ -298,15 +302,19 @@ class ExploreStore:
 
     def touch_active(self, batch: PipelineBatch, user_id: int, now_ms: int) -> None:
         def commands(pipe: Any) -> int:
-            pipe.zadd(ACTIVE_KEY, {str(user_id): now_ms})
+            pipe.zadd(active_key(user_id), {str(user_id): now_ms})
             return 1
 
         batch.queue(commands, lambda replies: None)
 
     def active(self, since_ms: int) -> list[int]:
         """Viewers who opened explore since `since_ms`; older entries are dropped."""
-        self._redis.zremrangebyscore(ACTIVE_KEY, "-inf", f"({since_ms}")
-        return [int(m) for m in self._redis.zrangebyscore(ACTIVE_KEY, since_ms, "+inf")]
+        pipe = self._redis.pipeline(transaction=False)
+        for shard in range(ACTIVE_SHARDS):
+            pipe.zremrangebyscore(active_key(shard), "-inf", f"({since_ms}")
+            pipe.zrangebyscore(active_key(shard), since_ms, "+inf")
+        replies = pipe.execute()
+        return sorted(int(m) for reply in replies[1::2] for m in reply)
 
     def queue_viewer(
         self, batch: PipelineBatch, user_id: int, list_id: str | None
