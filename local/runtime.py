@@ -90,8 +90,10 @@ def _controls(pump: EventPump, clock: ShiftedClock, jobs: dict[str, Callable[[],
 
     def advance(request: Request, _: str) -> Response:
         try:
-            seconds = float((request.get_json(silent=True) or {})["advance_seconds"])
-            offset = clock.advance(seconds)
+            raw = (request.get_json(silent=True) or {})["advance_seconds"]
+            if isinstance(raw, bool) or not isinstance(raw, int | float):
+                raise TypeError(f"advance_seconds must be a number, not {raw!r}")
+            offset = clock.advance(float(raw))
         except (KeyError, TypeError, ValueError) as error:
             message = f'send {{"advance_seconds": <non-negative number>}} ({error})'
             return _json(422, {"error": {"code": "invalid_request", "message": message}})

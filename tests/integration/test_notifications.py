@@ -104,6 +104,17 @@ def test_nobody_is_notified_by_someone_they_block(api: Api, pump: EventPump) -> 
     assert _inbox(api, alice)["items"] == []
 
 
+def test_notifications_from_someone_who_blocks_you_later_disappear(api: Api, pump: EventPump) -> None:
+    # Given bob followed alice (she was notified), and then bob blocks alice
+    alice, bob = api.sign_up("alice"), api.sign_up("bob")
+    api.call("PUT", f"/users/{alice.user_id}/follow", bob)
+    pump.drain()
+    assert [n["actor"]["username"] for n in _inbox(api, alice)["items"]] == [bob.username]
+    api.call("PUT", f"/users/{alice.user_id}/block", bob)
+    # Then alice no longer sees anything of bob in her notifications
+    assert _inbox(api, alice)["items"] == []
+
+
 def _sent_to(endpoint_arn: str) -> list[dict]:
     from moto.sns.models import sns_backends
 

@@ -40,9 +40,18 @@ def test_follower_and_following_lists_page_with_cursors(api: Api) -> None:
 
 
 def test_a_forged_cursor_is_422(api: Api) -> None:
+    import base64
+    import json
+
     star = api.sign_up("star")
-    response = api.call("GET", f"/users/{star.user_id}/followers", star, query_string={"cursor": "bm90LW91cnM"})
-    assert response.status_code == 422 and response.json["error"]["code"] == "invalid_cursor"
+
+    def forged(key: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+    huge = forged({"followee_id": int(star.user_id), "follower_id": 10**40})  # no DynamoDB number this long
+    for cursor in ("bm90LW91cnM", huge, forged({"followee_id": True, "follower_id": -1})):
+        response = api.call("GET", f"/users/{star.user_id}/followers", star, query_string={"cursor": cursor})
+        assert response.status_code == 422 and response.json["error"]["code"] == "invalid_cursor", cursor
 
 
 def test_the_relationship_route_answers_all_four_questions(api: Api) -> None:
@@ -120,6 +129,10 @@ def test_blocked_users_vanish_from_likes_and_comments_of_third_parties(api: Api)
     assert api.call("GET", f"/posts/{post}/likes", alice).json["items"] == []
     assert api.call("GET", f"/posts/{post}/comments", alice).json["items"] == []
     assert _ids(api.call("GET", f"/posts/{post}/likes", carol).json) == [bob.user_id]
+    # Nor in the comment preview of the post object (cached once for every viewer), wherever it is shown
+    assert api.call("GET", f"/posts/{post}", alice).json["comment_preview"] == []
+    preview = api.call("GET", f"/posts/{post}", carol).json["comment_preview"]
+    assert [c["author"]["user_id"] for c in preview] == [bob.user_id]
 
 
 def test_unblocking_restores_visibility_but_not_the_follows(api: Api) -> None:

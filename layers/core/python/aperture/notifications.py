@@ -146,17 +146,22 @@ class Inbox:
         devices: DeviceRepository,
         push: PushGateway,
         now_ms: Callable[[], int],
+        hidden_from: Callable[[int], set[int]] = lambda user_id: set(),
     ) -> None:
         self._repo = repo
         self._users = users
         self._devices = devices
         self._push = push
         self._now_ms = now_ms
+        self._hidden_from = hidden_from  # users in a block relation with the reader, either way
 
     def page(self, user_id: int, limit: int, cursor: str | None) -> NotificationPage:
+        """A page of the reader's notifications, newest first; those whose actor is now in a block relation with
+        them (blocked after notifying) are left out."""
         notifications, next_cursor = self._repo.page(user_id, limit, cursor)
         marker = self._repo.read_marker(user_id)
-        actors = self._users.get_many({n.actor_id for n in notifications})
+        hidden = self._hidden_from(user_id)
+        actors = self._users.get_many({n.actor_id for n in notifications} - hidden)
         items = [
             NotificationView(
                 notification_id=str(n.notification_id),

@@ -120,7 +120,7 @@ class PostViews:
                 usernames[record.author_id],
                 max(0, _or(live[record.post_id], record.like_count)),
                 self._likes.confirm(viewer_id, record.post_id, states[record.post_id]),
-                [CommentView.model_validate(c) for c in previews.get(record.post_id, [])],
+                _visible(previews.get(record.post_id, []), hidden),
             )
             for record in shown
             if record.author_id in usernames
@@ -156,8 +156,15 @@ class PostViews:
         counts = self._likes.counts(records)
         liked = self._likes.liked_by(viewer_id, [r.post_id for r in records])
         previews = self._comments.previews([r.post_id for r in records])
+        hidden = self._graph.hidden_from(viewer_id)
         return [
-            self._view(r, authors[r.author_id].username, counts[r.post_id], liked[r.post_id], previews[r.post_id])
+            self._view(
+                r,
+                authors[r.author_id].username,
+                counts[r.post_id],
+                liked[r.post_id],
+                [c for c in previews[r.post_id] if int(c.author.user_id) not in hidden],
+            )
             for r in records
             if r.author_id in authors
         ]
@@ -221,3 +228,10 @@ def delete_post(
 
 def _or(value: int | None, fallback: int) -> int:
     return fallback if value is None else value
+
+
+def _visible(preview: list[dict[str, Any]], hidden: set[int]) -> list[CommentView]:
+    """A post's first comments as the viewer may see them: none by someone in a block relation with them (the
+    cached preview is shared by every viewer)."""
+    comments = [CommentView.model_validate(c) for c in preview]
+    return [c for c in comments if int(c.author.user_id) not in hidden]

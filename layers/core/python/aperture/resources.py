@@ -292,6 +292,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:notifications", "read_write"),
             Grant("table:devices", "read_write"),
             Grant("table:users", "read_write"),
+            Grant("table:blocks", "read"),  # notifications from someone in a block relation are not shown
             Grant("sns:push", "write"),
         ),
         description="The in-app notification feed and push devices",

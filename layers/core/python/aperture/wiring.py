@@ -272,7 +272,15 @@ def notifier() -> Notifier:
 
 @lru_cache(maxsize=1)
 def inbox() -> Inbox:
-    return Inbox(notification_repository(), users(), devices(), push(), now_ms)
+    # Block lookups straight from DynamoDB: the notifications function runs outside the VPC, with no Redis cache.
+    return Inbox(
+        notification_repository(),
+        users(),
+        devices(),
+        push(),
+        now_ms,
+        lambda user_id: blocks().blocked_either_way(user_id),
+    )
 
 
 @lru_cache(maxsize=1)

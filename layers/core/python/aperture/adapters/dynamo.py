@@ -517,7 +517,13 @@ def decode_cursor(cursor: str | None, fields: Iterable[str]) -> dict[str, Any] |
         key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, UnicodeDecodeError) as error:
         raise InvalidCursorError("the cursor is not valid; start again without one") from error
-    if not isinstance(key, dict) or set(key) != set(fields) or not all(isinstance(v, int) for v in key.values()):
+    if (
+        not isinstance(key, dict)
+        or set(key) != set(fields)
+        # Our keys are ids and times: non-negative 64-bit integers (a forged 40-digit number would not even
+        # convert to a DynamoDB number)
+        or not all(type(v) is int and 0 <= v < 2**63 for v in key.values())
+    ):
         raise InvalidCursorError("the cursor is not valid; start again without one")
     return key
 
@@ -529,7 +535,14 @@ def query_page(
     start = decode_cursor(cursor, key_fields)
     if start:
         query["ExclusiveStartKey"] = start
-    response = table.query(Limit=limit, **query)
+    try:
+        response = table.query(Limit=limit, **query)
+    except ClientError as error:
+        # A well-formed cursor of another list (another user's, say): DynamoDB refuses a start key outside the
+        # partition queried. The client's to fix, never a 500.
+        if start and error.response.get("Error", {}).get("Code") == "ValidationException":
+            raise InvalidCursorError("the cursor is not valid for this list; start again without one") from error
+        raise
     return [plain(item) for item in response.get("Items", [])], encode_cursor(response.get("LastEvaluatedKey"))
 
 
