@@ -148,13 +148,11 @@ class Gateway:
         return self._api(request)
 
     def _api(self, request: Request) -> Response:
-        allowed = []
         for compiled in self._routes:
             match = compiled.pattern.match(request.path)
             if not match:
                 continue
             if compiled.route.method != request.method:
-                allowed.append(compiled.route.method)
                 continue
             claims = None
             if compiled.route.auth:
@@ -164,8 +162,7 @@ class Gateway:
                     return _error(401, "unauthorized", error.message)
             event = http_api_event(request, compiled.route, match.groupdict(), claims)
             return lambda_response(self._invoke(compiled.route.function, event))
-        if allowed:
-            return _error(405, "method_not_allowed", f"use {', '.join(sorted(set(allowed)))}")
+        # A known path with another method is no route either: API Gateway's $default route answers it so on AWS.
         return _error(404, "route_not_found", "there is no such route")
 
     def _authorize(self, request: Request) -> dict[str, Any]:

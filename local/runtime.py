@@ -18,7 +18,7 @@ from werkzeug.wrappers import Request, Response
 
 from aperture import wiring
 from aperture.adapters.aws import client
-from aperture.adapters.redis_store import embedded_redis_url
+from aperture.adapters.redis_store import embedded_redis_url, stop_embedded_redis
 from aperture.api import logger
 from aperture.clock import ShiftedClock, use_clock
 from aperture.settings import get_settings
@@ -62,6 +62,7 @@ class LocalPlatform:
             for poller in pollers:
                 poller.join(timeout=10)
             self.moto.stop()
+            stop_embedded_redis()
 
     def shutdown(self) -> None:
         self.stop_event.set()

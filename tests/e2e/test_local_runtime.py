@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 
 from tests.support import PASSWORD, free_port, jpeg_bytes
@@ -52,8 +53,12 @@ def local_platform() -> Iterator[str]:
     assert f"API     {base}/" in "".join(lines)
     assert f"CDN     {base}/cdn" in "".join(lines)
     yield base
+    redis_url = next(line.split()[1] for line in lines if line.startswith("Redis "))
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=30) == 0, "".join(lines)
+    # Ctrl-C stops everything it started: the embedded Redis server too
+    with pytest.raises(redis.exceptions.ConnectionError):
+        redis.Redis.from_url(redis_url, socket_connect_timeout=2).ping()
 
 
 def _sign_up(base: str, username: str) -> tuple[str, dict[str, str]]:

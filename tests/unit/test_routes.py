@@ -88,3 +88,14 @@ def test_a_request_matching_no_route_gets_the_apis_json_404_on_aws_too() -> None
     response = invoke(UNMATCHED_FUNCTION, event)
     assert response["statusCode"] == 404
     assert json.loads(response["body"])["error"]["code"] == "route_not_found"
+
+
+def test_a_known_path_with_another_method_is_no_route_locally_as_on_aws() -> None:
+    from werkzeug.test import Client
+
+    from local.gateway import Gateway
+
+    gateway = Gateway(lambda name, event: {"statusCode": 500}, lambda: None, lambda: None, controls={})
+    response = Client(gateway).open("/health", method="DELETE")
+    assert response.status_code == 404
+    assert response.json["error"]["code"] == "route_not_found"

