@@ -62,6 +62,11 @@ def http_api_event(
     """The event API Gateway HTTP API (payload 2.0) would hand the function for this request."""
     body = request.get_data()
     textual = not body or TEXTUAL.match(request.content_type or "") is not None
+    if textual and body:
+        try:
+            body.decode()
+        except UnicodeDecodeError:
+            textual = False  # as API Gateway does with bytes that are not text: base64 (the handler says 400)
     now = time.time()
     query = {k: ",".join(request.args.getlist(k)) for k in request.args}
     context: dict[str, Any] = {

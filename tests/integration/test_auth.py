@@ -7,6 +7,7 @@ import json
 import time
 from importlib import resources
 
+import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
@@ -97,3 +98,21 @@ def test_an_expired_token_gets_401(api: Api) -> None:
     assert "expired" in response.json["error"]["message"].lower()
     fresh = jwt.encode({"alg": "RS256", "kid": "dummy"}, {**claims, "exp": now + 600, "iat": now}, key)
     assert api.call("GET", "/me", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "code"),
+    [
+        (b'{"username": "abc",', "application/json", 400, "invalid_json"),
+        (b"\xff\xfe{}", "application/json", 400, "invalid_json"),
+        (b'{"username": "abc"}', "text/plain", 415, "unsupported_media_type"),
+        (b"username=abc&password=x", "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
+    ],
+)
+def test_a_body_that_is_not_json_is_refused_in_the_api_error_shape(
+    api: Api, body: bytes, content_type: str, status: int, code: str
+) -> None:
+    response = api.call("POST", "/auth/signup", data=body, headers={"Content-Type": content_type})
+    assert response.status_code == status
+    assert response.json["error"]["code"] == code
+    assert response.json["error"]["message"]

@@ -10,7 +10,10 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
@@ -47,6 +50,12 @@ def _describe(errors: Any) -> str:
     return "; ".join(parts) or "the request is invalid"
 
 
+def _unsupported(content_type: str) -> Response[str]:
+    return error_response(
+        415, "unsupported_media_type", f"send the body as application/json (it came as {content_type or 'nothing'})"
+    )
+
+
 def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
     """A resolver with request validation and one mapping from errors to JSON error bodies."""
     app = APIGatewayHttpResolver(enable_validation=True)
@@ -59,7 +68,22 @@ def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
 
     @app.exception_handler(RequestValidationError)
     def _validation_error(error: RequestValidationError) -> Response[str]:
-        return error_response(422, "invalid_request", _describe(error.errors()))
+        errors = list(error.errors())
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return error_response(400, "invalid_json", "the request body is not valid JSON")
+        content_type = str((app.current_event.headers or {}).get("content-type", ""))
+        if (
+            content_type
+            and not content_type.startswith("application/json")
+            and any(e.get("loc", ())[:1] == ("body",) for e in errors)
+        ):
+            # A form or text body on a JSON route (curl -d without -H): say what to send instead.
+            return _unsupported(content_type)
+        return error_response(422, "invalid_request", _describe(errors))
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported_type(_: RequestUnsupportedContentType) -> Response[str]:
+        return _unsupported(str((app.current_event.headers or {}).get("content-type", "")))
 
     @app.exception_handler(RouteNotFoundError)
     def _no_route(_: Exception) -> Response[str]:
@@ -68,6 +92,10 @@ def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
     @app.exception_handler(json.JSONDecodeError)
     def _bad_json(_: Exception) -> Response[str]:
         return error_response(400, "invalid_json", "the request body is not valid JSON")
+
+    @app.exception_handler(UnicodeDecodeError)
+    def _not_text(_: Exception) -> Response[str]:  # (bytes that are not UTF-8: API Gateway passes them in base64)
+        return error_response(400, "invalid_json", "the request body is not valid JSON (not UTF-8 text)")
 
     return app
 
