@@ -99,3 +99,25 @@ def test_a_known_path_with_another_method_is_no_route_locally_as_on_aws() -> Non
     response = Client(gateway).open("/health", method="DELETE")
     assert response.status_code == 404
     assert response.json["error"]["code"] == "route_not_found"
+
+
+def test_the_openapi_document_gives_each_route_its_success_model_and_the_error_shape() -> None:
+    document = json.loads((ROOT / "docs" / "openapi.json").read_text())
+    schemas = document["components"]["schemas"]
+    assert set(schemas["ErrorResponse"]["properties"]) == {"error"}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            successes = [code for code in responses if code.startswith("2")]
+            assert len(successes) == 1, (method, path, successes)
+            success = responses[successes[0]]
+            if successes[0] == "204":
+                assert "content" not in success, (method, path)
+            else:
+                ref = success["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+                assert ref in schemas and ref != "ErrorResponse", (method, path)
+            for code, response in responses.items():
+                if int(code) >= 400:
+                    assert response["content"]["application/json"]["schema"] == {
+                        "$ref": "#/components/schemas/ErrorResponse"
+                    }, (method, path, code)
