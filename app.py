@@ -50,6 +50,7 @@ def build_app(context: dict[str, Any] | None = None, env: Environment | None = N
         env=env,
         stateful=stateful,
         cdn_base=edge.cdn.base_url,
+        cdn_distribution_id=edge.cdn.distribution.distribution_id,
         source_root=ROOT,
         description="Aperture functions and HTTP API",
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import Aws, CfnOutput, Stack
 from constructs import Construct
 
 from aperture.resources import FUNCTIONS
@@ -29,6 +29,7 @@ class ServiceStack(Stack):
         *,
         stateful: StatefulStack,
         cdn_base: str,
+        cdn_distribution_id: str,
         source_root: Path,
         **kwargs: Any,
     ) -> None:
@@ -43,6 +44,7 @@ class ServiceStack(Stack):
             media_bucket_name=media_bucket_name(),
             user_pool=stateful.identity.user_pool,
             search_domain_arn=stateful.search.domain_arn,
+            cdn_distribution_arn=f"arn:{Aws.PARTITION}:cloudfront::{Aws.ACCOUNT_ID}:distribution/{cdn_distribution_id}",
         )
         self.functions = ServiceFunctions(
             self,
@@ -54,6 +56,7 @@ class ServiceStack(Stack):
                 redis_url=stateful.cache.url,
                 search_url=f"https://{stateful.search.domain.domain_endpoint}",
                 cdn_base=cdn_base,
+                cdn_distribution_id=cdn_distribution_id,
                 placement=stateful.placement,
                 layer=layer.layer,
                 functions_root=source_root / "functions",

@@ -67,6 +67,8 @@ def _needs(service: str, operation: str, params: dict[str, Any]) -> Iterator[tup
         yield "sns:push", "", f"sns:{operation}"
     elif service == "rekognition":
         yield "rekognition:moderation", "", f"rekognition:{operation}"
+    elif service == "cloudfront":
+        yield "cdn:images", "", f"cloudfront:{operation}"
     else:
         yield f"{service}:?", "", f"{service}:{operation}"
 
@@ -79,6 +81,7 @@ _ACTIONS = {
     "user_pool": (iam.USER_POOL_READ, iam.USER_POOL_WRITE),
     "sns": ((*iam.PUSH_ENDPOINT_READ,), (*iam.PUSH_ENDPOINT_WRITE, *iam.PUSH_APPLICATION_WRITE)),
     "rekognition": (iam.MODERATION_READ, ()),
+    "cdn": ((), iam.CDN_INVALIDATE),
 }
 
 

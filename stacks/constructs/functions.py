@@ -54,6 +54,7 @@ class Wiring:
     redis_url: str
     search_url: str  # https://<the explore domain's endpoint>
     cdn_base: str
+    cdn_distribution_id: str
     placement: Placement
     layer: lambda_.ILayerVersion
     functions_root: Path
@@ -82,6 +83,8 @@ def variables_for(function: Function, wiring: Wiring) -> dict[str, str]:
         elif kind == "sns":
             for field, arn in wiring.push_applications.items():
                 variables[setting_variable(field)] = arn
+        elif kind == "cdn":
+            variables[setting_variable("cdn_distribution_id")] = wiring.cdn_distribution_id
         elif kind == "search":
             variables[setting_variable("opensearch_url")] = wiring.search_url
             # The domain trusts IAM only: every request is signed with the function's role.

@@ -84,6 +84,8 @@ SEARCH_WRITE = ("es:ESHttpDelete", "es:ESHttpGet", "es:ESHttpPost", "es:ESHttpPu
 SEARCH_ALIASES_WRITE = ("es:ESHttpPost",)
 # The alias every function uses: the settings default, since no function is given another.
 SEARCH_ALIASES = {"explore": str(Settings.model_fields["opensearch_alias"].default)}
+# Invalidating the distribution's cached images (deleted posts and stories); nothing else of CloudFront.
+CDN_INVALIDATE = ("cloudfront:CreateInvalidation",)
 ANY_RESOURCE = "*"
 
 
@@ -99,6 +101,7 @@ class GrantTargets:
     media_bucket_name: str
     user_pool: cognito.IUserPool
     search_domain_arn: str  # the explore OpenSearch domain
+    cdn_distribution_arn: str  # the image CDN, whose cached copies of deleted images are invalidated
 
 
 def _actions(access: Access, read: tuple[str, ...], write: tuple[str, ...]) -> list[str]:
@@ -119,6 +122,8 @@ def _one_resource(kind: str, name: str, targets: GrantTargets) -> tuple[str, tup
         return targets.queues[name].queue_arn, QUEUE_READ, QUEUE_WRITE
     if kind == "user_pool":
         return targets.user_pool.user_pool_arn, USER_POOL_READ, USER_POOL_WRITE
+    if kind == "cdn" and name == "images":
+        return targets.cdn_distribution_arn, (), CDN_INVALIDATE
     return None
 
 

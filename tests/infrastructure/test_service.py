@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
 from typing import Any
@@ -139,6 +140,8 @@ def test_every_function_is_told_only_about_what_it_is_granted(
         expected |= {"REDIS_URL", "APERTURE_REDIS_CLUSTER"}
     if _granted(declaration, "search"):
         expected |= {"OPENSEARCH_URL", "APERTURE_OPENSEARCH_SIGV4"}
+    if _granted(declaration, "cdn"):
+        expected.add("APERTURE_CDN_DISTRIBUTION_ID")
     # When the function is synthesized (with no push application given as context, so none is passed on)
     # Then its environment names exactly those
     variables = _function(synthesized, service_template, declaration.name)["Environment"]["Variables"]
@@ -798,3 +801,21 @@ def test_every_log_group_expires(service_template: dict[str, Any]) -> None:
     groups = resources(service_template, "AWS::Logs::LogGroup").values()
     assert len(groups) == len(FUNCTIONS) + 1  # one per function, one for API access logs
     assert all(g["Properties"]["RetentionInDays"] == 30 for g in groups)
+
+
+def test_functions_that_delete_images_may_invalidate_the_cdn_and_no_other_may(
+    synthesized: Synthesized, service_template: dict[str, Any]
+) -> None:
+    # Given every function's role policy
+    invalidating = set()
+    for declaration in FUNCTIONS:
+        statements = _statements(synthesized, service_template, declaration.name)
+        for statement in statements:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if "cloudfront:CreateInvalidation" in actions:
+                assert actions == ["cloudfront:CreateInvalidation"]
+                # on the one distribution (named by its id), never "*"
+                assert "distribution/" in json.dumps(statement["Resource"]) and statement["Resource"] != "*"
+                invalidating.add(declaration.name)
+    # Then exactly the functions that delete images hold it
+    assert invalidating == {"posts", "stories", "story_expiry"}

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from aperture import wiring
+from aperture.adapters.aws import client
 from aperture.ids import new_id
-from tests.support import Account, Api, publish_post
+from tests.support import Account, Api, jpeg_bytes, publish_post, settings_env
 
 
 def _read_all(api: Api, viewer: Account, limit: int) -> list[list[str]]:
@@ -102,3 +103,32 @@ def test_ranked_puts_what_the_viewer_engages_with_first_within_the_same_page(api
     assert {p["post_id"] for p in ranked["items"]} == {p["post_id"] for p in chronological["items"]}
     assert ranked["items"][0]["author"]["user_id"] == carol.user_id
     assert ranked["next_cursor"] == chronological["next_cursor"]
+
+
+def test_a_deleted_posts_images_are_invalidated_at_the_cdn(api: Api) -> None:
+    # Given a CDN in front of the images (an emulated CloudFront distribution) and a post with renditions
+    cloudfront = client("cloudfront")
+    distribution = cloudfront.create_distribution(
+        DistributionConfig={
+            "CallerReference": f"test-{new_id()}", "Comment": "images", "Enabled": True,
+            "Origins": {"Quantity": 1, "Items": [{"Id": "media", "DomainName": "media.s3.amazonaws.com",
+                                                  "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+            "DefaultCacheBehavior": {"TargetOriginId": "media", "ViewerProtocolPolicy": "https-only",
+                                     "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"},
+        }
+    )["Distribution"]["Id"]  # fmt: skip
+    with settings_env(APERTURE_CDN_DISTRIBUTION_ID=distribution):
+        alice = api.sign_up("alice")
+        post = publish_post(alice)
+        wiring.media_store().write_immutable(f"images/{alice.user_id}/{post}/640.jpg", jpeg_bytes(64, 64), "image/jpeg")
+        # When alice deletes it
+        assert api.call("DELETE", f"/posts/{post}", alice).status_code == 204
+    # Then its images are invalidated at the edge (one wildcard path), so they 404 there too within minutes
+    listed = cloudfront.list_invalidations(DistributionId=distribution)["InvalidationList"].get("Items", [])
+    paths = [
+        cloudfront.get_invalidation(DistributionId=distribution, Id=i["Id"])["Invalidation"]["InvalidationBatch"][
+            "Paths"
+        ]["Items"]
+        for i in listed
+    ]
+    assert paths == [[f"/images/{alice.user_id}/{post}/*"]]

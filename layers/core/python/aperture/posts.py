@@ -211,7 +211,7 @@ def delete_post(
     viewer_id: int, post_id: int, views: PostViews, posts: PostRepository, uploads: UploadRepository,
     images: MediaStore, now_ms: int,
 ) -> None:  # fmt: skip
-    """The author deletes a post: its record, its count, and its renditions (the CDN 404s once its TTL passes).
+    """The author deletes a post: its record, its count, and its renditions (invalidated at the CDN too).
 
     What it was made from goes first: the upload is marked so a redelivered 'ready' event is refused, and the raw
     object is deleted so a retried processing cannot render the images again.

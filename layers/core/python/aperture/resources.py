@@ -166,7 +166,7 @@ MODEL_PREFIX = "models/"  # trained ranking weights (APERTURE_RANKING_MODEL_KEY 
 @dataclass(frozen=True)
 class Grant:
     # "table:<key>", "stream:<key>", "queue:<key>", "bucket:<prefix>", "user_pool", "rekognition:moderation",
-    # "sns:push", "search:explore" (the k-NN index of post embeddings)
+    # "sns:push", "search:explore" (the k-NN index of post embeddings), "cdn:images" (invalidating cached images)
     resource: str
     access: Access
 
@@ -248,6 +248,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:posts", "read_write"),
             Grant("table:users", "read_write"),
             Grant(f"bucket:{IMAGE_PREFIX}", "read_write"),  # deleting a post deletes its renditions
+            Grant("cdn:images", "write"),  # ...and the CDN's cached copies
             # ...and its raw upload, and marks the upload so no retry or redelivery publishes the post again
             Grant(f"bucket:{UPLOAD_PREFIX}", "read_write"),
             Grant("table:uploads", "write"),
@@ -385,6 +386,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:blocks", "read"),
             Grant("stream:story_views", "write"),
             Grant(f"bucket:{IMAGE_PREFIX}", "read_write"),  # a deleted story's images go
+            Grant("cdn:images", "write"),  # ...from the CDN's cache too
             # ...and what it was made from, so that no retry of its upload brings it back
             Grant("table:uploads", "write"),
             Grant(f"bucket:{UPLOAD_PREFIX}", "read_write"),
@@ -407,6 +409,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:highlights", "write"),
             Grant("table:users", "read"),
             Grant(f"bucket:{IMAGE_PREFIX}", "read_write"),  # an expired story's images go unless it is kept
+            Grant("cdn:images", "write"),  # ...from the CDN's cache too
             Grant(f"bucket:{UPLOAD_PREFIX}", "read_write"),  # with its raw upload, so no retry renders it again
         ),
         redis=True,

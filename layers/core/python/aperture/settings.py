@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     jwks_url: str | None = None
 
     cdn_base: str = "http://127.0.0.1:8000/cdn"
+    # The CloudFront distribution whose cached images are invalidated when they are deleted (unset locally).
+    cdn_distribution_id: str | None = None
     redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
     redis_cluster: bool = False
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from aperture.adapters.aws import client, dynamo_table, reset_clients
+from aperture.adapters.cloudfront import CdnCache
 from aperture.adapters.cognito import IdentityProvider, TokenVerifier
 from aperture.adapters.dynamo import (
     BlocklistRepository,
@@ -89,8 +90,13 @@ def fanout() -> Fanout:
 
 
 @lru_cache(maxsize=1)
+def cdn_cache() -> CdnCache:
+    return CdnCache(lambda: client("cloudfront"), get_settings().cdn_distribution_id)
+
+
+@lru_cache(maxsize=1)
 def media_store() -> MediaStore:
-    return MediaStore(client("s3"), get_settings().media_bucket)
+    return MediaStore(client("s3"), get_settings().media_bucket, forget_cached=cdn_cache().forget)
 
 
 @lru_cache(maxsize=1)
@@ -366,7 +372,7 @@ def reset() -> None:
         blocklist, hash_blocklist, moderator, graph, like_repository, like_cache, likes, comments,
         post_views, notification_repository, devices, push, notifier, inbox, affinity, ranking_model, post_cache,
         story_repository, story_views, highlights, story_cache, story_view_events, stories, explore_store,
-        vector_index, explore_jobs, explore,
+        vector_index, explore_jobs, explore, cdn_cache,
     )  # fmt: skip
     for factory in factories:
         factory.cache_clear()

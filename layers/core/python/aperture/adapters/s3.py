@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +20,10 @@ class PresignedPost:
 
 
 class MediaStore:
-    def __init__(self, client: Any, bucket: str) -> None:
+    def __init__(self, client: Any, bucket: str, forget_cached: Callable[[str], None] = lambda prefix: None) -> None:
         self._s3 = client
         self._bucket = bucket
+        self._forget_cached = forget_cached  # the CDN's copies of what is deleted (aperture.adapters.cloudfront)
 
     def presigned_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> PresignedPost:
         """A SigV4 POST policy pinning the key, the content type and a 1..max_bytes size range."""
@@ -75,7 +77,7 @@ class MediaStore:
         self._s3.delete_object(Bucket=self._bucket, Key=key)
 
     def delete_under(self, prefix: str) -> int:
-        """Delete every object under a prefix; returns how many."""
+        """Delete every object under a prefix, and the CDN's cached copies; returns how many."""
         keys = sorted(self.keys_under(prefix))
         for start in range(0, len(keys), 1000):
             batch = [{"Key": k} for k in keys[start : start + 1000]]
@@ -84,4 +86,6 @@ class MediaStore:
                 first = response["Errors"][0]
                 raise RuntimeError(f"{len(response['Errors'])} objects not deleted, e.g. {first.get('Key')}: "
                                    f"{first.get('Code')} {first.get('Message')}")  # fmt: skip
+        if keys:
+            self._forget_cached(prefix)
         return len(keys)
