@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import signal
+import sys
 import threading
 import urllib.request
 from collections.abc import Callable
@@ -46,6 +47,7 @@ class LocalPlatform:
     clock: ShiftedClock
     stop_event: threading.Event
     moto: Any
+    failed: bool = False
 
     @property
     def base_url(self) -> str:
@@ -191,7 +193,7 @@ def main(port: int, seed_demo: int | None = None) -> int:
     ready = threading.Thread(target=_announce, args=(platform,), daemon=True)
     ready.start()
     platform.serve_forever()
-    return 0
+    return 1 if platform.failed else 0
 
 
 def _announce(platform: LocalPlatform) -> None:
@@ -202,6 +204,12 @@ def _announce(platform: LocalPlatform) -> None:
                     break
         except OSError:
             platform.stop_event.wait(0.05)
+    else:
+        # Never READY for a platform that does not answer: say so and stop (`python -m local` exits 1).
+        print(f"FAILED  {platform.base_url}/health did not answer; stopping", file=sys.stderr, flush=True)
+        platform.failed = True
+        platform.shutdown()
+        return
     print(f"API     {platform.base_url}/", flush=True)
     print(f"CDN     {platform.base_url}/cdn", flush=True)
     print(f"Web     {platform.base_url}/app/", flush=True)

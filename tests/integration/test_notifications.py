@@ -93,6 +93,11 @@ def test_marking_read_covers_that_one_and_every_older_one(api: Api, pump: EventP
     # Marking an older one later does not unread anything
     api.call("POST", "/notifications/read", alice, json={"up_to": items[2]["notification_id"]})
     assert _inbox(api, alice)["unread_count"] == 1
+    # An id past the newest marks what exists, and nothing that comes later
+    assert api.call("POST", "/notifications/read", alice, json={"up_to": "9" * 19}).json == {"unread_count": 0}
+    api.call("PUT", f"/users/{alice.user_id}/follow", api.sign_up("late"))
+    pump.drain()
+    assert [n["read"] for n in _inbox(api, alice)["items"]][:2] == [False, True]
 
 
 def test_nobody_is_notified_by_someone_they_block(api: Api, pump: EventPump) -> None:

@@ -179,7 +179,11 @@ class Inbox:
         return NotificationPage(items=items, next_cursor=next_cursor, unread_count=self._repo.unread_count(user_id))
 
     def mark_read(self, user_id: int, up_to: int) -> int:
-        self._repo.mark_read(user_id, up_to)
+        """Mark `up_to` and everything older read. An id past the newest notification marks only what exists:
+        notifications that arrive later stay unread."""
+        newest, _ = self._repo.page(user_id, 1, None)
+        if newest:
+            self._repo.mark_read(user_id, min(up_to, newest[0].notification_id))
         return self._repo.unread_count(user_id)
 
     def register_device(self, user_id: int, platform: Literal["apns", "fcm"], token: str) -> DeviceView:
