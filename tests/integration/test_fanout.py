@@ -137,6 +137,26 @@ def test_with_redis_down_the_feed_comes_from_dynamodb_not_a_500(api: Api, capfd:
     assert '"FeedDegraded":[1.0]' in capfd.readouterr().out
 
 
+def test_with_redis_down_paging_reaches_every_older_post(api: Api) -> None:
+    # Given a follower of an author with more posts than a few pages hold
+    author, fan = api.sign_up("author"), api.sign_up("fan")
+    api.call("PUT", f"/users/{author.user_id}/follow", fan)
+    posts = [publish_post(author) for _ in range(14)]
+    # When Redis is down and the fan pages through the whole feed, three at a time
+    seen: list[str] = []
+    with logged_warnings(), settings_env(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0"):
+        cursor = None
+        for _ in range(10):
+            query = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+            page = api.call("GET", "/feed", fan, query_string=query).json
+            seen += [p["post_id"] for p in page["items"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+    # Then every post comes once, newest first, however deep the cursor goes
+    assert seen == posts[::-1]
+
+
 def test_a_warm_feed_page_takes_at_most_three_redis_round_trips(api: Api, pump: EventPump, small_world: None) -> None:
     # Given a viewer following a few accounts and one celebrity, all of whom posted, with likes and comments
     viewer, star = api.sign_up("viewer"), api.sign_up("star")

@@ -10,7 +10,7 @@ from typing import Any
 from aperture.adapters.redis_store import AffinityStore, PipelineBatch, Position, Timeline
 from aperture.errors import InvalidCursorError
 from aperture.graph import Graph
-from aperture.ids import id_timestamp_ms
+from aperture.ids import first_id_at, id_timestamp_ms
 from aperture.models.api import Page, Post
 from aperture.models.records import PostRecord
 from aperture.posts import PostViews
@@ -93,17 +93,23 @@ def read_feed_without_redis(
     cursor: Position | None,
     limit: int,
     followees: Callable[[int], list[int]],
-    recent_posts: Callable[[int, int], list[PostRecord]],
+    recent_posts: Callable[[int, int, int | None], list[PostRecord]],
     views: PostViews,
 ) -> Page[Post]:
-    """The feed built from DynamoDB alone, for when Redis is down: each followee's latest posts, merged.
-
-    Slower (a query per followee) but complete for recent posts; the same cursor works in both modes.
-    """
+    """The feed built from DynamoDB alone, for when Redis is down: each followee's posts older than the cursor,
+    merged. Slower (a query per followee) but exact at any depth; the same cursor works in both modes."""
     authors = [viewer_id, *followees(viewer_id)]
-    depth = limit * 3  # per author: enough for this page even when the cursor sits deep
+    # Every post older than the cursor has a smaller id than the first id of the cursor's next millisecond (ids
+    # are issued at upload, before publication), so each author's query starts there and the exact order is
+    # checked below. A few extra per author cover posts published after the cursor but uploaded before it.
+    below = max(first_id_at(cursor.ms + 1), cursor.post_id) if cursor else None
+    depth = limit + 5
     entries = sorted(
-        (Position(record.created_at, record.post_id) for author in authors for record in recent_posts(author, depth)),
+        (
+            Position(record.created_at, record.post_id)
+            for author in authors
+            for record in recent_posts(author, depth, below)
+        ),
         reverse=True,
     )
     older = [p for p in entries if cursor is None or p < cursor][:limit]

@@ -150,6 +150,11 @@ def id_timestamp_ms(snowflake_id: int) -> int:
     return (snowflake_id >> TIMESTAMP_SHIFT) + EPOCH_MS
 
 
+def first_id_at(ms: int) -> int:
+    """The smallest id any generator can issue at unix time `ms` (every id issued before it is smaller)."""
+    return max(0, ms - EPOCH_MS) << TIMESTAMP_SHIFT
+
+
 def id_datetime(snowflake_id: int) -> datetime:
     return datetime.fromtimestamp(id_timestamp_ms(snowflake_id) / 1000, tz=UTC)
 

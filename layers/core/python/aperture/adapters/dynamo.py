@@ -293,9 +293,16 @@ class PostRepository:
         )
         return [int(i["post_id"]) for i in items], next_cursor
 
-    def latest_by(self, author_id: int, count: int) -> list[PostRecord]:
-        """An author's newest posts, whole."""
-        ids, _ = self.page_by_author(author_id, count, None)
+    def latest_by(self, author_id: int, count: int, below_id: int | None = None) -> list[PostRecord]:
+        """An author's newest posts (with ids below `below_id` when given), whole."""
+        condition = Key("author_id").eq(author_id)
+        if below_id is not None:
+            condition = condition & Key("post_id").lt(below_id)
+        items, _ = query_page(
+            self._table, ("author_id", "post_id"), count, None, IndexName="by_author",
+            KeyConditionExpression=condition, ScanIndexForward=False, ProjectionExpression="post_id, author_id",
+        )  # fmt: skip
+        ids = [int(i["post_id"]) for i in items]
         found = self.get_many(ids)
         return [found[i] for i in ids if i in found]
 
