@@ -224,10 +224,7 @@ def test_a_redelivered_batch_of_events_counts_once(api: Api, pump: EventPump, pe
     pump.drain()
     from aperture.clock import now_ms
 
-    event = LikeChanged(event_id="like-1", occurred_at=now_ms(), post_id=post_id, post_author_id=int(carol.user_id),
-                        user_id=int(erin.user_id), liked=True)  # fmt: skip
-    record = {"kinesis": {"data": _b64(event.model_dump_json()), "sequenceNumber": "1", "partitionKey": "p"}}
-    kinesis_event = {"Records": [{**record, "eventSource": "aws:kinesis", "eventID": "shard:1"}]}
+    kinesis_event = _signals_batch(_like_event("like-1", carol, erin, post_id).model_dump_json())
     assert invoke("explore_signals", kinesis_event) == {"batchItemFailures": []}
     assert invoke("explore_signals", kinesis_event) == {"batchItemFailures": []}
     # Then the post's popularity counts the like once (and its arrival)
@@ -236,10 +233,23 @@ def test_a_redelivered_batch_of_events_counts_once(api: Api, pump: EventPump, pe
     assert popular[post_id] == pytest.approx(1.5)
 
 
-def _b64(text: str) -> str:
+def _like_event(event_id: str, author: Account, fan: Account, post_id: int) -> LikeChanged:
+    from aperture.clock import now_ms
+
+    return LikeChanged(event_id=event_id, occurred_at=now_ms(), post_id=post_id, post_author_id=int(author.user_id),
+                       user_id=int(fan.user_id), liked=True)  # fmt: skip
+
+
+def _signals_batch(*payloads: str) -> dict[str, Any]:
+    """A Kinesis batch for the signals consumer, one record per payload, in order."""
     import base64
 
-    return base64.b64encode(text.encode()).decode()
+    records = [
+        {"kinesis": {"data": base64.b64encode(data.encode()).decode(), "sequenceNumber": str(i), "partitionKey": "p"},
+         "eventSource": "aws:kinesis", "eventID": f"shard:{i}"}
+        for i, data in enumerate(payloads, 1)
+    ]  # fmt: skip
+    return {"Records": records}
 
 
 def test_explore_answers_503_when_redis_is_down(api: Api, people: dict[str, Account]) -> None:
@@ -364,13 +374,8 @@ def test_a_malformed_event_is_skipped_and_the_rest_of_the_batch_counted(
     carol, erin = people["carol"], people["erin"]
     post_id = post(carol, "cats")
     pump.drain()
-    like_event = LikeChanged(event_id="like-after-garbage", occurred_at=now_ms(), post_id=post_id,
-                             post_author_id=int(carol.user_id), user_id=int(erin.user_id), liked=True)  # fmt: skip
-    records = [
-        {"kinesis": {"data": _b64('{"type": "like_changed", "post_id": "x"}'), "sequenceNumber": "1"}},
-        {"kinesis": {"data": _b64(like_event.model_dump_json()), "sequenceNumber": "2"}},
-    ]
-    event = {"Records": [{**r, "eventSource": "aws:kinesis", "eventID": f"shard:{i}"} for i, r in enumerate(records)]}
+    like_event = _like_event("like-after-garbage", carol, erin, post_id)
+    event = _signals_batch('{"type": "like_changed", "post_id": "x"}', like_event.model_dump_json())
     assert invoke("explore_signals", event) == {"batchItemFailures": []}
     assert dict(wiring.explore_store().popular([], now_ms(), 10)["*"])[post_id] == pytest.approx(1.5)
 
@@ -384,8 +389,7 @@ def test_a_batch_whose_counting_failed_is_counted_on_the_retry_once(
     carol, erin = people["carol"], people["erin"]
     post_id = post(carol, "cats")
     pump.drain()
-    event = LikeChanged(event_id="like-retried", occurred_at=now_ms(), post_id=post_id,
-                        post_author_id=int(carol.user_id), user_id=int(erin.user_id), liked=True)  # fmt: skip
+    event = _like_event("like-retried", carol, erin, post_id)
     store = wiring.explore_store()
     # Given counting fails once after the batch was claimed (Redis lost mid-way)
     original = store.apply
@@ -460,11 +464,8 @@ def test_the_same_event_twice_in_one_batch_counts_once(api: Api, pump: EventPump
     carol, erin = people["carol"], people["erin"]
     post_id = post(carol, "cats")
     pump.drain()
-    event = LikeChanged(event_id="like-sent-twice", occurred_at=now_ms(), post_id=post_id,
-                        post_author_id=int(carol.user_id), user_id=int(erin.user_id), liked=True)  # fmt: skip
-    record = {"data": _b64(event.model_dump_json()), "partitionKey": "p"}
-    batch = {"Records": [{"kinesis": {**record, "sequenceNumber": str(i)}, "eventSource": "aws:kinesis",
-                          "eventID": f"shard:{i}"} for i in (1, 2)]}  # fmt: skip
+    sent_twice = _like_event("like-sent-twice", carol, erin, post_id).model_dump_json()
+    batch = _signals_batch(sent_twice, sent_twice)
     assert invoke("explore_signals", batch) == {"batchItemFailures": []}
     assert dict(wiring.explore_store().popular([], now_ms(), 10)["*"])[post_id] == pytest.approx(1.5)
 

@@ -66,12 +66,15 @@ def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
     def _domain_error(error: ApertureError) -> Response[str]:
         return error_response(error.status, error.code, error.message)
 
+    def _content_type() -> str:
+        return str((app.current_event.headers or {}).get("content-type", ""))
+
     @app.exception_handler(RequestValidationError)
     def _validation_error(error: RequestValidationError) -> Response[str]:
         errors = list(error.errors())
         if any(e.get("type") == "json_invalid" for e in errors):
             return error_response(400, "invalid_json", "the request body is not valid JSON")
-        content_type = str((app.current_event.headers or {}).get("content-type", ""))
+        content_type = _content_type()
         if (
             content_type
             and not content_type.startswith("application/json")
@@ -83,7 +86,7 @@ def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
 
     @app.exception_handler(RequestUnsupportedContentType)
     def _unsupported_type(_: RequestUnsupportedContentType) -> Response[str]:
-        return _unsupported(str((app.current_event.headers or {}).get("content-type", "")))
+        return _unsupported(_content_type())
 
     @app.exception_handler(RouteNotFoundError)
     def _no_route(_: Exception) -> Response[str]:

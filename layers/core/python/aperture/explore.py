@@ -147,13 +147,11 @@ def refresh(
 
     generation = str(now_ms)
     regions = store.regions()
-    popular = store.popular(regions, now_ms, REGION_POOL)
-    overall = store.popular([], now_ms, pool_size)[GLOBAL]
+    popular = store.popular(regions, now_ms, REGION_POOL, overall_limit=pool_size)
     top_topics = store.topics(now_ms, TOPIC_COUNT)
     store.trim(regions, top_topics, now_ms)
     topic_pools = store.topic_posts(top_topics, now_ms, TOPIC_POOL)
-    universe = {p for p, _ in overall}
-    universe.update(p for pool in (*popular.values(), *topic_pools.values()) for p, _ in pool)
+    universe = {p for pool in (*popular.values(), *topic_pools.values()) for p, _ in pool}
     records = posts.get_many(universe) if universe else {}
     hashtags = {p: _topics(r.hashtags) for p, r in records.items()}
     vectors = embed(store.engagers(sorted(records)), hashtags, dimensions)
@@ -174,10 +172,7 @@ def refresh(
             str(p): [r.author_id, r.created_at, r.like_count, r.comment_count, list(hashtags[p])]
             for p, r in records.items()
         },
-        "popular": {
-            GLOBAL: ids(overall),
-            **{region: ids(pool) for region, pool in popular.items() if region != GLOBAL},
-        },
+        "popular": {region: ids(pool) for region, pool in popular.items()},
         "topics": {tag: ids(pool) for tag, pool in topic_pools.items()},
         "tag_vectors": {tag: [round(x, 5) for x in v] for tag, v in vectors.tags.items()},
     }
@@ -442,6 +437,7 @@ class Explore:
         affinity = self._p.affinity.queue_all(batch, viewer_id)
         seen = self._p.store.queue_seen(batch, viewer_id)
         engaged = self._p.store.queue_engaged(batch, viewer_id, 200)
+        vector = self._p.store.queue_user_vector(batch, model.generation, viewer_id)
         batch.execute()
         authors, topics = affinity.value
         return Viewer(
@@ -453,7 +449,7 @@ class Explore:
             seen=frozenset(seen.value),
             author_affinity=authors,
             topic_affinity=topics,
-            vector=self._p.store.user_vector(model.generation, viewer_id),
+            vector=vector.value,
         )
 
     def _neighbours(self, query: Sequence[float] | None) -> list[tuple[int, float]]:

@@ -279,15 +279,20 @@ class PostRepository:
             raise
         return True
 
-    def page_by_author(self, author_id: int, limit: int, cursor: str | None) -> tuple[list[int], str | None]:
-        """An author's post ids, newest first."""
+    def page_by_author(
+        self, author_id: int, limit: int, cursor: str | None, below_id: int | None = None
+    ) -> tuple[list[int], str | None]:
+        """An author's post ids, newest first (only those below `below_id` when given)."""
+        condition = Key("author_id").eq(author_id)
+        if below_id is not None:
+            condition = condition & Key("post_id").lt(below_id)
         items, next_cursor = query_page(
             self._table,
             ("author_id", "post_id"),
             limit,
             cursor,
             IndexName="by_author",
-            KeyConditionExpression=Key("author_id").eq(author_id),
+            KeyConditionExpression=condition,
             ScanIndexForward=False,
             ProjectionExpression="post_id, author_id",
         )
@@ -295,14 +300,7 @@ class PostRepository:
 
     def latest_by(self, author_id: int, count: int, below_id: int | None = None) -> list[PostRecord]:
         """An author's newest posts (with ids below `below_id` when given), whole."""
-        condition = Key("author_id").eq(author_id)
-        if below_id is not None:
-            condition = condition & Key("post_id").lt(below_id)
-        items, _ = query_page(
-            self._table, ("author_id", "post_id"), count, None, IndexName="by_author",
-            KeyConditionExpression=condition, ScanIndexForward=False, ProjectionExpression="post_id, author_id",
-        )  # fmt: skip
-        ids = [int(i["post_id"]) for i in items]
+        ids, _ = self.page_by_author(author_id, count, None, below_id)
         found = self.get_many(ids)
         return [found[i] for i in ids if i in found]
 

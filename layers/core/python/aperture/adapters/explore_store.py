@@ -205,32 +205,41 @@ class ExploreStore:
     def regions(self) -> list[str]:
         return sorted(self._redis.smembers(REGIONS_KEY))
 
-    def popular(self, regions: Sequence[str], now_ms: int, limit: int) -> dict[str, list[tuple[int, float]]]:
-        """Per region (and GLOBAL): the top posts by today's score plus half of yesterday's."""
+    def popular(
+        self, regions: Sequence[str], now_ms: int, limit: int, overall_limit: int | None = None
+    ) -> dict[str, list[tuple[int, float]]]:
+        """Per region (and GLOBAL, `overall_limit` deep if given): the top posts by today's score plus half of
+        yesterday's, all in one pipeline."""
         names = [GLOBAL, *regions]
-        return self._unions(popular_key, names, now_ms, limit)
+        limits = [overall_limit or limit] + [limit] * len(regions)
+        return self._unions(popular_key, names, now_ms, limits)
 
     def topics(self, now_ms: int, limit: int) -> list[str]:
         """The day's most engaged hashtags (today plus half of yesterday)."""
         today = day_of(now_ms)
-        return [str(tag) for tag, _ in self._tops([(tags_key(today), tags_key(today - 1))], limit)[0]]
+        return [str(tag) for tag, _ in self._tops([(tags_key(today), tags_key(today - 1), limit)])[0]]
 
     def topic_posts(self, tags: Sequence[str], now_ms: int, limit: int) -> dict[str, list[tuple[int, float]]]:
-        return self._unions(topic_key, list(tags), now_ms, limit)
+        return self._unions(topic_key, list(tags), now_ms, [limit] * len(tags))
 
-    def _unions(self, key_of: Any, names: list[str], now_ms: int, limit: int) -> dict[str, list[tuple[int, float]]]:
+    def _unions(
+        self, key_of: Any, names: list[str], now_ms: int, limits: list[int]
+    ) -> dict[str, list[tuple[int, float]]]:
         today = day_of(now_ms)
-        tops = self._tops([(key_of(name, today), key_of(name, today - 1)) for name in names], limit)
+        buckets = [
+            (key_of(name, today), key_of(name, today - 1), limit) for name, limit in zip(names, limits, strict=True)
+        ]
+        tops = self._tops(buckets)
         return {name: [(int(member), score) for member, score in top] for name, top in zip(names, tops, strict=True)}
 
-    def _tops(self, buckets: list[tuple[str, str]], limit: int) -> list[list[tuple[str, float]]]:
-        """For each (today, yesterday) pair: the `limit` best of today's scores plus half of yesterday's (a decay
+    def _tops(self, buckets: list[tuple[str, str, int]]) -> list[list[tuple[str, float]]]:
+        """For each (today, yesterday, limit): the `limit` best of today's scores plus half of yesterday's (a decay
         with no rewrite of old scores), best first. Summed into a scratch key beside the pair (same hash tag) and
         only the top read back, so a refresh never moves a whole bucket; one pipeline for all pairs."""
         if not buckets:
             return []
         pipe = self._redis.pipeline(transaction=False)
-        for today_key, yesterday_key in buckets:
+        for today_key, yesterday_key, limit in buckets:
             scratch = today_key.rsplit(":", 1)[0] + ":union"
             pipe.zunionstore(scratch, {today_key: 1.0, yesterday_key: 0.5})
             pipe.zrevrange(scratch, 0, limit - 1, withscores=True)
@@ -295,8 +304,14 @@ class ExploreStore:
         return data
 
     def user_vector(self, generation: str, user_id: int) -> list[float] | None:
-        raw = self._redis.hget(user_vectors_key(generation), str(user_id))
-        return [float(x) for x in json.loads(raw)] if raw else None
+        return _vector(self._redis.hget(user_vectors_key(generation), str(user_id)))
+
+    def queue_user_vector(self, batch: PipelineBatch, generation: str, user_id: int) -> Slot[list[float] | None]:
+        def commands(pipe: Any) -> int:
+            pipe.hget(user_vectors_key(generation), str(user_id))
+            return 1
+
+        return batch.queue(commands, lambda replies: _vector(replies[0]))
 
     # -- viewers -------------------------------------------------------------------------------------------
 
@@ -389,6 +404,10 @@ class ExploreStore:
         pipe.zremrangebyrank(key, 0, -SEEN_CAP - 1)
         pipe.expire(key, SEEN_SECONDS)
         pipe.execute()
+
+
+def _vector(raw: str | None) -> list[float] | None:
+    return [float(x) for x in json.loads(raw)] if raw else None
 
 
 def _current(raw: str | None) -> ViewerList | None:
