@@ -18,6 +18,7 @@ from stacks.constructs.naming import media_bucket_name  # noqa: E402
 from stacks.edge_stack import EdgeStack  # noqa: E402
 from stacks.service_stack import ServiceStack  # noqa: E402
 from stacks.stateful_stack import StatefulStack  # noqa: E402
+from stacks.web_stack import WebStack  # noqa: E402
 
 # Kept in code rather than cdk.json so `python app.py`, `cdk synth` and the tests build the same templates.
 FEATURE_FLAGS: dict[str, Any] = {
@@ -28,11 +29,18 @@ FEATURE_FLAGS: dict[str, Any] = {
     # Cross-stack references stay CloudFormation exports, which stop a producer from dropping what is in use.
     "@aws-cdk/core:defaultCrossStackReferences": "strong",
 }
-STACK_NAMES = {"stateful": "Aperture-Stateful", "edge": "Aperture-Edge", "service": "Aperture-Service"}
+STACK_NAMES = {
+    "stateful": "Aperture-Stateful",
+    "edge": "Aperture-Edge",
+    "service": "Aperture-Service",
+    "web": "Aperture-Web",
+}
+# The web app as `make web` builds it (npm, from web/package-lock.json); the web stack deploys these files.
+WEB_DIST = ROOT / "web" / "dist"
 
 
 def build_app(context: dict[str, Any] | None = None, env: Environment | None = None, outdir: str | None = None) -> App:
-    """The app with its three stacks; `env=None` keeps them environment-agnostic (synth needs no account)."""
+    """The app with its four stacks; `env=None` keeps them environment-agnostic (synth needs no account)."""
     app = App(context={**FEATURE_FLAGS, **(context or {})}, outdir=outdir)
     stateful = StatefulStack(app, STACK_NAMES["stateful"], env=env, description="Aperture data, network and identity")
     edge = EdgeStack(
@@ -44,7 +52,7 @@ def build_app(context: dict[str, Any] | None = None, env: Environment | None = N
     )
     # The edge stack names the bucket instead of importing it, so CloudFormation cannot see the ordering.
     edge.add_stack_dependency(stateful)
-    ServiceStack(
+    service = ServiceStack(
         app,
         STACK_NAMES["service"],
         env=env,
@@ -53,6 +61,17 @@ def build_app(context: dict[str, Any] | None = None, env: Environment | None = N
         cdn_distribution_id=edge.cdn.distribution.distribution_id,
         source_root=ROOT,
         description="Aperture functions and HTTP API",
+    )
+    WebStack(
+        app,
+        STACK_NAMES["web"],
+        env=env,
+        dist=WEB_DIST,
+        api_url=service.api.url,
+        user_pool_client_id=stateful.identity.client.user_pool_client_id,
+        cdn_base=edge.cdn.base_url,
+        media_bucket_name=media_bucket_name(),
+        description="Aperture web app",
     )
     Tags.of(app).add("project", "aperture")
     return app

@@ -19,10 +19,14 @@ from aperture.adapters.cognito import TokenVerifier
 from aperture.adapters.s3 import IMMUTABLE, MediaStore
 from aperture.cdn import FALLBACK_CACHE_CONTROL, candidate_keys, content_type
 from aperture.errors import UnauthorizedError
+from aperture.resources import WEB_APP_PATH, web_app_config, web_app_csp
 from aperture.routes import ROUTES, Route
+from aperture.settings import get_settings
 
 Invoke = Callable[[str, dict[str, Any]], Any]
-WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
+WEB_ROOT = Path(__file__).resolve().parent.parent / "web" / "dist"
+# Built assets carry a content hash in their names, so they never change under a URL.
+HASHED_ASSETS = "assets/"
 TEXTUAL = re.compile(r"^(application/(json|x-www-form-urlencoded)|text/)")
 
 
@@ -148,8 +152,8 @@ class Gateway:
             return control(request, rest)
         if path.startswith("/cdn/"):
             return self._cdn(request, path.removeprefix("/cdn/"))
-        if path == "/app" or path.startswith("/app/"):
-            return self._web(path.removeprefix("/app").lstrip("/") or "index.html")
+        if path == WEB_APP_PATH.rstrip("/") or path.startswith(WEB_APP_PATH):
+            return self._web(request)
         return self._api(request)
 
     def _api(self, request: Request) -> Response:
@@ -193,8 +197,49 @@ class Gateway:
                 )
         return _error(404, "not_found", "no such image")
 
-    def _web(self, name: str) -> Response:
-        target = (WEB_ROOT / name).resolve()
-        if not target.is_file() or WEB_ROOT.resolve() not in target.parents:
-            return _error(404, "not_found", "no such page")
-        return Response(target.read_bytes(), content_type=mimetypes.guess_type(target.name)[0] or "text/plain")
+    def _web(self, request: Request) -> Response:
+        """The web app: its files, its config.json, and index.html for every screen (the app routes by URL)."""
+        kind, target = web_target(request.path)
+        if kind == "redirect":
+            return Response(status=302, headers={"Location": target})
+        if target == "config.json":
+            settings = get_settings()
+            config = web_app_config(_origin(request), settings.user_pool_client_id, settings.region, settings.cdn_base)
+            return _json(200, config, {"Cache-Control": "no-store"})
+        path = (WEB_ROOT / target).resolve()
+        if not (WEB_ROOT / "index.html").is_file():
+            return _error(503, "web_app_not_built", "the web app is not built: run `make web` (make dev does)")
+        if not path.is_file() or WEB_ROOT.resolve() not in path.parents:
+            return _error(404, "not_found", "no such file")
+        headers = {"Cache-Control": IMMUTABLE if target.startswith(HASHED_ASSETS) else "no-cache"}
+        if target == "index.html":
+            headers.update(self._page_headers(request))
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        if kind.startswith("text/") or kind.endswith(("javascript", "json", "svg+xml")):
+            kind += "; charset=utf-8"
+        return Response(path.read_bytes(), content_type=kind, headers=headers)
+
+    def _page_headers(self, request: Request) -> dict[str, str]:
+        """The headers CloudFront's response headers policy adds on AWS, with this machine's origins."""
+        settings = get_settings()
+        uploads = [self._media().upload_url()]
+        return {
+            "Content-Security-Policy": web_app_csp(f"{_origin(request)}/", settings.cdn_base, uploads),
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "strict-origin-when-cross-origin",
+            "X-Frame-Options": "DENY",
+        }
+
+
+def _origin(request: Request) -> str:
+    return request.host_url.rstrip("/")
+
+
+def web_target(path: str) -> tuple[str, str]:
+    """("redirect", location) or ("file", name under web/dist) for a path of the web app; see edge/web_routes.js."""
+    if path in {"/", WEB_APP_PATH.rstrip("/")}:
+        return "redirect", WEB_APP_PATH
+    rest = path.removeprefix(WEB_APP_PATH)
+    if rest.startswith(HASHED_ASSETS) or ("/" not in rest and "." in rest):
+        return "file", rest
+    return "file", "index.html"

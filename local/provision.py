@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aperture.adapters.aws import client
-from aperture.resources import QUEUES, STREAMS, TABLES, UPLOAD_PREFIX, Queue, Stream, Table
+from aperture.resources import MEDIA_UPLOAD_CORS, QUEUES, STREAMS, TABLES, UPLOAD_PREFIX, Queue, Stream, Table
 from aperture.settings import Settings
 
 NOTIFICATION_QUEUE = "aperture-media-notifications"
@@ -87,6 +87,8 @@ def provision(settings: Settings) -> Provisioned:
     if settings.region != "us-east-1":
         bucket_args["CreateBucketConfiguration"] = {"LocationConstraint": settings.region}
     s3.create_bucket(**bucket_args)
+    # The web app uploads from another origin (the gateway's port), as it does from CloudFront's on AWS.
+    s3.put_bucket_cors(Bucket=settings.media_bucket, CORSConfiguration={"CORSRules": [MEDIA_UPLOAD_CORS.s3_rule()]})
     s3.put_bucket_notification_configuration(
         Bucket=settings.media_bucket,
         NotificationConfiguration={

@@ -7,14 +7,19 @@ import io
 import itertools
 import logging
 import os
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
+import pytest
 import redis
 import requests
 from PIL import Image
@@ -73,6 +78,57 @@ class RedisServer:
     def stop(self) -> None:
         self._process.terminate()
         self._process.wait(timeout=10)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class LocalRuntime:
+    """`python -m local` in a subprocess, as a person runs it: started until it prints READY, stopped by Ctrl-C."""
+
+    STARTUP_SECONDS = 90
+
+    def __init__(self, **env: str) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.lines: list[str] = []
+        clean = {
+            k: v for k, v in os.environ.items() if not k.startswith(("APERTURE_", "AWS_", "REDIS_URL", "POWERTOOLS_"))
+        }
+        clean["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "layers/core/python")])
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "local", "--port", str(self.port)],
+            cwd=ROOT,
+            env={**clean, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        ready = threading.Event()
+
+        def watch() -> None:
+            assert self.process.stdout is not None
+            for line in self.process.stdout:
+                self.lines.append(line)
+                if line.strip() == "READY":
+                    ready.set()
+
+        threading.Thread(target=watch, daemon=True).start()
+        if not ready.wait(self.STARTUP_SECONDS):
+            self.process.kill()
+            pytest.fail("the local runtime did not print READY:\n" + "".join(self.lines))
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def drain(self) -> None:
+        """Wait until every pending S3 notification, stream record and queued job is handled (not a sleep)."""
+        assert requests.post(f"{self.base}/_local/drain", timeout=120).status_code == 200
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=30)
 
 
 def _cluster_port() -> int:

@@ -1,4 +1,4 @@
-"""POST /auth/signup and /auth/token: accounts over Cognito."""
+"""POST /auth/signup, /auth/token and /auth/refresh: accounts over Cognito."""
 
 from typing import Any
 
@@ -9,7 +9,14 @@ from aperture import accounts, wiring
 from aperture.api import logger, make_resolver
 from aperture.clock import now_ms
 from aperture.ids import new_id
-from aperture.models.api import SignupRequest, SignupResponse, TokenRequest, TokenResponse
+from aperture.models.api import (
+    RefreshRequest,
+    RefreshResponse,
+    SignupRequest,
+    SignupResponse,
+    TokenRequest,
+    TokenResponse,
+)
 
 router = Router()
 
@@ -39,6 +46,17 @@ def token(body: TokenRequest) -> TokenResponse:
         refresh_token=tokens.refresh_token,
         expires_in=tokens.expires_in,
     )
+
+
+@router.post(
+    "/auth/refresh",
+    summary="New tokens for a refresh token",
+    tags=["auth"],
+    responses={401: {"description": "The refresh token is not valid (expired, revoked or unknown)"}},
+)
+def refresh(body: RefreshRequest) -> RefreshResponse:
+    tokens = wiring.identity().refresh(body.refresh_token)
+    return RefreshResponse(id_token=tokens.id_token, access_token=tokens.access_token, expires_in=tokens.expires_in)
 
 
 app = make_resolver(router)

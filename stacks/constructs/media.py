@@ -8,7 +8,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from aperture.adapters.s3 import PROCESSED_TAG
-from aperture.resources import IMAGE_PREFIX, UPLOAD_PREFIX
+from aperture.resources import IMAGE_PREFIX, MEDIA_UPLOAD_CORS, UPLOAD_PREFIX
 
 from .naming import media_bucket_name
 
@@ -64,13 +64,11 @@ class MediaStore(Construct):
                 ),
             ],
             cors=[
-                # Browsers upload with the presigned POST; the signed policy (key, size, type) is the access
-                # control, CORS only lets the page read the response.
                 s3.CorsRule(
-                    allowed_methods=[s3.HttpMethods.POST],
-                    allowed_origins=["*"],
-                    allowed_headers=["*"],
-                    max_age=3000,
+                    allowed_methods=[s3.HttpMethods(m) for m in MEDIA_UPLOAD_CORS.methods],
+                    allowed_origins=list(MEDIA_UPLOAD_CORS.origins),
+                    allowed_headers=list(MEDIA_UPLOAD_CORS.headers),
+                    max_age=MEDIA_UPLOAD_CORS.max_age_seconds,
                 )
             ],
             removal_policy=RemovalPolicy.RETAIN,

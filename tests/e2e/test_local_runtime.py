@@ -2,60 +2,27 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis
 import requests
 
-from tests.support import PASSWORD, free_port, jpeg_bytes
+from tests.support import PASSWORD, LocalRuntime, jpeg_bytes
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
-STARTUP_SECONDS = 90
 
 
 @pytest.fixture(scope="module")
 def local_platform() -> Iterator[str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("APERTURE_", "AWS_", "REDIS_URL", "POWERTOOLS_"))}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "layers/core/python")])
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    ready = threading.Event()
-    lines: list[str] = []
-
-    def watch() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line)
-            if line.strip() == "READY":
-                ready.set()
-
-    threading.Thread(target=watch, daemon=True).start()
-    if not ready.wait(STARTUP_SECONDS):
-        process.kill()
-        pytest.fail("the local runtime did not print READY:\n" + "".join(lines))
-    base = f"http://127.0.0.1:{port}"
-    assert f"API     {base}/" in "".join(lines)
-    assert f"CDN     {base}/cdn" in "".join(lines)
+    runtime = LocalRuntime()
+    base = runtime.base
+    assert f"API     {base}/" in runtime.output
+    assert f"CDN     {base}/cdn" in runtime.output
+    assert f"Web     {base}/app/" in runtime.output
     yield base
-    redis_url = next(line.split()[1] for line in lines if line.startswith("Redis "))
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=30) == 0, "".join(lines)
+    redis_url = next(line.split()[1] for line in runtime.lines if line.startswith("Redis "))
+    assert runtime.stop() == 0, runtime.output
     # Ctrl-C stops everything it started: the embedded Redis server too
     with pytest.raises(redis.exceptions.ConnectionError):
         redis.Redis.from_url(redis_url, socket_connect_timeout=2).ping()
@@ -207,3 +174,23 @@ def test_explore_over_http(local_platform: str) -> None:
     found = next(p for p in page["items"] if p["post_id"] == post_id)
     assert found["author"]["username"] == "frank" and found["hashtags"] == ["sunset"]
     assert requests.get(found["images"]["640"]["webp"], timeout=10).headers["Content-Type"] == "image/webp"
+
+
+def test_the_web_app_is_served_at_app_with_its_config(local_platform: str) -> None:
+    base = local_platform
+    index = requests.get(f"{base}/app/", timeout=5)
+    assert index.status_code == 200 and index.headers["Content-Type"].startswith("text/html")
+    assert '<div id="root">' in index.text and index.headers["Cache-Control"] == "no-cache"
+    # A deep link to any screen is the same page (the app routes by URL); a missing file is a 404
+    for screen in ("/app/u/someone", "/app/p/123", "/app/notifications", "/app"):
+        deep = requests.get(base + screen, timeout=5)
+        assert deep.status_code == 200 and deep.text == index.text, screen
+    assert requests.get(f"{base}/app/assets/nope.js", timeout=5).status_code == 404
+    # Built assets never change under their hashed names; the favicon is there
+    script = index.text.split('src="/app/', 1)[1].split('"', 1)[0]
+    asset = requests.get(f"{base}/app/{script}", timeout=5)
+    assert asset.status_code == 200 and asset.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert requests.get(f"{base}/app/favicon.svg", timeout=5).headers["Content-Type"].startswith("image/svg+xml")
+    # config.json says where the API is (this origin) and which Cognito client it is
+    config = requests.get(f"{base}/app/config.json", timeout=5).json()
+    assert config["api_url"] == base and config["cdn_base"] == f"{base}/cdn" and config["user_pool_client_id"]

@@ -21,6 +21,7 @@ import app as cdk_app
 from stacks.edge_stack import EdgeStack
 from stacks.service_stack import ServiceStack
 from stacks.stateful_stack import StatefulStack
+from stacks.web_stack import WebStack
 
 # Bundling would pip-download the layer; the templates are the same without it, and tests stay offline.
 NO_BUNDLING = {"aws:cdk:bundling-stacks": []}
@@ -35,6 +36,7 @@ class Synthesized:
     stateful: StatefulStack
     service: ServiceStack
     edge: EdgeStack
+    web: WebStack
 
     def template(self, stack: Stack) -> dict[str, Any]:
         return json.loads((self.outdir / f"{stack.artifact_id}.template.json").read_text())
@@ -70,6 +72,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesize
         stateful=_only(app, StatefulStack),
         service=_only(app, ServiceStack),
         edge=_only(app, EdgeStack),
+        web=_only(app, WebStack),
     )
 
 
@@ -86,6 +89,11 @@ def service_template(synthesized: Synthesized) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def edge_template(synthesized: Synthesized) -> dict[str, Any]:
     return synthesized.template(synthesized.edge)
+
+
+@pytest.fixture(scope="session")
+def web_template(synthesized: Synthesized) -> dict[str, Any]:
+    return synthesized.template(synthesized.web)
 
 
 @pytest.fixture(scope="session")

@@ -34,7 +34,7 @@ def test_app_synthesizes_without_credentials_and_passes_cdk_nag(tmp_path: Path) 
     assert result.returncode == 0, result.stderr[-4000:]
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     stacks = {k: v for k, v in manifest["artifacts"].items() if v["type"] == "aws:cloudformation:stack"}
-    assert sorted(stacks) == ["Aperture-Edge", "Aperture-Service", "Aperture-Stateful"]
+    assert sorted(stacks) == ["Aperture-Edge", "Aperture-Service", "Aperture-Stateful", "Aperture-Web"]
     assert {s["environment"] for s in stacks.values()} == {"aws://unknown-account/unknown-region"}
 
 

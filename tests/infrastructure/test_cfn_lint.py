@@ -23,10 +23,11 @@ def test_every_stack_is_synthesized(synthesized: Synthesized) -> None:
         "Aperture-Edge.template.json",
         "Aperture-Service.template.json",
         "Aperture-Stateful.template.json",
+        "Aperture-Web.template.json",
     ]
 
 
-@pytest.mark.parametrize("name", ["Aperture-Edge", "Aperture-Service", "Aperture-Stateful"])
+@pytest.mark.parametrize("name", ["Aperture-Edge", "Aperture-Service", "Aperture-Stateful", "Aperture-Web"])
 def test_cfn_lint_reports_no_errors(synthesized: Synthesized, name: str) -> None:
     template: Path = synthesized.outdir / f"{name}.template.json"
     matches = lint_file(template, config=ManualArgs(regions=REGIONS))

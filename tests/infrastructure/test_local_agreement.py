@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from aperture.resources import FUNCTIONS, QUEUES, STREAMS, TABLES, Queue, Stream, Table
+from aperture.resources import FUNCTIONS, MEDIA_UPLOAD_CORS, QUEUES, STREAMS, TABLES, Queue, Stream, Table
 from aperture.settings import Settings
 from local.provision import create_queue_request, create_stream_request, create_table_request
 from tests.infrastructure.conftest import Synthesized, logical_id
@@ -88,3 +88,18 @@ def test_no_stream_has_more_polling_consumers_than_a_shard_serves(stream: Stream
 
     consumers = [f.name for f in FUNCTIONS if isinstance(f.trigger, KinesisTrigger) and f.trigger.stream == stream.key]
     assert len(consumers) <= 4, consumers
+
+
+def test_local_and_deployed_media_bucket_cors_agree(
+    synthesized: Synthesized, stateful_template: dict[str, Any]
+) -> None:
+    # The local runtime puts MEDIA_UPLOAD_CORS on moto's bucket; the stack deploys the same rule
+    bucket = stateful_template["Resources"][logical_id(synthesized.stateful.media.bucket)]["Properties"]
+    (deployed,) = bucket["CorsConfiguration"]["CorsRules"]
+    local = MEDIA_UPLOAD_CORS.s3_rule()
+    assert deployed == {
+        "AllowedMethods": local["AllowedMethods"],
+        "AllowedOrigins": local["AllowedOrigins"],
+        "AllowedHeaders": local["AllowedHeaders"],
+        "MaxAge": local["MaxAgeSeconds"],
+    }

@@ -11,6 +11,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from aperture.adapters.aws import client
 from aperture.settings import get_settings
 from tests.support import PASSWORD, Api
 
@@ -116,3 +117,28 @@ def test_a_body_that_is_not_json_is_refused_in_the_api_error_shape(
     assert response.status_code == status
     assert response.json["error"]["code"] == code
     assert response.json["error"]["message"]
+
+
+def test_a_refresh_token_gets_new_tokens_that_open_the_api(api: Api) -> None:
+    # Given someone signed in, holding a refresh token
+    account = api.sign_up("refresher")
+    signed_in = api.call("POST", "/auth/token", json={"username": account.username, "password": PASSWORD}).json
+    # When they trade it for new tokens
+    refreshed = api.call("POST", "/auth/refresh", json={"refresh_token": signed_in["refresh_token"]})
+    # Then the new IdToken opens their own profile
+    assert refreshed.status_code == 200, refreshed.get_data(as_text=True)
+    assert set(refreshed.json) == {"id_token", "access_token", "expires_in"}
+    me = api.call("GET", "/me", headers={"Authorization": f"Bearer {refreshed.json['id_token']}"})
+    assert me.status_code == 200 and me.json["user_id"] == account.user_id
+
+
+def test_a_refresh_token_revoked_by_a_global_sign_out_is_401(api: Api) -> None:
+    # Given someone signed in, whose sessions are then all signed out at Cognito
+    account = api.sign_up("revoked")
+    signed_in = api.call("POST", "/auth/token", json={"username": account.username, "password": PASSWORD}).json
+    client("cognito-idp").admin_user_global_sign_out(UserPoolId=get_settings().user_pool_id, Username=account.username)
+    # When they try to refresh
+    refused = api.call("POST", "/auth/refresh", json={"refresh_token": signed_in["refresh_token"]})
+    # Then it is refused in the API's error shape
+    assert refused.status_code == 401
+    assert refused.json["error"] == {"code": "unauthorized", "message": "the refresh token is not valid; sign in again"}

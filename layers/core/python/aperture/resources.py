@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -161,6 +162,62 @@ QUEUES: tuple[Queue, ...] = (FANOUT, EXPLORE)
 UPLOAD_PREFIX = "uploads/"
 IMAGE_PREFIX = "images/"
 MODEL_PREFIX = "models/"  # trained ranking weights (APERTURE_RANKING_MODEL_KEY names one)
+
+
+@dataclass(frozen=True)
+class CorsRule:
+    methods: tuple[str, ...]
+    origins: tuple[str, ...]
+    headers: tuple[str, ...]
+    max_age_seconds: int
+
+    def s3_rule(self) -> dict[str, object]:
+        """The rule as S3's PutBucketCors takes it (and as CloudFormation's CorsRules item writes it)."""
+        return {
+            "AllowedMethods": list(self.methods),
+            "AllowedOrigins": list(self.origins),
+            "AllowedHeaders": list(self.headers),
+            "MaxAgeSeconds": self.max_age_seconds,
+        }
+
+
+# Browsers upload straight to the media bucket with the presigned POST. The signed policy (key, size, type) is the
+# access control; CORS only lets the page see the answer, and lets it follow the upload's progress (which makes the
+# browser send a preflight first).
+MEDIA_UPLOAD_CORS = CorsRule(methods=("POST",), origins=("*",), headers=("*",), max_age_seconds=3000)
+
+# The web app (web/, built into web/dist by npm) is served under this path: by the local gateway, and on AWS by
+# CloudFront from a private bucket. Its config.json tells it where the API is.
+WEB_APP_PATH = "/app/"
+
+
+def web_app_csp(api_url: str, cdn_base: str, upload_urls: Sequence[str]) -> str:
+    """The web app's Content-Security-Policy: its own files, the API, the CDN's images, uploads to the media bucket.
+
+    Nothing inline and nothing from anywhere else; the local gateway sends the same policy as CloudFront."""
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            f"img-src 'self' data: blob: {cdn_base}/",
+            f"connect-src 'self' {api_url} {' '.join(upload_urls)}",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
+    )
+
+
+def web_app_config(api_url: str, user_pool_client_id: str, region: str, cdn_base: str) -> dict[str, str]:
+    """The web app's config.json: written at deploy on AWS, answered by the local gateway."""
+    return {
+        "api_url": api_url,
+        "user_pool_client_id": user_pool_client_id,
+        "region": region,
+        "cdn_base": cdn_base,
+    }
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/health", "health", auth=False),
     Route("POST", "/auth/signup", "auth", auth=False),
     Route("POST", "/auth/token", "auth", auth=False),
+    Route("POST", "/auth/refresh", "auth", auth=False),
     Route("GET", "/me", "users"),
     Route("PATCH", "/me", "users"),
     Route("GET", "/users/{username}", "users"),

@@ -74,6 +74,26 @@ class IdentityProvider:
             expires_in=int(result["ExpiresIn"]),
         )
 
+    def refresh(self, refresh_token: str) -> Tokens:
+        """New IdToken and access token for a refresh token (which stays the same and is not returned)."""
+        try:
+            result = self._cognito.admin_initiate_auth(
+                UserPoolId=self._pool,
+                ClientId=self._client_id,
+                AuthFlow="REFRESH_TOKEN_AUTH",
+                AuthParameters={"REFRESH_TOKEN": refresh_token},
+            )["AuthenticationResult"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] in {"NotAuthorizedException", "UserNotFoundException"}:
+                raise UnauthorizedError("the refresh token is not valid; sign in again") from error
+            raise
+        return Tokens(
+            id_token=result["IdToken"],
+            access_token=result["AccessToken"],
+            refresh_token="",
+            expires_in=int(result["ExpiresIn"]),
+        )
+
 
 class TokenVerifier:
     """Checks an IdToken the way API Gateway's JWT authorizer does: signature, issuer, audience, expiry."""

@@ -8,6 +8,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from aperture.resources import UPLOAD_PREFIX
+
 IMMUTABLE = "public, max-age=31536000, immutable"
 # Raw uploads tagged so are expired by the bucket's lifecycle rule; untagged (failed) ones are kept longer.
 PROCESSED_TAG = {"Key": "aperture-state", "Value": "processed"}
@@ -38,6 +40,12 @@ class MediaStore:
             ExpiresIn=expires_in,
         )
         return PresignedPost(url=post["url"], fields=dict(post["fields"]))
+
+    def upload_url(self) -> str:
+        """Where browsers send presigned POSTs (the bucket's endpoint), as the web app's CSP must admit it.
+
+        Signing a policy is local computation: no request is made."""
+        return str(self._s3.generate_presigned_post(Bucket=self._bucket, Key=UPLOAD_PREFIX)["url"])
 
     def size(self, key: str) -> int | None:
         try:

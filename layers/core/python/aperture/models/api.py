@@ -57,6 +57,16 @@ class TokenResponse(_Model):
     expires_in: int
 
 
+class RefreshRequest(_Model):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+
+
+class RefreshResponse(_Model):
+    id_token: str
+    access_token: str
+    expires_in: int
+
+
 class UserRef(_Model):
     user_id: str
     username: str

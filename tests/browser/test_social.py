@@ -1,0 +1,279 @@
+"""Two people use Aperture in their browsers: follow, post a photo, like it, comment, watch a story, scroll."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Route, expect
+
+from tests.browser.helpers import (
+    Person,
+    follow_through_the_api,
+    photo_bytes,
+    photo_file,
+    post_through_the_api,
+)
+from tests.support import LocalRuntime
+
+pytestmark = pytest.mark.xdist_group("browser")
+People = Callable[..., Person]
+
+
+def share_photo(person: Person, photo: Path, caption: str = "", kind: str = "Post") -> None:
+    page = person.page
+    page.get_by_role("button", name="New post").click()
+    page.get_by_role("dialog", name="New post").get_by_text(kind, exact=True).click()
+    dialog = page.get_by_role("dialog", name=f"New {kind.lower()}")
+    dialog.get_by_label("Photo").set_input_files(photo)
+    if caption:
+        dialog.get_by_label("Caption").fill(caption)
+    dialog.get_by_role("button", name="Share").click()
+
+
+def test_a_photo_goes_from_the_page_to_a_followers_feed(people: People, runtime: LocalRuntime, tmp_path: Path) -> None:
+    ann, bob = people("ann"), people("bob")
+    # Bob follows Ann from her profile
+    page = bob.go(f"/app/u/{ann.username}")
+    expect(page.get_by_role("heading", name=ann.username)).to_be_visible()
+    page.get_by_role("button", name="Follow").click()
+    expect(page.get_by_role("button", name="Unfollow")).to_be_visible()
+    expect(page.get_by_role("link", name="1 follower")).to_be_visible()
+    # Ann posts a real photo through the page, on a slow uplink: a preview, then the bytes' progress, then processing
+    ann.slow_uploads(48 * 1024)
+    page = ann.page
+    page.get_by_role("button", name="New post").click()
+    dialog = page.get_by_role("dialog", name="New post")
+    dialog.get_by_label("Photo").set_input_files(photo_file(tmp_path, "coffee.jpg", "astronaut", quality=95))
+    expect(dialog.get_by_role("img", name="Preview of the photo you chose")).to_be_visible()
+    dialog.get_by_label("Caption").fill("First light over the launch pad #space")
+    dialog.get_by_label("Location").fill("Houston")
+    dialog.get_by_role("button", name="Share").click()
+    expect(dialog.get_by_role("progressbar", name="Upload progress")).to_be_visible()
+    page.wait_for_function(
+        "() => { const p = document.querySelector('progress'); return p && p.value > 0 && p.value < 100 }"
+    )
+    expect(dialog.get_by_text(re.compile(r"Processing your post"))).to_be_visible()
+    # When it is ready, the page opens the new post
+    page.wait_for_url(re.compile(r"/app/p/\d+$"))
+    post_id = page.url.rsplit("/", 1)[1]
+    own = page.get_by_role("article", name=f"Post by {ann.username}")
+    expect(own.get_by_role("img", name="First light over the launch pad #space")).to_be_visible()
+    expect(own.get_by_text("Houston")).to_be_visible()
+    runtime.drain()
+    # Bob's feed shows it: a blurhash placeholder while the image is held back, then the image
+    held: list[Route] = []
+    bob.page.route("**/cdn/images/**", lambda route: held.append(route))  # noqa: PLW0108 (Playwright wraps handlers)
+    page = bob.go("/app/")
+    article = page.get_by_role("article", name=f"Post by {ann.username}")
+    image = article.get_by_role("img", name="First light over the launch pad #space")
+    expect(image).to_have_attribute("srcset", re.compile(rf"/{post_id}/640\.jpg 640w, \S+/{post_id}/1080\.jpg 1080w$"))
+    expect(image).to_have_attribute("sizes", "(min-width: 768px) 470px, 100vw")
+    expect(image).to_have_attribute("loading", "eager")  # the first posts load at once; later ones lazily
+    expect(image).to_have_attribute("width", re.compile(r"^\d+$"))
+    expect(image).to_have_attribute("height", re.compile(r"^\d+$"))
+    expect(article.locator(".photo")).to_have_attribute(
+        "style", re.compile(r"background-image: url\(\"?data:image/png")
+    )
+    for route in held:
+        route.continue_()
+    bob.page.unroute("**/cdn/images/**")
+    expect(image).to_have_class("loaded")
+    expect(article.locator(".photo")).not_to_have_attribute("style", re.compile("background-image"))
+    assert image.evaluate("img => img.naturalWidth") > 0
+    expect(article.get_by_role("link", name=ann.username).first).to_have_attribute("href", f"/app/u/{ann.username}")
+    expect(article.get_by_role("link", name="#space")).to_be_visible()
+
+
+def test_a_double_tap_likes_and_the_author_sees_it_in_the_badge(people: People, runtime: LocalRuntime) -> None:
+    cleo, dev = people("cleo"), people("dev")
+    follow_through_the_api(dev, cleo)
+    post_through_the_api(cleo, photo_bytes("chelsea"), "Sunday nap")
+    runtime.drain()
+    page = dev.go("/app/")
+    article = page.get_by_role("article", name=f"Post by {cleo.username}")
+    like = article.get_by_role("button", name="Like")
+    expect(like).to_have_attribute("aria-pressed", "false")
+    # Dev double-taps the photo with a finger
+    media = article.locator(".post-media")
+    media.tap()
+    media.tap()
+    unlike = article.get_by_role("button", name="Unlike")
+    expect(unlike).to_have_attribute("aria-pressed", "true")
+    expect(article.get_by_text("Liked by you")).to_be_visible()
+    runtime.drain()
+    # Cleo's navigation counts two unread notifications (the follow and the like); opening them shows the like and
+    # clears the badge
+    page = cleo.go("/app/")
+    expect(page.get_by_role("link", name="Notifications, 2 unread")).to_be_visible()
+    page.get_by_role("link", name=re.compile("^Notifications")).click()
+    expect(page.get_by_role("heading", name="Notifications")).to_be_visible()
+    expect(page.get_by_role("listitem").filter(has_text=f"{dev.username} liked your post.")).to_be_visible()
+    expect(page.get_by_role("link", name="Notifications", exact=True)).to_be_visible()
+    # The heart undoes it
+    page = dev.page
+    unlike.click()
+    expect(article.get_by_role("button", name="Like")).to_have_attribute("aria-pressed", "false")
+
+
+def test_grouped_likes_read_as_one_notification(people: People, runtime: LocalRuntime) -> None:
+    star = people("star")
+    post_id = post_through_the_api(star, photo_bytes("rocket"), "Lift-off")
+    runtime.drain()
+    fans = [people(f"fan{n}") for n in range(3)]
+    for fan in fans:
+        assert fan.api("PUT", f"/posts/{post_id}/like").status_code == 200
+    runtime.drain()
+    page = star.go("/app/notifications")
+    expect(page.get_by_role("listitem").filter(has_text=re.compile(r" and 2 others liked your post\."))).to_be_visible()
+
+
+def test_a_comment_appears_for_both(people: People, runtime: LocalRuntime) -> None:
+    emma, finn = people("emma"), people("finn")
+    follow_through_the_api(finn, emma)
+    post_id = post_through_the_api(emma, photo_bytes("coffee"), "Flat white")
+    runtime.drain()
+    # Finn opens the composer from the feed's Comment button and comments
+    page = finn.go("/app/")
+    page.get_by_role("article", name=f"Post by {emma.username}").get_by_role("button", name="Comment").click()
+    page.wait_for_url(re.compile(rf"/app/p/{post_id}"))
+    composer = page.get_by_label("Add a comment")
+    expect(composer).to_be_focused()
+    composer.fill(f"Looks perfect @{emma.username}")
+    page.get_by_role("button", name="Post", exact=True).click()
+    comments = page.get_by_role("region", name=re.compile("comment"))
+    expect(comments.get_by_text("Looks perfect")).to_be_visible()
+    expect(comments.get_by_role("heading", name="1 comment")).to_be_visible()
+    runtime.drain()
+    # Emma sees it under her post, with the mention linked, and in her feed's preview
+    page = emma.go(f"/app/p/{post_id}")
+    comment = page.get_by_role("listitem").filter(has_text="Looks perfect")
+    expect(comment.get_by_role("link", name=finn.username)).to_be_visible()
+    expect(comment.get_by_role("link", name=f"@{emma.username}")).to_be_visible()
+    page = emma.go("/app/")
+    expect(page.get_by_role("article", name=f"Post by {emma.username}").get_by_text("Looks perfect")).to_be_visible()
+    # She can delete it, as the post's author
+    page = emma.go(f"/app/p/{post_id}")
+    page.get_by_role("button", name="Delete comment").click()
+    expect(page.get_by_text("No comments yet.")).to_be_visible()
+
+
+def test_a_story_shows_unseen_plays_then_shows_seen_and_its_viewer(
+    people: People, runtime: LocalRuntime, tmp_path: Path
+) -> None:
+    gail, hugo = people("gail"), people("hugo")
+    follow_through_the_api(hugo, gail)
+    # Gail shares a story from the page
+    share_photo(gail, photo_file(tmp_path, "story.jpg", "astronaut"), kind="Story")
+    expect(gail.page.get_by_role("dialog", name="New story")).to_be_hidden(timeout=60_000)
+    expect(gail.page.get_by_role("button", name="Your story, 1 story")).to_be_visible()
+    runtime.drain()
+    # Hugo's tray shows her ring as unseen; the story plays, then closes by itself
+    page = hugo.go("/app/")
+    ring = page.get_by_role("button", name=f"Story by {gail.username}, unseen")
+    expect(ring).to_be_visible()
+    expect(ring.locator(".ring-unseen")).to_have_count(1)
+    ring.click()
+    viewer = page.get_by_role("dialog", name=f"Stories by {gail.username}")
+    expect(viewer.get_by_role("img", name=re.compile(f"^Story by {gail.username}"))).to_be_visible()
+    expect(viewer).to_be_hidden(timeout=15_000)  # 5 s a story, then the viewer closes
+    expect(page.get_by_role("button", name=f"Story by {gail.username}, seen")).to_be_visible()
+    runtime.drain()
+    # Gail, watching her own story, sees one viewer: Hugo
+    page = gail.go("/app/")
+    page.get_by_role("button", name="Your story, 1 story").click()
+    own = page.get_by_role("dialog", name=f"Stories by {gail.username}")
+    own.get_by_role("button", name="Seen by 1 person").click()
+    viewers = page.get_by_role("dialog", name="1 viewer")
+    expect(viewers.get_by_role("link", name=hugo.username)).to_be_visible()
+    viewers.get_by_role("button", name="Close").click()
+    page.keyboard.press("Escape")
+    expect(own).to_be_hidden()
+
+
+def test_the_story_viewer_works_from_the_keyboard(people: People, runtime: LocalRuntime) -> None:
+    iris, jack = people("iris"), people("jack")
+    follow_through_the_api(jack, iris)
+    for subject in ("coffee", "chelsea"):
+        post_through_the_api(iris, photo_bytes(subject), kind="story")
+    runtime.drain()
+    page = jack.go("/app/")
+    ring = page.get_by_role("button", name=f"Story by {iris.username}, unseen")
+    ring.focus()
+    page.keyboard.press("Enter")
+    viewer = page.get_by_role("dialog", name=f"Stories by {iris.username}")
+    expect(viewer.get_by_text("Story 1 of 2")).to_be_attached()
+    viewer.get_by_role("button", name="Pause").click()
+    expect(viewer.get_by_role("button", name="Play")).to_have_attribute("aria-pressed", "true")
+    page.keyboard.press("ArrowRight")
+    expect(viewer.get_by_text("Story 2 of 2")).to_be_attached()
+    page.keyboard.press("ArrowLeft")
+    expect(viewer.get_by_text("Story 1 of 2")).to_be_attached()
+    page.keyboard.press("Escape")
+    expect(viewer).to_be_hidden()
+    expect(ring).to_be_focused()  # focus goes back to where it was
+
+
+def test_scrolling_loads_the_next_page_a_deep_link_loads_and_back_returns(
+    people: People, runtime: LocalRuntime
+) -> None:
+    kate, liam = people("kate"), people("liam")
+    follow_through_the_api(liam, kate)
+    body = photo_bytes("coffee", quality=60)
+    for n in range(12):
+        post_through_the_api(kate, body, f"Cup number {n}")
+    runtime.drain()
+    # A page is ten posts; scrolling to the end brings the other two
+    page = liam.go("/app/")
+    posts = page.get_by_role("article")
+    expect(posts).to_have_count(10)
+    posts.last.scroll_into_view_if_needed()
+    expect(posts).to_have_count(12)
+    expect(page.get_by_text("You're all caught up.")).to_be_visible()
+    expect(page.get_by_role("img", name="Cup number 0")).to_be_visible()  # the oldest
+    # The author's name opens her profile; Back returns to the feed where it was, at the same post
+    posts.last.get_by_role("link", name=kate.username).first.click()
+    expect(page.get_by_role("heading", name=kate.username)).to_be_visible()
+    expect(page.get_by_text("12 posts")).to_be_visible()
+    page.go_back()
+    expect(posts).to_have_count(12)
+    expect(posts.last).to_be_in_viewport()
+    # A deep link to the profile loads it directly, with its grid
+    page = liam.go(f"/app/u/{kate.username}")
+    expect(page.get_by_role("heading", name=kate.username)).to_be_visible()
+    expect(page.get_by_role("list", name=f"Posts by {kate.username}").get_by_role("listitem")).to_have_count(12)
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/app/$"))
+    expect(page.get_by_role("article").first).to_be_visible()
+
+
+def test_a_refused_upload_shows_the_apis_reason(people: People, tmp_path: Path) -> None:
+    mona = people("mona")
+    fake = tmp_path / "holiday.jpg"
+    fake.write_text("this is a text file, not a photograph\n" * 20)
+    reasons: list[str] = []
+    mona.page.on(
+        "response",
+        lambda r: "/uploads/" in r.url and r.request.method == "GET" and reasons.append(r.json().get("reason") or ""),
+    )
+    share_photo(mona, fake, caption="holiday")
+    alert = mona.page.get_by_role("dialog", name="New post").get_by_role("alert")
+    expect(alert).to_contain_text("Your post was not shared:")
+    reason = next(r for r in reversed(reasons) if r)
+    expect(alert).to_have_text(f"Your post was not shared: {reason}")
+
+
+def test_the_author_deletes_a_post_from_its_page(people: People, runtime: LocalRuntime) -> None:
+    nina = people("nina")
+    post_id = post_through_the_api(nina, photo_bytes("rocket"), "Not my best")
+    runtime.drain()
+    page = nina.go(f"/app/p/{post_id}")
+    page.get_by_role("button", name="Delete post").click()
+    confirm = page.get_by_role("dialog", name="Delete this post?")
+    confirm.get_by_role("button", name="Delete").click()
+    expect(page).to_have_url(re.compile(rf"/app/u/{nina.username}$"))
+    expect(page.get_by_text("No posts yet")).to_be_visible()
+    page = nina.go(f"/app/p/{post_id}")
+    expect(page.get_by_role("heading", name="This post isn't available")).to_be_visible()

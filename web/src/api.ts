@@ -1,0 +1,110 @@
+// The HTTP API client: JSON in and out, the bearer token, one refresh on expiry, errors in the API's own words.
+import { fromTokens, session, signIn, signOut } from "./session";
+import type { Tokens } from "./types";
+
+export interface Config {
+  api_url: string;
+}
+
+let base = "";
+
+/** Reads config.json (written at deploy on AWS, served by the local runtime): where the API is. */
+export async function loadConfig(): Promise<void> {
+  const response = await fetch(`${import.meta.env.BASE_URL}config.json`, { cache: "no-store" });
+  if (!response.ok) throw new Error(`config.json answered ${response.status}`);
+  const config = (await response.json()) as Config;
+  base = (config.api_url || location.origin).replace(/\/+$/, "");
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly retryAfter: number | null = null,
+  ) {
+    super(message);
+  }
+
+  /** A network failure, a server error or a throttle: the same request may well work again. */
+  get retryable(): boolean {
+    return this.status === 0 || this.status === 429 || this.status >= 500;
+  }
+}
+
+const EXPIRED = "Your session has ended. Sign in again to carry on.";
+const REFRESH_MARGIN_MS = 60_000;
+let refreshing: Promise<boolean> | null = null;
+
+/** Trades the refresh token for new tokens once, however many requests are waiting for it. */
+function refresh(): Promise<boolean> {
+  const current = session.get();
+  if (!current?.refreshToken) return Promise.resolve(false);
+  refreshing ??= send("POST", "/auth/refresh", { refresh_token: current.refreshToken }, null)
+    .then((tokens) => {
+      signIn(fromTokens(tokens as Tokens, current.refreshToken));
+      return true;
+    })
+    .catch(() => false)
+    .finally(() => {
+      refreshing = null;
+    });
+  return refreshing;
+}
+
+async function send(method: string, path: string, body: unknown, token: string | null): Promise<unknown> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let response: Response;
+  try {
+    response = await fetch(base + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, "network", "Aperture can't be reached. Check your connection and try again.");
+  }
+  if (response.status === 204) return null;
+  const text = await response.text();
+  let data: unknown = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const error = (data as { error?: { code?: string; message?: string } } | null)?.error;
+    const retryAfter = Number(response.headers.get("Retry-After")) || null;
+    const fallback =
+      response.status >= 500
+        ? "Something went wrong on Aperture's side. Try again in a moment."
+        : `The request failed (${response.status}).`;
+    throw new ApiError(response.status, error?.code ?? `http_${response.status}`, error?.message ?? fallback, retryAfter);
+  }
+  return data;
+}
+
+/** Calls the API as the signed-in person (or anonymously with `auth: false`). A 401 signs them out with a reason. */
+export async function api<T>(method: string, path: string, body?: unknown, options: { auth?: boolean } = {}): Promise<T> {
+  const auth = options.auth ?? true;
+  if (!auth) return (await send(method, path, body, null)) as T;
+  let current = session.get();
+  if (current && current.expiresAt - Date.now() < REFRESH_MARGIN_MS && (await refresh())) current = session.get();
+  try {
+    return (await send(method, path, body, current?.idToken ?? null)) as T;
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 401) throw error;
+    if (await refresh()) return (await send(method, path, body, session.get()?.idToken ?? null)) as T;
+    signOut(EXPIRED);
+    throw error;
+  }
+}
+
+/** `?cursor=..&limit=..` for a list route. */
+export function paged(path: string, cursor: string | null, limit: number, extra: Record<string, string> = {}): string {
+  const query = new URLSearchParams({ ...extra, limit: String(limit) });
+  if (cursor) query.set("cursor", cursor);
+  return `${path}?${query}`;
+}

@@ -1,0 +1,204 @@
+// One post as the feed and the post view show it: author, photo (double-tap to like), actions, likes, caption,
+// the first comments.
+import { useLocation } from "preact-iso";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { ApiError, api, paged } from "../api";
+import { count } from "../format";
+import { setLiked, usePost } from "../posts";
+import { session } from "../session";
+import { useStore } from "../store";
+import type { Page, Post, UserRef } from "../types";
+import { RichText } from "./Caption";
+import { Avatar, ErrorNote, TimeAgo } from "./Common";
+import { Icon } from "./Icon";
+import { Photo } from "./Photo";
+import { PeopleDialog } from "./People";
+
+const DOUBLE_TAP_MS = 320;
+
+/** The image's alt text: what the author wrote for it, else the caption, else who posted it. */
+export function altText(post: Post): string {
+  return post.media?.[0]?.alt_text || post.alt_text || post.caption || `Photo by ${post.author.username}`;
+}
+
+function LikedBy({ post, onShowLikes }: { post: Post; onShowLikes: () => void }) {
+  const me = useStore(session);
+  const [liker, setLiker] = useState<UserRef | null>(null);
+  const hasLikes = post.like_count > 0;
+  useEffect(() => {
+    if (!hasLikes || liker) return;
+    let live = true;
+    api<Page<UserRef>>("GET", paged(`/posts/${post.post_id}/likes`, null, 3))
+      .then((page) => {
+        if (live) setLiker(page.items.find((user) => user.user_id !== me?.userId) ?? null);
+      })
+      .catch(() => undefined); // "liked by" is a nicety; the count still shows.
+    return () => {
+      live = false;
+    };
+  }, [post.post_id, hasLikes]);
+  if (!hasLikes) return null;
+  const others = post.like_count - 1;
+  const name = liker ? (
+    <a href={`/app/u/${liker.username}`}>{liker.username}</a>
+  ) : post.liked_by_me ? (
+    "you"
+  ) : null;
+  if (!name) {
+    return (
+      <p class="likes">
+        <button type="button" class="link strong" onClick={onShowLikes}>
+          {count(post.like_count, "like", "likes")}
+        </button>
+      </p>
+    );
+  }
+  return (
+    <p class="likes">
+      Liked by <strong>{name}</strong>
+      {others > 0 ? (
+        <>
+          {" and "}
+          <button type="button" class="link strong" onClick={onShowLikes}>
+            {count(others, "other", "others")}
+          </button>
+        </>
+      ) : null}
+    </p>
+  );
+}
+
+export function PostCard({
+  postId,
+  full = false,
+  onComment,
+  onDelete,
+  eager = false,
+}: {
+  postId: string;
+  full?: boolean;
+  onComment?: () => void;
+  onDelete?: () => void;
+  eager?: boolean;
+}) {
+  const post = usePost(postId);
+  const me = useStore(session);
+  const { route } = useLocation();
+  const [error, setError] = useState<ApiError | null>(null);
+  const [burst, setBurst] = useState(0);
+  const [showLikes, setShowLikes] = useState(false);
+  const lastTap = useRef(0);
+  const tapLiked = useRef(0);
+  if (!post) return null;
+
+  const like = (liked: boolean) => {
+    setError(null);
+    setLiked(post.post_id, liked).catch((failure: unknown) => {
+      if (failure instanceof ApiError) setError(failure);
+    });
+  };
+  const likeByTap = () => {
+    setBurst((n) => n + 1);
+    if (!post.liked_by_me) like(true);
+  };
+  const comment = () => (onComment ? onComment() : route(`/app/p/${post.post_id}?comment=1`));
+  const username = post.author.username;
+  const preview = full ? [] : post.comment_preview ?? [];
+
+  return (
+    <article class="post" aria-label={`Post by ${username}`}>
+      <header class="post-header">
+        <a class="author" href={`/app/u/${username}`}>
+          <Avatar username={username} />
+          <span>{username}</span>
+        </a>
+        <span class="muted dot" aria-hidden="true">
+          •
+        </span>
+        <TimeAgo iso={post.created_at} />
+        {post.location ? <span class="location muted">{post.location}</span> : null}
+        {full && onDelete && me?.userId === post.author.user_id ? (
+          <button type="button" class="link danger-text push-right" onClick={onDelete}>
+            Delete post
+          </button>
+        ) : null}
+      </header>
+      <div
+        class="post-media"
+        onDblClick={() => {
+          // A touch double tap was handled on pointerup; the browser may still send dblclick after it.
+          if (performance.now() - tapLiked.current > 600) likeByTap();
+        }}
+        onPointerUp={(event) => {
+          if (event.pointerType === "mouse") return;
+          if (event.timeStamp - lastTap.current < DOUBLE_TAP_MS) {
+            lastTap.current = 0;
+            tapLiked.current = performance.now();
+            likeByTap();
+          } else {
+            lastTap.current = event.timeStamp;
+          }
+        }}
+      >
+        <Photo
+          images={post.images}
+          width={post.width}
+          height={post.height}
+          blurhash={post.blurhash}
+          alt={altText(post)}
+          sizes="(min-width: 768px) 470px, 100vw"
+          eager={eager}
+        />
+        {burst ? <span key={burst} class="burst" aria-hidden="true"><Icon name="heart" filled size={96} /></span> : null}
+      </div>
+      <div class="post-actions">
+        <button
+          type="button"
+          class={`icon-button like${post.liked_by_me ? " liked" : ""}`}
+          aria-pressed={post.liked_by_me}
+          aria-label={post.liked_by_me ? "Unlike" : "Like"}
+          onClick={() => like(!post.liked_by_me)}
+        >
+          <Icon name="heart" filled={post.liked_by_me} />
+        </button>
+        <button type="button" class="icon-button" aria-label="Comment" onClick={comment}>
+          <Icon name="comment" />
+        </button>
+      </div>
+      <ErrorNote error={error} />
+      <div class="post-text">
+        <LikedBy post={post} onShowLikes={() => setShowLikes(true)} />
+        {post.caption ? (
+          <p class="caption">
+            <a class="strong" href={`/app/u/${username}`}>
+              {username}
+            </a>{" "}
+            <RichText text={post.caption} />
+          </p>
+        ) : null}
+        {!full && post.comment_count > preview.length ? (
+          <p>
+            <a class="muted" href={`/app/p/${post.post_id}`}>
+              View all {count(post.comment_count, "comment", "comments")}
+            </a>
+          </p>
+        ) : null}
+        {preview.length ? (
+          <ul class="comment-preview">
+            {preview.map((c) => (
+              <li key={c.comment_id}>
+                <a class="strong" href={`/app/u/${c.author.username}`}>
+                  {c.author.username}
+                </a>{" "}
+                <RichText text={c.text} />
+              </li>
+            ))}
+          </ul>
+        ) : null}
+      </div>
+      {showLikes ? (
+        <PeopleDialog title="Likes" path={`/posts/${post.post_id}/likes`} onClose={() => setShowLikes(false)} />
+      ) : null}
+    </article>
+  );
+}

@@ -1,0 +1,342 @@
+// Stories: the tray of avatars at the top of the feed, and the full-screen viewer that plays them.
+import { useEffect, useRef, useState } from "preact/hooks";
+import { ApiError, api, paged } from "../api";
+import { agoLong, count } from "../format";
+import { session } from "../session";
+import { openUpload, playing, playStories, storiesChanged, trayVersion } from "../state";
+import { useStore } from "../store";
+import type { Page, Story, StoryViewers, TrayEntry, UserRef } from "../types";
+import { Avatar, ErrorNote, Loading, MoreSentinel, TimeAgo } from "./Common";
+import { Dialog } from "./Dialog";
+import { Icon } from "./Icon";
+import { imageUrl, placeholder } from "./Photo";
+import { PersonRow } from "./People";
+import { usePaged } from "../lists";
+
+export const STORY_MS = 5000;
+const HOLD_MS = 220;
+
+
+function TrayButton({
+  user,
+  before = "",
+  text,
+  after = "",
+  ring,
+  add = false,
+  onClick,
+}: {
+  user: UserRef;
+  before?: string;
+  text: string;
+  after?: string;
+  ring?: "unseen" | "seen";
+  add?: boolean;
+  onClick: () => void;
+}) {
+  // The name holds the visible text with words around it for screen readers: "Story by alice, unseen".
+  return (
+    <li>
+      <button type="button" class="tray-item" aria-label={`${before}${text}${after}`} onClick={onClick}>
+        <span class="tray-avatar" aria-hidden="true">
+          <Avatar username={user.username} size={62} ring={ring} />
+          {add ? <span class="tray-add" /> : null}
+        </span>
+        <span class="tray-name">{text}</span>
+      </button>
+    </li>
+  );
+}
+
+export function StoryTray() {
+  const me = useStore(session);
+  const version = useStore(trayVersion);
+  const [tray, setTray] = useState<TrayEntry[] | null>(null);
+  const [own, setOwn] = useState<Story[]>([]);
+  const [error, setError] = useState<ApiError | null>(null);
+  const load = () => {
+    if (!me) return;
+    setError(null);
+    Promise.all([
+      api<Page<TrayEntry>>("GET", paged("/stories/tray", null, 50)),
+      api<Page<Story>>("GET", paged(`/users/${me.userId}/stories`, null, 50)),
+    ]).then(
+      ([entries, mine]) => {
+        setTray(entries.items);
+        setOwn(mine.items);
+      },
+      (failure: unknown) => setError(failure instanceof ApiError ? failure : null),
+    );
+  };
+  useEffect(load, [me?.userId, version]);
+  if (!me) return null;
+  const self: UserRef = { user_id: me.userId, username: me.username };
+  const people = (tray ?? []).map((entry) => entry.user);
+  return (
+    <section class="tray" aria-label="Stories">
+      <ul>
+        {own.length ? (
+          <TrayButton
+            user={self}
+            text="Your story"
+            after={`, ${count(own.length, "story", "stories")}`}
+            ring="seen"
+            onClick={() => playStories([self], 0)}
+          />
+        ) : (
+          <TrayButton user={self} text="Your story" after=": add one" add onClick={() => openUpload("story")} />
+        )}
+        {(tray ?? []).map((entry, index) => (
+          <TrayButton
+            key={entry.user.user_id}
+            user={entry.user}
+            before="Story by "
+            text={entry.user.username}
+            after={entry.has_unseen ? ", unseen" : ", seen"}
+            ring={entry.has_unseen ? "unseen" : "seen"}
+            onClick={() => playStories(people, index)}
+          />
+        ))}
+      </ul>
+      <ErrorNote error={error} onRetry={load} />
+    </section>
+  );
+}
+
+function ViewersDialog({ story, onClose }: { story: Story; onClose: () => void }) {
+  const path = `/stories/${story.story_id}/viewers`;
+  const [total, setTotal] = useState<number | null>(story.view_count ?? null);
+  const list = usePaged(path, async (cursor) => {
+    const page = await api<StoryViewers>("GET", paged(path, cursor, 30));
+    setTotal(page.view_count);
+    return page;
+  });
+  return (
+    <Dialog title={total === null ? "Viewers" : count(total, "viewer", "viewers")} onClose={onClose} className="people-dialog">
+      <ul class="people">
+        {list.items.map((viewer) => (
+          <PersonRow key={viewer.user.user_id} user={viewer.user}>
+            <TimeAgo iso={viewer.viewed_at} />
+          </PersonRow>
+        ))}
+      </ul>
+      {list.done && !list.items.length ? <p class="muted">Nobody has seen this story yet.</p> : null}
+      {list.loading ? <Loading /> : null}
+      <ErrorNote error={list.error} onRetry={list.loadMore} />
+      <MoreSentinel onVisible={list.loadMore} active={!list.done && !list.loading && !list.error} />
+    </Dialog>
+  );
+}
+
+/** Plays one person's stories after another: a bar per story, 5 s each, tap or arrows to move, hold to pause. */
+export function StoryViewer() {
+  const show = useStore(playing);
+  const me = useStore(session);
+  const [person, setPerson] = useState(0);
+  const [stories, setStories] = useState<Story[] | null>(null);
+  const [index, setIndex] = useState(0);
+  const [paused, setPaused] = useState(false);
+  const [listOpen, setListOpen] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const elapsed = useRef(0);
+  const [, setTick] = useState(0);
+  const viewed = useRef(new Set<string>());
+  const hold = useRef<{ timer: number; held: boolean } | null>(null);
+
+  const close = () => {
+    playing.set(null);
+    storiesChanged();
+  };
+
+  useEffect(() => {
+    if (!show) return;
+    setPerson(show.start);
+  }, [show]);
+
+  // Load the current person's stories; start at their first unseen one.
+  useEffect(() => {
+    if (!show) return;
+    const user = show.people[person];
+    if (!user) return close();
+    let live = true;
+    setStories(null);
+    setError(null);
+    const path = show.highlights ? `/users/${user.user_id}/highlights` : `/users/${user.user_id}/stories`;
+    api<Page<Story>>("GET", paged(path, null, 50)).then(
+      (page) => {
+        if (!live) return;
+        if (!page.items.length) return moveTo(person + 1, 0);
+        const wanted = show.startStory ? page.items.findIndex((s) => s.story_id === show.startStory) : -1;
+        const unseen = page.items.findIndex((s) => !s.seen);
+        setStories(page.items);
+        setIndex(wanted >= 0 ? wanted : unseen >= 0 ? unseen : 0);
+        elapsed.current = 0;
+      },
+      (failure: unknown) => live && setError(failure instanceof ApiError ? failure : null),
+    );
+    return () => {
+      live = false;
+    };
+  }, [show, person]);
+
+  const story = stories?.[index];
+  const own = story?.author.user_id === me?.userId;
+
+  // Record the view of each story shown (the API counts a viewer once; one's own views are not counted).
+  useEffect(() => {
+    if (!story || !show || show.highlights || own || viewed.current.has(story.story_id)) return;
+    viewed.current.add(story.story_id);
+    api("POST", `/stories/${story.story_id}/views`).catch(() => viewed.current.delete(story.story_id));
+  }, [story?.story_id]);
+
+  function moveTo(nextPerson: number, nextIndex: number | "last") {
+    elapsed.current = 0;
+    if (!show || nextPerson >= show.people.length) return close();
+    if (nextPerson < 0) return;
+    if (nextPerson !== person) {
+      setPerson(nextPerson);
+      return;
+    }
+    setIndex(nextIndex === "last" ? Math.max(0, (stories?.length ?? 1) - 1) : nextIndex);
+  }
+  const next = () => (stories && index < stories.length - 1 ? moveTo(person, index + 1) : moveTo(person + 1, 0));
+  const previous = () => {
+    if (index > 0) moveTo(person, index - 1);
+    else if (person > 0) moveTo(person - 1, 0);
+    else {
+      elapsed.current = 0;
+      setTick((n) => n + 1);
+    }
+  };
+
+  // The clock: advance while playing, not while held, paused or showing the viewers list.
+  const stopped = paused || listOpen || !story;
+  useEffect(() => {
+    if (!show || stopped) return;
+    let last = performance.now();
+    let frame = requestAnimationFrame(function step(now) {
+      elapsed.current += now - last;
+      last = now;
+      if (elapsed.current >= STORY_MS) {
+        next();
+        return;
+      }
+      setTick((n) => n + 1);
+      frame = requestAnimationFrame(step);
+    });
+    return () => cancelAnimationFrame(frame);
+  }, [show, stopped, person, index, stories]);
+
+  const keys = useRef({ next, previous, listOpen });
+  keys.current = { next, previous, listOpen };
+  useEffect(() => {
+    if (!show) return;
+    const onKey = (event: KeyboardEvent) => {
+      if (keys.current.listOpen) return;
+      if (event.key === "ArrowRight") keys.current.next();
+      else if (event.key === "ArrowLeft") keys.current.previous();
+      else if (event.key === " " && (event.target as HTMLElement).tagName !== "BUTTON") setPaused((p) => !p);
+      else return;
+      event.preventDefault();
+    };
+    addEventListener("keydown", onKey);
+    return () => removeEventListener("keydown", onKey);
+  }, [show]);
+
+  if (!show) return null;
+  const user = show.people[person];
+  const fraction = Math.min(1, elapsed.current / STORY_MS);
+
+  return (
+    <Dialog title={`Stories by ${user?.username ?? ""}`} hideTitle onClose={close} className="story-dialog">
+      <div class="story">
+        <div class="story-bars" aria-hidden="true">
+          {(stories ?? []).map((s, i) => (
+            <span key={s.story_id} class="story-bar">
+              <span style={{ width: `${(i < index ? 1 : i === index ? fraction : 0) * 100}%` }} />
+            </span>
+          ))}
+        </div>
+        <div class="story-head">
+          {user ? (
+            <a href={`/app/u/${user.username}`} onClick={close} class="author">
+              <Avatar username={user.username} />
+              <span>{user.username}</span>
+            </a>
+          ) : null}
+          {story ? <TimeAgo iso={story.created_at} /> : null}
+          <p class="sr-only" aria-live="polite">
+            {stories ? `Story ${index + 1} of ${stories.length}` : ""}
+          </p>
+          <button
+            type="button"
+            class="icon-button push-right"
+            aria-label={paused ? "Play" : "Pause"}
+            aria-pressed={paused}
+            onClick={() => setPaused((p) => !p)}
+          >
+            <Icon name={paused ? "play" : "pause"} />
+          </button>
+        </div>
+        <div
+          class="story-stage"
+          style={story?.blurhash ? { backgroundImage: `url(${placeholder(story.blurhash)})` } : undefined}
+          onPointerDown={() => {
+            const state = { held: false, timer: 0 };
+            state.timer = window.setTimeout(() => {
+              state.held = true;
+              setPaused(true);
+            }, HOLD_MS);
+            hold.current = state;
+          }}
+          onPointerUp={(event) => {
+            const state = hold.current;
+            hold.current = null;
+            if (!state) return;
+            clearTimeout(state.timer);
+            if (state.held) {
+              setPaused(false);
+              return;
+            }
+            const box = (event.currentTarget as HTMLElement).getBoundingClientRect();
+            if (event.clientX - box.left < box.width / 3) previous();
+            else next();
+          }}
+          onPointerCancel={() => {
+            if (hold.current) clearTimeout(hold.current.timer);
+            hold.current = null;
+            setPaused(false);
+          }}
+        >
+          {story ? (
+            <img
+              key={story.story_id}
+              src={imageUrl(story.images, "1080")}
+              width={story.width}
+              height={story.height}
+              alt={`Story by ${story.author.username}, posted ${agoLong(story.created_at)}`}
+              draggable={false}
+            />
+          ) : error ? null : (
+            <Loading label="Loading stories" />
+          )}
+        </div>
+        <ErrorNote error={error} />
+        <div class="story-nav">
+          <button type="button" class="icon-button" aria-label="Previous story" onClick={previous}>
+            <Icon name="left" />
+          </button>
+          {story && own && !show.highlights ? (
+            <button type="button" class="button secondary small" onClick={() => setListOpen(true)}>
+              Seen by {count(story.view_count ?? 0, "person", "people")}
+            </button>
+          ) : null}
+          <button type="button" class="icon-button" aria-label="Next story" onClick={next}>
+            <Icon name="right" />
+          </button>
+        </div>
+      </div>
+      {listOpen && story ? <ViewersDialog story={story} onClose={() => setListOpen(false)} /> : null}
+    </Dialog>
+  );
+}

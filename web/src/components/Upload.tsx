@@ -1,0 +1,254 @@
+// New post or story: choose or drop a photo, preview it, write a caption, send it straight to storage through the
+// presigned POST (with byte progress), then follow the processing until it is ready or refused.
+import { useLocation } from "preact-iso";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { ApiError, api } from "../api";
+import { dropKept } from "../lists";
+import { type UploadKind as Kind, storiesChanged, uploadKind } from "../state";
+import { useStore } from "../store";
+import type { UploadGrant, UploadStatus } from "../types";
+import { Dialog } from "./Dialog";
+import { Icon } from "./Icon";
+
+type Phase = "edit" | "uploading" | "processing" | "refused" | "slow";
+
+const BY_EXTENSION: Record<string, string> = {
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  png: "image/png",
+  heic: "image/heic",
+  heif: "image/heif",
+};
+const POLL_MS = 1000;
+const PATIENCE_MS = 120_000;
+
+/** The file's type as the API expects it; HEIC often comes without one, so the extension decides then. */
+function contentType(file: File): string {
+  const extension = file.name.split(".").pop()?.toLowerCase() ?? "";
+  return file.type || BY_EXTENSION[extension] || "application/octet-stream";
+}
+
+/** Storage answers in XML; its <Message> is the reason. */
+function storageError(xhr: XMLHttpRequest): ApiError {
+  const message = /<Message>([^<]*)<\/Message>/.exec(xhr.responseText ?? "")?.[1];
+  return new ApiError(xhr.status, "storage_refused", `Storage refused the photo: ${message ?? `HTTP ${xhr.status}`}`);
+}
+
+function sendToStorage(grant: UploadGrant, file: File, progress: (loaded: number, total: number) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", grant.url);
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable) progress(event.loaded, event.total);
+    };
+    xhr.onload = () => (xhr.status >= 200 && xhr.status < 300 ? resolve() : reject(storageError(xhr)));
+    xhr.onerror = () =>
+      reject(new ApiError(0, "network", "The photo could not be sent. Check your connection and try again."));
+    const form = new FormData();
+    for (const [name, value] of Object.entries(grant.fields)) form.append(name, value);
+    form.append("file", file);
+    xhr.send(form);
+  });
+}
+
+const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function UploadDialog({ initialKind }: { initialKind: Kind }) {
+  const { route } = useLocation();
+  const [kind, setKind] = useState<Kind>(initialKind);
+  const [file, setFile] = useState<File | null>(null);
+  const [preview, setPreview] = useState<string | null>(null);
+  const [caption, setCaption] = useState("");
+  const [location, setLocation] = useState("");
+  const [phase, setPhase] = useState<Phase>("edit");
+  const [sent, setSent] = useState({ loaded: 0, total: 0 });
+  const [status, setStatus] = useState<UploadStatus | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [dragging, setDragging] = useState(false);
+  const open = useRef(true);
+  const grant = useRef<UploadGrant | null>(null);
+
+  useEffect(() => () => void (open.current = false), []);
+  useEffect(() => {
+    if (!file) return;
+    const url = URL.createObjectURL(file);
+    setPreview(url);
+    return () => URL.revokeObjectURL(url);
+  }, [file]);
+
+  const close = () => uploadKind.set(null);
+  const choose = (chosen: File | null | undefined) => {
+    if (!chosen) return;
+    setFile(chosen);
+    setError(null);
+    setPhase("edit");
+    grant.current = null;
+  };
+
+  const follow = async (uploadId: string): Promise<void> => {
+    const started = Date.now();
+    while (open.current) {
+      const now = await api<UploadStatus>("GET", `/uploads/${uploadId}`);
+      setStatus(now);
+      if (now.status === "ready") {
+        dropKept();
+        close();
+        if (now.kind === "story") storiesChanged();
+        else route(`/app/p/${now.target_id}`);
+        return;
+      }
+      if (now.status === "rejected" || now.status === "failed") {
+        setPhase("refused");
+        return;
+      }
+      if (Date.now() - started > PATIENCE_MS) {
+        setPhase("slow");
+        return;
+      }
+      await wait(POLL_MS);
+    }
+  };
+
+  const share = async (event: Event) => {
+    event.preventDefault();
+    if (!file) {
+      setError(new ApiError(422, "no_photo", "Choose a photo to share first."));
+      return;
+    }
+    setError(null);
+    try {
+      setPhase("uploading");
+      setSent({ loaded: 0, total: file.size });
+      if (!grant.current || Date.parse(grant.current.expires_at) < Date.now() + 30_000) {
+        grant.current = await api<UploadGrant>("POST", "/uploads", {
+          kind,
+          content_type: contentType(file),
+          content_length: file.size,
+          ...(kind === "post" ? { caption } : {}),
+          ...(location.trim() ? { location: location.trim() } : {}),
+        });
+      }
+      await sendToStorage(grant.current, file, (loaded, total) => setSent({ loaded, total }));
+      setPhase("processing");
+      await follow(grant.current.upload_id);
+    } catch (failure) {
+      setPhase("edit");
+      setError(failure instanceof ApiError ? failure : new ApiError(0, "client", String(failure)));
+    }
+  };
+
+  const percent = sent.total ? Math.round((sent.loaded / sent.total) * 100) : 0;
+  const busy = phase === "uploading" || phase === "processing";
+  const noun = kind === "story" ? "story" : "post";
+  return (
+    <Dialog title={kind === "story" ? "New story" : "New post"} onClose={close} className="upload-dialog">
+      <form class="upload" onSubmit={share}>
+        <fieldset class="segmented" disabled={busy}>
+          <legend class="sr-only">Share as</legend>
+          {(["post", "story"] as Kind[]).map((option) => (
+            <label key={option} class={kind === option ? "on" : ""}>
+              <input type="radio" name="kind" value={option} checked={kind === option} onChange={() => setKind(option)} />
+              {option === "post" ? "Post" : "Story"}
+            </label>
+          ))}
+        </fieldset>
+        <div
+          class={`dropzone${dragging ? " dragging" : ""}${preview ? " has-preview" : ""}`}
+          onDragOver={(event) => {
+            event.preventDefault();
+            setDragging(true);
+          }}
+          onDragLeave={() => setDragging(false)}
+          onDrop={(event) => {
+            event.preventDefault();
+            setDragging(false);
+            if (!busy) choose(event.dataTransfer?.files?.[0]);
+          }}
+        >
+          {preview ? (
+            <img src={preview} alt="Preview of the photo you chose" class="preview" />
+          ) : (
+            <div class="drop-hint">
+              <Icon name="image" size={56} />
+              <p>Drag a photo here</p>
+            </div>
+          )}
+          <input
+            id="upload-photo"
+            class="file-input"
+            type="file"
+            aria-label="Photo"
+            accept="image/jpeg,image/png,image/heic,image/heif,.heic,.heif"
+            disabled={busy}
+            onChange={(event) => choose((event.currentTarget as HTMLInputElement).files?.[0])}
+          />
+          <label for="upload-photo" class="button secondary" aria-hidden="true">
+            {preview ? "Choose another photo" : "Choose a photo"}
+          </label>
+        </div>
+        {kind === "post" ? (
+          <label class="field">
+            <span>Caption</span>
+            <textarea
+              name="caption"
+              maxLength={2200}
+              rows={3}
+              value={caption}
+              disabled={busy}
+              placeholder="Write a caption… #tags and @mentions work"
+              onInput={(event) => setCaption((event.currentTarget as HTMLTextAreaElement).value)}
+            />
+          </label>
+        ) : null}
+        <label class="field">
+          <span>Location</span>
+          <input
+            name="location"
+            maxLength={200}
+            value={location}
+            disabled={busy}
+            placeholder="Add a place (optional)"
+            onInput={(event) => setLocation((event.currentTarget as HTMLInputElement).value)}
+          />
+        </label>
+        {phase === "uploading" ? (
+          <div class="progress" role="status">
+            <progress max={100} value={percent} aria-label="Upload progress" />
+            <span>
+              Sending… {percent}%{sent.total ? ` of ${(sent.total / 1024).toFixed(0)} KB` : ""}
+            </span>
+          </div>
+        ) : null}
+        {phase === "processing" ? (
+          <p class="processing" role="status">
+            <span class="spinner" aria-hidden="true" /> Processing your {noun}
+            {status ? ` (${status.status})` : ""}…
+          </p>
+        ) : null}
+        {phase === "refused" && status ? (
+          <div class="error-note" role="alert">
+            <p>
+              Your {noun} was not shared: {status.reason ?? status.status}
+            </p>
+          </div>
+        ) : null}
+        {phase === "slow" ? (
+          <p role="status">Still processing. It will appear on your profile when it is ready; you can close this.</p>
+        ) : null}
+        {error ? (
+          <div class="error-note" role="alert">
+            <p>{error.message}</p>
+          </div>
+        ) : null}
+        <button type="submit" class="button primary wide" disabled={busy}>
+          {error?.retryable ? "Try again" : "Share"}
+        </button>
+      </form>
+    </Dialog>
+  );
+}
+
+export function UploadHost() {
+  const kind = useStore(uploadKind);
+  return kind ? <UploadDialog initialKind={kind} /> : null;
+}

@@ -1,0 +1,42 @@
+// Posts the app has seen, by id, so a like or a comment shows the same in the feed, the grid and the post view.
+import { api } from "./api";
+import { createStore, useStore } from "./store";
+import type { Post } from "./types";
+
+const known = new Map<string, Post>();
+const version = createStore(0);
+
+export function remember(posts: Post[]): Post[] {
+  for (const post of posts) known.set(post.post_id, post);
+  version.set(version.get() + 1);
+  return posts;
+}
+
+export function update(postId: string, change: Partial<Post>): void {
+  const post = known.get(postId);
+  if (post) remember([{ ...post, ...change }]);
+}
+
+export function forget(postId: string): void {
+  known.delete(postId);
+  version.set(version.get() + 1);
+}
+
+export function usePost(postId: string): Post | undefined {
+  useStore(version);
+  return known.get(postId);
+}
+
+/** Likes or unlikes at once on screen; the API's answer then sets the count, and a failure puts it back. */
+export async function setLiked(postId: string, liked: boolean): Promise<void> {
+  const before = known.get(postId);
+  if (!before || before.liked_by_me === liked) return;
+  update(postId, { liked_by_me: liked, like_count: Math.max(0, before.like_count + (liked ? 1 : -1)) });
+  try {
+    const answer = await api<{ liked: boolean; like_count: number }>(liked ? "PUT" : "DELETE", `/posts/${postId}/like`);
+    update(postId, { liked_by_me: answer.liked, like_count: answer.like_count });
+  } catch (error) {
+    update(postId, { liked_by_me: before.liked_by_me, like_count: before.like_count });
+    throw error;
+  }
+}

@@ -1,0 +1,218 @@
+// A profile (/app/u/{username}): header with counts and bio, follow and block, highlights, the grid of posts.
+import { useRoute } from "preact-iso";
+import { useEffect, useState } from "preact/hooks";
+import { ApiError, api, paged } from "../api";
+import { Avatar, Empty, ErrorNote, Loading, MoreSentinel } from "../components/Common";
+import { Dialog } from "../components/Dialog";
+import { Grid } from "../components/Grid";
+import { imageUrl } from "../components/Photo";
+import { dropKept, usePaged } from "../lists";
+import { postPages, unique } from "../posts_page";
+import { session } from "../session";
+import { playStories } from "../state";
+import { useStore } from "../store";
+import { useTitle } from "../title";
+import type { Page, Profile as ProfileData, Story } from "../types";
+
+/** A profile by username, loaded again whenever `version` changes. */
+export function useProfile(username: string, version = 0) {
+  const [profile, setProfile] = useState<ProfileData | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const load = () => {
+    setError(null);
+    api<ProfileData>("GET", `/users/${encodeURIComponent(username)}`).then(setProfile, (failure: unknown) =>
+      setError(failure instanceof ApiError ? failure : null),
+    );
+  };
+  useEffect(() => {
+    setProfile(null);
+    load();
+  }, [username, version]);
+  return { profile, setProfile, error, load };
+}
+
+function Highlights({ profile }: { profile: ProfileData }) {
+  const [stories, setStories] = useState<Story[]>([]);
+  useEffect(() => {
+    api<Page<Story>>("GET", paged(`/users/${profile.user_id}/highlights`, null, 20)).then(
+      (page) => setStories(page.items),
+      () => setStories([]),
+    );
+  }, [profile.user_id]);
+  if (!stories.length) return null;
+  const owner = { user_id: profile.user_id, username: profile.username };
+  return (
+    <section class="highlights" aria-label="Highlights">
+      <ul>
+        {stories.map((story) => (
+          <li key={story.story_id}>
+            <button
+              type="button"
+              class="highlight"
+              aria-label={`Highlight from ${new Date(story.created_at).toLocaleDateString("en", { dateStyle: "medium" })}`}
+              onClick={() => playStories([owner], 0, { highlights: true, startStory: story.story_id })}
+            >
+              <img src={imageUrl(story.images, "1080")} alt="" width={64} height={64} loading="lazy" />
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function Posts({ profile }: { profile: ProfileData }) {
+  const list = usePaged(`profile:${profile.user_id}`, postPages(`/users/${profile.user_id}/posts`, 30), true);
+  const ids = unique(list.items);
+  return (
+    <>
+      <Grid ids={ids} label={`Posts by ${profile.username}`} />
+      {list.done && !ids.length ? <Empty title="No posts yet" /> : null}
+      {list.loading ? <Loading label="Loading posts" /> : null}
+      <ErrorNote error={list.error} onRetry={list.loadMore} />
+      <MoreSentinel onVisible={list.loadMore} active={!list.done && !list.loading && !list.error} />
+    </>
+  );
+}
+
+export function Profile() {
+  const { params } = useRoute();
+  const me = useStore(session);
+  const [version, setVersion] = useState(0);
+  const { profile, setProfile, error, load } = useProfile(params.username, version);
+  const [actionError, setActionError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [confirmBlock, setConfirmBlock] = useState(false);
+  useTitle(params.username);
+
+  if (error) {
+    return (
+      <div class="column">
+        {error.status === 404 ? (
+          <Empty title="This account isn't available" main>
+            <p>The link may be broken, or the account may be gone.</p>
+          </Empty>
+        ) : (
+          <ErrorNote error={error} onRetry={load} />
+        )}
+      </div>
+    );
+  }
+  if (!profile) return <Loading label="Loading the profile" />;
+
+  const own = me?.userId === profile.user_id;
+  const { following, followed_by: followedBy, blocking } = profile.relationship;
+  const act = async (work: () => Promise<void>) => {
+    setBusy(true);
+    setActionError(null);
+    try {
+      await work();
+      // What the home feed and the stories tray hold depends on whom one follows.
+      dropKept("feed:");
+    } catch (failure) {
+      setActionError(failure instanceof ApiError ? failure : null);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const follow = (on: boolean) =>
+    act(async () => {
+      const answer = await api<{ following: boolean }>(on ? "PUT" : "DELETE", `/users/${profile.user_id}/follow`);
+      const change = answer.following === following ? 0 : answer.following ? 1 : -1;
+      setProfile({
+        ...profile,
+        follower_count: profile.follower_count + change,
+        relationship: { ...profile.relationship, following: answer.following },
+      });
+    });
+  const block = (on: boolean) =>
+    act(async () => {
+      await api(on ? "PUT" : "DELETE", `/users/${profile.user_id}/block`);
+      setConfirmBlock(false);
+      setVersion((v) => v + 1);
+    });
+
+  return (
+    <div class="wide-column">
+      <header class="profile-head">
+        <Avatar username={profile.username} size={96} />
+        <div class="profile-info">
+          <div class="profile-title">
+            <h1>{profile.username}</h1>
+            {own ? (
+              <a class="button secondary small" href="/app/settings">
+                Edit profile
+              </a>
+            ) : blocking ? (
+              <button type="button" class="button secondary small" disabled={busy} onClick={() => block(false)}>
+                Unblock
+              </button>
+            ) : (
+              <>
+                {following ? (
+                  <button type="button" class="button secondary small" disabled={busy} onClick={() => follow(false)}>
+                    Unfollow
+                  </button>
+                ) : (
+                  <button type="button" class="button primary small" disabled={busy} onClick={() => follow(true)}>
+                    {followedBy ? "Follow back" : "Follow"}
+                  </button>
+                )}
+                <button type="button" class="button secondary small" disabled={busy} onClick={() => setConfirmBlock(true)}>
+                  Block
+                </button>
+              </>
+            )}
+          </div>
+          <ul class="counts">
+            <li>
+              <strong>{profile.post_count.toLocaleString("en")}</strong> {profile.post_count === 1 ? "post" : "posts"}
+            </li>
+            <li>
+              <a href={`/app/u/${profile.username}/followers`}>
+                <strong>{profile.follower_count.toLocaleString("en")}</strong>{" "}
+                {profile.follower_count === 1 ? "follower" : "followers"}
+              </a>
+            </li>
+            <li>
+              <a href={`/app/u/${profile.username}/following`}>
+                <strong>{profile.following_count.toLocaleString("en")}</strong> following
+              </a>
+            </li>
+          </ul>
+          {profile.display_name ? <p class="strong">{profile.display_name}</p> : null}
+          {profile.bio ? <p class="bio">{profile.bio}</p> : null}
+          {followedBy && !own ? <p class="muted small">Follows you</p> : null}
+          <ErrorNote error={actionError} />
+        </div>
+      </header>
+      {blocking ? (
+        <Empty title={`You blocked ${profile.username}`}>
+          <p>They can't see your posts or stories, and you won't see theirs. Unblock them to change that.</p>
+        </Empty>
+      ) : (
+        <>
+          <Highlights profile={profile} />
+          <Posts profile={profile} />
+        </>
+      )}
+      {confirmBlock ? (
+        <Dialog title={`Block ${profile.username}?`} onClose={() => setConfirmBlock(false)}>
+          <p>
+            They won't be able to find your profile, posts or stories, and you'll stop following each other. They
+            won't be told.
+          </p>
+          <ErrorNote error={actionError} />
+          <div class="actions">
+            <button type="button" class="button secondary" onClick={() => setConfirmBlock(false)}>
+              Cancel
+            </button>
+            <button type="button" class="button danger" disabled={busy} onClick={() => block(true)}>
+              Block
+            </button>
+          </div>
+        </Dialog>
+      ) : null}
+    </div>
+  );
+}

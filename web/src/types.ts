@@ -1,0 +1,140 @@
+// The shapes of the HTTP API (../shared/API.md) that the web app reads.
+
+export interface UserRef {
+  user_id: string;
+  username: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export type Format = "jpeg" | "webp" | "avif";
+export type Renditions = Record<string, Record<Format, string>>;
+
+export interface Media {
+  images: Renditions;
+  width: number;
+  height: number;
+  blurhash?: string | null;
+  alt_text?: string | null;
+}
+
+export interface Comment {
+  comment_id: string;
+  post_id: string;
+  author: UserRef;
+  text: string;
+  created_at: string;
+}
+
+export interface Post {
+  post_id: string;
+  author: UserRef;
+  caption: string;
+  location: string | null;
+  hashtags: string[];
+  created_at: string;
+  width: number;
+  height: number;
+  blurhash?: string | null;
+  images: Renditions;
+  like_count: number;
+  comment_count: number;
+  liked_by_me: boolean;
+  comment_preview: Comment[];
+  // v1.1 (carousels, alt text): used when the API sends them.
+  media?: Media[];
+  alt_text?: string | null;
+}
+
+export interface Relationship {
+  following: boolean;
+  followed_by: boolean;
+  blocking: boolean;
+}
+
+export interface Profile {
+  user_id: string;
+  username: string;
+  display_name: string;
+  bio: string;
+  follower_count: number;
+  following_count: number;
+  post_count: number;
+  relationship: Relationship;
+  region?: string | null;
+  highlights_enabled?: boolean | null;
+}
+
+export interface Story {
+  story_id: string;
+  author: UserRef;
+  created_at: string;
+  expires_at: string;
+  width: number;
+  height: number;
+  blurhash?: string | null;
+  images: Renditions;
+  seen: boolean;
+  view_count?: number | null;
+}
+
+export interface TrayEntry {
+  user: UserRef;
+  has_unseen: boolean;
+  latest_at: string;
+  story_count: number;
+}
+
+export interface StoryViewer {
+  user: UserRef;
+  viewed_at: string;
+}
+
+export interface StoryViewers extends Page<StoryViewer> {
+  view_count: number;
+}
+
+export type NotificationType = "like" | "comment" | "follow" | "mention";
+
+export interface Notification {
+  notification_id: string;
+  type: NotificationType;
+  actor: UserRef;
+  post_id?: string | null;
+  comment_id?: string | null;
+  others_count: number;
+  created_at: string;
+  read: boolean;
+}
+
+export interface NotificationPage extends Page<Notification> {
+  unread_count: number;
+}
+
+export interface Tokens {
+  id_token: string;
+  access_token: string;
+  refresh_token?: string;
+  expires_in: number;
+}
+
+export interface UploadGrant {
+  upload_id: string;
+  target_id: string;
+  url: string;
+  fields: Record<string, string>;
+  expires_at: string;
+}
+
+export type UploadState = "pending" | "processing" | "ready" | "rejected" | "failed";
+
+export interface UploadStatus {
+  upload_id: string;
+  kind: "post" | "story";
+  status: UploadState;
+  reason?: string | null;
+  target_id: string;
+}
