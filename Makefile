@@ -70,7 +70,7 @@ browser: install web chromium
 openapi: install
 	$(BIN)/python -m local.openapi docs/openapi.json
 
-synth: install
+synth: install web
 	$(BIN)/python app.py
 
 clean:

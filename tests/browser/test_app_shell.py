@@ -61,6 +61,8 @@ def test_every_screen_passes_axe_at_phone_and_desktop_width(people: People, runt
     runtime.drain()
     assert requests.post(f"{runtime.base}/_local/run/explore_refresh", timeout=120).status_code == 200
     found: dict[str, list[str]] = {}
+    missing: list[str] = []
+    leo.page.on("response", lambda r: r.status >= 400 and "/app/" in r.url and missing.append(r.url))
     for layout, label in ((PHONE, "phone"), (DESKTOP, "desktop")):
         leo.page.set_viewport_size(layout["viewport"])  # type: ignore[arg-type]
         page = leo.go("/app/")
@@ -96,6 +98,9 @@ def test_every_screen_passes_axe_at_phone_and_desktop_width(people: People, runt
         scan(page, f"explore ({label})", found)
         if label == "phone":
             screenshot(page, "explore")
+            page.get_by_role("list", name="Posts to explore").get_by_role("link").first.click()
+            expect(page).to_have_url(re.compile(r"/app/p/\d+$"))
+            expect(page.get_by_role("article")).to_be_visible()
         page = leo.go(f"/app/u/{maya.username}")
         expect(page.get_by_role("list", name=f"Posts by {maya.username}").get_by_role("link")).to_have_count(3)
         wait_for_images(page)
@@ -131,6 +136,7 @@ def test_every_screen_passes_axe_at_phone_and_desktop_width(people: People, runt
         expect(page.get_by_role("heading", name="Create an account")).to_be_visible()
         scan(page, f"sign up ({label})", found)
     assert not found, "\n".join(f"{screen}: {v}" for screen, vs in found.items() for v in vs)
+    assert not missing, f"the app asked for files that are not there: {missing}"  # the favicon among them, once
 
 
 def test_the_layout_is_a_bottom_bar_on_a_phone_and_a_side_bar_on_a_desktop(people: People) -> None:

@@ -7,9 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import requests
 from playwright.sync_api import Route, expect
 
 from tests.browser.helpers import (
+    DESKTOP,
     Person,
     follow_through_the_api,
     photo_bytes,
@@ -84,7 +86,7 @@ def test_a_photo_goes_from_the_page_to_a_followers_feed(people: People, runtime:
     expect(article.locator(".photo")).not_to_have_attribute("style", re.compile("background-image"))
     assert image.evaluate("img => img.naturalWidth") > 0
     expect(article.get_by_role("link", name=ann.username).first).to_have_attribute("href", f"/app/u/{ann.username}")
-    expect(article.get_by_role("link", name="#space")).to_be_visible()
+    expect(article.get_by_text("#space", exact=True)).to_have_class("tag")
 
 
 def test_a_double_tap_likes_and_the_author_sees_it_in_the_badge(people: People, runtime: LocalRuntime) -> None:
@@ -193,7 +195,7 @@ def test_a_story_shows_unseen_plays_then_shows_seen_and_its_viewer(
     expect(own).to_be_hidden()
 
 
-def test_the_story_viewer_works_from_the_keyboard(people: People, runtime: LocalRuntime) -> None:
+def test_the_story_viewer_works_by_touch_and_from_the_keyboard(people: People, runtime: LocalRuntime) -> None:
     iris, jack = people("iris"), people("jack")
     follow_through_the_api(jack, iris)
     for subject in ("coffee", "chelsea"):
@@ -205,6 +207,21 @@ def test_the_story_viewer_works_from_the_keyboard(people: People, runtime: Local
     page.keyboard.press("Enter")
     viewer = page.get_by_role("dialog", name=f"Stories by {iris.username}")
     expect(viewer.get_by_text("Story 1 of 2")).to_be_attached()
+    # Holding a finger on the story pauses it; letting go plays on
+    stage = viewer.locator(".story-stage")
+    box = stage.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    expect(viewer.get_by_role("button", name="Play")).to_have_attribute("aria-pressed", "true")
+    page.mouse.up()
+    expect(viewer.get_by_role("button", name="Pause")).to_have_attribute("aria-pressed", "false")
+    # A tap on the right goes to the next story, on the left back to the previous one
+    stage.tap(position={"x": box["width"] * 0.8, "y": box["height"] / 2})
+    expect(viewer.get_by_text("Story 2 of 2")).to_be_attached()
+    stage.tap(position={"x": box["width"] * 0.1, "y": box["height"] / 2})
+    expect(viewer.get_by_text("Story 1 of 2")).to_be_attached()
+    # The same from the keyboard: Pause, arrows, Esc, and focus goes back to where it was
     viewer.get_by_role("button", name="Pause").click()
     expect(viewer.get_by_role("button", name="Play")).to_have_attribute("aria-pressed", "true")
     page.keyboard.press("ArrowRight")
@@ -213,7 +230,29 @@ def test_the_story_viewer_works_from_the_keyboard(people: People, runtime: Local
     expect(viewer.get_by_text("Story 1 of 2")).to_be_attached()
     page.keyboard.press("Escape")
     expect(viewer).to_be_hidden()
-    expect(ring).to_be_focused()  # focus goes back to where it was
+    expect(ring).to_be_focused()
+
+
+def test_expired_stories_play_as_highlights_from_the_profile(people: People, runtime: LocalRuntime) -> None:
+    yara, zeke = people("yara"), people("zeke")
+    follow_through_the_api(zeke, yara)
+    page = yara.go("/app/settings")
+    page.get_by_label("Keep my stories as highlights").check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+    post_through_the_api(yara, photo_bytes("rocket"), kind="story")
+    runtime.drain()
+    # A day later the expiry job archives it
+    assert requests.post(f"{runtime.base}/_local/clock", json={"advance_seconds": 86_401}, timeout=10).ok
+    assert requests.post(f"{runtime.base}/_local/run/story_expiry", timeout=60).ok
+    page = zeke.go(f"/app/u/{yara.username}")
+    highlights = page.get_by_role("region", name="Highlights")
+    highlights.get_by_role("button", name=re.compile(r"^Highlight from ")).click()
+    viewer = page.get_by_role("dialog", name=f"Stories by {yara.username}")
+    expect(viewer.get_by_role("img", name=re.compile(f"^Story by {yara.username}"))).to_be_visible()
+    expect(viewer.get_by_role("button", name=re.compile("^Seen by"))).to_have_count(0)
+    page.keyboard.press("Escape")
+    expect(viewer).to_be_hidden()
 
 
 def test_scrolling_loads_the_next_page_a_deep_link_loads_and_back_returns(
@@ -233,6 +272,9 @@ def test_scrolling_loads_the_next_page_a_deep_link_loads_and_back_returns(
     expect(posts).to_have_count(12)
     expect(page.get_by_text("You're all caught up.")).to_be_visible()
     expect(page.get_by_role("img", name="Cup number 0")).to_be_visible()  # the oldest
+    # The first photos load at once, the rest as they come near the screen
+    expect(page.get_by_role("img", name="Cup number 11")).to_have_attribute("loading", "eager")
+    expect(page.get_by_role("img", name="Cup number 5")).to_have_attribute("loading", "lazy")
     # The author's name opens her profile; Back returns to the feed where it was, at the same post
     posts.last.get_by_role("link", name=kate.username).first.click()
     expect(page.get_by_role("heading", name=kate.username)).to_be_visible()
@@ -247,6 +289,32 @@ def test_scrolling_loads_the_next_page_a_deep_link_loads_and_back_returns(
     page.go_back()
     expect(page).to_have_url(re.compile(r"/app/$"))
     expect(page.get_by_role("article").first).to_be_visible()
+
+
+def test_a_photo_dropped_on_the_dialog_is_chosen(people: People, tmp_path: Path) -> None:
+    opal = people("opal", DESKTOP)
+    page = opal.page
+    page.get_by_role("button", name="New post").click()
+    dialog = page.get_by_role("dialog", name="New post")
+    # A file dragged from the desktop and dropped on the drop zone
+    photo = photo_file(tmp_path, "dropped.jpg", "chelsea")
+    transfer = page.evaluate_handle(
+        """async ([bytes, name]) => {
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([new Uint8Array(bytes)], name, { type: "image/jpeg" }));
+            return transfer;
+        }""",
+        [list(photo.read_bytes()), photo.name],
+    )
+    zone = dialog.locator(".dropzone")
+    zone.dispatch_event("dragover", {"dataTransfer": transfer})
+    expect(zone).to_have_class(re.compile("dragging"))
+    zone.dispatch_event("drop", {"dataTransfer": transfer})
+    expect(dialog.get_by_role("img", name="Preview of the photo you chose")).to_be_visible()
+    dialog.get_by_label("Caption").fill("Dropped in")
+    dialog.get_by_role("button", name="Share").click()
+    page.wait_for_url(re.compile(r"/app/p/\d+$"))
+    expect(page.get_by_role("article").get_by_role("img", name="Dropped in")).to_be_visible()
 
 
 def test_a_refused_upload_shows_the_apis_reason(people: People, tmp_path: Path) -> None:

@@ -13,7 +13,6 @@ import { Profile } from "./screens/Profile";
 import { Connections } from "./screens/Connections";
 import { Settings } from "./screens/Settings";
 import { SignIn, SignUp } from "./screens/SignIn";
-import { Tag } from "./screens/Tag";
 import { session } from "./session";
 import { useStore } from "./store";
 
@@ -56,7 +55,6 @@ function Screens() {
           <Route path="/app/p/:postId" component={PostView} />
           <Route path="/app/u/:username" component={Profile} />
           <Route path="/app/u/:username/:list" component={Connections} />
-          <Route path="/app/tags/:tag" component={Tag} />
           <Route default component={NotFound} />
         </Router>
       </main>

@@ -1,4 +1,5 @@
-// Caption or comment text with its #tags and @mentions as links.
+// Caption or comment text: @mentions link to the profile; #tags stand out (their pages come with the hashtag
+// routes of API.md's v1.1 "Discovery").
 import type { ComponentChildren } from "preact";
 
 const TOKEN = /(#[\p{L}\p{N}_]+|@[a-z0-9._]{3,30})/gu;
@@ -13,9 +14,7 @@ export function RichText({ text }: { text: string }) {
     const name = token.slice(1);
     parts.push(
       token.startsWith("#") ? (
-        <a class="tag" href={`/app/tags/${encodeURIComponent(name.toLowerCase())}`}>
-          {token}
-        </a>
+        <strong class="tag">{token}</strong>
       ) : (
         <a class="tag" href={`/app/u/${encodeURIComponent(name)}`}>
           {token}
