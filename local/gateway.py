@@ -131,8 +131,10 @@ class Gateway:
         verifier: Callable[[], TokenVerifier],
         media: Callable[[], MediaStore],
         controls: dict[str, Callable[[Request, str], Response]],
+        after_api: Callable[[], None] = lambda: None,
     ) -> None:
         self._invoke = invoke
+        self._after_api = after_api
         self._verifier = verifier
         self._media = media
         self._controls = controls
@@ -170,7 +172,10 @@ class Gateway:
                 except UnauthorizedError as error:
                     return _error(401, "unauthorized", error.message)
             event = http_api_event(request, compiled.route, match.groupdict(), claims)
-            return lambda_response(self._invoke(compiled.route.function, event))
+            try:
+                return lambda_response(self._invoke(compiled.route.function, event))
+            finally:
+                self._after_api()
         # A known path with another method is no route either: API Gateway's $default route answers it so on AWS.
         return _error(404, "route_not_found", "there is no such route")
 

@@ -24,6 +24,8 @@ from aperture.settings import Settings
 
 Invoke = Callable[[str, dict[str, Any]], Any]
 ASYNC_ATTEMPTS = 3  # Lambda retries a failed asynchronous invoke twice
+# An idle poller looks less and less often, up to this; any activity (an API request, a delivery) wakes them all.
+IDLE_MAX_SECONDS = 1.0
 
 
 @dataclass
@@ -51,6 +53,20 @@ class EventPump:
             elif isinstance(fn.trigger, SqsTrigger):
                 self._sources[f"sqs:{fn.name}"] = functools.partial(self._pump_queue, fn.name, fn.trigger)
         self._locks = {name: threading.Lock() for name in self._sources}
+        self._activity = threading.Condition()
+        self._generation = 0
+
+    def nudge(self) -> None:
+        """Something may have produced events (an API request, a delivery): every poller looks again at once."""
+        with self._activity:
+            self._generation += 1
+            self._activity.notify_all()
+
+    def _rest(self, stop: threading.Event, seen: int, seconds: float) -> int:
+        """Wait up to `seconds`, or until nudged or stopped; returns the activity generation seen."""
+        with self._activity:
+            self._activity.wait_for(lambda: stop.is_set() or self._generation != seen, timeout=seconds)
+            return self._generation
 
     def _pump_source(self, name: str) -> int:
         with self._locks[name]:
@@ -74,16 +90,27 @@ class EventPump:
         raise RuntimeError(f"events were still arriving after {max_passes} passes")
 
     def run_in_background(self, stop: threading.Event, idle_seconds: float) -> list[threading.Thread]:
-        """Start a poller thread per source; each stops when `stop` is set."""
+        """Start a poller thread per source; each stops when `stop` is set (and the pump is nudged).
+
+        A poller that finds nothing waits `idle_seconds`, then twice as long each time up to IDLE_MAX_SECONDS, so
+        an idle platform costs little CPU; a nudge, or a delivery by any poller, brings them all back at once.
+        """
 
         def poll(name: str) -> None:
+            wait, seen = idle_seconds, self._generation
             while not stop.is_set():
                 try:
-                    if self._pump_source(name) == 0:
-                        stop.wait(idle_seconds)
+                    handled = self._pump_source(name)
                 except Exception as error:  # keep polling: one bad event must not stop local delivery
                     print(f"event pump ({name}): {error!r}", file=sys.stderr, flush=True)
-                    stop.wait(idle_seconds)
+                    handled = 0
+                if handled:
+                    self.nudge()  # what was delivered may have produced events for the other sources
+                    wait, seen = idle_seconds, self._generation
+                    continue
+                woken = self._rest(stop, seen, wait)
+                wait = idle_seconds if woken != seen else min(wait * 2, IDLE_MAX_SECONDS)
+                seen = woken
 
         threads = [
             threading.Thread(target=poll, args=(name,), name=f"pump-{name}", daemon=True) for name in self._sources

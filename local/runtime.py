@@ -61,6 +61,7 @@ class LocalPlatform:
             self.server.serve_forever()
         finally:
             self.stop_event.set()
+            self.pump.nudge()
             for poller in pollers:
                 poller.join(timeout=10)
             self.moto.stop()
@@ -68,6 +69,7 @@ class LocalPlatform:
 
     def shutdown(self) -> None:
         self.stop_event.set()
+        self.pump.nudge()
         threading.Thread(target=self.server.shutdown, daemon=True).start()
 
 
@@ -159,7 +161,9 @@ def start(port: int) -> LocalPlatform:
     settings = get_settings()
     pump = EventPump(invoke, settings, resources.notification_queue_url, resources.failure_queue_url)
     scheduler = Scheduler(invoke, settings.region)
-    server.app = Gateway(invoke, wiring.token_verifier, wiring.media_store, _controls(pump, clock, scheduler.jobs))
+    controls = _controls(pump, clock, scheduler.jobs)
+    # An API request may write events; the pump's idle pollers look for them at once rather than at their next tick.
+    server.app = Gateway(invoke, wiring.token_verifier, wiring.media_store, controls, after_api=pump.nudge)
     return LocalPlatform(bound_port, server, pump, scheduler, settings.schedules, clock, threading.Event(), moto)
 
 

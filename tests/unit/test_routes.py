@@ -37,11 +37,13 @@ def test_no_function_serves_a_route_missing_from_the_table() -> None:
         assert _registered(function) <= declared, function
 
 
-def test_only_signup_signin_and_health_are_public() -> None:
+def test_only_signup_signin_refresh_and_health_are_public() -> None:
+    # Refresh is public: the IdToken it replaces may have expired; the refresh token is the credential.
     assert {r.route_key for r in ROUTES if not r.auth} == {
         "GET /health",
         "POST /auth/signup",
         "POST /auth/token",
+        "POST /auth/refresh",
     }
 
 
