@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_iam as iam
@@ -21,6 +21,7 @@ from constructs import Construct
 
 from aperture.resources import IMAGE_PREFIX
 
+from .distribution import acknowledge_public_distribution, log_bucket
 from .nag import BASIC_EXECUTION, acknowledge, managed_policy_finding, wildcard_resource_finding
 from .naming import bucket_arn, bucket_objects_arn
 
@@ -131,17 +132,7 @@ class ImageCdn(Construct):
             "The media bucket's policy (stateful stack) grants s3:GetObject on images/* to CloudFront "
             "distributions of this account; the imported bucket needs no policy change here.",
         )
-        self.logs = s3.Bucket(
-            self,
-            "Logs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            # CloudFront standard logging writes with ACLs, so this bucket must accept object-writer ownership.
-            object_ownership=s3.ObjectOwnership.OBJECT_WRITER,
-            lifecycle_rules=[s3.LifecycleRule(id="expire-cdn-logs", expiration=Duration.days(90))],
-            removal_policy=RemovalPolicy.RETAIN,
-        )
+        self.logs = log_bucket(self, "Logs")
         acknowledge(
             self.logs,
             "AwsSolutions-S1",
@@ -193,23 +184,7 @@ class ImageCdn(Construct):
             log_bucket=self.logs,
             log_file_prefix="cdn/",
         )
-        acknowledge(
-            self.distribution,
-            "AwsSolutions-CFR1",
-            "Images are served worldwide by design; there is no country the product must block.",
-        )
-        acknowledge(
-            self.distribution,
-            "AwsSolutions-CFR2",
-            "The only origin is a private bucket read through origin access control with GET/HEAD on immutable "
-            "objects; a web ACL (about $6/month plus requests) would filter nothing the cache does not absorb.",
-        )
-        acknowledge(
-            self.distribution,
-            "AwsSolutions-CFR4",
-            "The distribution uses the default *.cloudfront.net certificate, whose minimum protocol CloudFront "
-            "fixes; TLS 1.2_2021 applies once a custom domain and ACM certificate are configured.",
-        )
+        acknowledge_public_distribution(self.distribution, "immutable rendered images")
 
     @property
     def base_url(self) -> str:

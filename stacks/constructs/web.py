@@ -18,6 +18,7 @@ from constructs import Construct
 
 from aperture.resources import WEB_APP_PATH, web_app_config, web_app_csp
 
+from .distribution import acknowledge_public_distribution, log_bucket
 from .nag import BASIC_EXECUTION, acknowledge, managed_policy_finding, wildcard_resource_finding
 
 EDGE_CODE = Path(__file__).resolve().parents[2] / "edge"
@@ -41,17 +42,7 @@ class WebApp(Construct):
         super().__init__(scope, construct_id)
         if not (dist / "index.html").is_file():
             raise ValueError(f"{dist} holds no built web app: run `make web` before synthesizing")
-        self.logs = s3.Bucket(
-            self,
-            "Logs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            # CloudFront standard logging writes with ACLs, so this bucket must accept object-writer ownership.
-            object_ownership=s3.ObjectOwnership.OBJECT_WRITER,
-            lifecycle_rules=[s3.LifecycleRule(id="expire-web-logs", expiration=Duration.days(90))],
-            removal_policy=RemovalPolicy.RETAIN,
-        )
+        self.logs = log_bucket(self, "Logs")
         self.bucket = s3.Bucket(
             self,
             "Bucket",
@@ -99,9 +90,8 @@ class WebApp(Construct):
             "Distribution",
             comment="Aperture web app",
             default_behavior=cloudfront.BehaviorOptions(
-                # LIST too, so a missing file is S3's 404 rather than its 403 (the bucket holds only the app).
                 origin=origins.S3BucketOrigin.with_origin_access_control(
-                    self.bucket, origin_access_levels=[cloudfront.AccessLevel.READ, cloudfront.AccessLevel.LIST]
+                    self.bucket, origin_access_levels=[cloudfront.AccessLevel.READ]
                 ),
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
                 allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
@@ -114,35 +104,23 @@ class WebApp(Construct):
                 ],
                 compress=True,
             ),
+            # CloudFront may only read objects (no listing), so S3 answers a missing file 403; viewers get a 404
+            # with the app, which says the page is not there.
+            error_responses=[
+                cloudfront.ErrorResponse(
+                    http_status=403,
+                    response_http_status=404,
+                    response_page_path=f"{WEB_APP_PATH}index.html",
+                    ttl=Duration.minutes(1),
+                )
+            ],
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
             enable_logging=True,
             log_bucket=self.logs,
             log_file_prefix="cdn/",
         )
-        acknowledge(
-            self.distribution,
-            "@aws-cdk/aws-cloudfront-origins:listBucketSecurityRisk",
-            "S3 lists a bucket only for its root URL, and the viewer-request function answers / with a redirect to "
-            "/app/, so no listing reaches a viewer; the bucket holds only the app's public files anyway.",
-        )
-        acknowledge(
-            self.distribution,
-            "AwsSolutions-CFR1",
-            "The web app is for everyone, everywhere; there is no country the product must block.",
-        )
-        acknowledge(
-            self.distribution,
-            "AwsSolutions-CFR2",
-            "The only origin is a private bucket of static files read with GET/HEAD; a web ACL (about $6/month "
-            "plus requests) would filter nothing the cache does not absorb. The API keeps its own throttles.",
-        )
-        acknowledge(
-            self.distribution,
-            "AwsSolutions-CFR4",
-            "The distribution uses the default *.cloudfront.net certificate, whose minimum protocol CloudFront "
-            "fixes; TLS 1.2_2021 applies once a custom domain and ACM certificate are configured.",
-        )
+        acknowledge_public_distribution(self.distribution, "the web app's static files")
         prefix = WEB_APP_PATH.strip("/") + "/"
         # Assets first, never pruned: a page loaded before a deploy still finds the assets it names.
         self.assets = deployment.BucketDeployment(

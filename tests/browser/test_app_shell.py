@@ -20,7 +20,7 @@ from tests.browser.helpers import (
     post_through_the_api,
     screenshot,
 )
-from tests.support import LocalRuntime
+from tests.support import PASSWORD, LocalRuntime
 
 pytestmark = pytest.mark.xdist_group("browser")
 People = Callable[..., Person]
@@ -77,6 +77,7 @@ def test_every_screen_passes_axe_at_phone_and_desktop_width(people: People, runt
         page.get_by_role("button", name=re.compile(f"^Story by {maya.username}, ")).click()
         viewer = page.get_by_role("dialog", name=f"Stories by {maya.username}")
         viewer.get_by_role("button", name="Pause").click()
+        expect(viewer.get_by_role("button", name="Pause")).to_have_attribute("aria-pressed", "true")
         expect(viewer.get_by_role("img", name=re.compile(f"^Story by {maya.username}"))).to_be_visible()
         wait_for_images(page)
         scan(page, f"story viewer ({label})", found)
@@ -189,9 +190,64 @@ def test_an_expired_session_sends_the_person_to_sign_in_with_a_message(people: P
     expect(page.get_by_role("status")).to_have_text("Your session has ended. Sign in again to carry on.")
     # Signing in again returns to where they were going
     page.get_by_label("Username").fill(pia.username)
-    page.get_by_label("Password").fill("Corr3ct-horse!")
+    page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name=pia.username)).to_be_visible()
+
+
+def test_a_refused_token_is_refreshed_and_the_request_retried(people: People) -> None:
+    ravi = people("ravi")
+    refreshed: list[int] = []
+    ravi.page.on("response", lambda r: r.url.endswith("/auth/refresh") and refreshed.append(r.status))
+    # The IdToken is refused (as once it has expired), while the refresh token is still good
+    ravi.page.evaluate(
+        """() => {
+        const s = JSON.parse(localStorage.getItem('aperture.session'));
+        localStorage.setItem('aperture.session', JSON.stringify({...s, idToken: s.idToken + 'x'}));
+    }"""
+    )
+    page = ravi.go("/app/settings")
+    expect(page.get_by_label("Display name")).to_be_visible()
+    assert refreshed == [200]
+    token = page.evaluate("() => JSON.parse(localStorage.getItem('aperture.session')).idToken")
+    assert ravi.api("GET", "/me").status_code == 200 and not token.endswith("x")
+
+
+def test_the_next_person_on_the_same_browser_sees_nothing_of_the_last(people: People, runtime: LocalRuntime) -> None:
+    # Given Sid reading his feed in one tab, who signs out in another
+    sid, tom = people("sid"), people("tom")
+    follow_through_the_api(sid, tom)
+    post_through_the_api(tom, photo_bytes("coffee"), "For Sid's eyes")
+    runtime.drain()
+    page = sid.go("/app/")
+    expect(page.get_by_role("img", name="For Sid's eyes")).to_be_visible()
+    other_tab = sid.context.new_page()
+    other_tab.goto(f"{runtime.base}/app/settings")
+    other_tab.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    # When someone else signs in on the first tab, Home is their own (empty) feed, not the one Sid's tab kept
+    account = {"username": "una_same_tab", "password": PASSWORD, "email": "una@example.com"}
+    assert requests.post(f"{runtime.base}/auth/signup", json=account, timeout=10).status_code == 201
+    page.get_by_label("Username").fill("una_same_tab")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Home").click()
+    expect(page.get_by_role("heading", name="Your feed is empty")).to_be_visible()
+    expect(page.get_by_role("img", name="For Sid's eyes")).to_have_count(0)
+
+
+def test_the_feed_order_toggle_asks_for_that_order_and_is_remembered(people: People) -> None:
+    vito = people("vito")
+    page = vito.page
+    expect(page.get_by_role("button", name="Ranked")).to_have_attribute("aria-pressed", "true")
+    with page.expect_request(lambda r: "/feed?" in r.url) as asked:
+        page.get_by_role("button", name="Chronological").click()
+    assert "order=chronological" in asked.value.url
+    expect(page.get_by_role("button", name="Chronological")).to_have_attribute("aria-pressed", "true")
+    with page.expect_request(lambda r: "/feed?" in r.url) as asked:
+        page.reload()
+    assert "order=chronological" in asked.value.url
+    expect(page.get_by_role("button", name="Chronological")).to_have_attribute("aria-pressed", "true")
 
 
 def test_a_token_about_to_expire_is_refreshed_without_signing_out(people: People) -> None:
@@ -298,7 +354,9 @@ def test_the_upload_dialog_keeps_and_returns_focus_from_the_keyboard(people: Peo
     for _ in range(12):
         page.keyboard.press("Tab")
         assert dialog.evaluate("d => d.contains(document.activeElement)")
-    expect(page.locator(":focus-visible")).to_have_count(1)  # where focus is can be seen
+    # Where focus is can be seen: the focused control draws an outline
+    outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert page.evaluate("() => document.activeElement.matches(':focus-visible')") and outline != "none"
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     expect(new_post).to_be_focused()

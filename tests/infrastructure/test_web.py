@@ -11,6 +11,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from aperture.adapters.s3 import MediaStore
 from aperture.resources import WEB_APP_PATH
 from stacks.constructs.web import ASSETS_CACHE, PAGES_CACHE
 from tests.infrastructure.conftest import Synthesized, logical_id, resources
@@ -57,6 +58,10 @@ def test_the_app_is_served_over_https_from_a_private_bucket_through_origin_acces
     assert origin["DomainName"] == {"Fn::GetAtt": [bucket, "RegionalDomainName"]}
     (control,) = resources(web_template, "AWS::CloudFront::OriginAccessControl")
     assert origin["OriginAccessControlId"] == {"Fn::GetAtt": [control, "Id"]}
+    # CloudFront reads objects and cannot list: S3's 403 for a missing file reaches viewers as a 404 (with the app)
+    assert config["CustomErrorResponses"] == [
+        {"ErrorCode": 403, "ResponseCode": 404, "ResponsePagePath": "/app/index.html", "ErrorCachingMinTTL": 60}
+    ]
     properties = web_template["Resources"][bucket]["Properties"]
     assert properties["PublicAccessBlockConfiguration"] == {
         "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
@@ -72,6 +77,7 @@ def test_the_app_is_served_over_https_from_a_private_bucket_through_origin_acces
     )
     (reader,) = (s for s in policy if s["Effect"] == "Allow")
     assert reader["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert reader["Action"] == "s3:GetObject"
     source = reader["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Join"][1]
     assert source[-2:] == [":distribution/", {"Ref": logical_id(synthesized.web.web.distribution)}]
 
@@ -97,10 +103,10 @@ def test_the_security_headers_admit_the_api_the_cdn_and_the_upload_endpoint_boto
     directives = dict(d.split(" ", 1) for d in csp.split("; "))
     assert directives["script-src"] == "'self'" and directives["frame-ancestors"] == "'none'"
     assert directives["img-src"] == "'self' data: blob: https://cdn.example.net/"
-    # Where a browser sends the presigned POST for this deployment's media bucket, as the uploads function signs it
+    # Where a browser sends the presigned POST for this deployment's media bucket, as the media store signs it on AWS
     s3 = boto3.client("s3", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x",
                       config=Config(signature_version="s3v4"))  # fmt: skip
-    upload = s3.generate_presigned_post(Bucket=f"aperture-media-{ACCOUNT}-{REGION}", Key="uploads/1/2")["url"]
+    upload = MediaStore(s3, f"aperture-media-{ACCOUNT}-{REGION}").upload_url()
     connect = directives["connect-src"].split()
     assert "https://api.example.com" in connect
     assert any(upload.startswith(source) for source in connect if source.startswith("https://aperture-media-"))

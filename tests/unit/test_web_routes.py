@@ -47,7 +47,7 @@ TABLE = {
 
 
 @pytest.mark.parametrize(("path", "expected"), TABLE.items())
-def test_the_local_gateway_serves_each_path(path: str, expected: tuple[str, str]) -> None:
+def test_the_gateway_rule_names_what_answers_each_path(path: str, expected: tuple[str, str]) -> None:
     assert web_target(path) == expected
 
 

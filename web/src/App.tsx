@@ -1,6 +1,7 @@
 // The app shell: signed out, the sign-in and sign-up screens; signed in, the navigation and the screens by URL.
-import { LocationProvider, Route, Router, useLocation } from "preact-iso";
-import { useEffect } from "preact/hooks";
+import type { ComponentType } from "preact";
+import { LocationProvider, Route, Router, useLocation, useRoute } from "preact-iso";
+import { useEffect, useRef } from "preact/hooks";
 import { Nav } from "./components/Nav";
 import { StoryViewer } from "./components/Stories";
 import { UploadHost } from "./components/Upload";
@@ -18,6 +19,19 @@ import { useStore } from "./store";
 
 const PUBLIC = new Set(["/app/signin", "/app/signup"]);
 
+/** The screen started afresh for each value of its route parameters (another post, another person): nothing
+ * typed, loaded or half-done for one shows on the next. */
+function fresh(Screen: ComponentType): ComponentType {
+  return function Fresh() {
+    const { params } = useRoute();
+    return <Screen key={JSON.stringify(params)} />;
+  };
+}
+
+const PostScreen = fresh(PostView);
+const ProfileScreen = fresh(Profile);
+const ConnectionsScreen = fresh(Connections);
+
 function Screens() {
   const me = useStore(session);
   const { path, url, query, route } = useLocation();
@@ -26,8 +40,14 @@ function Screens() {
     if (!me && !isPublic) route(`/app/signin?next=${encodeURIComponent(url)}`, true);
     else if (me && isPublic) route(query.next?.startsWith("/app/") ? query.next : "/app/", true);
   }, [me, isPublic]);
-  // A new screen starts at its top; a list that is returned to restores its own place after this.
-  useEffect(() => scrollTo(0, 0), [path]);
+  // After moving to another screen, focus goes to its main region, so a screen reader starts reading there (unless
+  // the screen has put it somewhere in particular, as the comment composer).
+  const main = useRef<HTMLElement>(null);
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) first.current = false;
+    else if (!main.current?.contains(document.activeElement)) main.current?.focus({ preventScroll: true });
+  }, [path]);
 
   if (!me || isPublic) {
     return (
@@ -46,15 +66,15 @@ function Screens() {
         Skip to content
       </a>
       <Nav />
-      <main id="main" tabIndex={-1}>
+      <main id="main" tabIndex={-1} ref={main}>
         <Router>
           <Route path="/app" component={Feed} />
           <Route path="/app/explore" component={Explore} />
           <Route path="/app/notifications" component={Notifications} />
           <Route path="/app/settings" component={Settings} />
-          <Route path="/app/p/:postId" component={PostView} />
-          <Route path="/app/u/:username" component={Profile} />
-          <Route path="/app/u/:username/:list" component={Connections} />
+          <Route path="/app/p/:postId" component={PostScreen} />
+          <Route path="/app/u/:username" component={ProfileScreen} />
+          <Route path="/app/u/:username/:list" component={ConnectionsScreen} />
           <Route default component={NotFound} />
         </Router>
       </main>

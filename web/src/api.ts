@@ -21,7 +21,6 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
-    readonly retryAfter: number | null = null,
   ) {
     super(message);
   }
@@ -36,7 +35,8 @@ const EXPIRED = "Your session has ended. Sign in again to carry on.";
 const REFRESH_MARGIN_MS = 60_000;
 let refreshing: Promise<boolean> | null = null;
 
-/** Trades the refresh token for new tokens once, however many requests are waiting for it. */
+/** Trades the refresh token for new tokens once, however many requests are waiting for it. False when there is no
+ * refresh token or Cognito refuses it; a network failure or a server error is thrown (the person may retry). */
 function refresh(): Promise<boolean> {
   const current = session.get();
   if (!current?.refreshToken) return Promise.resolve(false);
@@ -45,7 +45,12 @@ function refresh(): Promise<boolean> {
       signIn(fromTokens(tokens as Tokens, current.refreshToken));
       return true;
     })
-    .catch(() => false)
+    .catch((error: unknown) => {
+      if (error instanceof ApiError && (error.status === 400 || error.status === 401 || error.status === 422)) {
+        return false;
+      }
+      throw error;
+    })
     .finally(() => {
       refreshing = null;
     });
@@ -76,12 +81,11 @@ async function send(method: string, path: string, body: unknown, token: string |
   }
   if (!response.ok) {
     const error = (data as { error?: { code?: string; message?: string } } | null)?.error;
-    const retryAfter = Number(response.headers.get("Retry-After")) || null;
     const fallback =
       response.status >= 500
         ? "Something went wrong on Aperture's side. Try again in a moment."
         : `The request failed (${response.status}).`;
-    throw new ApiError(response.status, error?.code ?? `http_${response.status}`, error?.message ?? fallback, retryAfter);
+    throw new ApiError(response.status, error?.code ?? `http_${response.status}`, error?.message ?? fallback);
   }
   return data;
 }
@@ -96,8 +100,16 @@ export async function api<T>(method: string, path: string, body?: unknown, optio
     return (await send(method, path, body, current?.idToken ?? null)) as T;
   } catch (error) {
     if (!(error instanceof ApiError) || error.status !== 401) throw error;
-    if (await refresh()) return (await send(method, path, body, session.get()?.idToken ?? null)) as T;
-    signOut(EXPIRED);
+    if (!(await refresh())) {
+      signOut(EXPIRED);
+      throw error;
+    }
+  }
+  try {
+    return (await send(method, path, body, session.get()?.idToken ?? null)) as T;
+  } catch (error) {
+    // Refused even with tokens just issued: this session cannot go on.
+    if (error instanceof ApiError && error.status === 401) signOut(EXPIRED);
     throw error;
   }
 }

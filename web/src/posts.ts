@@ -1,10 +1,17 @@
 // Posts the app has seen, by id, so a like or a comment shows the same in the feed, the grid and the post view.
 import { api } from "./api";
+import { forgetOnUserChange } from "./session";
 import { createStore, useStore } from "./store";
 import type { Post } from "./types";
 
 const known = new Map<string, Post>();
 const version = createStore(0);
+// The latest like or unlike asked for each post: an older answer arriving after a newer request is ignored.
+const likeRequests = new Map<string, number>();
+forgetOnUserChange(() => {
+  known.clear();
+  likeRequests.clear();
+});
 
 export function remember(posts: Post[]): Post[] {
   for (const post of posts) known.set(post.post_id, post);
@@ -27,16 +34,21 @@ export function usePost(postId: string): Post | undefined {
   return known.get(postId);
 }
 
-/** Likes or unlikes at once on screen; the API's answer then sets the count, and a failure puts it back. */
+/** Likes or unlikes at once on screen; the API's answer then sets the count, and a failure puts it back. Only the
+ * answer to the latest request for a post counts (a quick like then unlike sends both). */
 export async function setLiked(postId: string, liked: boolean): Promise<void> {
   const before = known.get(postId);
   if (!before || before.liked_by_me === liked) return;
+  const request = (likeRequests.get(postId) ?? 0) + 1;
+  likeRequests.set(postId, request);
   update(postId, { liked_by_me: liked, like_count: Math.max(0, before.like_count + (liked ? 1 : -1)) });
   try {
     const answer = await api<{ liked: boolean; like_count: number }>(liked ? "PUT" : "DELETE", `/posts/${postId}/like`);
-    update(postId, { liked_by_me: answer.liked, like_count: answer.like_count });
+    if (likeRequests.get(postId) === request) update(postId, { liked_by_me: answer.liked, like_count: answer.like_count });
   } catch (error) {
-    update(postId, { liked_by_me: before.liked_by_me, like_count: before.like_count });
+    if (likeRequests.get(postId) === request) {
+      update(postId, { liked_by_me: before.liked_by_me, like_count: before.like_count });
+    }
     throw error;
   }
 }

@@ -9,7 +9,6 @@ export interface Session {
   expiresAt: number; // ms since the epoch
   userId: string;
   username: string;
-  groups: string[];
 }
 
 const KEY = "aperture.session";
@@ -36,14 +35,12 @@ export const signedOutReason = createStore<string>("");
 
 export function fromTokens(tokens: Tokens, refreshToken?: string): Session {
   const claims = claimsOf(tokens.id_token);
-  const groups = claims["cognito:groups"];
   return {
     idToken: tokens.id_token,
     refreshToken: tokens.refresh_token || refreshToken || "",
     expiresAt: Date.now() + tokens.expires_in * 1000,
     userId: String(claims["custom:user_id"] ?? ""),
     username: String(claims["cognito:username"] ?? ""),
-    groups: Array.isArray(groups) ? groups.map(String) : [],
   };
 }
 
@@ -62,3 +59,14 @@ export function signOut(reason = ""): void {
 addEventListener("storage", (event) => {
   if (event.key === KEY || event.key === null) session.set(read());
 });
+
+/** Runs `forget` whenever the signed-in person changes (sign-out, here or in another tab, or someone else signing
+ * in): what one person's screens cached must never show to the next. */
+export function forgetOnUserChange(forget: () => void): void {
+  let user = session.get()?.userId ?? null;
+  session.subscribe(() => {
+    const now = session.get()?.userId ?? null;
+    if (now !== user) forget();
+    user = now;
+  });
+}

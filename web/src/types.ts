@@ -97,7 +97,7 @@ export interface StoryViewers extends Page<StoryViewer> {
   view_count: number;
 }
 
-export type NotificationType = "like" | "comment" | "follow" | "mention";
+export type NotificationType = "like" | "comment" | "follow" | "mention" | "follow_request" | "follow_accepted";
 
 export interface Notification {
   notification_id: string;

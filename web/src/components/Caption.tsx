@@ -2,7 +2,9 @@
 // routes of API.md's v1.1 "Discovery").
 import type { ComponentChildren } from "preact";
 
-const TOKEN = /(#[\p{L}\p{N}_]+|@[a-z0-9._]{3,30})/gu;
+// A tag or a mention starts a word (so "bob@example.com" is no mention), and a mention does not end with a dot (so
+// "thanks @alice." names alice).
+const TOKEN = /(?<![\p{L}\p{N}_@.#])(#[\p{L}\p{N}_]+|@[a-z0-9._]{2,29}[a-z0-9_])/gu;
 
 export function RichText({ text }: { text: string }) {
   const parts: ComponentChildren[] = [];

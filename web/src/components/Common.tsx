@@ -1,6 +1,6 @@
 // Small pieces every screen uses: avatars, times, errors with a retry, loading states, the infinite-scroll sentinel.
 import type { ComponentChildren } from "preact";
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { ApiError } from "../api";
 import { ago, agoLong, avatarColour } from "../format";
 
@@ -63,6 +63,22 @@ export function MoreSentinel({ onVisible, active }: { onVisible: () => void; act
     return () => observer.disconnect();
   }, [active]);
   return <div ref={ref} class="sentinel" aria-hidden="true" />;
+}
+
+/** Whether the element (given by the returned ref callback) has come near the screen yet; once true, it stays
+ * true. For work worth doing only for what a person may see. */
+export function useNearScreen(): [boolean, (element: Element | null) => void] {
+  const [near, setNear] = useState(false);
+  const [element, setElement] = useState<Element | null>(null);
+  useEffect(() => {
+    if (near || !element) return;
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((entry) => entry.isIntersecting)) setNear(true);
+    }, { rootMargin: "300px 0px" });
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, [near, element]);
+  return [near, setElement];
 }
 
 export function Empty({ title, children, main = false }: { title: string; children?: ComponentChildren; main?: boolean }) {

@@ -10,7 +10,9 @@ const FOCUSABLE =
 /** Keeps Tab and Shift+Tab inside the dialog: from its last control to its first, and back. */
 function keepFocusInside(dialog: HTMLDialogElement, event: KeyboardEvent): void {
   if (event.key !== "Tab") return;
-  const controls = [...dialog.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((el) => el.getClientRects().length > 0);
+  const controls = [...dialog.querySelectorAll<HTMLElement>(FOCUSABLE)].filter(
+    (el) => el.getClientRects().length > 0 && !el.matches(":disabled"),
+  );
   if (!controls.length) return;
   const first = controls[0];
   const last = controls[controls.length - 1];
@@ -38,6 +40,7 @@ export function Dialog({
   hideTitle?: boolean;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
+  const pressedOnBackdrop = useRef(false);
   const titleId = useRef(`dialog-${Math.random().toString(36).slice(2)}`).current;
   useLayoutEffect(() => {
     const opener = document.activeElement as HTMLElement | null;
@@ -58,9 +61,17 @@ export function Dialog({
         event.preventDefault();
         onClose();
       }}
+      onMouseDown={(event) => {
+        pressedOnBackdrop.current = event.target === ref.current;
+      }}
       onClick={(event) => {
-        // A click on the backdrop (the dialog element itself, outside its content) closes it.
-        if (event.target === ref.current) onClose();
+        // A click on the backdrop (the dialog element itself, outside its content) closes it; one that began
+        // inside (selecting text, say) and ended outside does not.
+        if (event.target === ref.current && pressedOnBackdrop.current) onClose();
+      }}
+      onClose={() => {
+        // The browser may close a dialog itself; the app's state follows.
+        if (ref.current?.isConnected) onClose();
       }}
     >
       <div class="dialog-body">

@@ -14,7 +14,6 @@ const PATHS = {
   right: "M9 4l8 8-8 8",
   pause: "M8 5v14M16 5v14",
   play: "M7 4.5v15l12-7.5z",
-  shield: "M12 3 4 6v6c0 4.5 3.4 8.3 8 9 4.6-.7 8-4.5 8-9V6z",
   image: "M4 4h16v16H4zM4 16l5-5 4 4 3-3 4 4M15.5 8.5h.01",
 } as const;
 

@@ -6,7 +6,6 @@ import { session, signOut } from "../session";
 import { openUpload, unread } from "../state";
 import { useStore } from "../store";
 import type { NotificationPage } from "../types";
-import { dropKept } from "../lists";
 import { Icon, type IconName } from "./Icon";
 
 const BADGE_REFRESH_MS = 60_000;
@@ -95,10 +94,7 @@ export function Nav() {
       <button
         type="button"
         class="button secondary sign-out desktop-only"
-        onClick={() => {
-          dropKept();
-          signOut();
-        }}
+        onClick={() => signOut()}
       >
         Sign out
       </button>

@@ -9,7 +9,7 @@ import { session } from "../session";
 import { useStore } from "../store";
 import type { Page, Post, UserRef } from "../types";
 import { RichText } from "./Caption";
-import { Avatar, ErrorNote, TimeAgo } from "./Common";
+import { Avatar, ErrorNote, TimeAgo, useNearScreen } from "./Common";
 import { Icon } from "./Icon";
 import { Photo } from "./Photo";
 import { PeopleDialog } from "./People";
@@ -21,12 +21,13 @@ export function altText(post: Post): string {
   return post.media?.[0]?.alt_text || post.alt_text || post.caption || `Photo by ${post.author.username}`;
 }
 
-function LikedBy({ post, onShowLikes }: { post: Post; onShowLikes: () => void }) {
+function LikedBy({ post, near, onShowLikes }: { post: Post; near: boolean; onShowLikes: () => void }) {
   const me = useStore(session);
   const [liker, setLiker] = useState<UserRef | null>(null);
   const hasLikes = post.like_count > 0;
+  // Who liked it is asked for once the post comes near the screen, not for every post of a page at once.
   useEffect(() => {
-    if (!hasLikes || liker) return;
+    if (!hasLikes || liker || !near) return;
     let live = true;
     api<Page<UserRef>>("GET", paged(`/posts/${post.post_id}/likes`, null, 3))
       .then((page) => {
@@ -36,7 +37,7 @@ function LikedBy({ post, onShowLikes }: { post: Post; onShowLikes: () => void })
     return () => {
       live = false;
     };
-  }, [post.post_id, hasLikes]);
+  }, [post.post_id, hasLikes, near]);
   if (!hasLikes) return null;
   const others = post.like_count - 1;
   const name = liker ? (
@@ -88,7 +89,8 @@ export function PostCard({
   const [burst, setBurst] = useState(0);
   const [showLikes, setShowLikes] = useState(false);
   const lastTap = useRef(0);
-  const tapLiked = useRef(0);
+  const tapLiked = useRef(Number.NEGATIVE_INFINITY);
+  const [near, nearRef] = useNearScreen();
   if (!post) return null;
 
   const like = (liked: boolean) => {
@@ -106,7 +108,7 @@ export function PostCard({
   const preview = full ? [] : post.comment_preview ?? [];
 
   return (
-    <article class="post" aria-label={`Post by ${username}`}>
+    <article class="post" aria-label={`Post by ${username}`} ref={nearRef}>
       <header class="post-header">
         <a class="author" href={`/app/u/${username}`}>
           <Avatar username={username} />
@@ -167,7 +169,7 @@ export function PostCard({
       </div>
       <ErrorNote error={error} />
       <div class="post-text">
-        <LikedBy post={post} onShowLikes={() => setShowLikes(true)} />
+        <LikedBy post={post} near={near} onShowLikes={() => setShowLikes(true)} />
         {post.caption ? (
           <p class="caption">
             <a class="strong" href={`/app/u/${username}`}>

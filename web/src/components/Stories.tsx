@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, api, paged } from "../api";
 import { agoLong, count } from "../format";
 import { session } from "../session";
-import { openUpload, playing, playStories, storiesChanged, trayVersion } from "../state";
+import { openUpload, type Playing, playing, playStories, storiesChanged, trayVersion } from "../state";
 import { useStore } from "../store";
 import type { Page, Story, StoryViewers, TrayEntry, UserRef } from "../types";
 import { Avatar, ErrorNote, Loading, MoreSentinel, TimeAgo } from "./Common";
@@ -54,18 +54,22 @@ export function StoryTray() {
   const [tray, setTray] = useState<TrayEntry[] | null>(null);
   const [own, setOwn] = useState<Story[]>([]);
   const [error, setError] = useState<ApiError | null>(null);
+  const request = useRef(0);
   const load = () => {
     if (!me) return;
+    // Only the latest reading counts: the tray is read again on every change, and answers may cross.
+    const mine = ++request.current;
     setError(null);
     Promise.all([
       api<Page<TrayEntry>>("GET", paged("/stories/tray", null, 50)),
       api<Page<Story>>("GET", paged(`/users/${me.userId}/stories`, null, 50)),
     ]).then(
-      ([entries, mine]) => {
+      ([entries, stories]) => {
+        if (mine !== request.current) return;
         setTray(entries.items);
-        setOwn(mine.items);
+        setOwn(stories.items);
       },
-      (failure: unknown) => setError(failure instanceof ApiError ? failure : null),
+      (failure: unknown) => mine === request.current && setError(failure instanceof ApiError ? failure : null),
     );
   };
   useEffect(load, [me?.userId, version]);
@@ -129,33 +133,29 @@ function ViewersDialog({ story, onClose }: { story: Story; onClose: () => void }
 }
 
 /** Plays one person's stories after another: a bar per story, 5 s each, tap or arrows to move, hold to pause. */
-export function StoryViewer() {
-  const show = useStore(playing);
+function StoryPlayer({ show }: { show: Playing }) {
   const me = useStore(session);
-  const [person, setPerson] = useState(0);
+  const [person, setPerson] = useState(show.start);
   const [stories, setStories] = useState<Story[] | null>(null);
   const [index, setIndex] = useState(0);
   const [paused, setPaused] = useState(false);
+  const [held, setHeld] = useState(false);
+  const [loaded, setLoaded] = useState(false);
   const [listOpen, setListOpen] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
-  const elapsed = useRef(0);
-  const [, setTick] = useState(0);
-  const viewed = useRef(new Set<string>());
+  const [attempt, setAttempt] = useState(0);
+  const [restarts, setRestarts] = useState(0);
+  const views = useRef(new Map<string, Promise<unknown>>());
   const hold = useRef<{ timer: number; held: boolean } | null>(null);
 
   const close = () => {
+    // The tray is read again once the views just sent are in, so its rings show them.
+    void Promise.allSettled(views.current.values()).then(storiesChanged);
     playing.set(null);
-    storiesChanged();
   };
-
-  useEffect(() => {
-    if (!show) return;
-    setPerson(show.start);
-  }, [show]);
 
   // Load the current person's stories; start at their first unseen one.
   useEffect(() => {
-    if (!show) return;
     const user = show.people[person];
     if (!user) return close();
     let live = true;
@@ -165,72 +165,43 @@ export function StoryViewer() {
     api<Page<Story>>("GET", paged(path, null, 50)).then(
       (page) => {
         if (!live) return;
-        if (!page.items.length) return moveTo(person + 1, 0);
+        if (!page.items.length) return setPerson(person + 1);
         const wanted = show.startStory ? page.items.findIndex((s) => s.story_id === show.startStory) : -1;
         const unseen = page.items.findIndex((s) => !s.seen);
         setStories(page.items);
         setIndex(wanted >= 0 ? wanted : unseen >= 0 ? unseen : 0);
-        elapsed.current = 0;
       },
       (failure: unknown) => live && setError(failure instanceof ApiError ? failure : null),
     );
     return () => {
       live = false;
     };
-  }, [show, person]);
+  }, [person, attempt]);
 
   const story = stories?.[index];
   const own = story?.author.user_id === me?.userId;
+  useEffect(() => setLoaded(false), [story?.story_id]);
 
   // Record the view of each story shown (the API counts a viewer once; one's own views are not counted).
   useEffect(() => {
-    if (!story || !show || show.highlights || own || viewed.current.has(story.story_id)) return;
-    viewed.current.add(story.story_id);
-    api("POST", `/stories/${story.story_id}/views`).catch(() => viewed.current.delete(story.story_id));
+    if (!story || show.highlights || own || views.current.has(story.story_id)) return;
+    const id = story.story_id;
+    views.current.set(id, api("POST", `/stories/${id}/views`).catch(() => views.current.delete(id)));
   }, [story?.story_id]);
 
-  function moveTo(nextPerson: number, nextIndex: number | "last") {
-    elapsed.current = 0;
-    if (!show || nextPerson >= show.people.length) return close();
-    if (nextPerson < 0) return;
-    if (nextPerson !== person) {
-      setPerson(nextPerson);
-      return;
-    }
-    setIndex(nextIndex === "last" ? Math.max(0, (stories?.length ?? 1) - 1) : nextIndex);
-  }
-  const next = () => (stories && index < stories.length - 1 ? moveTo(person, index + 1) : moveTo(person + 1, 0));
-  const previous = () => {
-    if (index > 0) moveTo(person, index - 1);
-    else if (person > 0) moveTo(person - 1, 0);
-    else {
-      elapsed.current = 0;
-      setTick((n) => n + 1);
-    }
+  const next = () => {
+    if (stories && index < stories.length - 1) setIndex(index + 1);
+    else setPerson(person + 1);
   };
-
-  // The clock: advance while playing, not while held, paused or showing the viewers list.
-  const stopped = paused || listOpen || !story;
-  useEffect(() => {
-    if (!show || stopped) return;
-    let last = performance.now();
-    let frame = requestAnimationFrame(function step(now) {
-      elapsed.current += now - last;
-      last = now;
-      if (elapsed.current >= STORY_MS) {
-        next();
-        return;
-      }
-      setTick((n) => n + 1);
-      frame = requestAnimationFrame(step);
-    });
-    return () => cancelAnimationFrame(frame);
-  }, [show, stopped, person, index, stories]);
+  const previous = () => {
+    if (index > 0) setIndex(index - 1);
+    else if (person > 0) setPerson(person - 1);
+    else setRestarts((n) => n + 1); // the very first story plays again from its start
+  };
 
   const keys = useRef({ next, previous, listOpen });
   keys.current = { next, previous, listOpen };
   useEffect(() => {
-    if (!show) return;
     const onKey = (event: KeyboardEvent) => {
       if (keys.current.listOpen) return;
       if (event.key === "ArrowRight") keys.current.next();
@@ -241,19 +212,26 @@ export function StoryViewer() {
     };
     addEventListener("keydown", onKey);
     return () => removeEventListener("keydown", onKey);
-  }, [show]);
+  }, []);
 
-  if (!show) return null;
   const user = show.people[person];
-  const fraction = Math.min(1, elapsed.current / STORY_MS);
-
+  // The bar fills by a CSS animation: 5 s from when the photo is shown, held while paused, held down or listing.
+  const running = loaded && !paused && !held && !listOpen;
   return (
     <Dialog title={`Stories by ${user?.username ?? ""}`} hideTitle onClose={close} className="story-dialog">
       <div class="story">
         <div class="story-bars" aria-hidden="true">
           {(stories ?? []).map((s, i) => (
             <span key={s.story_id} class="story-bar">
-              <span style={{ width: `${(i < index ? 1 : i === index ? fraction : 0) * 100}%` }} />
+              {i < index ? <span class="full" /> : null}
+              {i === index ? (
+                <span
+                  key={`${s.story_id}:${restarts}`}
+                  class="filling"
+                  style={{ animationDuration: `${STORY_MS}ms`, animationPlayState: running ? "running" : "paused" }}
+                  onAnimationEnd={next}
+                />
+              ) : null}
             </span>
           ))}
         </div>
@@ -271,7 +249,7 @@ export function StoryViewer() {
           <button
             type="button"
             class="icon-button push-right"
-            aria-label={paused ? "Play" : "Pause"}
+            aria-label="Pause"
             aria-pressed={paused}
             onClick={() => setPaused((p) => !p)}
           >
@@ -281,11 +259,13 @@ export function StoryViewer() {
         <div
           class="story-stage"
           style={story?.blurhash ? { backgroundImage: `url(${placeholder(story.blurhash)})` } : undefined}
-          onPointerDown={() => {
+          onPointerDown={(event) => {
+            // Captured, so letting go anywhere ends the hold.
+            (event.currentTarget as HTMLElement).setPointerCapture(event.pointerId);
             const state = { held: false, timer: 0 };
             state.timer = window.setTimeout(() => {
               state.held = true;
-              setPaused(true);
+              setHeld(true);
             }, HOLD_MS);
             hold.current = state;
           }}
@@ -295,7 +275,7 @@ export function StoryViewer() {
             if (!state) return;
             clearTimeout(state.timer);
             if (state.held) {
-              setPaused(false);
+              setHeld(false);
               return;
             }
             const box = (event.currentTarget as HTMLElement).getBoundingClientRect();
@@ -305,7 +285,7 @@ export function StoryViewer() {
           onPointerCancel={() => {
             if (hold.current) clearTimeout(hold.current.timer);
             hold.current = null;
-            setPaused(false);
+            setHeld(false);
           }}
         >
           {story ? (
@@ -316,12 +296,14 @@ export function StoryViewer() {
               height={story.height}
               alt={`Story by ${story.author.username}, posted ${agoLong(story.created_at)}`}
               draggable={false}
+              onLoad={() => setLoaded(true)}
+              onError={() => setLoaded(true)}
             />
           ) : error ? null : (
             <Loading label="Loading stories" />
           )}
         </div>
-        <ErrorNote error={error} />
+        <ErrorNote error={error} onRetry={() => setAttempt((n) => n + 1)} />
         <div class="story-nav">
           <button type="button" class="icon-button" aria-label="Previous story" onClick={previous}>
             <Icon name="left" />
@@ -339,4 +321,10 @@ export function StoryViewer() {
       {listOpen && story ? <ViewersDialog story={story} onClose={() => setListOpen(false)} /> : null}
     </Dialog>
   );
+}
+
+/** The story player, started afresh for every play. */
+export function StoryViewer() {
+  const show = useStore(playing);
+  return show ? <StoryPlayer key={show.id} show={show} /> : null;
 }

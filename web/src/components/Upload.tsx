@@ -34,9 +34,16 @@ function storageError(xhr: XMLHttpRequest): ApiError {
   return new ApiError(xhr.status, "storage_refused", `Storage refused the photo: ${message ?? `HTTP ${xhr.status}`}`);
 }
 
-function sendToStorage(grant: UploadGrant, file: File, progress: (loaded: number, total: number) => void): Promise<void> {
+function sendToStorage(
+  grant: UploadGrant,
+  file: File,
+  progress: (loaded: number, total: number) => void,
+  signal: AbortSignal,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
+    signal.addEventListener("abort", () => xhr.abort());
+    xhr.onabort = () => reject(new ApiError(0, "aborted", "The upload was stopped."));
     xhr.open("POST", grant.url);
     xhr.upload.onprogress = (event) => {
       if (event.lengthComputable) progress(event.loaded, event.total);
@@ -65,16 +72,24 @@ function UploadDialog({ initialKind }: { initialKind: Kind }) {
   const [status, setStatus] = useState<UploadStatus | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [dragging, setDragging] = useState(false);
-  const open = useRef(true);
+  // Closing the dialog stops the upload and the polling (an old upload must never close a new dialog).
+  const stopped = useRef(new AbortController()).current;
+  // The grant asked for with the current choices, and whether the photo's bytes reached storage under it.
   const grant = useRef<UploadGrant | null>(null);
+  const stored = useRef(false);
 
-  useEffect(() => () => void (open.current = false), []);
+  useEffect(() => () => stopped.abort(), []);
   useEffect(() => {
     if (!file) return;
     const url = URL.createObjectURL(file);
     setPreview(url);
     return () => URL.revokeObjectURL(url);
   }, [file]);
+  // Any change of photo, kind, caption or place needs a new grant: the first one fixed them.
+  useEffect(() => {
+    grant.current = null;
+    stored.current = false;
+  }, [file, kind, caption, location]);
 
   const close = () => uploadKind.set(null);
   const choose = (chosen: File | null | undefined) => {
@@ -82,13 +97,13 @@ function UploadDialog({ initialKind }: { initialKind: Kind }) {
     setFile(chosen);
     setError(null);
     setPhase("edit");
-    grant.current = null;
   };
 
   const follow = async (uploadId: string): Promise<void> => {
     const started = Date.now();
-    while (open.current) {
+    for (;;) {
       const now = await api<UploadStatus>("GET", `/uploads/${uploadId}`);
+      if (stopped.signal.aborted) return;
       setStatus(now);
       if (now.status === "ready") {
         dropKept();
@@ -106,6 +121,7 @@ function UploadDialog({ initialKind }: { initialKind: Kind }) {
         return;
       }
       await wait(POLL_MS);
+      if (stopped.signal.aborted) return;
     }
   };
 
@@ -117,21 +133,28 @@ function UploadDialog({ initialKind }: { initialKind: Kind }) {
     }
     setError(null);
     try {
-      setPhase("uploading");
-      setSent({ loaded: 0, total: file.size });
-      if (!grant.current || Date.parse(grant.current.expires_at) < Date.now() + 30_000) {
-        grant.current = await api<UploadGrant>("POST", "/uploads", {
-          kind,
-          content_type: contentType(file),
-          content_length: file.size,
-          ...(kind === "post" ? { caption } : {}),
-          ...(location.trim() ? { location: location.trim() } : {}),
-        });
+      // A retry picks up where the last attempt stopped: once the bytes are stored, only the status is followed.
+      if (!stored.current) {
+        setPhase("uploading");
+        setSent({ loaded: 0, total: file.size });
+        if (!grant.current || Date.parse(grant.current.expires_at) < Date.now() + 30_000) {
+          grant.current = await api<UploadGrant>("POST", "/uploads", {
+            kind,
+            content_type: contentType(file),
+            content_length: file.size,
+            ...(kind === "post" ? { caption } : {}),
+            ...(location.trim() ? { location: location.trim() } : {}),
+          });
+          if (stopped.signal.aborted) return;
+        }
+        await sendToStorage(grant.current, file, (loaded, total) => setSent({ loaded, total }), stopped.signal);
+        stored.current = true;
       }
-      await sendToStorage(grant.current, file, (loaded, total) => setSent({ loaded, total }));
+      if (!grant.current) return;
       setPhase("processing");
       await follow(grant.current.upload_id);
     } catch (failure) {
+      if (stopped.signal.aborted) return;
       setPhase("edit");
       setError(failure instanceof ApiError ? failure : new ApiError(0, "client", String(failure)));
     }
@@ -139,6 +162,8 @@ function UploadDialog({ initialKind }: { initialKind: Kind }) {
 
   const percent = sent.total ? Math.round((sent.loaded / sent.total) * 100) : 0;
   const busy = phase === "uploading" || phase === "processing";
+  // A refused photo is refused again; a slow one is still on its way. Another photo (or closing) is the way on.
+  const finished = phase === "refused" || phase === "slow";
   const noun = kind === "story" ? "story" : "post";
   return (
     <Dialog title={kind === "story" ? "New story" : "New post"} onClose={close} className="upload-dialog">
@@ -212,9 +237,12 @@ function UploadDialog({ initialKind }: { initialKind: Kind }) {
           />
         </label>
         {phase === "uploading" ? (
-          <div class="progress" role="status">
+          <div class="progress">
+            <p class="sr-only" role="status">
+              Sending your photo
+            </p>
             <progress max={100} value={percent} aria-label="Upload progress" />
-            <span>
+            <span aria-hidden="true">
               Sending… {percent}%{sent.total ? ` of ${(sent.total / 1024).toFixed(0)} KB` : ""}
             </span>
           </div>
@@ -240,7 +268,7 @@ function UploadDialog({ initialKind }: { initialKind: Kind }) {
             <p>{error.message}</p>
           </div>
         ) : null}
-        <button type="submit" class="button primary wide" disabled={busy}>
+        <button type="submit" class="button primary wide" disabled={busy || finished}>
           {error?.retryable ? "Try again" : "Share"}
         </button>
       </form>

@@ -21,7 +21,7 @@ export function Connections() {
       <ErrorNote error={error} onRetry={load} />
       {profile ? (
         <PeopleList
-          path={`/users/${profile.user_id}/${list}`}
+          path={list === "followers" ? `/users/${profile.user_id}/followers` : `/users/${profile.user_id}/following`}
           empty={list === "followers" ? "No followers yet." : "Not following anyone yet."}
         />
       ) : error ? null : (

@@ -18,11 +18,15 @@ function what(n: Notification): ComponentChildren {
     case "comment":
       return `${others} commented on your post.`;
     case "mention":
-      return " mentioned you in a comment.";
+      return " mentioned you.";
     case "follow":
       return `${others} started following you.`;
+    case "follow_request":
+      return " asked to follow you.";
+    case "follow_accepted":
+      return " accepted your follow request.";
     default:
-      return " did something.";
+      return " has news for you.";
   }
 }
 

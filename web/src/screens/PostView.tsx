@@ -72,7 +72,12 @@ function Comments({ post, composer }: { post: Post; composer: { current: HTMLTex
                 <RichText text={comment.text} /> <TimeAgo iso={comment.created_at} />
               </p>
               {me && (me.userId === comment.author.user_id || me.userId === post.author.user_id) ? (
-                <button type="button" class="link muted small" onClick={() => remove(comment)}>
+                <button
+                  type="button"
+                  class="link muted small"
+                  aria-label={`Delete comment by ${comment.author.username}`}
+                  onClick={() => remove(comment)}
+                >
                   Delete comment
                 </button>
               ) : null}

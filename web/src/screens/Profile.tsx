@@ -1,6 +1,6 @@
 // A profile (/app/u/{username}): header with counts and bio, follow and block, highlights, the grid of posts.
 import { useRoute } from "preact-iso";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, api, paged } from "../api";
 import { Avatar, Empty, ErrorNote, Loading, MoreSentinel } from "../components/Common";
 import { Dialog } from "../components/Dialog";
@@ -18,10 +18,14 @@ import type { Page, Profile as ProfileData, Story } from "../types";
 export function useProfile(username: string, version = 0) {
   const [profile, setProfile] = useState<ProfileData | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
+  const request = useRef(0);
   const load = () => {
+    // Only the latest request's answer counts: an older one arriving late is dropped.
+    const mine = ++request.current;
     setError(null);
-    api<ProfileData>("GET", `/users/${encodeURIComponent(username)}`).then(setProfile, (failure: unknown) =>
-      setError(failure instanceof ApiError ? failure : null),
+    api<ProfileData>("GET", `/users/${encodeURIComponent(username)}`).then(
+      (found) => mine === request.current && setProfile(found),
+      (failure: unknown) => mine === request.current && setError(failure instanceof ApiError ? failure : null),
     );
   };
   useEffect(() => {
@@ -33,12 +37,20 @@ export function useProfile(username: string, version = 0) {
 
 function Highlights({ profile }: { profile: ProfileData }) {
   const [stories, setStories] = useState<Story[]>([]);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [attempt, setAttempt] = useState(0);
   useEffect(() => {
+    let live = true;
+    setError(null);
     api<Page<Story>>("GET", paged(`/users/${profile.user_id}/highlights`, null, 20)).then(
-      (page) => setStories(page.items),
-      () => setStories([]),
+      (page) => live && setStories(page.items),
+      (failure: unknown) => live && setError(failure instanceof ApiError ? failure : null),
     );
-  }, [profile.user_id]);
+    return () => {
+      live = false;
+    };
+  }, [profile.user_id, attempt]);
+  if (error) return <ErrorNote error={error} onRetry={() => setAttempt((n) => n + 1)} />;
   if (!stories.length) return null;
   const owner = { user_id: profile.user_id, username: profile.username };
   return (

@@ -2,7 +2,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, api } from "../api";
 import { ErrorNote, Loading } from "../components/Common";
-import { dropKept } from "../lists";
 import { signOut } from "../session";
 import { useTitle } from "../title";
 import type { Profile } from "../types";
@@ -92,10 +91,7 @@ export function Settings() {
         <button
           type="button"
           class="button secondary wide"
-          onClick={() => {
-            dropKept();
-            signOut();
-          }}
+          onClick={() => signOut()}
         >
           Sign out
         </button>
