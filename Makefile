@@ -7,6 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= auto
+# `make fuzz`: how long schemathesis generates requests (make test runs a bounded 2-minute run of the same).
+FUZZ_SECONDS ?= 600
 # The web app: npm packages from web/package-lock.json, built into web/dist (served at /app/).
 WEB_STAMP := web/node_modules/.installed
 WEB_BUILT := web/dist/index.html
@@ -15,7 +17,7 @@ WEB_SOURCES := $(shell find web/src web/public web/scripts -type f 2>/dev/null) 
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: dev test install web chromium lint format typecheck unit integration infrastructure e2e browser openapi synth layer clean
+.PHONY: dev test install web chromium lint format typecheck unit integration infrastructure e2e browser fuzz openapi synth layer clean
 
 $(STAMP): requirements.txt requirements-dev.txt layers/core/requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
@@ -66,6 +68,9 @@ unit integration infrastructure e2e: install web
 
 browser: install web chromium
 	$(BIN)/python -m pytest tests/browser
+
+fuzz: install
+	$(BIN)/python -m tests.fuzz --seconds $(FUZZ_SECONDS)
 
 openapi: install
 	$(BIN)/python -m local.openapi docs/openapi.json

@@ -28,6 +28,13 @@ def openapi_document() -> dict[str, object]:
             title=TITLE,
             version=VERSION,
             summary="Posts, feed, follows and uploads of the Aperture photo platform",
+            description=(
+                "Every route but sign-up, sign-in, token refresh and health needs `Authorization: Bearer <IdToken>`. "
+                "The token is checked before anything else: without a valid one the answer is 401, whatever the "
+                "request holds. Then the body is validated (400 not JSON, 415 not application/json, 422 not the "
+                'contract\'s shape: no coercion, so `true`, `"5"` or `5.0` is not an integer). Errors are '
+                '`{"error": {"code", "message"}}`.'
+            ),
             servers=[Server(url="/")],
             security_schemes={"cognito": HTTPBearer(bearerFormat="JWT", description="A Cognito IdToken")},
         )

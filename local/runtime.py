@@ -23,6 +23,7 @@ from aperture.adapters.redis_store import embedded_redis_url, stop_embedded_redi
 from aperture.api import logger
 from aperture.clock import ShiftedClock, use_clock
 from aperture.settings import get_settings
+from local.emulation import start_moto
 from local.gateway import Gateway
 from local.invoke import invoke
 from local.provision import provision
@@ -71,15 +72,6 @@ class LocalPlatform:
         self.stop_event.set()
         self.pump.nudge()
         threading.Thread(target=self.server.shutdown, daemon=True).start()
-
-
-def _start_moto() -> tuple[Any, str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    return server, f"http://{host}:{port}"
 
 
 def _controls(pump: EventPump, clock: ShiftedClock, jobs: dict[str, Callable[[], Any]]) -> dict[str, Any]:
@@ -137,7 +129,7 @@ def start(port: int) -> LocalPlatform:
     # The functions' logger may exist already (imported with this module); give it the level asked for.
     logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Aperture")
-    moto, endpoint = _start_moto()
+    moto, endpoint = start_moto()
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     if not os.environ.get("REDIS_URL"):
         os.environ["REDIS_URL"] = embedded_redis_url()

@@ -27,6 +27,7 @@ from werkzeug.test import Client
 
 from aperture import wiring
 from aperture.settings import get_settings
+from local.emulation import start_moto
 from local.gateway import Gateway
 from local.invoke import invoke
 from local.provision import Provisioned, provision
@@ -206,8 +207,6 @@ class RedisClusterServers:
 
 def start_aws() -> tuple[Any, Provisioned]:
     """moto in server mode, with every declared resource created; the environment points at it."""
-    from moto.server import ThreadedMotoServer
-
     os.environ.update(
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",
@@ -216,10 +215,7 @@ def start_aws() -> tuple[Any, Provisioned]:
         AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
         POWERTOOLS_LOG_LEVEL="WARNING",
     )
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+    server, endpoint = start_moto()
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     os.environ["APERTURE_CDN_BASE"] = "https://cdn.test"
     wiring.reset()

@@ -44,7 +44,12 @@ def get_user(username: str) -> Profile:
     return wiring.graph().profile(username, caller(router).user_id)
 
 
-@router.put("/users/<user_id>/follow", summary="Follow a user", tags=["graph"], responses=NOT_FOUND)
+@router.put(
+    "/users/<user_id>/follow",
+    summary="Follow a user",
+    tags=["graph"],
+    responses={**NOT_FOUND, 403: {"description": "You block this user: unblock them first"}},
+)
 def follow(user_id: str) -> FollowResponse:
     following = wiring.graph().set_following(caller(router).user_id, parse_id(user_id, "user"), True)
     return FollowResponse(following=following)

@@ -108,6 +108,12 @@ def test_an_expired_token_gets_401(api: Api) -> None:
         (b"\xff\xfe{}", "application/json", 400, "invalid_json"),
         (b'{"username": "abc"}', "text/plain", 415, "unsupported_media_type"),
         (b"username=abc&password=x", "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
+        # multipart with no boundary: Powertools' own parser raised, a 500 before
+        (b'{"username": "abc"}', "multipart/form-data", 415, "unsupported_media_type"),
+        (b"--x\r\n\r\nabc\r\n--x--", "multipart/form-data; boundary=x", 415, "unsupported_media_type"),
+        # nested a thousand deep: Python's parser raised RecursionError, a 500 before
+        (b"[" * 1000 + b"]" * 1000, "application/json", 400, "invalid_json"),
+        (b'{"a": ' * 40 + b"1" + b"}" * 40, "application/json", 400, "invalid_json"),
     ],
 )
 def test_a_body_that_is_not_json_is_refused_in_the_api_error_shape(
@@ -142,3 +148,29 @@ def test_a_refresh_token_revoked_by_a_global_sign_out_is_401(api: Api) -> None:
     # Then it is refused in the API's error shape
     assert refused.status_code == 401
     assert refused.json["error"] == {"code": "unauthorized", "message": "the refresh token is not valid; sign in again"}
+
+
+def test_a_refresh_token_that_was_never_issued_is_401(api: Api) -> None:
+    refused = api.call("POST", "/auth/refresh", json={"refresh_token": "not-a-refresh-token"})
+    assert refused.status_code == 401
+    assert refused.json["error"]["code"] == "unauthorized"
+
+
+def test_media_types_are_case_insensitive(api: Api) -> None:
+    # A client that sends APPLICATION/JSON; Charset=UTF-8 is sending JSON
+    created = api.call(
+        "POST",
+        "/auth/signup",
+        data=json.dumps({"username": "shouty_case", "password": PASSWORD, "email": "shouty@example.com"}),
+        headers={"Content-Type": "APPLICATION/JSON; Charset=UTF-8"},
+    )
+    assert created.status_code == 201, created.get_data(as_text=True)
+
+
+def test_brackets_inside_strings_are_not_nesting(api: Api) -> None:
+    # A password full of brackets is text, however many there are
+    password = "Aa1!" + "[{" * 40
+    created = api.call(
+        "POST", "/auth/signup", json={"username": "brackets_ok", "password": password, "email": "b@example.com"}
+    )
+    assert created.status_code == 201, created.get_data(as_text=True)

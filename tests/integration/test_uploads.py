@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 
+import pytest
+
 from tests.support import Api
 
 MIB = 1024 * 1024
@@ -72,3 +74,21 @@ def test_a_missing_field_is_422_with_the_field_named(api: Api) -> None:
     response = api.call("POST", "/uploads", alice, json={"content_length": 10})
     assert response.status_code == 422
     assert "content_type" in response.json["error"]["message"]
+
+
+@pytest.mark.parametrize("length", [True, "5000", 5000.0])
+def test_a_size_that_is_not_an_integer_is_422_and_grants_nothing(api: Api, length: object) -> None:
+    # A boolean, a string of digits or a float is not the integer the contract declares: no coercion
+    alice = api.sign_up("strict")
+    response = api.call("POST", "/uploads", alice, json={"content_type": "image/jpeg", "content_length": length})
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert "content_length" in response.json["error"]["message"]
+
+
+@pytest.mark.parametrize(("field", "value"), [("highlights_enabled", "true"), ("highlights_enabled", 1), ("bio", 5)])
+def test_a_profile_setting_of_the_wrong_type_is_422_and_changes_nothing(api: Api, field: str, value: object) -> None:
+    bob = api.sign_up("strictbob")
+    response = api.call("PATCH", "/me", bob, json={field: value})
+    assert response.status_code == 422, response.get_data(as_text=True)
+    me = api.call("GET", "/me", bob).json
+    assert me["highlights_enabled"] in (False, None) and me["bio"] == ""

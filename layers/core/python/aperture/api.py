@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, cast
 
@@ -17,6 +19,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture.adapters.cognito import USER_ID_CLAIM
 from aperture.errors import ApertureError, ForbiddenError, NotFoundError, UnauthorizedError
@@ -56,9 +59,80 @@ def _unsupported(content_type: str) -> Response[str]:
     )
 
 
+# Deeper JSON is refused before parsing: nothing in the contract nests past a few levels, and Python's parser
+# fails on about a thousand (a RecursionError, which would be a 500).
+MAX_JSON_DEPTH = 32
+
+
+def _nested_too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    if text.count("[") + text.count("{") <= limit:
+        return False  # cannot be deeper than that: no scan
+    depth, in_string, escaped = 0, False, False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+def _refusal(status: int, code: str, message: str) -> dict[str, Any]:
+    """An API Gateway (HTTP API, payload 2.0) response in the API's error shape."""
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps({"error": {"code": code, "message": message}}),
+        "isBase64Encoded": False,
+    }
+
+
+def _screen_body(event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What Powertools would otherwise turn into a 500: a body that is not JSON (a multipart body without its
+    boundary among them) or JSON nested past reason. Also makes the media type case-insensitive, as HTTP says."""
+    headers = event.get("headers") or {}
+    content_type = str(headers.get("content-type", ""))
+    media, _, params = content_type.partition(";")
+    media = media.strip().lower()
+    if content_type:
+        headers["content-type"] = media + (";" + params if params else "")
+    body = event.get("body")
+    if not body or event.get("routeKey") == "$default":
+        return None
+    if media and media != "application/json" and not media.endswith("+json"):
+        return _refusal(415, "unsupported_media_type", f"send the body as application/json (it came as {media})")
+    text = body
+    if event.get("isBase64Encoded"):
+        try:
+            text = base64.b64decode(body).decode()
+        except (ValueError, UnicodeDecodeError):
+            return _refusal(400, "invalid_json", "the request body is not valid JSON (not UTF-8 text)")
+    if _nested_too_deep(text):
+        return _refusal(400, "invalid_json", f"the request body nests deeper than {MAX_JSON_DEPTH} levels")
+    return None
+
+
+class ApertureResolver(APIGatewayHttpResolver):
+    """Powertools' resolver, with bodies screened first (see _screen_body)."""
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        refused = _screen_body(event)
+        return refused if refused is not None else super().resolve(event, context)
+
+
 def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
     """A resolver with request validation and one mapping from errors to JSON error bodies."""
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = ApertureResolver(enable_validation=True)
     for router in routers:
         app.include_router(router)
 

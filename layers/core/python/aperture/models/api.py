@@ -16,6 +16,12 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class _Request(_Model):
+    """A request body: unknown fields refused, and no coercion (`true`, `"5"` or `5.0` is not an integer)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
 class ErrorBody(_Model):
     code: str
     message: str
@@ -34,9 +40,13 @@ class Health(_Model):
     status: Literal["ok"] = "ok"
 
 
-class SignupRequest(_Model):
+class SignupRequest(_Request):
     username: Username
-    password: Annotated[str, StringConstraints(min_length=8, max_length=256)]
+    password: Annotated[
+        str,
+        StringConstraints(min_length=8, max_length=256),
+        Field(description="At least 8 characters, with an upper-case and a lower-case letter, a digit and a symbol"),
+    ]
     email: Email
 
 
@@ -45,7 +55,7 @@ class SignupResponse(_Model):
     username: str
 
 
-class TokenRequest(_Model):
+class TokenRequest(_Request):
     username: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
@@ -57,7 +67,7 @@ class TokenResponse(_Model):
     expires_in: int
 
 
-class RefreshRequest(_Model):
+class RefreshRequest(_Request):
     refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 
 
@@ -92,7 +102,7 @@ class Profile(_Model):
     highlights_enabled: bool | None = None
 
 
-class UpdateProfileRequest(_Model):
+class UpdateProfileRequest(_Request):
     display_name: Annotated[str, StringConstraints(max_length=64)] | None = None
     bio: Annotated[str, StringConstraints(max_length=150)] | None = None
     region: Annotated[str, StringConstraints(pattern=r"^([A-Z]{2})?$")] | None = Field(
@@ -108,7 +118,7 @@ class FollowResponse(_Model):
 ContentType = Literal["image/jpeg", "image/png", "image/heic", "image/heif"]
 
 
-class CreateUploadRequest(_Model):
+class CreateUploadRequest(_Request):
     kind: Literal["post", "story"] = "post"
     content_type: str
     content_length: Annotated[int, Field(ge=1)]
@@ -158,7 +168,7 @@ class Post(_Model):
     comment_preview: list[CommentView] = Field(default_factory=list)
 
 
-class BlockRequest(_Model):
+class BlockRequest(_Request):
     """Name exactly one of `post_id` and `story_id`."""
 
     post_id: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,20}$")] | None = None
@@ -186,7 +196,7 @@ class CommentView(_Model):
     created_at: str
 
 
-class CommentRequest(_Model):
+class CommentRequest(_Request):
     text: Annotated[str, StringConstraints(min_length=1, max_length=2200)]
 
 
@@ -221,7 +231,7 @@ class NotificationPage(Page[NotificationView]):
     unread_count: int
 
 
-class MarkReadRequest(_Model):
+class MarkReadRequest(_Request):
     up_to: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,20}$")]
 
 
@@ -229,7 +239,7 @@ class UnreadCount(_Model):
     unread_count: int
 
 
-class DeviceRequest(_Model):
+class DeviceRequest(_Request):
     platform: Literal["apns", "fcm"]
     token: Annotated[str, StringConstraints(min_length=8, max_length=4096)]
 
