@@ -25,4 +25,5 @@ def handle_record(record: KinesisStreamRecord) -> None:
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    wiring.once().register(context)
     return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)

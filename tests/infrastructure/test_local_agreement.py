@@ -56,7 +56,9 @@ def test_local_and_deployed_queues_agree(
     queue: Queue,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Given the CreateQueue request the local runtime sends and the queue the stack deploys
+    # Given the CreateQueue request the local runtime sends (with the defaults, whatever other tests in this process
+    # set) and the queue the stack deploys
+    monkeypatch.delenv(f"APERTURE_QUEUE_{queue.key.upper()}", raising=False)
     local = create_queue_request(queue, Settings())
     deployed_queue = synthesized.stateful.queues.queues[queue.key]
     deployed = stateful_template["Resources"][logical_id(deployed_queue)]["Properties"]

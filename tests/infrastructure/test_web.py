@@ -94,8 +94,9 @@ def test_every_screen_is_routed_to_index_html_by_the_function_the_tests_run(
 
 
 def test_the_security_headers_admit_the_api_the_cdn_and_the_upload_endpoint_boto3_signs_for(
-    synthesized: Synthesized, web_template: dict[str, Any]
+    synthesized: Synthesized, web_template: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # signing as on AWS, whatever other tests set
     behavior = _distribution(synthesized, web_template)["DefaultCacheBehavior"]
     policy = web_template["Resources"][behavior["ResponseHeadersPolicyId"]["Ref"]]["Properties"]
     headers = policy["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]

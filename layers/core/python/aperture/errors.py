@@ -92,3 +92,8 @@ class ServiceUnavailableError(ApertureError):
 
     status = 503
     code = "service_unavailable"
+
+
+class NotificationMissingError(RuntimeError):
+    """A like joined a grouped notification whose first like's delivery has not written it yet: the record is
+    retried (the first delivery's own retry writes it)."""

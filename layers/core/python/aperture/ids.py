@@ -6,6 +6,7 @@ at cold start with a conditional write, renews the lease while it runs, and clai
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import threading
 import time
@@ -153,6 +154,14 @@ def id_timestamp_ms(snowflake_id: int) -> int:
 def first_id_at(ms: int) -> int:
     """The smallest id any generator can issue at unix time `ms` (every id issued before it is smaller)."""
     return max(0, ms - EPOCH_MS) << TIMESTAMP_SHIFT
+
+
+def derived_id(at_ms: int, key: str) -> int:
+    """An id in Snowflake order for a thing made at `at_ms` and named by `key`: the same key gives the same id, so
+    work that is redone writes the same item again. The low 22 bits come from the key (two keys share an id only if
+    they name the same millisecond and collide in 4 million; callers keep such ids within one partition)."""
+    bits = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") & ((1 << TIMESTAMP_SHIFT) - 1)
+    return ((at_ms - EPOCH_MS) << TIMESTAMP_SHIFT) | bits
 
 
 def id_datetime(snowflake_id: int) -> datetime:

@@ -1,12 +1,16 @@
 """Notifications: from like, comment, follow and mention events to an in-app feed and push messages.
 
-Delivery is idempotent per event and recipient, so a redelivered Kinesis record notifies nobody twice. Likes of
-one post within a window share one notification ("alice and 12 others"). Nobody is notified of their own act,
-or of the acts of someone they block or who blocks them.
+Each delivery (an event, a recipient, a type) is claimed, done, then marked done (aperture.idempotency): a
+redelivered record notifies nobody twice, and a delivery that failed part way is done again on the retry. Redone,
+it writes the same notification (its id derives from the event), so nothing is doubled. Likes of one post within
+a window share one notification ("alice and 12 others"). Nobody is notified of their own act, or of the acts of
+someone they block or who blocks them. Push is at least once: a crash between sending and marking the delivery
+done sends again (the in-app notification is still one).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,11 +21,12 @@ from aperture.adapters.sns import PushGateway
 from aperture.api import logger
 from aperture.clock import iso
 from aperture.errors import DeviceNotFoundError, InvalidInputError
+from aperture.idempotency import Once
+from aperture.ids import derived_id
 from aperture.models.api import DeviceView, NotificationPage, NotificationView, UserRef
 from aperture.models.events import AnyEvent, CommentCreated, FollowChanged, LikeChanged
 from aperture.models.records import Device, Notification, NotificationType
 
-KEY_TTL_SECONDS = 7 * 86_400  # longer than any stream keeps a record, so no redelivery outlives its key
 ACTORS_KEPT = 5
 
 
@@ -69,8 +74,7 @@ class Notifier:
         devices: DeviceRepository,
         push: PushGateway,
         hidden_from: Callable[[int], set[int]],
-        new_id: Callable[[], int],
-        now_ms: Callable[[], int],
+        once: Once,
         ttl_days: int,
         group_window_seconds: int,
     ) -> None:
@@ -79,8 +83,7 @@ class Notifier:
         self._devices = devices
         self._push = push
         self._hidden_from = hidden_from
-        self._new_id = new_id
-        self._now_ms = now_ms
+        self._once = once
         self._ttl_seconds = ttl_days * 86_400
         self._window_ms = group_window_seconds * 1000
 
@@ -90,24 +93,26 @@ class Notifier:
         for intent in intents(event):
             if intent.actor in self._hidden_from(intent.recipient):
                 continue
-            key = f"event:{event.event_id}:{intent.recipient}:{intent.type}"
-            now = self._now_ms()
-            if self._repo.claim_key(key, 1, now // 1000 + KEY_TTL_SECONDS) is not None:
-                continue  # this event reached this recipient before
-            delivered += self._deliver(intent, event.occurred_at, now)
+            key = f"notify:{event.event_id}:{intent.recipient}:{intent.type}"
+            delivered += self._once(key, functools.partial(self._deliver, intent, event, key))
         return delivered
 
-    def _deliver(self, intent: Intent, occurred_at: int, now: int) -> int:
-        notification_id = self._new_id()
-        expires_at = now // 1000 + self._ttl_seconds
+    def _deliver(self, intent: Intent, event: AnyEvent, key: str) -> int:
+        notification_id = derived_id(event.occurred_at, key)
+        expires_at = event.occurred_at // 1000 + self._ttl_seconds
         if intent.type == "like":
-            window = occurred_at // self._window_ms
+            window = event.occurred_at // self._window_ms
             group = f"likes:{intent.recipient}:{intent.post_id}:{window}"
             existing = self._repo.claim_key(group, notification_id, expires_at)
-            if existing is not None and existing > self._repo.read_marker(intent.recipient):
+            # Another like's notification leads the group: join it while it is unread (no second push).
+            if (
+                existing is not None
+                and existing != notification_id
+                and existing > self._repo.read_marker(intent.recipient)
+            ):
                 self._repo.add_actor(intent.recipient, existing, intent.actor, ACTORS_KEPT)
-                return 1  # grouped into an unread notification: no second push
-        self._repo.put(
+                return 1
+        self._repo.create(
             Notification(
                 user_id=intent.recipient,
                 notification_id=notification_id,
@@ -116,7 +121,7 @@ class Notifier:
                 actor_ids=(intent.actor,),
                 post_id=intent.post_id,
                 comment_id=intent.comment_id,
-                created_at=now,
+                created_at=event.occurred_at,
                 expires_at=expires_at,
             )
         )

@@ -88,8 +88,11 @@ COMMENTS = Table(key="comments", partition=Attribute("post_id"), sort=Attribute(
 NOTIFICATIONS = Table(
     key="notifications", partition=Attribute("user_id"), sort=Attribute("notification_id"), ttl_attribute="expires_at"
 )
-# Keys that make notification delivery idempotent (one per event) and group likes (one per post and window).
+# Keys that group likes into one notification (one per post, recipient and window).
 NOTIFY_KEYS = Table(key="notify_keys", partition=Attribute("key", "S"), ttl_attribute="expires_at")
+# Powertools idempotency records: one per piece of consumer work (claimed, then done), so a retried record or batch
+# does nothing twice and a failed one is done again (aperture.idempotency).
+IDEMPOTENCY = Table(key="idempotency", partition=Attribute("id", "S"), ttl_attribute="expiration")
 DEVICES = Table(key="devices", partition=Attribute("user_id"), sort=Attribute("device_id", "S"))
 # Stories: live for APERTURE_STORY_TTL_SECONDS. The sparse by_expiry index holds only stories the expiry job has
 # not handled yet (it archives them to highlights or deletes their images); TTL purges the record a week later.
@@ -126,6 +129,7 @@ TABLES: tuple[Table, ...] = (
     COMMENTS,
     NOTIFICATIONS,
     NOTIFY_KEYS,
+    IDEMPOTENCY,
     DEVICES,
     STORIES,
     STORY_VIEWS,
@@ -360,6 +364,7 @@ FUNCTIONS: tuple[Function, ...] = (
         grants=(
             Grant("table:notifications", "read_write"),
             Grant("table:notify_keys", "read_write"),
+            Grant("table:idempotency", "read_write"),
             Grant("table:devices", "read_write"),  # write: a device whose endpoint is gone is forgotten
             Grant("table:users", "read"),
             Grant("table:blocks", "read"),  # nobody is notified by someone in a block relation

@@ -43,6 +43,7 @@ from aperture.comments import Comments
 from aperture.explore import Explore, ExplorePorts
 from aperture.fanout import Fanout
 from aperture.graph import Graph
+from aperture.idempotency import Once, dynamo_once
 from aperture.ids import new_id
 from aperture.likes import Likes, bloom_shape
 from aperture.media.moderation import HashBlocklist, ModerationChain, Moderator, RekognitionModerator
@@ -269,11 +270,16 @@ def notifier() -> Notifier:
         push(),
         # Block lookups straight from DynamoDB: notify runs outside the VPC, with no Redis cache.
         lambda user_id: blocks().blocked_either_way(user_id),
-        new_id,
-        now_ms,
+        once(),
         settings.notification_ttl_days,
         settings.like_group_window_seconds,
     )
+
+
+@lru_cache(maxsize=1)
+def once() -> Once:
+    """Claim, do, mark done, for consumers (aperture.idempotency), in the idempotency table."""
+    return dynamo_once(get_settings().table_idempotency, client("dynamodb"))
 
 
 @lru_cache(maxsize=1)
@@ -370,7 +376,7 @@ def reset() -> None:
     factories = (
         users, posts, uploads, follows, blocks, timeline, fanout, media_store, events, identity, token_verifier,
         blocklist, hash_blocklist, moderator, graph, like_repository, like_cache, likes, comments,
-        post_views, notification_repository, devices, push, notifier, inbox, affinity, ranking_model, post_cache,
+        post_views, notification_repository, devices, push, notifier, once, inbox, affinity, ranking_model, post_cache,
         story_repository, story_views, highlights, story_cache, story_view_events, stories, explore_store,
         vector_index, explore_jobs, explore, cdn_cache,
     )  # fmt: skip

@@ -14,7 +14,13 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from aperture.errors import ConflictError, InvalidCursorError, UploadNotFoundError, UserNotFoundError
+from aperture.errors import (
+    ConflictError,
+    InvalidCursorError,
+    NotificationMissingError,
+    UploadNotFoundError,
+    UserNotFoundError,
+)
 from aperture.models.records import (
     Comment,
     Device,
@@ -803,24 +809,45 @@ class NotificationRepository:
             raise
         return None
 
-    def put(self, notification: Notification) -> None:
+    def create(self, notification: Notification) -> bool:
+        """Write a notification unless it is there already (work redone writes the same id); True if written."""
         item = {k: v for k, v in notification.model_dump().items() if v is not None}
         item["actor_ids"] = list(notification.actor_ids)
-        self._table.put_item(Item=item)
+        try:
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(notification_id)")
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
 
-    def add_actor(self, user_id: int, notification_id: int, actor_id: int, keep: int) -> None:
-        """Another like joins a grouped notification: one more actor, the newest first among those kept."""
-        current = self._table.get_item(
-            Key={"user_id": user_id, "notification_id": notification_id}, ConsistentRead=True
-        ).get("Item")
-        if not current:
-            return
-        actors = [actor_id] + [int(a) for a in current.get("actor_ids", []) if int(a) != actor_id]
-        self._table.update_item(
-            Key={"user_id": user_id, "notification_id": notification_id},
-            UpdateExpression="SET actor_ids = :a, actor_id = :first ADD actor_count :one",
-            ExpressionAttributeValues={":a": actors[:keep], ":first": actor_id, ":one": 1},
-        )
+    def add_actor(self, user_id: int, notification_id: int, actor_id: int, keep: int, attempts: int = 8) -> bool:
+        """Another like joins a grouped notification: one more actor, the newest first among those kept. Redone for
+        the same actor, it changes nothing; concurrent joins each count (optimistic, on the count). False if the
+        actor was there already; NotificationMissingError if the notification is not written yet."""
+        key = {"user_id": user_id, "notification_id": notification_id}
+        for _ in range(attempts):
+            current = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+            if not current:
+                raise NotificationMissingError(f"notification {notification_id} of {user_id} is not written yet")
+            kept = [int(a) for a in current.get("actor_ids", [])]
+            if actor_id in kept:
+                return False
+            count = int(current.get("actor_count", 1))
+            try:
+                self._table.update_item(
+                    Key=key,
+                    UpdateExpression="SET actor_ids = :a, actor_id = :first, actor_count = :next",
+                    ConditionExpression="actor_count = :seen",
+                    ExpressionAttributeValues={
+                        ":a": [actor_id, *kept][:keep], ":first": actor_id, ":next": count + 1, ":seen": count,
+                    },
+                )  # fmt: skip
+                return True
+            except ClientError as error:
+                if not is_condition_failure(error):
+                    raise
+        raise ConflictError("the notification kept changing; the like is retried")
 
     def page(self, user_id: int, limit: int, cursor: str | None) -> tuple[list[Notification], str | None]:
         items, next_cursor = query_page(
