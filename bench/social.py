@@ -88,6 +88,7 @@ def big_post(redis_client: object, post_id: int, likers: int, as_bloom: bool) ->
 
 def membership(redis_client: object, samples: int, likers: int) -> dict[str, object]:
     from aperture.likes import Likes
+    from aperture.models.events import LikeChanged
 
     settings_threshold = likers // 2  # a post past it answers from the Bloom filter
     set_post, bloom_post = 1, 2
@@ -98,8 +99,11 @@ def membership(redis_client: object, samples: int, likers: int) -> dict[str, obj
     repo = wiring.like_repository()
     asked_likers = list(range(1, samples + 1))
     for user in asked_likers:
-        repo.add(bloom_post, user, 0)
-    likes = Likes(repo, wiring.like_cache(), wiring.events(), settings_threshold, bloom_shape(likers), lambda: 0)
+        event = LikeChanged(
+            event_id=f"bench-{user}", occurred_at=0, post_id=bloom_post, post_author_id=0, user_id=user, liked=True
+        )
+        repo.add(bloom_post, user, 0, event)
+    likes = Likes(repo, wiring.like_cache(), settings_threshold, bloom_shape(likers), lambda: 0)
     strangers = list(range(likers + 1, likers + 1 + samples))
     set_yes = _timed([lambda u=u: likes.liked_by(u, [set_post]) for u in asked_likers])
     bloom_yes = _timed([lambda u=u: likes.liked_by(u, [bloom_post]) for u in asked_likers])

@@ -1,9 +1,10 @@
-"""The event pump: delivers S3 notifications and Kinesis records to their functions, as Lambda would.
+"""The event pump: delivers S3 notifications, Kinesis records and DynamoDB stream records to their functions, as
+Lambda would.
 
 S3 notifications arrive through an SQS queue (moto relays them there); each is an asynchronous invoke
-retried twice, then sent to the failure queue. Kinesis records go to each consumer in batches, in order per
-shard; a reported item failure checkpoints before it and redelivers from there, up to the trigger's retry
-limit, after which the record goes to the failure queue and the consumer moves on.
+retried twice, then sent to the failure queue. Kinesis and DynamoDB stream records go to each consumer in batches,
+in order per shard; a reported item failure checkpoints before it and redelivers from there, up to the trigger's
+retry limit, after which the record goes to the failure queue and the consumer moves on.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aperture.adapters.aws import client
-from aperture.resources import FUNCTIONS, KinesisTrigger, SqsTrigger
+from aperture.resources import FUNCTIONS, KinesisTrigger, SqsTrigger, TableStreamTrigger
 from aperture.settings import Settings
 
 Invoke = Callable[[str, dict[str, Any]], Any]
@@ -50,9 +51,12 @@ class EventPump:
         for fn in FUNCTIONS:
             if isinstance(fn.trigger, KinesisTrigger):
                 self._sources[f"kinesis:{fn.name}"] = functools.partial(self._pump_stream, fn.name, fn.trigger)
+            elif isinstance(fn.trigger, TableStreamTrigger):
+                self._sources[f"dynamodb:{fn.name}"] = functools.partial(self._pump_table, fn.name, fn.trigger)
             elif isinstance(fn.trigger, SqsTrigger):
                 self._sources[f"sqs:{fn.name}"] = functools.partial(self._pump_queue, fn.name, fn.trigger)
         self._locks = {name: threading.Lock() for name in self._sources}
+        self._table_streams: dict[str, str] = {}  # table name -> its stream's ARN
         self._activity = threading.Condition()
         self._generation = 0
 
@@ -209,13 +213,54 @@ class EventPump:
                 continue
             event = {"Records": [self._kinesis_record(r, shard["ShardId"], description) for r in records]}
             handled += len(records)
-            self._deliver_batch(name, trigger, cursor, event, records)
+            self._deliver_batch(name, trigger, cursor, event, [r["SequenceNumber"] for r in records])
         return handled
 
+    def _pump_table(self, name: str, trigger: TableStreamTrigger) -> int:
+        """A DynamoDB table's stream, shard by shard, with the same batch semantics as a Kinesis stream."""
+        streams = client("dynamodbstreams")
+        table_name = getattr(self._settings, f"table_{trigger.table}")
+        if table_name not in self._table_streams:
+            table = client("dynamodb").describe_table(TableName=table_name)["Table"]
+            self._table_streams[table_name] = table["LatestStreamArn"]
+        arn = self._table_streams[table_name]
+        handled = 0
+        for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+            cursor = self._cursors.setdefault((name, arn, shard["ShardId"]), _Cursor())
+            position: dict[str, Any] = (
+                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": cursor.checkpoint}
+                if cursor.checkpoint
+                else {"ShardIteratorType": "TRIM_HORIZON"}
+            )
+            iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], **position)["ShardIterator"]
+            records = streams.get_records(ShardIterator=iterator, Limit=trigger.batch_size)["Records"]
+            if not records:
+                continue
+            event = {"Records": [self._table_record(r, arn) for r in records]}
+            handled += len(records)
+            self._deliver_batch(name, trigger, cursor, event, [r["dynamodb"]["SequenceNumber"] for r in records])
+        return handled
+
+    def _table_record(self, record: dict[str, Any], arn: str) -> dict[str, Any]:
+        created = record["dynamodb"].get("ApproximateCreationDateTime")
+        return {
+            **{k: v for k, v in record.items() if k != "dynamodb"},
+            "dynamodb": {
+                **record["dynamodb"],
+                "ApproximateCreationDateTime": created.timestamp() if hasattr(created, "timestamp") else created,
+            },
+            "eventSourceARN": arn,
+            "awsRegion": self._settings.region,
+        }
+
     def _deliver_batch(
-        self, name: str, trigger: KinesisTrigger, cursor: _Cursor, event: dict[str, Any], records: list[Any]
+        self,
+        name: str,
+        trigger: KinesisTrigger | TableStreamTrigger,
+        cursor: _Cursor,
+        event: dict[str, Any],
+        sequences: list[str],
     ) -> None:
-        sequences = [r["SequenceNumber"] for r in records]
         try:
             response = self._invoke(name, event) or {}
             failed = [f["itemIdentifier"] for f in response.get("batchItemFailures", [])]

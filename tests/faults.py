@@ -54,3 +54,27 @@ class Counting:
             return attribute(*args, **kwargs)
 
         return counted
+
+
+class Broken:
+    """Wraps a port: the first `times` calls of `method` raise `error` without doing anything (a service that is
+    down), the rest pass through. Composes with FailAfter: Broken(FailAfter(port, m), m) fails before, then after."""
+
+    def __init__(self, port: Any, method: str, error: Exception, times: int = 1) -> None:
+        self._port = port
+        self._method = method
+        self._error = error
+        self.remaining = times
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._port, name)
+        if name != self._method:
+            return attribute
+
+        def broken(*args: Any, **kwargs: Any) -> Any:
+            if self.remaining > 0:
+                self.remaining -= 1
+                raise self._error
+            return attribute(*args, **kwargs)
+
+        return broken

@@ -17,7 +17,7 @@ from aws_cdk import aws_s3_notifications as s3_notifications
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from aperture.resources import Function, KinesisTrigger, S3Trigger, SqsTrigger
+from aperture.resources import Function, KinesisTrigger, S3Trigger, SqsTrigger, TableStreamTrigger
 
 from .environment import common_variables, setting_variable
 from .layer import ARCHITECTURE, RUNTIME
@@ -196,6 +196,8 @@ class ServiceFunction(Construct):
         self.failures: sqs.Queue | None = None
         if isinstance(declaration.trigger, KinesisTrigger):
             self._consume_stream(declaration.trigger, wiring)
+        elif isinstance(declaration.trigger, TableStreamTrigger):
+            self._consume_table(declaration.trigger, wiring)
         elif isinstance(declaration.trigger, S3Trigger):
             self._handle_uploads(declaration.trigger, wiring)
         elif isinstance(declaration.trigger, SqsTrigger):
@@ -214,6 +216,25 @@ class ServiceFunction(Construct):
             bisect_batch_on_error=True,
             retry_attempts=trigger.max_retries,
             on_failure=event_sources.SqsDlq(self.failures),
+        )
+
+    def _consume_table(self, trigger: TableStreamTrigger, wiring: Wiring) -> None:
+        table = wiring.targets.tables.get(trigger.table)
+        if table is None or not wiring.targets.table_declarations[trigger.table].stream:
+            raise ValueError(f"function {self.declaration.name!r} reads {trigger.table!r}, a table without a stream")
+        self.failures = failure_queue(self)
+        # As for Kinesis: partial batch failures, bisection, then the record's metadata to the failure queue. The
+        # event source grants the function the stream's read actions (and nothing on the table itself).
+        self.function.add_event_source(
+            event_sources.DynamoEventSource(
+                table,
+                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                batch_size=trigger.batch_size,
+                report_batch_item_failures=True,
+                bisect_batch_on_error=True,
+                retry_attempts=trigger.max_retries,
+                on_failure=event_sources.SqsDlq(self.failures),
+            )
         )
 
     def _consume_queue(self, trigger: SqsTrigger, wiring: Wiring) -> None:

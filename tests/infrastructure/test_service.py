@@ -22,6 +22,7 @@ from aperture.resources import (
     S3Trigger,
     ScheduleTrigger,
     SqsTrigger,
+    TableStreamTrigger,
 )
 from aperture.routes import ROUTES, UNMATCHED_FUNCTION, Route
 from aperture.settings import Settings
@@ -34,6 +35,7 @@ from tests.infrastructure.conftest import NO_BUNDLING, Synthesized, logical_id, 
 # One synthesis per session: under xdist, every infrastructure test runs on the same worker.
 pytestmark = pytest.mark.xdist_group("cdk")
 
+STREAM_READS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}
 TABLE_WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
 COMMON_VARIABLES = {
     "POWERTOOLS_SERVICE_NAME",
@@ -161,10 +163,15 @@ def test_roles_reach_only_the_declared_tables_with_the_declared_access(
 ) -> None:
     statements = _statements(synthesized, service_template, declaration.name)
     granted = _granted(declaration, "table")
+    # A table whose stream triggers the function: its stream may be read (the event source's grant), nothing else
+    streamed = declaration.trigger.table if isinstance(declaration.trigger, TableStreamTrigger) else None
     for table in TABLES:
         touching = [s for s in statements if _table_export(synthesized, table.key) in str(s["Resource"])]
         actions = _actions(touching, "dynamodb:")
-        if table.key not in granted:
+        if table.key == streamed and table.key not in granted:
+            assert actions == STREAM_READS, f"{declaration.name} may do more than read {table.key}'s stream"
+            assert all("StreamArn" in str(s["Resource"]) for s in touching)
+        elif table.key not in granted:
             assert actions == set(), f"{declaration.name} may touch {table.key}"
         elif granted[table.key] == "read":
             assert actions, f"{declaration.name} cannot read {table.key}"
@@ -192,6 +199,8 @@ def test_only_actions_without_resource_types_are_granted_on_every_resource(
     allowed = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
     if "moderation" in _granted(declaration, "rekognition"):
         allowed.add("rekognition:DetectModerationLabels")
+    if isinstance(declaration.trigger, TableStreamTrigger):
+        allowed.add("dynamodb:ListStreams")  # the event source's; the action has no resource type
     for statement in _statements(synthesized, service_template, declaration.name):
         if statement["Resource"] == "*":
             assert _actions([statement], "") <= allowed
@@ -552,16 +561,17 @@ def test_roles_reach_only_the_declared_queues_with_the_declared_access(
         assert _queue_actions(synthesized, service_template, declaration.name, dead_letters) == set()
 
 
-def test_fanout_jobs_are_sent_by_post_ingest_and_users_and_consumed_by_fanout_alone(
+def test_fanout_jobs_are_sent_by_post_ingest_users_and_the_relay_and_consumed_by_fanout_alone(
     synthesized: Synthesized, service_template: dict[str, Any]
 ) -> None:
     queue = _queue(synthesized, "fanout")
     actions = {f.name: _queue_actions(synthesized, service_template, f.name, queue) for f in FUNCTIONS}
     senders = {name for name, granted in actions.items() if "sqs:SendMessage" in granted}
     consumers = {name for name, granted in actions.items() if granted & QUEUE_CONSUME}
-    assert senders == {"post_ingest", "users"}
+    # (users and the relay: a follow crossing the celebrity threshold queues the announcement)
+    assert senders == {"post_ingest", "users", "relay"}
     assert consumers == {"fanout"}
-    assert actions["post_ingest"] == actions["users"] == {"sqs:SendMessage"}
+    assert actions["post_ingest"] == actions["users"] == actions["relay"] == {"sqs:SendMessage"}
 
 
 def test_explore_ranking_jobs_are_sent_by_the_refresh_and_consumed_one_by_one_by_explore_rank(

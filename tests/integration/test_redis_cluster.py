@@ -11,6 +11,7 @@ import pytest
 import redis
 
 from aperture.adapters.redis_store import (
+    ALREADY_APPLIED,
     LIKED,
     MAYBE,
     NOT_LIKED,
@@ -66,11 +67,13 @@ def test_likes_count_check_and_move_to_a_bloom_filter_on_a_cluster(cluster: Any)
     for post in (41, 42):
         likes.start(post)
     for user in range(10):
-        assert likes.added(42, user) == (user + 1, user + 1)
+        assert likes.added(42, user, f"event-{user}") == (user + 1, user + 1)
+    # The same change applied again (the relay after the request) counts once: one slot holds both keys
+    assert likes.added(42, 9, "event-9") == (10, ALREADY_APPLIED)
     assert likes.states([41, 42], 3, shape.positions(3)) == [NOT_LIKED, LIKED]
     likes.migrate_to_bloom(42, shape.positions)
     assert not cluster.exists(likes_keys(42)[1])
-    assert likes.added(42, 99) == (11, -1)
+    assert likes.added(42, 99, "event-99") == (11, -1)
     likes.add_to_bloom(42, shape.positions(99))
     assert likes.states([42], 99, shape.positions(99)) == [MAYBE]
     assert likes.states([42], 5, shape.positions(5)) == [MAYBE]

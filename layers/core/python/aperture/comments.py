@@ -11,8 +11,8 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from aperture.adapters.dynamo import CommentRepository, UserRepository
-from aperture.adapters.kinesis import EventPublisher
 from aperture.adapters.redis_store import AffinityStore, CommentPreviewCache
+from aperture.api import logger
 from aperture.clock import iso
 from aperture.errors import CommentNotFoundError, ForbiddenError
 from aperture.models.api import CommentView, UserRef
@@ -46,7 +46,6 @@ class Comments:
         repo: CommentRepository,
         users: UserRepository,
         previews: CommentPreviewCache,
-        events: EventPublisher,
         preview_size: int,
         new_id: Callable[[], int],
         now_ms: Callable[[], int],
@@ -58,7 +57,6 @@ class Comments:
         self._repo = repo
         self._users = users
         self._previews = previews
-        self._events = events
         self._preview_size = preview_size
         self._new_id = new_id
         self._now_ms = now_ms
@@ -73,25 +71,32 @@ class Comments:
             mentioned_ids=tuple(u.user_id for u in mentioned),
             created_at=self._now_ms(),
         )
-        self._repo.add(comment)
-        self._on_change(post.post_id)
-        if self._affinity is not None and author.user_id != post.author_id:
-            self._affinity.record(author.user_id, post.author_id, post.hashtags, AFFINITY_WEIGHTS["comment"])
-        if post.comment_count < self._preview_size:
-            self._previews.forget(post.post_id)  # the new comment may be among the first few
-        self._events.publish(
-            CommentCreated(
-                event_id=uuid.uuid4().hex,
-                occurred_at=comment.created_at,
-                post_id=post.post_id,
-                post_author_id=post.author_id,
-                comment_id=comment.comment_id,
-                author_id=author.user_id,
-                excerpt=text[:EXCERPT_CHARS],
-                mentioned_ids=comment.mentioned_ids,
-            )
+        # The event is written with the comment (the outbox), so it exists exactly when the comment does.
+        event = CommentCreated(
+            event_id=uuid.uuid4().hex,
+            occurred_at=comment.created_at,
+            post_id=post.post_id,
+            post_author_id=post.author_id,
+            comment_id=comment.comment_id,
+            author_id=author.user_id,
+            excerpt=text[:EXCERPT_CHARS],
+            mentioned_ids=comment.mentioned_ids,
         )
+        self._repo.add(comment, event)
+        try:
+            self.after(event)
+            if self._affinity is not None and author.user_id != post.author_id:
+                self._affinity.record(author.user_id, post.author_id, post.hashtags, AFFINITY_WEIGHTS["comment"])
+        except RedisError as error:
+            # Committed with its event: the relay drops the stale copies when Redis is back.
+            logger.warning("comment committed; cached copies wait for the relay", extra={"error": repr(error)})
         return view(comment, author)
+
+    def after(self, event: CommentCreated) -> None:
+        """The caches' side of a committed comment: the post's cached copy (its count) and its first comments go.
+        Safe to repeat: the request that wrote it and the relay that publishes its event both do it."""
+        self._on_change(event.post_id)
+        self._previews.forget(event.post_id)
 
     def delete(self, post: PostRecord, comment_id: int, caller_id: int) -> None:
         comment = self._repo.get(post.post_id, comment_id)

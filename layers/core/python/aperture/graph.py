@@ -6,9 +6,11 @@ import re
 import uuid
 from collections.abc import Callable
 
+from redis.exceptions import RedisError
+
 from aperture.adapters.dynamo import BlockRepository, FollowRepository, UserRepository
-from aperture.adapters.kinesis import EventPublisher
 from aperture.adapters.redis_store import PipelineBatch, RelationshipCache, Slot
+from aperture.api import logger
 from aperture.errors import ForbiddenError, InvalidInputError, UserNotFoundError
 from aperture.models.api import FullRelationship, Profile, Relationship, UserRef
 from aperture.models.events import FollowChanged
@@ -24,7 +26,6 @@ class Graph:
         follows: FollowRepository,
         blocks: BlockRepository,
         cache: RelationshipCache,
-        events: EventPublisher,
         now_ms: Callable[[], int],
         on_follow: Callable[[int, int, bool], None] = lambda follower, followee, following: None,
     ) -> None:
@@ -33,7 +34,6 @@ class Graph:
         self._follows = follows
         self._blocks = blocks
         self._cache = cache
-        self._events = events
         self._now_ms = now_ms
 
     # Who may see whom
@@ -67,24 +67,37 @@ class Graph:
         if following and self._blocks.is_blocking(follower_id, followee_id):
             raise ForbiddenError("you block this user; unblock them first")
         self.visible_user(follower_id, followee_id)
-        at = self._now_ms()
+        # The event is written with the edge (the outbox), so it exists exactly when the change does.
+        event = FollowChanged(
+            event_id=uuid.uuid4().hex,
+            occurred_at=self._now_ms(),
+            follower_id=follower_id,
+            followee_id=followee_id,
+            following=following,
+        )
         if following:
-            changed = self._follows.follow(follower_id, followee_id, at)
+            changed = self._follows.follow(follower_id, followee_id, event.occurred_at, event)
         else:
-            changed = self._follows.unfollow(follower_id, followee_id)
-        self._cache.forget_follow(follower_id, followee_id)
-        if changed:
-            self._on_follow(follower_id, followee_id, following)
-            self._events.publish(
-                FollowChanged(
-                    event_id=uuid.uuid4().hex,
-                    occurred_at=at,
-                    follower_id=follower_id,
-                    followee_id=followee_id,
-                    following=following,
-                )
-            )
+            changed = self._follows.unfollow(follower_id, followee_id, event)
+        try:
+            self._cache.forget_follow(follower_id, followee_id)
+            if changed:
+                self.after(event)
+        except RedisError as error:
+            # Committed with its event: the relay brings timelines and caches in step when Redis is back.
+            logger.warning("follow committed; timelines wait for the relay", extra={"error": repr(error)})
         return following
+
+    def after(self, event: FollowChanged) -> None:
+        """Timelines and caches in step with a committed follow or unfollow. Safe to repeat: the request that made
+        it and the relay that publishes its event both do it."""
+        self._cache.forget_follow(event.follower_id, event.followee_id)
+        self._on_follow(event.follower_id, event.followee_id, event.following)
+
+    def reconcile(self, event: FollowChanged) -> None:
+        """The relay's `after`: only if the edge is still as the event says (a later change has its own event)."""
+        if self._follows.is_following(event.follower_id, event.followee_id, consistent=True) == event.following:
+            self.after(event)
 
     def _people(self, ids: list[int]) -> list[UserRef]:
         found = self._users.get_many(ids)

@@ -3,10 +3,15 @@
 DynamoDB holds every like and is the truth; Redis holds the live count and the answer to "did I like it":
 a set of likers, or past a threshold a Bloom filter whose "yes" is confirmed against DynamoDB. Losing Redis
 loses nothing: the first use of a post whose cache is gone rebuilds it from DynamoDB.
+
+A like or unlike is written with its event in one transaction (the outbox). Its effect on the live cache is
+applied once per event, by whichever comes first of the request that made it and the relay that publishes the
+event: so a request that fails after the write (Redis down a moment) still gets its count right, from the relay.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -14,7 +19,6 @@ from collections.abc import Callable, Iterable
 from redis.exceptions import RedisError
 
 from aperture.adapters.dynamo import LikeRepository
-from aperture.adapters.kinesis import EventPublisher
 from aperture.adapters.redis_store import (
     LIKED,
     MAYBE,
@@ -24,6 +28,7 @@ from aperture.adapters.redis_store import (
     like_lock_key,
     like_rebuild_key,
 )
+from aperture.api import logger
 from aperture.bloom import BloomShape
 from aperture.errors import ConflictError
 from aperture.models.events import LikeChanged
@@ -40,7 +45,6 @@ class Likes:
         self,
         repo: LikeRepository,
         cache: LikeCache,
-        events: EventPublisher,
         threshold: int,
         bloom: BloomShape,
         now_ms: Callable[[], int],
@@ -50,7 +54,6 @@ class Likes:
         self._affinity = affinity
         self._repo = repo
         self._cache = cache
-        self._events = events
         self._threshold = threshold
         self._bloom = bloom
         self._now_ms = now_ms
@@ -83,46 +86,60 @@ class Likes:
     def set_liked(self, post: PostRecord, user_id: int, liked: bool) -> tuple[bool, int]:
         """Like or unlike; repeating either changes nothing. Returns (liked, live count)."""
         lock = like_lock_key(post.post_id, user_id)
-        token = self._locked(lock)
         try:
+            token: str | None = self._locked(lock)
+        except RedisError:
+            token = None  # Redis is down: DynamoDB's transaction decides alone, and the relay applies it later
+        try:
+            event = LikeChanged(
+                event_id=uuid.uuid4().hex,
+                occurred_at=self._now_ms(),
+                post_id=post.post_id,
+                post_author_id=post.author_id,
+                user_id=user_id,
+                liked=liked,
+            )
             changed = (
-                self._repo.add(post.post_id, user_id, self._now_ms())
+                self._repo.add(post.post_id, user_id, event.occurred_at, event)
                 if liked
-                else self._repo.remove(post.post_id, user_id)
+                else self._repo.remove(post.post_id, user_id, event)
             )
             if changed:
-                self._record(post.post_id, user_id, liked)
+                try:
+                    self.apply(event)
+                except RedisError as error:
+                    # Committed with its event: the relay applies it to the live cache when Redis is back.
+                    logger.warning("like committed; its live count waits for the relay", extra={"error": repr(error)})
                 if self._affinity is not None:
                     weight = AFFINITY_WEIGHTS["like"]
-                    self._affinity.record(user_id, post.author_id, post.hashtags, weight if liked else -weight)
-                self._events.publish(
-                    LikeChanged(
-                        event_id=uuid.uuid4().hex,
-                        occurred_at=self._now_ms(),
-                        post_id=post.post_id,
-                        post_author_id=post.author_id,
-                        user_id=user_id,
-                        liked=liked,
-                    )
-                )
+                    with contextlib.suppress(RedisError):
+                        self._affinity.record(user_id, post.author_id, post.hashtags, weight if liked else -weight)
         finally:
-            self._cache.unlock(lock, token)
+            if token is not None:
+                with contextlib.suppress(RedisError):
+                    self._cache.unlock(lock, token)
         return liked, self.counts([post])[post.post_id]
 
-    def _record(self, post_id: int, user_id: int, liked: bool) -> None:
-        if not liked:
-            if self._cache.removed(post_id, user_id) is None:
-                self.rebuild(post_id)
+    def apply(self, event: LikeChanged) -> None:
+        """The live cache's side of a committed like change, once per event (a replay changes nothing)."""
+        if not event.liked:
+            if self._cache.removed(event.post_id, event.user_id, event.event_id) is None:
+                self.rebuild(event.post_id)
             return
-        result = self._cache.added(post_id, user_id)
+        result = self._cache.added(event.post_id, event.user_id, event.event_id)
         if result is None:
-            self.rebuild(post_id)
+            self.rebuild(event.post_id)
             return
         _, set_size = result
         if set_size == -1:
-            self._cache.add_to_bloom(post_id, self._bloom.positions(user_id))
+            self._cache.add_to_bloom(event.post_id, self._bloom.positions(event.user_id))
         elif set_size > self._threshold:
-            self._cache.migrate_to_bloom(post_id, self._bloom.positions)
+            self._cache.migrate_to_bloom(event.post_id, self._bloom.positions)
+
+    def reconcile(self, event: LikeChanged) -> None:
+        """The relay's apply: only if the like is still as the event says (a later change has its own event)."""
+        if self._repo.exists(event.post_id, event.user_id) == event.liked:
+            self.apply(event)
 
     def rebuild(self, post_id: int) -> None:
         """Reload a post's count and likers from DynamoDB (after Redis lost them)."""

@@ -90,6 +90,10 @@ NOTIFICATIONS = Table(
 )
 # Keys that group likes into one notification (one per post, recipient and window).
 NOTIFY_KEYS = Table(key="notify_keys", partition=Attribute("key", "S"), ttl_attribute="expires_at")
+# Domain events, each written in the same transaction as the change it tells of (a like, a follow, a comment):
+# the table's stream hands them to the relay, which publishes them to the events stream. An event exists if and
+# only if its change was committed; the items expire once relayed (a day is the stream's own retention).
+OUTBOX = Table(key="outbox", partition=Attribute("event_id", "S"), ttl_attribute="expires_at", stream="NEW_IMAGE")
 # Powertools idempotency records: one per piece of consumer work (claimed, then done), so a retried record or batch
 # does nothing twice and a failed one is done again (aperture.idempotency).
 IDEMPOTENCY = Table(key="idempotency", partition=Attribute("id", "S"), ttl_attribute="expiration")
@@ -129,6 +133,7 @@ TABLES: tuple[Table, ...] = (
     COMMENTS,
     NOTIFICATIONS,
     NOTIFY_KEYS,
+    OUTBOX,
     IDEMPOTENCY,
     DEVICES,
     STORIES,
@@ -240,6 +245,15 @@ class KinesisTrigger:
 
 
 @dataclass(frozen=True)
+class TableStreamTrigger:
+    """A DynamoDB table's stream, read in order per shard like a Kinesis stream (partial batch failures too)."""
+
+    table: str
+    batch_size: int = 100
+    max_retries: int = 5
+
+
+@dataclass(frozen=True)
 class S3Trigger:
     prefix: str
 
@@ -265,7 +279,7 @@ class Function:
     memory_mb: int = 256
     timeout_seconds: int = 10
     redis: bool = False
-    trigger: KinesisTrigger | S3Trigger | ScheduleTrigger | SqsTrigger | None = None
+    trigger: KinesisTrigger | TableStreamTrigger | S3Trigger | ScheduleTrigger | SqsTrigger | None = None
     description: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -288,7 +302,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:follows", "read_write"),
             Grant("table:blocks", "read_write"),
             Grant("table:posts", "read"),
-            Grant("stream:events", "write"),
+            Grant("table:outbox", "write"),  # follows' events, written with the follow
             Grant("queue:fanout", "write"),  # an author crossing the celebrity threshold updates followers
         ),
         redis=True,
@@ -343,10 +357,26 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:users", "read"),
             Grant("table:blocks", "read"),
             Grant("table:workers", "read_write"),
-            Grant("stream:events", "write"),
+            Grant("table:outbox", "write"),  # likes' and comments' events, written with the change
         ),
         redis=True,
         description="Likes and comments",
+    ),
+    Function(
+        "relay",
+        grants=(
+            Grant("stream:events", "write"),
+            Grant("table:likes", "read"),  # a post's live like cache, rebuilt from the durable list when lost
+            # A follow's timeline merge (who is a celebrity; a threshold crossing queues its announcement):
+            Grant("table:users", "read"),
+            Grant("table:follows", "read"),
+            Grant("queue:fanout", "write"),
+        ),
+        redis=True,
+        timeout_seconds=60,
+        trigger=TableStreamTrigger("outbox"),
+        description="Publishes each committed event from the outbox to the events stream; applies likes to the "
+        "live counts (once per event)",
     ),
     Function(
         "notifications",

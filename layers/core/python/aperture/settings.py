@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     table_notifications: str = "aperture-notifications"
     table_notify_keys: str = "aperture-notify_keys"
     table_idempotency: str = "aperture-idempotency"
+    table_outbox: str = "aperture-outbox"
     table_devices: str = "aperture-devices"
     table_stories: str = "aperture-stories"
     table_story_views: str = "aperture-story_views"

@@ -24,6 +24,7 @@ from aperture.adapters.dynamo import (
 )
 from aperture.adapters.explore_store import ExploreStore
 from aperture.adapters.kinesis import EventPublisher
+from aperture.adapters.outbox import Outbox
 from aperture.adapters.redis_store import (
     AffinityStore,
     CommentPreviewCache,
@@ -51,6 +52,7 @@ from aperture.media.pipeline import MediaLimits, MediaPorts
 from aperture.notifications import Inbox, Notifier
 from aperture.posts import PostViews
 from aperture.ranking import RankingModel
+from aperture.relay import Relay
 from aperture.settings import get_settings
 from aperture.stories import Stories, StoryPorts
 
@@ -74,7 +76,7 @@ def uploads() -> UploadRepository:
 @lru_cache(maxsize=1)
 def follows() -> FollowRepository:
     settings = get_settings()
-    return FollowRepository(dynamo_table(settings.table_follows), dynamo_table(settings.table_users))
+    return FollowRepository(dynamo_table(settings.table_follows), dynamo_table(settings.table_users), outbox())
 
 
 @lru_cache(maxsize=1)
@@ -168,12 +170,12 @@ def graph() -> Graph:
         story_cache().forget_trays([follower_id])
         explore().followed(follower_id, followee_id, following)
 
-    return Graph(users(), follows(), blocks(), cache, events(), now_ms, on_follow=on_follow)
+    return Graph(users(), follows(), blocks(), cache, now_ms, on_follow=on_follow)
 
 
 @lru_cache(maxsize=1)
 def like_repository() -> LikeRepository:
-    return LikeRepository(dynamo_table(get_settings().table_likes))
+    return LikeRepository(dynamo_table(get_settings().table_likes), outbox())
 
 
 @lru_cache(maxsize=1)
@@ -185,21 +187,18 @@ def like_cache() -> LikeCache:
 def likes() -> Likes:
     settings = get_settings()
     shape = bloom_shape(settings.like_bloom_capacity)
-    return Likes(
-        like_repository(), like_cache(), events(), settings.like_bloom_threshold, shape, now_ms, affinity=affinity()
-    )
+    return Likes(like_repository(), like_cache(), settings.like_bloom_threshold, shape, now_ms, affinity=affinity())
 
 
 @lru_cache(maxsize=1)
 def comments() -> Comments:
     settings = get_settings()
-    repo = CommentRepository(dynamo_table(settings.table_comments), dynamo_table(settings.table_posts))
+    repo = CommentRepository(dynamo_table(settings.table_comments), dynamo_table(settings.table_posts), outbox())
     previews = CommentPreviewCache(redis_client())
     return Comments(
         repo,
         users(),
         previews,
-        events(),
         settings.comment_preview_size,
         new_id,
         now_ms,
@@ -274,6 +273,16 @@ def notifier() -> Notifier:
         settings.notification_ttl_days,
         settings.like_group_window_seconds,
     )
+
+
+@lru_cache(maxsize=1)
+def relay() -> Relay:
+    return Relay(events(), likes(), graph(), comments())
+
+
+@lru_cache(maxsize=1)
+def outbox() -> Outbox:
+    return Outbox(get_settings().table_outbox)
 
 
 @lru_cache(maxsize=1)
@@ -375,8 +384,8 @@ def reset() -> None:
 
     factories = (
         users, posts, uploads, follows, blocks, timeline, fanout, media_store, events, identity, token_verifier,
-        blocklist, hash_blocklist, moderator, graph, like_repository, like_cache, likes, comments,
-        post_views, notification_repository, devices, push, notifier, once, inbox, affinity, ranking_model, post_cache,
+        blocklist, hash_blocklist, moderator, graph, like_repository, like_cache, likes, comments, once, outbox, relay,
+        post_views, notification_repository, devices, push, notifier, inbox, affinity, ranking_model, post_cache,
         story_repository, story_views, highlights, story_cache, story_view_events, stories, explore_store,
         vector_index, explore_jobs, explore, cdn_cache,
     )  # fmt: skip

@@ -14,6 +14,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from aperture.adapters.outbox import Event, Outbox
 from aperture.errors import (
     ConflictError,
     InvalidCursorError,
@@ -59,6 +60,17 @@ def is_condition_failure(error: ClientError) -> bool:
         reasons = error.response.get("CancellationReasons", [])
         return any(r.get("Code") == "ConditionalCheckFailed" for r in reasons)
     return False
+
+
+def transact_unless_condition(table: Any, items: list[dict[str, Any]]) -> bool:
+    """Run a transaction; False if one of its conditions failed (then nothing was written), True if committed."""
+    try:
+        table.meta.client.transact_write_items(TransactItems=items)
+    except ClientError as error:
+        if is_condition_failure(error):
+            return False
+        raise
+    return True
 
 
 def batch_get(table: Any, key_name: str, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
@@ -333,9 +345,10 @@ class PostRepository:
 class FollowRepository:
     """Follow edges keyed both ways: by follower (table) and by followee (index), counts kept in step."""
 
-    def __init__(self, table: Any, users_table: Any) -> None:
+    def __init__(self, table: Any, users_table: Any, outbox: Outbox) -> None:
         self._table = table
         self._users = users_table
+        self._outbox = outbox
 
     def page_following(self, user_id: int, limit: int, cursor: str | None) -> tuple[list[int], str | None]:
         items, next_cursor = query_page(
@@ -376,31 +389,22 @@ class FollowRepository:
             }
         }
 
-    def follow(self, follower_id: int, followee_id: int, at_ms: int) -> bool:
-        """Add the edge and both counts in one transaction. False if it was already there."""
-        try:
-            self._table.meta.client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._table.name,
-                            "Item": {
-                                "follower_id": follower_id,
-                                "followee_id": followee_id,
-                                "created_at": at_ms,
-                            },
-                            "ConditionExpression": "attribute_not_exists(follower_id)",
-                        }
-                    },
-                    self._count_update(follower_id, "following_count", 1),
-                    self._count_update(followee_id, "follower_count", 1),
-                ]
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+    def follow(self, follower_id: int, followee_id: int, at_ms: int, event: Event) -> bool:
+        """Add the edge, both counts and the event in one transaction. False if it was already there."""
+        put = {
+            "TableName": self._table.name,
+            "Item": {"follower_id": follower_id, "followee_id": followee_id, "created_at": at_ms},
+            "ConditionExpression": "attribute_not_exists(follower_id)",
+        }
+        return transact_unless_condition(
+            self._table,
+            [
+                {"Put": put},
+                self._count_update(follower_id, "following_count", 1),
+                self._count_update(followee_id, "follower_count", 1),
+                self._outbox.entry(event),
+            ],
+        )
 
     def import_new(self, edges: Iterable[tuple[int, int]], at_ms: int) -> int:
         """Bulk-load follow edges that do not exist yet (a new world: the demo), with their counts.
@@ -434,31 +438,26 @@ class FollowRepository:
             )
         return len(unique)
 
-    def unfollow(self, follower_id: int, followee_id: int) -> bool:
-        """Remove the edge and both counts in one transaction. False if there was no edge."""
-        try:
-            self._table.meta.client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Delete": {
-                            "TableName": self._table.name,
-                            "Key": {"follower_id": follower_id, "followee_id": followee_id},
-                            "ConditionExpression": "attribute_exists(follower_id)",
-                        }
-                    },
-                    self._count_update(follower_id, "following_count", -1),
-                    self._count_update(followee_id, "follower_count", -1),
-                ]
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+    def unfollow(self, follower_id: int, followee_id: int, event: Event) -> bool:
+        """Remove the edge, both counts, and record the event, in one transaction. False if there was no edge."""
+        delete = {
+            "TableName": self._table.name,
+            "Key": {"follower_id": follower_id, "followee_id": followee_id},
+            "ConditionExpression": "attribute_exists(follower_id)",
+        }
+        return transact_unless_condition(
+            self._table,
+            [
+                {"Delete": delete},
+                self._count_update(follower_id, "following_count", -1),
+                self._count_update(followee_id, "follower_count", -1),
+                self._outbox.entry(event),
+            ],
+        )
 
-    def is_following(self, follower_id: int, followee_id: int) -> bool:
+    def is_following(self, follower_id: int, followee_id: int, consistent: bool = False) -> bool:
         key = {"follower_id": follower_id, "followee_id": followee_id}
-        return "Item" in self._table.get_item(Key=key, ProjectionExpression="follower_id")
+        return "Item" in self._table.get_item(Key=key, ProjectionExpression="follower_id", ConsistentRead=consistent)
 
     def followers(self, user_id: int, page_size: int = 1000) -> Iterator[list[int]]:
         """Every follower of a user, a page at a time, from the by-followee index."""
@@ -662,33 +661,30 @@ class BlockRepository:
 
 
 class LikeRepository:
-    """Every like: post -> user in the table, user -> post in the index. The source of truth for counts."""
+    """Every like: post -> user in the table, user -> post in the index. The source of truth for counts. A change
+    is written with its event (the outbox), in one transaction."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Any, outbox: Outbox) -> None:
         self._table = table
+        self._outbox = outbox
 
-    def add(self, post_id: int, user_id: int, at_ms: int) -> bool:
-        try:
-            self._table.put_item(
-                Item={"post_id": post_id, "user_id": user_id, "created_at": at_ms},
-                ConditionExpression="attribute_not_exists(post_id)",
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+    def add(self, post_id: int, user_id: int, at_ms: int, event: Event) -> bool:
+        """Record the like and its event; False (and no event) if it was there already."""
+        put = {
+            "TableName": self._table.name,
+            "Item": {"post_id": post_id, "user_id": user_id, "created_at": at_ms},
+            "ConditionExpression": "attribute_not_exists(post_id)",
+        }
+        return transact_unless_condition(self._table, [{"Put": put}, self._outbox.entry(event)])
 
-    def remove(self, post_id: int, user_id: int) -> bool:
-        try:
-            self._table.delete_item(
-                Key={"post_id": post_id, "user_id": user_id}, ConditionExpression="attribute_exists(post_id)"
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+    def remove(self, post_id: int, user_id: int, event: Event) -> bool:
+        """Take the like back and record its event; False (and no event) if there was none."""
+        delete = {
+            "TableName": self._table.name,
+            "Key": {"post_id": post_id, "user_id": user_id},
+            "ConditionExpression": "attribute_exists(post_id)",
+        }
+        return transact_unless_condition(self._table, [{"Delete": delete}, self._outbox.entry(event)])
 
     def exists(self, post_id: int, user_id: int) -> bool:
         key = {"post_id": post_id, "user_id": user_id}
@@ -720,9 +716,10 @@ class LikeRepository:
 class CommentRepository:
     """Comments per post in Snowflake order, with the post's comment count kept in the same transaction."""
 
-    def __init__(self, table: Any, posts_table: Any) -> None:
+    def __init__(self, table: Any, posts_table: Any, outbox: Outbox) -> None:
         self._table = table
         self._posts = posts_table
+        self._outbox = outbox
 
     def _count(self, post_id: int, delta: int) -> dict[str, Any]:
         return {
@@ -735,7 +732,8 @@ class CommentRepository:
             }
         }
 
-    def add(self, comment: Comment) -> None:
+    def add(self, comment: Comment, event: Event) -> None:
+        """The comment, the post's count and the event, in one transaction."""
         item = {**comment.model_dump(), "mentioned_ids": list(comment.mentioned_ids)}
         self._table.meta.client.transact_write_items(
             TransactItems=[
@@ -747,6 +745,7 @@ class CommentRepository:
                     }
                 },
                 self._count(comment.post_id, 1),
+                self._outbox.entry(event),
             ]
         )
 

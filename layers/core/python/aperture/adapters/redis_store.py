@@ -257,6 +257,11 @@ def likes_keys(post_id: int) -> tuple[str, str, str]:
     return f"{tag}:count", f"{tag}:set", f"{tag}:bloom"
 
 
+def like_applied_key(post_id: int, event_id: str) -> str:
+    """Marks one like change applied to the post's live cache (same hash tag as the cache: one script uses both)."""
+    return f"likes:{{{post_id}}}:applied:{event_id}"
+
+
 def like_lock_key(post_id: int, user_id: int) -> str:
     return f"likes:{{{post_id}}}:lock:{user_id}"
 
@@ -281,8 +286,12 @@ def blocked_key(user_id: int) -> str:
 
 
 # Scripts take (count, set, bloom) keys. A missing count key means the cache was lost: callers rebuild it.
+# A like change is applied once per event (KEYS[4] marks it applied): the request that made it and the relay that
+# publishes its event both apply it, whichever comes first counts. A lost cache is not applied to (the rebuild from
+# DynamoDB includes the change). Replies: false (rebuild), {count, -2} (applied before), else as documented below.
 _LIKE_ADD = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+if not redis.call('SET', KEYS[4], 1, 'NX', 'EX', ARGV[2]) then return {tonumber(redis.call('GET', KEYS[1])), -2} end
 local n = redis.call('INCR', KEYS[1])
 if redis.call('EXISTS', KEYS[3]) == 1 then return {n, -1} end
 redis.call('SADD', KEYS[2], ARGV[1])
@@ -290,10 +299,15 @@ return {n, redis.call('SCARD', KEYS[2])}
 """
 _LIKE_REMOVE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+if not redis.call('SET', KEYS[4], 1, 'NX', 'EX', ARGV[2]) then return {tonumber(redis.call('GET', KEYS[1])), -2} end
 local n = redis.call('DECR', KEYS[1])
 if redis.call('EXISTS', KEYS[3]) == 0 then redis.call('SREM', KEYS[2], ARGV[1]) end
-return n
+return {n, 0}
 """
+# How long a like change is remembered as applied: longer than the outbox's stream keeps it, so the relay's
+# replay always finds the mark.
+LIKE_APPLIED_SECONDS = 2 * 86_400
+ALREADY_APPLIED = -2
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -315,16 +329,20 @@ class LikeCache:
         """A new post has no likes: say so, so that a missing count can only mean a lost cache."""
         self._redis.set(likes_keys(post_id)[0], 0, nx=True)
 
-    def added(self, post_id: int, user_id: int) -> tuple[int, int] | None:
-        """Count a new like: (count, set size or -1 in Bloom mode), or None if the cache must be rebuilt."""
-        result = self._add(keys=likes_keys(post_id), args=[user_id])
+    def added(self, post_id: int, user_id: int, event_id: str) -> tuple[int, int] | None:
+        """Count a new like once per event: (count, set size, -1 in Bloom mode or ALREADY_APPLIED), or None if
+        the cache must be rebuilt."""
+        keys = [*likes_keys(post_id), like_applied_key(post_id, event_id)]
+        result = self._add(keys=keys, args=[user_id, LIKE_APPLIED_SECONDS])
         self._redis.sadd(DIRTY_LIKES_KEY, post_id)
         return (int(result[0]), int(result[1])) if result else None
 
-    def removed(self, post_id: int, user_id: int) -> int | None:
-        result = self._remove(keys=likes_keys(post_id), args=[user_id])
+    def removed(self, post_id: int, user_id: int, event_id: str) -> tuple[int, int] | None:
+        """Take a like back once per event: (count, 0 or ALREADY_APPLIED), or None if the cache must be rebuilt."""
+        keys = [*likes_keys(post_id), like_applied_key(post_id, event_id)]
+        result = self._remove(keys=keys, args=[user_id, LIKE_APPLIED_SECONDS])
         self._redis.sadd(DIRTY_LIKES_KEY, post_id)
-        return int(result) if result is not None else None
+        return (int(result[0]), int(result[1])) if result else None
 
     def add_to_bloom(self, post_id: int, positions: list[int]) -> None:
         operation = self._redis.bitfield(likes_keys(post_id)[2])

@@ -1,0 +1,36 @@
+"""The relay: each event the outbox holds (committed with its change) goes to the events stream, and the caches
+take their side of the change.
+
+The request that made a change does the caches' side itself, at once; the relay does it again, which changes
+nothing (each step is idempotent: a like is applied once per event, a follow's timeline merge and cache drops
+converge) unless the request failed before doing it, and then the relay is what makes the count, the timeline or
+the preview right. A failure fails the record, and its retry repeats both steps, harmlessly: consumers of the
+events stream know an event by its id.
+"""
+
+from __future__ import annotations
+
+from aperture.adapters.kinesis import EventPublisher
+from aperture.comments import Comments
+from aperture.graph import Graph
+from aperture.likes import Likes
+from aperture.models.events import AnyEvent, CommentCreated, FollowChanged, LikeChanged
+
+
+class Relay:
+    def __init__(self, events: EventPublisher, likes: Likes, graph: Graph, comments: Comments) -> None:
+        self._events = events
+        self._likes = likes
+        self._graph = graph
+        self._comments = comments
+
+    def relay(self, event: AnyEvent) -> None:
+        # A like or follow event is applied only while DynamoDB still says what it says: events of one pair may
+        # reach the relay out of order or late (after a later change the request applied), and the newest wins.
+        if isinstance(event, LikeChanged):
+            self._likes.reconcile(event)
+        elif isinstance(event, FollowChanged):
+            self._graph.reconcile(event)
+        elif isinstance(event, CommentCreated):
+            self._comments.after(event)
+        self._events.publish(event)
