@@ -3,6 +3,7 @@ then fails, as a process would that dies right after a step."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -19,6 +20,7 @@ class FailAfter:
         self._method = method
         self.remaining = times
         self.calls = 0
+        self.arguments: list[tuple[Any, ...]] = []  # each call's positional arguments
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._port, name)
@@ -27,6 +29,7 @@ class FailAfter:
 
         def failing(*args: Any, **kwargs: Any) -> Any:
             self.calls += 1
+            self.arguments.append(args)
             result = attribute(*args, **kwargs)
             if self.remaining > 0:
                 self.remaining -= 1
@@ -78,3 +81,54 @@ class Broken:
             return attribute(*args, **kwargs)
 
         return broken
+
+
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **_: Any) -> Any:
+        yield self._data
+
+
+class Throttled:
+    """A botocore client whose `operation` is refused as DynamoDB refuses over-capacity work
+    (ProvisionedThroughputExceededException, HTTP 400) on the next `times` attempts, retries included; every
+    backoff the client would sleep is recorded instead of slept. Use as a context manager."""
+
+    CODE = "ProvisionedThroughputExceededException"
+
+    def __init__(self, client: Any, operation: str, times: int = 10_000) -> None:
+        self._client = client
+        self._event = f"before-send.{client.meta.service_model.endpoint_prefix}.{operation}"
+        self.remaining = times
+        self.refused = 0
+        self.backoffs: list[float] = []
+
+    def _refuse(self, request: Any, **_: Any) -> Any:
+        from botocore.awsrequest import AWSResponse
+
+        if self.remaining <= 0:
+            return None
+        self.remaining -= 1
+        self.refused += 1
+        body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{self.CODE}", "message": "Over the limit"})
+        headers = {"x-amzn-ErrorType": self.CODE, "Content-Type": "application/x-amz-json-1.0"}
+        return AWSResponse(request.url, 400, headers, _Body(body.encode()))
+
+    def __enter__(self) -> Throttled:
+        import types
+
+        import botocore.endpoint
+
+        # botocore sleeps between attempts through its module's `time`: that module alone gets a recording clock
+        self._time = botocore.endpoint.time
+        botocore.endpoint.time = types.SimpleNamespace(sleep=self.backoffs.append)  # type: ignore[assignment]
+        self._client.meta.events.register(self._event, self._refuse)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        import botocore.endpoint
+
+        self._client.meta.events.unregister(self._event, self._refuse)
+        botocore.endpoint.time = self._time

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import accounts, wiring
-from aperture.api import logger, make_resolver
+from aperture.api import COMMON_RESPONSES, logger, make_resolver
 from aperture.clock import now_ms
 from aperture.ids import new_id
 from aperture.models.api import (
@@ -26,7 +26,7 @@ router = Router()
     summary="Create an account",
     tags=["auth"],
     status_code=201,
-    responses={409: {"description": "The username is taken"}},
+    responses={409: {"description": "The username is taken"}, 503: COMMON_RESPONSES[503]},
 )
 def sign_up(body: SignupRequest) -> SignupResponse:
     return accounts.sign_up(body, wiring.identity(), wiring.users(), new_id, now_ms)
@@ -36,7 +36,7 @@ def sign_up(body: SignupRequest) -> SignupResponse:
     "/auth/token",
     summary="Sign in and get tokens",
     tags=["auth"],
-    responses={401: {"description": "Wrong username or password"}},
+    responses={401: {"description": "Wrong username or password"}, 503: COMMON_RESPONSES[503]},
 )
 def token(body: TokenRequest) -> TokenResponse:
     tokens = accounts.sign_in(body, wiring.identity())
@@ -52,7 +52,10 @@ def token(body: TokenRequest) -> TokenResponse:
     "/auth/refresh",
     summary="New tokens for a refresh token",
     tags=["auth"],
-    responses={401: {"description": "The refresh token is not valid (expired, revoked or unknown)"}},
+    responses={
+        401: {"description": "The refresh token is not valid (expired, revoked or unknown)"},
+        503: COMMON_RESPONSES[503],
+    },
 )
 def refresh(body: RefreshRequest) -> RefreshResponse:
     tokens = wiring.identity().refresh(body.refresh_token)

@@ -1,5 +1,6 @@
 """Likes and comments on posts."""
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -7,8 +8,19 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
-from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, logger, make_resolver, parse_id
+from aperture.api import (
+    COMMON_RESPONSES,
+    Cursor,
+    IdempotencyKey,
+    Limit,
+    answered_once,
+    caller,
+    logger,
+    make_resolver,
+    parse_id,
+)
 from aperture.errors import UserNotFoundError
+from aperture.ids import new_id
 from aperture.models.api import CommentRequest, CommentView, LikeResponse, Page, UserRef
 
 router = Router()
@@ -44,16 +56,23 @@ def likers(post_id: str, cursor: Cursor = None, limit: Limit = 20) -> Page[UserR
 
 
 @router.post(
-    "/posts/<post_id>/comments", summary="Comment on a post", tags=["comments"], status_code=201,
-    responses=POST_RESPONSES,
-)  # fmt: skip
-def add_comment(post_id: str, body: CommentRequest) -> CommentView:
-    me = caller(router)
-    post = wiring.post_views().visible(me.user_id, parse_id(post_id, "post"))
-    author = wiring.users().get(me.user_id)
-    if author is None:
-        raise UserNotFoundError("your profile does not exist")
-    return wiring.comments().add(post, author, body.text)
+    "/posts/<post_id>/comments",
+    summary="Comment on a post",
+    tags=["comments"],
+    status_code=201,
+    responses={**POST_RESPONSES, 409: {"description": "A request with this Idempotency-Key is still being handled"}},
+)
+def add_comment(post_id: str, body: CommentRequest, idempotency_key: IdempotencyKey = None) -> CommentView:
+    def comment(comment_id: Callable[[], int]) -> CommentView:
+        me = caller(router)
+        post = wiring.post_views().visible(me.user_id, parse_id(post_id, "post"))
+        author = wiring.users().get(me.user_id)
+        if author is None:
+            raise UserNotFoundError("your profile does not exist")
+        return wiring.comments().add(post, author, body.text, comment_id)
+
+    request = {"post_id": post_id, **body.model_dump(mode="json")}
+    return answered_once(router, wiring.replays(), idempotency_key, request, comment, CommentView, new_id)
 
 
 @router.get("/posts/<post_id>/comments", summary="A post's comments, oldest first", tags=["comments"],
@@ -83,4 +102,5 @@ app = make_resolver(router)
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    wiring.replays().register(context)
     return app.resolve(event, context)

@@ -1,12 +1,13 @@
 """POST /uploads (a presigned S3 POST) and GET /uploads/{upload_id} (how far processing got)."""
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import uploads, wiring
-from aperture.api import COMMON_RESPONSES, caller, logger, make_resolver, parse_id
+from aperture.api import COMMON_RESPONSES, IdempotencyKey, answered_once, caller, logger, make_resolver, parse_id
 from aperture.clock import get_clock
 from aperture.ids import new_id
 from aperture.models.api import CreateUploadRequest, CreateUploadResponse, UploadStatusResponse
@@ -24,19 +25,25 @@ router = Router()
     responses={
         **COMMON_RESPONSES,
         413: {"description": "content_length is over 10 MiB"},
+        409: {"description": "A request with this Idempotency-Key is still being handled"},
         415: {"description": "content_type is not JPEG, PNG or HEIC"},
     },
 )
-def create_upload(body: CreateUploadRequest) -> CreateUploadResponse:
-    return uploads.create_upload(
-        caller(router).user_id,
-        body,
-        wiring.uploads(),
-        wiring.media_store(),
-        new_id,
-        get_clock().now,
-        get_settings(),
-    )
+def create_upload(body: CreateUploadRequest, idempotency_key: IdempotencyKey = None) -> CreateUploadResponse:
+    def grant(ids: Callable[[], int]) -> CreateUploadResponse:
+        return uploads.create_upload(
+            caller(router).user_id,
+            body,
+            wiring.uploads(),
+            wiring.media_store(),
+            ids,
+            get_clock().now,
+            get_settings(),
+        )
+
+    request = body.model_dump(mode="json")
+    # Two ids: the upload's and its post's or story's
+    return answered_once(router, wiring.replays(), idempotency_key, request, grant, CreateUploadResponse, new_id, 2)
 
 
 @router.get(
@@ -58,4 +65,5 @@ app = make_resolver(router)
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    wiring.replays().register(context)
     return app.resolve(event, context)

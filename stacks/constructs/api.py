@@ -80,7 +80,9 @@ class HttpEndpoints(Construct):
             cors_preflight=apigwv2.CorsPreflightOptions(
                 allow_origins=["*"],
                 allow_methods=[apigwv2.CorsHttpMethod.ANY],
-                allow_headers=["authorization", "content-type"],
+                # The web app is on its own origin: it signs in, sends JSON, makes retries safe and reads backoffs
+                allow_headers=["authorization", "content-type", "idempotency-key"],
+                expose_headers=["retry-after"],
             ),
         )
         access_logs = logs.LogGroup(

@@ -459,3 +459,34 @@ def test_a_failed_upload_is_retried_with_what_was_changed_meanwhile(
     page.wait_for_url(re.compile(r"/app/p/\d+$"))
     expect(page.get_by_role("article").get_by_role("img", name="Second try")).to_be_visible()
     assert len(failed) == 1
+
+
+def test_a_comment_whose_answer_was_lost_is_posted_once_when_sent_again(people: People, runtime: LocalRuntime) -> None:
+    emma, finn = people("emma"), people("finn")
+    post_id = post_through_the_api(emma, photo_bytes("coffee"), "Flat white")
+    runtime.drain()
+    page = finn.go(f"/app/p/{post_id}")
+    # The first comment reaches Aperture, but its answer is lost on the way back
+    lost: list[str] = []
+
+    def answer_lost(route: Route) -> None:
+        if route.request.method == "POST" and not lost:
+            route.fetch()  # the server handles it...
+            lost.append(route.request.headers.get("idempotency-key", ""))
+            route.abort()  # ...and the browser never hears back
+        else:
+            route.continue_()
+
+    page.route(re.compile(rf"/posts/{post_id}/comments$"), answer_lost)
+    page.get_by_label("Add a comment").fill("Worth the queue")
+    page.get_by_role("button", name="Post", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("can't be reached")
+    # Finn presses Post again: the comment shows once, for him and for Emma
+    page.get_by_role("button", name="Post", exact=True).click()
+    comments = page.get_by_role("region", name=re.compile("comment"))
+    expect(comments.get_by_role("heading", name="1 comment")).to_be_visible()
+    expect(comments.get_by_text("Worth the queue")).to_have_count(1)
+    assert lost and lost[0]  # the lost attempt carried a key, and the second was sent under it
+    runtime.drain()
+    listed = emma.api("GET", f"/posts/{post_id}/comments").json()["items"]
+    assert [c["text"] for c in listed] == ["Worth the queue"]

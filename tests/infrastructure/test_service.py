@@ -753,6 +753,15 @@ def test_the_api_has_exactly_the_declared_routes(service_template: dict[str, Any
     assert set(_routes(service_template)) == {route.route_key for route in ROUTES} | {"$default"}
 
 
+def test_browsers_on_another_origin_may_send_idempotency_keys_and_read_retry_after(
+    service_template: dict[str, Any],
+) -> None:
+    (api,) = resources(service_template, "AWS::ApiGatewayV2::Api").values()
+    cors = api["Properties"]["CorsConfiguration"]
+    assert {"authorization", "content-type", "idempotency-key"} <= set(cors["AllowHeaders"])
+    assert cors["ExposeHeaders"] == ["retry-after"]
+
+
 def test_unmatched_requests_reach_a_function_that_answers_a_json_404(
     synthesized: Synthesized, service_template: dict[str, Any]
 ) -> None:

@@ -57,8 +57,14 @@ function refresh(): Promise<boolean> {
   return refreshing;
 }
 
-async function send(method: string, path: string, body: unknown, token: string | null): Promise<unknown> {
-  const headers: Record<string, string> = {};
+async function send(
+  method: string,
+  path: string,
+  body: unknown,
+  token: string | null,
+  extra: Record<string, string> = {},
+): Promise<unknown> {
+  const headers: Record<string, string> = { ...extra };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
   let response: Response;
@@ -90,14 +96,26 @@ async function send(method: string, path: string, body: unknown, token: string |
   return data;
 }
 
-/** Calls the API as the signed-in person (or anonymously with `auth: false`). A 401 signs them out with a reason. */
-export async function api<T>(method: string, path: string, body?: unknown, options: { auth?: boolean } = {}): Promise<T> {
+/** A fresh Idempotency-Key: kept across the retries of one action, so the server does it once. */
+export function newIdempotencyKey(): string {
+  return crypto.randomUUID();
+}
+
+/** Calls the API as the signed-in person (or anonymously with `auth: false`). A 401 signs them out with a reason.
+ * `idempotencyKey` makes a retry of the same action answer as the first attempt and create nothing new. */
+export async function api<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  options: { auth?: boolean; idempotencyKey?: string } = {},
+): Promise<T> {
   const auth = options.auth ?? true;
-  if (!auth) return (await send(method, path, body, null)) as T;
+  const extra: Record<string, string> = options.idempotencyKey ? { "Idempotency-Key": options.idempotencyKey } : {};
+  if (!auth) return (await send(method, path, body, null, extra)) as T;
   let current = session.get();
   if (current && current.expiresAt - Date.now() < REFRESH_MARGIN_MS && (await refresh())) current = session.get();
   try {
-    return (await send(method, path, body, current?.idToken ?? null)) as T;
+    return (await send(method, path, body, current?.idToken ?? null, extra)) as T;
   } catch (error) {
     if (!(error instanceof ApiError) || error.status !== 401) throw error;
     if (!(await refresh())) {
@@ -106,7 +124,7 @@ export async function api<T>(method: string, path: string, body?: unknown, optio
     }
   }
   try {
-    return (await send(method, path, body, session.get()?.idToken ?? null)) as T;
+    return (await send(method, path, body, session.get()?.idToken ?? null, extra)) as T;
   } catch (error) {
     // Refused even with tokens just issued: this session cannot go on.
     if (error instanceof ApiError && error.status === 401) signOut(EXPIRED);

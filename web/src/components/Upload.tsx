@@ -2,7 +2,7 @@
 // presigned POST (with byte progress), then follow the processing until it is ready or refused.
 import { useLocation } from "preact-iso";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, api } from "../api";
+import { ApiError, api, newIdempotencyKey } from "../api";
 import { dropKept } from "../lists";
 import { type UploadKind as Kind, storiesChanged, uploadKind } from "../state";
 import { useStore } from "../store";
@@ -77,6 +77,8 @@ function UploadDialog({ initialKind }: { initialKind: Kind }) {
   // The grant asked for with the current choices, and whether the photo's bytes reached storage under it.
   const grant = useRef<UploadGrant | null>(null);
   const stored = useRef(false);
+  // The key of the grant being asked for: a retry after a failed request asks again under it (nothing twice).
+  const grantKey = useRef<string | null>(null);
 
   useEffect(() => () => stopped.abort(), []);
   useEffect(() => {
@@ -88,6 +90,7 @@ function UploadDialog({ initialKind }: { initialKind: Kind }) {
   // Any change of photo, kind, caption or place needs a new grant: the first one fixed them.
   useEffect(() => {
     grant.current = null;
+    grantKey.current = null;
     stored.current = false;
   }, [file, kind, caption, location]);
 
@@ -138,13 +141,16 @@ function UploadDialog({ initialKind }: { initialKind: Kind }) {
         setPhase("uploading");
         setSent({ loaded: 0, total: file.size });
         if (!grant.current || Date.parse(grant.current.expires_at) < Date.now() + 30_000) {
-          grant.current = await api<UploadGrant>("POST", "/uploads", {
+          grantKey.current ??= newIdempotencyKey();
+          const request = {
             kind,
             content_type: contentType(file),
             content_length: file.size,
             ...(kind === "post" ? { caption } : {}),
             ...(location.trim() ? { location: location.trim() } : {}),
-          });
+          };
+          grant.current = await api<UploadGrant>("POST", "/uploads", request, { idempotencyKey: grantKey.current });
+          grantKey.current = null; // granted: a grant that expires is replaced under a new key
           if (stopped.signal.aborted) return;
         }
         await sendToStorage(grant.current, file, (loaded, total) => setSent({ loaded, total }), stopped.signal);

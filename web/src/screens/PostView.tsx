@@ -1,7 +1,7 @@
 // One post (/app/p/{post_id}): the photo, caption, every comment with a composer, the likes, delete for the author.
 import { useLocation, useRoute } from "preact-iso";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, api, paged } from "../api";
+import { ApiError, api, newIdempotencyKey, paged } from "../api";
 import { RichText } from "../components/Caption";
 import { Avatar, Empty, ErrorNote, Loading, TimeAgo } from "../components/Common";
 import { Dialog } from "../components/Dialog";
@@ -23,14 +23,18 @@ function Comments({ post, composer }: { post: Post; composer: { current: HTMLTex
   const [text, setText] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
+  // The key of the comment being sent: sending the same words again after a failure cannot post them twice.
+  const attempt = useRef<{ text: string; key: string } | null>(null);
 
   const send = async (event: Event) => {
     event.preventDefault();
     if (!text.trim()) return;
     setBusy(true);
     setError(null);
+    if (attempt.current?.text !== text) attempt.current = { text, key: newIdempotencyKey() };
     try {
-      const added = await api<Comment>("POST", path, { text });
+      const added = await api<Comment>("POST", path, { text }, { idempotencyKey: attempt.current.key });
+      attempt.current = null;
       setText("");
       setMine((written) => [...written, added]);
       update(post.post_id, { comment_count: post.comment_count + 1 });

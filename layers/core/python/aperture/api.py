@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -16,13 +16,18 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
+from pydantic import BaseModel
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from aperture.adapters.cognito import USER_ID_CLAIM
 from aperture.errors import ApertureError, ForbiddenError, NotFoundError, UnauthorizedError
+from aperture.idempotency import Replays
 
 logger = Logger(service="aperture")
 
@@ -30,10 +35,25 @@ logger = Logger(service="aperture")
 Limit = Annotated[int, Query(ge=1, le=50, description="items per page")]
 Cursor = Annotated[str | None, Query(max_length=1024, description="next_cursor of the previous page")]
 
+# Retries by clients (API.md): 1..64 printable characters, the same key within 24 hours answers as the first time.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[\x20-\x7e]+$",
+        description=(
+            "Makes a retry safe: the same key from the same user within 24 hours returns the first response "
+            "and creates nothing new; the same key with a different request is 422 idempotency_key_reused."
+        ),
+    ),
+]
+
 # Error responses every authenticated route can give, for the OpenAPI document.
 COMMON_RESPONSES: dict[int, OpenAPIResponse] = {
     401: {"description": "No token, or an invalid or expired one"},
     422: {"description": "The request does not match the contract"},
+    503: {"description": "A service the request needs is throttled or down: retry after `Retry-After` seconds"},
 }
 
 
@@ -43,6 +63,26 @@ def error_response(status: int, code: str, message: str) -> Response[str]:
         content_type="application/json",
         body=json.dumps({"error": {"code": code, "message": message}}),
     )
+
+
+# DynamoDB (and other AWS) refusals that mean "too much, now": retried with backoff by botocore, then a 503.
+THROTTLING_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "Throttling",
+        "SlowDown",
+    }
+)
+RETRY_AFTER_SECONDS = 1
+
+
+def _unavailable(message: str) -> Response[str]:
+    response = error_response(503, "service_unavailable", message)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def _describe(errors: Any) -> str:
@@ -162,6 +202,17 @@ def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
     def _unsupported_type(_: RequestUnsupportedContentType) -> Response[str]:
         return _unsupported(_content_type())
 
+    @app.exception_handler(ClientError)
+    def _aws_error(error: ClientError) -> Response[str]:
+        if error.response.get("Error", {}).get("Code") not in THROTTLING_CODES:
+            raise error
+        # The client's retries with backoff (adapters/aws.py) ran out: the client may retry, a little later
+        return _unavailable("the service is busy; retry after the time in Retry-After")
+
+    @app.exception_handler([RedisConnectionError, RedisTimeoutError])
+    def _cache_down(_: Exception) -> Response[str]:
+        return _unavailable("a service the request needs is not answering; retry after the time in Retry-After")
+
     @app.exception_handler(RouteNotFoundError)
     def _no_route(_: Exception) -> Response[str]:
         return error_response(404, "route_not_found", "there is no such route")
@@ -209,6 +260,35 @@ def caller(router: Router | APIGatewayHttpResolver) -> Caller:
         username=str(claims.get("cognito:username", "")),
         groups=_groups(claims.get("cognito:groups")),
     )
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def answered_once(
+    router: Router,
+    replays: Replays,
+    key: str | None,
+    request: dict[str, Any],
+    work: Callable[[Callable[[], int]], M],
+    model: type[M],
+    new_id: Callable[[], int],
+    ids: int = 1,
+) -> M:
+    """`work(new_id)`, or with an Idempotency-Key, the first answer to this user's request under that key.
+
+    The work's new ids are reserved under the key, so a retry of a request that died after writing writes the same
+    items again (conditionally: nothing new) and answers as the first would have."""
+    if key is None:
+        return work(new_id)
+    event = cast(APIGatewayProxyEventV2, router.current_event)
+    scope = f"{caller(router).user_id} {event.route_key} {key}"
+
+    def reserved() -> dict[str, Any]:
+        stable = iter(replays.reservations.ids(scope, request, ids, new_id))
+        return work(lambda: next(stable)).model_dump(mode="json")
+
+    return model.model_validate(replays(scope, request, reserved))
 
 
 def parse_id(value: str, what: str) -> int:

@@ -14,7 +14,7 @@ from aperture.adapters.dynamo import CommentRepository, UserRepository
 from aperture.adapters.redis_store import AffinityStore, CommentPreviewCache
 from aperture.api import logger
 from aperture.clock import iso
-from aperture.errors import CommentNotFoundError, ForbiddenError
+from aperture.errors import CommentNotFoundError, ForbiddenError, PostNotFoundError
 from aperture.models.api import CommentView, UserRef
 from aperture.models.events import CommentCreated
 from aperture.models.records import Comment, PostRecord, User
@@ -61,11 +61,13 @@ class Comments:
         self._new_id = new_id
         self._now_ms = now_ms
 
-    def add(self, post: PostRecord, author: User, text: str) -> CommentView:
+    def add(self, post: PostRecord, author: User, text: str, new_id: Callable[[], int] | None = None) -> CommentView:
+        """Comment on a post. `new_id` gives the comment's id (a reserved one when a client retries with a key: a
+        comment already written under it is answered, not written again)."""
         mentioned = [u for u in (self._users.get_by_username(n) for n in mentioned_usernames(text)) if u]
         comment = Comment(
             post_id=post.post_id,
-            comment_id=self._new_id(),
+            comment_id=(new_id or self._new_id)(),
             author_id=author.user_id,
             text=text,
             mentioned_ids=tuple(u.user_id for u in mentioned),
@@ -82,7 +84,11 @@ class Comments:
             excerpt=text[:EXCERPT_CHARS],
             mentioned_ids=comment.mentioned_ids,
         )
-        self._repo.add(comment, event)
+        if not self._repo.add(comment, event):
+            existing = self._repo.get(post.post_id, comment.comment_id)
+            if existing is None or existing.author_id != author.user_id:
+                raise PostNotFoundError(f"there is no post {post.post_id}")  # deleted meanwhile
+            return view(existing, author)
         try:
             self.after(event)
             if self._affinity is not None and author.user_id != post.author_id:

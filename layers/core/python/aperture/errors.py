@@ -56,9 +56,17 @@ class DeviceNotFoundError(NotFoundError):
     code = "device_not_found"
 
 
+class IdempotencyKeyReusedError(InvalidInputError):
+    code = "idempotency_key_reused"
+
+
 class ConflictError(ApertureError):
     status = 409
     code = "conflict"
+
+
+class IdempotencyKeyInUseError(ConflictError):
+    code = "idempotency_key_in_use"
 
 
 class UsernameTakenError(ConflictError):

@@ -313,6 +313,7 @@ FUNCTIONS: tuple[Function, ...] = (
         grants=(
             Grant("table:uploads", "read_write"),
             Grant("table:workers", "read_write"),
+            Grant("table:idempotency", "read_write"),  # a client's retry with an Idempotency-Key
             Grant(f"bucket:{UPLOAD_PREFIX}", "write"),
         ),
         description="Presigned uploads and their status",
@@ -358,6 +359,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:blocks", "read"),
             Grant("table:workers", "read_write"),
             Grant("table:outbox", "write"),  # likes' and comments' events, written with the change
+            Grant("table:idempotency", "read_write"),  # a client's retry with an Idempotency-Key
         ),
         redis=True,
         description="Likes and comments",

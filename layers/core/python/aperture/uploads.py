@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from aperture.adapters.dynamo import UploadRepository
 from aperture.adapters.s3 import MediaStore
 from aperture.errors import (
+    ConflictError,
     ForbiddenError,
     InvalidInputError,
     PayloadTooLargeError,
@@ -66,7 +67,8 @@ def create_upload(
         created_at=int(started * 1000),
         expires_at=int(started) + settings.upload_record_ttl_seconds,
     )
-    uploads.create(upload)
+    if not uploads.create(upload) and uploads.get(upload_id).user_id != user_id:
+        raise ConflictError("this upload id is taken")  # (a retried request finds its own upload: granted again)
     post = store.presigned_post(
         upload_key(user_id, upload_id),
         content_type,

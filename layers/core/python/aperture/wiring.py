@@ -44,7 +44,7 @@ from aperture.comments import Comments
 from aperture.explore import Explore, ExplorePorts
 from aperture.fanout import Fanout
 from aperture.graph import Graph
-from aperture.idempotency import Once, dynamo_once
+from aperture.idempotency import Once, Replays, dynamo_once, dynamo_replays
 from aperture.ids import new_id
 from aperture.likes import Likes, bloom_shape
 from aperture.media.moderation import HashBlocklist, ModerationChain, Moderator, RekognitionModerator
@@ -292,6 +292,12 @@ def once() -> Once:
 
 
 @lru_cache(maxsize=1)
+def replays() -> Replays:
+    """Clients' retries with an Idempotency-Key (aperture.idempotency), in the idempotency table."""
+    return dynamo_replays(get_settings().table_idempotency, client("dynamodb"))
+
+
+@lru_cache(maxsize=1)
 def inbox() -> Inbox:
     # Block lookups straight from DynamoDB: the notifications function runs outside the VPC, with no Redis cache.
     return Inbox(
@@ -385,8 +391,8 @@ def reset() -> None:
     factories = (
         users, posts, uploads, follows, blocks, timeline, fanout, media_store, events, identity, token_verifier,
         blocklist, hash_blocklist, moderator, graph, like_repository, like_cache, likes, comments, once, outbox, relay,
-        post_views, notification_repository, devices, push, notifier, inbox, affinity, ranking_model, post_cache,
-        story_repository, story_views, highlights, story_cache, story_view_events, stories, explore_store,
+        replays, post_views, notification_repository, devices, push, notifier, inbox, affinity, ranking_model,
+        post_cache, story_repository, story_views, highlights, story_cache, story_view_events, stories, explore_store,
         vector_index, explore_jobs, explore, cdn_cache,
     )  # fmt: skip
     for factory in factories:

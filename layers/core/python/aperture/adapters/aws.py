@@ -1,7 +1,12 @@
-"""boto3 clients and resources, built once per process on first use."""
+"""boto3 clients and resources: one Session per process, each client built once, on first use.
+
+Every client retries with backoff in botocore's standard mode (throttling included); what is still refused after
+the last attempt reaches the caller, and the API answers it with 503 and Retry-After (aperture.api).
+"""
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from typing import Any
 
@@ -10,34 +15,58 @@ from botocore.config import Config
 
 from aperture.settings import get_settings
 
+RETRIES = 5  # after the first attempt (botocore's max_attempts), with exponential backoff and jitter
+# A Session is not safe to build clients from in several threads at once (the local runtime runs functions in threads)
+_building = threading.Lock()
+
+
+@cache
+def session() -> boto3.session.Session:
+    return boto3.session.Session()
+
+
+def _config(service: str) -> Config:
+    settings = get_settings()
+    return Config(
+        signature_version="s3v4" if service == "s3" else None,
+        retries={"max_attempts": RETRIES, "mode": "standard"},
+        # Emulators answer on one host and port, so buckets go in the path there.
+        s3={"addressing_style": "path"} if service == "s3" and settings.aws_endpoint_url else None,
+    )
+
 
 @cache
 def client(service: str) -> Any:
     settings = get_settings()
-    config = Config(
-        signature_version="s3v4" if service == "s3" else None,
-        retries={"max_attempts": 5, "mode": "standard"},
-        # Emulators answer on one host and port, so buckets go in the path there.
-        s3={"addressing_style": "path"} if service == "s3" and settings.aws_endpoint_url else None,
-    )
-    return boto3.session.Session().client(
-        service, region_name=settings.region, endpoint_url=settings.aws_endpoint_url, config=config
-    )
+    with _building:
+        return session().client(
+            service, region_name=settings.region, endpoint_url=settings.aws_endpoint_url, config=_config(service)
+        )
 
 
 @cache
 def _dynamodb() -> Any:
     settings = get_settings()
-    return boto3.session.Session().resource(
-        "dynamodb", region_name=settings.region, endpoint_url=settings.aws_endpoint_url
-    )
+    with _building:
+        return session().resource(
+            "dynamodb",
+            region_name=settings.region,
+            endpoint_url=settings.aws_endpoint_url,
+            config=_config("dynamodb"),
+        )
 
 
 def dynamo_table(name: str) -> Any:
     return _dynamodb().Table(name)
 
 
+def dynamo_client() -> Any:
+    """The client behind every table resource (what a fault test hooks into)."""
+    return _dynamodb().meta.client
+
+
 def reset_clients() -> None:
     """Forget every client (tests and the local runtime call this after changing the environment)."""
     client.cache_clear()
     _dynamodb.cache_clear()
+    session.cache_clear()

@@ -193,10 +193,17 @@ class UploadRepository:
     def table(self) -> Any:
         return self._table
 
-    def create(self, upload: Upload) -> None:
+    def create(self, upload: Upload) -> bool:
+        """Record a new upload; False if its id was recorded before (a retried request: nothing is changed)."""
         item = {k: v for k, v in upload.model_dump().items() if v is not None}
         item["hashtags"] = list(upload.hashtags)
-        self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(upload_id)")
+        try:
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(upload_id)")
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
 
     def get(self, upload_id: int) -> Upload:
         item = self._table.get_item(Key={"upload_id": upload_id}, ConsistentRead=True).get("Item")
@@ -732,21 +739,13 @@ class CommentRepository:
             }
         }
 
-    def add(self, comment: Comment, event: Event) -> None:
-        """The comment, the post's count and the event, in one transaction."""
+    def add(self, comment: Comment, event: Event) -> bool:
+        """The comment, the post's count and the event, in one transaction. False (nothing written) if the post
+        is gone or a comment with this id exists (a retried request)."""
         item = {**comment.model_dump(), "mentioned_ids": list(comment.mentioned_ids)}
-        self._table.meta.client.transact_write_items(
-            TransactItems=[
-                {
-                    "Put": {
-                        "TableName": self._table.name,
-                        "Item": item,
-                        "ConditionExpression": "attribute_not_exists(comment_id)",
-                    }
-                },
-                self._count(comment.post_id, 1),
-                self._outbox.entry(event),
-            ]
+        put = {"TableName": self._table.name, "Item": item, "ConditionExpression": "attribute_not_exists(comment_id)"}
+        return transact_unless_condition(
+            self._table, [{"Put": put}, self._count(comment.post_id, 1), self._outbox.entry(event)]
         )
 
     def get(self, post_id: int, comment_id: int) -> Comment | None:
