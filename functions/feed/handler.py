@@ -28,7 +28,7 @@ def get_feed(
     try:
         ranking = (wiring.ranking_model(), wiring.affinity(), now_ms()) if order == "ranked" else None
         return read_feed(
-            viewer, position, limit, wiring.timeline(), views, wiring.fanout().rebuild, wiring.graph(),
+            viewer, position, limit, wiring.timeline(), views, wiring.fanout(), wiring.graph(),
             wiring.redis_client(), ranking,
         )  # fmt: skip
     except RedisError as error:

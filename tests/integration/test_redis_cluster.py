@@ -49,7 +49,7 @@ def test_a_fanout_spreads_over_every_node_in_one_pipelined_call(cluster: Any) ->
 
 def test_opening_a_feed_page_reads_everything_in_one_batch(cluster: Any) -> None:
     timeline = Timeline(cluster, cap=800)
-    timeline.record_post(7, 200, 2_000)
+    timeline.restore_recent(7, [Position(2_000, 200)])
     timeline.push([9005], post_id=100, ms=1_000)
     timeline.follow_celebrity([9005], 7, True)
     batch = PipelineBatch(cluster)
@@ -59,7 +59,9 @@ def test_opening_a_feed_page_reads_everything_in_one_batch(cluster: Any) -> None
     batch.execute()
     assert (was_active.value, celebrities.value, page.value) == (False, [7], [Position(1_000, 100)])
     assert hidden.value is None and affinity.value == ({}, {})
-    assert timeline.recent(celebrities.value, None, 10) == [Position(2_000, 200)]
+    assert timeline.recent(celebrities.value, None, 10) == ([Position(2_000, 200)], [])
+    timeline.record_post(8, 300, 3_000)  # a set started by a post, not loaded whole: the author is to be loaded
+    assert timeline.recent([7, 8], None, 10) == ([Position(2_000, 200)], [8])
 
 
 def test_likes_count_check_and_move_to_a_bloom_filter_on_a_cluster(cluster: Any) -> None:

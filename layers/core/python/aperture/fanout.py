@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
-from aperture.adapters.dynamo import FollowRepository, UserRepository
+from aperture.adapters.dynamo import FollowRepository, PostRepository, UserRepository
 from aperture.adapters.redis_store import Position, Timeline
 from aperture.adapters.sqs import JobQueue
 from aperture.models.events import CelebrityJob, FanoutJob
@@ -33,7 +33,9 @@ class Fanout:
         jobs: JobQueue,
         threshold: int,
         job_size: int,
+        posts: PostRepository,
     ) -> None:
+        self._posts = posts
         self._timeline = timeline
         self._follows = follows
         self._users = users
@@ -65,7 +67,7 @@ class Fanout:
         self._timeline.follow_celebrity(job.follower_ids, job.author_id, job.celebrity)
         if not job.celebrity:
             # Back under the threshold: what they posted as a celebrity was never pushed, so merge it in.
-            recent = self._timeline.recent([job.author_id], None, REBUILD_PER_AUTHOR)
+            recent = self.recent([job.author_id], None, REBUILD_PER_AUTHOR)
             for follower in self._timeline.active(list(job.follower_ids)):
                 self._timeline.merge_into(follower, recent)
         return len(job.follower_ids)
@@ -74,7 +76,7 @@ class Fanout:
         """After a follow or unfollow: merge the author's recent posts in, or take them out."""
         celebrity = self.is_celebrity(author_id)
         self._timeline.follow_celebrity([follower_id], author_id, following and celebrity)
-        recent = self._timeline.recent([author_id], None, REBUILD_PER_AUTHOR)
+        recent = self.recent([author_id], None, REBUILD_PER_AUTHOR)
         if following and not celebrity:
             self._timeline.merge_into(follower_id, recent)
         elif not following:
@@ -89,12 +91,23 @@ class Fanout:
             for chunk in _slices(followers, self._job_size)
         )
 
+    def recent(self, author_ids: list[int], before: Position | None, limit: int) -> list[Position]:
+        """Up to `limit` posts of each author older than `before`, newest first. Redis answers for the authors
+        whose latest posts it holds whole; the others' (after Redis lost or evicted them) are loaded from DynamoDB
+        and put back, so a lost cache costs a query per author once, never a post."""
+        found, unknown = self._timeline.recent(author_ids, before, limit)
+        for author_id in unknown:
+            latest = [
+                Position(p.created_at, p.post_id) for p in self._posts.latest_by(author_id, self._timeline.recent_cap)
+            ]
+            self._timeline.restore_recent(author_id, latest)
+            found += [p for p in latest if before is None or p < before][:limit]
+        return sorted(found, reverse=True)
+
     def rebuild(self, user_id: int) -> int:
         """Refill a returning user's timeline from their followees' recent posts; returns how many posts."""
         followees = self._follows.following_ids(user_id)
         celebrities = set(self._timeline.celebrities_followed(user_id))
-        recent: list[Position] = self._timeline.recent(
-            [f for f in followees if f not in celebrities] + [user_id], None, REBUILD_PER_AUTHOR
-        )
+        recent = self.recent([f for f in followees if f not in celebrities] + [user_id], None, REBUILD_PER_AUTHOR)
         self._timeline.merge_into(user_id, recent)
         return len(recent)

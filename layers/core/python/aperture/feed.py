@@ -9,6 +9,7 @@ from typing import Any
 
 from aperture.adapters.redis_store import AffinityStore, PipelineBatch, Position, Timeline
 from aperture.errors import InvalidCursorError
+from aperture.fanout import Fanout
 from aperture.graph import Graph
 from aperture.ids import first_id_at, id_timestamp_ms
 from aperture.models.api import Page, Post
@@ -41,7 +42,7 @@ def read_feed(
     limit: int,
     timeline: Timeline,
     views: PostViews,
-    rebuild: Callable[[int], object],
+    fanout: Fanout,
     graph: Graph,
     redis_client: Any,
     ranking: tuple[RankingModel, AffinityStore, int] | None = None,
@@ -61,7 +62,7 @@ def read_feed(
     batch.execute()
     pushed: list[Position] | None = first_page.value
     if not was_active.value:
-        rebuild(viewer_id)
+        fanout.rebuild(viewer_id)
         pushed = None
     hidden = hidden_slot.value if hidden_slot.value is not None else graph.hidden_from(viewer_id)
     celebrities = celebrities_slot.value
@@ -72,7 +73,7 @@ def read_feed(
         wanted = limit - len(items)
         if pushed is None:
             pushed = timeline.positions(viewer_id, before, wanted)
-        merged = sorted(set(pushed) | set(timeline.recent(celebrities, before, wanted)), reverse=True)[:wanted]
+        merged = sorted(set(pushed) | set(fanout.recent(celebrities, before, wanted)), reverse=True)[:wanted]
         items.extend(views.many(viewer_id, [p.post_id for p in merged], hidden=hidden))
         before = merged[-1] if merged else before
         exhausted = len(merged) < wanted

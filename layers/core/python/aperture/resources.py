@@ -372,6 +372,7 @@ FUNCTIONS: tuple[Function, ...] = (
             # A follow's timeline merge (who is a celebrity; a threshold crossing queues its announcement):
             Grant("table:users", "read"),
             Grant("table:follows", "read"),
+            Grant("table:posts", "read"),  # ...and an author's latest posts, when Redis has lost them
             Grant("queue:fanout", "write"),
         ),
         redis=True,
@@ -463,7 +464,9 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     Function(
         "fanout",
-        grants=(Grant("queue:fanout", "read"),),
+        # posts: an author back under the celebrity threshold has their latest posts merged, from DynamoDB if
+        # Redis lost them
+        grants=(Grant("queue:fanout", "read"), Grant("table:posts", "read")),
         redis=True,
         timeout_seconds=60,
         trigger=SqsTrigger("fanout"),

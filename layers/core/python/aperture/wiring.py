@@ -89,7 +89,7 @@ def timeline() -> Timeline:
 def fanout() -> Fanout:
     settings = get_settings()
     jobs = JobQueue(client("sqs"), settings.queue_fanout)
-    return Fanout(timeline(), follows(), users(), jobs, settings.celebrity_threshold, settings.fanout_job_size)
+    return Fanout(timeline(), follows(), users(), jobs, settings.celebrity_threshold, settings.fanout_job_size, posts())
 
 
 @lru_cache(maxsize=1)

@@ -104,10 +104,16 @@ def _single(command: Callable[[Any], Any]) -> Callable[[Any], int]:
     return queue
 
 
+# An author's recent-posts set holds this member (scored +inf, so never trimmed and never in a page) once it holds
+# the author's latest posts as DynamoDB has them. Without it (Redis lost or evicted the key, or it was started by a
+# post since), the set is only part of the truth, and the author's latest posts are loaded from DynamoDB again.
+WHOLE = "whole"
+
+
 def _page_commands(pipe: Any, key: str, before: Position | None, limit: int) -> int:
     """Queue the reads for up to `limit` entries older than `before`; returns how many replies they give."""
     if before is None:
-        pipe.zrevrangebyscore(key, "+inf", "-inf", start=0, num=limit, withscores=True)
+        pipe.zrevrangebyscore(key, "+inf", "-inf", start=0, num=limit + 1, withscores=True)  # (+1: WHOLE)
         return 1
     pipe.zrangebyscore(key, before.ms, before.ms, withscores=True)  # entries in the cursor's own millisecond
     pipe.zrevrangebyscore(key, f"({before.ms}", "-inf", start=0, num=limit, withscores=True)
@@ -116,7 +122,7 @@ def _page_commands(pipe: Any, key: str, before: Position | None, limit: int) -> 
 
 def _page_result(replies: list[Any], before: Position | None, limit: int) -> list[Position]:
     if before is None:
-        return [Position(int(score), int(member)) for member, score in replies[0]]
+        return [Position(int(score), int(member)) for member, score in replies[0] if member != WHOLE][:limit]
     same_ms, older = replies
     ties = sorted(
         (Position(int(s), int(m)) for m, s in same_ms if int(m) < before.post_id), key=lambda p: p.post_id, reverse=True
@@ -154,7 +160,7 @@ class Timeline:
         key = recent_posts_key(author_id)
         pipe = self._redis.pipeline(transaction=False)
         pipe.zadd(key, {_member(post_id): ms})
-        pipe.zremrangebyrank(key, 0, -(self._recent_cap + 1))
+        pipe.zremrangebyrank(key, 0, -(self._recent_cap + 2))  # (+1: WHOLE, if there)
         pipe.execute()
 
     def page(self, user_id: int, before: Position | int | None, limit: int) -> list[int]:
@@ -171,19 +177,40 @@ class Timeline:
         if members:
             self._redis.zrem(timeline_key(user_id), *members)
 
-    def recent(self, author_ids: list[int], before: Position | None, limit: int) -> list[Position]:
-        """Up to `limit` posts of each author older than `before`, merged newest first, in one round trip."""
+    def recent(self, author_ids: list[int], before: Position | None, limit: int) -> tuple[list[Position], list[int]]:
+        """Up to `limit` posts of each author older than `before`, merged newest first, and the authors whose
+        recent posts Redis does not hold whole (to be loaded: `restore_recent`), in one round trip."""
         if not author_ids:
-            return []
+            return [], []
         pipe = self._redis.pipeline(transaction=False)
-        counts = [_page_commands(pipe, recent_posts_key(a), before, limit) for a in author_ids]
+        counts = []
+        for author_id in author_ids:
+            pipe.zscore(recent_posts_key(author_id), WHOLE)
+            counts.append(_page_commands(pipe, recent_posts_key(author_id), before, limit))
         replies = pipe.execute()
         merged: list[Position] = []
+        unknown: list[int] = []
         offset = 0
-        for count in counts:
-            merged += _page_result(replies[offset : offset + count], before, limit)
-            offset += count
-        return sorted(merged, reverse=True)
+        for author_id, count in zip(author_ids, counts, strict=True):
+            if replies[offset] is None:
+                unknown.append(author_id)
+            else:
+                merged += _page_result(replies[offset + 1 : offset + 1 + count], before, limit)
+            offset += 1 + count
+        return sorted(merged, reverse=True), unknown
+
+    @property
+    def recent_cap(self) -> int:
+        """How many of an author's latest posts their recent-posts set keeps."""
+        return self._recent_cap
+
+    def restore_recent(self, author_id: int, latest: Iterable[Position]) -> None:
+        """An author's latest posts, as DynamoDB holds them, made whole again in Redis."""
+        key = recent_posts_key(author_id)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zadd(key, {WHOLE: float("inf"), **{_member(p.post_id): p.ms for p in latest}})
+        pipe.zremrangebyrank(key, 0, -(self._recent_cap + 2))  # (+1: WHOLE)
+        pipe.execute()
 
     def merge_into(self, user_id: int, entries: Iterable[Position]) -> None:
         """Put posts (a followee's recent ones) into a timeline, keeping its cap."""

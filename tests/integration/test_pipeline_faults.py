@@ -1,0 +1,94 @@
+"""Post ingest and fanout under faults: an exception after each step, then the retry; one post, in every feed
+once, counted once (docs/reliability.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from aperture import wiring
+from aperture.models.events import FanoutJob
+from aperture.posts import ingest_post_ready
+from local.pump import EventPump
+from tests.faults import FailAfter, InjectedFaultError
+from tests.support import Account, Api, _ready_event, settings_env
+
+
+def _feed(api: Api, viewer: Account) -> list[str]:
+    return [p["post_id"] for p in api.call("GET", "/feed", viewer, query_string={"limit": 50}).json["items"]]
+
+
+def _ingest(event: Any, **ports: Any) -> bool:
+    """post_ingest's handling of the 'ready' event with these ports (the platform's own for the rest)."""
+    return ingest_post_ready(
+        event,
+        ports.get("posts", wiring.posts()),
+        ports.get("uploads", wiring.uploads()),
+        ports.get("fanout", wiring.fanout()),
+        ports.get("like_cache", wiring.like_cache()),
+    )
+
+
+@pytest.mark.parametrize(
+    ("port", "step"),
+    [("posts", "publish"), ("like_cache", "start"), ("fanout", "publish")],
+)
+def test_post_ingest_dies_after_each_step_and_the_retry_publishes_the_post_once(
+    api: Api, pump: EventPump, port: str, step: str
+) -> None:
+    author, fan = api.sign_up("author"), api.sign_up("fan")
+    api.call("PUT", f"/users/{author.user_id}/follow", fan)
+    _feed(api, fan)  # an active reader: the post is pushed to her timeline
+    event = _ready_event(author, "post", ("150", "640", "1080"), caption="once", width=1080, height=1080)
+    original = {"posts": wiring.posts(), "like_cache": wiring.like_cache(), "fanout": wiring.fanout()}[port]
+    with pytest.raises(InjectedFaultError):
+        _ingest(event, **{port: FailAfter(original, step)})
+    _ingest(event)  # the record is delivered again
+    pump.drain()
+    post = str(event.post_id)
+    assert _feed(api, fan) == [post]
+    assert [p["post_id"] for p in api.call("GET", f"/users/{author.user_id}/posts", fan).json["items"]] == [post]
+    assert api.call("GET", f"/users/{author.username}", fan).json["post_count"] == 1
+    assert api.call("GET", f"/posts/{post}", fan).json["like_count"] == 0
+
+
+class DiesHalfWay:
+    """A timeline whose push reaches the first half of the followers, then the worker dies."""
+
+    def __init__(self, timeline: Any) -> None:
+        self._timeline = timeline
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._timeline, name)
+
+    def push(self, user_ids: Any, post_id: int, ms: int | None = None, batch_size: int = 500) -> int:
+        users = list(user_ids)
+        self._timeline.push(users[: len(users) // 2], post_id, ms)
+        raise InjectedFaultError("the fanout worker died half way through its job")
+
+
+def test_a_fanout_worker_that_dies_half_way_is_completed_exactly_by_the_retry(api: Api) -> None:
+    with settings_env(APERTURE_CELEBRITY_THRESHOLD="100"):
+        author, fans = api.sign_up("author"), [api.sign_up("fan") for _ in range(6)]
+        for fan in fans:
+            api.call("PUT", f"/users/{author.user_id}/follow", fan)
+            _feed(api, fan)
+        event = _ready_event(author, "post", ("150", "640", "1080"), width=1080, height=1080)
+        job = FanoutJob(
+            post_id=event.post_id,
+            author_id=int(author.user_id),
+            published_ms=event.occurred_at,
+            follower_ids=tuple(int(f.user_id) for f in fans),
+        )
+        fanout = wiring.fanout()
+        real = fanout._timeline
+        fanout._timeline = DiesHalfWay(real)
+        try:
+            with pytest.raises(InjectedFaultError):
+                fanout.run(job)
+        finally:
+            fanout._timeline = real
+        fanout.run(job)  # the job's message comes back after its visibility timeout
+        for fan in fans:
+            assert wiring.timeline().page(int(fan.user_id), None, 50).count(event.post_id) == 1
