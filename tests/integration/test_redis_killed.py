@@ -136,3 +136,22 @@ def test_redis_killed_during_a_fanout_job_its_retry_completes_it(api: Api, own_r
             assert _feed(api, fan).count(post) == 1
     finally:
         restarted.stop()
+
+
+def test_after_redis_is_lost_a_followed_celebritys_new_posts_still_reach_the_feed(
+    api: Api, own_redis: RedisServer
+) -> None:
+    with settings_env(APERTURE_CELEBRITY_THRESHOLD="2"):
+        star, fan, other = api.sign_up("star"), api.sign_up("fan"), api.sign_up("other")
+        for follower in (fan, other):
+            api.call("PUT", f"/users/{star.user_id}/follow", follower)  # two followers: a celebrity
+        before = publish_post(star)
+        assert _feed(api, fan) == [before]
+        # When Redis is lost and replaced by an empty one
+        own_redis.kill()
+        restarted = _restart(own_redis)
+        try:
+            after = publish_post(star)  # not pushed (a celebrity's never are): merged when the fan reads
+            assert _feed(api, fan) == [after, before]
+        finally:
+            restarted.stop()

@@ -105,9 +105,14 @@ class Fanout:
         return sorted(found, reverse=True)
 
     def rebuild(self, user_id: int) -> int:
-        """Refill a returning user's timeline from their followees' recent posts; returns how many posts."""
+        """Refill a returning user's timeline from their followees' recent posts; returns how many posts.
+
+        Which followees are celebrities (merged at read time, never pushed) is taken from DynamoDB's follower
+        counts and written back, so a Redis that lost it still merges their new posts."""
         followees = self._follows.following_ids(user_id)
-        celebrities = set(self._timeline.celebrities_followed(user_id))
+        found = self._users.get_many(followees)
+        celebrities = {f for f in followees if f in found and found[f].follower_count >= self._threshold}
+        self._timeline.set_celebrities_followed(user_id, celebrities)
         recent = self.recent([f for f in followees if f not in celebrities] + [user_id], None, REBUILD_PER_AUTHOR)
         self._timeline.merge_into(user_id, recent)
         return len(recent)

@@ -61,11 +61,11 @@ def read_feed(
     affinity_slot = ranking[1].queue_all(batch, viewer_id) if ranking else None
     batch.execute()
     pushed: list[Position] | None = first_page.value
-    if not was_active.value:
-        fanout.rebuild(viewer_id)
-        pushed = None
-    hidden = hidden_slot.value if hidden_slot.value is not None else graph.hidden_from(viewer_id)
     celebrities = celebrities_slot.value
+    if not was_active.value:
+        fanout.rebuild(viewer_id)  # (which also settles, from DynamoDB, which followees are celebrities)
+        pushed, celebrities = None, timeline.celebrities_followed(viewer_id)
+    hidden = hidden_slot.value if hidden_slot.value is not None else graph.hidden_from(viewer_id)
     items: list[Post] = []
     before = cursor
     exhausted = False

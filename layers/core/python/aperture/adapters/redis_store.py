@@ -268,6 +268,15 @@ class Timeline:
                 pipe.srem(celebrities_followed_key(user_id), author_id)
         pipe.execute()
 
+    def set_celebrities_followed(self, user_id: int, author_ids: Iterable[int]) -> None:
+        """Exactly these authors are the celebrities a user follows (one key: one MULTI, cluster-safe)."""
+        key = celebrities_followed_key(user_id)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.delete(key)
+        if ids := list(author_ids):
+            pipe.sadd(key, *ids)
+        pipe.execute()
+
     def celebrities_followed(self, user_id: int) -> list[int]:
         return sorted(int(a) for a in self._redis.smembers(celebrities_followed_key(user_id)))
 
