@@ -23,7 +23,7 @@ from aperture.adapters.redis_store import (
     Timeline,
     likes_keys,
 )
-from aperture.bloom import BloomShape
+from aperture.bloom import ScalableBloom
 from tests.support import RedisClusterServers
 
 pytestmark = pytest.mark.xdist_group("redis-cluster")
@@ -65,20 +65,23 @@ def test_opening_a_feed_page_reads_everything_in_one_batch(cluster: Any) -> None
 
 
 def test_likes_count_check_and_move_to_a_bloom_filter_on_a_cluster(cluster: Any) -> None:
-    likes, shape = LikeCache(cluster), BloomShape.for_capacity(1000, 0.01)
+    likes = LikeCache(cluster, ScalableBloom(first_capacity=20, rate=0.01, max_capacity=1000))
     for post in (41, 42):
         likes.start(post)
     for user in range(10):
         assert likes.added(42, user, f"event-{user}") == (user + 1, user + 1)
     # The same change applied again (the relay after the request) counts once: one slot holds both keys
     assert likes.added(42, 9, "event-9") == (10, ALREADY_APPLIED)
-    assert likes.states([41, 42], 3, shape.positions(3)) == [NOT_LIKED, LIKED]
-    likes.migrate_to_bloom(42, shape.positions)
+    assert likes.states([41, 42], 3) == [NOT_LIKED, LIKED]
+    likes.migrate_to_bloom(42)
     assert not cluster.exists(likes_keys(42)[1])
     assert likes.added(42, 99, "event-99") == (11, -1)
-    likes.add_to_bloom(42, shape.positions(99))
-    assert likes.states([42], 99, shape.positions(99)) == [MAYBE]
-    assert likes.states([42], 5, shape.positions(5)) == [MAYBE]
+    assert likes.add_to_bloom(42, 99) == 11
+    for user in range(100, 140):  # on into the filter's second layer (its first holds 20)
+        likes.add_to_bloom(42, user)
+    assert likes.states([42], 99) == [MAYBE]
+    assert likes.states([42], 5) == [MAYBE]
+    assert likes.states([42], 139) == [MAYBE]
     assert likes.counts([41, 42]) == [0, 11]
     token = likes.lock("likes:{42}:lock:5", 1000)
     assert token and likes.lock("likes:{42}:lock:5", 1000) is None

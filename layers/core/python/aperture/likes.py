@@ -29,7 +29,7 @@ from aperture.adapters.redis_store import (
     like_rebuild_key,
 )
 from aperture.api import logger
-from aperture.bloom import BloomShape
+from aperture.bloom import ScalableBloom
 from aperture.errors import ConflictError
 from aperture.models.events import LikeChanged
 from aperture.models.records import PostRecord
@@ -46,7 +46,6 @@ class Likes:
         repo: LikeRepository,
         cache: LikeCache,
         threshold: int,
-        bloom: BloomShape,
         now_ms: Callable[[], int],
         pause: Callable[[float], None] = time.sleep,
         affinity: AffinityStore | None = None,
@@ -55,17 +54,12 @@ class Likes:
         self._repo = repo
         self._cache = cache
         self._threshold = threshold
-        self._bloom = bloom
         self._now_ms = now_ms
         self._pause = pause
 
     @property
     def cache(self) -> LikeCache:
         return self._cache
-
-    def positions(self, user_id: int) -> list[int]:
-        """Where a user's bits sit in any post's Bloom filter."""
-        return self._bloom.positions(user_id)
 
     def confirm(self, user_id: int, post_id: int, state: int) -> bool:
         """Turn a cached state into an answer, asking DynamoDB only for a Bloom "maybe" or a lost cache."""
@@ -132,9 +126,9 @@ class Likes:
             return
         _, set_size = result
         if set_size == -1:
-            self._cache.add_to_bloom(event.post_id, self._bloom.positions(event.user_id))
+            self._cache.add_to_bloom(event.post_id, event.user_id)
         elif set_size > self._threshold:
-            self._cache.migrate_to_bloom(event.post_id, self._bloom.positions)
+            self._cache.migrate_to_bloom(event.post_id)
 
     def reconcile(self, event: LikeChanged) -> None:
         """The relay's apply: only if the like is still as the event says (a later change has its own event)."""
@@ -150,8 +144,7 @@ class Likes:
         try:
             likers = [user for page in self._repo.likers(post_id) for user in page]
             if len(likers) > self._threshold:
-                positions = [p for user in likers for p in self._bloom.positions(user)]
-                self._cache.rebuild(post_id, len(likers), None, positions)
+                self._cache.rebuild(post_id, len(likers), None, likers)
             else:
                 self._cache.rebuild(post_id, len(likers), likers, None)
         finally:
@@ -169,7 +162,7 @@ class Likes:
     def liked_by(self, user_id: int, post_ids: list[int]) -> dict[int, bool]:
         """Whether the user liked each post: one Redis round trip, DynamoDB only to confirm a Bloom "maybe"."""
         try:
-            states = self._cache.states(post_ids, user_id, self._bloom.positions(user_id))
+            states = self._cache.states(post_ids, user_id)
         except RedisError:
             states = [UNKNOWN] * len(post_ids)  # Redis is down: DynamoDB answers
         answers = {}
@@ -181,8 +174,11 @@ class Likes:
         return answers
 
 
-def bloom_shape(capacity: int) -> BloomShape:
-    return BloomShape.for_capacity(capacity, BLOOM_FALSE_POSITIVE_RATE)
+def scalable_bloom(threshold: int, max_capacity: int) -> ScalableBloom:
+    """A post's filter: its first layer holds twice the set threshold (a post just past it takes a few tens of KB),
+    and layers four times larger each are added as likes come, up to `max_capacity` at 1% false positives."""
+    first = max(1, 2 * threshold)
+    return ScalableBloom(first_capacity=first, rate=BLOOM_FALSE_POSITIVE_RATE, max_capacity=max(first, max_capacity))
 
 
 def flush_counts(cache: LikeCache, write: Callable[[int, int], None], batch: int = 500) -> int:

@@ -97,7 +97,7 @@ class PostViews:
         try:
             cached_slot = self._cache.queue_get(batch, ids)
             counts_slot = self._likes.cache.queue_counts(batch, ids)
-            states_slot = self._likes.cache.queue_states(batch, ids, viewer_id, self._likes.positions(viewer_id))
+            states_slot = self._likes.cache.queue_states(batch, ids, viewer_id)
             previews_slot = self._comments.preview_cache.queue_get(batch, ids)
             hidden_slot = self._graph.queue_hidden(batch, viewer_id) if hidden is None else None
             batch.execute()

@@ -78,7 +78,8 @@ class Settings(BaseSettings):
     story_ttl_seconds: int = 86_400  # a story's life
     story_tray_seconds: int = 300  # longest a precomputed tray is served (it is also dropped on changes)
     like_bloom_threshold: int = 10_000  # likes past which "did I like it" moves from a set to a Bloom filter
-    like_bloom_capacity: int = 10_000_000  # likes a post's filter holds at its 1% false-positive rate
+    # likes a post's filter holds at its 1% false-positive rate (it grows in layers to this; see aperture.bloom)
+    like_bloom_capacity: int = 10_000_000
     comment_preview_size: int = 3
     relationship_cache_seconds: int = 3600
     notification_ttl_days: int = 90

@@ -46,7 +46,7 @@ from aperture.fanout import Fanout
 from aperture.graph import Graph
 from aperture.idempotency import Once, Replays, dynamo_once, dynamo_replays
 from aperture.ids import new_id
-from aperture.likes import Likes, bloom_shape
+from aperture.likes import Likes, scalable_bloom
 from aperture.media.moderation import HashBlocklist, ModerationChain, Moderator, RekognitionModerator
 from aperture.media.pipeline import MediaLimits, MediaPorts
 from aperture.notifications import Inbox, Notifier
@@ -180,14 +180,14 @@ def like_repository() -> LikeRepository:
 
 @lru_cache(maxsize=1)
 def like_cache() -> LikeCache:
-    return LikeCache(redis_client())
+    settings = get_settings()
+    return LikeCache(redis_client(), scalable_bloom(settings.like_bloom_threshold, settings.like_bloom_capacity))
 
 
 @lru_cache(maxsize=1)
 def likes() -> Likes:
     settings = get_settings()
-    shape = bloom_shape(settings.like_bloom_capacity)
-    return Likes(like_repository(), like_cache(), settings.like_bloom_threshold, shape, now_ms, affinity=affinity())
+    return Likes(like_repository(), like_cache(), settings.like_bloom_threshold, now_ms, affinity=affinity())
 
 
 @lru_cache(maxsize=1)

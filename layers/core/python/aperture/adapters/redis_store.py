@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 import redis
 
+from aperture.bloom import ScalableBloom
 from aperture.ids import id_timestamp_ms
 from aperture.settings import get_settings
 
@@ -108,6 +110,7 @@ def _single(command: Callable[[Any], Any]) -> Callable[[Any], int]:
 # the author's latest posts as DynamoDB has them. Without it (Redis lost or evicted the key, or it was started by a
 # post since), the set is only part of the truth, and the author's latest posts are loaded from DynamoDB again.
 WHOLE = "whole"
+RECENT_SECONDS = 30 * 86_400  # an author's recent posts after their last post (then loaded again when asked for)
 
 
 def _page_commands(pipe: Any, key: str, before: Position | None, limit: int) -> int:
@@ -138,6 +141,9 @@ class Timeline:
         self._cap = cap
         self._recent_cap = recent_cap
         self._active_seconds = active_seconds
+        # A timeline (and whom it merges) outlives its owner's activity mark by a day: once it goes, the owner
+        # is inactive anyway, and their return rebuilds it.
+        self._timeline_seconds = active_seconds + 86_400
 
     def push(self, user_ids: Iterable[int], post_id: int, ms: int | None = None, batch_size: int = 500) -> int:
         """Add a post to many timelines with pipelined ZADDs, in batches; a repeated push changes nothing."""
@@ -149,6 +155,7 @@ class Timeline:
             key = timeline_key(user_id)
             pipe.zadd(key, {member: score})
             pipe.zremrangebyrank(key, 0, -(self._cap + 1))
+            pipe.expire(key, self._timeline_seconds)
             pushed += 1
             if pushed % batch_size == 0:
                 pipe.execute()
@@ -161,6 +168,7 @@ class Timeline:
         pipe = self._redis.pipeline(transaction=False)
         pipe.zadd(key, {_member(post_id): ms})
         pipe.zremrangebyrank(key, 0, -(self._recent_cap + 2))  # (+1: WHOLE, if there)
+        pipe.expire(key, RECENT_SECONDS)
         pipe.execute()
 
     def page(self, user_id: int, before: Position | int | None, limit: int) -> list[int]:
@@ -210,6 +218,7 @@ class Timeline:
         pipe = self._redis.pipeline(transaction=False)
         pipe.zadd(key, {WHOLE: float("inf"), **{_member(p.post_id): p.ms for p in latest}})
         pipe.zremrangebyrank(key, 0, -(self._recent_cap + 2))  # (+1: WHOLE)
+        pipe.expire(key, RECENT_SECONDS)
         pipe.execute()
 
     def merge_into(self, user_id: int, entries: Iterable[Position]) -> None:
@@ -220,6 +229,7 @@ class Timeline:
             pipe = self._redis.pipeline(transaction=False)
             pipe.zadd(key, mapping)
             pipe.zremrangebyrank(key, 0, -(self._cap + 1))
+            pipe.expire(key, self._timeline_seconds)
             pipe.execute()
 
     def queue_open(
@@ -231,7 +241,9 @@ class Timeline:
         def activity(pipe: Any) -> int:
             pipe.exists(active_key(user_id))
             pipe.set(active_key(user_id), 1, ex=self._active_seconds)
-            return 2
+            pipe.expire(timeline_key(user_id), self._timeline_seconds)
+            pipe.expire(celebrities_followed_key(user_id), self._timeline_seconds)
+            return 4
 
         def page(pipe: Any) -> int:
             return _page_commands(pipe, timeline_key(user_id), before, limit)
@@ -264,6 +276,7 @@ class Timeline:
         for user_id in user_ids:
             if following:
                 pipe.sadd(celebrities_followed_key(user_id), author_id)
+                pipe.expire(celebrities_followed_key(user_id), self._timeline_seconds)
             else:
                 pipe.srem(celebrities_followed_key(user_id), author_id)
         pipe.execute()
@@ -275,6 +288,7 @@ class Timeline:
         pipe.delete(key)
         if ids := list(author_ids):
             pipe.sadd(key, *ids)
+            pipe.expire(key, self._timeline_seconds)
         pipe.execute()
 
     def celebrities_followed(self, user_id: int) -> list[int]:
@@ -291,6 +305,11 @@ def likes_keys(post_id: int) -> tuple[str, str, str]:
     """(count, set, bloom) of a post; one hash tag, so scripts may use all three in cluster mode."""
     tag = f"likes:{{{post_id}}}"
     return f"{tag}:count", f"{tag}:set", f"{tag}:bloom"
+
+
+def bloom_inserted_key(post_id: int) -> str:
+    """How many likers went into the post's Bloom filter: which of its layers the next one goes into."""
+    return f"likes:{{{post_id}}}:bloomn"
 
 
 def like_applied_key(post_id: int, event_id: str) -> str:
@@ -324,13 +343,16 @@ def blocked_key(user_id: int) -> str:
 # Scripts take (count, set, bloom) keys. A missing count key means the cache was lost: callers rebuild it.
 # A like change is applied once per event (KEYS[4] marks it applied): the request that made it and the relay that
 # publishes its event both apply it, whichever comes first counts. A lost cache is not applied to (the rebuild from
-# DynamoDB includes the change). Replies: false (rebuild), {count, -2} (applied before), else as documented below.
+# DynamoDB includes the change). Every change keeps the post's cache another LIKE_CACHE_SECONDS (ARGV[3]).
+# Replies: false (rebuild), {count, -2} (applied before), else as documented below.
 _LIKE_ADD = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 if not redis.call('SET', KEYS[4], 1, 'NX', 'EX', ARGV[2]) then return {tonumber(redis.call('GET', KEYS[1])), -2} end
 local n = redis.call('INCR', KEYS[1])
+for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[3]) end
 if redis.call('EXISTS', KEYS[3]) == 1 then return {n, -1} end
 redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
 return {n, redis.call('SCARD', KEYS[2])}
 """
 _LIKE_REMOVE = """
@@ -338,11 +360,37 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 if not redis.call('SET', KEYS[4], 1, 'NX', 'EX', ARGV[2]) then return {tonumber(redis.call('GET', KEYS[1])), -2} end
 local n = redis.call('DECR', KEYS[1])
 if redis.call('EXISTS', KEYS[3]) == 0 then redis.call('SREM', KEYS[2], ARGV[1]) end
+for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[3]) end
 return {n, 0}
+"""
+# A liker into a scalable Bloom filter: KEYS (bloom, inserted count); ARGV (ttl, layers, each layer's cumulative
+# capacity, then per layer its hash count and positions). The liker goes into the layer its number falls in.
+_BLOOM_ADD = """
+local n = redis.call('INCR', KEYS[2])
+local layers = tonumber(ARGV[2])
+local chosen = layers
+for i = 1, layers do
+  if n <= tonumber(ARGV[2 + i]) then chosen = i break end
+end
+local at = 3 + layers
+for i = 1, layers do
+  local k = tonumber(ARGV[at])
+  if i == chosen then
+    for j = 1, k do redis.call('SETBIT', KEYS[1], ARGV[at + j], 1) end
+    break
+  end
+  at = at + 1 + k
+end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+return n
 """
 # How long a like change is remembered as applied: longer than the outbox's stream keeps it, so the relay's
 # replay always finds the mark.
 LIKE_APPLIED_SECONDS = 2 * 86_400
+# A post's like cache (count, likers, Bloom filter) lives this long after its last change; then it is rebuilt from
+# DynamoDB on its next like, and read meanwhile from the count last flushed to DynamoDB.
+LIKE_CACHE_SECONDS = 30 * 86_400
 ALREADY_APPLIED = -2
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -353,45 +401,64 @@ LIKED, NOT_LIKED, MAYBE, UNKNOWN = 1, 0, 2, -1
 
 
 class LikeCache:
-    """Live like counts (INCR/DECR), a per-post set of likers, and a Bloom filter for posts with huge counts."""
+    """Live like counts (INCR/DECR), a per-post set of likers, and past a threshold a scalable Bloom filter."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, bloom: ScalableBloom) -> None:
         self._redis = client
+        self._bloom = bloom
         self._add = client.register_script(_LIKE_ADD)
         self._remove = client.register_script(_LIKE_REMOVE)
+        self._bloom_add = client.register_script(_BLOOM_ADD)
         self._release = client.register_script(_RELEASE)
+        self._capacities = list(itertools.accumulate(bloom.capacities))  # what each layer holds, with those before
+
+    @property
+    def bloom(self) -> ScalableBloom:
+        return self._bloom
 
     def start(self, post_id: int) -> None:
         """A new post has no likes: say so, so that a missing count can only mean a lost cache."""
-        self._redis.set(likes_keys(post_id)[0], 0, nx=True)
+        self._redis.set(likes_keys(post_id)[0], 0, nx=True, ex=LIKE_CACHE_SECONDS)
 
     def added(self, post_id: int, user_id: int, event_id: str) -> tuple[int, int] | None:
         """Count a new like once per event: (count, set size, -1 in Bloom mode or ALREADY_APPLIED), or None if
         the cache must be rebuilt."""
         keys = [*likes_keys(post_id), like_applied_key(post_id, event_id)]
-        result = self._add(keys=keys, args=[user_id, LIKE_APPLIED_SECONDS])
+        result = self._add(keys=keys, args=[user_id, LIKE_APPLIED_SECONDS, LIKE_CACHE_SECONDS])
         self._redis.sadd(DIRTY_LIKES_KEY, post_id)
         return (int(result[0]), int(result[1])) if result else None
 
     def removed(self, post_id: int, user_id: int, event_id: str) -> tuple[int, int] | None:
         """Take a like back once per event: (count, 0 or ALREADY_APPLIED), or None if the cache must be rebuilt."""
         keys = [*likes_keys(post_id), like_applied_key(post_id, event_id)]
-        result = self._remove(keys=keys, args=[user_id, LIKE_APPLIED_SECONDS])
+        result = self._remove(keys=keys, args=[user_id, LIKE_APPLIED_SECONDS, LIKE_CACHE_SECONDS])
         self._redis.sadd(DIRTY_LIKES_KEY, post_id)
         return (int(result[0]), int(result[1])) if result else None
 
-    def add_to_bloom(self, post_id: int, positions: list[int]) -> None:
-        operation = self._redis.bitfield(likes_keys(post_id)[2])
-        for position in positions:
-            operation = operation.set("u1", position, 1)
-        operation.execute()
+    def add_to_bloom(self, post_id: int, user_id: int) -> int:
+        """Put a liker into the post's Bloom filter (the layer their number falls in); returns how many are in."""
+        positions = self._bloom.positions(user_id)
+        args: list[int] = [LIKE_CACHE_SECONDS, len(self._capacities), *self._capacities]
+        for start, end in self._bloom.slices:
+            args += [end - start, *positions[start:end]]
+        return int(self._bloom_add(keys=[likes_keys(post_id)[2], bloom_inserted_key(post_id)], args=args))
 
-    def states(self, post_ids: list[int], user_id: int, positions: list[int]) -> list[int]:
+    def _bloom_bits(self, pipe: Any, bloom_key: str, likers: Iterable[int], first: int) -> int:
+        """Queue the bits of likers numbered from `first` on, each in its layer; returns how many."""
+        count = 0
+        for number, liker in enumerate(likers, start=first):
+            start, end = self._bloom.slices[self._bloom.layer_for(number)]
+            for position in self._bloom.positions(liker)[start:end]:
+                pipe.setbit(bloom_key, position, 1)
+            count += 1
+        return count
+
+    def states(self, post_ids: list[int], user_id: int) -> list[int]:
         """LIKED, NOT_LIKED, MAYBE or UNKNOWN per post, in one round trip."""
         if not post_ids:
             return []
         batch = PipelineBatch(self._redis)
-        slot = self.queue_states(batch, post_ids, user_id, positions)
+        slot = self.queue_states(batch, post_ids, user_id)
         batch.execute()
         return slot.value
 
@@ -403,15 +470,14 @@ class LikeCache:
 
         return batch.queue(commands, lambda replies: [int(v) if v is not None else None for v in replies])
 
-    def queue_states(
-        self, batch: PipelineBatch, post_ids: list[int], user_id: int, positions: list[int]
-    ) -> Slot[list[int]]:
+    def queue_states(self, batch: PipelineBatch, post_ids: list[int], user_id: int) -> Slot[list[int]]:
         """LIKED, NOT_LIKED, MAYBE or UNKNOWN per post.
 
         Plain commands rather than a script, because cluster pipelines refuse scripts: per post, whether its
-        cache exists, whether it is in Bloom mode, set membership, and the user's Bloom bits.
+        cache exists, whether it is in Bloom mode, set membership, and the user's bits in every Bloom layer (one
+        BITFIELD; bits past the filter's end read 0, so layers a post has not reached cost nothing to store).
         """
-        per_post = 3 + len(positions)
+        positions = self._bloom.positions(user_id)
 
         def commands(pipe: Any) -> int:
             for post_id in post_ids:
@@ -419,18 +485,20 @@ class LikeCache:
                 pipe.exists(count_key)
                 pipe.exists(bloom_key)
                 pipe.sismember(set_key, user_id)
+                bits = pipe.bitfield(bloom_key)
                 for position in positions:
-                    pipe.getbit(bloom_key, position)
-            return per_post * len(post_ids)
+                    bits = bits.get("u1", position)
+                bits.execute()
+            return 4 * len(post_ids)
 
         def parse(replies: list[Any]) -> list[int]:
             states = []
-            for start in range(0, len(replies), per_post):
-                cached, bloom, member, *bits = replies[start : start + per_post]
+            for start in range(0, len(replies), 4):
+                cached, bloom, member, bits = replies[start : start + 4]
                 if not cached:
                     states.append(UNKNOWN)
                 elif bloom:
-                    states.append(MAYBE if all(bits) else NOT_LIKED)
+                    states.append(MAYBE if self._bloom.contains(list(bits)) else NOT_LIKED)
                 else:
                     states.append(LIKED if member else NOT_LIKED)
             return states
@@ -445,7 +513,7 @@ class LikeCache:
             pipe.get(likes_keys(post_id)[0])
         return [int(value) if value is not None else None for value in pipe.execute()]
 
-    def migrate_to_bloom(self, post_id: int, positions_of: Any) -> None:
+    def migrate_to_bloom(self, post_id: int) -> None:
         """Move a post's likers from its set into its Bloom filter, losing none to concurrent likes.
 
         The filter is created first, so every like counted from then on writes its bits there (the add script
@@ -453,29 +521,31 @@ class LikeCache:
         """
         _, set_key, bloom_key = likes_keys(post_id)
         self._redis.setbit(bloom_key, 0, 0)  # the filter now exists
-        members = self._redis.smembers(set_key)
+        members = [int(m) for m in self._redis.smembers(set_key)]
         pipe = self._redis.pipeline(transaction=False)
-        for member in members:
-            for position in positions_of(int(member)):
-                pipe.setbit(bloom_key, position, 1)
+        copied = self._bloom_bits(pipe, bloom_key, members, 1)
+        pipe.incrby(bloom_inserted_key(post_id), copied)
+        pipe.expire(bloom_key, LIKE_CACHE_SECONDS)
+        pipe.expire(bloom_inserted_key(post_id), LIKE_CACHE_SECONDS)
         pipe.delete(set_key)
         pipe.execute()
 
-    def rebuild(self, post_id: int, count: int, likers: list[int] | None, bloom_positions: list[int] | None) -> None:
-        """Load a post's cache from the durable list: its count, and its likers as a set or as Bloom bits."""
+    def rebuild(self, post_id: int, count: int, likers: list[int] | None, bloom_likers: list[int] | None) -> None:
+        """Load a post's cache from the durable list: its count, and its likers as a set or into the Bloom filter."""
         count_key, set_key, bloom_key = likes_keys(post_id)
         # Not a transaction (cluster pipelines have none): the count goes last, so until it is there, readers
         # see a lost cache and ask DynamoDB.
         pipe = self._redis.pipeline(transaction=False)
-        pipe.delete(count_key)
-        pipe.delete(set_key)
-        pipe.delete(bloom_key)
+        for key in (count_key, set_key, bloom_key, bloom_inserted_key(post_id)):
+            pipe.delete(key)
         if likers:
             pipe.sadd(set_key, *likers)
-        if bloom_positions:
-            for position in bloom_positions:
-                pipe.setbit(bloom_key, position, 1)
-        pipe.set(count_key, count)
+            pipe.expire(set_key, LIKE_CACHE_SECONDS)
+        if bloom_likers:
+            pipe.set(bloom_inserted_key(post_id), self._bloom_bits(pipe, bloom_key, bloom_likers, 1))
+            pipe.expire(bloom_key, LIKE_CACHE_SECONDS)
+            pipe.expire(bloom_inserted_key(post_id), LIKE_CACHE_SECONDS)
+        pipe.set(count_key, count, ex=LIKE_CACHE_SECONDS)
         pipe.execute()
 
     def lock(self, key: str, ttl_ms: int) -> str | None:
@@ -571,8 +641,20 @@ class CommentPreviewCache:
 
 
 def affinity_keys(user_id: int) -> tuple[str, str]:
-    """(authors, topics) a user engages with, as hashes of weights; same hash tag as their timeline."""
-    return f"tl:{{{user_id}}}:aff:authors", f"tl:{{{user_id}}}:aff:topics"
+    """(authors, topics) a user engages with: sorted sets scored by weight."""
+    return f"tl:{{{user_id}}}:aff:a", f"tl:{{{user_id}}}:aff:t"
+
+
+# A user's affinities keep their strongest AFFINITY_CAP authors and topics, and go AFFINITY_SECONDS after the last
+# engagement (a user away that long starts afresh).
+AFFINITY_CAP = 500
+AFFINITY_SECONDS = 90 * 86_400
+
+
+def _queue_affinity(pipe: Any, key: str, member: str, weight: float) -> None:
+    pipe.zincrby(key, weight, member)
+    pipe.zremrangebyrank(key, 0, -AFFINITY_CAP - 1)
+    pipe.expire(key, AFFINITY_SECONDS)
 
 
 class AffinityStore:
@@ -584,9 +666,9 @@ class AffinityStore:
     def record(self, user_id: int, author_id: int, topics: Iterable[str], weight: float) -> None:
         authors_key, topics_key = affinity_keys(user_id)
         pipe = self._redis.pipeline(transaction=False)
-        pipe.hincrbyfloat(authors_key, str(author_id), weight)
+        _queue_affinity(pipe, authors_key, str(author_id), weight)
         for topic in topics:
-            pipe.hincrbyfloat(topics_key, topic.lower(), weight)
+            _queue_affinity(pipe, topics_key, topic.lower(), weight)
         pipe.execute()
 
     def queue_all(self, batch: PipelineBatch, user_id: int) -> Slot[tuple[dict[int, float], dict[str, float]]]:
@@ -594,15 +676,15 @@ class AffinityStore:
         authors_key, topics_key = affinity_keys(user_id)
 
         def commands(pipe: Any) -> int:
-            pipe.hgetall(authors_key)
-            pipe.hgetall(topics_key)
+            pipe.zrange(authors_key, 0, -1, withscores=True)
+            pipe.zrange(topics_key, 0, -1, withscores=True)
             return 2
 
         return batch.queue(
             commands,
             lambda replies: (
-                {int(a): float(w) for a, w in replies[0].items()},
-                {t: float(w) for t, w in replies[1].items()},
+                {int(a): float(w) for a, w in replies[0]},
+                {t: float(w) for t, w in replies[1]},
             ),
         )
 
@@ -812,7 +894,7 @@ class StoryCache:
         pipe = self._redis.pipeline(transaction=False)
         pipe.incr(story_views_key(story_id))
         pipe.expire(story_views_key(story_id), self._keep)
-        pipe.hincrbyfloat(affinity_keys(viewer_id)[0], str(author_id), affinity_weight)
+        _queue_affinity(pipe, affinity_keys(viewer_id)[0], str(author_id), affinity_weight)
         pipe.delete(tray_key(viewer_id))
         pipe.execute()
 
