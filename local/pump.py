@@ -25,6 +25,7 @@ from aperture.settings import Settings
 
 Invoke = Callable[[str, dict[str, Any]], Any]
 ASYNC_ATTEMPTS = 3  # Lambda retries a failed asynchronous invoke twice
+SQS_RECEIVE_MAX = 10
 # An idle poller looks less and less often, up to this; any activity (an API request, a delivery) wakes them all.
 IDLE_MAX_SECONDS = 1.0
 
@@ -153,9 +154,17 @@ class EventPump:
         """One batch from a job queue, as an SQS event source mapping with ReportBatchItemFailures delivers it."""
         sqs = client("sqs")
         url = getattr(self._settings, f"queue_{trigger.queue}")
-        messages = sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=trigger.batch_size, WaitTimeSeconds=0, AttributeNames=["All"]
-        ).get("Messages", [])
+        messages: list[dict[str, Any]] = []
+        while len(messages) < trigger.batch_size:  # a receive returns at most ten
+            received = sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=min(SQS_RECEIVE_MAX, trigger.batch_size - len(messages)),
+                WaitTimeSeconds=0,
+                AttributeNames=["All"],
+            ).get("Messages", [])
+            if not received:
+                break
+            messages += received
         if not messages:
             return 0
         records = [

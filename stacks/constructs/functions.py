@@ -98,15 +98,23 @@ def variables_for(function: Function, wiring: Wiring) -> dict[str, str]:
 
 
 def check_placement(function: Function) -> None:
-    """Refuse a function granted the search domain that would run outside the VPC, where the domain is unreachable.
+    """Refuse a function placed where a service it is granted cannot be reached.
 
-    `redis` is what places a function in the VPC (aperture.resources), so the declaration has to say it.
+    The search domain answers only inside the VPC; CloudFront's API only outside it (AWS offers no VPC endpoint
+    for it, and the VPC has no NAT). `redis` is what places a function in the VPC (aperture.resources), so the
+    declaration has to change.
     """
     searches = [g.resource for g in function.grants if g.resource.startswith("search:")]
     if searches and not function.redis:
         raise ValueError(
             f"function {function.name!r} is granted {searches[0]!r} but runs outside the VPC, where the search "
             "domain cannot be reached: declare it with redis=True in aperture.resources"
+        )
+    invalidations = [g.resource for g in function.grants if g.resource.startswith("cdn:")]
+    if invalidations and function.redis:
+        raise ValueError(
+            f"function {function.name!r} is granted {invalidations[0]!r} but runs inside the VPC, where CloudFront's "
+            "API cannot be reached: queue the paths for cdn_invalidate (Grant('queue:cdn_invalidations', 'write'))"
         )
 
 
@@ -242,12 +250,15 @@ class ServiceFunction(Construct):
         if trigger.queue not in targets.queues:
             raise ValueError(f"function {self.declaration.name!r} is triggered by undeclared queue {trigger.queue!r}")
         check_consumer(targets.queue_declarations[trigger.queue], self.declaration)
+        window = trigger.max_batching_window_seconds
         # Partial batch failures: only the messages the handler reports failed become visible again, and each one
         # received max_receives times moves to the queue's dead-letter queue (its redrive policy).
         self.function.add_event_source(
             event_sources.SqsEventSource(
                 targets.queues[trigger.queue],
                 batch_size=trigger.batch_size,
+                max_batching_window=Duration.seconds(window) if window else None,
+                max_concurrency=trigger.max_concurrency,
                 report_batch_item_failures=True,
             )
         )

@@ -813,7 +813,7 @@ def test_every_log_group_expires(service_template: dict[str, Any]) -> None:
     assert all(g["Properties"]["RetentionInDays"] == 30 for g in groups)
 
 
-def test_functions_that_delete_images_may_invalidate_the_cdn_and_no_other_may(
+def test_only_cdn_invalidate_may_invalidate_the_cdn_and_it_runs_outside_the_vpc(
     synthesized: Synthesized, service_template: dict[str, Any]
 ) -> None:
     # Given every function's role policy
@@ -827,5 +827,49 @@ def test_functions_that_delete_images_may_invalidate_the_cdn_and_no_other_may(
                 # on the one distribution (named by its id), never "*"
                 assert "distribution/" in json.dumps(statement["Resource"]) and statement["Resource"] != "*"
                 invalidating.add(declaration.name)
-    # Then exactly the functions that delete images hold it
-    assert invalidating == {"posts", "stories", "story_expiry"}
+        assert _actions(statements, "cloudfront:") <= {"cloudfront:CreateInvalidation"}
+    # Then cdn_invalidate alone holds it, and runs where CloudFront's API can be reached: outside the VPC
+    assert invalidating == {"cdn_invalidate"}
+    assert "VpcConfig" not in _function(synthesized, service_template, "cdn_invalidate")
+
+
+def test_functions_that_delete_images_queue_their_paths_for_cdn_invalidate(
+    synthesized: Synthesized, stateful_template: dict[str, Any], service_template: dict[str, Any]
+) -> None:
+    # Given who may send to and consume the invalidation queue
+    queue = _queue(synthesized, "cdn_invalidations")
+    actions = {f.name: _queue_actions(synthesized, service_template, f.name, queue) for f in FUNCTIONS}
+    senders = {name for name, granted in actions.items() if "sqs:SendMessage" in granted}
+    consumers = {name for name, granted in actions.items() if granted & QUEUE_CONSUME}
+    # Then the functions that delete images send (and only send), and cdn_invalidate alone consumes
+    assert senders == {"posts", "stories", "story_expiry"}
+    assert all(actions[name] == {"sqs:SendMessage"} for name in senders)
+    assert consumers == {"cdn_invalidate"}
+    # And it takes batches of up to 15 prefixes (CloudFront's limit on wildcard paths in progress), gathered for
+    # up to a minute, at most two at once, reporting failed messages
+    function = logical_id(synthesized.service.functions.by_name["cdn_invalidate"].function)
+    (mapping,) = (
+        m["Properties"]
+        for m in resources(service_template, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": function}
+    )
+    assert f"ExportsOutputFnGetAtt{queue}Arn" in mapping["EventSourceArn"]["Fn::ImportValue"]
+    assert mapping["BatchSize"] == 15
+    assert mapping["MaximumBatchingWindowInSeconds"] == 60
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 2}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # And the deleting functions reach SQS from the VPC through its interface endpoint
+    endpoints = [
+        e["Properties"]["ServiceName"]["Fn::Join"][1][-1]
+        for e in resources(stateful_template, "AWS::EC2::VPCEndpoint").values()
+    ]
+    assert ".sqs" in endpoints
+
+
+def test_a_cdn_grant_inside_the_vpc_fails_the_synth(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a function granted CloudFront invalidations but declared with redis (so inside the VPC)
+    changed = tuple(replace(f, redis=True) if f.name == "cdn_invalidate" else f for f in FUNCTIONS)
+    monkeypatch.setattr(service_stack, "FUNCTIONS", changed)
+    # Then the synth stops instead of deploying a function that could never reach CloudFront's API
+    with pytest.raises(ValueError, match=r"'cdn_invalidate' is granted 'cdn:images' but runs inside the VPC"):
+        cdk_app.build_app(context=NO_BUNDLING)

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     stream_story_views: str = "aperture-story_views"
     queue_fanout: str = "aperture-fanout"  # the queue's URL on AWS; locally, its name (resolved at first use)
     queue_explore: str = "aperture-explore"
+    queue_cdn_invalidations: str = "aperture-cdn_invalidations"
     media_bucket: str = "aperture-media"
 
     user_pool_id: str = ""
