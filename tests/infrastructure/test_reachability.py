@@ -8,7 +8,6 @@ its service deploys fine and fails only when the call is made, on AWS; this find
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -92,10 +91,6 @@ def _listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _dump(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)
-
-
 def _role_statements(synthesized: Synthesized, template: dict[str, Any], name: str) -> list[dict[str, Any]]:
     """The role's own statements (the managed policies only let Lambda write logs and attach the function's ENIs,
     both done by Lambda itself, not from the function's network)."""
@@ -111,19 +106,35 @@ def _role_statements(synthesized: Synthesized, template: dict[str, Any], name: s
     ]
 
 
-def _mapping_resources(template: dict[str, Any], function_id: str) -> tuple[list[str], list[str]]:
+def _mapping_resources(template: dict[str, Any], function_id: str) -> tuple[list[Any], list[Any]]:
     """The sources and on-failure destinations of the function's event source mappings (as the template spells them)."""
-    sources: list[str] = []
-    destinations: list[str] = []
+    sources: list[Any] = []
+    destinations: list[Any] = []
     for mapping in resources(template, "AWS::Lambda::EventSourceMapping").values():
         properties = mapping["Properties"]
         if properties["FunctionName"] != {"Ref": function_id}:
             continue
-        sources.append(_dump(properties["EventSourceArn"]))
+        sources.append(properties["EventSourceArn"])
         destination = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         if destination is not None:
-            destinations.append(_dump(destination))
+            destinations.append(destination)
     return sources, destinations
+
+
+def _parts(arn: Any) -> list[Any]:
+    """An ARN as the template spells it, as the parts of its Fn::Join (or the one value it is)."""
+    if isinstance(arn, dict) and "Fn::Join" in arn and arn["Fn::Join"][0] == "":
+        return list(arn["Fn::Join"][1])
+    return [arn]
+
+
+def _within(resource: Any, arn: Any) -> bool:
+    """`resource` is `arn` itself, or a path under it (an object key pattern of a bucket, say)."""
+    if resource == arn:
+        return True
+    whole, head = _parts(resource), _parts(arn)
+    rest = whole[len(head) :]
+    return whole[: len(head)] == head and bool(rest) and isinstance(rest[0], str) and rest[0].startswith("/")
 
 
 def called_services(synthesized: Synthesized, template: dict[str, Any], declaration: Function) -> dict[str, set[str]]:
@@ -132,12 +143,11 @@ def called_services(synthesized: Synthesized, template: dict[str, Any], declarat
     sources, destinations = _mapping_resources(template, function_id)
 
     def the_mappings(action: str, resource: Any) -> bool:
-        spelled = _dump(resource)
         if action in MAPPING_UNSCOPED_ACTIONS and resource == "*" and sources:
             return True
-        if action in MAPPING_SOURCE_ACTIONS and any(source in spelled for source in sources):
+        if action in MAPPING_SOURCE_ACTIONS and any(_within(resource, source) for source in sources):
             return True
-        return action in MAPPING_DESTINATION_ACTIONS and any(target in spelled for target in destinations)
+        return action in MAPPING_DESTINATION_ACTIONS and any(_within(resource, target) for target in destinations)
 
     called: dict[str, set[str]] = {}
     for statement in _role_statements(synthesized, template, declaration.name):

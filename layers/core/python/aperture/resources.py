@@ -176,6 +176,15 @@ QUEUES: tuple[Queue, ...] = (FANOUT, EXPLORE, CDN_INVALIDATIONS)
 UPLOAD_PREFIX = "uploads/"
 IMAGE_PREFIX = "images/"
 MODEL_PREFIX = "models/"  # trained ranking weights (APERTURE_RANKING_MODEL_KEY names one)
+# Where Lambda's S3 on-failure destination writes the whole invocation record of a stream batch it gave up on
+# (aws/lambda/<mapping id>/<shard id>/YYYY/MM/DD/<time>-<uuid>), in the failure archive bucket; the local pump
+# writes the same there, and `python -m local.redrive` gives them back to their functions.
+FAILURE_ARCHIVE_PREFIX = "aws/lambda/"
+# On AWS the archive bucket is aperture-failures-<account>-<region> (locally Settings.failure_archive_bucket).
+FAILURE_ARCHIVE_BUCKET_PREFIX = "aperture-failures-"
+# Every deployed function is tagged with its declared name (deployed names are CloudFormation's), so an operator's
+# tool can tell which function an ARN is.
+FUNCTION_TAG = "aperture:function"
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     queue_explore: str = "aperture-explore"
     queue_cdn_invalidations: str = "aperture-cdn_invalidations"
     media_bucket: str = "aperture-media"
+    # Whole records of stream batches given up on (the S3 on-failure destination); read by the redrive command.
+    failure_archive_bucket: str = "aperture-failures"
 
     user_pool_id: str = ""
     user_pool_client_id: str = ""
