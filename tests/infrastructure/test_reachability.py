@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from aperture.resources import FUNCTIONS, Function
+from stacks.constructs.permissions import QUEUE_READ, STREAM_READ
 from tests.infrastructure.conftest import Synthesized, logical_id, resources
 
 # One synthesis per session: under xdist, every infrastructure test runs on the same worker.
@@ -23,20 +24,12 @@ pytestmark = pytest.mark.xdist_group("cdk")
 # What Lambda's event source mapping does with the function's role, from Lambda's own network (never the
 # function's): reading its source, and writing what keeps failing to its on-failure destination.
 MAPPING_SOURCE_ACTIONS = {
-    "kinesis:DescribeStream",
-    "kinesis:DescribeStreamSummary",
-    "kinesis:GetRecords",
-    "kinesis:GetShardIterator",
-    "kinesis:ListShards",
-    "kinesis:SubscribeToShard",
+    *STREAM_READ,  # granted by the function's stream:<key> read grant, used by its mapping
     "dynamodb:DescribeStream",
     "dynamodb:GetRecords",
     "dynamodb:GetShardIterator",
-    "sqs:ChangeMessageVisibility",
-    "sqs:DeleteMessage",
-    "sqs:GetQueueAttributes",
+    *QUEUE_READ,  # granted by its queue:<key> read grant
     "sqs:GetQueueUrl",
-    "sqs:ReceiveMessage",
 }
 MAPPING_DESTINATION_ACTIONS = {
     "sqs:GetQueueAttributes",

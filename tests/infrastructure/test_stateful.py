@@ -180,10 +180,7 @@ def _media_bucket(synthesized: Synthesized, template: dict[str, Any]) -> dict[st
     return template["Resources"][logical_id(synthesized.stateful.media.bucket)]["Properties"]
 
 
-def test_media_bucket_blocks_public_access_and_encrypts(
-    synthesized: Synthesized, stateful_template: dict[str, Any]
-) -> None:
-    properties = _media_bucket(synthesized, stateful_template)
+def _assert_private_encrypted_and_logged(synthesized: Synthesized, properties: dict[str, Any]) -> None:
     assert properties["PublicAccessBlockConfiguration"] == {
         "BlockPublicAcls": True,
         "BlockPublicPolicy": True,
@@ -196,6 +193,13 @@ def test_media_bucket_blocks_public_access_and_encrypts(
     assert properties["LoggingConfiguration"]["DestinationBucketName"] == {
         "Ref": logical_id(synthesized.stateful.media.access_logs)
     }
+
+
+def test_media_bucket_blocks_public_access_and_encrypts(
+    synthesized: Synthesized, stateful_template: dict[str, Any]
+) -> None:
+    properties = _media_bucket(synthesized, stateful_template)
+    _assert_private_encrypted_and_logged(synthesized, properties)
 
 
 def test_media_bucket_expires_uploads_and_never_images(
@@ -237,18 +241,7 @@ def test_the_failure_archive_is_private_encrypted_tls_only_unversioned_and_expir
     properties = stateful_template["Resources"][bucket]["Properties"]
     # Then nobody outside reaches it, it is encrypted with S3's keys (Lambda writes it without a KMS grant), and its
     # access is logged
-    assert properties["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True,
-        "BlockPublicPolicy": True,
-        "IgnorePublicAcls": True,
-        "RestrictPublicBuckets": True,
-    }
-    assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
-        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-    ]
-    assert properties["LoggingConfiguration"]["DestinationBucketName"] == {
-        "Ref": logical_id(synthesized.stateful.media.access_logs)
-    }
+    _assert_private_encrypted_and_logged(synthesized, properties)
     # And every record expires after 14 days; none keeps old versions (redriven records are deleted for good)
     assert properties["LifecycleConfiguration"]["Rules"] == [
         {"ExpirationInDays": 14, "Id": "expire-failed-batches", "Status": "Enabled"}

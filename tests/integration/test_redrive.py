@@ -22,8 +22,7 @@ from werkzeug.wrappers import Request
 from aperture import wiring
 from aperture.adapters.aws import client
 from aperture.adapters.failure_archive import FailureArchive, archive_key
-from aperture.clock import ShiftedClock, now_ms
-from aperture.models.events import FollowChanged
+from aperture.clock import ShiftedClock
 from aperture.models.records import Notification
 from aperture.resources import FUNCTION_TAG
 from aperture.settings import get_settings
@@ -32,7 +31,7 @@ from local.pump import EventPump, invocation_record
 from local.redrive import aws_redrive, local_redrive
 from local.runtime import _controls
 from tests.faults import InjectedFaultError
-from tests.support import Account, Api
+from tests.support import Account, Api, follow_event
 
 KEY = re.compile(
     r"^aws/lambda/[0-9a-f-]{36}/shardId-\d+/\d{4}/\d{2}/\d{2}/\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}-[0-9a-f-]{36}$"
@@ -58,16 +57,6 @@ class RefusingOneRecipient:
         return self._port.create(notification)
 
 
-def _follow(follower: Account, followee: Account) -> FollowChanged:
-    return FollowChanged(
-        event_id=uuid.uuid4().hex,
-        occurred_at=now_ms(),
-        follower_id=int(follower.user_id),
-        followee_id=int(followee.user_id),
-        following=True,
-    )
-
-
 def _follows_of(api: Api, who: Account) -> list[str]:
     response = api.call("GET", "/notifications", who)
     assert response.status_code == 200, response.json
@@ -88,8 +77,8 @@ def test_a_poison_record_is_archived_whole_and_redriven_once_fixed(
     wiring.notifier.cache_clear()
     started = datetime.now(UTC).replace(microsecond=0)
     # When three follows reach the events stream in one batch, the middle one for dave
-    poison = _follow(carol, dave)
-    for event in (_follow(alice, bob), poison, _follow(erin, frank)):
+    poison = follow_event(carol, dave)
+    for event in (follow_event(alice, bob), poison, follow_event(erin, frank)):
         wiring.events().publish(event)
     pump.drain()
     # Then the records around the poison were handled (partial batch failure), and dave has nothing yet
