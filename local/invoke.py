@@ -10,7 +10,22 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from aperture.resources import function
+from aperture.resources import FUNCTIONS, function
+
+LOCAL_ACCOUNT = "123456789012"
+FUNCTION_NAME_PREFIX = "aperture-"
+
+
+def function_arn(name: str, region: str = "us-east-1") -> str:
+    """The ARN a declared function has locally (its context's invoked_function_arn)."""
+    return f"arn:aws:lambda:{region}:{LOCAL_ACCOUNT}:function:{FUNCTION_NAME_PREFIX}{name}"
+
+
+def declared_name(arn: str) -> str | None:
+    """The declared function a local ARN names, or None if it names none."""
+    name = arn.split(":")[6] if arn.count(":") >= 6 else ""
+    declared = name.removeprefix(FUNCTION_NAME_PREFIX)
+    return declared if name.startswith(FUNCTION_NAME_PREFIX) and any(f.name == declared for f in FUNCTIONS) else None
 
 
 @dataclass
@@ -26,7 +41,7 @@ class LocalContext:
 
     @property
     def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+        return function_arn(self.function_name.removeprefix(FUNCTION_NAME_PREFIX))
 
     def get_remaining_time_in_millis(self) -> int:
         return 60_000
@@ -43,7 +58,7 @@ running: contextvars.ContextVar[str | None] = contextvars.ContextVar("running", 
 def invoke(name: str, event: dict[str, Any]) -> Any:
     """Run functions/<name>/handler.py's lambda_handler on an event and return what it returns."""
     module = importlib.import_module(f"functions.{name}.handler")
-    context = LocalContext(function_name=f"aperture-{name}", memory_limit_in_mb=function(name).memory_mb)
+    context = LocalContext(function_name=f"{FUNCTION_NAME_PREFIX}{name}", memory_limit_in_mb=function(name).memory_mb)
     with _instance_locks[name]:
         token = running.set(name)
         try:

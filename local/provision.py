@@ -61,7 +61,8 @@ class Provisioned:
 
 
 def provision(settings: Settings) -> Provisioned:
-    """Create tables (with TTL), streams, the media bucket and its notifications, and the user pool."""
+    """Create tables (with TTL), streams, queues, the media bucket and its notifications, the failure archive
+    bucket, and the user pool."""
     dynamodb = client("dynamodb")
     for table in TABLES:
         request = create_table_request(table, settings)
@@ -83,10 +84,13 @@ def provision(settings: Settings) -> Provisioned:
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
     s3 = client("s3")
-    bucket_args: dict[str, Any] = {"Bucket": settings.media_bucket}
+    location: dict[str, Any] = {}
     if settings.region != "us-east-1":
-        bucket_args["CreateBucketConfiguration"] = {"LocationConstraint": settings.region}
-    s3.create_bucket(**bucket_args)
+        location["CreateBucketConfiguration"] = {"LocationConstraint": settings.region}
+    s3.create_bucket(Bucket=settings.media_bucket, **location)
+    # Where the event pump writes the whole record of a stream batch its consumer gave up on, as Lambda's S3
+    # on-failure destination does on AWS (`python -m local.redrive` reads them back).
+    s3.create_bucket(Bucket=settings.failure_archive_bucket, **location)
     # The web app uploads from another origin (the gateway's port), as it does from CloudFront's on AWS.
     s3.put_bucket_cors(Bucket=settings.media_bucket, CORSConfiguration={"CORSRules": [MEDIA_UPLOAD_CORS.s3_rule()]})
     s3.put_bucket_notification_configuration(

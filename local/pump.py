@@ -4,7 +4,9 @@ Lambda would.
 S3 notifications arrive through an SQS queue (moto relays them there); each is an asynchronous invoke
 retried twice, then sent to the failure queue. Kinesis and DynamoDB stream records go to each consumer in batches,
 in order per shard; a reported item failure checkpoints before it and redelivers from there, up to the trigger's
-retry limit, after which the record goes to the failure queue and the consumer moves on.
+retry limit, after which the record is written whole to the failure archive bucket, as Lambda's S3 on-failure
+destination writes it (the invocation record, the batch in its payload), and the consumer moves on. Job-queue
+messages a consumer keeps failing go to the failure queue (on AWS, the queue's own dead-letter queue).
 """
 
 from __future__ import annotations
@@ -15,16 +17,21 @@ import json
 import sys
 import threading
 import traceback
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from aperture.adapters.aws import client
+from aperture.adapters.failure_archive import FailureArchive, archive_key
 from aperture.resources import FUNCTIONS, KinesisTrigger, SqsTrigger, TableStreamTrigger
 from aperture.settings import Settings
+from local.invoke import function_arn
 
 Invoke = Callable[[str, dict[str, Any]], Any]
 ASYNC_ATTEMPTS = 3  # Lambda retries a failed asynchronous invoke twice
+SQS_RECEIVE_MAX = 10
 # An idle poller looks less and less often, up to this; any activity (an API request, a delivery) wakes them all.
 IDLE_MAX_SECONDS = 1.0
 
@@ -153,9 +160,17 @@ class EventPump:
         """One batch from a job queue, as an SQS event source mapping with ReportBatchItemFailures delivers it."""
         sqs = client("sqs")
         url = getattr(self._settings, f"queue_{trigger.queue}")
-        messages = sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=trigger.batch_size, WaitTimeSeconds=0, AttributeNames=["All"]
-        ).get("Messages", [])
+        messages: list[dict[str, Any]] = []
+        while len(messages) < trigger.batch_size:  # a receive returns at most ten
+            received = sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=min(SQS_RECEIVE_MAX, trigger.batch_size - len(messages)),
+                WaitTimeSeconds=0,
+                AttributeNames=["All"],
+            ).get("Messages", [])
+            if not received:
+                break
+            messages += received
         if not messages:
             return 0
         records = [
@@ -213,7 +228,8 @@ class EventPump:
                 continue
             event = {"Records": [self._kinesis_record(r, shard["ShardId"], description) for r in records]}
             handled += len(records)
-            self._deliver_batch(name, trigger, cursor, event, [r["SequenceNumber"] for r in records])
+            sequences = [r["SequenceNumber"] for r in records]
+            self._deliver_batch(name, trigger, cursor, event, sequences, (description["StreamARN"], shard["ShardId"]))
         return handled
 
     def _pump_table(self, name: str, trigger: TableStreamTrigger) -> int:
@@ -238,7 +254,8 @@ class EventPump:
                 continue
             event = {"Records": [self._table_record(r, arn) for r in records]}
             handled += len(records)
-            self._deliver_batch(name, trigger, cursor, event, [r["dynamodb"]["SequenceNumber"] for r in records])
+            sequences = [r["dynamodb"]["SequenceNumber"] for r in records]
+            self._deliver_batch(name, trigger, cursor, event, sequences, (arn, shard["ShardId"]))
         return handled
 
     def _table_record(self, record: dict[str, Any], arn: str) -> dict[str, Any]:
@@ -260,13 +277,15 @@ class EventPump:
         cursor: _Cursor,
         event: dict[str, Any],
         sequences: list[str],
+        shard: tuple[str, str],  # the stream's ARN and the shard's id
     ) -> None:
+        raised = False
         try:
             response = self._invoke(name, event) or {}
             failed = [f["itemIdentifier"] for f in response.get("batchItemFailures", [])]
         except Exception:
             traceback.print_exc()
-            failed = [sequences[0]]  # the whole batch failed
+            failed, raised = [sequences[0]], True  # the whole batch failed
         if not failed:
             cursor.checkpoint, cursor.failed_at, cursor.attempts = sequences[-1], None, 0
             return
@@ -278,10 +297,27 @@ class EventPump:
             cursor.failed_at, cursor.attempts = first, 1
         if cursor.attempts > trigger.max_retries:
             # Retries spent: hand the record to the on-failure destination and carry on after it.
-            self._send_failure(name, {"Records": [event["Records"][index]]}, "retries exhausted")
+            self._archive_failure(name, [event["Records"][index]], shard, cursor.attempts, raised)
             cursor.checkpoint, cursor.failed_at, cursor.attempts = first, None, 0
         elif index > 0:
             cursor.checkpoint = sequences[index - 1]
+
+    def _archive_failure(
+        self, name: str, records: list[dict[str, Any]], shard: tuple[str, str], attempts: int, raised: bool
+    ) -> None:
+        """Write what Lambda's S3 on-failure destination writes: the invocation record with the whole batch."""
+        stream_arn, shard_id = shard
+        print(f"event pump: {name} gave up on a batch of {stream_arn} ({shard_id})", file=sys.stderr, flush=True)
+        now = datetime.now(UTC)
+        function = function_arn(name, self._settings.region)
+        # Lambda names the object by the event source mapping's id; locally one id per function and stream.
+        mapping_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{function}|{stream_arn}"))
+        record = invocation_record(function, stream_arn, shard_id, records, now)
+        record["requestContext"]["approximateInvokeCount"] = attempts
+        if raised:
+            record["responseContext"]["functionError"] = "Unhandled"
+        archive = FailureArchive(client("s3"), self._settings.failure_archive_bucket)
+        archive.put(archive_key(mapping_id, shard_id, now), record)
 
     def _kinesis_record(self, record: dict[str, Any], shard_id: str, stream: dict[str, Any]) -> dict[str, Any]:
         arrival = record.get("ApproximateArrivalTimestamp")
@@ -301,3 +337,46 @@ class EventPump:
             "awsRegion": self._settings.region,
             "eventSourceARN": stream["StreamARN"],
         }
+
+
+def _iso(seconds: float, milliseconds: bool = True) -> str:
+    at = datetime.fromtimestamp(seconds, UTC)
+    return at.isoformat(timespec="milliseconds" if milliseconds else "seconds").replace("+00:00", "Z")
+
+
+def invocation_record(
+    function: str, stream_arn: str, shard_id: str, records: list[dict[str, Any]], at: datetime
+) -> dict[str, Any]:
+    """The invocation record Lambda writes for a stream batch it gave up on, with the whole batch as `payload`.
+
+    Shape as documented for Kinesis (KinesisBatchInfo) and DynamoDB Streams (DDBStreamBatchInfo) on-failure
+    destinations; to S3 the event itself comes too, as a JSON string.
+    """
+    kinesis = records[0].get("eventSource") == "aws:kinesis"
+    if kinesis:
+        sequences = [r["kinesis"]["sequenceNumber"] for r in records]
+        arrivals = [float(r["kinesis"].get("approximateArrivalTimestamp") or 0) for r in records]
+    else:
+        sequences = [r["dynamodb"]["SequenceNumber"] for r in records]
+        arrivals = [float(r["dynamodb"].get("ApproximateCreationDateTime") or 0) for r in records]
+    return {
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": function,
+            "condition": "RetryAttemptsExhausted",
+            "approximateInvokeCount": 1,
+        },
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST"},
+        "version": "1.0",
+        "timestamp": _iso(at.timestamp()),
+        "KinesisBatchInfo" if kinesis else "DDBStreamBatchInfo": {
+            "shardId": shard_id,
+            "startSequenceNumber": sequences[0],
+            "endSequenceNumber": sequences[-1],
+            "approximateArrivalOfFirstRecord": _iso(arrivals[0], milliseconds=kinesis),
+            "approximateArrivalOfLastRecord": _iso(arrivals[-1], milliseconds=kinesis),
+            "batchSize": len(records),
+            "streamArn": stream_arn,
+        },
+        "payload": json.dumps({"Records": records}),
+    }

@@ -27,7 +27,8 @@ from local.emulation import start_moto
 from local.gateway import Gateway
 from local.invoke import invoke
 from local.provision import provision
-from local.pump import EventPump
+from local.pump import EventPump, Invoke
+from local.redrive import local_redrive, parse_since, stream_consumers
 from local.scheduler import Scheduler
 
 PUMP_IDLE_SECONDS = 0.05
@@ -74,7 +75,9 @@ class LocalPlatform:
         threading.Thread(target=self.server.shutdown, daemon=True).start()
 
 
-def _controls(pump: EventPump, clock: ShiftedClock, jobs: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+def _controls(
+    pump: EventPump, clock: ShiftedClock, jobs: dict[str, Callable[[], Any]], invoke: Invoke
+) -> dict[str, Any]:
     def drain(_: Request, __: str) -> Response:
         return _json(200, {"delivered": pump.drain()})
 
@@ -107,7 +110,22 @@ def _controls(pump: EventPump, clock: ShiftedClock, jobs: dict[str, Callable[[],
             return _json(404, {"error": {"code": "user_not_found", "message": f"no user {username!r} ({error})"}})
         return _json(200, {"username": username, "group": settings.moderator_group, "note": "sign in again"})
 
-    return {"drain": drain, "run": run, "clock": advance, "moderator": moderator}
+    def redrive(request: Request, _: str) -> Response:
+        body = request.get_json(silent=True) or {}
+        function = body.get("function")
+        if function is not None and function not in stream_consumers():
+            known = ", ".join(stream_consumers())
+            message = f"no stream consumer {function!r}; known: {known}"
+            return _json(422, {"error": {"code": "invalid_request", "message": message}})
+        try:
+            since = parse_since(body.get("since"))
+        except (TypeError, ValueError) as error:
+            return _json(422, {"error": {"code": "invalid_request", "message": f"since: {error}"}})
+        report = local_redrive(invoke, get_settings(), function, since)
+        # What the redelivered batches produced (events, jobs) is delivered before answering, as /_local/run does.
+        return _json(200, {**report.as_dict(), "delivered": pump.drain()})
+
+    return {"drain": drain, "run": run, "clock": advance, "moderator": moderator, "redrive": redrive}
 
 
 def _not_ready(environ: dict[str, Any], start_response: Any) -> list[bytes]:
@@ -153,7 +171,7 @@ def start(port: int) -> LocalPlatform:
     settings = get_settings()
     pump = EventPump(invoke, settings, resources.notification_queue_url, resources.failure_queue_url)
     scheduler = Scheduler(invoke, settings.region)
-    controls = _controls(pump, clock, scheduler.jobs)
+    controls = _controls(pump, clock, scheduler.jobs, invoke)
     # An API request may write events; the pump's idle pollers look for them at once rather than at their next tick.
     server.app = Gateway(invoke, wiring.token_verifier, wiring.media_store, controls, after_api=pump.nudge)
     return LocalPlatform(bound_port, server, pump, scheduler, settings.schedules, clock, threading.Event(), moto)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import Aws, CfnOutput, Stack
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from aperture.resources import FUNCTIONS
@@ -14,7 +15,7 @@ from aperture.routes import ROUTES
 from .constructs.api import HttpEndpoints
 from .constructs.functions import ServiceFunctions, Wiring
 from .constructs.layer import CoreLayer
-from .constructs.naming import media_bucket_name
+from .constructs.naming import failure_archive_bucket_name, media_bucket_name
 from .constructs.permissions import GrantTargets
 from .constructs.push import push_applications
 from .constructs.schedules import Schedules
@@ -58,6 +59,8 @@ class ServiceStack(Stack):
                 cdn_base=cdn_base,
                 cdn_distribution_id=cdn_distribution_id,
                 placement=stateful.placement,
+                # By name, as the media bucket: a cross-stack reference would tie each consumer's policy to an export.
+                failure_archive=s3.Bucket.from_bucket_name(self, "FailureArchive", failure_archive_bucket_name()),
                 layer=layer.layer,
                 functions_root=source_root / "functions",
                 # Optional context apnsApplicationArn / fcmApplicationArn: see stacks/constructs/push.py.

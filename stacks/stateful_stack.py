@@ -12,6 +12,7 @@ from aperture.resources import FUNCTIONS, QUEUES, STREAMS, TABLES
 from .constructs.cache import TimelineCache
 from .constructs.data import Tables
 from .constructs.events import EventStreams
+from .constructs.failures import FailureArchive
 from .constructs.functions import Placement
 from .constructs.identity import Identity
 from .constructs.media import MediaStore
@@ -35,6 +36,8 @@ class StatefulStack(Stack):
         # The consumers' triggers set each queue's redrive policy (max_receives).
         self.queues = WorkQueues(self, "Queues", declarations=QUEUES, consumers=FUNCTIONS)
         self.media = MediaStore(self, "Media")
+        # Stream batches the consumers gave up on, whole (their event source mappings' on-failure destination).
+        self.failures = FailureArchive(self, "Failures", access_logs=self.media.access_logs)
         self.identity = Identity(self, "Identity")
         self.cache = TimelineCache(
             self, "Cache", vpc=vpc, subnets=self.network.subnets, clients=self.network.function_security_group
@@ -44,6 +47,8 @@ class StatefulStack(Stack):
         )
 
         CfnOutput(self, "MediaBucketName", value=self.media.bucket.bucket_name)
+        # What `python -m local.redrive --bucket` takes.
+        CfnOutput(self, "FailureArchiveBucketName", value=self.failures.bucket.bucket_name)
         CfnOutput(self, "UserPoolId", value=self.identity.user_pool.user_pool_id)
         CfnOutput(self, "UserPoolClientId", value=self.identity.client.user_pool_client_id)
         CfnOutput(self, "SearchEndpoint", value=self.search.domain.domain_endpoint)

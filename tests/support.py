@@ -14,6 +14,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,8 @@ from PIL import Image
 from werkzeug.test import Client
 
 from aperture import wiring
+from aperture.clock import now_ms
+from aperture.models.events import FollowChanged
 from aperture.settings import get_settings
 from local.emulation import start_moto
 from local.gateway import Gateway
@@ -245,6 +248,17 @@ class Account:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+
+def follow_event(follower: Account, followee: Account) -> FollowChanged:
+    """A follow as the relay publishes it to the events stream (a new event id each time)."""
+    return FollowChanged(
+        event_id=uuid.uuid4().hex,
+        occurred_at=now_ms(),
+        follower_id=int(follower.user_id),
+        followee_id=int(followee.user_id),
+        following=True,
+    )
 
 
 class Api:

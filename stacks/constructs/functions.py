@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
@@ -17,9 +17,10 @@ from aws_cdk import aws_s3_notifications as s3_notifications
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from aperture.resources import Function, KinesisTrigger, S3Trigger, SqsTrigger, TableStreamTrigger
+from aperture.resources import FUNCTION_TAG, Function, KinesisTrigger, S3Trigger, SqsTrigger, TableStreamTrigger
 
 from .environment import common_variables, setting_variable
+from .failures import ArchiveOnFailure
 from .layer import ARCHITECTURE, RUNTIME
 from .nag import (
     BASIC_EXECUTION,
@@ -56,6 +57,7 @@ class Wiring:
     cdn_base: str
     cdn_distribution_id: str
     placement: Placement
+    failure_archive: s3.IBucket  # stream batches the consumers gave up on, whole
     layer: lambda_.ILayerVersion
     functions_root: Path
     # Settings field -> SNS platform application ARN, for the platforms given (stacks.constructs.push).
@@ -98,9 +100,11 @@ def variables_for(function: Function, wiring: Wiring) -> dict[str, str]:
 
 
 def check_placement(function: Function) -> None:
-    """Refuse a function granted the search domain that would run outside the VPC, where the domain is unreachable.
+    """Refuse a function placed where a service it is granted cannot be reached.
 
-    `redis` is what places a function in the VPC (aperture.resources), so the declaration has to say it.
+    The search domain answers only inside the VPC; CloudFront's API only outside it (AWS offers no VPC endpoint
+    for it, and the VPC has no NAT). `redis` is what places a function in the VPC (aperture.resources), so the
+    declaration has to change.
     """
     searches = [g.resource for g in function.grants if g.resource.startswith("search:")]
     if searches and not function.redis:
@@ -108,10 +112,17 @@ def check_placement(function: Function) -> None:
             f"function {function.name!r} is granted {searches[0]!r} but runs outside the VPC, where the search "
             "domain cannot be reached: declare it with redis=True in aperture.resources"
         )
+    invalidations = [g.resource for g in function.grants if g.resource.startswith("cdn:")]
+    if invalidations and function.redis:
+        raise ValueError(
+            f"function {function.name!r} is granted {invalidations[0]!r} but runs inside the VPC, where CloudFront's "
+            "API cannot be reached: queue the paths for cdn_invalidate (Grant('queue:cdn_invalidations', 'write'))"
+        )
 
 
 def failure_queue(scope: Construct) -> sqs.Queue:
-    """The end of the line for events that exhausted their retries: kept two weeks for inspection and redrive."""
+    """The end of the line for asynchronous events that exhausted their retries (S3 notifications, schedules):
+    kept two weeks for inspection and redrive."""
     queue = sqs.Queue(
         scope,
         "Failures",
@@ -122,14 +133,15 @@ def failure_queue(scope: Construct) -> sqs.Queue:
     acknowledge(
         queue,
         "AwsSolutions-SQS3",
-        "This queue is itself the dead-letter destination of a function's trigger (an on-failure destination or "
-        "a schedule's DLQ); a DLQ of the DLQ would only move the same messages one hop further.",
+        "This queue is itself the dead-letter destination of a function's trigger (an asynchronous invoke's "
+        "on-failure destination or a schedule's DLQ); a DLQ of the DLQ would only move the same messages one hop "
+        "further.",
     )
     return queue
 
 
 class ServiceFunction(Construct):
-    """A declared function with its log group, role, and (if it has a trigger) its failure queue."""
+    """A declared function with its log group, role, and (if it has a trigger) where what keeps failing goes."""
 
     def __init__(self, scope: Construct, construct_id: str, *, declaration: Function, wiring: Wiring) -> None:
         super().__init__(scope, construct_id)
@@ -155,6 +167,8 @@ class ServiceFunction(Construct):
             vpc_subnets=placement.subnets if in_vpc else None,
             security_groups=[placement.security_group] if in_vpc else None,
         )
+        # An operator's tool (the redrive) tells which declared function a deployed ARN is by this tag.
+        Tags.of(self.function).add(FUNCTION_TAG, declaration.name)
         for grant in declaration.grants:
             for statement in statements_for(grant, wiring.targets):
                 self.function.add_to_role_policy(statement)
@@ -192,8 +206,10 @@ class ServiceFunction(Construct):
             )
 
         # A ScheduleTrigger's rule lives in stacks.constructs.schedules (with its own dead-letter queue); an
-        # SqsTrigger's failed messages go to the dead-letter queue of the queue itself (stacks.constructs.queues).
+        # SqsTrigger's failed messages go to the dead-letter queue of the queue itself (stacks.constructs.queues);
+        # a stream's failed batches go whole to the failure archive bucket.
         self.failures: sqs.Queue | None = None
+        self.failure_archive: ArchiveOnFailure | None = None
         if isinstance(declaration.trigger, KinesisTrigger):
             self._consume_stream(declaration.trigger, wiring)
         elif isinstance(declaration.trigger, TableStreamTrigger):
@@ -203,27 +219,39 @@ class ServiceFunction(Construct):
         elif isinstance(declaration.trigger, SqsTrigger):
             self._consume_queue(declaration.trigger, wiring)
 
+    def _archive_failures(self, wiring: Wiring) -> ArchiveOnFailure:
+        """The stream mapping's S3 on-failure destination: the whole batch is kept (an SQS one gets only its shard
+        and sequence numbers, and the stream forgets the records after 24 hours)."""
+        self.failure_archive = ArchiveOnFailure(wiring.failure_archive)
+        role = self.function.role
+        assert role is not None
+        acknowledge(
+            role,
+            wildcard_resource_finding(role, self.failure_archive.objects),
+            "Lambda's S3 on-failure destination names each object aws/lambda/<mapping id>/<shard id>/<time>-<uuid> "
+            "at run time, so the prefix is the narrowest resource; only PutObject is granted there.",
+        )
+        return self.failure_archive
+
     def _consume_stream(self, trigger: KinesisTrigger, wiring: Wiring) -> None:
-        self.failures = failure_queue(self)
         self.function.add_event_source_mapping(
             "Events",
             event_source_arn=wiring.targets.streams[trigger.stream].stream_arn,
             starting_position=lambda_.StartingPosition.TRIM_HORIZON,
             batch_size=trigger.batch_size,
-            # Partial batch failures and bisection retry only the records that failed; after max_retries a
-            # record's metadata goes to the failure queue instead of blocking its shard.
+            # Partial batch failures and bisection retry only the records that failed; after max_retries the
+            # batch goes whole to the failure archive instead of blocking its shard.
             report_batch_item_failures=True,
             bisect_batch_on_error=True,
             retry_attempts=trigger.max_retries,
-            on_failure=event_sources.SqsDlq(self.failures),
+            on_failure=self._archive_failures(wiring),
         )
 
     def _consume_table(self, trigger: TableStreamTrigger, wiring: Wiring) -> None:
         table = wiring.targets.tables.get(trigger.table)
         if table is None or not wiring.targets.table_declarations[trigger.table].stream:
             raise ValueError(f"function {self.declaration.name!r} reads {trigger.table!r}, a table without a stream")
-        self.failures = failure_queue(self)
-        # As for Kinesis: partial batch failures, bisection, then the record's metadata to the failure queue. The
+        # As for Kinesis: partial batch failures, bisection, then the whole batch to the failure archive. The
         # event source grants the function the stream's read actions (and nothing on the table itself).
         self.function.add_event_source(
             event_sources.DynamoEventSource(
@@ -233,7 +261,7 @@ class ServiceFunction(Construct):
                 report_batch_item_failures=True,
                 bisect_batch_on_error=True,
                 retry_attempts=trigger.max_retries,
-                on_failure=event_sources.SqsDlq(self.failures),
+                on_failure=self._archive_failures(wiring),
             )
         )
 
@@ -242,12 +270,15 @@ class ServiceFunction(Construct):
         if trigger.queue not in targets.queues:
             raise ValueError(f"function {self.declaration.name!r} is triggered by undeclared queue {trigger.queue!r}")
         check_consumer(targets.queue_declarations[trigger.queue], self.declaration)
+        window = trigger.max_batching_window_seconds
         # Partial batch failures: only the messages the handler reports failed become visible again, and each one
         # received max_receives times moves to the queue's dead-letter queue (its redrive policy).
         self.function.add_event_source(
             event_sources.SqsEventSource(
                 targets.queues[trigger.queue],
                 batch_size=trigger.batch_size,
+                max_batching_window=Duration.seconds(window) if window else None,
+                max_concurrency=trigger.max_concurrency,
                 report_batch_item_failures=True,
             )
         )

@@ -70,7 +70,7 @@ class WorkQueues(Construct):
         self.queues: dict[str, sqs.Queue] = {}
         self.dead_letters: dict[str, sqs.Queue] = {}
         for declaration in declarations:
-            name = declaration.key.capitalize()
+            name = "".join(part.capitalize() for part in declaration.key.split("_"))
             dead_letters = sqs.Queue(
                 self,
                 f"{name}DeadLetters",

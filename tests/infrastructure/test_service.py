@@ -13,6 +13,7 @@ from aws_cdk.assertions import Template
 
 import app as cdk_app
 from aperture.resources import (
+    FUNCTION_TAG,
     FUNCTIONS,
     QUEUES,
     TABLES,
@@ -213,6 +214,8 @@ def test_bucket_grants_stay_inside_their_prefix(
     prefixes = _granted(declaration, "bucket")
     object_keys: dict[str, set[str]] = {}
     for statement in _statements(synthesized, service_template, declaration.name):
+        if "aperture-media-" not in json.dumps(statement["Resource"]):
+            continue  # the failure archive, whose grant is the stream mapping's (tested on its own)
         actions = _actions([statement], "s3:") - {"s3:ListBucket"}
         for resource in statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]:
             if actions:
@@ -459,9 +462,7 @@ def test_stream_consumers_report_partial_failures_and_park_what_keeps_failing(
     assert mapping["MaximumRetryAttempts"] == trigger.max_retries
     assert mapping["BatchSize"] == trigger.batch_size
     assert mapping["StartingPosition"] == "TRIM_HORIZON"
-    failures = synthesized.service.functions.by_name[declaration.name].failures
-    assert failures is not None
-    assert mapping["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": [logical_id(failures), "Arn"]}}}
+    assert mapping["DestinationConfig"] == {"OnFailure": {"Destination": ARCHIVE_BUCKET_ARN}}
 
 
 def test_every_event_source_mapping_parks_what_keeps_failing(
@@ -482,6 +483,87 @@ def test_every_event_source_mapping_parks_what_keeps_failing(
             assert "deadLetterTargetArn" in stateful_template["Resources"][queue]["Properties"]["RedrivePolicy"]
         else:
             assert "OnFailure" in properties["DestinationConfig"]
+
+
+# arn:<partition>:s3:::aperture-failures-<account>-<region>, as the template spells it.
+ARCHIVE_BUCKET_ARN = {
+    "Fn::Join": [
+        "",
+        ["arn:", {"Ref": "AWS::Partition"}, ":s3:::aperture-failures-", {"Ref": "AWS::AccountId"}, "-",
+         {"Ref": "AWS::Region"}],
+    ]
+}  # fmt: skip
+ARCHIVE_OBJECTS = {"Fn::Join": ["", [*ARCHIVE_BUCKET_ARN["Fn::Join"][1], "/aws/lambda/*"]]}
+
+
+def _stream_consumers() -> list[Function]:
+    return [f for f in FUNCTIONS if isinstance(f.trigger, KinesisTrigger | TableStreamTrigger)]
+
+
+@pytest.mark.parametrize("declaration", _stream_consumers(), ids=lambda f: f.name)
+def test_every_stream_mapping_keeps_failed_batches_whole_in_the_failure_archive(
+    synthesized: Synthesized, stateful_template: dict[str, Any], service_template: dict[str, Any], declaration: Function
+) -> None:
+    # Given the stream consumer's event source mapping (Kinesis or DynamoDB Streams)
+    function = logical_id(synthesized.service.functions.by_name[declaration.name].function)
+    (mapping,) = (
+        m["Properties"]
+        for m in resources(service_template, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": function}
+    )
+    # Then what it gives up on goes to the failure archive bucket (an S3 destination gets the whole batch), and the
+    # bucket it names is the one the stateful stack creates
+    assert mapping["DestinationConfig"] == {"OnFailure": {"Destination": ARCHIVE_BUCKET_ARN}}
+    bucket = stateful_template["Resources"][logical_id(synthesized.stateful.failures.bucket)]["Properties"]
+    assert bucket["BucketName"] == {
+        "Fn::Join": ["", ["aperture-failures-", {"Ref": "AWS::AccountId"}, "-", {"Ref": "AWS::Region"}]]
+    }
+    # And the function's role may write there what Lambda writes (objects under aws/lambda/), list the bucket (as
+    # Lambda's S3 destination requires), and nothing else of it: no read, no delete
+    on_archive = [
+        (sorted(_actions([s], "")), s["Resource"])
+        for s in _statements(synthesized, service_template, declaration.name)
+        if "aperture-failures-" in json.dumps(s["Resource"])
+    ]
+    assert sorted(on_archive, key=repr) == sorted(
+        [(["s3:PutObject"], ARCHIVE_OBJECTS), (["s3:ListBucket"], ARCHIVE_BUCKET_ARN)], key=repr
+    )
+
+
+def test_no_stream_mapping_keeps_an_sqs_destination_and_only_stream_consumers_reach_the_archive(
+    synthesized: Synthesized, service_template: dict[str, Any]
+) -> None:
+    # Given every mapping that reads a stream (not a queue)
+    queues = {_queue(synthesized, q.key) for q in QUEUES}
+    streams = [
+        m["Properties"]
+        for m in resources(service_template, "AWS::Lambda::EventSourceMapping").values()
+        if not any(q in str(m["Properties"]["EventSourceArn"]) for q in queues)
+    ]
+    assert len(streams) == len(_stream_consumers())
+    # Then none sends to SQS (or SNS): those get only the batch's sequence numbers, never its records
+    for mapping in streams:
+        destination = json.dumps(mapping["DestinationConfig"]["OnFailure"]["Destination"])
+        assert ":sqs:" not in destination and ":sns:" not in destination and "Queue" not in destination
+    # And no function but a stream consumer may touch the archive (redriving is the operator's)
+    touching = {
+        f.name
+        for f in FUNCTIONS
+        if any(
+            "aperture-failures-" in json.dumps(s["Resource"])
+            for s in _statements(synthesized, service_template, f.name)
+        )
+    }
+    assert touching == {f.name for f in _stream_consumers()}
+
+
+@pytest.mark.parametrize("declaration", FUNCTIONS, ids=lambda f: f.name)
+def test_every_function_is_tagged_with_its_declared_name(
+    synthesized: Synthesized, service_template: dict[str, Any], declaration: Function
+) -> None:
+    # The redrive tells which declared function a deployed ARN is by this tag
+    tags = _function(synthesized, service_template, declaration.name)["Tags"]
+    assert {"Key": FUNCTION_TAG, "Value": declaration.name} in tags
 
 
 def _consumers() -> list[Function]:
@@ -822,7 +904,7 @@ def test_every_log_group_expires(service_template: dict[str, Any]) -> None:
     assert all(g["Properties"]["RetentionInDays"] == 30 for g in groups)
 
 
-def test_functions_that_delete_images_may_invalidate_the_cdn_and_no_other_may(
+def test_only_cdn_invalidate_may_invalidate_the_cdn_and_it_runs_outside_the_vpc(
     synthesized: Synthesized, service_template: dict[str, Any]
 ) -> None:
     # Given every function's role policy
@@ -836,5 +918,49 @@ def test_functions_that_delete_images_may_invalidate_the_cdn_and_no_other_may(
                 # on the one distribution (named by its id), never "*"
                 assert "distribution/" in json.dumps(statement["Resource"]) and statement["Resource"] != "*"
                 invalidating.add(declaration.name)
-    # Then exactly the functions that delete images hold it
-    assert invalidating == {"posts", "stories", "story_expiry"}
+        assert _actions(statements, "cloudfront:") <= {"cloudfront:CreateInvalidation"}
+    # Then cdn_invalidate alone holds it, and runs where CloudFront's API can be reached: outside the VPC
+    assert invalidating == {"cdn_invalidate"}
+    assert "VpcConfig" not in _function(synthesized, service_template, "cdn_invalidate")
+
+
+def test_functions_that_delete_images_queue_their_paths_for_cdn_invalidate(
+    synthesized: Synthesized, stateful_template: dict[str, Any], service_template: dict[str, Any]
+) -> None:
+    # Given who may send to and consume the invalidation queue
+    queue = _queue(synthesized, "cdn_invalidations")
+    actions = {f.name: _queue_actions(synthesized, service_template, f.name, queue) for f in FUNCTIONS}
+    senders = {name for name, granted in actions.items() if "sqs:SendMessage" in granted}
+    consumers = {name for name, granted in actions.items() if granted & QUEUE_CONSUME}
+    # Then the functions that delete images send (and only send), and cdn_invalidate alone consumes
+    assert senders == {"posts", "stories", "story_expiry"}
+    assert all(actions[name] == {"sqs:SendMessage"} for name in senders)
+    assert consumers == {"cdn_invalidate"}
+    # And it takes batches of up to 15 prefixes (CloudFront's limit on wildcard paths in progress), gathered for
+    # up to a minute, at most two at once, reporting failed messages
+    function = logical_id(synthesized.service.functions.by_name["cdn_invalidate"].function)
+    (mapping,) = (
+        m["Properties"]
+        for m in resources(service_template, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": function}
+    )
+    assert f"ExportsOutputFnGetAtt{queue}Arn" in mapping["EventSourceArn"]["Fn::ImportValue"]
+    assert mapping["BatchSize"] == 15
+    assert mapping["MaximumBatchingWindowInSeconds"] == 60
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 2}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # And the deleting functions reach SQS from the VPC through its interface endpoint
+    endpoints = [
+        e["Properties"]["ServiceName"]["Fn::Join"][1][-1]
+        for e in resources(stateful_template, "AWS::EC2::VPCEndpoint").values()
+    ]
+    assert ".sqs" in endpoints
+
+
+def test_a_cdn_grant_inside_the_vpc_fails_the_synth(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a function granted CloudFront invalidations but declared with redis (so inside the VPC)
+    changed = tuple(replace(f, redis=True) if f.name == "cdn_invalidate" else f for f in FUNCTIONS)
+    monkeypatch.setattr(service_stack, "FUNCTIONS", changed)
+    # Then the synth stops instead of deploying a function that could never reach CloudFront's API
+    with pytest.raises(ValueError, match=r"'cdn_invalidate' is granted 'cdn:images' but runs inside the VPC"):
+        cdk_app.build_app(context=NO_BUNDLING)

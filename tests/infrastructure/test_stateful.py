@@ -180,10 +180,7 @@ def _media_bucket(synthesized: Synthesized, template: dict[str, Any]) -> dict[st
     return template["Resources"][logical_id(synthesized.stateful.media.bucket)]["Properties"]
 
 
-def test_media_bucket_blocks_public_access_and_encrypts(
-    synthesized: Synthesized, stateful_template: dict[str, Any]
-) -> None:
-    properties = _media_bucket(synthesized, stateful_template)
+def _assert_private_encrypted_and_logged(synthesized: Synthesized, properties: dict[str, Any]) -> None:
     assert properties["PublicAccessBlockConfiguration"] == {
         "BlockPublicAcls": True,
         "BlockPublicPolicy": True,
@@ -196,6 +193,13 @@ def test_media_bucket_blocks_public_access_and_encrypts(
     assert properties["LoggingConfiguration"]["DestinationBucketName"] == {
         "Ref": logical_id(synthesized.stateful.media.access_logs)
     }
+
+
+def test_media_bucket_blocks_public_access_and_encrypts(
+    synthesized: Synthesized, stateful_template: dict[str, Any]
+) -> None:
+    properties = _media_bucket(synthesized, stateful_template)
+    _assert_private_encrypted_and_logged(synthesized, properties)
 
 
 def test_media_bucket_expires_uploads_and_never_images(
@@ -227,6 +231,31 @@ def test_media_bucket_refuses_plain_http(synthesized: Synthesized, stateful_temp
         s["Effect"] == "Deny" and s["Action"] == "s3:*" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
         for s in statements
     )
+
+
+def test_the_failure_archive_is_private_encrypted_tls_only_unversioned_and_expires_in_two_weeks(
+    synthesized: Synthesized, stateful_template: dict[str, Any]
+) -> None:
+    # Given the bucket the stream mappings write failed batches to
+    bucket = logical_id(synthesized.stateful.failures.bucket)
+    properties = stateful_template["Resources"][bucket]["Properties"]
+    # Then nobody outside reaches it, it is encrypted with S3's keys (Lambda writes it without a KMS grant), and its
+    # access is logged
+    _assert_private_encrypted_and_logged(synthesized, properties)
+    # And every record expires after 14 days; none keeps old versions (redriven records are deleted for good)
+    assert properties["LifecycleConfiguration"]["Rules"] == [
+        {"ExpirationInDays": 14, "Id": "expire-failed-batches", "Status": "Enabled"}
+    ]
+    assert "VersioningConfiguration" not in properties
+    # And it refuses plain HTTP, and its policy grants nobody anything (the functions' roles do, for writing)
+    (policy,) = (
+        p for p in resources(stateful_template, "AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": bucket}
+    )  # fmt: skip
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    # And the stack names it for the operator's redrive
+    assert stateful_template["Outputs"]["FailureArchiveBucketName"]["Value"] == {"Ref": bucket}
 
 
 def test_cloudfront_may_read_rendered_images_and_nothing_else(

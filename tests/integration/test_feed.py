@@ -5,6 +5,8 @@ from __future__ import annotations
 from aperture import wiring
 from aperture.adapters.aws import client
 from aperture.ids import new_id
+from aperture.settings import get_settings
+from local.pump import EventPump
 from tests.support import Account, Api, jpeg_bytes, publish_post, settings_env
 
 
@@ -105,7 +107,7 @@ def test_ranked_puts_what_the_viewer_engages_with_first_within_the_same_page(api
     assert ranked["next_cursor"] == chronological["next_cursor"]
 
 
-def test_a_deleted_posts_images_are_invalidated_at_the_cdn(api: Api) -> None:
+def test_a_deleted_posts_images_are_invalidated_at_the_cdn(api: Api, pump: EventPump) -> None:
     # Given a CDN in front of the images (an emulated CloudFront distribution) and a post with renditions
     cloudfront = client("cloudfront")
     distribution = cloudfront.create_distribution(
@@ -121,8 +123,9 @@ def test_a_deleted_posts_images_are_invalidated_at_the_cdn(api: Api) -> None:
         alice = api.sign_up("alice")
         post = publish_post(alice)
         wiring.media_store().write_immutable(f"images/{alice.user_id}/{post}/640.jpg", jpeg_bytes(64, 64), "image/jpeg")
-        # When alice deletes it
+        # When alice deletes it, and the queued invalidation is delivered to cdn_invalidate (outside the VPC)
         assert api.call("DELETE", f"/posts/{post}", alice).status_code == 204
+        pump.drain()
     # Then its images are invalidated at the edge (one wildcard path), so they 404 there too within minutes
     listed = cloudfront.list_invalidations(DistributionId=distribution)["InvalidationList"].get("Items", [])
     paths = [
@@ -132,3 +135,24 @@ def test_a_deleted_posts_images_are_invalidated_at_the_cdn(api: Api) -> None:
         for i in listed
     ]
     assert paths == [[f"/images/{alice.user_id}/{post}/*"]]
+
+
+def test_without_a_cdn_the_queued_invalidation_is_consumed_and_nothing_is_sent(api: Api, pump: EventPump) -> None:
+    # Given no distribution configured (the local runtime: its CDN caches nothing) and a post with renditions
+    alice = api.sign_up("alice")
+    post = publish_post(alice)
+    wiring.media_store().write_immutable(f"images/{alice.user_id}/{post}/640.jpg", jpeg_bytes(64, 64), "image/jpeg")
+    # When alice deletes it (which queues its images' prefix) and the pump delivers the queue
+    assert api.call("DELETE", f"/posts/{post}", alice).status_code == 204
+    assert _queued_invalidations() == {"ApproximateNumberOfMessages": "1", "ApproximateNumberOfMessagesNotVisible": "0"}
+    pump.drain()
+    # Then cdn_invalidate took it off the queue (nothing waits or comes back), having nothing to invalidate
+    assert _queued_invalidations() == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
+
+
+def _queued_invalidations() -> dict[str, str]:
+    attributes: dict[str, str] = client("sqs").get_queue_attributes(
+        QueueUrl=get_settings().queue_cdn_invalidations,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return attributes

@@ -9,12 +9,12 @@ import pytest
 
 from aperture import wiring
 from aperture.clock import now_ms
-from aperture.models.events import AnyEvent, CommentCreated, FollowChanged, LikeChanged
+from aperture.models.events import AnyEvent, CommentCreated, LikeChanged
 from aperture.notifications import Notifier
 from aperture.settings import get_settings
 from local.invoke import LocalContext
 from tests.faults import Counting, FailAfter, InjectedFaultError
-from tests.support import Account, Api, publish_post
+from tests.support import Account, Api, follow_event, publish_post
 
 
 def _notifier(repo: Any = None, push: Any = None) -> Notifier:
@@ -55,16 +55,6 @@ def _like(post_id: str, author: Account, liker: Account) -> LikeChanged:
     )
 
 
-def _follow(follower: Account, followee: Account) -> FollowChanged:
-    return FollowChanged(
-        event_id=uuid.uuid4().hex,
-        occurred_at=now_ms(),
-        follower_id=int(follower.user_id),
-        followee_id=int(followee.user_id),
-        following=True,
-    )
-
-
 def _comment(post_id: str, author: Account, commenter: Account, mentioned: Account) -> CommentCreated:
     return CommentCreated(
         event_id=uuid.uuid4().hex,
@@ -87,7 +77,7 @@ def _fails_then_retries(event: AnyEvent, repo: Any = None, push: Any = None) -> 
 
 def test_a_follow_notification_fails_after_it_is_written_and_the_retry_delivers_it_once(api: Api) -> None:
     alice, bob = api.sign_up("alice"), api.sign_up("bob")
-    event = _follow(bob, alice)
+    event = follow_event(bob, alice)
     _fails_then_retries(event, repo=FailAfter(wiring.notification_repository(), "create"))
     assert [(n["type"], n["actor"]["username"]) for n in _inbox(api, alice)] == [("follow", bob.username)]
 
@@ -96,7 +86,7 @@ def test_a_failed_push_is_sent_on_the_retry_and_the_notification_stays_one(api: 
     alice, bob = api.sign_up("alice"), api.sign_up("bob")
     _with_device(api, alice)
     failing = FailAfter(wiring.push(), "send")
-    _fails_then_retries(_follow(bob, alice), push=failing)
+    _fails_then_retries(follow_event(bob, alice), push=failing)
     # The push went out (at least once: the failed attempt had sent it too) and the inbox holds one notification
     assert failing.calls == 1
     assert len(_inbox(api, alice)) == 1
@@ -162,7 +152,7 @@ def test_a_redelivered_event_notifies_nobody_twice_and_pushes_once(api: Api) -> 
     alice, bob = api.sign_up("alice"), api.sign_up("bob")
     _with_device(api, alice)
     push = Counting(wiring.push(), "send")
-    event = _follow(bob, alice)
+    event = follow_event(bob, alice)
     assert _notifier(push=push).handle(event) == 1
     assert _notifier(push=push).handle(event) == 1  # the saved result, without doing the work again
     assert push.calls == 1

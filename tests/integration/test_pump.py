@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import base64
-import json
 import uuid
 from typing import Any
 
 from aperture import wiring
 from aperture.adapters.aws import client
+from aperture.adapters.failure_archive import FailureArchive
 from aperture.models.events import FollowChanged, parse_event
 from aperture.settings import get_settings
 from local.provision import Provisioned
@@ -62,20 +62,22 @@ def test_a_reported_failure_is_redelivered_from_that_record_in_order(aws: Provis
     assert consumer.delivered == ["a", "b", "b", "b", "c"]
 
 
-def test_a_record_that_keeps_failing_goes_to_the_failure_queue_and_the_rest_flows(aws: Provisioned, redis: Any) -> None:
+def test_a_record_that_keeps_failing_is_archived_whole_and_the_rest_flows(aws: Provisioned, redis: Any) -> None:
+    # Given a poison event between two good ones
     tag = uuid.uuid4().hex[:8]
     consumer = FlakyConsumer(tag, {"poison": 1000})
     _publish(tag, ["before", "poison", "after"])
+    # When the pump drains the stream
     _pump(aws, consumer).drain()
-    # The poison record was tried once plus its retries, then set aside; the next one was delivered
+    # Then the poison record was tried once plus its retries, then set aside; the next one was delivered
     assert consumer.delivered.count("poison") == 1 + 3
     assert consumer.delivered[-1] == "after"
-    sqs = client("sqs")
-    messages = sqs.receive_message(QueueUrl=aws.failure_queue_url, MaxNumberOfMessages=10)["Messages"]
-    bodies = [json.loads(m["Body"]) for m in messages]
-    poisoned = [
-        b
-        for b in bodies
-        if any(f"{tag}poison" in base64.b64decode(r["kinesis"]["data"]).decode() for r in b["payload"]["Records"])
+    # And it is in the failure archive whole, as Lambda's S3 on-failure destination writes it
+    archive = FailureArchive(client("s3"), get_settings().failure_archive_bucket)
+    archived = [archive.read(key) for key in archive.record_keys()]
+    (poisoned,) = [
+        a for a in archived if any(f"{tag}poison" in base64.b64decode(r["kinesis"]["data"]).decode() for r in a.records)
     ]
-    assert poisoned and poisoned[0]["function"] == "post_ingest"
+    assert poisoned.function_arn.endswith(":function:aperture-post_ingest")
+    assert poisoned.condition == "RetryAttemptsExhausted"
+    archive.delete(poisoned.key)

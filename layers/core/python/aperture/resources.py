@@ -166,11 +166,25 @@ class Queue:
 FANOUT = Queue(key="fanout", visibility_timeout_seconds=360)  # six times the consumer's timeout, as AWS advises
 # Explore ranking jobs: a hundred active users each, queued by the explore refresh every 15 minutes.
 EXPLORE = Queue(key="explore", visibility_timeout_seconds=360)
-QUEUES: tuple[Queue, ...] = (FANOUT, EXPLORE)
+# Key prefixes of deleted images whose CDN copies must go. The functions that delete images run in the VPC, from
+# which CloudFront's API cannot be reached (it has no VPC endpoint, and there is no NAT); they queue the prefixes
+# here (SQS has an endpoint) for cdn_invalidate, which runs outside. Five minutes: a batch CloudFront refuses while
+# earlier invalidations are in progress is retried after that.
+CDN_INVALIDATIONS = Queue(key="cdn_invalidations", visibility_timeout_seconds=300)
+QUEUES: tuple[Queue, ...] = (FANOUT, EXPLORE, CDN_INVALIDATIONS)
 
 UPLOAD_PREFIX = "uploads/"
 IMAGE_PREFIX = "images/"
 MODEL_PREFIX = "models/"  # trained ranking weights (APERTURE_RANKING_MODEL_KEY names one)
+# Where Lambda's S3 on-failure destination writes the whole invocation record of a stream batch it gave up on
+# (aws/lambda/<mapping id>/<shard id>/YYYY/MM/DD/<time>-<uuid>), in the failure archive bucket; the local pump
+# writes the same there, and `python -m local.redrive` gives them back to their functions.
+FAILURE_ARCHIVE_PREFIX = "aws/lambda/"
+# On AWS the archive bucket is aperture-failures-<account>-<region> (locally Settings.failure_archive_bucket).
+FAILURE_ARCHIVE_BUCKET_PREFIX = "aperture-failures-"
+# Every deployed function is tagged with its declared name (deployed names are CloudFormation's), so an operator's
+# tool can tell which function an ARN is.
+FUNCTION_TAG = "aperture:function"
 
 
 @dataclass(frozen=True)
@@ -263,6 +277,10 @@ class SqsTrigger:
     queue: str
     batch_size: int = 5
     max_receives: int = 5  # then the message goes to the queue's dead-letter queue
+    # On AWS: how long Lambda gathers messages into a batch (needed above 10), and how many batches run at once
+    # (None: as many as Lambda scales to). The local pump delivers what is there, one batch at a time.
+    max_batching_window_seconds: int = 0
+    max_concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -324,7 +342,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:posts", "read_write"),
             Grant("table:users", "read_write"),
             Grant(f"bucket:{IMAGE_PREFIX}", "read_write"),  # deleting a post deletes its renditions
-            Grant("cdn:images", "write"),  # ...and the CDN's cached copies
+            Grant("queue:cdn_invalidations", "write"),  # ...and queues the CDN's cached copies for invalidation
             # ...and its raw upload, and marks the upload so no retry or redelivery publishes the post again
             Grant(f"bucket:{UPLOAD_PREFIX}", "read_write"),
             Grant("table:uploads", "write"),
@@ -483,7 +501,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:blocks", "read"),
             Grant("stream:story_views", "write"),
             Grant(f"bucket:{IMAGE_PREFIX}", "read_write"),  # a deleted story's images go
-            Grant("cdn:images", "write"),  # ...from the CDN's cache too
+            Grant("queue:cdn_invalidations", "write"),  # ...from the CDN's cache too (through cdn_invalidate)
             # ...and what it was made from, so that no retry of its upload brings it back
             Grant("table:uploads", "write"),
             Grant(f"bucket:{UPLOAD_PREFIX}", "read_write"),
@@ -506,13 +524,27 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:highlights", "write"),
             Grant("table:users", "read"),
             Grant(f"bucket:{IMAGE_PREFIX}", "read_write"),  # an expired story's images go unless it is kept
-            Grant("cdn:images", "write"),  # ...from the CDN's cache too
+            Grant("queue:cdn_invalidations", "write"),  # ...from the CDN's cache too (through cdn_invalidate)
             Grant(f"bucket:{UPLOAD_PREFIX}", "read_write"),  # with its raw upload, so no retry renders it again
         ),
         redis=True,
         timeout_seconds=300,
         trigger=ScheduleTrigger(rate_minutes=5),
         description="Ends expired stories: archives them to highlights or deletes their images",
+    ),
+    Function(
+        "cdn_invalidate",
+        # The only function that may invalidate the CDN. It runs outside the VPC (no redis), where CloudFront's API
+        # is reachable; the functions that delete images queue their prefixes for it.
+        grants=(Grant("queue:cdn_invalidations", "read"), Grant("cdn:images", "write")),
+        timeout_seconds=30,
+        # CloudFront bills per path and holds at most 15 wildcard paths in progress per distribution: a batch of up
+        # to 15 prefixes, gathered for a minute, is one invalidation, and at most two run at once (Lambda's least).
+        # A batch refused while others are in progress is retried for an hour before it is dead-lettered.
+        trigger=SqsTrigger(
+            "cdn_invalidations", batch_size=15, max_receives=12, max_batching_window_seconds=60, max_concurrency=2
+        ),
+        description="Invalidates deleted images at the CDN: a batch of queued key prefixes per CloudFront invalidation",
     ),
     Function(
         "explore",

@@ -40,7 +40,10 @@ class Settings(BaseSettings):
     stream_story_views: str = "aperture-story_views"
     queue_fanout: str = "aperture-fanout"  # the queue's URL on AWS; locally, its name (resolved at first use)
     queue_explore: str = "aperture-explore"
+    queue_cdn_invalidations: str = "aperture-cdn_invalidations"
     media_bucket: str = "aperture-media"
+    # Whole records of stream batches given up on (the S3 on-failure destination); read by the redrive command.
+    failure_archive_bucket: str = "aperture-failures"
 
     user_pool_id: str = ""
     user_pool_client_id: str = ""

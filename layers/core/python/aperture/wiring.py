@@ -46,9 +46,11 @@ from aperture.fanout import Fanout
 from aperture.graph import Graph
 from aperture.idempotency import Once, Replays, dynamo_once, dynamo_replays
 from aperture.ids import new_id
+from aperture.invalidations import CdnInvalidator
 from aperture.likes import Likes, scalable_bloom
 from aperture.media.moderation import HashBlocklist, ModerationChain, Moderator, RekognitionModerator
 from aperture.media.pipeline import MediaLimits, MediaPorts
+from aperture.models.events import CdnInvalidation
 from aperture.notifications import Inbox, Notifier
 from aperture.posts import PostViews
 from aperture.ranking import RankingModel
@@ -98,8 +100,24 @@ def cdn_cache() -> CdnCache:
 
 
 @lru_cache(maxsize=1)
+def cdn_invalidations() -> JobQueue:
+    return JobQueue(client("sqs"), get_settings().queue_cdn_invalidations)
+
+
+@lru_cache(maxsize=1)
+def cdn_invalidator() -> CdnInvalidator:
+    return CdnInvalidator(cdn_cache())
+
+
+def _forget_cached(prefix: str) -> None:
+    # The functions that delete images run in the VPC, where CloudFront's API is out of reach: the prefix is
+    # queued for cdn_invalidate, which runs outside it.
+    cdn_invalidations().enqueue([CdnInvalidation(prefix=prefix)])
+
+
+@lru_cache(maxsize=1)
 def media_store() -> MediaStore:
-    return MediaStore(client("s3"), get_settings().media_bucket, forget_cached=cdn_cache().forget)
+    return MediaStore(client("s3"), get_settings().media_bucket, forget_cached=_forget_cached)
 
 
 @lru_cache(maxsize=1)
@@ -393,7 +411,7 @@ def reset() -> None:
         blocklist, hash_blocklist, moderator, graph, like_repository, like_cache, likes, comments, once, outbox, relay,
         replays, post_views, notification_repository, devices, push, notifier, inbox, affinity, ranking_model,
         post_cache, story_repository, story_views, highlights, story_cache, story_view_events, stories, explore_store,
-        vector_index, explore_jobs, explore, cdn_cache,
+        vector_index, explore_jobs, explore, cdn_cache, cdn_invalidations, cdn_invalidator,
     )  # fmt: skip
     for factory in factories:
         factory.cache_clear()

@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 
 class CdnCache:
     """CloudFront invalidations for one distribution; with none configured (locally, where the CDN reads the
-    bucket on every request) forgetting is a no-op."""
+    bucket on every request) invalidating is a no-op."""
 
     def __init__(self, client: Callable[[], Any], distribution_id: str | None) -> None:
         self._client = client
         self._distribution = distribution_id
 
-    def forget(self, prefix: str) -> None:
-        """Invalidate every cached object under a key prefix (one wildcard path: one invalidation path billed)."""
-        if not self._distribution:
-            return
-        self._client().create_invalidation(
+    def invalidate(self, prefixes: Iterable[str], reference: str) -> str | None:
+        """Invalidate every cached object under each key prefix, in one request; returns the invalidation's id.
+
+        Each prefix is one wildcard path (CloudFront bills per path). CloudFront treats a repeated `reference`
+        with the same paths as the same request, so a retried batch does not make a second invalidation.
+        None when no distribution is configured or there is nothing to invalidate.
+        """
+        paths = sorted({f"/{prefix}*" for prefix in prefixes})
+        if not self._distribution or not paths:
+            return None
+        response = self._client().create_invalidation(
             DistributionId=self._distribution,
-            InvalidationBatch={
-                "Paths": {"Quantity": 1, "Items": [f"/{prefix}*"]},
-                # Unique per call: CloudFront treats a repeated reference as the same request.
-                "CallerReference": f"aperture-{uuid.uuid4()}",
-            },
+            InvalidationBatch={"Paths": {"Quantity": len(paths), "Items": paths}, "CallerReference": reference},
         )
+        return str(response["Invalidation"]["Id"])

@@ -25,7 +25,7 @@ class MediaStore:
     def __init__(self, client: Any, bucket: str, forget_cached: Callable[[str], None] = lambda prefix: None) -> None:
         self._s3 = client
         self._bucket = bucket
-        self._forget_cached = forget_cached  # the CDN's copies of what is deleted (aperture.adapters.cloudfront)
+        self._forget_cached = forget_cached  # the CDN's copies of what is deleted (aperture.invalidations)
 
     def presigned_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> PresignedPost:
         """A SigV4 POST policy pinning the key, the content type and a 1..max_bytes size range."""

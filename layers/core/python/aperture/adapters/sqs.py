@@ -26,5 +26,5 @@ class JobQueue:
             ]
             response = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)
             if response.get("Failed"):
-                raise RuntimeError(f"SQS refused {len(response['Failed'])} fanout jobs: {response['Failed'][0]}")
+                raise RuntimeError(f"SQS refused {len(response['Failed'])} jobs: {response['Failed'][0]}")
         return len(pending)

@@ -148,3 +148,12 @@ class ExploreJob(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     user_ids: tuple[int, ...]
+
+
+class CdnInvalidation(BaseModel):
+    """Forget the CDN's cached copies of every object under a key prefix (a deleted post's or story's images)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # Under images/ (the only path the CDN caches), and never a wildcard of its own: the invalidation adds one.
+    prefix: str = Field(pattern=r"^images/[^*]+$")
