@@ -39,7 +39,7 @@ KEY_BOUNDS: dict[str, tuple[bool, Any, str]] = {
     rf"likes:\{{{ID}\}}:set": (True, lambda: get_settings().like_bloom_threshold + 1, "likers until the threshold"),
     rf"likes:\{{{ID}\}}:bloom": (True, lambda: 64 << 20, "a scalable Bloom filter: grows by layers, 30 days"),
     rf"likes:\{{{ID}\}}:bloomn": (True, None, "how many went into the Bloom filter"),
-    rf"likes:\{{{ID}\}}:applied:[\w-]+": (True, None, "a like change applied: 2 days"),
+    rf"likes:\{{{ID}\}}:applied": (True, None, "like changes applied lately: 2 days after the last"),
     rf"likes:\{{{ID}\}}:lock:{ID}": (True, None, "a like's lock: seconds"),
     rf"likes:\{{{ID}\}}:rebuild": (True, None, "a rebuild's lock: a minute"),
     r"likes:dirty": (False, lambda: 100_000, "posts liked since the last flush: drained every minute"),

@@ -77,7 +77,9 @@ class Notifier:
         once: Once,
         ttl_days: int,
         group_window_seconds: int,
+        post_exists: Callable[[int], bool] = lambda post_id: True,
     ) -> None:
+        self._post_exists = post_exists  # a like or comment delivered after its post was deleted notifies nobody
         self._repo = repo
         self._users = users
         self._devices = devices
@@ -90,7 +92,11 @@ class Notifier:
     def handle(self, event: AnyEvent) -> int:
         """Deliver what an event calls for; returns how many notifications it created or grew."""
         delivered = 0
-        for intent in intents(event):
+        found = intents(event)
+        post_ids = {i.post_id for i in found if i.post_id}
+        if post_ids and not all(self._post_exists(p) for p in post_ids):
+            return 0
+        for intent in found:
             if intent.actor in self._hidden_from(intent.recipient):
                 continue
             key = f"notify:{event.event_id}:{intent.recipient}:{intent.type}"
@@ -152,6 +158,7 @@ class Inbox:
         push: PushGateway,
         now_ms: Callable[[], int],
         hidden_from: Callable[[int], set[int]] = lambda user_id: set(),
+        existing_posts: Callable[[set[int]], set[int]] = lambda post_ids: post_ids,
     ) -> None:
         self._repo = repo
         self._users = users
@@ -159,6 +166,9 @@ class Inbox:
         self._push = push
         self._now_ms = now_ms
         self._hidden_from = hidden_from  # users in a block relation with the reader, either way
+        # Which of these posts still exist: a notification about a deleted post is not shown, even one written
+        # by a late delivery after the deletion cascade removed the others
+        self._existing_posts = existing_posts
 
     def page(self, user_id: int, limit: int, cursor: str | None) -> NotificationPage:
         """A page of the reader's notifications, newest first; those whose actor is now in a block relation with
@@ -167,6 +177,8 @@ class Inbox:
         marker = self._repo.read_marker(user_id)
         hidden = self._hidden_from(user_id)
         actors = self._users.get_many({n.actor_id for n in notifications} - hidden)
+        about = {n.post_id for n in notifications if n.post_id}
+        gone = about - self._existing_posts(about) if about else set()
         items = [
             NotificationView(
                 notification_id=str(n.notification_id),
@@ -179,7 +191,7 @@ class Inbox:
                 read=n.notification_id <= marker,
             )
             for n in notifications
-            if n.actor_id in actors
+            if n.actor_id in actors and n.post_id not in gone
         ]
         return NotificationPage(items=items, next_cursor=next_cursor, unread_count=self._repo.unread_count(user_id))
 

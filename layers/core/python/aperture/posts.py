@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from botocore.exceptions import ClientError
 from redis.exceptions import RedisError
 
 from aperture.adapters.dynamo import PostRepository, UploadRepository, UserRepository
 from aperture.adapters.redis_store import LikeCache, PipelineBatch, PostCache
 from aperture.adapters.s3 import MediaStore
+from aperture.api import logger
 from aperture.cdn import image_urls
 from aperture.clock import iso
 from aperture.comments import Comments
@@ -18,9 +21,8 @@ from aperture.fanout import Fanout
 from aperture.graph import Graph
 from aperture.likes import Likes
 from aperture.models.api import CommentView, ImageFormats, Post, UserRef
-from aperture.models.events import PostReady
+from aperture.models.events import PostDeleted, PostReady
 from aperture.models.records import PostRecord
-from aperture.resources import IMAGE_PREFIX
 from aperture.uploads import upload_key
 
 
@@ -211,19 +213,30 @@ def delete_post(
     viewer_id: int, post_id: int, views: PostViews, posts: PostRepository, uploads: UploadRepository,
     images: MediaStore, now_ms: int,
 ) -> None:  # fmt: skip
-    """The author deletes a post: its record, its count, and its renditions (invalidated at the CDN too).
-
-    What it was made from goes first: the upload is marked so a redelivered 'ready' event is refused, and the raw
-    object is deleted so a retried processing cannot render the images again.
+    """The author deletes a post: its record, its count and its upload's state go in one transaction with the
+    event that starts the cascade (aperture.cascade: comments, likes, notifications, cached copies, timeline
+    entries, images and the CDN's copies). A retry after the transaction finds the post gone (404); the cascade,
+    started by the committed event, finishes whatever happened to the request.
     """
     record = views.visible(viewer_id, post_id)
     if record.author_id != viewer_id:
         raise ForbiddenError("only the post's author may delete it")
-    uploads.mark_removed(record.upload_id, now_ms)
-    images.delete(upload_key(record.author_id, record.upload_id))
-    posts.delete(record)
-    views.forget(record.post_id)
-    images.delete_under(f"{IMAGE_PREFIX}{record.author_id}/{record.post_id}/")
+    event = PostDeleted(
+        event_id=uuid.uuid4().hex,
+        occurred_at=now_ms,
+        post_id=record.post_id,
+        author_id=record.author_id,
+        upload_id=record.upload_id,
+        hashtags=record.hashtags,
+    )
+    if not posts.delete(record, uploads.table, now_ms, event):
+        raise PostNotFoundError(f"post {post_id} does not exist")
+    try:
+        # At once for the author's next read; the cascade does it again
+        views.forget(record.post_id)
+        images.delete(upload_key(record.author_id, record.upload_id))
+    except (RedisError, ClientError) as error:
+        logger.warning("post deleted; its cached copy and upload wait for the cascade", extra={"error": repr(error)})
 
 
 def _or(value: int | None, fallback: int) -> int:

@@ -341,11 +341,11 @@ FUNCTIONS: tuple[Function, ...] = (
         grants=(
             Grant("table:posts", "read_write"),
             Grant("table:users", "read_write"),
-            Grant(f"bucket:{IMAGE_PREFIX}", "read_write"),  # deleting a post deletes its renditions
-            Grant("queue:cdn_invalidations", "write"),  # ...and queues the CDN's cached copies for invalidation
-            # ...and its raw upload, and marks the upload so no retry or redelivery publishes the post again
-            Grant(f"bucket:{UPLOAD_PREFIX}", "read_write"),
+            # Deleting a post: its record, count and upload's state with its event, in one transaction (the
+            # cascade function does the rest); its raw upload at once, so no retried processing renders it again
             Grant("table:uploads", "write"),
+            Grant("table:outbox", "write"),
+            Grant(f"bucket:{UPLOAD_PREFIX}", "read_write"),
             Grant("table:blocks", "read"),
             Grant("table:likes", "read"),
             Grant("table:comments", "read"),
@@ -383,6 +383,23 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Likes and comments",
     ),
     Function(
+        "cascade",
+        grants=(
+            Grant("table:comments", "read_write"),
+            Grant("table:likes", "read_write"),
+            Grant("table:notifications", "read_write"),
+            Grant("table:follows", "read"),  # whose timelines hold the post
+            Grant(f"bucket:{IMAGE_PREFIX}", "read_write"),  # the renditions
+            Grant(f"bucket:{UPLOAD_PREFIX}", "read_write"),  # the raw upload
+            Grant("queue:cdn_invalidations", "write"),  # the CDN's cached copies
+        ),
+        redis=True,
+        timeout_seconds=300,
+        trigger=TableStreamTrigger("outbox"),
+        description="The deletion cascade: removes what hangs off a deleted post (comments, likes, notifications, "
+        "cached copies, timeline entries, images)",
+    ),
+    Function(
         "relay",
         grants=(
             Grant("stream:events", "write"),
@@ -406,6 +423,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:devices", "read_write"),
             Grant("table:users", "read_write"),
             Grant("table:blocks", "read"),  # notifications from someone in a block relation are not shown
+            Grant("table:posts", "read"),  # ...nor those about a deleted post
             Grant("sns:push", "write"),
         ),
         description="The in-app notification feed and push devices",
@@ -419,6 +437,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:devices", "read_write"),  # write: a device whose endpoint is gone is forgotten
             Grant("table:users", "read"),
             Grant("table:blocks", "read"),  # nobody is notified by someone in a block relation
+            Grant("table:posts", "read"),  # nor about a post deleted meanwhile
             Grant("table:workers", "read_write"),
             Grant("stream:events", "read"),
             Grant("sns:push", "write"),

@@ -39,6 +39,7 @@ from aperture.adapters.s3 import MediaStore
 from aperture.adapters.sns import PushGateway
 from aperture.adapters.sqs import JobQueue
 from aperture.adapters.vectors import FaissIndex, VectorIndex
+from aperture.cascade import Cascade, CascadePorts
 from aperture.clock import now_ms
 from aperture.comments import Comments
 from aperture.explore import Explore, ExplorePorts
@@ -67,7 +68,7 @@ def users() -> UserRepository:
 @lru_cache(maxsize=1)
 def posts() -> PostRepository:
     settings = get_settings()
-    return PostRepository(dynamo_table(settings.table_posts), dynamo_table(settings.table_users))
+    return PostRepository(dynamo_table(settings.table_posts), dynamo_table(settings.table_users), outbox())
 
 
 @lru_cache(maxsize=1)
@@ -290,7 +291,26 @@ def notifier() -> Notifier:
         once(),
         settings.notification_ttl_days,
         settings.like_group_window_seconds,
+        post_exists=lambda post_id: posts().get(post_id) is not None,
     )
+
+
+@lru_cache(maxsize=1)
+def cascade() -> Cascade:
+    settings = get_settings()
+    ports = CascadePorts(
+        comments=CommentRepository(dynamo_table(settings.table_comments), dynamo_table(settings.table_posts), outbox()),
+        likes=like_repository(),
+        notifications=notification_repository(),
+        like_cache=like_cache(),
+        previews=CommentPreviewCache(redis_client()),
+        post_cache=post_cache(),
+        timeline=timeline(),
+        explore=explore_store(),
+        images=media_store(),
+        followers=lambda author_id: follows().followers(author_id),
+    )
+    return Cascade(ports)
 
 
 @lru_cache(maxsize=1)
@@ -325,6 +345,7 @@ def inbox() -> Inbox:
         push(),
         now_ms,
         lambda user_id: blocks().blocked_either_way(user_id),
+        existing_posts=lambda post_ids: set(posts().get_many(post_ids)),
     )
 
 
@@ -409,6 +430,7 @@ def reset() -> None:
     factories = (
         users, posts, uploads, follows, blocks, timeline, fanout, media_store, events, identity, token_verifier,
         blocklist, hash_blocklist, moderator, graph, like_repository, like_cache, likes, comments, once, outbox, relay,
+        cascade,
         replays, post_views, notification_repository, devices, push, notifier, inbox, affinity, ranking_model,
         post_cache, story_repository, story_views, highlights, story_cache, story_view_events, stories, explore_store,
         vector_index, explore_jobs, explore, cdn_cache, cdn_invalidations, cdn_invalidator,

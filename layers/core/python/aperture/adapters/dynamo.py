@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from aperture.adapters.outbox import Event, Outbox
@@ -254,9 +254,10 @@ class UploadRepository:
 
 
 class PostRepository:
-    def __init__(self, table: Any, users_table: Any) -> None:
+    def __init__(self, table: Any, users_table: Any, outbox: Outbox) -> None:
         self._table = table
         self._users = users_table
+        self._outbox = outbox
 
     def publish(self, post: PostRecord, uploads_table: Any) -> str:
         """Write a post, count it on its author, and mark its upload ready, all in one transaction.
@@ -276,33 +277,28 @@ class PostRepository:
         }
         return publish_from_upload(self._table, item, "post_id", post.upload_id, uploads_table, [count])
 
-    def delete(self, post: PostRecord) -> bool:
-        """Remove a post and its count on the author, together; False if it was gone already."""
-        try:
-            self._table.meta.client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Delete": {
-                            "TableName": self._table.name,
-                            "Key": {"post_id": post.post_id},
-                            "ConditionExpression": "attribute_exists(post_id)",
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self._users.name,
-                            "Key": {"user_id": post.author_id},
-                            "UpdateExpression": "ADD post_count :less",
-                            "ExpressionAttributeValues": {":less": -1},
-                        }
-                    },
-                ]
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+    def delete(self, post: PostRecord, uploads_table: Any, at_ms: int, event: Event) -> bool:
+        """Remove a post, its count on the author, mark its upload removed (a redelivered 'ready' event must not
+        bring it back) and record its event (the cascade's start), in one transaction; False if it was gone."""
+        remove = {
+            "TableName": self._table.name,
+            "Key": {"post_id": post.post_id},
+            "ConditionExpression": "attribute_exists(post_id)",
+        }
+        count = {
+            "TableName": self._users.name,
+            "Key": {"user_id": post.author_id},
+            "UpdateExpression": "ADD post_count :less",
+            "ExpressionAttributeValues": {":less": -1},
+        }
+        upload = {
+            "TableName": uploads_table.name,
+            "Key": {"upload_id": post.upload_id},
+            "UpdateExpression": "SET removed_at = :at",
+            "ExpressionAttributeValues": {":at": at_ms},
+        }
+        items = [{"Delete": remove}, {"Update": count}, {"Update": upload}, self._outbox.entry(event)]
+        return transact_unless_condition(self._table, items)
 
     def page_by_author(
         self, author_id: int, limit: int, cursor: str | None, below_id: int | None = None
@@ -719,6 +715,16 @@ class LikeRepository:
         )
         return [int(item["user_id"]) for item in items], next_cursor
 
+    def purge(self, post_id: int) -> int:
+        """Delete every like of a (deleted) post (its user -> post index entries go with them); returns how many."""
+        deleted = 0
+        for likers in self.likers(post_id):
+            with self._table.batch_writer() as batch:
+                for user_id in likers:
+                    batch.delete_item(Key={"post_id": post_id, "user_id": user_id})
+            deleted += len(likers)
+        return deleted
+
 
 class CommentRepository:
     """Comments per post in Snowflake order, with the post's comment count kept in the same transaction."""
@@ -747,6 +753,38 @@ class CommentRepository:
         return transact_unless_condition(
             self._table, [{"Put": put}, self._count(comment.post_id, 1), self._outbox.entry(event)]
         )
+
+    def mentioned(self, post_id: int) -> set[int]:
+        """Everyone the post's comments mention."""
+        found: set[int] = set()
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("post_id").eq(post_id),
+            "ProjectionExpression": "mentioned_ids",
+        }
+        while True:
+            page = self._table.query(ConsistentRead=True, **kwargs)
+            for item in page.get("Items", []):
+                found.update(int(m) for m in item.get("mentioned_ids", []))
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def purge(self, post_id: int) -> int:
+        """Delete every comment of a (deleted) post, a page at a time; returns how many."""
+        deleted = 0
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("post_id").eq(post_id),
+            "ProjectionExpression": "comment_id",
+        }
+        while True:
+            page = self._table.query(ConsistentRead=True, **kwargs)
+            with self._table.batch_writer() as batch:
+                for item in page.get("Items", []):
+                    batch.delete_item(Key={"post_id": post_id, "comment_id": item["comment_id"]})
+                    deleted += 1
+            if "LastEvaluatedKey" not in page:
+                return deleted
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def get(self, post_id: int, comment_id: int) -> Comment | None:
         item = self._table.get_item(Key={"post_id": post_id, "comment_id": comment_id}).get("Item")
@@ -857,6 +895,24 @@ class NotificationRepository:
             ScanIndexForward=False,
         )
         return [Notification.model_validate(item) for item in items], next_cursor
+
+    def forget_post(self, user_id: int, post_id: int) -> int:
+        """Delete a user's notifications about a (deleted) post; returns how many."""
+        deleted = 0
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("user_id").eq(user_id),
+            "FilterExpression": Attr("post_id").eq(post_id),
+            "ProjectionExpression": "notification_id",
+        }
+        while True:
+            page = self._table.query(**kwargs)
+            with self._table.batch_writer() as batch:
+                for item in page.get("Items", []):
+                    batch.delete_item(Key={"user_id": user_id, "notification_id": item["notification_id"]})
+                    deleted += 1
+            if "LastEvaluatedKey" not in page:
+                return deleted
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def read_marker(self, user_id: int) -> int:
         item = self._users.get_item(Key={"user_id": user_id}, ProjectionExpression="notifications_read_up_to")

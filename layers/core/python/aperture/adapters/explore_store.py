@@ -188,6 +188,25 @@ class ExploreStore:
             pipe.execute()
         return count
 
+    def forget_post(self, post_id: int, hashtags: Sequence[str], now_ms: int) -> None:
+        """A deleted post out of the popularity and topic buckets it can be in (they live BUCKET_SECONDS), out of
+        its engagers' engagements, and its engagers; lists ranked before hold it until they expire, and hydration
+        skips it meanwhile."""
+        today = day_of(now_ms)
+        days = range(today - BUCKET_SECONDS // 86_400, today + 1)
+        regions = [GLOBAL, *sorted(self._redis.smembers(REGIONS_KEY))]
+        pipe = self._redis.pipeline(transaction=False)
+        for day in days:
+            for region in regions:
+                pipe.zrem(popular_key(region, day), str(post_id))
+            for tag in hashtags:
+                pipe.zrem(topic_key(tag.lower(), day), str(post_id))
+        engagers = self._redis.zrange(engagers_key(post_id), 0, -1)
+        for user_id in engagers:
+            pipe.zrem(engaged_key(int(user_id)), str(post_id))
+        pipe.delete(engagers_key(post_id))
+        pipe.execute()
+
     def trim(self, regions: Sequence[str], tags: Sequence[str], now_ms: int) -> None:
         """Keep the POPULAR_CAP best of today's and yesterday's buckets that the refresh reads (the rest expire
         with their day): every 15 minutes, so a new post has that long to gather its first engagements."""

@@ -8,6 +8,7 @@ import os
 import signal
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any, Generic, NamedTuple, TypeVar
@@ -180,6 +181,21 @@ class Timeline:
         _page_commands(pipe, timeline_key(user_id), before, limit)
         return _page_result(pipe.execute(), before, limit)
 
+    def remove_everywhere(self, author_id: int, post_id: int, user_ids: Iterable[int], batch_size: int = 500) -> int:
+        """A deleted post out of its author's recent posts and these timelines, pipelined in batches."""
+        member = _member(post_id)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zrem(recent_posts_key(author_id), member)
+        pipe.zrem(timeline_key(author_id), member)
+        removed = 0
+        for user_id in user_ids:
+            pipe.zrem(timeline_key(user_id), member)
+            removed += 1
+            if removed % batch_size == 0:
+                pipe.execute()
+        pipe.execute()
+        return removed
+
     def remove(self, user_id: int, post_ids: Iterable[int]) -> None:
         members = [_member(p) for p in post_ids]
         if members:
@@ -312,9 +328,10 @@ def bloom_inserted_key(post_id: int) -> str:
     return f"likes:{{{post_id}}}:bloomn"
 
 
-def like_applied_key(post_id: int, event_id: str) -> str:
-    """Marks one like change applied to the post's live cache (same hash tag as the cache: one script uses both)."""
-    return f"likes:{{{post_id}}}:applied:{event_id}"
+def like_applied_key(post_id: int) -> str:
+    """The like changes applied to the post's live cache lately: event ids scored by when (same hash tag as the
+    cache: one script uses both)."""
+    return f"likes:{{{post_id}}}:applied"
 
 
 def like_lock_key(post_id: int, user_id: int) -> str:
@@ -341,13 +358,22 @@ def blocked_key(user_id: int) -> str:
 
 
 # Scripts take (count, set, bloom) keys. A missing count key means the cache was lost: callers rebuild it.
-# A like change is applied once per event (KEYS[4] marks it applied): the request that made it and the relay that
+# A like change is applied once per event (KEYS[4] holds the event ids applied in the last LIKE_APPLIED_SECONDS,
+# ARGV[4] is now in ms and ARGV[5] the event id): the request that made it and the relay that
 # publishes its event both apply it, whichever comes first counts. A lost cache is not applied to (the rebuild from
 # DynamoDB includes the change). Every change keeps the post's cache another LIKE_CACHE_SECONDS (ARGV[3]).
 # Replies: false (rebuild), {count, -2} (applied before), else as documented below.
-_LIKE_ADD = """
+_APPLIED_ONCE = """
+if redis.call('ZADD', KEYS[4], 'NX', ARGV[4], ARGV[5]) == 0 then return {tonumber(redis.call('GET', KEYS[1])), -2} end
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', tonumber(ARGV[4]) - 1000 * tonumber(ARGV[2]))
+redis.call('EXPIRE', KEYS[4], ARGV[2])
+"""
+_LIKE_ADD = (
+    """
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-if not redis.call('SET', KEYS[4], 1, 'NX', 'EX', ARGV[2]) then return {tonumber(redis.call('GET', KEYS[1])), -2} end
+"""
+    + _APPLIED_ONCE
+    + """
 local n = redis.call('INCR', KEYS[1])
 for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[3]) end
 if redis.call('EXISTS', KEYS[3]) == 1 then return {n, -1} end
@@ -355,14 +381,19 @@ redis.call('SADD', KEYS[2], ARGV[1])
 redis.call('EXPIRE', KEYS[2], ARGV[3])
 return {n, redis.call('SCARD', KEYS[2])}
 """
-_LIKE_REMOVE = """
+)
+_LIKE_REMOVE = (
+    """
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-if not redis.call('SET', KEYS[4], 1, 'NX', 'EX', ARGV[2]) then return {tonumber(redis.call('GET', KEYS[1])), -2} end
+"""
+    + _APPLIED_ONCE
+    + """
 local n = redis.call('DECR', KEYS[1])
 if redis.call('EXISTS', KEYS[3]) == 0 then redis.call('SREM', KEYS[2], ARGV[1]) end
 for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[3]) end
 return {n, 0}
 """
+)
 # A liker into a scalable Bloom filter: KEYS (bloom, inserted count); ARGV (ttl, layers, each layer's cumulative
 # capacity, then per layer its hash count and positions). The liker goes into the layer its number falls in.
 _BLOOM_ADD = """
@@ -423,15 +454,17 @@ class LikeCache:
     def added(self, post_id: int, user_id: int, event_id: str) -> tuple[int, int] | None:
         """Count a new like once per event: (count, set size, -1 in Bloom mode or ALREADY_APPLIED), or None if
         the cache must be rebuilt."""
-        keys = [*likes_keys(post_id), like_applied_key(post_id, event_id)]
-        result = self._add(keys=keys, args=[user_id, LIKE_APPLIED_SECONDS, LIKE_CACHE_SECONDS])
+        keys = [*likes_keys(post_id), like_applied_key(post_id)]
+        args = [user_id, LIKE_APPLIED_SECONDS, LIKE_CACHE_SECONDS, int(time.time() * 1000), event_id]
+        result = self._add(keys=keys, args=args)
         self._redis.sadd(DIRTY_LIKES_KEY, post_id)
         return (int(result[0]), int(result[1])) if result else None
 
     def removed(self, post_id: int, user_id: int, event_id: str) -> tuple[int, int] | None:
         """Take a like back once per event: (count, 0 or ALREADY_APPLIED), or None if the cache must be rebuilt."""
-        keys = [*likes_keys(post_id), like_applied_key(post_id, event_id)]
-        result = self._remove(keys=keys, args=[user_id, LIKE_APPLIED_SECONDS, LIKE_CACHE_SECONDS])
+        keys = [*likes_keys(post_id), like_applied_key(post_id)]
+        args = [user_id, LIKE_APPLIED_SECONDS, LIKE_CACHE_SECONDS, int(time.time() * 1000), event_id]
+        result = self._remove(keys=keys, args=args)
         self._redis.sadd(DIRTY_LIKES_KEY, post_id)
         return (int(result[0]), int(result[1])) if result else None
 
@@ -546,6 +579,13 @@ class LikeCache:
             pipe.expire(bloom_key, LIKE_CACHE_SECONDS)
             pipe.expire(bloom_inserted_key(post_id), LIKE_CACHE_SECONDS)
         pipe.set(count_key, count, ex=LIKE_CACHE_SECONDS)
+        pipe.execute()
+
+    def forget(self, post_id: int) -> None:
+        """A deleted post's like cache, whole: count, likers, Bloom filter."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.delete(*likes_keys(post_id), bloom_inserted_key(post_id), like_applied_key(post_id))
+        pipe.srem(DIRTY_LIKES_KEY, post_id)
         pipe.execute()
 
     def lock(self, key: str, ttl_ms: int) -> str | None:

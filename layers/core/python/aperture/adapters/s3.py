@@ -84,8 +84,10 @@ class MediaStore:
         """Delete one object (nothing happens if it is gone already)."""
         self._s3.delete_object(Bucket=self._bucket, Key=key)
 
-    def delete_under(self, prefix: str) -> int:
-        """Delete every object under a prefix, and the CDN's cached copies; returns how many."""
+    def delete_under(self, prefix: str, forget_cached: bool = False) -> int:
+        """Delete every object under a prefix, and the CDN's cached copies; returns how many. With
+        `forget_cached`, the CDN is told even when nothing was left to delete (a retry of a deletion that stopped
+        after the objects went and before the CDN was told)."""
         keys = sorted(self.keys_under(prefix))
         for start in range(0, len(keys), 1000):
             batch = [{"Key": k} for k in keys[start : start + 1000]]
@@ -94,6 +96,6 @@ class MediaStore:
                 first = response["Errors"][0]
                 raise RuntimeError(f"{len(response['Errors'])} objects not deleted, e.g. {first.get('Key')}: "
                                    f"{first.get('Code')} {first.get('Message')}")  # fmt: skip
-        if keys:
+        if keys or forget_cached:
             self._forget_cached(prefix)
         return len(keys)

@@ -96,12 +96,29 @@ class StoryViewed(_Event):
         return str(self.viewer_id)
 
 
-AnyEvent = PostReady | FollowChanged | LikeChanged | CommentCreated | StoryViewed
+class PostDeleted(_Event):
+    """Its author deleted a post: the record is gone; what hangs off it (comments, likes, notifications, cached
+    copies, timeline entries, images) goes in the cascade that follows (aperture.cascade)."""
+
+    type: Literal["post_deleted"] = "post_deleted"
+    post_id: int
+    author_id: int
+    upload_id: int
+    hashtags: tuple[str, ...] = ()
+
+    @property
+    def partition_key(self) -> str:
+        return str(self.post_id)
+
+
+AnyEvent = PostReady | FollowChanged | LikeChanged | CommentCreated | StoryViewed | PostDeleted
 DomainEvent = Annotated[AnyEvent, Field(discriminator="type")]
 DOMAIN_EVENT: TypeAdapter[AnyEvent] = TypeAdapter(DomainEvent)
 
 
-KNOWN_TYPES = frozenset(("post_ready", "follow_changed", "like_changed", "comment_created", "story_viewed"))
+KNOWN_TYPES = frozenset(
+    ("post_ready", "follow_changed", "like_changed", "comment_created", "story_viewed", "post_deleted")
+)
 
 
 def parse_event(data: bytes | str) -> AnyEvent | None:

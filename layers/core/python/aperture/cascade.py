@@ -1,0 +1,70 @@
+"""The deletion cascade: what hangs off a deleted post goes, once its deletion is committed.
+
+A post's deletion is one transaction (the record, its count, its upload's state, and a PostDeleted event in the
+outbox). The outbox's stream hands the event to the `cascade` function, which removes, in order: the notifications
+about the post (its author's, and those of the users its comments mention, found first), the comments, the likes,
+every Redis key of the post (like cache, Bloom filter, applied marks, cached copy, preview), its place in its
+author's recent posts and its followers' timelines, explore's buckets and engagements, then the raw upload and the
+images, and last tells the CDN. Every step deletes what is there and does nothing when it is gone, so a cascade
+that stops anywhere is finished by its retry (the stream redelivers the record until it succeeds; after its
+retries, the failure archive keeps it for a redrive).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from aperture.adapters.dynamo import CommentRepository, LikeRepository, NotificationRepository
+from aperture.adapters.explore_store import ExploreStore
+from aperture.adapters.redis_store import CommentPreviewCache, LikeCache, PostCache, Timeline
+from aperture.adapters.s3 import MediaStore
+from aperture.models.events import PostDeleted
+from aperture.resources import IMAGE_PREFIX
+from aperture.uploads import upload_key
+
+
+@dataclass(frozen=True)
+class CascadePorts:
+    comments: CommentRepository
+    likes: LikeRepository
+    notifications: NotificationRepository
+    like_cache: LikeCache
+    previews: CommentPreviewCache
+    post_cache: PostCache
+    timeline: Timeline
+    explore: ExploreStore
+    images: MediaStore
+    followers: Callable[[int], Iterator[list[int]]]  # an author's followers, a page at a time
+
+
+@dataclass(frozen=True)
+class CascadeOutcome:
+    comments: int
+    likes: int
+    notifications: int
+    timelines: int
+    images: int
+
+
+class Cascade:
+    def __init__(self, ports: CascadePorts) -> None:
+        self._p = ports
+
+    def post_deleted(self, event: PostDeleted) -> CascadeOutcome:
+        p = self._p
+        # Notifications first: whom the comments mention is known only while the comments are there
+        notified = {event.author_id, *p.comments.mentioned(event.post_id)}
+        notifications = sum(p.notifications.forget_post(user, event.post_id) for user in sorted(notified))
+        comments = p.comments.purge(event.post_id)
+        likes = p.likes.purge(event.post_id)
+        p.like_cache.forget(event.post_id)
+        p.previews.forget(event.post_id)
+        p.post_cache.forget(event.post_id)
+        followers = (f for page in p.followers(event.author_id) for f in page)
+        timelines = p.timeline.remove_everywhere(event.author_id, event.post_id, followers)
+        p.explore.forget_post(event.post_id, event.hashtags, event.occurred_at)
+        # What it was made from, then what it became; the CDN is told even if a first attempt deleted them all
+        p.images.delete(upload_key(event.author_id, event.upload_id))
+        images = p.images.delete_under(f"{IMAGE_PREFIX}{event.author_id}/{event.post_id}/", forget_cached=True)
+        return CascadeOutcome(comments, likes, notifications, timelines, images)

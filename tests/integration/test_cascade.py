@@ -1,0 +1,148 @@
+"""Deleting a post: one committed event, and a cascade that removes everything hanging off it, finished by its
+retry wherever it stops (docs/reliability.md)."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from typing import Any
+
+import pytest
+from boto3.dynamodb.conditions import Key
+
+from aperture import wiring
+from aperture.adapters.aws import dynamo_table
+from aperture.cascade import Cascade
+from aperture.clock import now_ms
+from aperture.models.events import LikeChanged, PostDeleted
+from aperture.settings import get_settings
+from local.pump import EventPump
+from tests.faults import FailAfter, InjectedFaultError
+from tests.support import Account, Api, jpeg_bytes, publish_post
+
+
+def _world(api: Api, pump: EventPump) -> tuple[dict[str, Account], str]:
+    """alice's post, in bob's feed, liked by bob, commented by carol mentioning dave; everything delivered."""
+    people = {name: api.sign_up(name) for name in ("alice", "bob", "carol", "dave")}
+    alice, bob, carol, dave = people.values()
+    api.call("PUT", f"/users/{alice.user_id}/follow", bob)
+    api.call("GET", "/feed", bob)  # an active reader: the post is pushed to bob's timeline
+    post = publish_post(alice, "sunset #beach")
+    store = wiring.media_store()
+    store.write_immutable(f"images/{alice.user_id}/{post}/640.jpg", jpeg_bytes(64, 64), "image/jpeg")
+    assert api.call("PUT", f"/posts/{post}/like", bob).status_code == 200
+    comment = {"text": f"lovely @{dave.username}"}
+    assert api.call("POST", f"/posts/{post}/comments", carol, json=comment).status_code == 201
+    pump.drain()
+    api.call("GET", f"/posts/{post}", bob)  # cached copy, preview, like state
+    assert [n["type"] for n in api.call("GET", "/notifications", alice).json["items"]] == ["comment", "like", "follow"]
+    assert [n["type"] for n in api.call("GET", "/notifications", dave).json["items"]] == ["mention"]
+    return people, post
+
+
+def _left_of(post: str, people: dict[str, Account]) -> dict[str, Any]:
+    """What of the post is still anywhere: DynamoDB, Redis, S3."""
+    settings = get_settings()
+    post_id = int(post)
+    redis = wiring.redis_client()
+    alice = people["alice"]
+    notifications = dynamo_table(settings.table_notifications)
+    return {
+        "comments": dynamo_table(settings.table_comments).query(KeyConditionExpression=Key("post_id").eq(post_id))[
+            "Items"
+        ],
+        "likes": dynamo_table(settings.table_likes).query(KeyConditionExpression=Key("post_id").eq(post_id))["Items"],
+        "notifications": [
+            n
+            for who in people.values()
+            for n in notifications.query(KeyConditionExpression=Key("user_id").eq(int(who.user_id)))["Items"]
+            if n.get("post_id") == post_id
+        ],
+        "redis keys": sorted(redis.scan_iter(f"*{post}*")),
+        "in timelines": [
+            key for key in redis.scan_iter("*") if redis.type(key) == "zset" and redis.zscore(key, post.zfill(20))
+        ],
+        "in explore": [key for key in redis.scan_iter("xp:*") if redis.type(key) == "zset" and redis.zscore(key, post)],
+        "images": list(wiring.media_store().keys_under(f"images/{alice.user_id}/{post}/")),
+    }
+
+
+NOTHING = {k: [] for k in ("comments", "likes", "notifications", "redis keys", "in timelines", "in explore", "images")}
+
+
+def test_a_deleted_post_leaves_nothing_behind(api: Api, pump: EventPump) -> None:
+    people, post = _world(api, pump)
+    before = _left_of(post, people)
+    assert all(before[k] for k in ("comments", "likes", "notifications", "redis keys", "in timelines", "images"))
+    assert api.call("DELETE", f"/posts/{post}", people["alice"]).status_code == 204
+    pump.drain()
+    assert _left_of(post, people) == NOTHING
+    assert api.call("GET", f"/posts/{post}", people["bob"]).status_code == 404
+    assert api.call("GET", f"/users/{people['alice'].username}", people["bob"]).json["post_count"] == 0
+    assert [n["type"] for n in api.call("GET", "/notifications", people["alice"]).json["items"]] == ["follow"]
+
+
+STEPS = [
+    ("notifications", "forget_post"),
+    ("comments", "purge"),
+    ("likes", "purge"),
+    ("like_cache", "forget"),
+    ("timeline", "remove_everywhere"),
+    ("explore", "forget_post"),
+    ("images", "delete_under"),
+]
+
+
+@pytest.mark.parametrize(("port", "step"), STEPS)
+def test_a_cascade_that_dies_after_any_step_is_finished_by_its_retry(
+    api: Api, pump: EventPump, port: str, step: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people, post = _world(api, pump)
+    # Given the deletion committed, and its cascade's first run dying right after `step`
+    cascade = wiring.cascade()
+    ports = cascade._p
+    failing = Cascade(dataclasses.replace(ports, **{port: FailAfter(getattr(ports, port), step)}))
+    monkeypatch.setattr(wiring, "cascade", lambda: failing)
+    assert api.call("DELETE", f"/posts/{post}", people["alice"]).status_code == 204
+    pump.drain()  # the first run dies; the stream delivers the record again, and the retry finishes
+    assert _left_of(post, people) == NOTHING
+
+
+def test_a_delete_whose_request_dies_after_the_commit_is_still_cascaded(
+    api: Api, pump: EventPump, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people, post = _world(api, pump)
+    failing = FailAfter(wiring.posts(), "delete")
+    monkeypatch.setattr(wiring, "posts", lambda: failing)
+    with pytest.raises(InjectedFaultError):  # (a 500 on AWS)
+        api.call("DELETE", f"/posts/{post}", people["alice"])
+    monkeypatch.undo()
+    assert api.call("DELETE", f"/posts/{post}", people["alice"]).status_code == 404  # the retry: gone already
+    pump.drain()
+    assert _left_of(post, people) == NOTHING
+
+
+def test_a_like_delivered_after_the_cascade_notifies_nobody(api: Api, pump: EventPump) -> None:
+    people, post = _world(api, pump)
+    alice, carol = people["alice"], people["carol"]
+    assert api.call("DELETE", f"/posts/{post}", alice).status_code == 204
+    pump.drain()
+    late = LikeChanged(
+        event_id=uuid.uuid4().hex, occurred_at=now_ms(), post_id=int(post), post_author_id=int(alice.user_id),
+        user_id=int(carol.user_id), liked=True,
+    )  # fmt: skip
+    assert wiring.notifier().handle(late) == 0
+    assert [n["type"] for n in api.call("GET", "/notifications", alice).json["items"]] == ["follow"]
+
+
+def test_a_redelivered_deletion_event_changes_nothing(api: Api, pump: EventPump) -> None:
+    people, post = _world(api, pump)
+    alice = people["alice"]
+    assert api.call("DELETE", f"/posts/{post}", alice).status_code == 204
+    pump.drain()
+    record = PostDeleted(
+        event_id="again", occurred_at=now_ms(), post_id=int(post), author_id=int(alice.user_id), upload_id=1
+    )
+    outcome = wiring.cascade().post_deleted(record)
+    assert (outcome.likes, outcome.images) == (0, 0)
+    assert _left_of(post, people) == NOTHING
