@@ -1,4 +1,4 @@
-"""DynamoDB stream consumer of the outbox: the deletion cascade of each deleted post (aperture.cascade)."""
+"""DynamoDB stream consumer of the outbox: the deletion cascade of each deleted post or story (aperture.cascade)."""
 
 from typing import Any
 
@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
 from aperture.api import logger
-from aperture.models.events import PostDeleted, parse_event
+from aperture.models.events import PostDeleted, StoryDeleted, parse_event
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
@@ -21,6 +21,9 @@ def handle_record(record: DynamoDBRecord) -> None:
     if isinstance(event, PostDeleted):
         outcome = wiring.cascade().post_deleted(event)
         logger.info("post deleted, cascade done", extra={"post_id": event.post_id, **outcome.__dict__})
+    elif isinstance(event, StoryDeleted):
+        views = wiring.cascade().story_deleted(event)
+        logger.info("story deleted, cascade done", extra={"story_id": event.story_id, "views": views})
 
 
 @logger.inject_lambda_context

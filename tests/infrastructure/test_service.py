@@ -933,7 +933,7 @@ def test_functions_that_delete_images_queue_their_paths_for_cdn_invalidate(
     senders = {name for name, granted in actions.items() if "sqs:SendMessage" in granted}
     consumers = {name for name, granted in actions.items() if granted & QUEUE_CONSUME}
     # Then the functions that delete images send (and only send), and cdn_invalidate alone consumes
-    assert senders == {"cascade", "stories", "story_expiry"}  # (a deleted post's images go in its cascade)
+    assert senders == {"cascade", "story_expiry"}  # (a deleted post's or story's images go in its cascade)
     assert all(actions[name] == {"sqs:SendMessage"} for name in senders)
     assert consumers == {"cdn_invalidate"}
     # And it takes batches of up to 15 prefixes (CloudFront's limit on wildcard paths in progress), gathered for

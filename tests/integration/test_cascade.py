@@ -18,7 +18,7 @@ from aperture.models.events import LikeChanged, PostDeleted
 from aperture.settings import get_settings
 from local.pump import EventPump
 from tests.faults import FailAfter, InjectedFaultError
-from tests.support import Account, Api, jpeg_bytes, publish_post
+from tests.support import Account, Api, jpeg_bytes, publish_post, publish_story
 
 
 def _world(api: Api, pump: EventPump) -> tuple[dict[str, Account], str]:
@@ -146,3 +146,41 @@ def test_a_redelivered_deletion_event_changes_nothing(api: Api, pump: EventPump)
     outcome = wiring.cascade().post_deleted(record)
     assert (outcome.likes, outcome.images) == (0, 0)
     assert _left_of(post, people) == NOTHING
+
+
+def _story_world(api: Api, pump: EventPump) -> tuple[Account, Account, str]:
+    alice, bob = api.sign_up("alice"), api.sign_up("bob")
+    api.call("PUT", f"/users/{alice.user_id}/follow", bob)
+    story = publish_story(alice)
+    wiring.media_store().write_immutable(f"images/{alice.user_id}/{story}/1080.jpg", jpeg_bytes(64, 64), "image/jpeg")
+    assert api.call("POST", f"/stories/{story}/views", bob).status_code == 204
+    pump.drain()
+    assert api.call("GET", f"/stories/{story}/viewers", alice).json["view_count"] == 1
+    return alice, bob, story
+
+
+def _story_left(alice: Account, story: str) -> dict[str, Any]:
+    views = dynamo_table(get_settings().table_story_views)
+    return {
+        "views": views.query(KeyConditionExpression=Key("story_id").eq(int(story)))["Items"],
+        "redis keys": sorted(wiring.redis_client().scan_iter(f"*{story}*")),
+        "images": list(wiring.media_store().keys_under(f"images/{alice.user_id}/{story}/")),
+    }
+
+
+STORY_STEPS = [("story_views", "purge"), ("highlights", "delete"), ("story_cache", "forget"), ("images", "delete")]
+
+
+@pytest.mark.parametrize(("port", "step"), [(None, None), *STORY_STEPS])
+def test_a_deleted_story_leaves_nothing_behind_even_if_its_cascade_dies_after_a_step(
+    api: Api, pump: EventPump, port: str | None, step: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice, bob, story = _story_world(api, pump)
+    if port and step:
+        ports = wiring.cascade()._p
+        failing = Cascade(dataclasses.replace(ports, **{port: FailAfter(getattr(ports, port), step)}))
+        monkeypatch.setattr(wiring, "cascade", lambda: failing)
+    assert api.call("DELETE", f"/stories/{story}", alice).status_code == 204
+    pump.drain()
+    assert _story_left(alice, story) == {"views": [], "redis keys": [], "images": []}
+    assert api.call("GET", "/stories/tray", bob).json["items"] == []

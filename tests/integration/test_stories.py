@@ -340,7 +340,7 @@ def test_profile_settings_are_validated_and_kept(api: Api) -> None:
     assert json.loads(api.call("PATCH", "/me", json={"bio": "x"}).get_data())["error"]["code"] == "unauthorized"
 
 
-def test_an_author_deletes_a_story_and_it_is_gone_everywhere(api: Api) -> None:
+def test_an_author_deletes_a_story_and_it_is_gone_everywhere(api: Api, pump: EventPump) -> None:
     alice, bob = api.sign_up("alice"), api.sign_up("bob")
     api.call("PUT", f"/users/{alice.user_id}/follow", bob)
     kept, removed = publish_story(alice), publish_story(alice)
@@ -351,6 +351,7 @@ def test_an_author_deletes_a_story_and_it_is_gone_everywhere(api: Api) -> None:
     assert api.call("DELETE", f"/stories/{removed}", alice).status_code == 204
     assert [s["story_id"] for s in _stories(api, bob, alice)] == [kept]
     assert _tray(api, bob) == [(alice.username, True, 1)]
+    pump.drain()  # its cascade
     assert store.keys_under(f"images/{alice.user_id}/{removed}/") == set()
     assert api.call("POST", f"/stories/{removed}/views", bob).status_code == 404
     assert api.call("DELETE", f"/stories/{removed}", alice).status_code == 404
@@ -384,6 +385,7 @@ def test_a_deleted_story_stays_deleted_when_its_upload_is_processed_or_announced
     key = upload_key(int(alice.user_id), int(grant["upload_id"]))
     assert process_upload(key, wiring.media_ports(), wiring.media_limits()) != "published"
     assert _redeliver(story) is False
+    pump.drain()
     # Then nothing comes back: no images, no story, nothing in the tray
     assert wiring.media_store().keys_under(f"images/{alice.user_id}/{story}/") == set()
     assert _stories(api, bob, alice) == [] and _tray(api, bob) == []

@@ -15,12 +15,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from aperture.adapters.dynamo import CommentRepository, LikeRepository, NotificationRepository
+from aperture.adapters.dynamo import (
+    CommentRepository,
+    HighlightRepository,
+    LikeRepository,
+    NotificationRepository,
+    StoryViewRepository,
+)
 from aperture.adapters.explore_store import ExploreStore
-from aperture.adapters.redis_store import CommentPreviewCache, LikeCache, PostCache, Timeline
+from aperture.adapters.redis_store import CommentPreviewCache, LikeCache, PostCache, StoryCache, Timeline
 from aperture.adapters.s3 import MediaStore
-from aperture.models.events import PostDeleted
+from aperture.models.events import PostDeleted, StoryDeleted
 from aperture.resources import IMAGE_PREFIX
+from aperture.stories import forget_followers_trays
 from aperture.uploads import upload_key
 
 
@@ -36,6 +43,10 @@ class CascadePorts:
     explore: ExploreStore
     images: MediaStore
     followers: Callable[[int], Iterator[list[int]]]  # an author's followers, a page at a time
+    story_views: StoryViewRepository
+    highlights: HighlightRepository
+    story_cache: StoryCache
+    is_celebrity: Callable[[int], bool]
 
 
 @dataclass(frozen=True)
@@ -68,3 +79,16 @@ class Cascade:
         p.images.delete(upload_key(event.author_id, event.upload_id))
         images = p.images.delete_under(f"{IMAGE_PREFIX}{event.author_id}/{event.post_id}/", forget_cached=True)
         return CascadeOutcome(comments, likes, notifications, timelines, images)
+
+    def story_deleted(self, event: StoryDeleted) -> int:
+        """A story taken down: its views, its highlight, its cached copies and its followers' trays, then its raw
+        upload and images (the CDN told). Returns how many views went."""
+        p = self._p
+        views = p.story_views.purge(event.story_id)
+        p.highlights.delete(event.author_id, event.story_id)
+        p.story_cache.remove_live(event.author_id, [event.story_id], event.occurred_at)
+        p.story_cache.forget(event.story_id)
+        forget_followers_trays(event.author_id, p.story_cache, p.followers, p.is_celebrity)
+        p.images.delete(upload_key(event.author_id, event.upload_id))
+        p.images.delete_under(f"{IMAGE_PREFIX}{event.author_id}/{event.story_id}/", forget_cached=True)
+        return views

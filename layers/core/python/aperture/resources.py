@@ -388,7 +388,10 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:comments", "read_write"),
             Grant("table:likes", "read_write"),
             Grant("table:notifications", "read_write"),
-            Grant("table:follows", "read"),  # whose timelines hold the post
+            Grant("table:follows", "read"),  # whose timelines hold the post, whose trays hold the story
+            Grant("table:users", "read"),  # (a celebrity's followers' trays are not cached)
+            Grant("table:story_views", "read_write"),
+            Grant("table:highlights", "read_write"),
             Grant(f"bucket:{IMAGE_PREFIX}", "read_write"),  # the renditions
             Grant(f"bucket:{UPLOAD_PREFIX}", "read_write"),  # the raw upload
             Grant("queue:cdn_invalidations", "write"),  # the CDN's cached copies
@@ -397,7 +400,7 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_seconds=300,
         trigger=TableStreamTrigger("outbox"),
         description="The deletion cascade: removes what hangs off a deleted post (comments, likes, notifications, "
-        "cached copies, timeline entries, images)",
+        "cached copies, timeline entries, images) or story (views, highlight, trays, images)",
     ),
     Function(
         "relay",
@@ -514,15 +517,15 @@ FUNCTIONS: tuple[Function, ...] = (
         grants=(
             Grant("table:stories", "read_write"),  # write: authors delete their stories
             Grant("table:story_views", "read"),
-            Grant("table:highlights", "read_write"),  # write: deleting a story deletes its highlight
+            Grant("table:highlights", "read_write"),  # write: deleting a highlight whose story record was purged
             Grant("table:users", "read"),
-            Grant("table:follows", "read"),  # building a viewer's tray; the trays a deleted story leaves
+            Grant("table:follows", "read"),  # building a viewer's tray
             Grant("table:blocks", "read"),
             Grant("stream:story_views", "write"),
-            Grant(f"bucket:{IMAGE_PREFIX}", "read_write"),  # a deleted story's images go
-            Grant("queue:cdn_invalidations", "write"),  # ...from the CDN's cache too (through cdn_invalidate)
-            # ...and what it was made from, so that no retry of its upload brings it back
+            # Deleting a story: taken down, its upload marked, with its event (the cascade does the rest); its raw
+            # upload at once, so no retried processing renders it again
             Grant("table:uploads", "write"),
+            Grant("table:outbox", "write"),
             Grant(f"bucket:{UPLOAD_PREFIX}", "read_write"),
         ),
         redis=True,

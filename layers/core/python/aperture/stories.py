@@ -12,6 +12,7 @@ by itself when its first story does.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +38,7 @@ from aperture.clock import iso
 from aperture.errors import ForbiddenError, InvalidCursorError, NotFoundError, TooManyRequestsError
 from aperture.graph import Graph
 from aperture.models.api import ImageFormats, Page, Story, StoryViewer, StoryViewers, TrayEntry, UserRef
-from aperture.models.events import PostReady, StoryViewed
+from aperture.models.events import PostReady, StoryDeleted, StoryViewed
 from aperture.models.records import StoryRecord, StoryView, User
 from aperture.ranking import AFFINITY_WEIGHTS
 from aperture.resources import IMAGE_PREFIX
@@ -299,15 +300,24 @@ class Stories:
             story = kept
         if story.author_id != viewer_id:
             raise ForbiddenError("only the story's author may delete it")
-        # What it was made from goes first, so that no retry of its upload can render or publish it again.
-        self._p.uploads.mark_removed(story.upload_id, self._p.now_ms())
-        self._p.images.delete(upload_key(story.author_id, story.upload_id))
-        self._p.images.delete_under(f"{IMAGE_PREFIX}{story.author_id}/{story.story_id}/")
-        self._p.highlights.delete(story.author_id, story.story_id)
-        self._p.stories.mark_deleted(story.story_id)
-        self._p.cache.remove_live(story.author_id, [story.story_id], self._p.now_ms())
-        self._p.cache.forget_record(story.story_id)
-        forget_followers_trays(story.author_id, self._p.cache, self._p.follows.followers, self._p.is_celebrity)
+        # Taken down, with the event that starts its cascade (images, views, trays: aperture.cascade), at once
+        event = StoryDeleted(
+            event_id=uuid.uuid4().hex,
+            occurred_at=self._p.now_ms(),
+            story_id=story.story_id,
+            author_id=story.author_id,
+            upload_id=story.upload_id,
+        )
+        if not self._p.stories.delete(story, self._p.highlights.table, self._p.uploads.table, event.occurred_at, event):
+            raise StoryNotFoundError(f"story {story_id} does not exist")
+        try:  # gone from its author's and viewers' next reads at once (the cascade does it again), and its raw
+            # upload now, so no retried processing renders it again
+            self._p.cache.remove_live(story.author_id, [story.story_id], event.occurred_at)
+            self._p.cache.forget_record(story.story_id)
+            forget_followers_trays(story.author_id, self._p.cache, self._p.follows.followers, self._p.is_celebrity)
+            self._p.images.delete(upload_key(story.author_id, story.upload_id))
+        except (RedisError, ClientError) as error:
+            logger.warning("story deleted; its cached copies wait for the cascade", extra={"error": repr(error)})
 
     def viewers(self, viewer_id: int, story_id: int, limit: int, cursor: str | None) -> StoryViewers:
         """Who viewed a story, most recent first, with the count; for the story's author only."""

@@ -309,6 +309,10 @@ def cascade() -> Cascade:
         explore=explore_store(),
         images=media_store(),
         followers=lambda author_id: follows().followers(author_id),
+        story_views=story_views(),
+        highlights=highlights(),
+        story_cache=story_cache(),
+        is_celebrity=lambda author_id: fanout().is_celebrity(author_id),
     )
     return Cascade(ports)
 
@@ -351,7 +355,7 @@ def inbox() -> Inbox:
 
 @lru_cache(maxsize=1)
 def story_repository() -> StoryRepository:
-    return StoryRepository(dynamo_table(get_settings().table_stories))
+    return StoryRepository(dynamo_table(get_settings().table_stories), outbox())
 
 
 @lru_cache(maxsize=1)

@@ -62,6 +62,22 @@ def is_condition_failure(error: ClientError) -> bool:
     return False
 
 
+# How long an upload's "removed" mark outlives a deleted post or story whose upload record had expired already: longer
+# than any stream keeps the 'ready' event it must refuse.
+REMOVED_MARK_SECONDS = 7 * 86_400
+
+
+def upload_removed(uploads_table: Any, upload_id: int, at_ms: int) -> dict[str, Any]:
+    """The transaction update marking an upload removed, so no redelivered 'ready' event publishes it again. An
+    upload record expired meanwhile comes back as this mark alone, expiring in its turn."""
+    return {
+        "TableName": uploads_table.name,
+        "Key": {"upload_id": upload_id},
+        "UpdateExpression": "SET removed_at = :at, expires_at = if_not_exists(expires_at, :expires)",
+        "ExpressionAttributeValues": {":at": at_ms, ":expires": at_ms // 1000 + REMOVED_MARK_SECONDS},
+    }
+
+
 def transact_unless_condition(table: Any, items: list[dict[str, Any]]) -> bool:
     """Run a transaction; False if one of its conditions failed (then nothing was written), True if committed."""
     try:
@@ -291,12 +307,7 @@ class PostRepository:
             "UpdateExpression": "ADD post_count :less",
             "ExpressionAttributeValues": {":less": -1},
         }
-        upload = {
-            "TableName": uploads_table.name,
-            "Key": {"upload_id": post.upload_id},
-            "UpdateExpression": "SET removed_at = :at",
-            "ExpressionAttributeValues": {":at": at_ms},
-        }
+        upload = upload_removed(uploads_table, post.upload_id, at_ms)
         items = [{"Delete": remove}, {"Update": count}, {"Update": upload}, self._outbox.entry(event)]
         return transact_unless_condition(self._table, items)
 
@@ -974,9 +985,33 @@ def expiry_shard(story_id: int, expires_at_ms: int) -> int:
 class StoryRepository:
     """Stories by id, by author (by_author), and those awaiting the expiry job (the sparse by_expiry index)."""
 
-    def __init__(self, table: Any, purge_after_seconds: int = 7 * 86_400) -> None:
+    def __init__(self, table: Any, outbox: Outbox, purge_after_seconds: int = 7 * 86_400) -> None:
         self._table = table
+        self._outbox = outbox
         self._purge_after = purge_after_seconds
+
+    def delete(self, story: StoryRecord, highlights_table: Any, uploads_table: Any, at_ms: int, event: Event) -> bool:
+        """Take a story down with its event (the cascade's start), in one transaction: its record marked deleted
+        and out of the expiry index, its highlight if it has one, and its upload marked removed. False if it was
+        taken down already."""
+        highlight: dict[str, Any] = {
+            "TableName": highlights_table.name,
+            "Key": {"author_id": story.author_id, "story_id": story.story_id},
+        }
+        changes: list[dict[str, Any]] = []
+        if self.get(story.story_id) is not None:
+            update = {
+                "TableName": self._table.name,
+                "Key": {"story_id": story.story_id},
+                "UpdateExpression": "SET deleted = :yes REMOVE expiry_shard",
+                "ConditionExpression": "attribute_exists(story_id) AND deleted <> :yes",
+                "ExpressionAttributeValues": {":yes": True},
+            }
+            changes += [{"Update": update}, {"Delete": highlight}]
+        else:  # the record was purged; its highlight is all there is
+            changes.append({"Delete": {**highlight, "ConditionExpression": "attribute_exists(story_id)"}})
+        upload = upload_removed(uploads_table, story.upload_id, at_ms)
+        return transact_unless_condition(self._table, [*changes, {"Update": upload}, self._outbox.entry(event)])
 
     def publish(self, story: StoryRecord, uploads_table: Any) -> str:
         """Write a story and mark its upload ready, together: "created", "exists" (a redelivery) or "refused"."""
@@ -1103,6 +1138,23 @@ class StoryViewRepository:
     def count(self, story_id: int) -> int:
         return count_items(self._table, "story_id", story_id)
 
+    def purge(self, story_id: int) -> int:
+        """Delete every view of a (deleted) story; returns how many."""
+        deleted = 0
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("story_id").eq(story_id),
+            "ProjectionExpression": "viewer_id",
+        }
+        while True:
+            page = self._table.query(**kwargs)
+            with self._table.batch_writer() as batch:
+                for item in page.get("Items", []):
+                    batch.delete_item(Key={"story_id": story_id, "viewer_id": item["viewer_id"]})
+                    deleted += 1
+            if "LastEvaluatedKey" not in page:
+                return deleted
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def page(self, story_id: int, limit: int, cursor: str | None) -> tuple[list[StoryView], str | None]:
         """A story's viewers, most recent first."""
         items, next_cursor = query_page(
@@ -1124,6 +1176,10 @@ class HighlightRepository:
 
     def __init__(self, table: Any) -> None:
         self._table = table
+
+    @property
+    def table(self) -> Any:
+        return self._table
 
     def put(self, story: StoryRecord) -> None:
         self._table.put_item(Item={k: v for k, v in story.model_dump().items() if v is not None})

@@ -973,6 +973,13 @@ class StoryCache:
     def forget_record(self, story_id: int) -> None:
         self._redis.delete(story_record_key(story_id))
 
+    def forget(self, story_id: int) -> None:
+        """A deleted story's keys: its cached record and its view count."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.delete(story_record_key(story_id))
+        pipe.delete(story_views_key(story_id))
+        pipe.execute()
+
     def put_tray(self, viewer_id: int, tray: dict[str, Any], seconds: int) -> None:
         self._redis.set(tray_key(viewer_id), json.dumps(tray), ex=max(1, seconds))
 

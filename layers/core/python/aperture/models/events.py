@@ -111,13 +111,27 @@ class PostDeleted(_Event):
         return str(self.post_id)
 
 
-AnyEvent = PostReady | FollowChanged | LikeChanged | CommentCreated | StoryViewed | PostDeleted
+class StoryDeleted(_Event):
+    """Its author took a story down (live or kept as a highlight): the cascade removes its images, views and
+    cached copies."""
+
+    type: Literal["story_deleted"] = "story_deleted"
+    story_id: int
+    author_id: int
+    upload_id: int
+
+    @property
+    def partition_key(self) -> str:
+        return str(self.story_id)
+
+
+AnyEvent = PostReady | FollowChanged | LikeChanged | CommentCreated | StoryViewed | PostDeleted | StoryDeleted
 DomainEvent = Annotated[AnyEvent, Field(discriminator="type")]
 DOMAIN_EVENT: TypeAdapter[AnyEvent] = TypeAdapter(DomainEvent)
 
 
 KNOWN_TYPES = frozenset(
-    ("post_ready", "follow_changed", "like_changed", "comment_created", "story_viewed", "post_deleted")
+    ("post_ready", "follow_changed", "like_changed", "comment_created", "story_viewed", "post_deleted", "story_deleted")
 )
 
 
