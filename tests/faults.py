@@ -98,8 +98,10 @@ class Throttled:
 
     CODE = "ProvisionedThroughputExceededException"
 
-    def __init__(self, client: Any, operation: str, times: int = 10_000) -> None:
+    def __init__(self, client: Any, operation: str, times: int = 10_000, code: str = CODE, **fields: Any) -> None:
         self._client = client
+        self._code = code
+        self._fields = fields  # more of the error body (a transaction's CancellationReasons)
         self._event = f"before-send.{client.meta.service_model.endpoint_prefix}.{operation}"
         self.remaining = times
         self.refused = 0
@@ -112,8 +114,9 @@ class Throttled:
             return None
         self.remaining -= 1
         self.refused += 1
-        body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{self.CODE}", "message": "Over the limit"})
-        headers = {"x-amzn-ErrorType": self.CODE, "Content-Type": "application/x-amz-json-1.0"}
+        error = {"__type": f"com.amazonaws.dynamodb.v20120810#{self._code}", "message": "Over the limit"}
+        body = json.dumps({**error, **self._fields})
+        headers = {"x-amzn-ErrorType": self._code, "Content-Type": "application/x-amz-json-1.0"}
         return AWSResponse(request.url, 400, headers, _Body(body.encode()))
 
     def __enter__(self) -> Throttled:

@@ -7,6 +7,7 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from aperture import wiring
+from aperture.adapters.redis_store import likes_keys
 from local.pump import EventPump
 from tests.faults import Broken, FailAfter, InjectedFaultError
 from tests.support import Account, Api, publish_post
@@ -96,6 +97,7 @@ def test_unlike_then_like_relayed_late_end_where_dynamodb_ends(
     # When the relay delivers the like after the unlike was applied, it does not bring it back
     pump.drain()
     assert _shown(api, post, bob) == (0, 0, False)
+    assert wiring.like_cache().counts([int(post)]) == [0]  # the live count itself, not a clamped -1
 
 
 def test_a_follow_whose_request_dies_after_the_commit_reaches_the_feed_and_notifies_once(
@@ -144,3 +146,16 @@ def test_a_comment_whose_request_dies_after_the_commit_is_kept_once_and_notified
     assert [c["text"] for c in listed] == ["lovely"]
     assert _shown(api, post, alice)[1] == 1
     assert _inbox(api, alice) == [("comment", bob.username)]
+
+
+def test_a_like_applied_to_a_lost_cache_is_not_counted_again_by_the_relay(api: Api, pump: EventPump) -> None:
+    # Given a post whose live count Redis no longer holds (expired, or lost)
+    alice, bob = api.sign_up("alice"), api.sign_up("bob")
+    post = publish_post(alice)
+    wiring.redis_client().delete(likes_keys(int(post))[0])
+    # When bob likes it (the request rebuilds the cache from DynamoDB, his like included) and the relay runs
+    assert api.call("PUT", f"/posts/{post}/like", bob).json == {"liked": True, "like_count": 1}
+    pump.drain()
+    # Then the like is counted once
+    assert wiring.like_cache().counts([int(post)]) == [1]
+    assert _shown(api, post, bob) == (1, 0, True)

@@ -75,14 +75,13 @@ def test_likes_count_check_and_move_to_a_bloom_filter_on_a_cluster(cluster: Any)
     assert likes.states([41, 42], 3) == [NOT_LIKED, LIKED]
     likes.migrate_to_bloom(42)
     assert not cluster.exists(likes_keys(42)[1])
-    assert likes.added(42, 99, "event-99") == (11, -1)
-    assert likes.add_to_bloom(42, 99) == 11
+    assert likes.added(42, 99, "event-99") == (11, -1)  # counted, and its bits set, in one script
     for user in range(100, 140):  # on into the filter's second layer (its first holds 20)
-        likes.add_to_bloom(42, user)
+        likes.added(42, user, f"event-{user}")
     assert likes.states([42], 99) == [MAYBE]
     assert likes.states([42], 5) == [MAYBE]
     assert likes.states([42], 139) == [MAYBE]
-    assert likes.counts([41, 42]) == [0, 11]
+    assert likes.counts([41, 42]) == [0, 51]
     token = likes.lock("likes:{42}:lock:5", 1000)
     assert token and likes.lock("likes:{42}:lock:5", 1000) is None
     likes.unlock("likes:{42}:lock:5", token)

@@ -31,10 +31,13 @@ def test_throttling_that_outlasts_the_retries_is_503_with_retry_after(api: Api) 
     assert len(throttled.backoffs) == RETRIES
 
 
-def test_a_throttled_like_is_503_and_keeps_nothing(api: Api) -> None:
+@pytest.mark.parametrize("reason", ["ThrottlingError", "TransactionConflict"])
+def test_a_like_whose_transaction_is_cancelled_for_capacity_is_503_and_keeps_nothing(api: Api, reason: str) -> None:
     alice, bob = api.sign_up("alice"), api.sign_up("bob")
     post = publish_post(alice)
-    with Throttled(dynamo_client(), "TransactWriteItems"):
+    # As DynamoDB answers a throttled or conflicting transaction: cancelled, the reason per item
+    cancelled = {"CancellationReasons": [{"Code": reason, "Message": "cancelled"}, {"Code": "None"}, {"Code": "None"}]}
+    with Throttled(dynamo_client(), "TransactWriteItems", code="TransactionCanceledException", **cancelled):
         response = api.call("PUT", f"/posts/{post}/like", bob)
     assert (response.status_code, response.json["error"]["code"]) == (503, "service_unavailable")
     seen = api.call("GET", f"/posts/{post}", bob).json

@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
+from redis.exceptions import ClusterDownError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -75,6 +76,9 @@ THROTTLING_CODES = frozenset(
         "Throttling",
         "SlowDown",
     }
+)
+TRANSACTION_BUSY_REASONS = frozenset(
+    {"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded", "TransactionConflict"}
 )
 RETRY_AFTER_SECONDS = 1
 
@@ -204,12 +208,16 @@ def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
 
     @app.exception_handler(ClientError)
     def _aws_error(error: ClientError) -> Response[str]:
-        if error.response.get("Error", {}).get("Code") not in THROTTLING_CODES:
+        code = error.response.get("Error", {}).get("Code")
+        reasons = {r.get("Code") for r in error.response.get("CancellationReasons", [])}
+        # A transaction DynamoDB cancelled for capacity or a conflicting transaction says so in its reasons
+        busy = code == "TransactionCanceledException" and bool(reasons & TRANSACTION_BUSY_REASONS)
+        if code not in THROTTLING_CODES and not busy:
             raise error
         # The client's retries with backoff (adapters/aws.py) ran out: the client may retry, a little later
         return _unavailable("the service is busy; retry after the time in Retry-After")
 
-    @app.exception_handler([RedisConnectionError, RedisTimeoutError])
+    @app.exception_handler([RedisConnectionError, RedisTimeoutError, ClusterDownError, TryAgainError])
     def _cache_down(_: Exception) -> Response[str]:
         return _unavailable("a service the request needs is not answering; retry after the time in Retry-After")
 

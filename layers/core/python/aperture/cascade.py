@@ -72,7 +72,12 @@ class Cascade:
         p.like_cache.forget(event.post_id)
         p.previews.forget(event.post_id)
         p.post_cache.forget(event.post_id)
-        followers = (f for page in p.followers(event.author_id) for f in page)
+        # Out of the timelines it was pushed to: active followers' (others' expire, and are rebuilt without it);
+        # a celebrity's posts are never pushed
+        followers: list[int] = []
+        if not p.is_celebrity(event.author_id):
+            for page in p.followers(event.author_id):
+                followers += p.timeline.active(page)
         timelines = p.timeline.remove_everywhere(event.author_id, event.post_id, followers)
         p.explore.forget_post(event.post_id, event.hashtags, event.occurred_at)
         # What it was made from, then what it became; the CDN is told even if a first attempt deleted them all

@@ -131,16 +131,19 @@ class Reservations:
         digest = hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
         item_id = "ids#" + hashlib.sha256(key.encode()).hexdigest()
         ids = [new_id() for _ in range(count)]
+        now = int(self._now_s())
         try:
+            # New, or one whose time is up (TTL deletes expired items only eventually): replaced
             self._client.put_item(
                 TableName=self._table_name,
                 Item={
                     "id": {"S": item_id},
                     "ids": {"L": [{"N": str(i)} for i in ids]},
                     "request": {"S": digest},
-                    "expiration": {"N": str(int(self._now_s()) + self._expires_after_seconds)},
+                    "expiration": {"N": str(now + self._expires_after_seconds)},
                 },
-                ConditionExpression="attribute_not_exists(id)",
+                ConditionExpression="attribute_not_exists(id) OR expiration < :now",
+                ExpressionAttributeValues={":now": {"N": str(now)}},
             )
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":

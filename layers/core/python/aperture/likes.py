@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 
 from aperture.adapters.dynamo import LikeRepository
 from aperture.adapters.redis_store import (
+    LIKE_APPLIED_SECONDS,
     LIKED,
     MAYBE,
     UNKNOWN,
@@ -125,15 +126,23 @@ class Likes:
             self.rebuild(event.post_id)
             return
         _, set_size = result
-        if set_size == -1:
-            self._cache.add_to_bloom(event.post_id, event.user_id)
-        elif set_size > self._threshold:
+        if set_size > self._threshold:  # (-1: in Bloom mode already, its bits set by the same script)
             self._cache.migrate_to_bloom(event.post_id)
 
     def reconcile(self, event: LikeChanged) -> None:
-        """The relay's apply: only if the like is still as the event says (a later change has its own event)."""
-        if self._repo.exists(event.post_id, event.user_id) == event.liked:
-            self.apply(event)
+        """The relay's apply, under the pair's lock (so no request changes the like between the check and the
+        apply): only if the like is still as the event says (a later change has its own event). An event older
+        than half the window its applied mark is kept (a redrive, a long outage) rebuilds the cache instead."""
+        if self._now_ms() - event.occurred_at > LIKE_APPLIED_SECONDS * 1000 // 2:
+            self.rebuild(event.post_id)
+            return
+        lock = like_lock_key(event.post_id, event.user_id)
+        token = self._locked(lock)
+        try:
+            if self._repo.exists(event.post_id, event.user_id) == event.liked:
+                self.apply(event)
+        finally:
+            self._cache.unlock(lock, token)
 
     def rebuild(self, post_id: int) -> None:
         """Reload a post's count and likers from DynamoDB (after Redis lost them)."""

@@ -25,6 +25,10 @@ class Relay:
         self._comments = comments
 
     def relay(self, event: AnyEvent) -> None:
+        # Published first: notifications and explore signals flow even while Redis is down (a retry publishes
+        # again; consumers know an event by its id). Then the cache side, whose failure fails the record, so it
+        # is retried and, after its retries, archived for a redrive.
+        self._events.publish(event)
         # A like or follow event is applied only while DynamoDB still says what it says: events of one pair may
         # reach the relay out of order or late (after a later change the request applied), and the newest wins.
         if isinstance(event, LikeChanged):
@@ -33,4 +37,3 @@ class Relay:
             self._graph.reconcile(event)
         elif isinstance(event, CommentCreated):
             self._comments.after(event)
-        self._events.publish(event)

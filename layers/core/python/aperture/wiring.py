@@ -194,7 +194,8 @@ def graph() -> Graph:
 
 @lru_cache(maxsize=1)
 def like_repository() -> LikeRepository:
-    return LikeRepository(dynamo_table(get_settings().table_likes), outbox())
+    settings = get_settings()
+    return LikeRepository(dynamo_table(settings.table_likes), outbox(), dynamo_table(settings.table_posts))
 
 
 @lru_cache(maxsize=1)

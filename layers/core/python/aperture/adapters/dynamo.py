@@ -678,18 +678,26 @@ class LikeRepository:
     """Every like: post -> user in the table, user -> post in the index. The source of truth for counts. A change
     is written with its event (the outbox), in one transaction."""
 
-    def __init__(self, table: Any, outbox: Outbox) -> None:
+    def __init__(self, table: Any, outbox: Outbox, posts_table: Any) -> None:
         self._table = table
         self._outbox = outbox
+        self._posts = posts_table
 
     def add(self, post_id: int, user_id: int, at_ms: int, event: Event) -> bool:
-        """Record the like and its event; False (and no event) if it was there already."""
+        """Record the like and its event; False (and no event) if it was there already, or the post is gone (a
+        like racing the post's deletion must not outlive its cascade)."""
         put = {
             "TableName": self._table.name,
             "Item": {"post_id": post_id, "user_id": user_id, "created_at": at_ms},
             "ConditionExpression": "attribute_not_exists(post_id)",
         }
-        return transact_unless_condition(self._table, [{"Put": put}, self._outbox.entry(event)])
+        post = {
+            "TableName": self._posts.name,
+            "Key": {"post_id": post_id},
+            "ConditionExpression": "attribute_exists(post_id)",
+        }
+        items = [{"Put": put}, {"ConditionCheck": post}, self._outbox.entry(event)]
+        return transact_unless_condition(self._table, items)
 
     def remove(self, post_id: int, user_id: int, event: Event) -> bool:
         """Take the like back and record its event; False (and no event) if there was none."""

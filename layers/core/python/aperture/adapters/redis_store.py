@@ -357,68 +357,73 @@ def blocked_key(user_id: int) -> str:
     return f"rel:{{{user_id}}}:blocked"
 
 
-# Scripts take (count, set, bloom) keys. A missing count key means the cache was lost: callers rebuild it.
-# A like change is applied once per event (KEYS[4] holds the event ids applied in the last LIKE_APPLIED_SECONDS,
-# ARGV[4] is now in ms and ARGV[5] the event id): the request that made it and the relay that
-# publishes its event both apply it, whichever comes first counts. A lost cache is not applied to (the rebuild from
-# DynamoDB includes the change). Every change keeps the post's cache another LIKE_CACHE_SECONDS (ARGV[3]).
+# Scripts take (count, set, bloom, applied, bloom inserted) keys, one hash tag. A like change is applied once per
+# event: KEYS[4] holds the event ids applied in the last LIKE_APPLIED_SECONDS (at most APPLIED_CAP of them; ARGV[4]
+# is now in ms, ARGV[5] the event id). The request that made the change and the relay that publishes its event both
+# apply it; whichever comes first counts. The mark is set even when the cache is lost (the count key missing): the
+# caller then rebuilds from DynamoDB, which includes the change, so a later replay must not count it again. A count
+# moves only when the likers' set does (SADD/SREM answered 1), or in Bloom mode, where DynamoDB's conditional write
+# already said the change is real. Every change keeps the cache another LIKE_CACHE_SECONDS (ARGV[3]).
 # Replies: false (rebuild), {count, -2} (applied before), else as documented below.
 _APPLIED_ONCE = """
-if redis.call('ZADD', KEYS[4], 'NX', ARGV[4], ARGV[5]) == 0 then return {tonumber(redis.call('GET', KEYS[1])), -2} end
-redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', tonumber(ARGV[4]) - 1000 * tonumber(ARGV[2]))
-redis.call('EXPIRE', KEYS[4], ARGV[2])
-"""
-_LIKE_ADD = (
-    """
+local fresh = redis.call('ZADD', KEYS[4], 'NX', ARGV[4], ARGV[5]) == 1
+if fresh then
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', tonumber(ARGV[4]) - 1000 * tonumber(ARGV[2]))
+  redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -1 - tonumber(ARGV[6]))
+  redis.call('EXPIRE', KEYS[4], ARGV[2])
+end
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-"""
-    + _APPLIED_ONCE
-    + """
-local n = redis.call('INCR', KEYS[1])
+if not fresh then return {tonumber(redis.call('GET', KEYS[1])), -2} end
 for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[3]) end
-if redis.call('EXISTS', KEYS[3]) == 1 then return {n, -1} end
-redis.call('SADD', KEYS[2], ARGV[1])
+"""
+# Adding in Bloom mode also sets the liker's bits, in the same script (so a retry cannot find the count applied and
+# the bits missing): ARGV[7] layers, then each layer's cumulative capacity, then per layer its hash count and bit
+# positions. The liker goes into the layer their insertion number (KEYS[5]) falls in. {count, -1} in Bloom mode,
+# else {count, set size}.
+_LIKE_ADD = (
+    _APPLIED_ONCE
+    + """
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  local n = redis.call('INCR', KEYS[1])
+  local inserted = redis.call('INCR', KEYS[5])
+  redis.call('EXPIRE', KEYS[5], ARGV[3])
+  local layers = tonumber(ARGV[7])
+  local chosen = layers
+  for i = 1, layers do
+    if inserted <= tonumber(ARGV[7 + i]) then chosen = i break end
+  end
+  local at = 8 + layers
+  for i = 1, layers do
+    local k = tonumber(ARGV[at])
+    if i == chosen then
+      for j = 1, k do redis.call('SETBIT', KEYS[3], ARGV[at + j], 1) end
+      break
+    end
+    at = at + 1 + k
+  end
+  return {n, -1}
+end
+local added = redis.call('SADD', KEYS[2], ARGV[1])
 redis.call('EXPIRE', KEYS[2], ARGV[3])
+local n = tonumber(redis.call('GET', KEYS[1]))
+if added == 1 then n = redis.call('INCR', KEYS[1]) end
 return {n, redis.call('SCARD', KEYS[2])}
 """
 )
 _LIKE_REMOVE = (
-    """
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-"""
-    + _APPLIED_ONCE
+    _APPLIED_ONCE
     + """
-local n = redis.call('DECR', KEYS[1])
-if redis.call('EXISTS', KEYS[3]) == 0 then redis.call('SREM', KEYS[2], ARGV[1]) end
-for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[3]) end
+local n = tonumber(redis.call('GET', KEYS[1]))
+if redis.call('EXISTS', KEYS[3]) == 1 or redis.call('SREM', KEYS[2], ARGV[1]) == 1 then
+  n = redis.call('DECR', KEYS[1])
+end
 return {n, 0}
 """
 )
-# A liker into a scalable Bloom filter: KEYS (bloom, inserted count); ARGV (ttl, layers, each layer's cumulative
-# capacity, then per layer its hash count and positions). The liker goes into the layer its number falls in.
-_BLOOM_ADD = """
-local n = redis.call('INCR', KEYS[2])
-local layers = tonumber(ARGV[2])
-local chosen = layers
-for i = 1, layers do
-  if n <= tonumber(ARGV[2 + i]) then chosen = i break end
-end
-local at = 3 + layers
-for i = 1, layers do
-  local k = tonumber(ARGV[at])
-  if i == chosen then
-    for j = 1, k do redis.call('SETBIT', KEYS[1], ARGV[at + j], 1) end
-    break
-  end
-  at = at + 1 + k
-end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-redis.call('EXPIRE', KEYS[2], ARGV[1])
-return n
-"""
-# How long a like change is remembered as applied: longer than the outbox's stream keeps it, so the relay's
-# replay always finds the mark.
-LIKE_APPLIED_SECONDS = 2 * 86_400
+# How long, and for how many changes, a like change is remembered as applied. The relay applies an event within
+# seconds; one older than half this window (a redrive, a long outage) rebuilds the post's cache from DynamoDB instead.
+LIKE_APPLIED_SECONDS = 3_600
+APPLIED_CAP = 100_000
 # A post's like cache (count, likers, Bloom filter) lives this long after its last change; then it is rebuilt from
 # DynamoDB on its next like, and read meanwhile from the count last flushed to DynamoDB.
 LIKE_CACHE_SECONDS = 30 * 86_400
@@ -439,7 +444,6 @@ class LikeCache:
         self._bloom = bloom
         self._add = client.register_script(_LIKE_ADD)
         self._remove = client.register_script(_LIKE_REMOVE)
-        self._bloom_add = client.register_script(_BLOOM_ADD)
         self._release = client.register_script(_RELEASE)
         self._capacities = list(itertools.accumulate(bloom.capacities))  # what each layer holds, with those before
 
@@ -451,30 +455,28 @@ class LikeCache:
         """A new post has no likes: say so, so that a missing count can only mean a lost cache."""
         self._redis.set(likes_keys(post_id)[0], 0, nx=True, ex=LIKE_CACHE_SECONDS)
 
+    def _keys(self, post_id: int) -> list[str]:
+        return [*likes_keys(post_id), like_applied_key(post_id), bloom_inserted_key(post_id)]
+
+    def _args(self, user_id: int, event_id: str) -> list[Any]:
+        return [user_id, LIKE_APPLIED_SECONDS, LIKE_CACHE_SECONDS, int(time.time() * 1000), event_id, APPLIED_CAP]
+
     def added(self, post_id: int, user_id: int, event_id: str) -> tuple[int, int] | None:
         """Count a new like once per event: (count, set size, -1 in Bloom mode or ALREADY_APPLIED), or None if
-        the cache must be rebuilt."""
-        keys = [*likes_keys(post_id), like_applied_key(post_id)]
-        args = [user_id, LIKE_APPLIED_SECONDS, LIKE_CACHE_SECONDS, int(time.time() * 1000), event_id]
-        result = self._add(keys=keys, args=args)
+        the cache must be rebuilt. In Bloom mode the liker's bits are set in the same script."""
+        positions = self._bloom.positions(user_id)
+        bloom: list[int] = [len(self._capacities), *self._capacities]
+        for start, end in self._bloom.slices:
+            bloom += [end - start, *positions[start:end]]
+        result = self._add(keys=self._keys(post_id), args=[*self._args(user_id, event_id), *bloom])
         self._redis.sadd(DIRTY_LIKES_KEY, post_id)
         return (int(result[0]), int(result[1])) if result else None
 
     def removed(self, post_id: int, user_id: int, event_id: str) -> tuple[int, int] | None:
         """Take a like back once per event: (count, 0 or ALREADY_APPLIED), or None if the cache must be rebuilt."""
-        keys = [*likes_keys(post_id), like_applied_key(post_id)]
-        args = [user_id, LIKE_APPLIED_SECONDS, LIKE_CACHE_SECONDS, int(time.time() * 1000), event_id]
-        result = self._remove(keys=keys, args=args)
+        result = self._remove(keys=self._keys(post_id), args=self._args(user_id, event_id))
         self._redis.sadd(DIRTY_LIKES_KEY, post_id)
         return (int(result[0]), int(result[1])) if result else None
-
-    def add_to_bloom(self, post_id: int, user_id: int) -> int:
-        """Put a liker into the post's Bloom filter (the layer their number falls in); returns how many are in."""
-        positions = self._bloom.positions(user_id)
-        args: list[int] = [LIKE_CACHE_SECONDS, len(self._capacities), *self._capacities]
-        for start, end in self._bloom.slices:
-            args += [end - start, *positions[start:end]]
-        return int(self._bloom_add(keys=[likes_keys(post_id)[2], bloom_inserted_key(post_id)], args=args))
 
     def _bloom_bits(self, pipe: Any, bloom_key: str, likers: Iterable[int], first: int) -> int:
         """Queue the bits of likers numbered from `first` on, each in its layer; returns how many."""
