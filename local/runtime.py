@@ -20,8 +20,8 @@ from werkzeug.wrappers import Request, Response
 from aperture import wiring
 from aperture.adapters.aws import client
 from aperture.adapters.redis_store import embedded_redis_url, stop_embedded_redis
-from aperture.api import logger
 from aperture.clock import ShiftedClock, use_clock
+from aperture.observability import METRICS_NAMESPACE, logger
 from aperture.settings import get_settings
 from local.emulation import start_moto
 from local.gateway import Gateway
@@ -146,7 +146,7 @@ def start(port: int) -> LocalPlatform:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     # The functions' logger may exist already (imported with this module); give it the level asked for.
     logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])
-    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Aperture")
+    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", METRICS_NAMESPACE)
     moto, endpoint = start_moto()
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     if not os.environ.get("REDIS_URL"):

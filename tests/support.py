@@ -394,7 +394,7 @@ class RoundTrips:
 @contextlib.contextmanager
 def logged_warnings() -> Iterator[list[logging.LogRecord]]:
     """Collect what the platform's logger warns about while the block runs."""
-    from aperture.api import logger
+    from aperture.observability import logger
 
     found: list[logging.LogRecord] = []
     collector = logging.Handler(logging.WARNING)

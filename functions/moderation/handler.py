@@ -6,10 +6,11 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
-from aperture.api import COMMON_RESPONSES, caller, logger, make_resolver
+from aperture.api import COMMON_RESPONSES, caller, make_resolver
 from aperture.clock import now_ms
 from aperture.media.moderation import block_post, block_story
 from aperture.models.api import BlockRequest, BlockResponse
+from aperture.observability import logger
 from aperture.settings import get_settings
 
 router = Router()

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from aperture.observability import METRICS_NAMESPACE
 from aperture.settings import Settings
-
-SERVICE_NAMESPACE = "Aperture"
 
 
 def setting_variable(field: str) -> str:
@@ -24,7 +23,7 @@ def common_variables(function_name: str, cdn_base: str) -> dict[str, str]:
     """What every function gets, whatever it is granted."""
     return {
         "POWERTOOLS_SERVICE_NAME": function_name,
-        "POWERTOOLS_METRICS_NAMESPACE": SERVICE_NAMESPACE,
+        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         "POWERTOOLS_LOG_LEVEL": "INFO",
         setting_variable("cdn_base"): cdn_base,
     }
