@@ -137,6 +137,8 @@ def start(port: int) -> LocalPlatform:
     """Provision everything and bind the gateway; call serve_forever() on the result to serve."""
     # The emulator and the event pump talk many times a second; their access lines would bury ours.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # Local names and defaults stand in for what the stacks set on AWS, even if Lambda's variables are about.
+    os.environ["APERTURE_LOCAL"] = "1"
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     os.environ.setdefault("AWS_REGION", "us-east-1")

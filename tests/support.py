@@ -222,6 +222,7 @@ def start_aws() -> tuple[Any, Provisioned]:
         AWS_DEFAULT_REGION="us-east-1",
         AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
         POWERTOOLS_LOG_LEVEL="WARNING",
+        APERTURE_LOCAL="1",  # local names and defaults, as the local runtime has them
     )
     server, endpoint = start_moto()
     os.environ["AWS_ENDPOINT_URL"] = endpoint

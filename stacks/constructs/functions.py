@@ -18,8 +18,9 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from aperture.resources import FUNCTION_TAG, Function, KinesisTrigger, S3Trigger, SqsTrigger, TableStreamTrigger
+from aperture.settings import setting_variable
 
-from .environment import common_variables, setting_variable
+from .environment import common_variables
 from .failures import ArchiveOnFailure
 from .layer import ARCHITECTURE, RUNTIME
 from .nag import (
