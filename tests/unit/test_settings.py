@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from aperture import wiring
+from aperture.adapters.redis_store import redis_client
 from aperture.resources import function
 from aperture.settings import MissingSettingError, Settings, get_settings, required_on_lambda, setting_variable
 
@@ -20,7 +21,7 @@ def _bare_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in list(os.environ):
         if name.startswith("APERTURE_") or name in {"REDIS_URL", "OPENSEARCH_URL", "AWS_LAMBDA_FUNCTION_NAME"}:
             monkeypatch.delenv(name)
-    get_settings.cache_clear()
+    wiring.reset()
     yield
     wiring.reset()
 
@@ -45,6 +46,13 @@ def test_locally_every_resource_has_its_local_name() -> None:
     assert settings.media_bucket == "aperture-media"
     assert settings.redis_url is None
     assert not settings.on_lambda
+
+
+def test_without_redis_url_the_layer_starts_no_server_and_says_what_is_missing() -> None:
+    # Given no REDIS_URL (the local runtime sets one for the server it starts; the layer never starts one)
+    # When the Redis client is asked for, Then it is refused, naming the variable
+    with pytest.raises(MissingSettingError, match="REDIS_URL is not set"):
+        redis_client()
 
 
 def test_under_a_lambda_emulator_the_local_marker_keeps_the_local_names(monkeypatch: pytest.MonkeyPatch) -> None:
