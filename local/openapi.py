@@ -45,7 +45,8 @@ def openapi_document() -> dict[str, object]:
     public = {route.route_key for route in ROUTES if not route.auth}
     statuses = _success_statuses(routers)
     paths = schema.get("paths", {})
-    assert isinstance(paths, dict)
+    if not isinstance(paths, dict):
+        raise TypeError(f"the generated document's paths are a {type(paths).__name__}, not an object")
     for path, operations in paths.items():
         for method, operation in operations.items():
             template = path.replace("<", "{").replace(">", "}")

@@ -19,15 +19,15 @@ from werkzeug.wrappers import Request, Response
 
 from aperture import wiring
 from aperture.adapters.aws import client
-from aperture.adapters.redis_store import embedded_redis_url, stop_embedded_redis
-from aperture.api import logger
 from aperture.clock import ShiftedClock, use_clock
+from aperture.observability import METRICS_NAMESPACE, logger
 from aperture.settings import get_settings
 from local.emulation import start_moto
 from local.gateway import Gateway
 from local.invoke import invoke
 from local.provision import provision
 from local.pump import EventPump, Invoke
+from local.redis_server import embedded_redis_url, stop_embedded_redis
 from local.redrive import local_redrive, parse_since, stream_consumers
 from local.scheduler import Scheduler
 
@@ -137,6 +137,8 @@ def start(port: int) -> LocalPlatform:
     """Provision everything and bind the gateway; call serve_forever() on the result to serve."""
     # The emulator and the event pump talk many times a second; their access lines would bury ours.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # Local names and defaults stand in for what the stacks set on AWS, even if Lambda's variables are about.
+    os.environ["APERTURE_LOCAL"] = "1"
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     os.environ.setdefault("AWS_REGION", "us-east-1")
@@ -146,7 +148,7 @@ def start(port: int) -> LocalPlatform:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     # The functions' logger may exist already (imported with this module); give it the level asked for.
     logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])
-    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Aperture")
+    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", METRICS_NAMESPACE)
     moto, endpoint = start_moto()
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     if not os.environ.get("REDIS_URL"):

@@ -222,6 +222,7 @@ def start_aws() -> tuple[Any, Provisioned]:
         AWS_DEFAULT_REGION="us-east-1",
         AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
         POWERTOOLS_LOG_LEVEL="WARNING",
+        APERTURE_LOCAL="1",  # local names and defaults, as the local runtime has them
     )
     server, endpoint = start_moto()
     os.environ["AWS_ENDPOINT_URL"] = endpoint
@@ -394,7 +395,7 @@ class RoundTrips:
 @contextlib.contextmanager
 def logged_warnings() -> Iterator[list[logging.LogRecord]]:
     """Collect what the platform's logger warns about while the block runs."""
-    from aperture.api import logger
+    from aperture.observability import logger
 
     found: list[logging.LogRecord] = []
     collector = logging.Handler(logging.WARNING)

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import accounts, wiring
-from aperture.api import COMMON_RESPONSES, logger, make_resolver
+from aperture.api import COMMON_RESPONSES, make_resolver
 from aperture.clock import now_ms
 from aperture.ids import new_id
 from aperture.models.api import (
@@ -17,6 +17,7 @@ from aperture.models.api import (
     TokenRequest,
     TokenResponse,
 )
+from aperture.observability import logger
 
 router = Router()
 

@@ -10,8 +10,8 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
-from aperture.api import logger
 from aperture.invalidations import QueuedMessage
+from aperture.observability import logger
 
 
 @logger.inject_lambda_context

@@ -5,8 +5,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
-from aperture.api import logger
 from aperture.likes import flush_counts
+from aperture.observability import logger
 
 
 @logger.inject_lambda_context

@@ -4,14 +4,14 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from redis.exceptions import RedisError
 
 from aperture import wiring
-from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, logger, make_resolver
+from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, make_resolver
 from aperture.errors import ServiceUnavailableError
 from aperture.models.api import Page, Post
+from aperture.observability import count, logger
 
 router = Router()
 RESPONSES: dict[int, OpenAPIResponse] = {
@@ -30,8 +30,7 @@ def get_explore(cursor: Cursor = None, limit: Limit = 20) -> Page[Post]:
         # Explore's lists and signals live in Redis alone: without it there is no honest page, so say so (503,
         # never a 500), in logs and metrics too.
         logger.warning("explore unavailable without Redis", extra={"error": repr(error)})
-        with single_metric(name="ExploreDegraded", unit=MetricUnit.Count, value=1, namespace="Aperture") as metric:
-            metric.add_dimension(name="function", value="explore")
+        count("ExploreDegraded", function="explore")
         raise ServiceUnavailableError("explore is unavailable for a moment; try again shortly") from error
 
 

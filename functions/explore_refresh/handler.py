@@ -6,9 +6,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
-from aperture.api import logger
 from aperture.clock import now_ms
 from aperture.explore import refresh
+from aperture.observability import logger
 from aperture.settings import get_settings
 
 

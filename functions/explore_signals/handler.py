@@ -9,9 +9,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from aperture import wiring
-from aperture.api import logger
 from aperture.explore import record_signals
 from aperture.models.events import AnyEvent, parse_event
+from aperture.observability import logger
 
 
 @logger.inject_lambda_context

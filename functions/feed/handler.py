@@ -4,15 +4,15 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from redis.exceptions import RedisError
 
 from aperture import wiring
-from aperture.api import COMMON_RESPONSES, Limit, caller, logger, make_resolver
+from aperture.api import COMMON_RESPONSES, Limit, caller, make_resolver
 from aperture.clock import now_ms
 from aperture.feed import decode_cursor, read_feed, read_feed_without_redis
 from aperture.models.api import Page, Post
+from aperture.observability import count, logger
 
 router = Router()
 
@@ -34,8 +34,7 @@ def get_feed(
     except RedisError as error:
         # Never a 500 for a cache outage: build the page from DynamoDB, and say so in logs and metrics.
         logger.warning("feed built without Redis", extra={"error": repr(error)})
-        with single_metric(name="FeedDegraded", unit=MetricUnit.Count, value=1, namespace="Aperture") as metric:
-            metric.add_dimension(name="function", value="feed")
+        count("FeedDegraded", function="feed")
         follows, posts = wiring.follows(), wiring.posts()
         return read_feed_without_redis(viewer, position, limit, follows.following_ids, posts.latest_by, views)
 

@@ -5,8 +5,9 @@ from typing import Any
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aperture.api import logger, make_resolver
+from aperture.api import make_resolver
 from aperture.models.api import Health
+from aperture.observability import logger
 
 router = Router()
 

@@ -15,13 +15,13 @@ from aperture.api import (
     Limit,
     answered_once,
     caller,
-    logger,
     make_resolver,
     parse_id,
 )
 from aperture.errors import UserNotFoundError
 from aperture.ids import new_id
 from aperture.models.api import CommentRequest, CommentView, LikeResponse, Page, UserRef
+from aperture.observability import logger
 
 router = Router()
 POST_RESPONSES: dict[int, OpenAPIResponse] = {**COMMON_RESPONSES, 404: {"description": "No such post, or blocked"}}

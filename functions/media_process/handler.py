@@ -7,8 +7,8 @@ from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
-from aperture.api import logger
 from aperture.media.pipeline import process_upload
+from aperture.observability import logger
 
 
 @logger.inject_lambda_context

@@ -6,8 +6,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
-from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, logger, make_resolver
+from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, make_resolver
 from aperture.models.api import DeviceRequest, DeviceView, MarkReadRequest, NotificationPage, UnreadCount
+from aperture.observability import logger
 
 router = Router()
 

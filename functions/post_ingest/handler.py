@@ -9,9 +9,9 @@ from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import Ki
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
-from aperture.api import logger
 from aperture.clock import now_ms
 from aperture.models.events import PostReady, parse_event
+from aperture.observability import logger
 from aperture.posts import ingest_post_ready
 from aperture.settings import get_settings
 from aperture.stories import ingest_story_ready

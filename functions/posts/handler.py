@@ -7,9 +7,10 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
-from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, logger, make_resolver, parse_id
+from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, make_resolver, parse_id
 from aperture.clock import now_ms
 from aperture.models.api import Page, Post
+from aperture.observability import logger
 from aperture.posts import delete_post
 
 router = Router()

@@ -8,8 +8,9 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
-from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, logger, make_resolver, parse_id
+from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, make_resolver, parse_id
 from aperture.models.api import Page, Story, StoryViewers, TrayEntry
+from aperture.observability import logger
 
 router = Router()
 NO_USER: dict[int, OpenAPIResponse] = {**COMMON_RESPONSES, 404: {"description": "No such user, or blocked"}}

@@ -11,8 +11,8 @@ from aws_lambda_powertools.utilities.data_classes import KinesisStreamEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
-from aperture.api import logger
 from aperture.models.events import StoryViewed, parse_event
+from aperture.observability import logger
 from aperture.settings import get_settings
 from aperture.stories import write_views
 

@@ -7,10 +7,11 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import uploads, wiring
-from aperture.api import COMMON_RESPONSES, IdempotencyKey, answered_once, caller, logger, make_resolver, parse_id
+from aperture.api import COMMON_RESPONSES, IdempotencyKey, answered_once, caller, make_resolver, parse_id
 from aperture.clock import get_clock
 from aperture.ids import new_id
 from aperture.models.api import CreateUploadRequest, CreateUploadResponse, UploadStatusResponse
+from aperture.observability import logger
 from aperture.settings import get_settings
 
 router = Router()

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
-from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, logger, make_resolver, parse_id
+from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, make_resolver, parse_id
 from aperture.errors import InvalidInputError
 from aperture.models.api import (
     BlockStatus,
@@ -18,6 +18,7 @@ from aperture.models.api import (
     UpdateProfileRequest,
     UserRef,
 )
+from aperture.observability import logger
 
 router = Router()
 NOT_FOUND: dict[int, OpenAPIResponse] = {**COMMON_RESPONSES, 404: {"description": "No such user, or blocked"}}

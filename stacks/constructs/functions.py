@@ -8,6 +8,7 @@ from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_lambda_event_sources as event_sources
@@ -18,8 +19,9 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from aperture.resources import FUNCTION_TAG, Function, KinesisTrigger, S3Trigger, SqsTrigger, TableStreamTrigger
+from aperture.settings import setting_variable
 
-from .environment import common_variables, setting_variable
+from .environment import common_variables
 from .failures import ArchiveOnFailure
 from .layer import ARCHITECTURE, RUNTIME
 from .nag import (
@@ -120,6 +122,13 @@ def check_placement(function: Function) -> None:
         )
 
 
+def _role(function: lambda_.Function) -> iam.IRole:
+    """The function's role: a Function makes its own when none is given, as none is here."""
+    if function.role is None:
+        raise ValueError(f"function {function.node.path} has no role to grant to")
+    return function.role
+
+
 def failure_queue(scope: Construct) -> sqs.Queue:
     """The end of the line for asynchronous events that exhausted their retries (S3 notifications, schedules):
     kept two weeks for inspection and redrive."""
@@ -173,8 +182,7 @@ class ServiceFunction(Construct):
             for statement in statements_for(grant, wiring.targets):
                 self.function.add_to_role_policy(statement)
 
-        role = self.function.role
-        assert role is not None  # a Function always makes its own role when none is given
+        role = _role(self.function)
         for pattern in object_patterns(declaration.grants, wiring.targets.media_bucket_name):
             acknowledge(
                 role,
@@ -223,8 +231,7 @@ class ServiceFunction(Construct):
         """The stream mapping's S3 on-failure destination: the whole batch is kept (an SQS one gets only its shard
         and sequence numbers, and the stream forgets the records after 24 hours)."""
         self.failure_archive = ArchiveOnFailure(wiring.failure_archive)
-        role = self.function.role
-        assert role is not None
+        role = _role(self.function)
         acknowledge(
             role,
             wildcard_resource_finding(role, self.failure_archive.objects),

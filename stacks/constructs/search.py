@@ -102,7 +102,8 @@ class ExploreSearch(Construct):
         # Set on the resource itself: the construct's access_policies would add a custom resource (a Lambda with
         # wildcard IAM) only to break a reference cycle a fixed name does not have.
         cfn_domain = self.domain.node.default_child
-        assert isinstance(cfn_domain, opensearch.CfnDomain)
+        if not isinstance(cfn_domain, opensearch.CfnDomain):
+            raise TypeError(f"the search domain's resource is a {type(cfn_domain).__name__}, not a CfnDomain")
         cfn_domain.access_policies = iam.PolicyDocument(
             statements=[
                 iam.PolicyStatement(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import replace
 from typing import Any
@@ -26,7 +27,7 @@ from aperture.resources import (
     TableStreamTrigger,
 )
 from aperture.routes import ROUTES, UNMATCHED_FUNCTION, Route
-from aperture.settings import Settings
+from aperture.settings import MissingSettingError, Settings, required_on_lambda, setting_variable
 from stacks import service_stack
 from stacks.constructs import search
 from stacks.constructs.push import push_applications
@@ -42,6 +43,7 @@ COMMON_VARIABLES = {
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
+    "APERTURE_FUNCTION",
     "APERTURE_CDN_BASE",
 }
 PUSH_ENDPOINT_ACTIONS = {"sns:DeleteEndpoint", "sns:GetEndpointAttributes", "sns:Publish", "sns:SetEndpointAttributes"}
@@ -156,6 +158,33 @@ def test_every_function_is_told_only_about_what_it_is_granted(
     for key in _granted(declaration, "queue"):
         exported = variables[f"APERTURE_QUEUE_{key.upper()}"]["Fn::ImportValue"]
         assert f"ExportsOutputRef{_queue(synthesized, key)}" in exported
+
+
+@pytest.mark.parametrize("declaration", FUNCTIONS, ids=lambda f: f.name)
+def test_every_function_is_given_every_value_its_settings_require_on_lambda(
+    synthesized: Synthesized, service_template: dict[str, Any], declaration: Function, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the environment the function is synthesized with (tokens stand for values resolved at deploy)
+    variables = _function(synthesized, service_template, declaration.name)["Environment"]["Variables"]
+    assert variables[setting_variable("function")] == declaration.name
+    for name in list(os.environ):
+        if name.startswith("APERTURE_") or name in {"REDIS_URL", "OPENSEARCH_URL"}:
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", f"ServiceStack-{declaration.name}")
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value if isinstance(value, str) else f"deployed-{name.lower()}")
+    # When its settings are read on Lambda, Then nothing it needs is missing
+    settings = Settings()
+    assert settings.on_lambda
+    for field in required_on_lambda(declaration):
+        assert getattr(settings, field) == os.environ[setting_variable(field)]
+    # And without any one of them it would not start
+    for field in required_on_lambda(declaration):
+        variable = setting_variable(field)
+        given = os.environ.pop(variable)
+        with pytest.raises(MissingSettingError, match=variable):
+            Settings()
+        os.environ[variable] = given
 
 
 @pytest.mark.parametrize("declaration", FUNCTIONS, ids=lambda f: f.name)

@@ -8,7 +8,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar, cast
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
@@ -29,8 +28,6 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from aperture.adapters.cognito import USER_ID_CLAIM
 from aperture.errors import ApertureError, ForbiddenError, NotFoundError, UnauthorizedError
 from aperture.idempotency import Replays
-
-logger = Logger(service="aperture")
 
 # List parameters every list route takes (API.md: limit 1..50, default 20; outside that, 422).
 Limit = Annotated[int, Query(ge=1, le=50, description="items per page")]

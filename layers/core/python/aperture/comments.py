@@ -12,12 +12,12 @@ from redis.exceptions import RedisError
 
 from aperture.adapters.dynamo import CommentRepository, UserRepository
 from aperture.adapters.redis_store import AffinityStore, CommentPreviewCache
-from aperture.api import logger
 from aperture.clock import iso
 from aperture.errors import CommentNotFoundError, ForbiddenError, PostNotFoundError
 from aperture.models.api import CommentView, UserRef
 from aperture.models.events import CommentCreated
 from aperture.models.records import Comment, PostRecord, User
+from aperture.observability import logger
 from aperture.ranking import AFFINITY_WEIGHTS
 
 MENTION = re.compile(r"(?<![\w@.])@([a-z0-9._]{3,30})")

@@ -34,12 +34,12 @@ from aperture.adapters.dynamo import PostRepository, UserRepository
 from aperture.adapters.explore_store import GLOBAL, Engagement, ExploreStore
 from aperture.adapters.redis_store import AffinityStore, PipelineBatch
 from aperture.adapters.vectors import IndexUnavailableError, VectorIndex
-from aperture.api import logger
 from aperture.errors import InvalidCursorError
 from aperture.graph import Graph
 from aperture.models.api import Page, Post
 from aperture.models.events import AnyEvent, CommentCreated, ExploreJob, LikeChanged, PostReady
 from aperture.models.records import PostRecord
+from aperture.observability import logger
 from aperture.posts import PostViews
 from aperture.ranking import AFFINITY_WEIGHTS, Candidate, RankingModel, features
 

@@ -10,11 +10,11 @@ from redis.exceptions import RedisError
 
 from aperture.adapters.dynamo import BlockRepository, FollowRepository, UserRepository
 from aperture.adapters.redis_store import PipelineBatch, RelationshipCache, Slot
-from aperture.api import logger
 from aperture.errors import ForbiddenError, InvalidInputError, UserNotFoundError
 from aperture.models.api import FullRelationship, Profile, Relationship, UserRef
 from aperture.models.events import FollowChanged
 from aperture.models.records import User
+from aperture.observability import logger
 
 USERNAME = re.compile(r"[a-z0-9._]{3,30}")
 

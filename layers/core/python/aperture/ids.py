@@ -12,7 +12,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Protocol
 
@@ -70,14 +69,14 @@ class DynamoWorkerLease:
     def worker_id(self) -> int:
         with self._lock:
             now = self._wall()
-            if self._worker is None or now >= self._expires_at:
-                self._claim(now)
-            elif now >= self._expires_at - self._lease_seconds / 2:
-                self._renew(now)
-            assert self._worker is not None
-            return self._worker
+            worker = self._worker
+            if worker is None or now >= self._expires_at:
+                return self._claim(now)
+            if now >= self._expires_at - self._lease_seconds / 2:
+                return self._renew(now, worker)
+            return worker
 
-    def _claim(self, now: float) -> None:
+    def _claim(self, now: float) -> int:
         from botocore.exceptions import ClientError
 
         # Prefer the id held before (a lapsed lease nobody took), then random ones.
@@ -97,16 +96,16 @@ class DynamoWorkerLease:
                     continue
                 raise
             self._worker, self._expires_at = candidate, float(int(expires))
-            return
+            return candidate
         raise WorkerIdExhaustedError(f"no free worker id after {len(candidates)} attempts")
 
-    def _renew(self, now: float) -> None:
+    def _renew(self, now: float, worker: int) -> int:
         from botocore.exceptions import ClientError
 
         expires = int(now + self._lease_seconds)
         try:
             self._table.update_item(  # type: ignore[attr-defined]
-                Key={"worker_id": self._worker},
+                Key={"worker_id": worker},
                 UpdateExpression="SET lease_expires_at = :exp",
                 ConditionExpression="#o = :me",
                 ExpressionAttributeNames={"#o": "owner"},
@@ -116,9 +115,9 @@ class DynamoWorkerLease:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
             self._worker = None
-            self._claim(now)
-            return
+            return self._claim(now)
         self._expires_at = float(expires)
+        return worker
 
 
 class Snowflake:
@@ -162,10 +161,6 @@ def derived_id(at_ms: int, key: str) -> int:
     they name the same millisecond and collide in 4 million; callers keep such ids within one partition)."""
     bits = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") & ((1 << TIMESTAMP_SHIFT) - 1)
     return ((at_ms - EPOCH_MS) << TIMESTAMP_SHIFT) | bits
-
-
-def id_datetime(snowflake_id: int) -> datetime:
-    return datetime.fromtimestamp(id_timestamp_ms(snowflake_id) / 1000, tz=UTC)
 
 
 def id_worker(snowflake_id: int) -> int:

@@ -9,8 +9,8 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
-from aperture.api import logger
 from aperture.models.events import CdnInvalidation
+from aperture.observability import logger
 
 REFERENCE_PREFIX = "aperture-"
 

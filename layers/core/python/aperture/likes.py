@@ -29,11 +29,11 @@ from aperture.adapters.redis_store import (
     like_lock_key,
     like_rebuild_key,
 )
-from aperture.api import logger
 from aperture.bloom import ScalableBloom
 from aperture.errors import ConflictError
 from aperture.models.events import LikeChanged
 from aperture.models.records import PostRecord
+from aperture.observability import logger
 from aperture.ranking import AFFINITY_WEIGHTS
 
 LOCK_MS = 5_000

@@ -18,7 +18,6 @@ from typing import Literal
 
 from aperture.adapters.dynamo import DeviceRepository, NotificationRepository, UserRepository
 from aperture.adapters.sns import PushGateway
-from aperture.api import logger
 from aperture.clock import iso
 from aperture.errors import DeviceNotFoundError, InvalidInputError
 from aperture.idempotency import Once
@@ -26,6 +25,7 @@ from aperture.ids import derived_id
 from aperture.models.api import DeviceView, NotificationPage, NotificationView, UserRef
 from aperture.models.events import AnyEvent, CommentCreated, FollowChanged, LikeChanged
 from aperture.models.records import Device, Notification, NotificationType
+from aperture.observability import logger
 
 ACTORS_KEPT = 5
 

@@ -12,7 +12,6 @@ from redis.exceptions import RedisError
 from aperture.adapters.dynamo import PostRepository, UploadRepository, UserRepository
 from aperture.adapters.redis_store import LikeCache, PipelineBatch, PostCache
 from aperture.adapters.s3 import MediaStore
-from aperture.api import logger
 from aperture.cdn import image_urls
 from aperture.clock import iso
 from aperture.comments import Comments
@@ -23,6 +22,7 @@ from aperture.likes import Likes
 from aperture.models.api import CommentView, ImageFormats, Post, UserRef
 from aperture.models.events import PostDeleted, PostReady
 from aperture.models.records import PostRecord
+from aperture.observability import logger
 from aperture.uploads import upload_key
 
 

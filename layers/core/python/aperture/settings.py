@@ -5,16 +5,30 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from aperture.resources import FUNCTIONS, QUEUES, STREAMS, TABLES, Function
+
 MIB = 1024 * 1024
+
+
+class MissingSettingError(RuntimeError):
+    """A process on Lambda lacks a value its function needs, which would otherwise fall back to a local name."""
 
 
 class Settings(BaseSettings):
     """Every knob of the platform. Defaults are what `make dev` uses; the CDK stacks set the rest."""
 
     model_config = SettingsConfigDict(env_prefix="APERTURE_", frozen=True, extra="ignore")
+
+    # Where this runs. On Lambda (whose runtime sets AWS_LAMBDA_FUNCTION_NAME) nothing falls back to a local
+    # default: every value the declared function needs must be set (required_on_lambda), or the first use fails.
+    # The local runtime and the tests set APERTURE_LOCAL, so they keep the defaults even under an emulator that
+    # sets Lambda's variables.
+    lambda_function_name: str | None = Field(default=None, validation_alias="AWS_LAMBDA_FUNCTION_NAME")
+    local: bool = False
+    function: str | None = None  # the declared function (aperture.resources) this process runs, set by the stacks
 
     region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
     aws_endpoint_url: str | None = Field(default=None, validation_alias="AWS_ENDPOINT_URL")
@@ -109,6 +123,32 @@ class Settings(BaseSettings):
             raise ValueError("APERTURE_RANKING_MODEL_KEY must be a key under models/ in the media bucket")
         return key or None
 
+    @model_validator(mode="after")
+    def _deployed_values_are_set(self) -> Settings:
+        if not self.on_lambda:
+            return self
+        declared = {f.name: f for f in FUNCTIONS}
+        if self.function not in declared:
+            raise MissingSettingError(
+                f"{setting_variable('function')} must name the declared function this Lambda runs (one of "
+                f"aperture.resources.FUNCTIONS), not {self.function!r}; the stacks set it"
+            )
+        missing = [
+            setting_variable(field)
+            for field in required_on_lambda(declared[self.function])
+            if field not in self.model_fields_set or getattr(self, field) in (None, "")
+        ]
+        if missing:
+            raise MissingSettingError(
+                f"function {self.function!r} runs on Lambda without {', '.join(missing)}: the stacks set every value "
+                "a deployed function needs (stacks/constructs/functions.py); nothing falls back to a local name there"
+            )
+        return self
+
+    @property
+    def on_lambda(self) -> bool:
+        return bool(self.lambda_function_name) and not self.local
+
     @property
     def issuer(self) -> str:
         return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
@@ -118,6 +158,44 @@ class Settings(BaseSettings):
         return self.jwks_url or f"{self.issuer}/.well-known/jwks.json"
 
 
+def setting_variable(field: str) -> str:
+    """The variable `Settings` reads `field` from (its alias if it has one, else APERTURE_<FIELD>)."""
+    try:
+        info = Settings.model_fields[field]
+    except KeyError:
+        # A declared resource without a settings field could never reach the code; fail the synth instead.
+        raise KeyError(f"aperture.settings.Settings has no field {field!r}") from None
+    if isinstance(info.validation_alias, str):
+        return info.validation_alias
+    prefix = str(Settings.model_config.get("env_prefix", ""))
+    return f"{prefix}{field}".upper()
+
+
+def required_on_lambda(function: Function) -> tuple[str, ...]:
+    """The settings fields a deployed function must be given: its identity, the CDN, and the name, URL or id of
+    everything it is granted or connects to. Push applications are optional (without one, that platform is off)."""
+    settings = {f"table:{t.key}": t.setting for t in TABLES}
+    settings |= {f"stream:{s.key}": s.setting for s in STREAMS}
+    settings |= {f"queue:{q.key}": q.setting for q in QUEUES}
+    fields = ["function", "cdn_base"]
+    for grant in function.grants:
+        kind = grant.resource.partition(":")[0]
+        if grant.resource in settings:
+            fields.append(settings[grant.resource])
+        elif kind == "bucket":
+            fields.append("media_bucket")
+        elif kind == "user_pool":
+            fields += ["user_pool_id", "user_pool_client_id"]
+        elif kind == "cdn":
+            fields.append("cdn_distribution_id")
+        elif kind == "search":
+            fields.append("opensearch_url")
+    if function.redis:
+        fields.append("redis_url")
+    return tuple(dict.fromkeys(fields))
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
+    """The process's settings, read on first use (on Lambda, MissingSettingError if a needed value is unset)."""
     return Settings()

@@ -32,7 +32,6 @@ from aperture.adapters.dynamo import (
 from aperture.adapters.kinesis import EventPublisher
 from aperture.adapters.redis_store import AffinityStore, PipelineBatch, StoryCache
 from aperture.adapters.s3 import MediaStore
-from aperture.api import logger
 from aperture.cdn import image_urls
 from aperture.clock import iso
 from aperture.errors import ForbiddenError, InvalidCursorError, NotFoundError, TooManyRequestsError
@@ -40,6 +39,7 @@ from aperture.graph import Graph
 from aperture.models.api import ImageFormats, Page, Story, StoryViewer, StoryViewers, TrayEntry, UserRef
 from aperture.models.events import PostReady, StoryDeleted, StoryViewed
 from aperture.models.records import StoryRecord, StoryView, User
+from aperture.observability import logger
 from aperture.ranking import AFFINITY_WEIGHTS
 from aperture.resources import IMAGE_PREFIX
 from aperture.uploads import upload_key

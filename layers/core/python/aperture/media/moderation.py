@@ -12,7 +12,6 @@ from PIL import Image
 
 from aperture.errors import InvalidInputError, NotFoundError, PostNotFoundError
 
-HASH_BITS = 64
 BLOCK_BASIS = ("640", "jpeg")  # the rendition a blocked post is hashed from: the size uploads are hashed at
 
 

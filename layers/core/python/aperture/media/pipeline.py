@@ -16,7 +16,6 @@ from PIL import Image
 from aperture.adapters.dynamo import UploadRepository
 from aperture.adapters.kinesis import EventPublisher
 from aperture.adapters.s3 import MediaStore
-from aperture.api import logger
 from aperture.errors import RejectedMediaError, UploadNotFoundError
 from aperture.media.decode import decode
 from aperture.media.moderation import Moderator
@@ -35,6 +34,7 @@ from aperture.media.render import (
 )
 from aperture.models.events import PostReady
 from aperture.models.records import Upload, UploadState
+from aperture.observability import logger
 from aperture.resources import IMAGE_PREFIX
 from aperture.uploads import parse_upload_key
 
