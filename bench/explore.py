@@ -41,7 +41,7 @@ from aperture.models.events import ExploreJob
 from aperture.models.records import PostRecord
 from aperture.ranking import AFFINITY_WEIGHTS, RankingModel
 from bench.feed import _percentile
-from bench.world import TOPICS, progress
+from local.world import TOPICS, progress
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
@@ -281,7 +281,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a small world and index, for a smoke run")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    from tests.support import RedisServer
+    from local.redis_server import RedisServer
 
     server = RedisServer()
     os.environ["REDIS_URL"] = server.url

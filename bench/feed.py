@@ -21,9 +21,10 @@ from werkzeug.wrappers import Request
 from aperture import wiring
 from aperture.adapters.redis_store import active_key, timeline_key
 from aperture.routes import ROUTES
+from bench.round_trips import RoundTrips
 from local.gateway import http_api_event
 from local.invoke import invoke
-from tests.support import Account, RoundTrips, publish_post
+from local.seeding import Account, publish_post
 
 PASSWORD = "Bench-pass-1!"
 

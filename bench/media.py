@@ -33,7 +33,7 @@ from aperture.media.decode import decode, sniff
 from aperture.media.render import FORMATS, LARGEST, SIZES, blurhash_of, clamp_aspect, resized
 from aperture.resources import function
 from aperture.settings import Settings
-from tests import media_files
+from bench import media_files
 
 Geometry = dict[str, tuple[int, int]]
 Renditions = dict[tuple[str, str], bytes]

@@ -18,7 +18,7 @@ from aperture import wiring
 from aperture.adapters.redis_store import bloom_inserted_key, likes_keys
 from aperture.bloom import ScalableBloom
 from aperture.likes import scalable_bloom
-from tests.support import Account, publish_post
+from local.seeding import Account, publish_post
 
 PASSWORD = "Bench-pass-1!"
 MILLION = 1_000_000

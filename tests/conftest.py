@@ -11,8 +11,9 @@ import pytest
 from aperture import wiring
 from aperture.adapters.redis_store import redis_client
 from local.provision import Provisioned
+from local.redis_server import RedisServer
 from tests import grants
-from tests.support import Api, RedisServer, start_aws
+from tests.support import Api, start_aws
 
 
 @pytest.fixture(scope="session", autouse=True)

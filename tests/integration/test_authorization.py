@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import pytest
 
 from aperture.routes import ROUTES, Route
-from tests.support import Account, Api, publish_post, publish_story
+from local.seeding import Account, publish_post, publish_story
+from tests.support import Api
 
 # Routes that act on something one user owns, and what anyone else gets.
 OWNED = {

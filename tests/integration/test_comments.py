@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.support import Account, Api, publish_post
+from local.seeding import Account, publish_post
+from tests.support import Api
 
 
 def _comment(api: Api, post: str, who: Account, text: str) -> dict:

@@ -11,7 +11,8 @@ from local.demo import DEMO_PASSWORD, seed
 from local.invoke import invoke
 from local.pump import EventPump
 from local.scheduler import scheduled_event
-from tests.support import Account, Api, settings_env
+from local.seeding import Account
+from tests.support import Api, settings_env
 
 
 @pytest.fixture

@@ -11,15 +11,18 @@ import pytest
 from aperture import wiring
 from aperture.explore import MAX_PER_AUTHOR, MAX_PER_TOPIC, WINDOW
 from aperture.models.events import LikeChanged
+from bench.round_trips import RoundTrips
 from local.invoke import invoke
 from local.pump import EventPump
+from local.redis_server import free_port
 from local.scheduler import scheduled_event
-from tests.support import Account, Api, RoundTrips, _ready_event, free_port, logged_warnings, settings_env
+from local.seeding import Account, ready_event
+from tests.support import Api, logged_warnings, settings_env
 
 
 def post(author: Account, *hashtags: str) -> int:
     """A post as the pipeline publishes it: its 'ready' event on the events stream (the pump delivers it)."""
-    event = _ready_event(author, "post", ("150", "640", "1080"), width=1080, height=1080, hashtags=hashtags)
+    event = ready_event(author, "post", ("150", "640", "1080"), width=1080, height=1080, hashtags=hashtags)
     wiring.events().publish(event)
     return int(event.post_id)
 

@@ -9,8 +9,11 @@ import pytest
 from aperture import wiring
 from aperture.adapters.redis_store import active_key, timeline_key
 from aperture.models.events import FanoutJob
+from bench.round_trips import RoundTrips
 from local.pump import EventPump
-from tests.support import Account, Api, RoundTrips, free_port, logged_warnings, publish_post, settings_env
+from local.redis_server import free_port
+from local.seeding import Account, publish_post
+from tests.support import Api, logged_warnings, settings_env
 
 
 def _feed(api: Api, viewer: Account) -> list[str]:

@@ -7,7 +7,8 @@ from aperture.adapters.aws import client
 from aperture.ids import new_id
 from aperture.settings import get_settings
 from local.pump import EventPump
-from tests.support import Account, Api, jpeg_bytes, publish_post, settings_env
+from local.seeding import Account, publish_post
+from tests.support import Api, jpeg_bytes, settings_env
 
 
 def _read_all(api: Api, viewer: Account, limit: int) -> list[list[str]]:

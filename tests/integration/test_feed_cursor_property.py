@@ -6,7 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from local.pump import EventPump
-from tests.support import Api, publish_post
+from local.seeding import publish_post
+from tests.support import Api
 
 # Between two page reads: a followee posts, a post is deleted, someone is followed or unfollowed.
 Op = st.one_of(

@@ -8,8 +8,9 @@ import pytest
 
 from aperture import wiring
 from local.pump import EventPump
+from local.seeding import Account, publish_post
 from tests.faults import FailAfter, InjectedFaultError
-from tests.support import Account, Api, publish_post
+from tests.support import Api
 
 UPLOAD = {"kind": "post", "content_type": "image/jpeg", "content_length": 1000, "caption": "hi"}
 

@@ -10,7 +10,8 @@ import pytest
 from aperture import wiring
 from aperture.adapters.redis_store import likes_keys
 from local.invoke import invoke
-from tests.support import Account, Api, publish_post, settings_env
+from local.seeding import Account, publish_post
+from tests.support import Api, settings_env
 
 
 def _post(api: Api, author: Account, post_id: str, viewer: Account) -> dict:

@@ -20,9 +20,10 @@ from aperture.models.events import PostReady
 from aperture.models.records import Upload
 from aperture.settings import get_settings
 from aperture.uploads import upload_key
+from bench import media_files
 from local.pump import EventPump
-from tests import media_files
-from tests.support import PASSWORD, Account, Api, upload_photo, upload_to_s3
+from local.seeding import Account
+from tests.support import PASSWORD, Api, upload_photo, upload_to_s3
 
 MIB = 1024 * 1024
 

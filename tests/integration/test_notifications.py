@@ -10,7 +10,8 @@ from aperture.models.events import LikeChanged
 from aperture.settings import get_settings
 from local.invoke import invoke
 from local.pump import EventPump
-from tests.support import Account, Api, publish_post
+from local.seeding import Account, publish_post
+from tests.support import Api
 
 
 def _inbox(api: Api, who: Account) -> dict:

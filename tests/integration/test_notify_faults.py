@@ -13,8 +13,9 @@ from aperture.models.events import AnyEvent, CommentCreated, LikeChanged
 from aperture.notifications import Notifier
 from aperture.settings import get_settings
 from local.invoke import LocalContext
+from local.seeding import Account, publish_post
 from tests.faults import Counting, FailAfter, InjectedFaultError
-from tests.support import Account, Api, follow_event, publish_post
+from tests.support import Api, follow_event
 
 
 def _notifier(repo: Any = None, push: Any = None) -> Notifier:

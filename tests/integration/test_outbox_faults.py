@@ -9,8 +9,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from aperture import wiring
 from aperture.adapters.redis_store import likes_keys
 from local.pump import EventPump
+from local.seeding import Account, publish_post
 from tests.faults import Broken, FailAfter, InjectedFaultError
-from tests.support import Account, Api, publish_post
+from tests.support import Api
 
 
 def _shown(api: Api, post: str, viewer: Account) -> tuple[int, int, bool]:

@@ -11,8 +11,9 @@ from aperture import wiring
 from aperture.models.events import FanoutJob
 from aperture.posts import ingest_post_ready
 from local.pump import EventPump
+from local.seeding import Account, ready_event
 from tests.faults import FailAfter, InjectedFaultError
-from tests.support import Account, Api, _ready_event, settings_env
+from tests.support import Api, settings_env
 
 
 def _feed(api: Api, viewer: Account) -> list[str]:
@@ -40,7 +41,7 @@ def test_post_ingest_dies_after_each_step_and_the_retry_publishes_the_post_once(
     author, fan = api.sign_up("author"), api.sign_up("fan")
     api.call("PUT", f"/users/{author.user_id}/follow", fan)
     _feed(api, fan)  # an active reader: the post is pushed to her timeline
-    event = _ready_event(author, "post", ("150", "640", "1080"), caption="once", width=1080, height=1080)
+    event = ready_event(author, "post", ("150", "640", "1080"), caption="once", width=1080, height=1080)
     original = {"posts": wiring.posts(), "like_cache": wiring.like_cache(), "fanout": wiring.fanout()}[port]
     with pytest.raises(InjectedFaultError):
         _ingest(event, **{port: FailAfter(original, step)})
@@ -74,7 +75,7 @@ def test_a_fanout_worker_that_dies_half_way_is_completed_exactly_by_the_retry(ap
         for fan in fans:
             api.call("PUT", f"/users/{author.user_id}/follow", fan)
             _feed(api, fan)
-        event = _ready_event(author, "post", ("150", "640", "1080"), width=1080, height=1080)
+        event = ready_event(author, "post", ("150", "640", "1080"), width=1080, height=1080)
         job = FanoutJob(
             post_id=event.post_id,
             author_id=int(author.user_id),

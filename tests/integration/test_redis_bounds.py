@@ -14,7 +14,8 @@ from aperture.settings import get_settings
 from local.invoke import invoke
 from local.pump import EventPump
 from local.scheduler import scheduled_event
-from tests.support import Api, _ready_event, publish_post, publish_story, settings_env
+from local.seeding import publish_post, publish_story, ready_event
+from tests.support import Api, settings_env
 
 ID = r"\d+"
 TAG = r"\{[^}]+\}"
@@ -102,7 +103,7 @@ def _workload(api: Api, pump: EventPump) -> None:
     api.call("GET", "/stories/tray", bob)
     api.call("POST", f"/stories/{story}/views", bob)
     api.call("GET", f"/users/{alice.user_id}/stories", bob)
-    wiring.events().publish(_ready_event(alice, "post", ("150", "640", "1080"), width=1080, height=1080))
+    wiring.events().publish(ready_event(alice, "post", ("150", "640", "1080"), width=1080, height=1080))
     pump.drain()
     invoke("explore_refresh", scheduled_event("explore_refresh", "us-east-1"))
     pump.drain()

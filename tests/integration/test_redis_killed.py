@@ -12,7 +12,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from aperture import wiring
 from aperture.models.events import FanoutJob
 from local.pump import EventPump
-from tests.support import Account, Api, RedisServer, logged_warnings, publish_post, settings_env
+from local.redis_server import RedisServer
+from local.seeding import Account, publish_post
+from tests.support import Api, logged_warnings, settings_env
 
 
 class KillAt:

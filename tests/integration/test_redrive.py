@@ -30,8 +30,9 @@ from local.invoke import invoke
 from local.pump import EventPump, invocation_record
 from local.redrive import aws_redrive, local_redrive
 from local.runtime import _controls
+from local.seeding import Account
 from tests.faults import InjectedFaultError
-from tests.support import Account, Api, follow_event
+from tests.support import Api, follow_event
 
 KEY = re.compile(
     r"^aws/lambda/[0-9a-f-]{36}/shardId-\d+/\d{4}/\d{2}/\d{2}/\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}-[0-9a-f-]{36}$"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from aperture import wiring
-from tests.support import Account, Api, publish_post
+from local.seeding import Account, publish_post
+from tests.support import Api
 
 
 def _ids(page: dict) -> list[str]:

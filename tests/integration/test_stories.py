@@ -15,18 +15,9 @@ from aperture.models.events import StoryViewed
 from aperture.ranking import AFFINITY_WEIGHTS
 from local.invoke import invoke
 from local.pump import EventPump
-from tests.support import (
-    Account,
-    Api,
-    free_port,
-    ingest_story,
-    jpeg_bytes,
-    logged_warnings,
-    publish_post,
-    publish_story,
-    settings_env,
-    upload_photo,
-)
+from local.redis_server import free_port
+from local.seeding import Account, ingest_story, publish_post, publish_story
+from tests.support import Api, jpeg_bytes, logged_warnings, settings_env, upload_photo
 
 DAY = 86_400
 

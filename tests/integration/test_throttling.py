@@ -7,8 +7,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from aperture import wiring
 from aperture.adapters.aws import RETRIES, dynamo_client
+from local.seeding import publish_post
 from tests.faults import Broken, Throttled
-from tests.support import Api, publish_post
+from tests.support import Api
 
 
 def test_a_throttled_read_is_retried_with_backoff_and_succeeds(api: Api) -> None:

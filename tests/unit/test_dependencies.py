@@ -58,6 +58,37 @@ def test_relative_and_lazy_imports_are_seen(tmp_path: Path) -> None:
     assert {"pkg.other", "pkg.other.thing", "tests.support", "tests.support.Api"} <= found
 
 
+# What the code around the layer may import of itself: the local runtime stands alone, benchmarks run on it, and
+# tests use both. A helper that two of them share lives in the one the other may import (local/ for the runtime and
+# the benchmarks, local/ or bench/ for the benchmarks and the tests).
+MAY_IMPORT = {"local": set(), "bench": {"local"}, "tests": {"local", "bench"}}
+
+
+def _forbidden(package: str, base: Path = ROOT) -> dict[str, list[str]]:
+    """Each module of `package` with what it imports that MAY_IMPORT does not allow it."""
+    others = set(MAY_IMPORT) - {package} - MAY_IMPORT[package]
+    found = {name: sorted(i for i in imports if _within(i, others)) for name, imports in modules(package, base)}
+    return {name: imports for name, imports in found.items() if imports}
+
+
+def test_the_local_runtime_imports_neither_tests_nor_benchmarks() -> None:
+    assert _forbidden("local") == {}
+
+
+def test_benchmarks_import_the_local_runtime_but_no_tests() -> None:
+    assert _forbidden("bench") == {}
+
+
+def test_a_forbidden_import_is_found_even_inside_a_function(tmp_path: Path) -> None:
+    # Given a local module that imports the benchmarks, and the tests inside a function
+    (tmp_path / "local").mkdir()
+    (tmp_path / "local" / "demo.py").write_text(
+        "from bench.world import generate\n\ndef f():\n    import tests.support\n"
+    )
+    # When it is checked, Then both are named
+    assert _forbidden("local", tmp_path) == {"local.demo": ["bench.world", "bench.world.generate", "tests.support"]}
+
+
 def test_nothing_in_the_layer_imports_the_http_glue_but_the_handlers() -> None:
     # Given every module of the domain package but the glue itself
     importers = {

@@ -10,7 +10,7 @@ from PIL import Image
 from aperture.errors import RejectedMediaError
 from aperture.media.decode import decode, sniff
 from aperture.media.render import FORMATS, blurhash_of, render, resized, sizes_for
-from tests import media_files
+from bench import media_files
 
 MAX_PIXELS = 50_000_000
 

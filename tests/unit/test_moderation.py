@@ -15,7 +15,7 @@ from aperture.media.moderation import (
     hamming,
     perceptual_hash,
 )
-from tests import media_files
+from bench import media_files
 
 JPEG = media_files.jpeg(64, 48)
 IMAGE = Image.new("RGB", (64, 48))

@@ -19,7 +19,8 @@ from aperture.ranking import (
     rank,
     train,
 )
-from bench.world import DAY_MS, Evaluation, World, _decisions, _history, evaluate, generate
+from bench.world import Evaluation, _decisions, _history, evaluate
+from local.world import DAY_MS, World, generate
 
 NOW = 1_800_000_000_000
 HOUR = 3_600_000

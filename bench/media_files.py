@@ -1,4 +1,5 @@
-"""Real image files for media tests, made with Pillow and pillow-heif: the kinds phones and browsers produce."""
+"""Real image files for the media benchmark and tests, made with Pillow and pillow-heif: the kinds phones and
+browsers produce."""
 
 from __future__ import annotations
 
