@@ -17,8 +17,9 @@ from aperture.clock import now_ms
 from aperture.models.events import LikeChanged, PostDeleted
 from aperture.settings import get_settings
 from local.pump import EventPump
+from local.seeding import Account, publish_post, publish_story
 from tests.faults import FailAfter, InjectedFaultError
-from tests.support import Account, Api, jpeg_bytes, publish_post, publish_story
+from tests.support import Api, jpeg_bytes
 
 
 def _world(api: Api, pump: EventPump) -> tuple[dict[str, Account], str]:
