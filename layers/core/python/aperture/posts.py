@@ -106,9 +106,10 @@ class PostViews:
         except RedisError:
             return self._without_cache(viewer_id, ids)
         records, usernames = self._records(ids, cached_slot.value)
-        if hidden is None:
-            assert hidden_slot is not None
+        if hidden_slot is not None:  # (queued exactly when the caller gave no `hidden`)
             hidden = hidden_slot.value if hidden_slot.value is not None else self._graph.hidden_from(viewer_id)
+        if hidden is None:
+            hidden = self._graph.hidden_from(viewer_id)
         shown = [records[i] for i in ids if i in records and records[i].author_id not in hidden]
         live = dict(zip(ids, counts_slot.value, strict=True))
         states = dict(zip(ids, states_slot.value, strict=True))
