@@ -107,6 +107,26 @@ def batch_get(table: Any, key_name: str, ids: Iterable[int]) -> dict[int, dict[s
     return found
 
 
+def query_pages(table: Any, **kwargs: Any) -> Iterator[list[dict[str, Any]]]:
+    """Every page of a query's items, following LastEvaluatedKey."""
+    while True:
+        page = table.query(**kwargs)
+        yield page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def delete_keys(table: Any, keys: Iterable[dict[str, Any]]) -> int:
+    """Delete items by key in batches (BatchWriteItem; unprocessed ones retried); returns how many."""
+    deleted = 0
+    with table.batch_writer() as batch:
+        for key in keys:
+            batch.delete_item(Key=key)
+            deleted += 1
+    return deleted
+
+
 def count_items(table: Any, key_name: str, value: int, consistent: bool = False) -> int:
     """How many items share a partition key, counted page by page (DynamoDB's COUNT stops at 1 MB a page)."""
     total = 0
@@ -736,13 +756,10 @@ class LikeRepository:
 
     def purge(self, post_id: int) -> int:
         """Delete every like of a (deleted) post (its user -> post index entries go with them); returns how many."""
-        deleted = 0
-        for likers in self.likers(post_id):
-            with self._table.batch_writer() as batch:
-                for user_id in likers:
-                    batch.delete_item(Key={"post_id": post_id, "user_id": user_id})
-            deleted += len(likers)
-        return deleted
+        return sum(
+            delete_keys(self._table, ({"post_id": post_id, "user_id": user} for user in likers))
+            for likers in self.likers(post_id)
+        )
 
 
 class CommentRepository:
@@ -775,35 +792,22 @@ class CommentRepository:
 
     def mentioned(self, post_id: int) -> set[int]:
         """Everyone the post's comments mention."""
-        found: set[int] = set()
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("post_id").eq(post_id),
-            "ProjectionExpression": "mentioned_ids",
-        }
-        while True:
-            page = self._table.query(ConsistentRead=True, **kwargs)
-            for item in page.get("Items", []):
-                found.update(int(m) for m in item.get("mentioned_ids", []))
-            if "LastEvaluatedKey" not in page:
-                return found
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        condition = Key("post_id").eq(post_id)
+        pages = query_pages(
+            self._table, KeyConditionExpression=condition, ProjectionExpression="mentioned_ids", ConsistentRead=True
+        )
+        return {int(m) for page in pages for item in page for m in item.get("mentioned_ids", [])}
 
     def purge(self, post_id: int) -> int:
         """Delete every comment of a (deleted) post, a page at a time; returns how many."""
-        deleted = 0
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("post_id").eq(post_id),
-            "ProjectionExpression": "comment_id",
-        }
-        while True:
-            page = self._table.query(ConsistentRead=True, **kwargs)
-            with self._table.batch_writer() as batch:
-                for item in page.get("Items", []):
-                    batch.delete_item(Key={"post_id": post_id, "comment_id": item["comment_id"]})
-                    deleted += 1
-            if "LastEvaluatedKey" not in page:
-                return deleted
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        condition = Key("post_id").eq(post_id)
+        pages = query_pages(
+            self._table, KeyConditionExpression=condition, ProjectionExpression="comment_id", ConsistentRead=True
+        )
+        return sum(
+            delete_keys(self._table, ({"post_id": post_id, "comment_id": i["comment_id"]} for i in page))
+            for page in pages
+        )
 
     def get(self, post_id: int, comment_id: int) -> Comment | None:
         item = self._table.get_item(Key={"post_id": post_id, "comment_id": comment_id}).get("Item")
@@ -917,21 +921,16 @@ class NotificationRepository:
 
     def forget_post(self, user_id: int, post_id: int) -> int:
         """Delete a user's notifications about a (deleted) post; returns how many."""
-        deleted = 0
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("user_id").eq(user_id),
-            "FilterExpression": Attr("post_id").eq(post_id),
-            "ProjectionExpression": "notification_id",
-        }
-        while True:
-            page = self._table.query(**kwargs)
-            with self._table.batch_writer() as batch:
-                for item in page.get("Items", []):
-                    batch.delete_item(Key={"user_id": user_id, "notification_id": item["notification_id"]})
-                    deleted += 1
-            if "LastEvaluatedKey" not in page:
-                return deleted
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        pages = query_pages(
+            self._table,
+            KeyConditionExpression=Key("user_id").eq(user_id),
+            FilterExpression=Attr("post_id").eq(post_id),
+            ProjectionExpression="notification_id",
+        )
+        return sum(
+            delete_keys(self._table, ({"user_id": user_id, "notification_id": i["notification_id"]} for i in page))
+            for page in pages
+        )
 
     def read_marker(self, user_id: int) -> int:
         item = self._users.get_item(Key={"user_id": user_id}, ProjectionExpression="notifications_read_up_to")
@@ -1148,20 +1147,12 @@ class StoryViewRepository:
 
     def purge(self, story_id: int) -> int:
         """Delete every view of a (deleted) story; returns how many."""
-        deleted = 0
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("story_id").eq(story_id),
-            "ProjectionExpression": "viewer_id",
-        }
-        while True:
-            page = self._table.query(**kwargs)
-            with self._table.batch_writer() as batch:
-                for item in page.get("Items", []):
-                    batch.delete_item(Key={"story_id": story_id, "viewer_id": item["viewer_id"]})
-                    deleted += 1
-            if "LastEvaluatedKey" not in page:
-                return deleted
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        condition = Key("story_id").eq(story_id)
+        pages = query_pages(self._table, KeyConditionExpression=condition, ProjectionExpression="viewer_id")
+        return sum(
+            delete_keys(self._table, ({"story_id": story_id, "viewer_id": i["viewer_id"]} for i in page))
+            for page in pages
+        )
 
     def page(self, story_id: int, limit: int, cursor: str | None) -> tuple[list[StoryView], str | None]:
         """A story's viewers, most recent first."""
