@@ -36,8 +36,7 @@ from aperture.adapters.dynamo import PostRepository
 from aperture.adapters.explore_store import Engagement, ExploreStore
 from aperture.adapters.vectors import FaissIndex
 from aperture.embeddings import embed
-from aperture.explore import Model, Viewer, rank_viewer, refresh, similar_posts, user_vector
-from aperture.models.events import ExploreJob
+from aperture.explore import ExploreRefresh, Model, RefreshLimits, Viewer, rank_viewer, similar_posts, user_vector
 from aperture.models.records import PostRecord
 from aperture.ranking import AFFINITY_WEIGHTS, RankingModel
 from bench.feed import _percentile
@@ -77,8 +76,16 @@ def generate(users: int, posts: int, seed: int) -> ExploreWorld:
         style = rng.choice(sorted(styles[author]))
         topic = TOPICS[style % len(TOPICS)] if rng.random() < 0.5 else rng.choice(TOPICS)
         created = start + rng.randrange(3 * DAY_MS)
-        records[post_id] = PostRecord(post_id=post_id, author_id=author, upload_id=post_id, hashtags=(topic,),
-                                      width=1080, height=1080, images={}, created_at=created)  # fmt: skip
+        records[post_id] = PostRecord(
+            post_id=post_id,
+            author_id=author,
+            upload_id=post_id,
+            hashtags=(topic,),
+            width=1080,
+            height=1080,
+            images={},
+            created_at=created,
+        )
         style_of[post_id], quality[post_id] = style, rng.lognormvariate(0, 0.8)
     by_style: dict[int, list[int]] = defaultdict(list)
     for post_id, style in style_of.items():
@@ -138,10 +145,16 @@ def _viewer(world: ExploreWorld, user: int, liked: list[int], generation: str, s
         for tag in world.posts[post_id].hashtags:
             topics[tag] += AFFINITY_WEIGHTS["like"]
     return Viewer(
-        user_id=user, region=world.region[user], followees=frozenset(), hidden=frozenset(),
-        engaged=tuple(reversed(liked)), seen=frozenset(), author_affinity=authors, topic_affinity=topics,
+        user_id=user,
+        region=world.region[user],
+        followees=frozenset(),
+        hidden=frozenset(),
+        engaged=tuple(reversed(liked)),
+        seen=frozenset(),
+        author_affinity=authors,
+        topic_affinity=topics,
         vector=store.user_vector(generation, user),
-    )  # fmt: skip
+    )
 
 
 @dataclass
@@ -162,10 +175,9 @@ def quality(users: int, posts: int, viewers: int, seed: int, store: ExploreStore
     horizon = split + 12 * HOUR_MS
     signals = load_signals(world, store, split)
     started = time.perf_counter()
-    outcome = refresh(
-        store, cast(PostRepository, Posts(world.posts)), index, lambda jobs: len(cast(list[ExploreJob], jobs)),
-        split, 5_000, DIMENSIONS, 14, 100,
-    )  # fmt: skip
+    limits = RefreshLimits(pool_size=5_000, dimensions=DIMENSIONS, active_days=14, job_size=100)
+    refresher = ExploreRefresh(store, cast(PostRepository, Posts(world.posts)), index, len, limits)
+    outcome = refresher.run(split)
     refresh_seconds = time.perf_counter() - started
     data = store.model(outcome.generation)
     assert data is not None

@@ -51,8 +51,11 @@ def fanout_rates(followers: int) -> tuple[float, float]:
 
 
 def _sign_up(client: Any, name: str) -> Account:
-    user = requests.post(f"{client}/auth/signup", json={"username": name, "password": PASSWORD,
-                                                       "email": f"{name}@example.com"}, timeout=10).json()  # fmt: skip
+    user = requests.post(
+        f"{client}/auth/signup",
+        json={"username": name, "password": PASSWORD, "email": f"{name}@example.com"},
+        timeout=10,
+    ).json()
     token = requests.post(f"{client}/auth/token", json={"username": name, "password": PASSWORD}, timeout=10).json()
     return Account(user["user_id"], name, token["id_token"])
 
@@ -67,9 +70,10 @@ def big_fanout(base: str, platform: Any, followers: int) -> float:
         for follower in ids:
             writer.put_item(Item={"follower_id": follower, "followee_id": int(author.user_id), "created_at": 0})
     wiring.users()._table.update_item(
-        Key={"user_id": int(author.user_id)}, UpdateExpression="SET follower_count = :n",
+        Key={"user_id": int(author.user_id)},
+        UpdateExpression="SET follower_count = :n",
         ExpressionAttributeValues={":n": followers},
-    )  # fmt: skip
+    )
     pipe = users.pipeline(transaction=False)
     for follower in ids:
         pipe.set(active_key(follower), 1, ex=3600)
@@ -90,8 +94,9 @@ def feed_world(base: str, platform: Any, followees: int, celebrities: int) -> Ac
     headers = {"Authorization": f"Bearer {viewer.token}"}
     for star in authors[:celebrities]:
         for fan in fans:
-            requests.put(f"{base}/users/{star.user_id}/follow", headers={"Authorization": f"Bearer {fan.token}"},
-                         timeout=10)  # fmt: skip
+            requests.put(
+                f"{base}/users/{star.user_id}/follow", headers={"Authorization": f"Bearer {fan.token}"}, timeout=10
+            )
     requests.get(f"{base}/feed", headers=headers, timeout=10)  # active
     for author in authors:
         requests.put(f"{base}/users/{author.user_id}/follow", headers=headers, timeout=10)

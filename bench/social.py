@@ -110,7 +110,7 @@ def membership(redis_client: object, samples: int, likers: int) -> dict[str, obj
             event_id=f"bench-{user}", occurred_at=0, post_id=bloom_post, post_author_id=0, user_id=user, liked=True
         )
         repo.add(bloom_post, user, 0, event)
-    likes = Likes(repo, LikeCache(redis_client, bloom), settings_threshold, lambda: 0)
+    likes = Likes(repo=repo, cache=LikeCache(redis_client, bloom), threshold=settings_threshold, now_ms=lambda: 0)
     strangers = list(range(likers + 1, likers + 1 + samples))
     set_yes = _timed([lambda u=u: likes.liked_by(u, [set_post]) for u in asked_likers])
     bloom_yes = _timed([lambda u=u: likes.liked_by(u, [bloom_post]) for u in asked_likers])

@@ -88,8 +88,9 @@ def stories_world(client: Client, followees: int, with_stories: int, seen_author
     # As bench/feed.py does, the edges are written in bulk, skipping per-follow transactions (and their counts).
     with wiring.follows()._table.batch_writer() as writer:
         for author in authors:
-            writer.put_item(Item={"follower_id": int(viewer.user_id), "followee_id": int(author.user_id),
-                                  "created_at": 0})  # fmt: skip
+            writer.put_item(
+                Item={"follower_id": int(viewer.user_id), "followee_id": int(author.user_id), "created_at": 0}
+            )
     stories = [[publish_story(a) for _ in range(1 + i % 3)] for i, a in enumerate(authors[:with_stories])]
     for story_id in (s for posted in stories[:seen_authors] for s in posted):
         assert invoke("stories", _view_event(viewer, story_id))["statusCode"] == 204
@@ -176,15 +177,20 @@ def viewer_list_writes(views: int, rounds: int = 5) -> dict[str, float]:
         requests["batched"] += counter.count - before
         before, started = counter.count, time.perf_counter()
         for v in viewer_ids:
-            item = {**StoryView(story_id=single_story, viewer_id=v, viewed_at=expires - v).model_dump(),
-                    "purge_at": expires // 1000 + keep}  # fmt: skip
+            item = {
+                **StoryView(story_id=single_story, viewer_id=v, viewed_at=expires - v).model_dump(),
+                "purge_at": expires // 1000 + keep,
+            }
             table.put_item(Item=item)
         seconds["single"] += time.perf_counter() - started
         requests["single"] += counter.count - before
     written = per_round * rounds
     assert repository.count(batched_story) == written and repository.count(single_story) == written
-    return {"views": written, **{f"{k}_rate": written / s for k, s in seconds.items()},
-            **{f"{k}_requests": n for k, n in requests.items()}}  # fmt: skip
+    return {
+        "views": written,
+        **{f"{k}_rate": written / s for k, s in seconds.items()},
+        **{f"{k}_requests": n for k, n in requests.items()},
+    }
 
 
 def _one(values: set[int]) -> str:
@@ -228,29 +234,39 @@ def main() -> None:
     print(f"| same, p99 | {warm_p99:.1f} ms |")
     print(f"| GET /stories/tray handler, cold (tray rebuilt), p50 | {cold_p50:.1f} ms |")
     print(f"| same, p99 | {cold_p99:.1f} ms |")
-    print(f"| cold, time outside DynamoDB (moto) calls, p50 / p99 | {statistics.median(cold['outside_ms']):.1f} / "
-          f"{_percentile(cold['outside_ms'], 99):.1f} ms |")  # fmt: skip
+    print(
+        f"| cold, time outside DynamoDB (moto) calls, p50 / p99 | {statistics.median(cold['outside_ms']):.1f} / "
+        f"{_percentile(cold['outside_ms'], 99):.1f} ms |"
+    )
     print(f"| cold / warm, p50 | {cold_p50 / warm_p50:.1f}x |")
     print(f"| cold / warm, p99 | {cold_p99 / warm_p99:.1f}x |")
     print(f"| Redis round trips per tray request, warm / cold | {_one(warm['trips'])} / {_one(cold['trips'])} |")
     print(f"| DynamoDB requests per tray request, warm / cold | {_one(warm['dynamo'])} / {_one(cold['dynamo'])} |")
-    print(f"| POST /stories/{{id}}/views handler, {distinct} distinct viewers + {views['repeats']} repeats "
-          f"| {views['rate']:.0f} views/s |")  # fmt: skip
+    print(
+        f"| POST /stories/{{id}}/views handler, {distinct} distinct viewers + {views['repeats']} repeats "
+        f"| {views['rate']:.0f} views/s |"
+    )
     for kind in ("first", "repeat"):
         ms = views[kind]["ms"]
         print(f"| {kind} view, p50 / p99 | {statistics.median(ms):.1f} / {_percentile(ms, 99):.1f} ms |")
-    print(f"| Redis round trips per view, first / repeat | {_one(views['first']['trips'])} / "
-          f"{_one(views['repeat']['trips'])} |")  # fmt: skip
-    print(f"| AWS requests per view (DynamoDB + Kinesis), first / repeat | {_one(views['first']['aws'])} / "
-          f"{_one(views['repeat']['aws'])} |")  # fmt: skip
+    print(
+        f"| Redis round trips per view, first / repeat | {_one(views['first']['trips'])} / "
+        f"{_one(views['repeat']['trips'])} |"
+    )
+    print(
+        f"| AWS requests per view (DynamoDB + Kinesis), first / repeat | {_one(views['first']['aws'])} / "
+        f"{_one(views['repeat']['aws'])} |"
+    )
     print(f"| live view count afterwards (distinct viewers: {distinct}) | {views['live']} |")
     print(f"| viewer-list rows in DynamoDB after the consumer ran | {listed} |")
     batched, single = lists["batched_rate"], lists["single_rate"]
     print(f"| viewer-list writes, put_many (BatchWriteItem x25), {lists['views']:,} views | {batched:,.0f} rows/s |")
     print(f"| viewer-list writes, one PutItem per view | {single:,.0f} rows/s |")
     print(f"| put_many / PutItem, rows/s (moto) | {batched / single:.1f}x |")
-    print(f"| DynamoDB requests, put_many / PutItem | {lists['batched_requests']:,} / {lists['single_requests']:,} "
-          f"({lists['single_requests'] / lists['batched_requests']:.0f}x fewer) |")  # fmt: skip
+    print(
+        f"| DynamoDB requests, put_many / PutItem | {lists['batched_requests']:,} / {lists['single_requests']:,} "
+        f"({lists['single_requests'] / lists['batched_requests']:.0f}x fewer) |"
+    )
     assert views["live"] == distinct, f"live count {views['live']} for {distinct} distinct viewers"
     assert listed == distinct, f"{listed} viewer-list rows for {distinct} distinct viewers"
 

@@ -78,15 +78,32 @@ def _seed_stories(world: World, ids: dict[int, int], shift: int) -> tuple[int, i
     for done, (story, author, world_created) in enumerate(current, 1):
         progress("stories", done, len(current))
         story_id, upload_id = new_id(), new_id()
-        wiring.uploads().create(Upload(upload_id=upload_id, user_id=ids[author], kind="story", target_id=story_id,
-                                       content_type="image/jpeg", content_length=1, status="processing"))  # fmt: skip
+        wiring.upload_repository().create(
+            Upload(
+                upload_id=upload_id,
+                user_id=ids[author],
+                kind="story",
+                target_id=story_id,
+                content_type="image/jpeg",
+                content_length=1,
+                status="processing",
+            )
+        )
         images = {"1080": {f: image_key(ids[author], story_id, "1080", f) for f in FORMATS}}
         for fmt, body in photo.items():
             store.write_immutable(images["1080"][fmt], body, {"jpeg": "image/jpeg"}.get(fmt, f"image/{fmt}"))
         created = world_created + shift
-        record = StoryRecord(story_id=story_id, author_id=ids[author], upload_id=upload_id, width=width,
-                             height=height, images=images, created_at=created, expires_at=created + ttl_ms)  # fmt: skip
-        repo.publish(record, wiring.uploads().table)
+        record = StoryRecord(
+            story_id=story_id,
+            author_id=ids[author],
+            upload_id=upload_id,
+            width=width,
+            height=height,
+            images=images,
+            created_at=created,
+            expires_at=created + ttl_ms,
+        )
+        repo.publish(record, wiring.upload_repository().table)
         wiring.story_cache().add_live(ids[author], story_id, record.created_at, now_ms())
         live[story] = story_id
     past: defaultdict[tuple[int, int], float] = defaultdict(float)
@@ -124,16 +141,33 @@ def seed(users: int = 120, random_seed: int = 7, celebrity_threshold: int = 25) 
         progress("posts", done, len(world.posts))
         author, post_id, upload_id = ids[post.author_id], new_id(), new_id()
         created = post.created_at + shift
-        wiring.uploads().create(Upload(upload_id=upload_id, user_id=author, kind="post", target_id=post_id,
-                                       content_type="image/jpeg", content_length=1, status="processing"))  # fmt: skip
+        wiring.upload_repository().create(
+            Upload(
+                upload_id=upload_id,
+                user_id=author,
+                kind="post",
+                target_id=post_id,
+                content_type="image/jpeg",
+                content_length=1,
+                status="processing",
+            )
+        )
         photo = photos[post.post_id % len(photos)]
         images = {s: {f: image_key(author, post_id, s, f) for f in FORMATS} for s in SIZES}
         for (size, fmt), body in photo.items():
             store.write_immutable(images[size][fmt], body, {"jpeg": "image/jpeg"}.get(fmt, f"image/{fmt}"))
-        record = PostRecord(post_id=post_id, author_id=author, upload_id=upload_id, caption=" ".join(
-            f"#{t}" for t in post.hashtags), hashtags=post.hashtags, width=1080, height=1080, images=images,
-            created_at=created)  # fmt: skip
-        wiring.posts().publish(record, wiring.uploads().table)
+        record = PostRecord(
+            post_id=post_id,
+            author_id=author,
+            upload_id=upload_id,
+            caption=" ".join(f"#{t}" for t in post.hashtags),
+            hashtags=post.hashtags,
+            width=1080,
+            height=1080,
+            images=images,
+            created_at=created,
+        )
+        wiring.post_repository().publish(record, wiring.upload_repository().table)
         wiring.like_cache().start(post_id)
         wiring.fanout().publish(author, post_id, created)
         posts[post.post_id] = record
@@ -147,5 +181,13 @@ def seed(users: int = 120, random_seed: int = 7, celebrity_threshold: int = 25) 
             wiring.comments().add(posts[post_id], commenter, "lovely")
     stories, views = _seed_stories(world, ids, shift)
     sys.stderr.flush()
-    return Seeded(world.users, len(edges), len(world.posts), len(world.likes), len(world.comments),
-                  len(world.celebrities), stories, views)  # fmt: skip
+    return Seeded(
+        world.users,
+        len(edges),
+        len(world.posts),
+        len(world.likes),
+        len(world.comments),
+        len(world.celebrities),
+        stories,
+        views,
+    )

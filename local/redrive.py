@@ -99,9 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--function", choices=stream_consumers(), help="only this function's batches (default: all)")
     parser.add_argument("--since", help="only batches archived at or after this ISO 8601 time (UTC if no zone)")
     parser.add_argument(
-        "--bucket", help=f"the failure archive bucket on AWS (default: ${BUCKET_VARIABLE}, else the stateful stack's "
+        "--bucket",
+        help=f"the failure archive bucket on AWS (default: ${BUCKET_VARIABLE}, else the stateful stack's "
         f"{FAILURE_ARCHIVE_BUCKET_PREFIX}<account>-<region> for the credentials' account and region)",
-    )  # fmt: skip
+    )
     parser.add_argument(
         "--local", metavar="URL", help="redrive a running `python -m local` (e.g. http://127.0.0.1:8000)"
     )

@@ -13,9 +13,6 @@ from aperture.media.pipeline import image_key
 from aperture.media.render import FORMATS
 from aperture.models.events import PostReady
 from aperture.models.records import Upload
-from aperture.posts import ingest_post_ready
-from aperture.settings import get_settings
-from aperture.stories import ingest_story_ready
 
 
 @dataclass
@@ -34,28 +31,40 @@ class Account:
 def ready_event(author: Account, kind: Literal["post", "story"], sizes: tuple[str, ...], **fields: Any) -> PostReady:
     """The 'ready' event the pipeline publishes once an upload is rendered, for a new upload in 'processing'."""
     target_id, upload_id = new_id(), new_id()
-    wiring.uploads().create(
-        Upload(upload_id=upload_id, user_id=int(author.user_id), kind=kind, target_id=target_id,
-               content_type="image/jpeg", content_length=1000, status="processing")
-    )  # fmt: skip
+    wiring.upload_repository().create(
+        Upload(
+            upload_id=upload_id,
+            user_id=int(author.user_id),
+            kind=kind,
+            target_id=target_id,
+            content_type="image/jpeg",
+            content_length=1000,
+            status="processing",
+        )
+    )
     images = {s: {f: image_key(int(author.user_id), target_id, s, f) for f in FORMATS} for s in sizes}
-    return PostReady(event_id=f"test-{target_id}", occurred_at=now_ms(), upload_id=upload_id, post_id=target_id,
-                     author_id=int(author.user_id), kind=kind, images=images, **fields)  # fmt: skip
+    return PostReady(
+        event_id=f"test-{target_id}",
+        occurred_at=now_ms(),
+        upload_id=upload_id,
+        post_id=target_id,
+        author_id=int(author.user_id),
+        kind=kind,
+        images=images,
+        **fields,
+    )
 
 
 def publish_post(author: Account, caption: str = "") -> str:
     """A post as the pipeline writes it after rendering (rendering has tests of its own); returns its id."""
     event = ready_event(author, "post", ("150", "640", "1080"), caption=caption, width=1080, height=1080)
-    ingest_post_ready(event, wiring.posts(), wiring.uploads(), wiring.fanout(), wiring.like_cache())
+    wiring.posts().ingest(event)
     return str(event.post_id)
 
 
 def ingest_story(event: PostReady) -> bool:
     """post_ingest's handling of a story's 'ready' event, with the real ports."""
-    return ingest_story_ready(
-        event, wiring.story_repository(), wiring.uploads(), wiring.story_cache(), wiring.follows().followers,
-        wiring.fanout().is_celebrity, get_settings().story_ttl_seconds, now_ms(),
-    )  # fmt: skip
+    return wiring.stories().ingest(event)
 
 
 def publish_story(author: Account) -> str:

@@ -11,6 +11,6 @@ from aperture.observability import logger
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    flushed = flush_counts(wiring.like_cache(), wiring.posts().set_like_count)
+    flushed = flush_counts(wiring.like_cache(), wiring.post_repository().set_like_count)
     logger.info("like counts flushed", extra={"posts": flushed})
     return {"flushed": flushed}

@@ -20,8 +20,9 @@ RESPONSES: dict[int, OpenAPIResponse] = {
 }
 
 
-@router.get("/explore", summary="Posts picked for you from accounts you do not follow", tags=["explore"],
-            responses=RESPONSES)  # fmt: skip
+@router.get(
+    "/explore", summary="Posts picked for you from accounts you do not follow", tags=["explore"], responses=RESPONSES
+)
 def get_explore(cursor: Cursor = None, limit: Limit = 20) -> Page[Post]:
     viewer = caller(router).user_id
     try:

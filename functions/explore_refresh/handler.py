@@ -7,19 +7,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
 from aperture.clock import now_ms
-from aperture.explore import refresh
 from aperture.observability import logger
-from aperture.settings import get_settings
 
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = get_settings()
-    outcome = refresh(
-        wiring.explore_store(), wiring.posts(), wiring.vector_index(), wiring.explore_jobs().enqueue, now_ms(),
-        settings.explore_pool_size, settings.explore_dimensions, settings.explore_active_days,
-        settings.explore_job_size,
-    )  # fmt: skip
+    outcome = wiring.explore_refresh().run(now_ms())
     summary = {
         "generation": outcome.generation,
         "posts": outcome.posts,

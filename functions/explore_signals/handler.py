@@ -9,7 +9,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from aperture import wiring
-from aperture.explore import record_signals
 from aperture.models.events import AnyEvent, parse_event
 from aperture.observability import logger
 
@@ -27,6 +26,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, l
             continue
         if known is not None:
             parsed.append(known)
-    counted = record_signals(parsed, wiring.explore_store(), wiring.posts(), wiring.users())
+    counted = wiring.explore_signals().record(parsed)
     logger.info("explore signals counted", extra={"engagements": counted})
     return {"batchItemFailures": []}

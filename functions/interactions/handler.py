@@ -75,8 +75,9 @@ def add_comment(post_id: str, body: CommentRequest, idempotency_key: Idempotency
     return answered_once(router, wiring.replays(), idempotency_key, request, comment, CommentView, new_id)
 
 
-@router.get("/posts/<post_id>/comments", summary="A post's comments, oldest first", tags=["comments"],
-            responses=POST_RESPONSES)  # fmt: skip
+@router.get(
+    "/posts/<post_id>/comments", summary="A post's comments, oldest first", tags=["comments"], responses=POST_RESPONSES
+)
 def list_comments(post_id: str, cursor: Cursor = None, limit: Limit = 20) -> Page[CommentView]:
     viewer = caller(router).user_id
     post = wiring.post_views().visible(viewer, parse_id(post_id, "post"))

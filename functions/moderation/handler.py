@@ -7,9 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
 from aperture.api import COMMON_RESPONSES, caller, make_resolver
-from aperture.clock import now_ms
 from aperture.errors import InvalidInputError
-from aperture.media.moderation import block_post, block_story
 from aperture.models.api import BlockRequest, BlockResponse
 from aperture.observability import logger
 from aperture.settings import get_settings
@@ -31,18 +29,15 @@ router = Router()
 def add_to_blocklist(body: BlockRequest) -> BlockResponse:
     moderator = caller(router)
     moderator.require_group(get_settings().moderator_group)
-    store, blocklist = wiring.media_store(), wiring.blocklist()
+    blocker = wiring.image_blocker()
     if body.story_id is not None:
-        image_hash = block_story(int(body.story_id), body.reason, moderator.user_id, wiring.story_repository(),
-                                 store, blocklist, now_ms)  # fmt: skip
+        image_hash = blocker.block_story(int(body.story_id), body.reason, moderator.user_id)
     elif body.post_id is not None:
-        image_hash = block_post(int(body.post_id), body.reason, moderator.user_id, wiring.posts(), store, blocklist,
-                                now_ms)  # fmt: skip
+        image_hash = blocker.block_post(int(body.post_id), body.reason, moderator.user_id)
     else:  # (BlockRequest admits no such request; this keeps a change there from reaching block_post with None)
         raise InvalidInputError("name exactly one of post_id and story_id")
-    wiring.hash_blocklist().forget()
-    logger.info("image blocked", extra={"post_id": body.post_id, "story_id": body.story_id,
-                                        "moderator": moderator.user_id})  # fmt: skip
+    extra = {"post_id": body.post_id, "story_id": body.story_id, "moderator": moderator.user_id}
+    logger.info("image blocked", extra=extra)
     return BlockResponse(post_id=body.post_id, story_id=body.story_id, hash=f"{image_hash:016x}")
 
 

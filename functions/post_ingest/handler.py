@@ -9,12 +9,8 @@ from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import Ki
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
-from aperture.clock import now_ms
 from aperture.models.events import PostReady, parse_event
 from aperture.observability import logger
-from aperture.posts import ingest_post_ready
-from aperture.settings import get_settings
-from aperture.stories import ingest_story_ready
 
 # A batch where every record failed is reported like any other, rather than raised.
 processor = BatchProcessor(event_type=EventType.KinesisDataStreams, raise_on_entire_batch_failure=False)
@@ -23,14 +19,10 @@ processor = BatchProcessor(event_type=EventType.KinesisDataStreams, raise_on_ent
 def handle_record(record: KinesisStreamRecord) -> None:
     event = parse_event(record.kinesis.data_as_bytes())
     if isinstance(event, PostReady) and event.kind == "story":
-        follows, fanout = wiring.follows(), wiring.fanout()
-        created = ingest_story_ready(
-            event, wiring.story_repository(), wiring.uploads(), wiring.story_cache(), follows.followers,
-            fanout.is_celebrity, get_settings().story_ttl_seconds, now_ms(),
-        )  # fmt: skip
+        created = wiring.stories().ingest(event)
         logger.info("story ingested", extra={"story_id": event.post_id, "newly_created": created})
     elif isinstance(event, PostReady):
-        created = ingest_post_ready(event, wiring.posts(), wiring.uploads(), wiring.fanout(), wiring.like_cache())
+        created = wiring.posts().ingest(event)
         logger.info("post ingested", extra={"post_id": event.post_id, "newly_created": created})
 
 

@@ -8,10 +8,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
 from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, make_resolver, parse_id
-from aperture.clock import now_ms
 from aperture.models.api import Page, Post
 from aperture.observability import logger
-from aperture.posts import delete_post
 
 router = Router()
 NOT_FOUND: dict[int, OpenAPIResponse] = {**COMMON_RESPONSES, 404: {"description": "No such post, or blocked"}}
@@ -19,7 +17,7 @@ NOT_FOUND: dict[int, OpenAPIResponse] = {**COMMON_RESPONSES, 404: {"description"
 
 @router.get("/posts/<post_id>", summary="A post", tags=["posts"], responses=NOT_FOUND)
 def get_post(post_id: str) -> Post:
-    return wiring.post_views().one(caller(router).user_id, parse_id(post_id, "post"))
+    return wiring.posts().one(caller(router).user_id, parse_id(post_id, "post"))
 
 
 @router.delete(
@@ -30,16 +28,12 @@ def get_post(post_id: str) -> Post:
     responses={**NOT_FOUND, 403: {"description": "Not your post"}},
 )
 def remove_post(post_id: str) -> None:
-    delete_post(caller(router).user_id, parse_id(post_id, "post"), wiring.post_views(), wiring.posts(),
-                wiring.uploads(), wiring.media_store(), now_ms())  # fmt: skip
+    wiring.posts().delete(caller(router).user_id, parse_id(post_id, "post"))
 
 
 @router.get("/users/<user_id>/posts", summary="A user's posts, newest first", tags=["posts"], responses=NOT_FOUND)
 def user_posts(user_id: str, cursor: Cursor = None, limit: Limit = 20) -> Page[Post]:
-    viewer = caller(router).user_id
-    author = wiring.graph().visible_user(viewer, parse_id(user_id, "user"))
-    ids, next_cursor = wiring.posts().page_by_author(author.user_id, limit, cursor)
-    return Page[Post](items=wiring.post_views().many(viewer, ids), next_cursor=next_cursor)
+    return wiring.posts().by_author(caller(router).user_id, parse_id(user_id, "user"), limit, cursor)
 
 
 app = make_resolver(router)

@@ -17,40 +17,60 @@ NO_USER: dict[int, OpenAPIResponse] = {**COMMON_RESPONSES, 404: {"description": 
 NO_STORY: dict[int, OpenAPIResponse] = {**COMMON_RESPONSES, 404: {"description": "No such story, expired, or blocked"}}
 
 
-@router.get("/stories/tray", summary="Whose stories to watch, unseen first", tags=["stories"],
-            responses=COMMON_RESPONSES)  # fmt: skip
+@router.get(
+    "/stories/tray", summary="Whose stories to watch, unseen first", tags=["stories"], responses=COMMON_RESPONSES
+)
 def tray(cursor: Cursor = None, limit: Limit = 20) -> Page[TrayEntry]:
     return wiring.stories().tray_page(caller(router).user_id, limit, cursor)
 
 
-@router.get("/users/<user_id>/stories", summary="A user's live stories, oldest first", tags=["stories"],
-            responses=NO_USER)  # fmt: skip
+@router.get(
+    "/users/<user_id>/stories", summary="A user's live stories, oldest first", tags=["stories"], responses=NO_USER
+)
 def user_stories(user_id: str, cursor: Cursor = None, limit: Limit = 20) -> Page[Story]:
     return wiring.stories().of_user(caller(router).user_id, parse_id(user_id, "user"), limit, cursor)
 
 
-@router.get("/users/<user_id>/highlights", summary="A user's archived stories, newest first", tags=["stories"],
-            responses=NO_USER)  # fmt: skip
+@router.get(
+    "/users/<user_id>/highlights",
+    summary="A user's archived stories, newest first",
+    tags=["stories"],
+    responses=NO_USER,
+)
 def highlights(user_id: str, cursor: Cursor = None, limit: Limit = 20) -> Page[Story]:
     return wiring.stories().highlights(caller(router).user_id, parse_id(user_id, "user"), limit, cursor)
 
 
-@router.post("/stories/<story_id>/views", summary="Record that you saw a story (counts once)", tags=["stories"],
-             status_code=204, responses=NO_STORY)  # fmt: skip
+@router.post(
+    "/stories/<story_id>/views",
+    summary="Record that you saw a story (counts once)",
+    tags=["stories"],
+    status_code=204,
+    responses=NO_STORY,
+)
 def view_story(story_id: str) -> Response[str]:
     wiring.stories().view(caller(router).user_id, parse_id(story_id, "story"))
     return Response(status_code=204, body="")
 
 
-@router.delete("/stories/<story_id>", summary="Delete your story", tags=["stories"], status_code=204,
-               responses={**NO_STORY, 403: {"description": "Not your story"}})  # fmt: skip
+@router.delete(
+    "/stories/<story_id>",
+    summary="Delete your story",
+    tags=["stories"],
+    status_code=204,
+    responses={**NO_STORY, 403: {"description": "Not your story"}},
+)
 def delete_story(story_id: str) -> Response[str]:
     wiring.stories().delete(caller(router).user_id, parse_id(story_id, "story"))
     return Response(status_code=204, body="")
 
 
-@router.get("/stories/<story_id>/viewers", summary="Who viewed your story", tags=["stories"],
-            responses={**NO_STORY, 403: {"description": "Not your story"}})  # fmt: skip
+@router.get(
+    "/stories/<story_id>/viewers",
+    summary="Who viewed your story",
+    tags=["stories"],
+    responses={**NO_STORY, 403: {"description": "Not your story"}},
+)
 def viewers(story_id: str, cursor: Cursor = None, limit: Limit = 20) -> StoryViewers:
     return wiring.stories().viewers(caller(router).user_id, parse_id(story_id, "story"), limit, cursor)
 

@@ -13,8 +13,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from aperture import wiring
 from aperture.models.events import StoryViewed, parse_event
 from aperture.observability import logger
-from aperture.settings import get_settings
-from aperture.stories import write_views
 
 
 @logger.inject_lambda_context
@@ -31,7 +29,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, l
         if isinstance(parsed, StoryViewed):
             views.append(parsed)
     try:
-        written = write_views(views, wiring.story_views(), get_settings().story_ttl_seconds)
+        written = wiring.stories().write_views(views)
     except Exception:
         logger.exception("story views not written; the batch will be retried")
         return {"batchItemFailures": [{"itemIdentifier": records[0].kinesis.sequence_number}] if records else []}

@@ -6,13 +6,11 @@ from typing import Any
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aperture import uploads, wiring
+from aperture import wiring
 from aperture.api import COMMON_RESPONSES, IdempotencyKey, answered_once, caller, make_resolver, parse_id
-from aperture.clock import get_clock
 from aperture.ids import new_id
 from aperture.models.api import CreateUploadRequest, CreateUploadResponse, UploadStatusResponse
 from aperture.observability import logger
-from aperture.settings import get_settings
 
 router = Router()
 
@@ -32,15 +30,7 @@ router = Router()
 )
 def create_upload(body: CreateUploadRequest, idempotency_key: IdempotencyKey = None) -> CreateUploadResponse:
     def grant(ids: Callable[[], int]) -> CreateUploadResponse:
-        return uploads.create_upload(
-            caller(router).user_id,
-            body,
-            wiring.uploads(),
-            wiring.media_store(),
-            ids,
-            get_clock().now,
-            get_settings(),
-        )
+        return wiring.uploads().grant(caller(router).user_id, body, ids)
 
     request = body.model_dump(mode="json")
     # Two ids: the upload's and its post's or story's
@@ -58,7 +48,7 @@ def create_upload(body: CreateUploadRequest, idempotency_key: IdempotencyKey = N
     },
 )
 def get_upload(upload_id: str) -> UploadStatusResponse:
-    return uploads.upload_status(caller(router).user_id, parse_id(upload_id, "upload"), wiring.uploads())
+    return wiring.uploads().status(caller(router).user_id, parse_id(upload_id, "upload"))
 
 
 app = make_resolver(router)

@@ -15,6 +15,7 @@ from aperture.adapters.aws import dynamo_table
 from aperture.cascade import Cascade
 from aperture.clock import now_ms
 from aperture.models.events import LikeChanged, PostDeleted
+from aperture.posts import Posts
 from aperture.settings import get_settings
 from local.pump import EventPump
 from local.seeding import Account, publish_post, publish_story
@@ -101,7 +102,7 @@ def test_a_cascade_that_dies_after_any_step_is_finished_by_its_retry(
     people, post = _world(api, pump)
     # Given the deletion committed, and its cascade's first run dying right after `step`
     cascade = wiring.cascade()
-    ports = cascade._p
+    ports = cascade.ports
     failing = Cascade(dataclasses.replace(ports, **{port: FailAfter(getattr(ports, port), step)}))
     monkeypatch.setattr(wiring, "cascade", lambda: failing)
     assert api.call("DELETE", f"/posts/{post}", people["alice"]).status_code == 204
@@ -113,7 +114,8 @@ def test_a_delete_whose_request_dies_after_the_commit_is_still_cascaded(
     api: Api, pump: EventPump, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     people, post = _world(api, pump)
-    failing = FailAfter(wiring.posts(), "delete")
+    posts = wiring.posts()
+    failing = Posts(dataclasses.replace(posts.ports, posts=FailAfter(posts.ports.posts, "delete")))
     monkeypatch.setattr(wiring, "posts", lambda: failing)
     with pytest.raises(InjectedFaultError):  # (a 500 on AWS)
         api.call("DELETE", f"/posts/{post}", people["alice"])
@@ -178,7 +180,7 @@ def test_a_deleted_story_leaves_nothing_behind_even_if_its_cascade_dies_after_a_
 ) -> None:
     alice, bob, story = _story_world(api, pump)
     if port and step:
-        ports = wiring.cascade()._p
+        ports = wiring.cascade().ports
         failing = Cascade(dataclasses.replace(ports, **{port: FailAfter(getattr(ports, port), step)}))
         monkeypatch.setattr(wiring, "cascade", lambda: failing)
     assert api.call("DELETE", f"/stories/{story}", alice).status_code == 204

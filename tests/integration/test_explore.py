@@ -387,22 +387,23 @@ def test_a_batch_whose_counting_failed_is_counted_on_the_retry_once(
     api: Api, pump: EventPump, people: dict[str, Account], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from aperture.clock import now_ms
-    from aperture.explore import record_signals
+    from aperture.explore import ExploreSignals
 
     carol, erin = people["carol"], people["erin"]
     post_id = post(carol, "cats")
     pump.drain()
     event = _like_event("like-retried", carol, erin, post_id)
     store = wiring.explore_store()
+    signals = ExploreSignals(store, wiring.post_repository(), wiring.users())
     # Given counting fails once after the batch was claimed (Redis lost mid-way)
     original = store.apply
     monkeypatch.setattr(store, "apply", lambda engagements: (_ for _ in ()).throw(RuntimeError("lost")))
     with pytest.raises(RuntimeError):
-        record_signals([event], store, wiring.posts(), wiring.users())
+        signals.record([event])
     monkeypatch.setattr(store, "apply", original)
     # When Kinesis delivers the batch again, twice
-    record_signals([event], store, wiring.posts(), wiring.users())
-    record_signals([event], store, wiring.posts(), wiring.users())
+    signals.record([event])
+    signals.record([event])
     # Then the like counts exactly once
     assert dict(store.popular([], now_ms(), 10)["*"])[post_id] == pytest.approx(1.5)
 

@@ -7,6 +7,9 @@ import uuid
 import pytest
 
 from aperture import wiring
+from aperture.clock import now
+from aperture.settings import get_settings
+from aperture.uploads import UploadGrants
 from local.pump import EventPump
 from local.seeding import Account, publish_post
 from tests.faults import FailAfter, InjectedFaultError
@@ -116,8 +119,9 @@ def test_an_upload_whose_request_dies_after_the_write_is_granted_again_for_the_s
 ) -> None:
     alice = api.sign_up("alice")
     headers = {"Idempotency-Key": uuid.uuid4().hex}
-    failing = FailAfter(wiring.uploads(), "create")
-    monkeypatch.setattr(wiring, "uploads", lambda: failing)
+    failing = FailAfter(wiring.upload_repository(), "create")
+    grants = UploadGrants(failing, wiring.media_store(), now, get_settings())
+    monkeypatch.setattr(wiring, "uploads", lambda: grants)
     with pytest.raises(InjectedFaultError):
         api.call("POST", "/uploads", alice, json=UPLOAD, headers=headers)
     again = api.call("POST", "/uploads", alice, json=UPLOAD, headers=headers)

@@ -54,7 +54,7 @@ def test_the_likes_list_names_who_liked_and_pages(api: Api) -> None:
 def test_fifty_users_liking_at_once_count_exactly_fifty(api: Api) -> None:
     # Given a post and fifty users (liking straight through the logic, so the likes really run concurrently)
     alice = api.sign_up("alice")
-    post = wiring.posts().get(int(publish_post(alice)))
+    post = wiring.post_repository().get(int(publish_post(alice)))
     assert post is not None
     users = [10_000 + i for i in range(50)]
     barrier = threading.Barrier(50)
@@ -76,7 +76,7 @@ def test_fifty_users_liking_at_once_count_exactly_fifty(api: Api) -> None:
 
 def test_one_user_racing_like_and_unlike_ends_consistent(api: Api) -> None:
     alice = api.sign_up("alice")
-    post = wiring.posts().get(int(publish_post(alice)))
+    post = wiring.post_repository().get(int(publish_post(alice)))
     assert post is not None
     user = 77
     barrier = threading.Barrier(20)
@@ -105,7 +105,7 @@ def test_past_the_threshold_a_bloom_filter_answers_and_a_yes_is_confirmed(
     api: Api, redis: object, small_bloom_threshold: None
 ) -> None:
     alice = api.sign_up("alice")
-    post = wiring.posts().get(int(publish_post(alice)))
+    post = wiring.post_repository().get(int(publish_post(alice)))
     assert post is not None
     likers = list(range(500, 520))
     for user in likers:
@@ -141,7 +141,7 @@ def test_the_minute_flush_writes_live_counts_to_dynamodb(api: Api) -> None:
     post = publish_post(alice)
     api.call("PUT", f"/posts/{post}/like", bob)
     assert invoke("counters_flush", {"source": "aws.events"})["flushed"] >= 1
-    record = wiring.posts().get(int(post))
+    record = wiring.post_repository().get(int(post))
     assert record is not None and record.like_count == 1
     # With the cache gone, the post shows the flushed count
     wiring.redis_client().flushall()

@@ -209,7 +209,7 @@ def _story(account: Account, body: bytes, pump: EventPump) -> tuple[str, Upload]
         upload_id=new_id(), user_id=int(account.user_id), kind="story", target_id=new_id(),
         content_type="image/jpeg", content_length=len(body), status="pending",
     )  # fmt: skip
-    wiring.uploads().create(upload)
+    wiring.upload_repository().create(upload)
     key = upload_key(upload.user_id, upload.upload_id)
     client("s3").put_object(Bucket=get_settings().media_bucket, Key=key, Body=body, ContentType="image/jpeg")
     assert _take_notifications(pump) == [key]
@@ -267,7 +267,7 @@ def test_a_redelivered_story_upload_redoes_nothing(api: Api, pump: EventPump) ->
     alice = api.sign_up("alice")
     key, upload = _story(alice, media_files.jpeg(1080, 2400), pump)
     assert process_upload(key, _watched_ports()[0], wiring.media_limits()) == "published"
-    assert wiring.uploads().set_status(upload.upload_id, "ready")
+    assert wiring.upload_repository().set_status(upload.upload_id, "ready")
     # When its notification is delivered again
     ports, store, events = _watched_ports()
     # Then it is done: nothing is read, rendered, written or published
@@ -280,7 +280,7 @@ def test_a_published_story_missing_its_avif_gets_only_that(api: Api, pump: Event
     alice = api.sign_up("alice")
     key, upload = _story(alice, media_files.jpeg(1080, 2400), pump)
     assert process_upload(key, _watched_ports()[0], wiring.media_limits()) == "published"
-    assert wiring.uploads().set_status(upload.upload_id, "ready")
+    assert wiring.upload_repository().set_status(upload.upload_id, "ready")
     avif = _story_keys(upload)["avif"]
     client("s3").delete_object(Bucket=get_settings().media_bucket, Key=avif)
     # When the retry comes, then it writes that one AVIF and announces nothing again
@@ -310,7 +310,7 @@ def test_a_story_is_moderated_at_640_and_a_refused_one_stores_nothing(api: Api, 
     # Then moderation saw a 640-wide copy in the story's 9:16 shape, and nothing is stored or announced
     assert moderator.seen == [((640, 1138), (640, 1138))]
     assert (store.writes, events.events) == ([], [])
-    assert wiring.uploads().get(upload.upload_id).reason == "not this one"
+    assert wiring.upload_repository().get(upload.upload_id).reason == "not this one"
 
 
 def test_a_blocked_tall_photo_cannot_come_back_as_a_story(api: Api, pump: EventPump) -> None:

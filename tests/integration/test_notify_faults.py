@@ -23,14 +23,14 @@ def _notifier(repo: Any = None, push: Any = None) -> Notifier:
     settings = get_settings()
     wiring.once().register(LocalContext(function_name="aperture-notify", memory_limit_in_mb=256))
     return Notifier(
-        repo or wiring.notification_repository(),
-        wiring.users(),
-        wiring.devices(),
-        push or wiring.push(),
-        lambda user_id: wiring.blocks().blocked_either_way(user_id),
-        wiring.once(),
-        settings.notification_ttl_days,
-        settings.like_group_window_seconds,
+        repo=repo or wiring.notification_repository(),
+        users=wiring.users(),
+        devices=wiring.devices(),
+        push=push or wiring.push(),
+        hidden_from=lambda user_id: wiring.blocks().blocked_either_way(user_id),
+        once=wiring.once(),
+        ttl_days=settings.notification_ttl_days,
+        group_window_seconds=settings.like_group_window_seconds,
     )
 
 

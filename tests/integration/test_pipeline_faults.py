@@ -3,13 +3,14 @@ once, counted once (docs/reliability.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 
 from aperture import wiring
 from aperture.models.events import FanoutJob
-from aperture.posts import ingest_post_ready
+from aperture.posts import Posts
 from local.pump import EventPump
 from local.seeding import Account, ready_event
 from tests.faults import FailAfter, InjectedFaultError
@@ -22,13 +23,7 @@ def _feed(api: Api, viewer: Account) -> list[str]:
 
 def _ingest(event: Any, **ports: Any) -> bool:
     """post_ingest's handling of the 'ready' event with these ports (the platform's own for the rest)."""
-    return ingest_post_ready(
-        event,
-        ports.get("posts", wiring.posts()),
-        ports.get("uploads", wiring.uploads()),
-        ports.get("fanout", wiring.fanout()),
-        ports.get("like_cache", wiring.like_cache()),
-    )
+    return Posts(dataclasses.replace(wiring.posts().ports, **ports)).ingest(event)
 
 
 @pytest.mark.parametrize(
@@ -42,7 +37,7 @@ def test_post_ingest_dies_after_each_step_and_the_retry_publishes_the_post_once(
     api.call("PUT", f"/users/{author.user_id}/follow", fan)
     _feed(api, fan)  # an active reader: the post is pushed to her timeline
     event = ready_event(author, "post", ("150", "640", "1080"), caption="once", width=1080, height=1080)
-    original = {"posts": wiring.posts(), "like_cache": wiring.like_cache(), "fanout": wiring.fanout()}[port]
+    original = {"posts": wiring.post_repository(), "like_cache": wiring.like_cache(), "fanout": wiring.fanout()}[port]
     with pytest.raises(InjectedFaultError):
         _ingest(event, **{port: FailAfter(original, step)})
     _ingest(event)  # the record is delivered again

@@ -95,7 +95,7 @@ def _workload(api: Api, pump: EventPump) -> None:
     api.call("GET", "/feed", bob)
     api.call("GET", f"/users/{alice.username}", carol)
     api.call("PUT", f"/users/{carol.user_id}/block", bob)
-    record = wiring.posts().get(int(post))
+    record = wiring.post_repository().get(int(post))
     assert record is not None
     for liker in range(70_000, 70_012):  # past the threshold of 5: the set becomes a Bloom filter
         wiring.likes().set_liked(record, liker, True)
@@ -107,7 +107,7 @@ def _workload(api: Api, pump: EventPump) -> None:
     pump.drain()
     invoke("explore_refresh", scheduled_event("explore_refresh", "us-east-1"))
     pump.drain()
-    flush_counts(wiring.like_cache(), wiring.posts().set_like_count)
+    flush_counts(wiring.like_cache(), wiring.post_repository().set_like_count)
     # Reads after the writes: cached posts, previews, trays and explore pages
     small = publish_post(bob)
     api.call("PUT", f"/posts/{small}/like", dave)

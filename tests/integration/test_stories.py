@@ -385,17 +385,16 @@ def test_a_deleted_story_stays_deleted_when_its_upload_is_processed_or_announced
 
 def test_a_deleted_post_stays_deleted_when_its_ready_event_comes_again(api: Api) -> None:
     from aperture.models.events import PostReady
-    from aperture.posts import ingest_post_ready
 
     alice = api.sign_up("alice")
     post_id = publish_post(alice)
-    record = wiring.posts().get(int(post_id))
+    record = wiring.post_repository().get(int(post_id))
     assert record is not None
     assert api.call("DELETE", f"/posts/{post_id}", alice).status_code == 204
     event = PostReady(event_id="again", occurred_at=record.created_at, upload_id=record.upload_id,
                       post_id=record.post_id, author_id=record.author_id, kind="post", width=1080, height=1080,
                       images=record.images)  # fmt: skip
-    assert ingest_post_ready(event, wiring.posts(), wiring.uploads(), wiring.fanout(), wiring.like_cache()) is False
+    assert wiring.posts().ingest(event) is False
     assert api.call("GET", f"/posts/{post_id}", alice).status_code == 404
 
 
@@ -474,7 +473,7 @@ def test_a_celebrity_story_published_before_a_tray_was_built_but_ingested_after_
         api.call("PUT", f"/users/{star.user_id}/follow", fan)
         # The pipeline announced the story a few seconds ago; the fan's tray is built before it is ingested
         story_id, upload_id = new_id(), new_id()
-        wiring.uploads().create(Upload(upload_id=upload_id, user_id=int(star.user_id), kind="story",
+        wiring.upload_repository().create(Upload(upload_id=upload_id, user_id=int(star.user_id), kind="story",
                                        target_id=story_id, content_type="image/jpeg", content_length=1))  # fmt: skip
         event = PostReady(event_id="late", occurred_at=now_ms() - 5_000, upload_id=upload_id, post_id=story_id,
                           author_id=int(star.user_id), kind="story", width=1080, height=1920,

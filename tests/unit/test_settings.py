@@ -84,7 +84,7 @@ def test_on_lambda_a_missing_table_name_fails_naming_the_variable(monkeypatch: p
     # When its settings are first used
     # Then it fails, naming the variable, rather than reading a table called aperture-posts
     with pytest.raises(MissingSettingError, match=r"'feed' runs on Lambda without APERTURE_TABLE_POSTS:"):
-        wiring.posts()
+        wiring.post_repository()
 
 
 @pytest.mark.parametrize(

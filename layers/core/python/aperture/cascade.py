@@ -60,10 +60,10 @@ class CascadeOutcome:
 
 class Cascade:
     def __init__(self, ports: CascadePorts) -> None:
-        self._p = ports
+        self.ports = ports
 
     def post_deleted(self, event: PostDeleted) -> CascadeOutcome:
-        p = self._p
+        p = self.ports
         # Notifications first: whom the comments mention is known only while the comments are there
         notified = {event.author_id, *p.comments.mentioned(event.post_id)}
         notifications = sum(p.notifications.forget_post(user, event.post_id) for user in sorted(notified))
@@ -88,7 +88,7 @@ class Cascade:
     def story_deleted(self, event: StoryDeleted) -> int:
         """A story taken down: its views, its highlight, its cached copies and its followers' trays, then its raw
         upload and images (the CDN told). Returns how many views went."""
-        p = self._p
+        p = self.ports
         views = p.story_views.purge(event.story_id)
         p.highlights.delete(event.author_id, event.story_id)
         p.story_cache.remove_live(event.author_id, [event.story_id], event.occurred_at)

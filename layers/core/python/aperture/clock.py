@@ -51,6 +51,11 @@ def use_clock(clock: Clock) -> None:
     _clock = clock
 
 
+def now() -> float:
+    """Unix seconds from the process-wide clock (looked up at each call: tests install a shifted one)."""
+    return _clock.now()
+
+
 def now_ms() -> int:
     return int(_clock.now() * 1000)
 

@@ -43,6 +43,7 @@ def view(comment: Comment, author: User) -> CommentView:
 class Comments:
     def __init__(
         self,
+        *,
         repo: CommentRepository,
         users: UserRepository,
         previews: CommentPreviewCache,

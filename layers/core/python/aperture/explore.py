@@ -79,9 +79,13 @@ def engagements_of(
     result: list[tuple[str, Engagement]] = []
     for arrival in arrivals:
         engagement = Engagement(
-            arrival.post_id, None, regions.get(arrival.author_id, ""), _topics(arrival.hashtags), ARRIVAL_WEIGHT,
+            arrival.post_id,
+            None,
+            regions.get(arrival.author_id, ""),
+            _topics(arrival.hashtags),
+            ARRIVAL_WEIGHT,
             arrival.occurred_at,
-        )  # fmt: skip
+        )
         result.append((arrival.event_id, engagement))
     for reaction in reactions:
         record, actor = records.get(reaction.post_id), _actor(reaction)
@@ -101,18 +105,25 @@ def _actor(event: LikeChanged | CommentCreated) -> int:
     return event.user_id if isinstance(event, LikeChanged) else event.author_id
 
 
-def record_signals(
-    events: Sequence[AnyEvent], store: ExploreStore, posts: PostRepository, users: UserRepository
-) -> int:
-    """Count a batch of events into explore's signals. A redelivered event that was counted is skipped; one whose
-    counting failed part way is counted again (at least once: a count may double, never go missing)."""
-    # One engagement per event id: a producer's retry can put the same event twice in one batch.
-    pending = list(dict(engagements_of(events, posts, users)).items())
-    claimed = store.claim_events([event_id for event_id, _ in pending])
-    fresh = [(event_id, e) for (event_id, e), new in zip(pending, claimed, strict=True) if new]
-    counted = store.apply(e for _, e in fresh)
-    store.mark_counted([event_id for event_id, _ in fresh])
-    return counted
+class ExploreSignals:
+    """Counts domain events into explore's signals (explore_signals)."""
+
+    def __init__(self, store: ExploreStore, posts: PostRepository, users: UserRepository) -> None:
+        self._store = store
+        self._posts = posts
+        self._users = users
+
+    def record(self, events: Sequence[AnyEvent]) -> int:
+        """Count a batch of events. A redelivered event that was counted is skipped; one whose counting failed part
+        way is counted again (at least once: a count may double, never go missing)."""
+        store = self._store
+        # One engagement per event id: a producer's retry can put the same event twice in one batch.
+        pending = list(dict(engagements_of(events, self._posts, self._users)).items())
+        claimed = store.claim_events([event_id for event_id, _ in pending])
+        fresh = [(event_id, e) for (event_id, e), new in zip(pending, claimed, strict=True) if new]
+        counted = store.apply(e for _, e in fresh)
+        store.mark_counted([event_id for event_id, _ in fresh])
+        return counted
 
 
 def _topics(hashtags: Iterable[str]) -> tuple[str, ...]:
@@ -131,56 +142,72 @@ class RefreshOutcome:
     viewers_queued: int
 
 
-def refresh(
-    store: ExploreStore,
-    posts: PostRepository,
-    index: VectorIndex,
-    enqueue: Callable[[list[ExploreJob]], int],
-    now_ms: int,
-    pool_size: int,
-    dimensions: int,
-    active_days: int,
-    job_size: int,
-) -> RefreshOutcome:
-    """Rebuild the pools, embeddings and k-NN index as one new generation, then queue the viewers' rankings."""
-    from aperture.embeddings import embed  # numpy: imported by the functions that embed, not every one
+@dataclass(frozen=True, kw_only=True)
+class RefreshLimits:
+    pool_size: int  # posts in the overall popularity pool
+    dimensions: int
+    active_days: int  # viewers seen this recently get their list ranked ahead of their visit
+    job_size: int  # viewers per ranking job
 
-    generation = str(now_ms)
-    regions = store.regions()
-    popular = store.popular(regions, now_ms, REGION_POOL, overall_limit=pool_size)
-    top_topics = store.topics(now_ms, TOPIC_COUNT)
-    store.trim(regions, top_topics, now_ms)
-    topic_pools = store.topic_posts(top_topics, now_ms, TOPIC_POOL)
-    universe = {p for pool in (*popular.values(), *topic_pools.values()) for p, _ in pool}
-    records = posts.get_many(universe) if universe else {}
-    hashtags = {p: _topics(r.hashtags) for p, r in records.items()}
-    vectors = embed(store.engagers(sorted(records)), hashtags, dimensions)
-    try:
-        index.replace(generation, vectors.posts)
-    except IndexUnavailableError as error:
-        # The pools and popularity still move on; k-NN serves the last generation it has (its posts outside the
-        # new model are dropped when ranking).
-        logger.warning("explore refreshed without publishing to the k-NN index", extra={"error": repr(error)})
 
-    def ids(pool: Iterable[tuple[int, float]]) -> list[int]:
-        return [p for p, _ in pool if p in records]
+class ExploreRefresh:
+    """The scheduled refresh (explore_refresh): pools, embeddings and the k-NN index as one new generation."""
 
-    model = {
-        "generation": generation,
-        "built_at": now_ms,
-        "posts": {
-            str(p): [r.author_id, r.created_at, r.like_count, r.comment_count, list(hashtags[p])]
-            for p, r in records.items()
-        },
-        "popular": {region: ids(pool) for region, pool in popular.items()},
-        "topics": {tag: ids(pool) for tag, pool in topic_pools.items()},
-        "tag_vectors": {tag: [round(x, 5) for x in v] for tag, v in vectors.tags.items()},
-    }
-    store.put_model(generation, model, vectors.users)
-    viewers = store.active(now_ms - active_days * DAY_MS)
-    jobs = [ExploreJob(user_ids=tuple(viewers[i : i + job_size])) for i in range(0, len(viewers), job_size)]
-    enqueue(jobs)
-    return RefreshOutcome(generation, len(records), len(vectors.posts), len(vectors.users), len(viewers))
+    def __init__(
+        self,
+        store: ExploreStore,
+        posts: PostRepository,
+        index: VectorIndex,
+        enqueue: Callable[[list[ExploreJob]], int],
+        limits: RefreshLimits,
+    ) -> None:
+        self._store = store
+        self._posts = posts
+        self._index = index
+        self._enqueue = enqueue
+        self._limits = limits
+
+    def run(self, now_ms: int) -> RefreshOutcome:
+        """Rebuild the pools, embeddings and k-NN index as one new generation, then queue the viewers' rankings."""
+        from aperture.embeddings import embed  # numpy: imported by the functions that embed, not every one
+
+        generation = str(now_ms)
+        regions = self._store.regions()
+        popular = self._store.popular(regions, now_ms, REGION_POOL, overall_limit=self._limits.pool_size)
+        top_topics = self._store.topics(now_ms, TOPIC_COUNT)
+        self._store.trim(regions, top_topics, now_ms)
+        topic_pools = self._store.topic_posts(top_topics, now_ms, TOPIC_POOL)
+        universe = {p for pool in (*popular.values(), *topic_pools.values()) for p, _ in pool}
+        records = self._posts.get_many(universe) if universe else {}
+        hashtags = {p: _topics(r.hashtags) for p, r in records.items()}
+        vectors = embed(self._store.engagers(sorted(records)), hashtags, self._limits.dimensions)
+        try:
+            self._index.replace(generation, vectors.posts)
+        except IndexUnavailableError as error:
+            # The pools and popularity still move on; k-NN serves the last generation it has (its posts outside
+            # the new model are dropped when ranking).
+            logger.warning("explore refreshed without publishing to the k-NN index", extra={"error": repr(error)})
+
+        def ids(pool: Iterable[tuple[int, float]]) -> list[int]:
+            return [p for p, _ in pool if p in records]
+
+        model = {
+            "generation": generation,
+            "built_at": now_ms,
+            "posts": {
+                str(p): [r.author_id, r.created_at, r.like_count, r.comment_count, list(hashtags[p])]
+                for p, r in records.items()
+            },
+            "popular": {region: ids(pool) for region, pool in popular.items()},
+            "topics": {tag: ids(pool) for tag, pool in topic_pools.items()},
+            "tag_vectors": {tag: [round(x, 5) for x in v] for tag, v in vectors.tags.items()},
+        }
+        self._store.put_model(generation, model, vectors.users)
+        viewers = self._store.active(now_ms - self._limits.active_days * DAY_MS)
+        size = self._limits.job_size
+        jobs = [ExploreJob(user_ids=tuple(viewers[i : i + size])) for i in range(0, len(viewers), size)]
+        self._enqueue(jobs)
+        return RefreshOutcome(generation, len(records), len(vectors.posts), len(vectors.users), len(viewers))
 
 
 # -- 3. each viewer's list ----------------------------------------------------------------------------------
@@ -391,7 +418,7 @@ def decode_cursor(cursor: str | None) -> tuple[str, int] | None:
     return match.group(1), int(match.group(2))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ExplorePorts:
     store: ExploreStore
     index: VectorIndex
@@ -413,7 +440,7 @@ def new_list_id(now_ms: int) -> str:
 
 class Explore:
     def __init__(self, ports: ExplorePorts, page_seconds: int, list_size: int, dimensions: int) -> None:
-        self._p = ports
+        self.ports = ports
         self._page_seconds = page_seconds
         self._list_size = list_size
         self._dimensions = dimensions
@@ -421,30 +448,30 @@ class Explore:
         self._index_down_until = 0
 
     def current_model(self) -> Model | None:
-        generation = self._p.store.current_generation()
+        generation = self.ports.store.current_generation()
         if generation is None:
             return None
         if generation not in self._models:
-            data = self._p.store.model(generation)
+            data = self.ports.store.model(generation)
             if data is None:
                 return None
             self._models = {**dict(list(self._models.items())[-1:]), generation: Model.from_json(data)}
         return self._models[generation]
 
     def viewer(self, viewer_id: int, model: Model) -> Viewer:
-        user = self._p.users.get(viewer_id)
-        batch = PipelineBatch(self._p.redis)
-        affinity = self._p.affinity.queue_all(batch, viewer_id)
-        seen = self._p.store.queue_seen(batch, viewer_id)
-        engaged = self._p.store.queue_engaged(batch, viewer_id, 200)
-        vector = self._p.store.queue_user_vector(batch, model.generation, viewer_id)
+        user = self.ports.users.get(viewer_id)
+        batch = PipelineBatch(self.ports.redis)
+        affinity = self.ports.affinity.queue_all(batch, viewer_id)
+        seen = self.ports.store.queue_seen(batch, viewer_id)
+        engaged = self.ports.store.queue_engaged(batch, viewer_id, 200)
+        vector = self.ports.store.queue_user_vector(batch, model.generation, viewer_id)
         batch.execute()
         authors, topics = affinity.value
         return Viewer(
             user_id=viewer_id,
             region=user.region if user else "",
-            followees=frozenset(self._p.following_ids(viewer_id)),
-            hidden=frozenset(self._p.graph.hidden_from(viewer_id)),
+            followees=frozenset(self.ports.following_ids(viewer_id)),
+            hidden=frozenset(self.ports.graph.hidden_from(viewer_id)),
             engaged=tuple(engaged.value),
             seen=frozenset(seen.value),
             author_affinity=authors,
@@ -453,14 +480,14 @@ class Explore:
         )
 
     def _neighbours(self, query: Sequence[float] | None) -> list[tuple[int, float]]:
-        if not query or self._p.now_ms() < self._index_down_until:
+        if not query or self.ports.now_ms() < self._index_down_until:
             return []
         try:
-            return self._p.index.nearest(query, DEPTH["similar"])
+            return self.ports.index.nearest(query, DEPTH["similar"])
         except IndexUnavailableError as error:
             # The other sources still make a list. The index is left alone for a while, so a job of a hundred
             # viewers does not wait out a timeout for each of them.
-            self._index_down_until = self._p.now_ms() + INDEX_BACKOFF_MS
+            self._index_down_until = self.ports.now_ms() + INDEX_BACKOFF_MS
             logger.warning("explore ranked without the k-NN index", extra={"error": repr(error)})
             return []
 
@@ -469,7 +496,7 @@ class Explore:
         shown_or_engaged = viewer.seen | set(viewer.engaged)
         best = sorted((p for p in similar if p not in shown_or_engaged), key=lambda p: (-similar[p], -p))
         missing = [p for p in best if p not in model.posts][:CF_FETCH]
-        return {p: _candidate(r) for p, r in self._p.posts.get_many(missing).items()} if missing else {}
+        return {p: _candidate(r) for p, r in self.ports.posts.get_many(missing).items()} if missing else {}
 
     def rank(self, viewer_id: int) -> tuple[str, list[int]] | None:
         """Rank and store the viewer's list (under a new id) with the current model; None before the first
@@ -479,27 +506,27 @@ class Explore:
             return None
         viewer = self.viewer(viewer_id, model)
         neighbours = self._neighbours(user_vector(viewer.vector, viewer.topic_affinity, model, self._dimensions))
-        similar = similar_posts(self._p.store, viewer.engaged, viewer_id)
-        now = self._p.now_ms()
+        similar = similar_posts(self.ports.store, viewer.engaged, viewer_id)
+        now = self.ports.now_ms()
         extra = self._long_tail(model, viewer, similar)
-        ids = rank_viewer(model, viewer, similar, neighbours, self._p.ranking(), now, self._list_size, extra)
+        ids = rank_viewer(model, viewer, similar, neighbours, self.ports.ranking(), now, self._list_size, extra)
         list_id = new_list_id(now)
-        self._p.store.put_list(viewer_id, list_id, ids, self._page_seconds)
+        self.ports.store.put_list(viewer_id, list_id, ids, self._page_seconds)
         return list_id, ids
 
     def followed(self, follower_id: int, followee_id: int, following: bool) -> None:
         """A follow makes the followee's posts feed material: the list is ranked again, open pages skip them."""
         if following:
-            self._p.store.forget_list(follower_id, followee_id, self._page_seconds)
+            self.ports.store.forget_list(follower_id, followee_id, self._page_seconds)
 
     def page(self, viewer_id: int, cursor: str | None, limit: int) -> Page[Post]:
         """A page of the viewer's list: one Redis round trip to find it, one to hydrate, one to mark it seen."""
         position = decode_cursor(cursor)
-        now = self._p.now_ms()
-        batch = PipelineBatch(self._p.redis)
-        listed = self._p.store.queue_viewer(batch, viewer_id, position[0] if position else None)
-        hidden_slot = self._p.graph.queue_hidden(batch, viewer_id)
-        self._p.store.touch_active(batch, viewer_id, now)
+        now = self.ports.now_ms()
+        batch = PipelineBatch(self.ports.redis)
+        listed = self.ports.store.queue_viewer(batch, viewer_id, position[0] if position else None)
+        hidden_slot = self.ports.graph.queue_hidden(batch, viewer_id)
+        self.ports.store.touch_active(batch, viewer_id, now)
         batch.execute()
         current, by_cursor, followed_since = listed.value
         if position and by_cursor is not None:
@@ -516,11 +543,11 @@ class Explore:
             if (
                 position and ranked is None
             ):  # the cursor's list lapsed: carry on in the current one, past what was shown
-                seen = self._p.store.seen(viewer_id)
+                seen = self.ports.store.seen(viewer_id)
                 ids = [p for p in ids if p not in seen]
                 list_id = new_list_id(now)
-                self._p.store.put_list(viewer_id, list_id, ids, self._page_seconds)
-        hidden = hidden_slot.value if hidden_slot.value is not None else self._p.graph.hidden_from(viewer_id)
+                self.ports.store.put_list(viewer_id, list_id, ids, self._page_seconds)
+        hidden = hidden_slot.value if hidden_slot.value is not None else self.ports.graph.hidden_from(viewer_id)
         items: list[Post] = []
         offset = start
         for _ in range(MAX_REFILLS):
@@ -528,17 +555,21 @@ class Explore:
             if not chunk:
                 break
             offset += len(chunk)
-            shown = self._p.views.many(viewer_id, chunk, hidden=hidden)
+            shown = self.ports.views.many(viewer_id, chunk, hidden=hidden)
             items.extend(p for p in shown if int(p.author.user_id) not in followed_since)
             if len(items) >= limit:
                 break
-        self._p.store.mark_seen(viewer_id, [int(p.post_id) for p in items], now)
+        self.ports.store.mark_seen(viewer_id, [int(p.post_id) for p in items], now)
         next_cursor = encode_cursor(list_id, offset) if offset < len(ids) else None
         return Page[Post](items=items, next_cursor=next_cursor)
 
 
 def _candidate(record: PostRecord) -> Candidate:
     return Candidate(
-        record.post_id, record.author_id, record.created_at, record.like_count, record.comment_count,
+        record.post_id,
+        record.author_id,
+        record.created_at,
+        record.like_count,
+        record.comment_count,
         _topics(record.hashtags),
-    )  # fmt: skip
+    )

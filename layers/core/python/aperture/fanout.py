@@ -27,6 +27,7 @@ def _slices(ids: Iterable[int], size: int) -> Iterator[tuple[int, ...]]:
 class Fanout:
     def __init__(
         self,
+        *,
         timeline: Timeline,
         follows: FollowRepository,
         users: UserRepository,

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from redis.exceptions import RedisError
 
 from aperture.adapters.redis_store import AffinityStore, PipelineBatch, Position, Timeline
 from aperture.errors import InvalidCursorError
@@ -14,6 +17,7 @@ from aperture.graph import Graph
 from aperture.ids import first_id_at, id_timestamp_ms
 from aperture.models.api import Page, Post
 from aperture.models.records import PostRecord
+from aperture.observability import count, logger
 from aperture.posts import PostViews
 from aperture.ranking import Candidate, RankingModel, rank
 
@@ -36,87 +40,101 @@ def decode_cursor(cursor: str | None) -> Position | None:
     return Position(int(match.group(1)) if match.group(1) else id_timestamp_ms(post_id), post_id)
 
 
-def read_feed(
-    viewer_id: int,
-    cursor: Position | None,
-    limit: int,
-    timeline: Timeline,
-    views: PostViews,
-    fanout: Fanout,
-    graph: Graph,
-    redis_client: Any,
-    ranking: tuple[RankingModel, AffinityStore, int] | None = None,
-) -> Page[Post]:
-    """Posts older than `cursor`, newest first: the pushed timeline merged with followed celebrities' posts.
-
-    Three Redis round trips on a warm cache: the timeline page with the viewer's activity, celebrities and
-    blocks; the celebrities' recent posts; and everything hydration needs. A viewer back after the inactivity
-    window gets their timeline rebuilt first, so the feed is never empty for having been away. Posts that are
-    gone or hidden are skipped and the page refilled from further down, so a page comes back short only when
-    nothing older exists. With `ranking` (model, affinities, now), the page is then ordered by the model.
-    """
-    batch = PipelineBatch(redis_client)
-    was_active, celebrities_slot, first_page = timeline.queue_open(batch, viewer_id, cursor, limit)
-    hidden_slot = graph.queue_hidden(batch, viewer_id)
-    affinity_slot = ranking[1].queue_all(batch, viewer_id) if ranking else None
-    batch.execute()
-    pushed: list[Position] | None = first_page.value
-    celebrities = celebrities_slot.value
-    if not was_active.value:
-        fanout.rebuild(viewer_id)  # (which also settles, from DynamoDB, which followees are celebrities)
-        pushed, celebrities = None, timeline.celebrities_followed(viewer_id)
-    hidden = hidden_slot.value if hidden_slot.value is not None else graph.hidden_from(viewer_id)
-    items: list[Post] = []
-    before = cursor
-    exhausted = False
-    for _ in range(MAX_REFILLS):
-        wanted = limit - len(items)
-        if pushed is None:
-            pushed = timeline.positions(viewer_id, before, wanted)
-        merged = sorted(set(pushed) | set(fanout.recent(celebrities, before, wanted)), reverse=True)[:wanted]
-        items.extend(views.many(viewer_id, [p.post_id for p in merged], hidden=hidden))
-        before = merged[-1] if merged else before
-        exhausted = len(merged) < wanted
-        pushed = None
-        if exhausted or len(items) >= limit:
-            break
-    # The cursor is the last position read, shown or skipped, so a skipped post is never read twice.
-    next_cursor = None if exhausted or before is None else encode_cursor(before)
-    page = Page[Post](items=items, next_cursor=next_cursor)
-    if ranking and affinity_slot:
-        model, _, now = ranking
-        page = rank_page(page, model, *affinity_slot.value, now)
-    return page
+@dataclass(frozen=True, kw_only=True)
+class FeedPorts:
+    timeline: Timeline
+    views: PostViews
+    fanout: Fanout
+    graph: Graph
+    affinity: AffinityStore
+    redis_client: Any
+    # DynamoDB's answers, for when Redis is down
+    following_ids: Callable[[int], list[int]]
+    latest_by: Callable[[int, int, int | None], list[PostRecord]]
+    model: Callable[[], RankingModel]
+    now_ms: Callable[[], int]
 
 
-def read_feed_without_redis(
-    viewer_id: int,
-    cursor: Position | None,
-    limit: int,
-    followees: Callable[[int], list[int]],
-    recent_posts: Callable[[int, int, int | None], list[PostRecord]],
-    views: PostViews,
-) -> Page[Post]:
-    """The feed built from DynamoDB alone, for when Redis is down: each followee's posts older than the cursor,
-    merged. Slower (a query per followee) but exact at any depth; the same cursor works in both modes."""
-    authors = [viewer_id, *followees(viewer_id)]
-    # Every post older than the cursor has a smaller id than the first id of the cursor's next millisecond (ids
-    # are issued at upload, before publication), so each author's query starts there and the exact order is
-    # checked below. A few extra per author cover posts published after the cursor but uploaded before it.
-    below = max(first_id_at(cursor.ms + 1), cursor.post_id) if cursor else None
-    depth = limit + 5
-    entries = sorted(
-        (
-            Position(record.created_at, record.post_id)
-            for author in authors
-            for record in recent_posts(author, depth, below)
-        ),
-        reverse=True,
-    )
-    older = [p for p in entries if cursor is None or p < cursor][:limit]
-    items = views.many(viewer_id, [p.post_id for p in older])
-    next_cursor = encode_cursor(older[-1]) if len(older) == limit else None
-    return Page[Post](items=items, next_cursor=next_cursor)
+class Feed:
+    """The home feed: a page from the pushed timeline and followed celebrities, or from DynamoDB without Redis."""
+
+    def __init__(self, ports: FeedPorts) -> None:
+        self.ports = ports
+
+    def page(self, viewer_id: int, cursor: str | None, limit: int, order: str = "ranked") -> Page[Post]:
+        """The page after `cursor` (one we issued, or a bare post id); never a 500 for a cache outage."""
+        position = decode_cursor(cursor)
+        try:
+            return self.from_cache(viewer_id, position, limit, ranked=order == "ranked")
+        except RedisError as error:
+            logger.warning("feed built without Redis", extra={"error": repr(error)})
+            count("FeedDegraded", function="feed")
+            return self.from_tables(viewer_id, position, limit)
+
+    def from_cache(self, viewer_id: int, cursor: Position | None, limit: int, ranked: bool = False) -> Page[Post]:
+        """Posts older than `cursor`, newest first: the pushed timeline merged with followed celebrities' posts.
+
+        Three Redis round trips on a warm cache: the timeline page with the viewer's activity, celebrities,
+        blocks (and affinities when ranked); the celebrities' recent posts; and everything hydration needs. A
+        viewer back after the inactivity window gets their timeline rebuilt first, so the feed is never empty for
+        having been away. Posts that are gone or hidden are skipped and the page refilled from further down, so a
+        page comes back short only when nothing older exists. When `ranked`, the page is then ordered by the model.
+        """
+        ports = self.ports
+        batch = PipelineBatch(ports.redis_client)
+        was_active, celebrities_slot, first_page = ports.timeline.queue_open(batch, viewer_id, cursor, limit)
+        hidden_slot = ports.graph.queue_hidden(batch, viewer_id)
+        affinity_slot = ports.affinity.queue_all(batch, viewer_id) if ranked else None
+        batch.execute()
+        pushed: list[Position] | None = first_page.value
+        celebrities = celebrities_slot.value
+        if not was_active.value:
+            ports.fanout.rebuild(viewer_id)  # (which also settles, from DynamoDB, which followees are celebrities)
+            pushed, celebrities = None, ports.timeline.celebrities_followed(viewer_id)
+        hidden = hidden_slot.value if hidden_slot.value is not None else ports.graph.hidden_from(viewer_id)
+        items: list[Post] = []
+        before = cursor
+        exhausted = False
+        for _ in range(MAX_REFILLS):
+            wanted = limit - len(items)
+            if pushed is None:
+                pushed = ports.timeline.positions(viewer_id, before, wanted)
+            merged = sorted(set(pushed) | set(ports.fanout.recent(celebrities, before, wanted)), reverse=True)
+            merged = merged[:wanted]
+            items.extend(ports.views.many(viewer_id, [p.post_id for p in merged], hidden=hidden))
+            before = merged[-1] if merged else before
+            exhausted = len(merged) < wanted
+            pushed = None
+            if exhausted or len(items) >= limit:
+                break
+        # The cursor is the last position read, shown or skipped, so a skipped post is never read twice.
+        next_cursor = None if exhausted or before is None else encode_cursor(before)
+        page = Page[Post](items=items, next_cursor=next_cursor)
+        if affinity_slot is not None:
+            page = rank_page(page, ports.model(), *affinity_slot.value, ports.now_ms())
+        return page
+
+    def from_tables(self, viewer_id: int, cursor: Position | None, limit: int) -> Page[Post]:
+        """The feed built from DynamoDB alone, for when Redis is down: each followee's posts older than the cursor,
+        merged. Slower (a query per followee) but exact at any depth; the same cursor works in both modes."""
+        authors = [viewer_id, *self.ports.following_ids(viewer_id)]
+        # Every post older than the cursor has a smaller id than the first id of the cursor's next millisecond
+        # (ids are issued at upload, before publication), so each author's query starts there and the exact order
+        # is checked below. A few extra per author cover posts published after the cursor but uploaded before it.
+        below = max(first_id_at(cursor.ms + 1), cursor.post_id) if cursor else None
+        depth = limit + 5
+        entries = sorted(
+            (
+                Position(record.created_at, record.post_id)
+                for author in authors
+                for record in self.ports.latest_by(author, depth, below)
+            ),
+            reverse=True,
+        )
+        older = [p for p in entries if cursor is None or p < cursor][:limit]
+        items = self.ports.views.many(viewer_id, [p.post_id for p in older])
+        next_cursor = encode_cursor(older[-1]) if len(older) == limit else None
+        return Page[Post](items=items, next_cursor=next_cursor)
 
 
 def rank_page(

@@ -22,6 +22,7 @@ USERNAME = re.compile(r"[a-z0-9._]{3,30}")
 class Graph:
     def __init__(
         self,
+        *,
         users: UserRepository,
         follows: FollowRepository,
         blocks: BlockRepository,

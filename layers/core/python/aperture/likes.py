@@ -44,6 +44,7 @@ BLOOM_FALSE_POSITIVE_RATE = 0.01
 class Likes:
     def __init__(
         self,
+        *,
         repo: LikeRepository,
         cache: LikeCache,
         threshold: int,

@@ -69,6 +69,7 @@ MESSAGES = {
 class Notifier:
     def __init__(
         self,
+        *,
         repo: NotificationRepository,
         users: UserRepository,
         devices: DeviceRepository,
@@ -152,6 +153,7 @@ class Inbox:
 
     def __init__(
         self,
+        *,
         repo: NotificationRepository,
         users: UserRepository,
         devices: DeviceRepository,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -19,41 +20,22 @@ from aperture.errors import ForbiddenError, PostNotFoundError
 from aperture.fanout import Fanout
 from aperture.graph import Graph
 from aperture.likes import Likes
-from aperture.models.api import CommentView, ImageFormats, Post, UserRef
+from aperture.models.api import CommentView, ImageFormats, Page, Post, UserRef
 from aperture.models.events import PostDeleted, PostReady
 from aperture.models.records import PostRecord
 from aperture.observability import logger
 from aperture.uploads import upload_key
 
 
-def ingest_post_ready(
-    event: PostReady, posts: PostRepository, uploads: UploadRepository, fanout: Fanout, like_cache: LikeCache
-) -> bool:
-    """Write the post and mark its upload ready (together), then fan it out.
-
-    Every step is idempotent, so a redelivered event repeats none of their effects; an upload rejected
-    meanwhile publishes nothing. Returns whether this delivery created the post.
-    """
-    record = PostRecord(
-        post_id=event.post_id,
-        author_id=event.author_id,
-        upload_id=event.upload_id,
-        caption=event.caption,
-        location=event.location,
-        hashtags=event.hashtags,
-        width=event.width,
-        height=event.height,
-        blurhash=event.blurhash,
-        images=event.images,
-        created_at=event.occurred_at,
-    )
-    outcome = posts.publish(record, uploads.table)
-    if outcome == "refused":
-        return False  # the upload was rejected while this event was in flight: no post, no fanout
-    stored = posts.get(event.post_id) if outcome == "exists" else record
-    like_cache.start(event.post_id)
-    fanout.publish(event.author_id, event.post_id, stored.created_at if stored else event.occurred_at)
-    return outcome == "created"
+@dataclass(frozen=True, kw_only=True)
+class PostViewPorts:
+    posts: PostRepository
+    users: UserRepository
+    likes: Likes
+    comments: Comments
+    graph: Graph
+    post_cache: PostCache
+    redis_client: Any
 
 
 class PostViews:
@@ -64,24 +46,14 @@ class PostViews:
     BatchGetItem, and the misses are written back.
     """
 
-    def __init__(
-        self,
-        posts: PostRepository,
-        users: UserRepository,
-        likes: Likes,
-        comments: Comments,
-        graph: Graph,
-        post_cache: PostCache,
-        redis_client: Any,
-        cdn_base: str,
-    ) -> None:
-        self._posts = posts
-        self._users = users
-        self._likes = likes
-        self._comments = comments
-        self._graph = graph
-        self._cache = post_cache
-        self._redis = redis_client
+    def __init__(self, ports: PostViewPorts, cdn_base: str) -> None:
+        self._posts = ports.posts
+        self._users = ports.users
+        self._likes = ports.likes
+        self._comments = ports.comments
+        self._graph = ports.graph
+        self._cache = ports.post_cache
+        self._redis = ports.redis_client
         self._cdn = cdn_base
 
     def records(self, viewer_id: int, post_ids: Iterable[int]) -> list[PostRecord]:
@@ -210,34 +182,90 @@ class PostViews:
         return found[0]
 
 
-def delete_post(
-    viewer_id: int, post_id: int, views: PostViews, posts: PostRepository, uploads: UploadRepository,
-    images: MediaStore, now_ms: int,
-) -> None:  # fmt: skip
-    """The author deletes a post: its record, its count and its upload's state go in one transaction with the
-    event that starts the cascade (aperture.cascade: comments, likes, notifications, cached copies, timeline
-    entries, images and the CDN's copies). A retry after the transaction finds the post gone (404); the cascade,
-    started by the committed event, finishes whatever happened to the request.
-    """
-    record = views.visible(viewer_id, post_id)
-    if record.author_id != viewer_id:
-        raise ForbiddenError("only the post's author may delete it")
-    event = PostDeleted(
-        event_id=uuid.uuid4().hex,
-        occurred_at=now_ms,
-        post_id=record.post_id,
-        author_id=record.author_id,
-        upload_id=record.upload_id,
-        hashtags=record.hashtags,
-    )
-    if not posts.delete(record, uploads.table, now_ms, event):
-        raise PostNotFoundError(f"post {post_id} does not exist")
-    try:
-        # At once for the author's next read; the cascade does it again
-        views.forget(record.post_id)
-        images.delete(upload_key(record.author_id, record.upload_id))
-    except (RedisError, ClientError) as error:
-        logger.warning("post deleted; its cached copy and upload wait for the cascade", extra={"error": repr(error)})
+@dataclass(frozen=True, kw_only=True)
+class PostPorts:
+    posts: PostRepository
+    uploads: UploadRepository
+    views: PostViews
+    fanout: Fanout
+    like_cache: LikeCache
+    images: MediaStore
+    graph: Graph
+    now_ms: Callable[[], int]
+
+
+class Posts:
+    """A post's life: published from its 'ready' event, shown by author, deleted by its author."""
+
+    def __init__(self, ports: PostPorts) -> None:
+        self.ports = ports
+
+    def ingest(self, event: PostReady) -> bool:
+        """Write the post and mark its upload ready (together), then fan it out.
+
+        Every step is idempotent, so a redelivered event repeats none of their effects; an upload rejected
+        meanwhile publishes nothing. Returns whether this delivery created the post.
+        """
+        ports = self.ports
+        record = PostRecord(
+            post_id=event.post_id,
+            author_id=event.author_id,
+            upload_id=event.upload_id,
+            caption=event.caption,
+            location=event.location,
+            hashtags=event.hashtags,
+            width=event.width,
+            height=event.height,
+            blurhash=event.blurhash,
+            images=event.images,
+            created_at=event.occurred_at,
+        )
+        outcome = ports.posts.publish(record, ports.uploads.table)
+        if outcome == "refused":
+            return False  # the upload was rejected while this event was in flight: no post, no fanout
+        stored = ports.posts.get(event.post_id) if outcome == "exists" else record
+        ports.like_cache.start(event.post_id)
+        ports.fanout.publish(event.author_id, event.post_id, stored.created_at if stored else event.occurred_at)
+        return outcome == "created"
+
+    def one(self, viewer_id: int, post_id: int) -> Post:
+        return self.ports.views.one(viewer_id, post_id)
+
+    def by_author(self, viewer_id: int, author_id: int, limit: int, cursor: str | None) -> Page[Post]:
+        """An author's posts, newest first, as this viewer may see them (404 for a blocked author)."""
+        author = self.ports.graph.visible_user(viewer_id, author_id)
+        ids, next_cursor = self.ports.posts.page_by_author(author.user_id, limit, cursor)
+        return Page[Post](items=self.ports.views.many(viewer_id, ids), next_cursor=next_cursor)
+
+    def delete(self, viewer_id: int, post_id: int) -> None:
+        """The author deletes a post: its record, its count and its upload's state go in one transaction with the
+        event that starts the cascade (aperture.cascade: comments, likes, notifications, cached copies, timeline
+        entries, images and the CDN's copies). A retry after the transaction finds the post gone (404); the
+        cascade, started by the committed event, finishes whatever happened to the request.
+        """
+        ports = self.ports
+        record = ports.views.visible(viewer_id, post_id)
+        if record.author_id != viewer_id:
+            raise ForbiddenError("only the post's author may delete it")
+        now = ports.now_ms()
+        event = PostDeleted(
+            event_id=uuid.uuid4().hex,
+            occurred_at=now,
+            post_id=record.post_id,
+            author_id=record.author_id,
+            upload_id=record.upload_id,
+            hashtags=record.hashtags,
+        )
+        if not ports.posts.delete(record, ports.uploads.table, now, event):
+            raise PostNotFoundError(f"post {post_id} does not exist")
+        try:
+            # At once for the author's next read; the cascade does it again
+            ports.views.forget(record.post_id)
+            ports.images.delete(upload_key(record.author_id, record.upload_id))
+        except (RedisError, ClientError) as error:
+            logger.warning(
+                "post deleted; its cached copy and upload wait for the cascade", extra={"error": repr(error)}
+            )
 
 
 def _or(value: int | None, fallback: int) -> int:

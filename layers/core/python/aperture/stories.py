@@ -52,7 +52,7 @@ class StoryNotFoundError(NotFoundError):
     code = "story_not_found"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StoryPorts:
     stories: StoryRepository
     uploads: UploadRepository
@@ -70,9 +70,15 @@ class StoryPorts:
     now_ms: Callable[[], int]
 
 
+@dataclass(frozen=True)
+class ExpiryOutcome:
+    archived: int = 0
+    deleted: int = 0
+
+
 class Stories:
     def __init__(self, ports: StoryPorts, ttl_seconds: int, tray_seconds: int, cdn_base: str) -> None:
-        self._p = ports
+        self.ports = ports
         self._ttl_ms = ttl_seconds * 1000
         self._tray_seconds = tray_seconds
         self._cdn = cdn_base
@@ -90,17 +96,17 @@ class Stories:
 
     def tray(self, viewer_id: int) -> list[TrayEntry]:
         """Followed users with live stories: unseen first, then those the viewer engages with most, then newest."""
-        now = self._p.now_ms()
+        now = self.ports.now_ms()
         try:
-            batch = PipelineBatch(self._p.redis)
-            cached_slot = self._p.cache.queue_tray(batch, viewer_id)
-            hidden_slot = self._p.graph.queue_hidden(batch, viewer_id)
+            batch = PipelineBatch(self.ports.redis)
+            cached_slot = self.ports.cache.queue_tray(batch, viewer_id)
+            hidden_slot = self.ports.graph.queue_hidden(batch, viewer_id)
             batch.execute()
             cached, celebrities = cached_slot.value
             fresh = cached is not None and now < int(cached["valid_until"])
             if cached is not None and fresh and not self._celebrity_posted_since(celebrities, cached["computed_at"]):
                 return [TrayEntry.model_validate(e) for e in cached["entries"]]
-            hidden = hidden_slot.value if hidden_slot.value is not None else self._p.graph.hidden_from(viewer_id)
+            hidden = hidden_slot.value if hidden_slot.value is not None else self.ports.graph.hidden_from(viewer_id)
             return self._build_tray(viewer_id, hidden, now)
         except RedisError as error:
             logger.warning("stories tray built without Redis", extra={"error": repr(error)})
@@ -109,18 +115,18 @@ class Stories:
     def _celebrity_posted_since(self, celebrities: list[int], computed_at: int) -> bool:
         if not celebrities:
             return False
-        batch = PipelineBatch(self._p.redis)
-        changed = self._p.cache.queue_changed(batch, celebrities)
+        batch = PipelineBatch(self.ports.redis)
+        changed = self.ports.cache.queue_changed(batch, celebrities)
         batch.execute()
         return any(at >= computed_at for at in changed.value.values())
 
     def _build_tray(self, viewer_id: int, hidden: set[int], now: int) -> list[TrayEntry]:
-        followees = [f for f in self._p.follows.following_ids(viewer_id) if f not in hidden]
-        batch = PipelineBatch(self._p.redis)
-        live_slot = self._p.cache.queue_live(batch, followees, now - self._ttl_ms)
-        seen_slot = self._p.cache.queue_seen(batch, viewer_id)
-        affinity_slot = self._p.affinity.queue_all(batch, viewer_id)
-        intact_slot = self._p.cache.queue_live_sets_intact(batch)
+        followees = [f for f in self.ports.follows.following_ids(viewer_id) if f not in hidden]
+        batch = PipelineBatch(self.ports.redis)
+        live_slot = self.ports.cache.queue_live(batch, followees, now - self._ttl_ms)
+        seen_slot = self.ports.cache.queue_seen(batch, viewer_id)
+        affinity_slot = self.ports.affinity.queue_all(batch, viewer_id)
+        intact_slot = self.ports.cache.queue_live_sets_intact(batch)
         batch.execute()
         live = live_slot.value
         entries = self._order(live, seen_slot.value, affinity_slot.value[0])
@@ -129,13 +135,13 @@ class Stories:
         valid_until = min([now + self._tray_seconds * 1000, *expiries])
         tray = {"computed_at": now, "valid_until": valid_until, "entries": [e.model_dump() for e in entries]}
         if intact_slot.value:  # (after a loss of Redis's data, trays are not kept until the live sets are restored)
-            self._p.cache.put_tray(viewer_id, tray, (valid_until - now) // 1000 + 1)
+            self.ports.cache.put_tray(viewer_id, tray, (valid_until - now) // 1000 + 1)
         return entries
 
     def _order(
         self, live: dict[int, list[tuple[int, int]]], seen: set[int], affinity: dict[int, float]
     ) -> list[TrayEntry]:
-        authors = self._p.users.get_many(live)
+        authors = self.ports.users.get_many(live)
         rows = []
         for author_id, stories in live.items():
             if author_id not in authors:
@@ -156,21 +162,21 @@ class Stories:
 
     def _tray_without_redis(self, viewer_id: int, now: int) -> list[TrayEntry]:
         """Redis is away: each followee's live stories from DynamoDB, and what was seen from the viewer lists."""
-        hidden = self._p.graph.hidden_from(viewer_id)
+        hidden = self.ports.graph.hidden_from(viewer_id)
         live: dict[int, list[tuple[int, int]]] = {}
-        for followee in self._p.follows.following_ids(viewer_id):
+        for followee in self.ports.follows.following_ids(viewer_id):
             if followee not in hidden:
                 stories = self._live_records(followee, now)
                 if stories:
                     live[followee] = [(s.story_id, s.created_at) for s in stories]
-        seen = self._p.views.seen(viewer_id, [s for stories in live.values() for s, _ in stories])
+        seen = self.ports.views.seen(viewer_id, [s for stories in live.values() for s, _ in stories])
         return self._order(live, seen, {})
 
     def _live_records(self, author_id: int, now: int) -> list[StoryRecord]:
         found: list[StoryRecord] = []
         cursor: str | None = None
         while True:
-            page, cursor = self._p.stories.live_by(author_id, now, 50, cursor)
+            page, cursor = self.ports.stories.live_by(author_id, now, 50, cursor)
             found.extend(page)
             if cursor is None:
                 return found
@@ -179,33 +185,33 @@ class Stories:
 
     def of_user(self, viewer_id: int, user_id: int, limit: int, cursor: str | None) -> Page[Story]:
         """A user's live stories, oldest first."""
-        author = self._p.graph.visible_user(viewer_id, user_id)
-        now = self._p.now_ms()
-        live, next_cursor = self._p.stories.live_by(user_id, now, limit, cursor)
+        author = self.ports.graph.visible_user(viewer_id, user_id)
+        now = self.ports.now_ms()
+        live, next_cursor = self.ports.stories.live_by(user_id, now, limit, cursor)
         ids = [r.story_id for r in live]
         counts: list[int | None] = [None] * len(ids)
         try:
-            batch = PipelineBatch(self._p.redis)
-            seen_slot = self._p.cache.queue_seen(batch, viewer_id)
-            counts_slot = self._p.cache.queue_counts(batch, ids) if user_id == viewer_id else None
+            batch = PipelineBatch(self.ports.redis)
+            seen_slot = self.ports.cache.queue_seen(batch, viewer_id)
+            counts_slot = self.ports.cache.queue_counts(batch, ids) if user_id == viewer_id else None
             batch.execute()
             seen = seen_slot.value
             counts = counts_slot.value if counts_slot else counts
         except RedisError:
-            seen = self._p.views.seen(viewer_id, ids)
+            seen = self.ports.views.seen(viewer_id, ids)
         items = []
         for record, count in zip(live, counts, strict=True):
             own = user_id == viewer_id
-            view_count = (count if count is not None else self._p.views.count(record.story_id)) if own else None
+            view_count = (count if count is not None else self.ports.views.count(record.story_id)) if own else None
             items.append(self._view(record, author, own or record.story_id in seen, view_count))
         return Page[Story](items=items, next_cursor=next_cursor)
 
     def highlights(self, viewer_id: int, user_id: int, limit: int, cursor: str | None) -> Page[Story]:
         """A user's archived stories, newest first; others see them only while the user keeps highlights on."""
-        author = self._p.graph.visible_user(viewer_id, user_id)
+        author = self.ports.graph.visible_user(viewer_id, user_id)
         if user_id != viewer_id and not author.highlights_enabled:
             return Page[Story](items=[], next_cursor=None)
-        records, next_cursor = self._p.highlights.page(user_id, limit, cursor)
+        records, next_cursor = self.ports.highlights.page(user_id, limit, cursor)
         return Page[Story](items=[self._view(r, author, True, None) for r in records], next_cursor=next_cursor)
 
     def _view(self, record: StoryRecord, author: User, seen: bool, view_count: int | None) -> Story:
@@ -233,27 +239,27 @@ class Stories:
         """
         seen: bool | None = None
         try:
-            batch = PipelineBatch(self._p.redis)
-            cached = self._p.cache.queue_record(batch, story_id)
-            hidden_slot = self._p.graph.queue_hidden(batch, viewer_id)
-            seen_slot = self._p.cache.queue_has_seen(batch, viewer_id, story_id)
+            batch = PipelineBatch(self.ports.redis)
+            cached = self.ports.cache.queue_record(batch, story_id)
+            hidden_slot = self.ports.graph.queue_hidden(batch, viewer_id)
+            seen_slot = self.ports.cache.queue_has_seen(batch, viewer_id, story_id)
             batch.execute()
-            hidden = hidden_slot.value if hidden_slot.value is not None else self._p.graph.hidden_from(viewer_id)
+            hidden = hidden_slot.value if hidden_slot.value is not None else self.ports.graph.hidden_from(viewer_id)
             story = StoryRecord.model_validate_json(cached.value) if cached.value else None
             seen = seen_slot.value
         except RedisError:
-            cached, story, hidden = None, None, self._p.graph.hidden_from(viewer_id)
+            cached, story, hidden = None, None, self.ports.graph.hidden_from(viewer_id)
         if story is None:
-            story = self._p.stories.get(story_id)
+            story = self.ports.stories.get(story_id)
             if story is not None and cached is not None:
-                self._p.cache.put_record(story_id, story.model_dump_json(), self._record_seconds(story))
+                self.ports.cache.put_record(story_id, story.model_dump_json(), self._record_seconds(story))
         if story is None or story.deleted or story.author_id in hidden:
             raise StoryNotFoundError(f"story {story_id} does not exist")
         return story, seen
 
     def _record_seconds(self, story: StoryRecord) -> int:
         """Cache a record while it can be viewed, and no longer than a day after (its viewer list is read)."""
-        return max(60, (story.expires_at - self._p.now_ms()) // 1000 + 86_400)
+        return max(60, (story.expires_at - self.ports.now_ms()) // 1000 + 86_400)
 
     def view(self, viewer_id: int, story_id: int) -> bool:
         """Record that the viewer saw a live story; a viewer counts once. Returns whether this view counted.
@@ -262,7 +268,7 @@ class Stories:
         client's retry publishes again (the viewer list keeps one item per viewer) and counts it then.
         """
         story, seen = self._story_for(viewer_id, story_id)
-        now = self._p.now_ms()
+        now = self.ports.now_ms()
         if story.expires_at <= now:
             raise StoryNotFoundError(f"story {story_id} has expired")
         if story.author_id == viewer_id or seen:
@@ -276,15 +282,15 @@ class Stories:
             story_expires_at=story.expires_at,
         )
         try:
-            self._p.view_events.publish(event)
+            self.ports.view_events.publish(event)
         except ClientError as error:
             if error.response["Error"]["Code"] == "ProvisionedThroughputExceededException":
                 raise TooManyRequestsError("too many story views right now; try again in a moment") from error
             raise
         try:
-            if not self._p.cache.mark_seen(viewer_id, story_id, now):
+            if not self.ports.cache.mark_seen(viewer_id, story_id, now):
                 return False  # a concurrent first view counted it
-            self._p.cache.counted(story_id, viewer_id, story.author_id, AFFINITY_WEIGHTS["story_view"])
+            self.ports.cache.counted(story_id, viewer_id, story.author_id, AFFINITY_WEIGHTS["story_view"])
         except RedisError as error:
             logger.warning("story view not counted live", extra={"error": repr(error)})
         return True
@@ -294,7 +300,7 @@ class Stories:
         try:
             story, _ = self._story_for(viewer_id, story_id)
         except StoryNotFoundError:
-            kept = self._p.highlights.get(viewer_id, story_id)  # the record was purged; its highlight remains
+            kept = self.ports.highlights.get(viewer_id, story_id)  # the record was purged; its highlight remains
             if kept is None:
                 raise
             story = kept
@@ -303,19 +309,23 @@ class Stories:
         # Taken down, with the event that starts its cascade (images, views, trays: aperture.cascade), at once
         event = StoryDeleted(
             event_id=uuid.uuid4().hex,
-            occurred_at=self._p.now_ms(),
+            occurred_at=self.ports.now_ms(),
             story_id=story.story_id,
             author_id=story.author_id,
             upload_id=story.upload_id,
         )
-        if not self._p.stories.delete(story, self._p.highlights.table, self._p.uploads.table, event.occurred_at, event):
+        if not self.ports.stories.delete(
+            story, self.ports.highlights.table, self.ports.uploads.table, event.occurred_at, event
+        ):
             raise StoryNotFoundError(f"story {story_id} does not exist")
         try:  # gone from its author's and viewers' next reads at once (the cascade does it again), and its raw
             # upload now, so no retried processing renders it again
-            self._p.cache.remove_live(story.author_id, [story.story_id], event.occurred_at)
-            self._p.cache.forget_record(story.story_id)
-            forget_followers_trays(story.author_id, self._p.cache, self._p.follows.followers, self._p.is_celebrity)
-            self._p.images.delete(upload_key(story.author_id, story.upload_id))
+            self.ports.cache.remove_live(story.author_id, [story.story_id], event.occurred_at)
+            self.ports.cache.forget_record(story.story_id)
+            forget_followers_trays(
+                story.author_id, self.ports.cache, self.ports.follows.followers, self.ports.is_celebrity
+            )
+            self.ports.images.delete(upload_key(story.author_id, story.upload_id))
         except (RedisError, ClientError) as error:
             logger.warning("story deleted; its cached copies wait for the cascade", extra={"error": repr(error)})
 
@@ -324,18 +334,18 @@ class Stories:
         story, _ = self._story_for(viewer_id, story_id)
         if story.author_id != viewer_id:
             raise ForbiddenError("only the story's author may see who viewed it")
-        views, next_cursor = self._p.views.page(story_id, limit, cursor)
-        people = self._p.users.get_many(v.viewer_id for v in views)
-        hidden = self._p.graph.hidden_from(viewer_id)
+        views, next_cursor = self.ports.views.page(story_id, limit, cursor)
+        people = self.ports.users.get_many(v.viewer_id for v in views)
+        hidden = self.ports.graph.hidden_from(viewer_id)
         try:
-            batch = PipelineBatch(self._p.redis)
-            count_slot = self._p.cache.queue_counts(batch, [story_id])
+            batch = PipelineBatch(self.ports.redis)
+            count_slot = self.ports.cache.queue_counts(batch, [story_id])
             batch.execute()
             count = count_slot.value[0]
         except RedisError:
             count = None
         if count is None:
-            count = story.view_count if story.view_count is not None else self._p.views.count(story_id)
+            count = story.view_count if story.view_count is not None else self.ports.views.count(story_id)
         return StoryViewers(
             view_count=count,
             items=[
@@ -349,55 +359,96 @@ class Stories:
             next_cursor=next_cursor,
         )
 
+    # Ingest, views and expiry (post_ingest, story_views and story_expiry)
 
-def write_views(events: Iterable[StoryViewed], views: StoryViewRepository, ttl_seconds: int) -> int:
-    """Batch-write viewer-list entries from story-view events; a redelivered event rewrites the same item."""
-    ttl_ms = ttl_seconds * 1000
-    rows = [
-        (
-            StoryView(story_id=e.story_id, viewer_id=e.viewer_id, viewed_at=e.occurred_at),
-            e.story_expires_at or e.occurred_at + ttl_ms,  # events from before expires_at was sent: a bound
+    def ingest(self, event: PostReady) -> bool:
+        """Write the story and mark its upload ready, then put it live and drop the trays it changes.
+
+        Idempotent: a redelivered event writes nothing new. Returns whether this delivery created the story.
+        """
+        ports = self.ports
+        record = StoryRecord(
+            story_id=event.post_id,
+            author_id=event.author_id,
+            upload_id=event.upload_id,
+            width=event.width,
+            height=event.height,
+            blurhash=event.blurhash,
+            images=event.images,
+            created_at=event.occurred_at,
+            expires_at=event.occurred_at + self._ttl_ms,
         )
-        for e in events
-    ]
-    views.put_many(rows)
-    return len(rows)
+        outcome = ports.stories.publish(record, ports.uploads.table)
+        if outcome == "refused":
+            return False
+        stored = ports.stories.get(record.story_id) if outcome == "exists" else record
+        stored = stored or record
+        now = ports.now_ms()
+        if stored.expires_at > now and not stored.deleted:
+            ports.cache.add_live(stored.author_id, stored.story_id, stored.created_at, now)
+            forget_followers_trays(stored.author_id, ports.cache, ports.follows.followers, ports.is_celebrity)
+        return outcome == "created"
 
+    def write_views(self, events: Iterable[StoryViewed]) -> int:
+        """Batch-write viewer-list entries from story-view events; a redelivered event rewrites the same item."""
+        rows = [
+            (
+                StoryView(story_id=e.story_id, viewer_id=e.viewer_id, viewed_at=e.occurred_at),
+                e.story_expires_at or e.occurred_at + self._ttl_ms,  # events from before expires_at was sent: a bound
+            )
+            for e in events
+        ]
+        self.ports.views.put_many(rows)
+        return len(rows)
 
-def ingest_story_ready(
-    event: PostReady,
-    stories: StoryRepository,
-    uploads: UploadRepository,
-    cache: StoryCache,
-    followers: Callable[[int], Iterable[list[int]]],
-    is_celebrity: Callable[[int], bool],
-    ttl_seconds: int,
-    now_ms: int,
-) -> bool:
-    """Write the story and mark its upload ready, then put it live and drop the trays it changes.
+    def restore_live_sets(self) -> int | None:
+        """If Redis lost its data, put every live story back into its author's live set (from the expiry index,
+        which holds exactly the stories not yet ended or deleted), so trays show them again; the number restored,
+        or None when nothing was lost (one EXISTS)."""
+        ports = self.ports
+        if ports.cache.live_sets_intact():
+            return None
+        restored = 0
+        now = ports.now_ms()
+        today = now // DAY_MS
+        for day in range(today, today + self._ttl_ms // DAY_MS + 2):
+            for shard in range(EXPIRY_SHARDS):
+                for story in ports.stories.live_in(day * EXPIRY_SHARDS + shard, now):
+                    ports.cache.add_live(story.author_id, story.story_id, story.created_at, now)
+                    restored += 1
+        ports.cache.mark_live_sets_intact()
+        return restored
 
-    Idempotent: a redelivered event writes nothing new. Returns whether this delivery created the story.
-    """
-    record = StoryRecord(
-        story_id=event.post_id,
-        author_id=event.author_id,
-        upload_id=event.upload_id,
-        width=event.width,
-        height=event.height,
-        blurhash=event.blurhash,
-        images=event.images,
-        created_at=event.occurred_at,
-        expires_at=event.occurred_at + ttl_seconds * 1000,
-    )
-    outcome = stories.publish(record, uploads.table)
-    if outcome == "refused":
-        return False
-    stored = stories.get(record.story_id) if outcome == "exists" else record
-    stored = stored or record
-    if stored.expires_at > now_ms and not stored.deleted:
-        cache.add_live(stored.author_id, stored.story_id, stored.created_at, now_ms)
-        forget_followers_trays(stored.author_id, cache, followers, is_celebrity)
-    return outcome == "created"
+    def expire(self) -> ExpiryOutcome:
+        """End every story whose time is up: archived to highlights if its author keeps them, else its images go.
+
+        Each step is idempotent and the story leaves the expiry index last, so a run that stops midway is finished
+        by the next one.
+        """
+        ports = self.ports
+        archived = deleted = 0
+        now = ports.now_ms()
+        today = now // DAY_MS
+        for day in range(today - EXPIRY_LOOKBACK_DAYS, today + 1):
+            for shard in range(EXPIRY_SHARDS):
+                for story in ports.stories.due(day * EXPIRY_SHARDS + shard, now):
+                    author = ports.users.get(story.author_id)
+                    count = ports.cache.view_count(story.story_id)
+                    if author is not None and author.highlights_enabled:
+                        ports.highlights.put(story.model_copy(update={"view_count": count}))
+                        outcome = "archived"
+                    else:
+                        # The raw upload first: a retried processing of it must not render the story again.
+                        ports.images.delete(upload_key(story.author_id, story.upload_id))
+                        ports.images.delete_under(f"{IMAGE_PREFIX}{story.author_id}/{story.story_id}/")
+                        outcome = "deleted"
+                    ports.cache.remove_live(story.author_id, [story.story_id], now)
+                    if outcome == "deleted":
+                        ports.cache.forget_record(story.story_id)
+                    if ports.stories.mark_ended(story.story_id, outcome, count):
+                        archived += outcome == "archived"
+                        deleted += outcome == "deleted"
+        return ExpiryOutcome(archived=archived, deleted=deleted)
 
 
 def forget_followers_trays(
@@ -410,63 +461,3 @@ def forget_followers_trays(
     if not is_celebrity(author_id):
         for page in followers(author_id):
             cache.forget_trays(page)
-
-
-@dataclass(frozen=True)
-class ExpiryOutcome:
-    archived: int = 0
-    deleted: int = 0
-
-
-def restore_live_sets(stories: StoryRepository, cache: StoryCache, ttl_seconds: int, now_ms: int) -> int | None:
-    """If Redis lost its data, put every live story back into its author's live set (from the expiry index,
-    which holds exactly the stories not yet ended or deleted), so trays show them again; the number restored, or
-    None when nothing was lost (one EXISTS)."""
-    if cache.live_sets_intact():
-        return None
-    restored = 0
-    today = now_ms // DAY_MS
-    for day in range(today, today + ttl_seconds // (DAY_MS // 1000) + 2):
-        for shard in range(EXPIRY_SHARDS):
-            for story in stories.live_in(day * EXPIRY_SHARDS + shard, now_ms):
-                cache.add_live(story.author_id, story.story_id, story.created_at, now_ms)
-                restored += 1
-    cache.mark_live_sets_intact()
-    return restored
-
-
-def expire_stories(
-    stories: StoryRepository,
-    highlights: HighlightRepository,
-    users: UserRepository,
-    images: MediaStore,
-    cache: StoryCache,
-    now_ms: int,
-) -> ExpiryOutcome:
-    """End every story whose time is up: archived to highlights if its author keeps them, else its images go.
-
-    Each step is idempotent and the story leaves the expiry index last, so a run that stops midway is finished
-    by the next one.
-    """
-    archived = deleted = 0
-    today = now_ms // DAY_MS
-    for day in range(today - EXPIRY_LOOKBACK_DAYS, today + 1):
-        for shard in range(EXPIRY_SHARDS):
-            for story in stories.due(day * EXPIRY_SHARDS + shard, now_ms):
-                author = users.get(story.author_id)
-                count = cache.view_count(story.story_id)
-                if author is not None and author.highlights_enabled:
-                    highlights.put(story.model_copy(update={"view_count": count}))
-                    outcome = "archived"
-                else:
-                    # The raw upload first: a retried processing of it must not render the story again.
-                    images.delete(upload_key(story.author_id, story.upload_id))
-                    images.delete_under(f"{IMAGE_PREFIX}{story.author_id}/{story.story_id}/")
-                    outcome = "deleted"
-                cache.remove_live(story.author_id, [story.story_id], now_ms)
-                if outcome == "deleted":
-                    cache.forget_record(story.story_id)
-                if stories.mark_ended(story.story_id, outcome, count):
-                    archived += outcome == "archived"
-                    deleted += outcome == "deleted"
-    return ExpiryOutcome(archived, deleted)

@@ -34,65 +34,71 @@ def parse_upload_key(key: str) -> tuple[int, int]:
     return int(parts[0]), int(parts[1])
 
 
-def create_upload(
-    user_id: int,
-    request: CreateUploadRequest,
-    uploads: UploadRepository,
-    store: MediaStore,
-    new_id: Callable[[], int],
-    now: Callable[[], float],
-    settings: Settings,
-) -> CreateUploadResponse:
-    content_type = request.content_type.lower().split(";")[0].strip()
-    if content_type not in ACCEPTED_TYPES:
-        raise UnsupportedMediaTypeError(
-            f"{request.content_type!r} is not accepted; send JPEG, PNG or HEIC ({', '.join(sorted(ACCEPTED_TYPES))})"
-        )
-    if request.content_length > settings.max_upload_bytes:
-        raise PayloadTooLargeError(
-            f"the file is {request.content_length} bytes; the limit is {settings.max_upload_bytes} bytes"
-        )
-    upload_id, target_id = new_id(), new_id()
-    started = now()
-    upload = Upload(
-        upload_id=upload_id,
-        user_id=user_id,
-        kind=request.kind,
-        target_id=target_id,
-        content_type=content_type,
-        content_length=request.content_length,
-        caption=request.caption,
-        location=request.location,
-        hashtags=tuple(request.hashtags),
-        created_at=int(started * 1000),
-        expires_at=int(started) + settings.upload_record_ttl_seconds,
-    )
-    if not uploads.create(upload) and uploads.get(upload_id).user_id != user_id:
-        raise ConflictError("this upload id is taken")  # (a retried request finds its own upload: granted again)
-    post = store.presigned_post(
-        upload_key(user_id, upload_id),
-        content_type,
-        settings.max_upload_bytes,
-        settings.upload_url_ttl_seconds,
-    )
-    expires_at = datetime.fromtimestamp(started + settings.upload_url_ttl_seconds, tz=UTC)
-    return CreateUploadResponse(
-        upload_id=str(upload_id),
-        target_id=str(target_id),
-        url=post.url,
-        fields=post.fields,
-        expires_at=expires_at.isoformat().replace("+00:00", "Z"),
-    )
+class UploadGrants:
+    """Uploads as a client sees them: a presigned POST granted for one photo, then its status until it is ready."""
 
+    def __init__(
+        self, uploads: UploadRepository, store: MediaStore, now: Callable[[], float], settings: Settings
+    ) -> None:
+        self._uploads = uploads
+        self._store = store
+        self._now = now
+        self._settings = settings
 
-def upload_status(user_id: int, upload_id: int, uploads: UploadRepository) -> UploadStatusResponse:
-    upload = uploads.get(upload_id)
-    if upload.user_id != user_id:
-        raise ForbiddenError("this upload belongs to someone else")
-    return UploadStatusResponse(
-        upload_id=str(upload.upload_id),
-        kind=upload.kind,
-        status=upload.status,
-        reason=upload.reason,
-        target_id=str(upload.target_id),
-    )
+    def grant(self, user_id: int, request: CreateUploadRequest, new_id: Callable[[], int]) -> CreateUploadResponse:
+        """A presigned POST for one upload; the same ids (a client's retry, see aperture.idempotency) grant the same
+        upload again."""
+        settings = self._settings
+        content_type = request.content_type.lower().split(";")[0].strip()
+        if content_type not in ACCEPTED_TYPES:
+            accepted = ", ".join(sorted(ACCEPTED_TYPES))
+            raise UnsupportedMediaTypeError(
+                f"{request.content_type!r} is not accepted; send JPEG, PNG or HEIC ({accepted})"
+            )
+        if request.content_length > settings.max_upload_bytes:
+            raise PayloadTooLargeError(
+                f"the file is {request.content_length} bytes; the limit is {settings.max_upload_bytes} bytes"
+            )
+        upload_id, target_id = new_id(), new_id()
+        started = self._now()
+        upload = Upload(
+            upload_id=upload_id,
+            user_id=user_id,
+            kind=request.kind,
+            target_id=target_id,
+            content_type=content_type,
+            content_length=request.content_length,
+            caption=request.caption,
+            location=request.location,
+            hashtags=tuple(request.hashtags),
+            created_at=int(started * 1000),
+            expires_at=int(started) + settings.upload_record_ttl_seconds,
+        )
+        if not self._uploads.create(upload) and self._uploads.get(upload_id).user_id != user_id:
+            raise ConflictError("this upload id is taken")  # (a retried request finds its own upload: granted again)
+        post = self._store.presigned_post(
+            upload_key(user_id, upload_id),
+            content_type,
+            settings.max_upload_bytes,
+            settings.upload_url_ttl_seconds,
+        )
+        expires_at = datetime.fromtimestamp(started + settings.upload_url_ttl_seconds, tz=UTC)
+        return CreateUploadResponse(
+            upload_id=str(upload_id),
+            target_id=str(target_id),
+            url=post.url,
+            fields=post.fields,
+            expires_at=expires_at.isoformat().replace("+00:00", "Z"),
+        )
+
+    def status(self, user_id: int, upload_id: int) -> UploadStatusResponse:
+        upload = self._uploads.get(upload_id)
+        if upload.user_id != user_id:
+            raise ForbiddenError("this upload belongs to someone else")
+        return UploadStatusResponse(
+            upload_id=str(upload.upload_id),
+            kind=upload.kind,
+            status=upload.status,
+            reason=upload.reason,
+            target_id=str(upload.target_id),
+        )

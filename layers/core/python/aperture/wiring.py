@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Callable
+from functools import _lru_cache_wrapper, lru_cache
+from typing import Any, TypeVar
 
 from aperture.adapters.aws import client, dynamo_table, reset_clients
 from aperture.adapters.cloudfront import CdnCache
@@ -40,72 +42,104 @@ from aperture.adapters.sns import PushGateway
 from aperture.adapters.sqs import JobQueue
 from aperture.adapters.vectors import FaissIndex, VectorIndex
 from aperture.cascade import Cascade, CascadePorts
-from aperture.clock import now_ms
+from aperture.clock import now, now_ms
 from aperture.comments import Comments
-from aperture.explore import Explore, ExplorePorts
+from aperture.explore import Explore, ExplorePorts, ExploreRefresh, ExploreSignals, RefreshLimits
 from aperture.fanout import Fanout
+from aperture.feed import Feed, FeedPorts
 from aperture.graph import Graph
 from aperture.idempotency import Once, Replays, dynamo_once, dynamo_replays
 from aperture.ids import new_id
 from aperture.invalidations import CdnInvalidator
 from aperture.likes import Likes, scalable_bloom
-from aperture.media.moderation import HashBlocklist, ModerationChain, Moderator, RekognitionModerator
+from aperture.media.moderation import (
+    BlockPorts,
+    HashBlocklist,
+    ImageBlocker,
+    ModerationChain,
+    Moderator,
+    RekognitionModerator,
+)
 from aperture.media.pipeline import MediaLimits, MediaPorts
 from aperture.models.events import CdnInvalidation
 from aperture.notifications import Inbox, Notifier
-from aperture.posts import PostViews
+from aperture.posts import PostPorts, Posts, PostViewPorts, PostViews
 from aperture.ranking import RankingModel
 from aperture.relay import Relay
 from aperture.settings import get_settings
 from aperture.stories import Stories, StoryPorts
+from aperture.uploads import UploadGrants
+
+T = TypeVar("T")
+_BUILT_ONCE: list[_lru_cache_wrapper[Any]] = []
 
 
-@lru_cache(maxsize=1)
+def built_once(factory: Callable[[], T]) -> _lru_cache_wrapper[T]:
+    """A port built on first use and kept for the process, until reset()."""
+    cached = lru_cache(maxsize=1)(factory)
+    _BUILT_ONCE.append(cached)
+    return cached
+
+
+@built_once
 def users() -> UserRepository:
     return UserRepository(dynamo_table(get_settings().table_users))
 
 
-@lru_cache(maxsize=1)
-def posts() -> PostRepository:
+@built_once
+def post_repository() -> PostRepository:
     settings = get_settings()
     return PostRepository(dynamo_table(settings.table_posts), dynamo_table(settings.table_users), outbox())
 
 
-@lru_cache(maxsize=1)
-def uploads() -> UploadRepository:
+@built_once
+def upload_repository() -> UploadRepository:
     return UploadRepository(dynamo_table(get_settings().table_uploads))
 
 
-@lru_cache(maxsize=1)
+@built_once
+def uploads() -> UploadGrants:
+    return UploadGrants(upload_repository(), media_store(), now, get_settings())
+
+
+@built_once
 def follows() -> FollowRepository:
     settings = get_settings()
     return FollowRepository(dynamo_table(settings.table_follows), dynamo_table(settings.table_users), outbox())
 
 
-@lru_cache(maxsize=1)
+@built_once
 def timeline() -> Timeline:
     settings = get_settings()
     return Timeline(redis_client(), settings.timeline_cap, settings.recent_posts_cap, settings.inactive_days * 86_400)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def fanout() -> Fanout:
     settings = get_settings()
     jobs = JobQueue(client("sqs"), settings.queue_fanout)
-    return Fanout(timeline(), follows(), users(), jobs, settings.celebrity_threshold, settings.fanout_job_size, posts())
+    return Fanout(
+        timeline=timeline(),
+        follows=follows(),
+        users=users(),
+        jobs=jobs,
+        threshold=settings.celebrity_threshold,
+        job_size=settings.fanout_job_size,
+        posts=post_repository(),
+    )
 
 
-@lru_cache(maxsize=1)
+@built_once
 def cdn_cache() -> CdnCache:
     return CdnCache(lambda: client("cloudfront"), get_settings().cdn_distribution_id)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def cdn_invalidations() -> JobQueue:
     return JobQueue(client("sqs"), get_settings().queue_cdn_invalidations)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def cdn_invalidator() -> CdnInvalidator:
     return CdnInvalidator(cdn_cache())
 
@@ -116,39 +150,39 @@ def _forget_cached(prefix: str) -> None:
     cdn_invalidations().enqueue([CdnInvalidation(prefix=prefix)])
 
 
-@lru_cache(maxsize=1)
+@built_once
 def media_store() -> MediaStore:
     return MediaStore(client("s3"), get_settings().media_bucket, forget_cached=_forget_cached)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def events() -> EventPublisher:
     return EventPublisher(client("kinesis"), get_settings().stream_events)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def identity() -> IdentityProvider:
     settings = get_settings()
     return IdentityProvider(client("cognito-idp"), settings.user_pool_id, settings.user_pool_client_id)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def token_verifier() -> TokenVerifier:
     settings = get_settings()
     return TokenVerifier(settings.jwks_location, settings.issuer, settings.user_pool_client_id)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def blocklist() -> BlocklistRepository:
     return BlocklistRepository(dynamo_table(get_settings().table_blocklist))
 
 
-@lru_cache(maxsize=1)
+@built_once
 def hash_blocklist() -> HashBlocklist:
     return HashBlocklist(blocklist(), get_settings().blocklist_max_distance)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def moderator() -> ModerationChain:
     settings = get_settings()
     chosen: list[Moderator] = []
@@ -163,8 +197,23 @@ def moderator() -> ModerationChain:
     return ModerationChain(chosen)
 
 
+@built_once
+def image_blocker() -> ImageBlocker:
+    ports = BlockPorts(
+        posts=post_repository(),
+        stories=story_repository(),
+        images=media_store(),
+        blocklist=blocklist(),
+        hashes=hash_blocklist(),
+        now_ms=now_ms,
+    )
+    return ImageBlocker(ports)
+
+
 def media_ports() -> MediaPorts:
-    return MediaPorts(media_store(), uploads(), events(), moderator(), now_ms)
+    return MediaPorts(
+        store=media_store(), uploads=upload_repository(), events=events(), moderator=moderator(), now_ms=now_ms
+    )
 
 
 def media_limits() -> MediaLimits:
@@ -172,7 +221,7 @@ def media_limits() -> MediaLimits:
     return MediaLimits(settings.max_upload_bytes, settings.max_image_pixels)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def blocks() -> BlockRepository:
     settings = get_settings()
     return BlockRepository(
@@ -180,7 +229,7 @@ def blocks() -> BlockRepository:
     )
 
 
-@lru_cache(maxsize=1)
+@built_once
 def graph() -> Graph:
     cache = RelationshipCache(redis_client(), get_settings().relationship_cache_seconds)
 
@@ -189,55 +238,61 @@ def graph() -> Graph:
         story_cache().forget_trays([follower_id])
         explore().followed(follower_id, followee_id, following)
 
-    return Graph(users(), follows(), blocks(), cache, now_ms, on_follow=on_follow)
+    return Graph(users=users(), follows=follows(), blocks=blocks(), cache=cache, now_ms=now_ms, on_follow=on_follow)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def like_repository() -> LikeRepository:
     settings = get_settings()
     return LikeRepository(dynamo_table(settings.table_likes), outbox(), dynamo_table(settings.table_posts))
 
 
-@lru_cache(maxsize=1)
+@built_once
 def like_cache() -> LikeCache:
     settings = get_settings()
     return LikeCache(redis_client(), scalable_bloom(settings.like_bloom_threshold, settings.like_bloom_capacity))
 
 
-@lru_cache(maxsize=1)
+@built_once
 def likes() -> Likes:
     settings = get_settings()
-    return Likes(like_repository(), like_cache(), settings.like_bloom_threshold, now_ms, affinity=affinity())
+    return Likes(
+        repo=like_repository(),
+        cache=like_cache(),
+        threshold=settings.like_bloom_threshold,
+        now_ms=now_ms,
+        affinity=affinity(),
+    )
 
 
-@lru_cache(maxsize=1)
+@built_once
 def comments() -> Comments:
     settings = get_settings()
     repo = CommentRepository(dynamo_table(settings.table_comments), dynamo_table(settings.table_posts), outbox())
     previews = CommentPreviewCache(redis_client())
     return Comments(
-        repo,
-        users(),
-        previews,
-        settings.comment_preview_size,
-        new_id,
-        now_ms,
+        repo=repo,
+        users=users(),
+        previews=previews,
+        preview_size=settings.comment_preview_size,
+        new_id=new_id,
+        now_ms=now_ms,
         affinity=affinity(),
         on_change=lambda post_id: post_cache().forget(post_id),
     )
 
 
-@lru_cache(maxsize=1)
+@built_once
 def post_cache() -> PostCache:
     return PostCache(redis_client())
 
 
-@lru_cache(maxsize=1)
+@built_once
 def affinity() -> AffinityStore:
     return AffinityStore(redis_client())
 
 
-@lru_cache(maxsize=1)
+@built_once
 def ranking_model() -> RankingModel:
     """The trained weights from S3 when configured, else the default shipped in the layer."""
     key = get_settings().ranking_model_key
@@ -246,14 +301,53 @@ def ranking_model() -> RankingModel:
     return RankingModel.default()
 
 
-@lru_cache(maxsize=1)
+@built_once
 def post_views() -> PostViews:
-    return PostViews(
-        posts(), users(), likes(), comments(), graph(), post_cache(), redis_client(), get_settings().cdn_base
+    ports = PostViewPorts(
+        posts=post_repository(),
+        users=users(),
+        likes=likes(),
+        comments=comments(),
+        graph=graph(),
+        post_cache=post_cache(),
+        redis_client=redis_client(),
     )
+    return PostViews(ports, get_settings().cdn_base)
 
 
-@lru_cache(maxsize=1)
+@built_once
+def posts() -> Posts:
+    ports = PostPorts(
+        posts=post_repository(),
+        uploads=upload_repository(),
+        views=post_views(),
+        fanout=fanout(),
+        like_cache=like_cache(),
+        images=media_store(),
+        graph=graph(),
+        now_ms=now_ms,
+    )
+    return Posts(ports)
+
+
+@built_once
+def feed() -> Feed:
+    ports = FeedPorts(
+        timeline=timeline(),
+        views=post_views(),
+        fanout=fanout(),
+        graph=graph(),
+        affinity=affinity(),
+        redis_client=redis_client(),
+        following_ids=follows().following_ids,
+        latest_by=post_repository().latest_by,
+        model=ranking_model,
+        now_ms=now_ms,
+    )
+    return Feed(ports)
+
+
+@built_once
 def notification_repository() -> NotificationRepository:
     settings = get_settings()
     return NotificationRepository(
@@ -263,12 +357,12 @@ def notification_repository() -> NotificationRepository:
     )
 
 
-@lru_cache(maxsize=1)
+@built_once
 def devices() -> DeviceRepository:
     return DeviceRepository(dynamo_table(get_settings().table_devices))
 
 
-@lru_cache(maxsize=1)
+@built_once
 def push() -> PushGateway:
     settings = get_settings()
     applications = {
@@ -279,24 +373,24 @@ def push() -> PushGateway:
     return PushGateway(client("sns"), applications)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def notifier() -> Notifier:
     settings = get_settings()
     return Notifier(
-        notification_repository(),
-        users(),
-        devices(),
-        push(),
+        repo=notification_repository(),
+        users=users(),
+        devices=devices(),
+        push=push(),
         # Block lookups straight from DynamoDB: notify runs outside the VPC, with no Redis cache.
-        lambda user_id: blocks().blocked_either_way(user_id),
-        once(),
-        settings.notification_ttl_days,
-        settings.like_group_window_seconds,
-        post_exists=lambda post_id: posts().get(post_id) is not None,
+        hidden_from=lambda user_id: blocks().blocked_either_way(user_id),
+        once=once(),
+        ttl_days=settings.notification_ttl_days,
+        group_window_seconds=settings.like_group_window_seconds,
+        post_exists=lambda post_id: post_repository().get(post_id) is not None,
     )
 
 
-@lru_cache(maxsize=1)
+@built_once
 def cascade() -> Cascade:
     settings = get_settings()
     ports = CascadePorts(
@@ -318,84 +412,95 @@ def cascade() -> Cascade:
     return Cascade(ports)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def relay() -> Relay:
     return Relay(events(), likes(), graph(), comments())
 
 
-@lru_cache(maxsize=1)
+@built_once
 def outbox() -> Outbox:
     return Outbox(get_settings().table_outbox)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def once() -> Once:
     """Claim, do, mark done, for consumers (aperture.idempotency), in the idempotency table."""
     return dynamo_once(get_settings().table_idempotency, client("dynamodb"))
 
 
-@lru_cache(maxsize=1)
+@built_once
 def replays() -> Replays:
     """Clients' retries with an Idempotency-Key (aperture.idempotency), in the idempotency table."""
     return dynamo_replays(get_settings().table_idempotency, client("dynamodb"))
 
 
-@lru_cache(maxsize=1)
+@built_once
 def inbox() -> Inbox:
     # Block lookups straight from DynamoDB: the notifications function runs outside the VPC, with no Redis cache.
     return Inbox(
-        notification_repository(),
-        users(),
-        devices(),
-        push(),
-        now_ms,
-        lambda user_id: blocks().blocked_either_way(user_id),
-        existing_posts=lambda post_ids: set(posts().get_many(post_ids)),
+        repo=notification_repository(),
+        users=users(),
+        devices=devices(),
+        push=push(),
+        now_ms=now_ms,
+        hidden_from=lambda user_id: blocks().blocked_either_way(user_id),
+        existing_posts=lambda post_ids: set(post_repository().get_many(post_ids)),
     )
 
 
-@lru_cache(maxsize=1)
+@built_once
 def story_repository() -> StoryRepository:
     return StoryRepository(dynamo_table(get_settings().table_stories), outbox())
 
 
-@lru_cache(maxsize=1)
+@built_once
 def story_views() -> StoryViewRepository:
     return StoryViewRepository(dynamo_table(get_settings().table_story_views))
 
 
-@lru_cache(maxsize=1)
+@built_once
 def highlights() -> HighlightRepository:
     return HighlightRepository(dynamo_table(get_settings().table_highlights))
 
 
-@lru_cache(maxsize=1)
+@built_once
 def story_cache() -> StoryCache:
     return StoryCache(redis_client(), get_settings().story_ttl_seconds)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def story_view_events() -> EventPublisher:
     return EventPublisher(client("kinesis"), get_settings().stream_story_views)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def stories() -> Stories:
     settings = get_settings()
     ports = StoryPorts(
-        story_repository(), uploads(), story_views(), highlights(), users(), follows(), graph(), story_cache(),
-        affinity(),
-        story_view_events(), media_store(), fanout().is_celebrity, redis_client(), now_ms,
-    )  # fmt: skip
+        stories=story_repository(),
+        uploads=upload_repository(),
+        views=story_views(),
+        highlights=highlights(),
+        users=users(),
+        follows=follows(),
+        graph=graph(),
+        cache=story_cache(),
+        affinity=affinity(),
+        view_events=story_view_events(),
+        images=media_store(),
+        is_celebrity=fanout().is_celebrity,
+        redis=redis_client(),
+        now_ms=now_ms,
+    )
     return Stories(ports, settings.story_ttl_seconds, settings.story_tray_seconds, settings.cdn_base)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def explore_store() -> ExploreStore:
     return ExploreStore(redis_client())
 
 
-@lru_cache(maxsize=1)
+@built_once
 def vector_index() -> VectorIndex:
     """OpenSearch k-NN when OPENSEARCH_URL is set (always on AWS), else FAISS in this process."""
     settings = get_settings()
@@ -413,34 +518,52 @@ def _local_index(dimensions: int) -> FaissIndex:
     return FaissIndex(dimensions)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def explore_jobs() -> JobQueue:
     return JobQueue(client("sqs"), get_settings().queue_explore)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def explore() -> Explore:
     settings = get_settings()
     ports = ExplorePorts(
-        explore_store(), vector_index(), posts(), users(), follows().following_ids, graph(), affinity(), post_views(),
-        ranking_model, redis_client(), now_ms,
-    )  # fmt: skip
+        store=explore_store(),
+        index=vector_index(),
+        posts=post_repository(),
+        users=users(),
+        following_ids=follows().following_ids,
+        graph=graph(),
+        affinity=affinity(),
+        views=post_views(),
+        ranking=ranking_model,
+        redis=redis_client(),
+        now_ms=now_ms,
+    )
     return Explore(ports, settings.explore_page_seconds, settings.explore_list_size, settings.explore_dimensions)
+
+
+@built_once
+def explore_signals() -> ExploreSignals:
+    return ExploreSignals(explore_store(), post_repository(), users())
+
+
+@built_once
+def explore_refresh() -> ExploreRefresh:
+    settings = get_settings()
+    limits = RefreshLimits(
+        pool_size=settings.explore_pool_size,
+        dimensions=settings.explore_dimensions,
+        active_days=settings.explore_active_days,
+        job_size=settings.explore_job_size,
+    )
+    return ExploreRefresh(explore_store(), post_repository(), vector_index(), explore_jobs().enqueue, limits)
 
 
 def reset() -> None:
     """Forget every port and the settings (tests and the local runtime call this after changing env)."""
     from aperture import ids, settings
 
-    factories = (
-        users, posts, uploads, follows, blocks, timeline, fanout, media_store, events, identity, token_verifier,
-        blocklist, hash_blocklist, moderator, graph, like_repository, like_cache, likes, comments, once, outbox, relay,
-        cascade,
-        replays, post_views, notification_repository, devices, push, notifier, inbox, affinity, ranking_model,
-        post_cache, story_repository, story_views, highlights, story_cache, story_view_events, stories, explore_store,
-        vector_index, explore_jobs, explore, cdn_cache, cdn_invalidations, cdn_invalidator,
-    )  # fmt: skip
-    for factory in factories:
+    for factory in _BUILT_ONCE:
         factory.cache_clear()
     redis_client.cache_clear()
     ids.default_generator.cache_clear()

@@ -94,8 +94,10 @@ class MediaStore:
             response = self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": batch, "Quiet": True})
             if response.get("Errors"):  # DeleteObjects answers 200 even when it deleted nothing: say so
                 first = response["Errors"][0]
-                raise RuntimeError(f"{len(response['Errors'])} objects not deleted, e.g. {first.get('Key')}: "
-                                   f"{first.get('Code')} {first.get('Message')}")  # fmt: skip
+                raise RuntimeError(
+                    f"{len(response['Errors'])} objects not deleted, e.g. {first.get('Key')}: "
+                    f"{first.get('Code')} {first.get('Message')}"
+                )
         if keys or forget_cached:
             self._forget_cached(prefix)
         return len(keys)

@@ -135,56 +135,58 @@ class BlocklistWriter(Protocol):
     def add(self, image_hash: int, post_id: int, reason: str, added_by: int, at_ms: int) -> bool: ...
 
 
-def block_post(
-    post_id: int,
-    reason: str,
-    moderator_id: int,
-    posts: PostImages,
-    images: ImageReader,
-    blocklist: BlocklistWriter,
-    now_ms: Callable[[], int],
-) -> int:
-    """Add a post's image to the blocklist, so re-uploads of it are refused. Returns the hash."""
-    import io
-
-    post = posts.get(post_id)
-    if post is None:
-        raise PostNotFoundError(f"post {post_id} does not exist")
-    size, fmt = BLOCK_BASIS
-    key = post.images.get(size, {}).get(fmt)
-    if not key:
-        raise InvalidInputError(f"post {post_id} has no {size} {fmt} rendition to hash")
-    with Image.open(io.BytesIO(images.read(key))) as image:
-        image_hash = perceptual_hash(image)
-    blocklist.add(image_hash, post_id, reason, moderator_id, now_ms())
-    return image_hash
+@dataclass(frozen=True, kw_only=True)
+class BlockPorts:
+    posts: PostImages
+    stories: PostImages
+    images: ImageReader
+    blocklist: BlocklistWriter
+    hashes: HashBlocklist  # this process's copy of the list, re-read after a change
+    now_ms: Callable[[], int]
 
 
-def block_story(
-    story_id: int,
-    reason: str,
-    moderator_id: int,
-    stories: PostImages,
-    images: ImageReader,
-    blocklist: BlocklistWriter,
-    now_ms: Callable[[], int],
-) -> int:
-    """Add a story's image to the blocklist. Returns the hash.
+class ImageBlocker:
+    """Moderators block a post's or a story's image: re-uploads of it (or of a near copy) are then refused."""
 
-    Uploads are hashed in post shape (stories taller than that are checked in that shape too), so the story's
-    image is hashed as the 640 a post of it would have: the same photo is then refused as a post or a story.
-    """
-    import io
+    def __init__(self, ports: BlockPorts) -> None:
+        self.ports = ports
 
-    from aperture.media.render import resized
+    def block_post(self, post_id: int, reason: str, moderator_id: int) -> int:
+        """Add a post's image to the blocklist. Returns the hash."""
+        import io
 
-    story = stories.get(story_id)
-    if story is None or story.deleted:
-        raise NotFoundError(f"story {story_id} does not exist")
-    key = story.images.get("1080", {}).get("jpeg")
-    if not key:
-        raise InvalidInputError(f"story {story_id} has no 1080 jpeg rendition to hash")
-    with Image.open(io.BytesIO(images.read(key))) as image:
-        image_hash = perceptual_hash(resized(image.convert("RGB"), "post")["640"])
-    blocklist.add(image_hash, story_id, reason, moderator_id, now_ms())
-    return image_hash
+        post = self.ports.posts.get(post_id)
+        if post is None:
+            raise PostNotFoundError(f"post {post_id} does not exist")
+        size, fmt = BLOCK_BASIS
+        key = post.images.get(size, {}).get(fmt)
+        if not key:
+            raise InvalidInputError(f"post {post_id} has no {size} {fmt} rendition to hash")
+        with Image.open(io.BytesIO(self.ports.images.read(key))) as image:
+            image_hash = perceptual_hash(image)
+        return self._add(image_hash, post_id, reason, moderator_id)
+
+    def block_story(self, story_id: int, reason: str, moderator_id: int) -> int:
+        """Add a story's image to the blocklist. Returns the hash.
+
+        Uploads are hashed in post shape (stories taller than that are checked in that shape too), so the story's
+        image is hashed as the 640 a post of it would have: the same photo is then refused as a post or a story.
+        """
+        import io
+
+        from aperture.media.render import resized
+
+        story = self.ports.stories.get(story_id)
+        if story is None or story.deleted:
+            raise NotFoundError(f"story {story_id} does not exist")
+        key = story.images.get("1080", {}).get("jpeg")
+        if not key:
+            raise InvalidInputError(f"story {story_id} has no 1080 jpeg rendition to hash")
+        with Image.open(io.BytesIO(self.ports.images.read(key))) as image:
+            image_hash = perceptual_hash(resized(image.convert("RGB"), "post")["640"])
+        return self._add(image_hash, story_id, reason, moderator_id)
+
+    def _add(self, image_hash: int, item_id: int, reason: str, moderator_id: int) -> int:
+        self.ports.blocklist.add(image_hash, item_id, reason, moderator_id, self.ports.now_ms())
+        self.ports.hashes.forget()
+        return image_hash

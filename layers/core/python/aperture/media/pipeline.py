@@ -45,7 +45,7 @@ def image_key(user_id: int, post_id: int, size: str, fmt: str) -> str:
     return f"{IMAGE_PREFIX}{user_id}/{post_id}/{size}.{EXTENSIONS[fmt]}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MediaPorts:
     store: MediaStore
     uploads: UploadRepository
