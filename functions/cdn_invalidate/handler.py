@@ -1,21 +1,28 @@
-"""SQS consumer of deleted images' key prefixes: each batch becomes one CloudFront invalidation.
+"""SQS consumer of deleted images' key prefixes: each message becomes its own CloudFront invalidation.
 
 It runs outside the VPC, where CloudFront's API is reachable; the functions that delete images run inside and
-queue the prefixes. The batch is one request, so it succeeds or is retried whole (under the same caller reference).
+queue the prefixes. Each message is invalidated under its own id (aperture.invalidations), and only the messages
+CloudFront refused are reported failed (partial batch response): they alone come back after the visibility timeout.
 """
 
 from typing import Any
 
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
 from aperture.invalidations import QueuedMessage
 from aperture.observability import logger
 
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+def handle_record(record: SQSRecord) -> None:
+    wiring.cdn_invalidator().run(QueuedMessage(record.message_id, record.body))
+
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    messages = [QueuedMessage(r["messageId"], r["body"]) for r in event.get("Records", [])]
-    retry = wiring.cdn_invalidator().run(messages)
-    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in retry]}
+    return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)

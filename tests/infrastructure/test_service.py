@@ -14,6 +14,7 @@ from aws_cdk.assertions import Template
 
 import app as cdk_app
 from aperture.resources import (
+    CDN_WILDCARD_PATHS_IN_PROGRESS,
     FUNCTION_TAG,
     FUNCTIONS,
     QUEUES,
@@ -965,8 +966,9 @@ def test_functions_that_delete_images_queue_their_paths_for_cdn_invalidate(
     assert senders == {"cascade", "story_expiry"}  # (a deleted post's or story's images go in its cascade)
     assert all(actions[name] == {"sqs:SendMessage"} for name in senders)
     assert consumers == {"cdn_invalidate"}
-    # And it takes batches of up to 15 prefixes (CloudFront's limit on wildcard paths in progress), gathered for
-    # up to a minute, at most two at once, reporting failed messages
+    # And it takes batches of 7 messages (one wildcard path each), at most two at once (SQS's least), so one round
+    # holds 14 wildcard paths, within CloudFront's 15 in progress per distribution; as soon as they arrive (no
+    # batching window); reporting the messages CloudFront refused, which alone come back
     function = logical_id(synthesized.service.functions.by_name["cdn_invalidate"].function)
     (mapping,) = (
         m["Properties"]
@@ -974,10 +976,15 @@ def test_functions_that_delete_images_queue_their_paths_for_cdn_invalidate(
         if m["Properties"]["FunctionName"] == {"Ref": function}
     )
     assert f"ExportsOutputFnGetAtt{queue}Arn" in mapping["EventSourceArn"]["Fn::ImportValue"]
-    assert mapping["BatchSize"] == 15
-    assert mapping["MaximumBatchingWindowInSeconds"] == 60
+    assert mapping["BatchSize"] == 7
     assert mapping["ScalingConfig"] == {"MaximumConcurrency": 2}
+    assert mapping["BatchSize"] * mapping["ScalingConfig"]["MaximumConcurrency"] <= CDN_WILDCARD_PATHS_IN_PROGRESS
+    assert mapping.get("MaximumBatchingWindowInSeconds", 0) == 0
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # And a refused message comes back after five minutes (earlier invalidations take a few), for about an hour
+    deployed_queue = stateful_template["Resources"][queue]["Properties"]
+    assert deployed_queue["VisibilityTimeout"] == 300
+    assert deployed_queue["RedrivePolicy"]["maxReceiveCount"] == 12
     # And the deleting functions reach SQS from the VPC through its interface endpoint
     endpoints = [
         e["Properties"]["ServiceName"]["Fn::Join"][1][-1]

@@ -1,9 +1,14 @@
-"""Forgetting deleted images at the CDN: a batch of queued key prefixes becomes one CloudFront invalidation."""
+"""Forgetting deleted images at the CDN: each queued key prefix becomes its own CloudFront invalidation.
+
+The message's SQS id is the invalidation's caller reference. SQS redelivers a message under the same id, and
+CloudFront answers a repeated caller reference (with the same paths) with the invalidation it already made, so a
+message whose invalidation was made but whose answer was lost (a refusal of another message in its batch, a
+timeout, a crash) is the same request when it comes back, whatever it is grouped with then. CloudFront bills per
+path, not per request: one request per prefix costs what one request for the batch did.
+"""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -12,11 +17,9 @@ from pydantic import ValidationError
 from aperture.models.events import CdnInvalidation
 from aperture.observability import logger
 
-REFERENCE_PREFIX = "aperture-"
-
 
 class CdnCachePort(Protocol):
-    def invalidate(self, prefixes: Iterable[str], reference: str) -> str | None: ...
+    def invalidate(self, prefix: str, reference: str) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -25,39 +28,33 @@ class QueuedMessage:
     body: str
 
 
-def batch_reference(message_ids: Iterable[str]) -> str:
-    """The invalidation's caller reference: the same for the same messages, whatever their order.
-
-    SQS redelivers a message under the same id, so a batch retried whole (its invalidation was made but the
-    answer lost) is the request CloudFront already has, not a second invalidation billed again.
-    """
-    digest = hashlib.sha256("\n".join(sorted(set(message_ids))).encode()).hexdigest()
-    return f"{REFERENCE_PREFIX}{digest}"
-
-
 class CdnInvalidator:
-    """Turns a batch of queued prefixes into one invalidation (CloudFront bills per path, not per request)."""
+    """Invalidates one queued prefix per call; what CloudFront refuses raises, so that message alone is retried."""
 
     def __init__(self, cache: CdnCachePort) -> None:
         self._cache = cache
 
-    def run(self, messages: Sequence[QueuedMessage]) -> list[str]:
-        """Invalidate the batch's prefixes; returns the ids of the messages to retry (all of them, or none)."""
-        prefixes: dict[str, str] = {}
-        for message in messages:
-            try:
-                prefixes[message.message_id] = CdnInvalidation.model_validate_json(message.body).prefix
-            except ValidationError:
-                # It can never succeed: retrying would only move it to the dead-letter queue later.
-                logger.exception("malformed CDN invalidation dropped", extra={"message_id": message.message_id})
-        if not prefixes:
-            return []
+    def run(self, message: QueuedMessage) -> str | None:
+        """Invalidate the message's prefix under its id; returns the invalidation's id (None: nothing was sent).
+
+        Raises what CloudFront refused with (often TooManyInvalidationsInProgress, its limit on wildcard paths in
+        progress, or throttling): the caller reports the message failed, and it comes back after its visibility
+        timeout, by when earlier invalidations have finished. A malformed message is logged and dropped: it could
+        never succeed, and retrying it would only move it to the dead-letter queue later.
+        """
         try:
-            invalidation = self._cache.invalidate(prefixes.values(), batch_reference(prefixes))
+            prefix = CdnInvalidation.model_validate_json(message.body).prefix
+        except ValidationError:
+            logger.exception("malformed CDN invalidation dropped", extra={"message_id": message.message_id})
+            return None
+        try:
+            invalidation = self._cache.invalidate(prefix, reference=message.message_id)
         except Exception:
-            # Often CloudFront's limit on wildcard paths in progress: the batch comes back after its visibility
-            # timeout, by when earlier invalidations have finished.
-            logger.exception("CDN invalidation failed; the batch will be retried", extra={"paths": len(prefixes)})
-            return sorted(prefixes)
-        logger.info("CDN invalidated", extra={"invalidation": invalidation, "paths": len(set(prefixes.values()))})
-        return []
+            logger.warning(
+                "CDN invalidation refused; the message will be retried",
+                extra={"message_id": message.message_id, "prefix": prefix},
+                exc_info=True,
+            )
+            raise
+        logger.info("CDN invalidated", extra={"invalidation": invalidation, "prefix": prefix})
+        return invalidation

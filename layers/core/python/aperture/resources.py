@@ -168,14 +168,17 @@ FANOUT = Queue(key="fanout", visibility_timeout_seconds=360)  # six times the co
 EXPLORE = Queue(key="explore", visibility_timeout_seconds=360)
 # Key prefixes of deleted images whose CDN copies must go. The functions that delete images run in the VPC, from
 # which CloudFront's API cannot be reached (it has no VPC endpoint, and there is no NAT); they queue the prefixes
-# here (SQS has an endpoint) for cdn_invalidate, which runs outside. Five minutes: a batch CloudFront refuses while
-# earlier invalidations are in progress is retried after that.
+# here (SQS has an endpoint) for cdn_invalidate, which runs outside. Five minutes: a message CloudFront refuses while
+# earlier invalidations are in progress is retried after that (see cdn_invalidate's trigger below).
 CDN_INVALIDATIONS = Queue(key="cdn_invalidations", visibility_timeout_seconds=300)
 QUEUES: tuple[Queue, ...] = (FANOUT, EXPLORE, CDN_INVALIDATIONS)
 
 UPLOAD_PREFIX = "uploads/"
 IMAGE_PREFIX = "images/"
 MODEL_PREFIX = "models/"  # trained ranking weights (APERTURE_RANKING_MODEL_KEY names one)
+# CloudFront's limit on wildcard paths in invalidations in progress, per distribution (3,000 for concrete paths):
+# cdn_invalidate's trigger is sized so that one round of its work stays within it.
+CDN_WILDCARD_PATHS_IN_PROGRESS = 15
 # Where Lambda's S3 on-failure destination writes the whole invocation record of a stream batch it gave up on
 # (aws/lambda/<mapping id>/<shard id>/YYYY/MM/DD/<time>-<uuid>), in the failure archive bucket; the local pump
 # writes the same there, and `python -m local.redrive` gives them back to their functions.
@@ -560,13 +563,22 @@ FUNCTIONS: tuple[Function, ...] = (
         # is reachable; the functions that delete images queue their prefixes for it.
         grants=(Grant("queue:cdn_invalidations", "read"), Grant("cdn:images", "write")),
         timeout_seconds=30,
-        # CloudFront bills per path and holds at most 15 wildcard paths in progress per distribution: a batch of up
-        # to 15 prefixes, gathered for a minute, is one invalidation, and at most two run at once (Lambda's least).
-        # A batch refused while others are in progress is retried for an hour before it is dead-lettered.
-        trigger=SqsTrigger(
-            "cdn_invalidations", batch_size=15, max_receives=12, max_batching_window_seconds=60, max_concurrency=2
-        ),
-        description="Invalidates deleted images at the CDN: a batch of queued key prefixes per CloudFront invalidation",
+        # Each message is its own invalidation of one wildcard path (the post's or story's prefix; CloudFront bills
+        # per path, so one request per prefix costs no more), under the message's id as caller reference: a
+        # redelivered message is the request CloudFront already has, whatever SQS groups it with.
+        # CloudFront holds at most CDN_WILDCARD_PATHS_IN_PROGRESS (15) wildcard paths in progress per distribution,
+        # and an invalidation stays in progress for minutes after the call returns. One round of work is at most
+        # max_concurrency batches of batch_size messages, one wildcard path each: 2 x 7 = 14 <= 15, so one round can
+        # never exceed the limit on its own (2 is the least max_concurrency SQS allows; batch_size 8 would make 16).
+        # A later round that finds earlier invalidations still in progress is refused message by message: only those
+        # messages are reported failed and come back after the queue's visibility timeout (300 s), by when those
+        # invalidations (typically a few minutes) have finished. 12 receives x 300 s: a message is tried for about an
+        # hour before it is dead-lettered; in that hour CloudFront accepts 15 paths per invalidation time (about 180
+        # at five minutes each), which bounds the burst of deletions absorbed before messages reach the dead-letter
+        # queue (kept 14 days, to redrive). No batching window: it would only delay the invalidation (each message is
+        # a request of its own anyway), and it never limits a backlog, whose batches fill at once.
+        trigger=SqsTrigger("cdn_invalidations", batch_size=7, max_receives=12, max_concurrency=2),
+        description="Invalidates deleted images at the CDN: one CloudFront invalidation per queued key prefix",
     ),
     Function(
         "explore",

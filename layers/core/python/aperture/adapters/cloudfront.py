@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 
@@ -14,18 +14,19 @@ class CdnCache:
         self._client = client
         self._distribution = distribution_id
 
-    def invalidate(self, prefixes: Iterable[str], reference: str) -> str | None:
-        """Invalidate every cached object under each key prefix, in one request; returns the invalidation's id.
+    def invalidate(self, prefix: str, reference: str) -> str | None:
+        """Invalidate every cached object under a key prefix; returns the invalidation's id.
 
-        Each prefix is one wildcard path (CloudFront bills per path). CloudFront treats a repeated `reference`
-        with the same paths as the same request, so a retried batch does not make a second invalidation.
-        None when no distribution is configured or there is nothing to invalidate.
+        The prefix is one wildcard path (CloudFront bills per path; a distribution may have 15 wildcard paths in
+        progress). CloudFront treats a repeated `reference` with the same path as the same request and answers
+        with the invalidation it already made, so a retry does not make (or bill) a second one.
+        None when no distribution is configured. CloudFront's refusals (TooManyInvalidationsInProgress,
+        throttling once botocore's retries are spent) raise botocore's ClientError.
         """
-        paths = sorted({f"/{prefix}*" for prefix in prefixes})
-        if not self._distribution or not paths:
+        if not self._distribution:
             return None
         response = self._client().create_invalidation(
             DistributionId=self._distribution,
-            InvalidationBatch={"Paths": {"Quantity": len(paths), "Items": paths}, "CallerReference": reference},
+            InvalidationBatch={"Paths": {"Quantity": 1, "Items": [f"/{prefix}*"]}, "CallerReference": reference},
         )
         return str(response["Invalidation"]["Id"])
