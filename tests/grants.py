@@ -23,15 +23,20 @@ violations: list[str] = []
 # Calls that only happen locally: the queue's URL is looked up by name (on AWS it comes in the environment).
 LOCAL_ONLY = {("sqs", "GetQueueUrl")}
 TRANSACT_ACTIONS = {
-    "Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem",
-}  # fmt: skip
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
 
 
 def _by_name(kind: str) -> dict[str, str]:
     settings = get_settings()
     by_kind: dict[str, tuple[Table, ...] | tuple[Stream, ...] | tuple[Queue, ...]] = {
-        "table": TABLES, "stream": STREAMS, "queue": QUEUES,
-    }  # fmt: skip
+        "table": TABLES,
+        "stream": STREAMS,
+        "queue": QUEUES,
+    }
     declared = by_kind[kind]
     return {str(getattr(settings, d.setting)).rsplit("/", 1)[-1]: d.key for d in declared}
 

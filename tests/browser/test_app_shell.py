@@ -46,8 +46,11 @@ def test_every_screen_passes_axe_at_phone_and_desktop_width(people: People, runt
     maya, leo, ivy = people("maya", exact=True), people("leo", exact=True), people("ivy", exact=True)
     follow_through_the_api(leo, maya)
     follow_through_the_api(maya, leo)
-    shots = [("coffee", "Flat white, second of the day #coffee"), ("chelsea", "She owns the sofa now"),
-             ("astronaut", "Suit fitting, day one #space")]  # fmt: skip
+    shots = [
+        ("coffee", "Flat white, second of the day #coffee"),
+        ("chelsea", "She owns the sofa now"),
+        ("astronaut", "Suit fitting, day one #space"),
+    ]
     posts = [post_through_the_api(maya, photo_bytes(subject), caption) for subject, caption in shots]
     post_through_the_api(leo, photo_bytes("rocket"), "Launch day #space")
     post_through_the_api(maya, photo_bytes("astronaut"), kind="story")

@@ -89,10 +89,12 @@ def test_a_photo_goes_from_upload_to_a_followers_feed_over_http(local_platform: 
     post_id = grant["target_id"]
     _, carol = _sign_up(base, "carol_e2e")
     assert requests.put(f"{base}/posts/{post_id}/like", headers=bob, timeout=10).json() == {
-        "liked": True, "like_count": 1,
-    }  # fmt: skip
-    comment = requests.post(f"{base}/posts/{post_id}/comments", headers=bob, timeout=10,
-                            json={"text": "great shot @carol_e2e"})  # fmt: skip
+        "liked": True,
+        "like_count": 1,
+    }
+    comment = requests.post(
+        f"{base}/posts/{post_id}/comments", headers=bob, timeout=10, json={"text": "great shot @carol_e2e"}
+    )
     assert comment.status_code == 201
     requests.post(f"{base}/_local/drain", timeout=60)
     inbox = requests.get(f"{base}/notifications", headers=alice, timeout=10).json()

@@ -519,10 +519,16 @@ def test_every_event_source_mapping_parks_what_keeps_failing(
 ARCHIVE_BUCKET_ARN = {
     "Fn::Join": [
         "",
-        ["arn:", {"Ref": "AWS::Partition"}, ":s3:::aperture-failures-", {"Ref": "AWS::AccountId"}, "-",
-         {"Ref": "AWS::Region"}],
+        [
+            "arn:",
+            {"Ref": "AWS::Partition"},
+            ":s3:::aperture-failures-",
+            {"Ref": "AWS::AccountId"},
+            "-",
+            {"Ref": "AWS::Region"},
+        ],
     ]
-}  # fmt: skip
+}
 ARCHIVE_OBJECTS = {"Fn::Join": ["", [*ARCHIVE_BUCKET_ARN["Fn::Join"][1], "/aws/lambda/*"]]}
 
 

@@ -249,9 +249,10 @@ def test_the_failure_archive_is_private_encrypted_tls_only_unversioned_and_expir
     assert "VersioningConfiguration" not in properties
     # And it refuses plain HTTP, and its policy grants nobody anything (the functions' roles do, for writing)
     (policy,) = (
-        p for p in resources(stateful_template, "AWS::S3::BucketPolicy").values()
+        p
+        for p in resources(stateful_template, "AWS::S3::BucketPolicy").values()
         if p["Properties"]["Bucket"] == {"Ref": bucket}
-    )  # fmt: skip
+    )
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     # And the stack names it for the operator's redrive

@@ -64,8 +64,11 @@ def test_the_app_is_served_over_https_from_a_private_bucket_through_origin_acces
     ]
     properties = web_template["Resources"][bucket]["Properties"]
     assert properties["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
-    }  # fmt: skip
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
     assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {
         "SSEAlgorithm": "AES256"
     }
@@ -105,8 +108,13 @@ def test_the_security_headers_admit_the_api_the_cdn_and_the_upload_endpoint_boto
     assert directives["script-src"] == "'self'" and directives["frame-ancestors"] == "'none'"
     assert directives["img-src"] == "'self' data: blob: https://cdn.example.net/"
     # Where a browser sends the presigned POST for this deployment's media bucket, as the media store signs it on AWS
-    s3 = boto3.client("s3", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x",
-                      config=Config(signature_version="s3v4"))  # fmt: skip
+    s3 = boto3.client(
+        "s3",
+        region_name=REGION,
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        config=Config(signature_version="s3v4"),
+    )
     upload = MediaStore(s3, f"aperture-media-{ACCOUNT}-{REGION}").upload_url()
     connect = directives["connect-src"].split()
     assert "https://api.example.com" in connect

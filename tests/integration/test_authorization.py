@@ -24,23 +24,46 @@ OWNED = {
 }
 # Routes on another user or their content: a user that user blocks gets 404, as if it did not exist.
 HIDDEN_WHEN_BLOCKED = {
-    "GET /users/{username}", "PUT /users/{user_id}/follow", "DELETE /users/{user_id}/follow",
-    "GET /users/{user_id}/followers", "GET /users/{user_id}/following", "GET /users/{user_id}/relationship",
-    "GET /users/{user_id}/posts", "GET /posts/{post_id}", "DELETE /posts/{post_id}",
-    "PUT /posts/{post_id}/like", "DELETE /posts/{post_id}/like", "GET /posts/{post_id}/likes",
-    "POST /posts/{post_id}/comments", "GET /posts/{post_id}/comments",
+    "GET /users/{username}",
+    "PUT /users/{user_id}/follow",
+    "DELETE /users/{user_id}/follow",
+    "GET /users/{user_id}/followers",
+    "GET /users/{user_id}/following",
+    "GET /users/{user_id}/relationship",
+    "GET /users/{user_id}/posts",
+    "GET /posts/{post_id}",
+    "DELETE /posts/{post_id}",
+    "PUT /posts/{post_id}/like",
+    "DELETE /posts/{post_id}/like",
+    "GET /posts/{post_id}/likes",
+    "POST /posts/{post_id}/comments",
+    "GET /posts/{post_id}/comments",
     "DELETE /posts/{post_id}/comments/{comment_id}",
-    "GET /users/{user_id}/stories", "GET /users/{user_id}/highlights", "POST /stories/{story_id}/views",
-    "GET /stories/{story_id}/viewers", "DELETE /stories/{story_id}",
-}  # fmt: skip
+    "GET /users/{user_id}/stories",
+    "GET /users/{user_id}/highlights",
+    "POST /stories/{story_id}/views",
+    "GET /stories/{story_id}/viewers",
+    "DELETE /stories/{story_id}",
+}
 # Routes about the caller's own things, where nobody else's resource is named.
 OWN_ONLY = {
-    "GET /me", "GET /feed", "POST /uploads", "GET /notifications", "POST /notifications/read", "POST /devices",
-    "PUT /users/{user_id}/block", "DELETE /users/{user_id}/block",  # blocking back someone who blocks you is allowed
-    "GET /uploads/{upload_id}", "DELETE /devices/{device_id}", "POST /admin/blocklist",
-    "PATCH /me", "GET /stories/tray", "GET /stories/{story_id}/viewers", "DELETE /stories/{story_id}",
+    "GET /me",
+    "GET /feed",
+    "POST /uploads",
+    "GET /notifications",
+    "POST /notifications/read",
+    "POST /devices",
+    "PUT /users/{user_id}/block",
+    "DELETE /users/{user_id}/block",  # blocking back someone who blocks you is allowed
+    "GET /uploads/{upload_id}",
+    "DELETE /devices/{device_id}",
+    "POST /admin/blocklist",
+    "PATCH /me",
+    "GET /stories/tray",
+    "GET /stories/{story_id}/viewers",
+    "DELETE /stories/{story_id}",
     "GET /explore",
-}  # fmt: skip
+}
 
 BODIES = {
     "POST /uploads": {"content_type": "image/jpeg", "content_length": 100},
@@ -67,10 +90,14 @@ def world(api: Api) -> World:
     upload = api.call("POST", "/uploads", owner, json={"content_type": "image/jpeg", "content_length": 10}).json
     device = api.call("POST", "/devices", owner, json={"platform": "fcm", "token": "owner-token-0123"}).json
     values = {
-        "user_id": owner.user_id, "username": owner.username, "post_id": post,
-        "comment_id": comment["comment_id"], "upload_id": upload["upload_id"], "device_id": device["device_id"],
+        "user_id": owner.user_id,
+        "username": owner.username,
+        "post_id": post,
+        "comment_id": comment["comment_id"],
+        "upload_id": upload["upload_id"],
+        "device_id": device["device_id"],
         "story_id": publish_story(owner),
-    }  # fmt: skip
+    }
     return World(owner, other, values)
 
 

@@ -131,9 +131,13 @@ def test_a_like_delivered_after_the_cascade_notifies_nobody(api: Api, pump: Even
     assert api.call("DELETE", f"/posts/{post}", alice).status_code == 204
     pump.drain()
     late = LikeChanged(
-        event_id=uuid.uuid4().hex, occurred_at=now_ms(), post_id=int(post), post_author_id=int(alice.user_id),
-        user_id=int(carol.user_id), liked=True,
-    )  # fmt: skip
+        event_id=uuid.uuid4().hex,
+        occurred_at=now_ms(),
+        post_id=int(post),
+        post_author_id=int(alice.user_id),
+        user_id=int(carol.user_id),
+        liked=True,
+    )
     assert wiring.notifier().handle(late) == 0
     assert [n["type"] for n in api.call("GET", "/notifications", alice).json["items"]] == ["follow"]
 

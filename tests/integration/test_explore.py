@@ -239,8 +239,14 @@ def test_a_redelivered_batch_of_events_counts_once(api: Api, pump: EventPump, pe
 def _like_event(event_id: str, author: Account, fan: Account, post_id: int) -> LikeChanged:
     from aperture.clock import now_ms
 
-    return LikeChanged(event_id=event_id, occurred_at=now_ms(), post_id=post_id, post_author_id=int(author.user_id),
-                       user_id=int(fan.user_id), liked=True)  # fmt: skip
+    return LikeChanged(
+        event_id=event_id,
+        occurred_at=now_ms(),
+        post_id=post_id,
+        post_author_id=int(author.user_id),
+        user_id=int(fan.user_id),
+        liked=True,
+    )
 
 
 def _signals_batch(*payloads: str) -> dict[str, Any]:
@@ -248,10 +254,17 @@ def _signals_batch(*payloads: str) -> dict[str, Any]:
     import base64
 
     records = [
-        {"kinesis": {"data": base64.b64encode(data.encode()).decode(), "sequenceNumber": str(i), "partitionKey": "p"},
-         "eventSource": "aws:kinesis", "eventID": f"shard:{i}"}
+        {
+            "kinesis": {
+                "data": base64.b64encode(data.encode()).decode(),
+                "sequenceNumber": str(i),
+                "partitionKey": "p",
+            },
+            "eventSource": "aws:kinesis",
+            "eventID": f"shard:{i}",
+        }
         for i, data in enumerate(payloads, 1)
-    ]  # fmt: skip
+    ]
     return {"Records": records}
 
 

@@ -47,8 +47,9 @@ def test_a_post_is_pushed_to_active_followers_in_jobs(api: Api, pump: EventPump,
 def test_a_retried_fanout_job_changes_nothing(api: Api, small_world: None) -> None:
     author, fan = api.sign_up("author"), api.sign_up("fan")
     _feed(api, fan)
-    job = FanoutJob(post_id=123, author_id=int(author.user_id), published_ms=1_800_000_000_000,
-                    follower_ids=(int(fan.user_id),))  # fmt: skip
+    job = FanoutJob(
+        post_id=123, author_id=int(author.user_id), published_ms=1_800_000_000_000, follower_ids=(int(fan.user_id),)
+    )
     for _ in range(3):
         wiring.fanout().run(job)
     assert _timeline(fan) == [123]

@@ -113,13 +113,26 @@ def test_a_deleted_posts_images_are_invalidated_at_the_cdn(api: Api, pump: Event
     cloudfront = client("cloudfront")
     distribution = cloudfront.create_distribution(
         DistributionConfig={
-            "CallerReference": f"test-{new_id()}", "Comment": "images", "Enabled": True,
-            "Origins": {"Quantity": 1, "Items": [{"Id": "media", "DomainName": "media.s3.amazonaws.com",
-                                                  "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
-            "DefaultCacheBehavior": {"TargetOriginId": "media", "ViewerProtocolPolicy": "https-only",
-                                     "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"},
+            "CallerReference": f"test-{new_id()}",
+            "Comment": "images",
+            "Enabled": True,
+            "Origins": {
+                "Quantity": 1,
+                "Items": [
+                    {
+                        "Id": "media",
+                        "DomainName": "media.s3.amazonaws.com",
+                        "S3OriginConfig": {"OriginAccessIdentity": ""},
+                    }
+                ],
+            },
+            "DefaultCacheBehavior": {
+                "TargetOriginId": "media",
+                "ViewerProtocolPolicy": "https-only",
+                "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+            },
         }
-    )["Distribution"]["Id"]  # fmt: skip
+    )["Distribution"]["Id"]
     with settings_env(APERTURE_CDN_DISTRIBUTION_ID=distribution):
         alice = api.sign_up("alice")
         post = publish_post(alice)

@@ -206,9 +206,14 @@ def _take_notifications(pump: EventPump) -> list[str]:
 def _story(account: Account, body: bytes, pump: EventPump) -> tuple[str, Upload]:
     """A story upload as the uploads API will record it, its file stored; its notification is ours to handle."""
     upload = Upload(
-        upload_id=new_id(), user_id=int(account.user_id), kind="story", target_id=new_id(),
-        content_type="image/jpeg", content_length=len(body), status="pending",
-    )  # fmt: skip
+        upload_id=new_id(),
+        user_id=int(account.user_id),
+        kind="story",
+        target_id=new_id(),
+        content_type="image/jpeg",
+        content_length=len(body),
+        status="pending",
+    )
     wiring.upload_repository().create(upload)
     key = upload_key(upload.user_id, upload.upload_id)
     client("s3").put_object(Bucket=get_settings().media_bucket, Key=key, Body=body, ContentType="image/jpeg")

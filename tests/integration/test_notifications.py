@@ -66,14 +66,22 @@ def test_a_duplicate_delivery_notifies_once(api: Api, pump: EventPump) -> None:
     alice, bob = api.sign_up("alice"), api.sign_up("bob")
     post = publish_post(alice)
     event = LikeChanged(
-        event_id="dup-1", occurred_at=1, post_id=int(post), post_author_id=int(alice.user_id),
-        user_id=int(bob.user_id), liked=True,
-    )  # fmt: skip
+        event_id="dup-1",
+        occurred_at=1,
+        post_id=int(post),
+        post_author_id=int(alice.user_id),
+        user_id=int(bob.user_id),
+        liked=True,
+    )
     record = {
-        "kinesis": {"data": base64.b64encode(event.model_dump_json().encode()).decode(), "sequenceNumber": "1",
-                    "partitionKey": post},
-        "eventSource": "aws:kinesis", "eventID": "shardId-000000000000:1",
-    }  # fmt: skip
+        "kinesis": {
+            "data": base64.b64encode(event.model_dump_json().encode()).decode(),
+            "sequenceNumber": "1",
+            "partitionKey": post,
+        },
+        "eventSource": "aws:kinesis",
+        "eventID": "shardId-000000000000:1",
+    }
     for _ in range(3):
         assert invoke("notify", {"Records": [record]}) == {"batchItemFailures": []}
     assert len(_inbox(api, alice)["items"]) == 1

@@ -104,8 +104,10 @@ def test_the_first_like_of_a_group_fails_after_each_step_and_the_group_still_cou
     # Then alice sees one notification: carol and 1 other
     (notification,) = _inbox(api, alice)
     assert (notification["type"], notification["actor"]["username"], notification["others_count"]) == (
-        "like", carol.username, 1,
-    )  # fmt: skip
+        "like",
+        carol.username,
+        1,
+    )
 
 
 @pytest.mark.parametrize("step", ["claim_key", "read_marker", "add_actor"])

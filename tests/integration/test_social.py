@@ -84,8 +84,11 @@ def test_a_block_removes_follows_both_ways_with_their_counts(api: Api) -> None:
     assert (me["follower_count"], me["following_count"]) == (0, 0)
     assert api.call("GET", "/me", bob).json["following_count"] == 0
     assert api.call("GET", f"/users/{bob.user_id}/relationship", alice).json == {
-        "following": False, "followed_by": False, "blocking": True, "blocked_by": False,
-    }  # fmt: skip
+        "following": False,
+        "followed_by": False,
+        "blocking": True,
+        "blocked_by": False,
+    }
 
 
 def test_the_blocked_user_gets_404_on_everything_of_the_blocker(api: Api) -> None:

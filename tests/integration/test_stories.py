@@ -97,8 +97,10 @@ def test_the_tray_puts_unseen_first_then_the_authors_you_engage_with(api: Api) -
     # And once bob has seen dave's story too, dave joins carol among the seen
     api.call("POST", f"/stories/{dave_story}/views", bob)
     assert [(name, unseen) for name, unseen, _ in _tray(api, bob)] == [
-        (alice.username, True), (dave.username, False), (carol.username, False)
-    ]  # fmt: skip
+        (alice.username, True),
+        (dave.username, False),
+        (carol.username, False),
+    ]
 
 
 def test_a_new_story_refreshes_a_precomputed_tray(api: Api) -> None:
@@ -295,10 +297,15 @@ def test_the_views_consumer_writes_a_batch_once_even_when_redelivered(api: Api) 
     alice = api.sign_up("alice")
     story = int(publish_story(alice))
     views = [
-        StoryViewed(event_id=f"{story}:{v}", occurred_at=1_800_000_000_000 + v, story_id=story,
-                    author_id=int(alice.user_id), viewer_id=v)
+        StoryViewed(
+            event_id=f"{story}:{v}",
+            occurred_at=1_800_000_000_000 + v,
+            story_id=story,
+            author_id=int(alice.user_id),
+            viewer_id=v,
+        )
         for v in range(1, 61)
-    ]  # fmt: skip
+    ]
     event = _kinesis_event(views + views[:5])  # duplicates inside one batch too
     assert invoke("story_views", event) == {"batchItemFailures": []}
     assert invoke("story_views", event) == {"batchItemFailures": []}  # the whole batch again
@@ -354,9 +361,17 @@ def _redeliver(story_id: str) -> bool:
 
     record = wiring.story_repository().get(int(story_id))
     assert record is not None
-    event = PostReady(event_id=f"again-{story_id}", occurred_at=record.created_at, upload_id=record.upload_id,
-                      post_id=record.story_id, author_id=record.author_id, kind="story", width=record.width,
-                      height=record.height, images=record.images)  # fmt: skip
+    event = PostReady(
+        event_id=f"again-{story_id}",
+        occurred_at=record.created_at,
+        upload_id=record.upload_id,
+        post_id=record.story_id,
+        author_id=record.author_id,
+        kind="story",
+        width=record.width,
+        height=record.height,
+        images=record.images,
+    )
     return ingest_story(event)
 
 
@@ -391,9 +406,17 @@ def test_a_deleted_post_stays_deleted_when_its_ready_event_comes_again(api: Api)
     record = wiring.post_repository().get(int(post_id))
     assert record is not None
     assert api.call("DELETE", f"/posts/{post_id}", alice).status_code == 204
-    event = PostReady(event_id="again", occurred_at=record.created_at, upload_id=record.upload_id,
-                      post_id=record.post_id, author_id=record.author_id, kind="post", width=1080, height=1080,
-                      images=record.images)  # fmt: skip
+    event = PostReady(
+        event_id="again",
+        occurred_at=record.created_at,
+        upload_id=record.upload_id,
+        post_id=record.post_id,
+        author_id=record.author_id,
+        kind="post",
+        width=1080,
+        height=1080,
+        images=record.images,
+    )
     assert wiring.posts().ingest(event) is False
     assert api.call("GET", f"/posts/{post_id}", alice).status_code == 404
 
@@ -473,11 +496,27 @@ def test_a_celebrity_story_published_before_a_tray_was_built_but_ingested_after_
         api.call("PUT", f"/users/{star.user_id}/follow", fan)
         # The pipeline announced the story a few seconds ago; the fan's tray is built before it is ingested
         story_id, upload_id = new_id(), new_id()
-        wiring.upload_repository().create(Upload(upload_id=upload_id, user_id=int(star.user_id), kind="story",
-                                       target_id=story_id, content_type="image/jpeg", content_length=1))  # fmt: skip
-        event = PostReady(event_id="late", occurred_at=now_ms() - 5_000, upload_id=upload_id, post_id=story_id,
-                          author_id=int(star.user_id), kind="story", width=1080, height=1920,
-                          images={"1080": {"jpeg": "a", "webp": "b", "avif": "c"}})  # fmt: skip
+        wiring.upload_repository().create(
+            Upload(
+                upload_id=upload_id,
+                user_id=int(star.user_id),
+                kind="story",
+                target_id=story_id,
+                content_type="image/jpeg",
+                content_length=1,
+            )
+        )
+        event = PostReady(
+            event_id="late",
+            occurred_at=now_ms() - 5_000,
+            upload_id=upload_id,
+            post_id=story_id,
+            author_id=int(star.user_id),
+            kind="story",
+            width=1080,
+            height=1920,
+            images={"1080": {"jpeg": "a", "webp": "b", "avif": "c"}},
+        )
         assert _tray(api, fan) == []
         ingest_story(event)
         assert _tray(api, fan) == [(star.username, True, 1)]

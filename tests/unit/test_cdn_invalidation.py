@@ -113,16 +113,23 @@ def test_a_redelivered_message_sends_the_same_caller_reference_whatever_it_is_gr
     # ...and SQS redelivering m-1 (same id, one more receive) grouped with a different message, m-3
     regrouped = {"Records": [_queued("m-3", "images/3/30/"), _queued("m-1", "images/1/10/", receives=2)]}
     with Stubber(cloudfront) as stub:
-        stub.add_client_error("create_invalidation", "ServiceUnavailable", http_status_code=503,
-                              expected_params=_request("images/1/10/", "m-1"))  # fmt: skip
-        stub.add_response("create_invalidation", _created("I-2", _request("images/2/20/", "m-2")),
-                          _request("images/2/20/", "m-2"))  # fmt: skip
-        stub.add_response("create_invalidation", _created("I-3", _request("images/3/30/", "m-3")),
-                          _request("images/3/30/", "m-3"))  # fmt: skip
+        stub.add_client_error(
+            "create_invalidation",
+            "ServiceUnavailable",
+            http_status_code=503,
+            expected_params=_request("images/1/10/", "m-1"),
+        )
+        stub.add_response(
+            "create_invalidation", _created("I-2", _request("images/2/20/", "m-2")), _request("images/2/20/", "m-2")
+        )
+        stub.add_response(
+            "create_invalidation", _created("I-3", _request("images/3/30/", "m-3")), _request("images/3/30/", "m-3")
+        )
         # Then the redelivered m-1 is byte for byte the request CloudFront already has (same path, same caller
         # reference), which CloudFront answers with the invalidation it made instead of a second, billed one
-        stub.add_response("create_invalidation", _created("I-1", _request("images/1/10/", "m-1")),
-                          _request("images/1/10/", "m-1"))  # fmt: skip
+        stub.add_response(
+            "create_invalidation", _created("I-1", _request("images/1/10/", "m-1")), _request("images/1/10/", "m-1")
+        )
         # When both batches are delivered
         assert invoke("cdn_invalidate", first) == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
         assert invoke("cdn_invalidate", regrouped) == {"batchItemFailures": []}
@@ -134,12 +141,15 @@ def test_a_refused_message_is_reported_failed_and_the_others_succeed(cloudfront:
     # Given three queued deletions, the second of which CloudFront refuses (its wildcard limit, or throttling)
     batch = [_queued("m-1", "images/1/10/"), _queued("m-2", "images/2/20/"), _queued("m-3", "images/3/30/")]
     with Stubber(cloudfront) as stub:
-        stub.add_response("create_invalidation", _created("I-1", _request("images/1/10/", "m-1")),
-                          _request("images/1/10/", "m-1"))  # fmt: skip
-        stub.add_client_error("create_invalidation", refusal, http_status_code=400,
-                              expected_params=_request("images/2/20/", "m-2"))  # fmt: skip
-        stub.add_response("create_invalidation", _created("I-3", _request("images/3/30/", "m-3")),
-                          _request("images/3/30/", "m-3"))  # fmt: skip
+        stub.add_response(
+            "create_invalidation", _created("I-1", _request("images/1/10/", "m-1")), _request("images/1/10/", "m-1")
+        )
+        stub.add_client_error(
+            "create_invalidation", refusal, http_status_code=400, expected_params=_request("images/2/20/", "m-2")
+        )
+        stub.add_response(
+            "create_invalidation", _created("I-3", _request("images/3/30/", "m-3")), _request("images/3/30/", "m-3")
+        )
         # When cdn_invalidate is given the batch
         response = invoke("cdn_invalidate", {"Records": batch})
         # Then every message was tried, and only the refused one comes back after its visibility timeout

@@ -26,11 +26,21 @@ def test_a_cursor_of_another_list_is_refused_as_dynamodb_refuses_it() -> None:
     stubber.add_client_error("query", "ValidationException", "The provided starting key is invalid", 400)
     with stubber, pytest.raises(InvalidCursorError):
         query_page(
-            table, ("post_id", "user_id"), 10, encode_cursor({"post_id": 9, "user_id": 1}),
-            KeyConditionExpression="post_id = :p", ExpressionAttributeValues={":p": 5},
-        )  # fmt: skip
+            table,
+            ("post_id", "user_id"),
+            10,
+            encode_cursor({"post_id": 9, "user_id": 1}),
+            KeyConditionExpression="post_id = :p",
+            ExpressionAttributeValues={":p": 5},
+        )
     # And without a cursor the same error is not the client's: it is raised as it is
     stubber.add_client_error("query", "ValidationException", "something else", 400)
     with stubber, pytest.raises(Exception, match="something else"):
-        query_page(table, ("post_id", "user_id"), 10, None, KeyConditionExpression="post_id = :p",
-                   ExpressionAttributeValues={":p": 5})  # fmt: skip
+        query_page(
+            table,
+            ("post_id", "user_id"),
+            10,
+            None,
+            KeyConditionExpression="post_id = :p",
+            ExpressionAttributeValues={":p": 5},
+        )

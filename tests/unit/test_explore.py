@@ -74,12 +74,24 @@ def test_a_post_outside_the_favourite_topics_is_injected_into_every_ten() -> Non
 
 def test_posts_from_oneself_followees_blocked_seen_or_engaged_are_never_candidates() -> None:
     viewer = Viewer(
-        user_id=1, region="", followees=frozenset({2}), hidden=frozenset({3}), engaged=(40,), seen=frozenset({50}),
-        author_affinity={}, topic_affinity={}, vector=None,
-    )  # fmt: skip
+        user_id=1,
+        region="",
+        followees=frozenset({2}),
+        hidden=frozenset({3}),
+        engaged=(40,),
+        seen=frozenset({50}),
+        author_affinity={},
+        topic_affinity={},
+        vector=None,
+    )
     assert [allowed(_post(p, a), viewer) for p, a in ((10, 1), (20, 2), (30, 3), (40, 9), (50, 9), (60, 9))] == [
-        False, False, False, False, False, True,
-    ]  # fmt: skip
+        False,
+        False,
+        False,
+        False,
+        False,
+        True,
+    ]
 
 
 def _communities(seed: int = 1) -> tuple[dict[int, list[int]], dict[int, tuple[str, ...]]]:

@@ -16,11 +16,13 @@ def test_a_table_outside_the_grants_is_refused_and_one_inside_is_allowed() -> No
 
 def test_each_part_of_a_transaction_needs_its_own_grant() -> None:
     settings = get_settings()
-    transaction = {"TransactItems": [
-        {"Put": {"TableName": settings.table_stories}},
-        {"Update": {"TableName": settings.table_uploads}},
-        {"ConditionCheck": {"TableName": settings.table_follows}},
-    ]}  # fmt: skip
+    transaction = {
+        "TransactItems": [
+            {"Put": {"TableName": settings.table_stories}},
+            {"Update": {"TableName": settings.table_uploads}},
+            {"ConditionCheck": {"TableName": settings.table_follows}},
+        ]
+    }
     assert check("post_ingest", "dynamodb", "TransactWriteItems", transaction) == []
     assert check("uploads", "dynamodb", "TransactWriteItems", transaction) == [
         "uploads: dynamodb:PutItem on table:stories is not granted",

@@ -77,16 +77,31 @@ def test_a_request_matching_no_route_gets_the_apis_json_404_on_aws_too() -> None
     from local.invoke import invoke
 
     event = {
-        "version": "2.0", "routeKey": "$default", "rawPath": "/no/such/thing", "rawQueryString": "",
-        "headers": {"accept": "application/json"}, "isBase64Encoded": False,
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": "/no/such/thing",
+        "rawQueryString": "",
+        "headers": {"accept": "application/json"},
+        "isBase64Encoded": False,
         "requestContext": {
-            "accountId": "123456789012", "apiId": "api", "domainName": "example.com", "domainPrefix": "example",
-            "http": {"method": "GET", "path": "/no/such/thing", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
-                     "userAgent": "test"},
-            "requestId": "id", "routeKey": "$default", "stage": "$default", "time": "24/Nov/2026:00:00:00 +0000",
+            "accountId": "123456789012",
+            "apiId": "api",
+            "domainName": "example.com",
+            "domainPrefix": "example",
+            "http": {
+                "method": "GET",
+                "path": "/no/such/thing",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "test",
+            },
+            "requestId": "id",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "24/Nov/2026:00:00:00 +0000",
             "timeEpoch": 0,
         },
-    }  # fmt: skip
+    }
     response = invoke(UNMATCHED_FUNCTION, event)
     assert response["statusCode"] == 404
     assert json.loads(response["body"])["error"]["code"] == "route_not_found"

@@ -153,6 +153,9 @@ def test_on_lambda_what_a_function_is_not_granted_is_not_required(monkeypatch: p
 def test_what_a_deployed_function_needs_follows_its_grants() -> None:
     needed = {setting_variable(field) for field in required_on_lambda(FEED)}
     assert needed == {
-        "APERTURE_FUNCTION", "APERTURE_CDN_BASE", "REDIS_URL", "APERTURE_MEDIA_BUCKET",
+        "APERTURE_FUNCTION",
+        "APERTURE_CDN_BASE",
+        "REDIS_URL",
+        "APERTURE_MEDIA_BUCKET",
         *(f"APERTURE_TABLE_{t}" for t in ("POSTS", "USERS", "FOLLOWS", "BLOCKS", "LIKES", "COMMENTS")),
-    }  # fmt: skip
+    }
