@@ -7,7 +7,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from aperture.adapters.redis_store import AffinityStore, PipelineBatch, Position, Timeline
+from aperture.adapters.redis_store.affinity import AffinityStore
+from aperture.adapters.redis_store.client import PipelineBatch
+from aperture.adapters.redis_store.timeline import Position, Timeline
 from aperture.errors import InvalidCursorError
 from aperture.fanout import Fanout
 from aperture.graph import Graph

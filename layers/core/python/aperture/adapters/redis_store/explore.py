@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aperture.adapters.redis_store import PipelineBatch, Slot
+from aperture.adapters.redis_store.client import PipelineBatch, Slot
 
 DAY_MS = 86_400_000
 GLOBAL = "*"  # the popularity of every region together
@@ -290,10 +290,10 @@ class ExploreStore:
         vectors_key = user_vectors_key(generation)
         items = [(str(u), json.dumps([round(float(x), 5) for x in v])) for u, v in user_vectors.items()]
         self._redis.set(model_key(generation), blob, ex=REPLACED_MODEL_SECONDS)
-        for start in range(0, len(items), VECTORS_PER_COMMAND * COMMANDS_PER_ROUND_TRIP):
+        per_round_trip = VECTORS_PER_COMMAND * COMMANDS_PER_ROUND_TRIP
+        for start in range(0, len(items), per_round_trip):
             pipe = self._redis.pipeline(transaction=False)
-            for first in range(start, min(len(items), start + VECTORS_PER_COMMAND * COMMANDS_PER_ROUND_TRIP),
-                               VECTORS_PER_COMMAND):  # fmt: skip
+            for first in range(start, min(len(items), start + per_round_trip), VECTORS_PER_COMMAND):
                 pipe.hset(vectors_key, mapping=dict(items[first : first + VECTORS_PER_COMMAND]))
             pipe.expire(vectors_key, REPLACED_MODEL_SECONDS)
             pipe.execute()
