@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from aperture.adapters.redis_store.client import PipelineBatch, Slot
+from aperture.adapters.redis_store.client import PipelineBatch, Slot, queue_capped
 
 
 def affinity_keys(user_id: int) -> tuple[str, str]:
@@ -20,9 +20,9 @@ AFFINITY_SECONDS = 90 * 86_400
 
 
 def queue_affinity(pipe: Any, key: str, member: str, weight: float) -> None:
+    """Add `weight` to a user's affinity to one author or topic (a member of one of their `affinity_keys`)."""
     pipe.zincrby(key, weight, member)
-    pipe.zremrangebyrank(key, 0, -AFFINITY_CAP - 1)
-    pipe.expire(key, AFFINITY_SECONDS)
+    queue_capped(pipe, key, AFFINITY_CAP, AFFINITY_SECONDS)
 
 
 class AffinityStore:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
@@ -75,3 +75,39 @@ def single(command: Callable[[Any], Any]) -> Callable[[Any], int]:
         return 1
 
     return queue
+
+
+def per_id(command: Callable[[Any, int], Any], ids: Sequence[int]) -> Callable[[Any], int]:
+    """A batch step that queues one command per id (its replies come in the same order)."""
+
+    def queue(pipe: Any) -> int:
+        for each in ids:
+            command(pipe, each)
+        return len(ids)
+
+    return queue
+
+
+def execute_in_batches(pipe: Any, items: Iterable[T], queue: Callable[[Any, T], Any], batch_size: int) -> int:
+    """Queue each item's commands on `pipe` (after any already queued), executing every `batch_size` items and
+    once at the end; returns how many items."""
+    done = 0
+    for item in items:
+        queue(pipe, item)
+        done += 1
+        if done % batch_size == 0:
+            pipe.execute()
+    pipe.execute()
+    return done
+
+
+def queue_capped(pipe: Any, key: str, cap: int, seconds: int) -> None:
+    """Keep a sorted set to its `cap` highest-scored members, for `seconds` after this write."""
+    pipe.zremrangebyrank(key, 0, -cap - 1)
+    pipe.expire(key, seconds)
+
+
+def queue_capped_add(pipe: Any, key: str, members: Mapping[str, float], cap: int, seconds: int) -> None:
+    """Add to a sorted set kept to its `cap` highest-scored members, for `seconds` after this write."""
+    pipe.zadd(key, members)
+    queue_capped(pipe, key, cap, seconds)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aperture.adapters.redis_store.client import PipelineBatch, Slot
+from aperture.adapters.redis_store.client import PipelineBatch, Slot, per_id
 
 
 def comment_preview_key(post_id: int) -> str:
@@ -20,13 +20,9 @@ class CommentPreviewCache:
         self._ttl = ttl_seconds
 
     def queue_get(self, batch: PipelineBatch, post_ids: list[int]) -> Slot[dict[int, list[dict[str, Any]]]]:
-        def commands(pipe: Any) -> int:
-            for post_id in post_ids:
-                pipe.get(comment_preview_key(post_id))
-            return len(post_ids)
-
         return batch.queue(
-            commands, lambda replies: {p: json.loads(v) for p, v in zip(post_ids, replies, strict=True) if v}
+            per_id(lambda pipe, post_id: pipe.get(comment_preview_key(post_id)), post_ids),
+            lambda replies: {p: json.loads(v) for p, v in zip(post_ids, replies, strict=True) if v},
         )
 
     def get_many(self, post_ids: list[int]) -> dict[int, list[dict[str, Any]]]:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from aperture.adapters.redis_store.client import PipelineBatch, Slot
+from aperture.adapters.redis_store.client import PipelineBatch, Slot, per_id
 from aperture.bloom import ScalableBloom
 
 
@@ -181,12 +181,10 @@ class LikeCache:
         return slot.value
 
     def queue_counts(self, batch: PipelineBatch, post_ids: list[int]) -> Slot[list[int | None]]:
-        def commands(pipe: Any) -> int:
-            for post_id in post_ids:
-                pipe.get(likes_keys(post_id)[0])
-            return len(post_ids)
-
-        return batch.queue(commands, lambda replies: [int(v) if v is not None else None for v in replies])
+        return batch.queue(
+            per_id(lambda pipe, post_id: pipe.get(likes_keys(post_id)[0]), post_ids),
+            lambda replies: [int(v) if v is not None else None for v in replies],
+        )
 
     def queue_states(self, batch: PipelineBatch, post_ids: list[int], user_id: int) -> Slot[list[int]]:
         """LIKED, NOT_LIKED, MAYBE or UNKNOWN per post.
@@ -226,10 +224,10 @@ class LikeCache:
     def counts(self, post_ids: list[int]) -> list[int | None]:
         if not post_ids:
             return []
-        pipe = self._redis.pipeline(transaction=False)
-        for post_id in post_ids:
-            pipe.get(likes_keys(post_id)[0])
-        return [int(value) if value is not None else None for value in pipe.execute()]
+        batch = PipelineBatch(self._redis)
+        slot = self.queue_counts(batch, post_ids)
+        batch.execute()
+        return slot.value
 
     def migrate_to_bloom(self, post_id: int) -> None:
         """Move a post's likers from its set into its Bloom filter, losing none to concurrent likes.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aperture.adapters.redis_store.client import PipelineBatch, Slot
+from aperture.adapters.redis_store.client import PipelineBatch, Slot, per_id
 
 
 def post_cache_key(post_id: int) -> str:
@@ -19,12 +19,10 @@ class PostCache:
         self._ttl = ttl_seconds
 
     def queue_get(self, batch: PipelineBatch, post_ids: list[int]) -> Slot[dict[int, dict[str, str]]]:
-        def commands(pipe: Any) -> int:
-            for post_id in post_ids:
-                pipe.hgetall(post_cache_key(post_id))
-            return len(post_ids)
-
-        return batch.queue(commands, lambda replies: {p: r for p, r in zip(post_ids, replies, strict=True) if r})
+        return batch.queue(
+            per_id(lambda pipe, post_id: pipe.hgetall(post_cache_key(post_id)), post_ids),
+            lambda replies: {p: r for p, r in zip(post_ids, replies, strict=True) if r},
+        )
 
     def put_many(self, entries: dict[int, dict[str, str]]) -> None:
         if not entries:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from aperture.adapters.redis_store.affinity import affinity_keys, queue_affinity
-from aperture.adapters.redis_store.client import PipelineBatch, Slot, single
+from aperture.adapters.redis_store.client import PipelineBatch, Slot, execute_in_batches, per_id, single
 from aperture.adapters.redis_store.timeline import celebrities_followed_key
 
 LIVE_SETS_MARKER = "st:live-sets-intact"
@@ -37,6 +37,14 @@ def story_record_key(story_id: int) -> str:
     return f"storyrec:{{{story_id}}}"
 
 
+def _queue_windowed_add(pipe: Any, key: str, member: str, score: int, now_ms: int, seconds: int) -> None:
+    """Add to a sorted set of the last `seconds` (scored in ms): a member already there keeps its score (a
+    redelivery never moves it), older members go, and the set itself goes `seconds` after this write."""
+    pipe.zadd(key, {member: score}, nx=True)
+    pipe.zremrangebyscore(key, "-inf", f"({now_ms - seconds * 1000}")
+    pipe.expire(key, seconds)
+
+
 class StoryCache:
     """Live stories per author (a sorted set scored by publish time), what each viewer has seen, live view counts,
     and each viewer's precomputed stories tray."""
@@ -47,11 +55,8 @@ class StoryCache:
         self._keep = 2 * ttl_seconds  # seen sets and counts outlive the stories they are about
 
     def add_live(self, author_id: int, story_id: int, created_ms: int, now_ms: int) -> None:
-        key = live_stories_key(author_id)
         pipe = self._redis.pipeline(transaction=False)
-        pipe.zadd(key, {str(story_id): created_ms}, nx=True)  # a redelivery never moves a story's time
-        pipe.zremrangebyscore(key, "-inf", f"({now_ms - self._ttl * 1000}")
-        pipe.expire(key, self._ttl)
+        _queue_windowed_add(pipe, live_stories_key(author_id), str(story_id), created_ms, now_ms, self._ttl)
         pipe.set(stories_changed_key(author_id), now_ms, ex=self._ttl)
         pipe.execute()
 
@@ -61,11 +66,7 @@ class StoryCache:
         return bool(self._redis.exists(LIVE_SETS_MARKER))
 
     def queue_live_sets_intact(self, batch: PipelineBatch) -> Slot[bool]:
-        def commands(pipe: Any) -> int:
-            pipe.exists(LIVE_SETS_MARKER)
-            return 1
-
-        return batch.queue(commands, lambda replies: bool(replies[0]))
+        return batch.queue(single(lambda pipe: pipe.exists(LIVE_SETS_MARKER)), lambda replies: bool(replies[0]))
 
     def mark_live_sets_intact(self) -> None:
         self._redis.set(LIVE_SETS_MARKER, "1")
@@ -83,10 +84,8 @@ class StoryCache:
     ) -> Slot[dict[int, list[tuple[int, int]]]]:
         """Each author's stories published after `since_ms`, as (story_id, created_ms), oldest first."""
 
-        def commands(pipe: Any) -> int:
-            for author_id in author_ids:
-                pipe.zrangebyscore(live_stories_key(author_id), f"({since_ms}", "+inf", withscores=True)
-            return len(author_ids)
+        def live_since(pipe: Any, author_id: int) -> None:
+            pipe.zrangebyscore(live_stories_key(author_id), f"({since_ms}", "+inf", withscores=True)
 
         def parse(replies: list[Any]) -> dict[int, list[tuple[int, int]]]:
             return {
@@ -95,18 +94,13 @@ class StoryCache:
                 if reply
             }
 
-        return batch.queue(commands, parse)
+        return batch.queue(per_id(live_since, author_ids), parse)
 
     def queue_changed(self, batch: PipelineBatch, author_ids: list[int]) -> Slot[dict[int, int]]:
         """When each author's live stories last changed (a story went live or was taken down), platform ms."""
 
-        def commands(pipe: Any) -> int:
-            for author_id in author_ids:
-                pipe.get(stories_changed_key(author_id))
-            return len(author_ids)
-
         return batch.queue(
-            commands,
+            per_id(lambda pipe, author_id: pipe.get(stories_changed_key(author_id)), author_ids),
             lambda replies: {a: int(r) for a, r in zip(author_ids, replies, strict=True) if r is not None},
         )
 
@@ -116,11 +110,8 @@ class StoryCache:
         What a viewer saw is a sorted set by view time, trimmed to the last two story lives: no story seen
         earlier can still be live, so it never grows past what one can watch in two days.
         """
-        key = seen_stories_key(viewer_id)
         pipe = self._redis.pipeline(transaction=False)
-        pipe.zadd(key, {str(story_id): now_ms}, nx=True)
-        pipe.zremrangebyscore(key, "-inf", f"({now_ms - self._keep * 1000}")
-        pipe.expire(key, self._keep)
+        _queue_windowed_add(pipe, seen_stories_key(viewer_id), str(story_id), now_ms, now_ms, self._keep)
         added, *_ = pipe.execute()
         return bool(added)
 
@@ -150,12 +141,10 @@ class StoryCache:
         return None if found is None else int(found)
 
     def queue_counts(self, batch: PipelineBatch, story_ids: list[int]) -> Slot[list[int | None]]:
-        def commands(pipe: Any) -> int:
-            for story_id in story_ids:
-                pipe.get(story_views_key(story_id))
-            return len(story_ids)
-
-        return batch.queue(commands, lambda replies: [None if r is None else int(r) for r in replies])
+        return batch.queue(
+            per_id(lambda pipe, story_id: pipe.get(story_views_key(story_id)), story_ids),
+            lambda replies: [None if r is None else int(r) for r in replies],
+        )
 
     def queue_tray(self, batch: PipelineBatch, viewer_id: int) -> Slot[tuple[dict[str, Any] | None, list[int]]]:
         """The viewer's cached tray (None when it must be built) and the celebrities they follow."""
@@ -192,12 +181,5 @@ class StoryCache:
 
     def forget_trays(self, viewer_ids: Iterable[int], batch_size: int = 500) -> int:
         """Drop precomputed trays (a followee posted a story, a follow changed); returns how many were asked."""
-        done = 0
-        pending = list(viewer_ids)
-        for start in range(0, len(pending), batch_size):
-            pipe = self._redis.pipeline(transaction=False)
-            for viewer_id in pending[start : start + batch_size]:
-                pipe.delete(tray_key(viewer_id))
-            pipe.execute()
-            done += len(pending[start : start + batch_size])
-        return done
+        pipe = self._redis.pipeline(transaction=False)
+        return execute_in_batches(pipe, viewer_ids, lambda p, viewer_id: p.delete(tray_key(viewer_id)), batch_size)

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from aperture.adapters.redis_store.client import PipelineBatch, Slot, single
+from aperture.adapters.redis_store.client import (
+    PipelineBatch,
+    Slot,
+    execute_in_batches,
+    queue_capped_add,
+    single,
+)
 from aperture.ids import id_timestamp_ms
 
 ID_WIDTH = 20  # zero-padded members sort like the numbers they spell
@@ -83,28 +89,21 @@ class Timeline:
 
     def push(self, user_ids: Iterable[int], post_id: int, ms: int | None = None, batch_size: int = 500) -> int:
         """Add a post to many timelines with pipelined ZADDs, in batches; a repeated push changes nothing."""
-        score = ms if ms is not None else id_timestamp_ms(post_id)
-        member = _member(post_id)
-        pushed = 0
-        pipe = self._redis.pipeline(transaction=False)
-        for user_id in user_ids:
-            key = timeline_key(user_id)
-            pipe.zadd(key, {member: score})
-            pipe.zremrangebyrank(key, 0, -(self._cap + 1))
-            pipe.expire(key, self._timeline_seconds)
-            pushed += 1
-            if pushed % batch_size == 0:
-                pipe.execute()
-        pipe.execute()
-        return pushed
+        entry = {_member(post_id): ms if ms is not None else id_timestamp_ms(post_id)}
+
+        def add(pipe: Any, user_id: int) -> None:
+            queue_capped_add(pipe, timeline_key(user_id), entry, self._cap, self._timeline_seconds)
+
+        return execute_in_batches(self._redis.pipeline(transaction=False), user_ids, add, batch_size)
 
     def record_post(self, author_id: int, post_id: int, ms: int) -> None:
         """Keep the post among its author's latest (read by followers at request time, and on rebuilds)."""
-        key = recent_posts_key(author_id)
+        self._keep_recent(author_id, {_member(post_id): ms})
+
+    def _keep_recent(self, author_id: int, entries: dict[str, float]) -> None:
+        key, cap = recent_posts_key(author_id), self._recent_cap + 1  # (+1: WHOLE, if there)
         pipe = self._redis.pipeline(transaction=False)
-        pipe.zadd(key, {_member(post_id): ms})
-        pipe.zremrangebyrank(key, 0, -(self._recent_cap + 2))  # (+1: WHOLE, if there)
-        pipe.expire(key, RECENT_SECONDS)
+        queue_capped_add(pipe, key, entries, cap, RECENT_SECONDS)
         pipe.execute()
 
     def page(self, user_id: int, before: Position | int | None, limit: int) -> list[int]:
@@ -122,14 +121,7 @@ class Timeline:
         pipe = self._redis.pipeline(transaction=False)
         pipe.zrem(recent_posts_key(author_id), member)
         pipe.zrem(timeline_key(author_id), member)
-        removed = 0
-        for user_id in user_ids:
-            pipe.zrem(timeline_key(user_id), member)
-            removed += 1
-            if removed % batch_size == 0:
-                pipe.execute()
-        pipe.execute()
-        return removed
+        return execute_in_batches(pipe, user_ids, lambda p, user_id: p.zrem(timeline_key(user_id), member), batch_size)
 
     def remove(self, user_id: int, post_ids: Iterable[int]) -> None:
         members = [_member(p) for p in post_ids]
@@ -165,22 +157,14 @@ class Timeline:
 
     def restore_recent(self, author_id: int, latest: Iterable[Position]) -> None:
         """An author's latest posts, as DynamoDB holds them, made whole again in Redis."""
-        key = recent_posts_key(author_id)
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.zadd(key, {WHOLE: float("inf"), **{_member(p.post_id): p.ms for p in latest}})
-        pipe.zremrangebyrank(key, 0, -(self._recent_cap + 2))  # (+1: WHOLE)
-        pipe.expire(key, RECENT_SECONDS)
-        pipe.execute()
+        self._keep_recent(author_id, {WHOLE: float("inf"), **{_member(p.post_id): p.ms for p in latest}})
 
     def merge_into(self, user_id: int, entries: Iterable[Position]) -> None:
         """Put posts (a followee's recent ones) into a timeline, keeping its cap."""
         mapping = {_member(p.post_id): p.ms for p in entries}
         if mapping:
-            key = timeline_key(user_id)
             pipe = self._redis.pipeline(transaction=False)
-            pipe.zadd(key, mapping)
-            pipe.zremrangebyrank(key, 0, -(self._cap + 1))
-            pipe.expire(key, self._timeline_seconds)
+            queue_capped_add(pipe, timeline_key(user_id), mapping, self._cap, self._timeline_seconds)
             pipe.execute()
 
     def queue_open(
