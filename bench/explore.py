@@ -33,7 +33,7 @@ from typing import Any, cast
 import numpy as np
 
 from aperture.adapters.dynamo import PostRepository
-from aperture.adapters.explore_store import Engagement, ExploreStore
+from aperture.adapters.redis_store.explore import Engagement, ExploreStore
 from aperture.adapters.vectors import FaissIndex
 from aperture.embeddings import embed
 from aperture.explore import ExploreRefresh, Model, RefreshLimits, Viewer, rank_viewer, similar_posts, user_vector

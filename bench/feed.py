@@ -19,7 +19,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from aperture import wiring
-from aperture.adapters.redis_store import active_key, timeline_key
+from aperture.adapters.redis_store.timeline import active_key, timeline_key
 from aperture.routes import ROUTES
 from bench.round_trips import RoundTrips
 from local.gateway import http_api_event

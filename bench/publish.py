@@ -19,7 +19,7 @@ import requests
 from PIL import Image
 
 from aperture import wiring
-from aperture.adapters.redis_store import timeline_key
+from aperture.adapters.redis_store.timeline import timeline_key
 
 PASSWORD = "Bench-pass-1!"
 POLL_SECONDS = 0.01

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from werkzeug.test import Client
 
 from aperture import wiring
-from aperture.adapters.redis_store import bloom_inserted_key, likes_keys
+from aperture.adapters.redis_store.likes import bloom_inserted_key, likes_keys
 from aperture.bloom import ScalableBloom
 from aperture.likes import scalable_bloom
 from local.seeding import Account, publish_post
@@ -91,7 +91,7 @@ def big_post(redis_client: object, post_id: int, likers: int, as_bloom: bool, bl
 
 
 def membership(redis_client: object, samples: int, likers: int) -> dict[str, object]:
-    from aperture.adapters.redis_store import LikeCache
+    from aperture.adapters.redis_store.likes import LikeCache
     from aperture.likes import Likes
     from aperture.models.events import LikeChanged
 

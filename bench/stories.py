@@ -20,7 +20,7 @@ from werkzeug.test import Client, EnvironBuilder
 from werkzeug.wrappers import Request
 
 from aperture import wiring
-from aperture.adapters.redis_store import blocked_key
+from aperture.adapters.redis_store.graph import blocked_key
 from aperture.clock import now_ms
 from aperture.models.records import StoryView
 from aperture.routes import ROUTES

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from aperture import wiring
-from aperture.adapters.redis_store import redis_client
+from aperture.adapters.redis_store.client import redis_client
 from local.provision import Provisioned
 from local.redis_server import RedisServer
 from tests import grants

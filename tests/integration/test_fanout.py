@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from aperture import wiring
-from aperture.adapters.redis_store import active_key, timeline_key
+from aperture.adapters.redis_store.timeline import active_key, timeline_key
 from aperture.models.events import FanoutJob
 from bench.round_trips import RoundTrips
 from local.pump import EventPump

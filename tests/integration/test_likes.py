@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from aperture import wiring
-from aperture.adapters.redis_store import likes_keys
+from aperture.adapters.redis_store.likes import likes_keys
 from local.invoke import invoke
 from local.seeding import Account, publish_post
 from tests.support import Api, settings_env

@@ -7,7 +7,7 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from aperture import wiring
-from aperture.adapters.redis_store import likes_keys
+from aperture.adapters.redis_store.likes import likes_keys
 from local.pump import EventPump
 from local.seeding import Account, publish_post
 from tests.faults import Broken, FailAfter, InjectedFaultError

@@ -7,8 +7,8 @@ import re
 from typing import Any
 
 from aperture import wiring
-from aperture.adapters.explore_store import ENGAGEMENT_CAP, POPULAR_CAP, SEEN_CAP
-from aperture.adapters.redis_store import AFFINITY_CAP
+from aperture.adapters.redis_store.affinity import AFFINITY_CAP
+from aperture.adapters.redis_store.explore import ENGAGEMENT_CAP, POPULAR_CAP, SEEN_CAP
 from aperture.likes import flush_counts
 from aperture.settings import get_settings
 from local.invoke import invoke

@@ -10,19 +10,11 @@ from typing import Any
 import pytest
 import redis
 
-from aperture.adapters.redis_store import (
-    ALREADY_APPLIED,
-    LIKED,
-    MAYBE,
-    NOT_LIKED,
-    AffinityStore,
-    LikeCache,
-    PipelineBatch,
-    Position,
-    RelationshipCache,
-    Timeline,
-    likes_keys,
-)
+from aperture.adapters.redis_store.affinity import AffinityStore
+from aperture.adapters.redis_store.client import PipelineBatch
+from aperture.adapters.redis_store.graph import RelationshipCache
+from aperture.adapters.redis_store.likes import ALREADY_APPLIED, LIKED, MAYBE, NOT_LIKED, LikeCache, likes_keys
+from aperture.adapters.redis_store.timeline import Position, Timeline
 from aperture.bloom import ScalableBloom
 from tests.support import RedisClusterServers
 
@@ -88,7 +80,7 @@ def test_likes_count_check_and_move_to_a_bloom_filter_on_a_cluster(cluster: Any)
 
 
 def test_explore_signals_model_and_lists_work_on_a_cluster(cluster: Any) -> None:
-    from aperture.adapters.explore_store import GLOBAL, Engagement, ExploreStore
+    from aperture.adapters.redis_store.explore import GLOBAL, Engagement, ExploreStore
 
     store = ExploreStore(cluster)
     day_ms = 86_400_000

@@ -172,7 +172,7 @@ def test_a_story_view_counts_toward_affinity_with_its_author(api: Api) -> None:
     story = publish_story(alice)
     api.call("POST", f"/stories/{story}/views", bob)
     api.call("POST", f"/stories/{story}/views", bob)  # a repeat adds nothing
-    from aperture.adapters.redis_store import PipelineBatch
+    from aperture.adapters.redis_store.client import PipelineBatch
 
     batch = PipelineBatch(wiring.redis_client())
     slot = wiring.affinity().queue_all(batch, int(bob.user_id))
@@ -453,7 +453,7 @@ def test_an_ended_story_keeps_its_view_count_after_the_live_counter_is_gone(
     pump.drain()
     shifted.advance(DAY + 1)
     invoke("story_expiry", {})
-    from aperture.adapters.redis_store import story_views_key
+    from aperture.adapters.redis_store.stories import story_views_key
 
     wiring.redis_client().delete(story_views_key(int(story)))  # the live counter expires some time later
     assert api.call("GET", f"/stories/{story}/viewers", alice).json["view_count"] == 2

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from aperture import wiring
-from aperture.adapters.redis_store import redis_client
+from aperture.adapters.redis_store.client import redis_client
 from aperture.resources import function
 from aperture.settings import MissingSettingError, Settings, get_settings, required_on_lambda, setting_variable
 

@@ -22,8 +22,12 @@ from aperture.adapters.dynamo import (
     NotificationRepository,
     StoryViewRepository,
 )
-from aperture.adapters.explore_store import ExploreStore
-from aperture.adapters.redis_store import CommentPreviewCache, LikeCache, PostCache, StoryCache, Timeline
+from aperture.adapters.redis_store.comments import CommentPreviewCache
+from aperture.adapters.redis_store.explore import ExploreStore
+from aperture.adapters.redis_store.likes import LikeCache
+from aperture.adapters.redis_store.posts import PostCache
+from aperture.adapters.redis_store.stories import StoryCache
+from aperture.adapters.redis_store.timeline import Timeline
 from aperture.adapters.s3 import MediaStore
 from aperture.models.events import PostDeleted, StoryDeleted
 from aperture.resources import IMAGE_PREFIX

@@ -11,7 +11,8 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from aperture.adapters.dynamo import CommentRepository, UserRepository
-from aperture.adapters.redis_store import AffinityStore, CommentPreviewCache
+from aperture.adapters.redis_store.affinity import AffinityStore
+from aperture.adapters.redis_store.comments import CommentPreviewCache
 from aperture.clock import iso
 from aperture.errors import CommentNotFoundError, ForbiddenError, PostNotFoundError
 from aperture.models.api import CommentView, UserRef

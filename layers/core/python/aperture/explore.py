@@ -31,8 +31,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from aperture.adapters.dynamo import PostRepository, UserRepository
-from aperture.adapters.explore_store import GLOBAL, Engagement, ExploreStore
-from aperture.adapters.redis_store import AffinityStore, PipelineBatch
+from aperture.adapters.redis_store.affinity import AffinityStore
+from aperture.adapters.redis_store.client import PipelineBatch
+from aperture.adapters.redis_store.explore import GLOBAL, Engagement, ExploreStore
 from aperture.adapters.vectors import IndexUnavailableError, VectorIndex
 from aperture.errors import InvalidCursorError
 from aperture.graph import Graph

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 
 from aperture.adapters.dynamo import FollowRepository, PostRepository, UserRepository
-from aperture.adapters.redis_store import Position, Timeline
+from aperture.adapters.redis_store.timeline import Position, Timeline
 from aperture.adapters.sqs import JobQueue
 from aperture.models.events import CelebrityJob, FanoutJob
 

@@ -10,7 +10,9 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from aperture.adapters.redis_store import AffinityStore, PipelineBatch, Position, Timeline
+from aperture.adapters.redis_store.affinity import AffinityStore
+from aperture.adapters.redis_store.client import PipelineBatch
+from aperture.adapters.redis_store.timeline import Position, Timeline
 from aperture.errors import InvalidCursorError
 from aperture.fanout import Fanout
 from aperture.graph import Graph

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from redis.exceptions import RedisError
 
 from aperture.adapters.dynamo import BlockRepository, FollowRepository, UserRepository
-from aperture.adapters.redis_store import PipelineBatch, RelationshipCache, Slot
+from aperture.adapters.redis_store.client import PipelineBatch, Slot
+from aperture.adapters.redis_store.graph import RelationshipCache
 from aperture.errors import ForbiddenError, InvalidInputError, UserNotFoundError
 from aperture.models.api import FullRelationship, Profile, Relationship, UserRef
 from aperture.models.events import FollowChanged

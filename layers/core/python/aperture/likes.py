@@ -19,12 +19,12 @@ from collections.abc import Callable, Iterable
 from redis.exceptions import RedisError
 
 from aperture.adapters.dynamo import LikeRepository
-from aperture.adapters.redis_store import (
+from aperture.adapters.redis_store.affinity import AffinityStore
+from aperture.adapters.redis_store.likes import (
     LIKE_APPLIED_SECONDS,
     LIKED,
     MAYBE,
     UNKNOWN,
-    AffinityStore,
     LikeCache,
     like_lock_key,
     like_rebuild_key,

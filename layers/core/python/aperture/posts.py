@@ -11,7 +11,9 @@ from botocore.exceptions import ClientError
 from redis.exceptions import RedisError
 
 from aperture.adapters.dynamo import PostRepository, UploadRepository, UserRepository
-from aperture.adapters.redis_store import LikeCache, PipelineBatch, PostCache
+from aperture.adapters.redis_store.client import PipelineBatch
+from aperture.adapters.redis_store.likes import LikeCache
+from aperture.adapters.redis_store.posts import PostCache
 from aperture.adapters.s3 import MediaStore
 from aperture.cdn import image_urls
 from aperture.clock import iso

@@ -30,7 +30,9 @@ from aperture.adapters.dynamo import (
     UserRepository,
 )
 from aperture.adapters.kinesis import EventPublisher
-from aperture.adapters.redis_store import AffinityStore, PipelineBatch, StoryCache
+from aperture.adapters.redis_store.affinity import AffinityStore
+from aperture.adapters.redis_store.client import PipelineBatch
+from aperture.adapters.redis_store.stories import StoryCache
 from aperture.adapters.s3 import MediaStore
 from aperture.cdn import image_urls
 from aperture.clock import iso

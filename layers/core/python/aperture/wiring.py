@@ -24,19 +24,17 @@ from aperture.adapters.dynamo import (
     UploadRepository,
     UserRepository,
 )
-from aperture.adapters.explore_store import ExploreStore
 from aperture.adapters.kinesis import EventPublisher
 from aperture.adapters.outbox import Outbox
-from aperture.adapters.redis_store import (
-    AffinityStore,
-    CommentPreviewCache,
-    LikeCache,
-    PostCache,
-    RelationshipCache,
-    StoryCache,
-    Timeline,
-    redis_client,
-)
+from aperture.adapters.redis_store.affinity import AffinityStore
+from aperture.adapters.redis_store.client import redis_client
+from aperture.adapters.redis_store.comments import CommentPreviewCache
+from aperture.adapters.redis_store.explore import ExploreStore
+from aperture.adapters.redis_store.graph import RelationshipCache
+from aperture.adapters.redis_store.likes import LikeCache
+from aperture.adapters.redis_store.posts import PostCache
+from aperture.adapters.redis_store.stories import StoryCache
+from aperture.adapters.redis_store.timeline import Timeline
 from aperture.adapters.s3 import MediaStore
 from aperture.adapters.sns import PushGateway
 from aperture.adapters.sqs import JobQueue

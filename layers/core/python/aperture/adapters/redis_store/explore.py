@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aperture.adapters.redis_store import PipelineBatch, Slot
+from aperture.adapters.redis_store.client import PipelineBatch, Slot, queue_capped_add, single
 
 DAY_MS = 86_400_000
 GLOBAL = "*"  # the popularity of every region together
@@ -171,17 +171,15 @@ class ExploreStore:
             if e.user_id is None:
                 continue
             engaged, engagers = engaged_key(e.user_id), engagers_key(e.post_id)
+            # Co-engagement is recent by construction: a week after its last change a set is gone.
             if e.weight > 0:
-                pipe.zadd(engaged, {str(e.post_id): e.at_ms})
-                pipe.zadd(engagers, {str(e.user_id): e.at_ms})
-                pipe.zremrangebyrank(engaged, 0, -ENGAGEMENT_CAP - 1)
-                pipe.zremrangebyrank(engagers, 0, -ENGAGEMENT_CAP - 1)
+                queue_capped_add(pipe, engaged, {str(e.post_id): e.at_ms}, ENGAGEMENT_CAP, ENGAGEMENT_SECONDS)
+                queue_capped_add(pipe, engagers, {str(e.user_id): e.at_ms}, ENGAGEMENT_CAP, ENGAGEMENT_SECONDS)
             else:
                 pipe.zrem(engaged, str(e.post_id))
                 pipe.zrem(engagers, str(e.user_id))
-            # Co-engagement is recent by construction: a week after its last change a set is gone.
-            pipe.expire(engaged, ENGAGEMENT_SECONDS)
-            pipe.expire(engagers, ENGAGEMENT_SECONDS)
+                pipe.expire(engaged, ENGAGEMENT_SECONDS)
+                pipe.expire(engagers, ENGAGEMENT_SECONDS)
         for key in touched:  # (trimmed by the refresh, not here: a post must be able to grow from one like)
             pipe.expire(key, BUCKET_SECONDS)
         if count:
@@ -290,10 +288,10 @@ class ExploreStore:
         vectors_key = user_vectors_key(generation)
         items = [(str(u), json.dumps([round(float(x), 5) for x in v])) for u, v in user_vectors.items()]
         self._redis.set(model_key(generation), blob, ex=REPLACED_MODEL_SECONDS)
-        for start in range(0, len(items), VECTORS_PER_COMMAND * COMMANDS_PER_ROUND_TRIP):
+        per_round_trip = VECTORS_PER_COMMAND * COMMANDS_PER_ROUND_TRIP
+        for start in range(0, len(items), per_round_trip):
             pipe = self._redis.pipeline(transaction=False)
-            for first in range(start, min(len(items), start + VECTORS_PER_COMMAND * COMMANDS_PER_ROUND_TRIP),
-                               VECTORS_PER_COMMAND):  # fmt: skip
+            for first in range(start, min(len(items), start + per_round_trip), VECTORS_PER_COMMAND):
                 pipe.hset(vectors_key, mapping=dict(items[first : first + VECTORS_PER_COMMAND]))
             pipe.expire(vectors_key, REPLACED_MODEL_SECONDS)
             pipe.execute()
@@ -326,20 +324,15 @@ class ExploreStore:
         return _vector(self._redis.hget(user_vectors_key(generation), str(user_id)))
 
     def queue_user_vector(self, batch: PipelineBatch, generation: str, user_id: int) -> Slot[list[float] | None]:
-        def commands(pipe: Any) -> int:
-            pipe.hget(user_vectors_key(generation), str(user_id))
-            return 1
-
-        return batch.queue(commands, lambda replies: _vector(replies[0]))
+        return batch.queue(
+            single(lambda pipe: pipe.hget(user_vectors_key(generation), str(user_id))),
+            lambda replies: _vector(replies[0]),
+        )
 
     # -- viewers -------------------------------------------------------------------------------------------
 
     def touch_active(self, batch: PipelineBatch, user_id: int, now_ms: int) -> None:
-        def commands(pipe: Any) -> int:
-            pipe.zadd(active_key(user_id), {str(user_id): now_ms})
-            return 1
-
-        batch.queue(commands, lambda replies: None)
+        batch.queue(single(lambda pipe: pipe.zadd(active_key(user_id), {str(user_id): now_ms})), lambda replies: None)
 
     def active(self, since_ms: int) -> list[int]:
         """Viewers who opened explore since `since_ms`; older entries are dropped."""
@@ -389,21 +382,18 @@ class ExploreStore:
         pipe.execute()
 
     def queue_seen(self, batch: PipelineBatch, user_id: int) -> Slot[set[int]]:
-        def commands(pipe: Any) -> int:
-            pipe.zrange(seen_key(user_id), 0, -1)
-            return 1
-
-        return batch.queue(commands, lambda replies: {int(m) for m in replies[0]})
+        return batch.queue(
+            single(lambda pipe: pipe.zrange(seen_key(user_id), 0, -1)), lambda replies: {int(m) for m in replies[0]}
+        )
 
     def seen(self, user_id: int) -> set[int]:
         return {int(m) for m in self._redis.zrange(seen_key(user_id), 0, -1)}
 
     def queue_engaged(self, batch: PipelineBatch, user_id: int, limit: int) -> Slot[list[int]]:
-        def commands(pipe: Any) -> int:
-            pipe.zrevrange(engaged_key(user_id), 0, limit - 1)
-            return 1
-
-        return batch.queue(commands, lambda replies: [int(m) for m in replies[0]])
+        return batch.queue(
+            single(lambda pipe: pipe.zrevrange(engaged_key(user_id), 0, limit - 1)),
+            lambda replies: [int(m) for m in replies[0]],
+        )
 
     def engaged_by(self, user_ids: Sequence[int], limit: int) -> dict[int, list[int]]:
         """Each user's most recently engaged posts."""
@@ -417,11 +407,8 @@ class ExploreStore:
     def mark_seen(self, user_id: int, post_ids: Sequence[int], now_ms: int) -> None:
         if not post_ids:
             return
-        key = seen_key(user_id)
         pipe = self._redis.pipeline(transaction=False)
-        pipe.zadd(key, {str(p): now_ms for p in post_ids})
-        pipe.zremrangebyrank(key, 0, -SEEN_CAP - 1)
-        pipe.expire(key, SEEN_SECONDS)
+        queue_capped_add(pipe, seen_key(user_id), {str(p): now_ms for p in post_ids}, SEEN_CAP, SEEN_SECONDS)
         pipe.execute()
 
 

@@ -1,0 +1,1 @@
+"""Redis adapters, one module per capability; `client` holds the client and the pipelines they share."""

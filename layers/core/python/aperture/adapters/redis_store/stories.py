@@ -1,0 +1,185 @@
+"""Stories in Redis: live stories per author, what each viewer has seen, view counts, cached records and trays."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from aperture.adapters.redis_store.affinity import affinity_keys, queue_affinity
+from aperture.adapters.redis_store.client import PipelineBatch, Slot, execute_in_batches, per_id, single
+from aperture.adapters.redis_store.timeline import celebrities_followed_key
+
+LIVE_SETS_MARKER = "st:live-sets-intact"
+
+
+def live_stories_key(author_id: int) -> str:
+    return f"stories:{{{author_id}}}"
+
+
+def stories_changed_key(author_id: int) -> str:
+    return f"stories:{{{author_id}}}:changed"
+
+
+def seen_stories_key(viewer_id: int) -> str:
+    return f"seen:{{{viewer_id}}}"
+
+
+def story_views_key(story_id: int) -> str:
+    return f"story:{{{story_id}}}:views"
+
+
+def tray_key(viewer_id: int) -> str:
+    return f"tray:{{{viewer_id}}}"
+
+
+def story_record_key(story_id: int) -> str:
+    return f"storyrec:{{{story_id}}}"
+
+
+def _queue_windowed_add(pipe: Any, key: str, member: str, score: int, now_ms: int, seconds: int) -> None:
+    """Add to a sorted set of the last `seconds` (scored in ms): a member already there keeps its score (a
+    redelivery never moves it), older members go, and the set itself goes `seconds` after this write."""
+    pipe.zadd(key, {member: score}, nx=True)
+    pipe.zremrangebyscore(key, "-inf", f"({now_ms - seconds * 1000}")
+    pipe.expire(key, seconds)
+
+
+class StoryCache:
+    """Live stories per author (a sorted set scored by publish time), what each viewer has seen, live view counts,
+    and each viewer's precomputed stories tray."""
+
+    def __init__(self, client: Any, ttl_seconds: int) -> None:
+        self._redis = client
+        self._ttl = ttl_seconds
+        self._keep = 2 * ttl_seconds  # seen sets and counts outlive the stories they are about
+
+    def add_live(self, author_id: int, story_id: int, created_ms: int, now_ms: int) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        _queue_windowed_add(pipe, live_stories_key(author_id), str(story_id), created_ms, now_ms, self._ttl)
+        pipe.set(stories_changed_key(author_id), now_ms, ex=self._ttl)
+        pipe.execute()
+
+    def live_sets_intact(self) -> bool:
+        """False when Redis has lost its data since the live sets were last known whole (a failover without a
+        replica, a flush): the marker, set with no TTL, goes with everything else."""
+        return bool(self._redis.exists(LIVE_SETS_MARKER))
+
+    def queue_live_sets_intact(self, batch: PipelineBatch) -> Slot[bool]:
+        return batch.queue(single(lambda pipe: pipe.exists(LIVE_SETS_MARKER)), lambda replies: bool(replies[0]))
+
+    def mark_live_sets_intact(self) -> None:
+        self._redis.set(LIVE_SETS_MARKER, "1")
+
+    def remove_live(self, author_id: int, story_ids: Iterable[int], now_ms: int) -> None:
+        members = [str(s) for s in story_ids]
+        if members:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.zrem(live_stories_key(author_id), *members)
+            pipe.set(stories_changed_key(author_id), now_ms, ex=self._ttl)
+            pipe.execute()
+
+    def queue_live(
+        self, batch: PipelineBatch, author_ids: list[int], since_ms: int
+    ) -> Slot[dict[int, list[tuple[int, int]]]]:
+        """Each author's stories published after `since_ms`, as (story_id, created_ms), oldest first."""
+
+        def live_since(pipe: Any, author_id: int) -> None:
+            pipe.zrangebyscore(live_stories_key(author_id), f"({since_ms}", "+inf", withscores=True)
+
+        def parse(replies: list[Any]) -> dict[int, list[tuple[int, int]]]:
+            return {
+                author: [(int(member), int(score)) for member, score in reply]
+                for author, reply in zip(author_ids, replies, strict=True)
+                if reply
+            }
+
+        return batch.queue(per_id(live_since, author_ids), parse)
+
+    def queue_changed(self, batch: PipelineBatch, author_ids: list[int]) -> Slot[dict[int, int]]:
+        """When each author's live stories last changed (a story went live or was taken down), platform ms."""
+
+        return batch.queue(
+            per_id(lambda pipe, author_id: pipe.get(stories_changed_key(author_id)), author_ids),
+            lambda replies: {a: int(r) for a, r in zip(author_ids, replies, strict=True) if r is not None},
+        )
+
+    def mark_seen(self, viewer_id: int, story_id: int, now_ms: int) -> bool:
+        """Record that the viewer saw the story; True only the first time.
+
+        What a viewer saw is a sorted set by view time, trimmed to the last two story lives: no story seen
+        earlier can still be live, so it never grows past what one can watch in two days.
+        """
+        pipe = self._redis.pipeline(transaction=False)
+        _queue_windowed_add(pipe, seen_stories_key(viewer_id), str(story_id), now_ms, now_ms, self._keep)
+        added, *_ = pipe.execute()
+        return bool(added)
+
+    def queue_seen(self, batch: PipelineBatch, viewer_id: int) -> Slot[set[int]]:
+        return batch.queue(
+            single(lambda pipe: pipe.zrange(seen_stories_key(viewer_id), 0, -1)),
+            lambda replies: {int(s) for s in replies[0]},
+        )
+
+    def queue_has_seen(self, batch: PipelineBatch, viewer_id: int, story_id: int) -> Slot[bool]:
+        return batch.queue(
+            single(lambda pipe: pipe.zscore(seen_stories_key(viewer_id), str(story_id))),
+            lambda replies: replies[0] is not None,
+        )
+
+    def counted(self, story_id: int, viewer_id: int, author_id: int, affinity_weight: float) -> None:
+        """After a first view: count it, add to the viewer's affinity to the author, and drop the viewer's tray."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.incr(story_views_key(story_id))
+        pipe.expire(story_views_key(story_id), self._keep)
+        queue_affinity(pipe, affinity_keys(viewer_id)[0], str(author_id), affinity_weight)
+        pipe.delete(tray_key(viewer_id))
+        pipe.execute()
+
+    def view_count(self, story_id: int) -> int | None:
+        found = self._redis.get(story_views_key(story_id))
+        return None if found is None else int(found)
+
+    def queue_counts(self, batch: PipelineBatch, story_ids: list[int]) -> Slot[list[int | None]]:
+        return batch.queue(
+            per_id(lambda pipe, story_id: pipe.get(story_views_key(story_id)), story_ids),
+            lambda replies: [None if r is None else int(r) for r in replies],
+        )
+
+    def queue_tray(self, batch: PipelineBatch, viewer_id: int) -> Slot[tuple[dict[str, Any] | None, list[int]]]:
+        """The viewer's cached tray (None when it must be built) and the celebrities they follow."""
+
+        def commands(pipe: Any) -> int:
+            pipe.get(tray_key(viewer_id))
+            pipe.smembers(celebrities_followed_key(viewer_id))
+            return 2
+
+        return batch.queue(
+            commands,
+            lambda replies: (json.loads(replies[0]) if replies[0] else None, sorted(int(c) for c in replies[1])),
+        )
+
+    def queue_record(self, batch: PipelineBatch, story_id: int) -> Slot[str | None]:
+        """A story record's cached JSON (None on a miss), read as part of a batch."""
+        return batch.queue(single(lambda pipe: pipe.get(story_record_key(story_id))), lambda replies: replies[0])
+
+    def put_record(self, story_id: int, record_json: str, seconds: int) -> None:
+        self._redis.set(story_record_key(story_id), record_json, ex=max(1, seconds))
+
+    def forget_record(self, story_id: int) -> None:
+        self._redis.delete(story_record_key(story_id))
+
+    def forget(self, story_id: int) -> None:
+        """A deleted story's keys: its cached record and its view count."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.delete(story_record_key(story_id))
+        pipe.delete(story_views_key(story_id))
+        pipe.execute()
+
+    def put_tray(self, viewer_id: int, tray: dict[str, Any], seconds: int) -> None:
+        self._redis.set(tray_key(viewer_id), json.dumps(tray), ex=max(1, seconds))
+
+    def forget_trays(self, viewer_ids: Iterable[int], batch_size: int = 500) -> int:
+        """Drop precomputed trays (a followee posted a story, a follow changed); returns how many were asked."""
+        pipe = self._redis.pipeline(transaction=False)
+        return execute_in_batches(pipe, viewer_ids, lambda p, viewer_id: p.delete(tray_key(viewer_id)), batch_size)
