@@ -15,13 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from aperture.adapters.dynamo import (
-    CommentRepository,
-    HighlightRepository,
-    LikeRepository,
-    NotificationRepository,
-    StoryViewRepository,
-)
+from aperture.adapters.dynamo.comments import CommentRepository
+from aperture.adapters.dynamo.likes import LikeRepository
+from aperture.adapters.dynamo.notifications import NotificationRepository
+from aperture.adapters.dynamo.stories import HighlightRepository, StoryViewRepository
 from aperture.adapters.explore_store import ExploreStore
 from aperture.adapters.redis_store import CommentPreviewCache, LikeCache, PostCache, StoryCache, Timeline
 from aperture.adapters.s3 import MediaStore
