@@ -39,14 +39,6 @@ class CommentRepository:
             self._table, [{"Put": put}, self._count(comment.post_id, 1), self._outbox.entry(event)]
         )
 
-    def mentioned(self, post_id: int) -> set[int]:
-        """Everyone the post's comments mention."""
-        condition = Key("post_id").eq(post_id)
-        pages = query_pages(
-            self._table, KeyConditionExpression=condition, ProjectionExpression="mentioned_ids", ConsistentRead=True
-        )
-        return {int(m) for page in pages for item in page for m in item.get("mentioned_ids", [])}
-
     def purge(self, post_id: int) -> int:
         """Delete every comment of a (deleted) post, a page at a time; returns how many."""
         condition = Key("post_id").eq(post_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.conditions import Key
 
 from aperture.adapters.dynamo.common import delete_keys, plain, put_new, query_page, query_pages, update_if
 from aperture.errors import ConflictError, NotificationMissingError
@@ -12,7 +12,8 @@ from aperture.models.records import Device, Notification
 
 
 class NotificationRepository:
-    """Each user's notifications, newest first, with a per-user 'read up to' marker on the users table."""
+    """Each user's notifications, newest first, with a per-user 'read up to' marker on the users table; those
+    about a post are found through the sparse by_post index."""
 
     def __init__(self, table: Any, keys_table: Any, users_table: Any) -> None:
         self._table = table
@@ -62,16 +63,16 @@ class NotificationRepository:
         )
         return [Notification.model_validate(item) for item in items], next_cursor
 
-    def forget_post(self, user_id: int, post_id: int) -> int:
-        """Delete a user's notifications about a (deleted) post; returns how many."""
+    def forget_post(self, post_id: int) -> int:
+        """Delete every notification about a (deleted) post, in every user's inbox; returns how many."""
         pages = query_pages(
             self._table,
-            KeyConditionExpression=Key("user_id").eq(user_id),
-            FilterExpression=Attr("post_id").eq(post_id),
-            ProjectionExpression="notification_id",
+            IndexName="by_post",
+            KeyConditionExpression=Key("post_id").eq(post_id),
+            ProjectionExpression="user_id, notification_id",
         )
         return sum(
-            delete_keys(self._table, ({"user_id": user_id, "notification_id": i["notification_id"]} for i in page))
+            delete_keys(self._table, ({"user_id": i["user_id"], "notification_id": i["notification_id"]} for i in page))
             for page in pages
         )
 
