@@ -32,7 +32,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from aperture.adapters.dynamo import PostRepository
+from aperture.adapters.dynamo.posts import PostRepository
 from aperture.adapters.redis_store.explore import Engagement, ExploreStore
 from aperture.adapters.vectors import FaissIndex
 from aperture.embeddings import embed

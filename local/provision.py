@@ -27,7 +27,9 @@ def create_table_request(table: Table, settings: Settings) -> dict[str, Any]:
         if index.sort:
             attributes[index.sort.name] = index.sort.type
             index_keys.append({"AttributeName": index.sort.name, "KeyType": "RANGE"})
-        indexes.append({"IndexName": index.name, "KeySchema": index_keys, "Projection": {"ProjectionType": "ALL"}})
+        indexes.append(
+            {"IndexName": index.name, "KeySchema": index_keys, "Projection": {"ProjectionType": index.projection}}
+        )
     request: dict[str, Any] = {
         "TableName": getattr(settings, table.setting),
         "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in attributes.items()],

@@ -53,7 +53,7 @@ class Tables(Construct):
                     index_name=index.name,
                     partition_key=_attribute(index.partition),
                     sort_key=_attribute(index.sort) if index.sort else None,
-                    projection_type=dynamodb.ProjectionType.ALL,
+                    projection_type=dynamodb.ProjectionType(index.projection),
                 )
             self.declarations[declaration.key] = declaration
             self.tables[declaration.key] = table

@@ -12,6 +12,7 @@ from aperture.resources import (
     FANOUT,
     FUNCTIONS,
     IMAGE_PREFIX,
+    NOTIFICATIONS,
     QUEUES,
     STREAMS,
     TABLES,
@@ -64,12 +65,24 @@ def test_every_declared_table_has_its_keys_and_indexes(
         table
     )
     expected_indexes = [
-        {"IndexName": i.name, "KeySchema": _keys(i.partition, i.sort), "Projection": {"ProjectionType": "ALL"}}
+        {"IndexName": i.name, "KeySchema": _keys(i.partition, i.sort), "Projection": {"ProjectionType": i.projection}}
         for i in table.indexes
     ]
     assert sorted(properties.get("GlobalSecondaryIndexes", []), key=lambda i: i["IndexName"]) == sorted(
         expected_indexes, key=lambda i: i["IndexName"]
     )
+
+
+def test_notifications_are_indexed_by_post_keys_only_for_the_deletion_cascade(
+    synthesized: Synthesized, stateful_template: dict[str, Any]
+) -> None:
+    # Given the notifications table as deployed
+    properties = _table(synthesized, stateful_template, NOTIFICATIONS)["Properties"]
+    # Then a deleted post's notifications are found in every inbox by the post's id, with their keys alone (all the
+    # cascade needs to delete them; a follow's notification has no post_id and stays out of the index)
+    by_post = next(i for i in properties["GlobalSecondaryIndexes"] if i["IndexName"] == "by_post")
+    assert by_post["KeySchema"][0] == {"AttributeName": "post_id", "KeyType": "HASH"}
+    assert by_post["Projection"] == {"ProjectionType": "KEYS_ONLY"}
 
 
 @pytest.mark.parametrize("table", TABLES, ids=lambda t: t.key)

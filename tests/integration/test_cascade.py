@@ -84,6 +84,20 @@ def test_a_deleted_post_leaves_nothing_behind(api: Api, pump: EventPump) -> None
     assert [n["type"] for n in api.call("GET", "/notifications", people["alice"]).json["items"]] == ["follow"]
 
 
+def test_a_mention_whose_comment_was_deleted_goes_with_the_post(api: Api, pump: EventPump) -> None:
+    # Given dave's mention of alice's post, outliving carol's comment that made it (no comment names dave now)
+    people, post = _world(api, pump)
+    comment = api.call("GET", f"/posts/{post}/comments", people["alice"]).json["items"][0]
+    assert api.call("DELETE", f"/posts/{post}/comments/{comment['comment_id']}", people["carol"]).status_code == 204
+    dave = int(people["dave"].user_id)
+    assert [n["type"] for n in _left_of(post, people)["notifications"] if n["user_id"] == dave] == ["mention"]
+    # When alice deletes the post
+    assert api.call("DELETE", f"/posts/{post}", people["alice"]).status_code == 204
+    pump.drain()
+    # Then no inbox keeps a notification about it, dave's included
+    assert _left_of(post, people) == NOTHING
+
+
 STEPS = [
     ("notifications", "forget_post"),
     ("comments", "purge"),

@@ -6,7 +6,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from aperture.adapters.dynamo import decode_cursor, encode_cursor, query_page
+from aperture.adapters.dynamo.common import decode_cursor, encode_cursor, query_page
 from aperture.errors import InvalidCursorError
 
 

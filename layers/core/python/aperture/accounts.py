@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from aperture.adapters.cognito import IdentityProvider, Tokens
-from aperture.adapters.dynamo import UserRepository
+from aperture.adapters.dynamo.users import UserRepository
 from aperture.models.api import SignupRequest, SignupResponse, TokenRequest
 from aperture.models.records import User
 

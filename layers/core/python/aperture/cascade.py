@@ -2,7 +2,7 @@
 
 A post's deletion is one transaction (the record, its count, its upload's state, and a PostDeleted event in the
 outbox). The outbox's stream hands the event to the `cascade` function, which removes, in order: the notifications
-about the post (its author's, and those of the users its comments mention, found first), the comments, the likes,
+about the post (in every user's inbox, through the notifications' by_post index), the comments, the likes,
 every Redis key of the post (like cache, Bloom filter, applied marks, cached copy, preview), its place in its
 author's recent posts and its followers' timelines, explore's buckets and engagements, then the raw upload and the
 images, and last tells the CDN. Every step deletes what is there and does nothing when it is gone, so a cascade
@@ -15,13 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from aperture.adapters.dynamo import (
-    CommentRepository,
-    HighlightRepository,
-    LikeRepository,
-    NotificationRepository,
-    StoryViewRepository,
-)
+from aperture.adapters.dynamo.comments import CommentRepository
+from aperture.adapters.dynamo.likes import LikeRepository
+from aperture.adapters.dynamo.notifications import NotificationRepository
+from aperture.adapters.dynamo.stories import HighlightRepository, StoryViewRepository
 from aperture.adapters.redis_store.comments import CommentPreviewCache
 from aperture.adapters.redis_store.explore import ExploreStore
 from aperture.adapters.redis_store.likes import LikeCache
@@ -68,9 +65,7 @@ class Cascade:
 
     def post_deleted(self, event: PostDeleted) -> CascadeOutcome:
         p = self.ports
-        # Notifications first: whom the comments mention is known only while the comments are there
-        notified = {event.author_id, *p.comments.mentioned(event.post_id)}
-        notifications = sum(p.notifications.forget_post(user, event.post_id) for user in sorted(notified))
+        notifications = p.notifications.forget_post(event.post_id)
         comments = p.comments.purge(event.post_id)
         likes = p.likes.purge(event.post_id)
         p.like_cache.forget(event.post_id)

@@ -10,7 +10,8 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from aperture.adapters.dynamo import CommentRepository, UserRepository
+from aperture.adapters.dynamo.comments import CommentRepository
+from aperture.adapters.dynamo.users import UserRepository
 from aperture.adapters.redis_store.affinity import AffinityStore
 from aperture.adapters.redis_store.comments import CommentPreviewCache
 from aperture.clock import iso

@@ -30,7 +30,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aperture.adapters.dynamo import PostRepository, UserRepository
+from aperture.adapters.dynamo.posts import PostRepository
+from aperture.adapters.dynamo.users import UserRepository
 from aperture.adapters.redis_store.affinity import AffinityStore
 from aperture.adapters.redis_store.client import PipelineBatch
 from aperture.adapters.redis_store.explore import GLOBAL, Engagement, ExploreStore

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
-from aperture.adapters.dynamo import FollowRepository, PostRepository, UserRepository
+from aperture.adapters.dynamo.graph import FollowRepository
+from aperture.adapters.dynamo.posts import PostRepository
+from aperture.adapters.dynamo.users import UserRepository
 from aperture.adapters.redis_store.timeline import Position, Timeline
 from aperture.adapters.sqs import JobQueue
 from aperture.models.events import CelebrityJob, FanoutJob

@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 from redis.exceptions import RedisError
 
-from aperture.adapters.dynamo import BlockRepository, FollowRepository, UserRepository
+from aperture.adapters.dynamo.graph import BlockRepository, FollowRepository
+from aperture.adapters.dynamo.users import UserRepository
 from aperture.adapters.redis_store.client import PipelineBatch, Slot
 from aperture.adapters.redis_store.graph import RelationshipCache
 from aperture.errors import ForbiddenError, InvalidInputError, UserNotFoundError

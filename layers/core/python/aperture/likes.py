@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 
 from redis.exceptions import RedisError
 
-from aperture.adapters.dynamo import LikeRepository
+from aperture.adapters.dynamo.likes import LikeRepository
 from aperture.adapters.redis_store.affinity import AffinityStore
 from aperture.adapters.redis_store.likes import (
     LIKE_APPLIED_SECONDS,

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from aperture.adapters.dynamo import DeviceRepository, NotificationRepository, UserRepository
+from aperture.adapters.dynamo.notifications import DeviceRepository, NotificationRepository
+from aperture.adapters.dynamo.users import UserRepository
 from aperture.adapters.sns import PushGateway
 from aperture.clock import iso
 from aperture.errors import DeviceNotFoundError, InvalidInputError

@@ -10,7 +10,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 from redis.exceptions import RedisError
 
-from aperture.adapters.dynamo import PostRepository, UploadRepository, UserRepository
+from aperture.adapters.dynamo.posts import PostRepository
+from aperture.adapters.dynamo.uploads import UploadRepository
+from aperture.adapters.dynamo.users import UserRepository
 from aperture.adapters.redis_store.client import PipelineBatch
 from aperture.adapters.redis_store.likes import LikeCache
 from aperture.adapters.redis_store.posts import PostCache

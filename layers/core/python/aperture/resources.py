@@ -21,6 +21,7 @@ class Index:
     name: str
     partition: Attribute
     sort: Attribute | None = None
+    projection: Literal["ALL", "KEYS_ONLY"] = "ALL"
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,14 @@ LIKES = Table(
     indexes=(Index("by_user", Attribute("user_id"), Attribute("post_id")),),
 )
 COMMENTS = Table(key="comments", partition=Attribute("post_id"), sort=Attribute("comment_id"))
+# Each user's inbox. The sparse by_post index holds only notifications about a post (a follow's has no post_id), keys
+# only: what a deleted post's cascade needs to find and delete them in every inbox, without a scan.
 NOTIFICATIONS = Table(
-    key="notifications", partition=Attribute("user_id"), sort=Attribute("notification_id"), ttl_attribute="expires_at"
+    key="notifications",
+    partition=Attribute("user_id"),
+    sort=Attribute("notification_id"),
+    indexes=(Index("by_post", Attribute("post_id"), Attribute("notification_id"), projection="KEYS_ONLY"),),
+    ttl_attribute="expires_at",
 )
 # Keys that group likes into one notification (one per post, recipient and window).
 NOTIFY_KEYS = Table(key="notify_keys", partition=Attribute("key", "S"), ttl_attribute="expires_at")

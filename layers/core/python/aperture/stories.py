@@ -20,15 +20,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 from redis.exceptions import RedisError
 
-from aperture.adapters.dynamo import (
-    EXPIRY_SHARDS,
-    FollowRepository,
-    HighlightRepository,
-    StoryRepository,
-    StoryViewRepository,
-    UploadRepository,
-    UserRepository,
-)
+from aperture.adapters.dynamo.graph import FollowRepository
+from aperture.adapters.dynamo.stories import EXPIRY_SHARDS, HighlightRepository, StoryRepository, StoryViewRepository
+from aperture.adapters.dynamo.uploads import UploadRepository
+from aperture.adapters.dynamo.users import UserRepository
 from aperture.adapters.kinesis import EventPublisher
 from aperture.adapters.redis_store.affinity import AffinityStore
 from aperture.adapters.redis_store.client import PipelineBatch

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from aperture.adapters.dynamo import UploadRepository
+from aperture.adapters.dynamo.uploads import UploadRepository
 from aperture.adapters.s3 import MediaStore
 from aperture.errors import (
     ConflictError,

@@ -9,21 +9,15 @@ from typing import Any, TypeVar
 from aperture.adapters.aws import client, dynamo_table, reset_clients
 from aperture.adapters.cloudfront import CdnCache
 from aperture.adapters.cognito import IdentityProvider, TokenVerifier
-from aperture.adapters.dynamo import (
-    BlocklistRepository,
-    BlockRepository,
-    CommentRepository,
-    DeviceRepository,
-    FollowRepository,
-    HighlightRepository,
-    LikeRepository,
-    NotificationRepository,
-    PostRepository,
-    StoryRepository,
-    StoryViewRepository,
-    UploadRepository,
-    UserRepository,
-)
+from aperture.adapters.dynamo.comments import CommentRepository
+from aperture.adapters.dynamo.graph import BlockRepository, FollowRepository
+from aperture.adapters.dynamo.likes import LikeRepository
+from aperture.adapters.dynamo.moderation import BlocklistRepository
+from aperture.adapters.dynamo.notifications import DeviceRepository, NotificationRepository
+from aperture.adapters.dynamo.posts import PostRepository
+from aperture.adapters.dynamo.stories import HighlightRepository, StoryRepository, StoryViewRepository
+from aperture.adapters.dynamo.uploads import UploadRepository
+from aperture.adapters.dynamo.users import UserRepository
 from aperture.adapters.kinesis import EventPublisher
 from aperture.adapters.outbox import Outbox
 from aperture.adapters.redis_store.affinity import AffinityStore

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from aperture.adapters.dynamo import UploadRepository
+from aperture.adapters.dynamo.uploads import UploadRepository
 from aperture.adapters.kinesis import EventPublisher
 from aperture.adapters.s3 import MediaStore
 from aperture.errors import RejectedMediaError, UploadNotFoundError

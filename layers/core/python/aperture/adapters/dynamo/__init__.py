@@ -1,0 +1,1 @@
+"""DynamoDB repositories, one module per capability, on the shared helpers of `common`."""
