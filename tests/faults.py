@@ -39,26 +39,6 @@ class FailAfter:
         return failing
 
 
-class Counting:
-    """Wraps a port and counts the calls of one method (pushes sent, say)."""
-
-    def __init__(self, port: Any, method: str) -> None:
-        self._port = port
-        self._method = method
-        self.calls = 0
-
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self._port, name)
-        if name != self._method:
-            return attribute
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            self.calls += 1
-            return attribute(*args, **kwargs)
-
-        return counted
-
-
 class Broken:
     """Wraps a port: the first `times` calls of `method` raise `error` without doing anything (a service that is
     down), the rest pass through. Composes with FailAfter: Broken(FailAfter(port, m), m) fails before, then after."""
@@ -126,7 +106,7 @@ class Throttled:
 
         # botocore sleeps between attempts through its module's `time`: that module alone gets a recording clock
         self._time = botocore.endpoint.time
-        botocore.endpoint.time = types.SimpleNamespace(sleep=self.backoffs.append)  # type: ignore[assignment]
+        botocore.endpoint.time = types.SimpleNamespace(sleep=self.backoffs.append)
         self._client.meta.events.register(self._event, self._refuse)
         return self
 

@@ -18,11 +18,14 @@ from aperture.media.moderation import Verdict
 from aperture.media.pipeline import MediaPorts, process_upload
 from aperture.models.events import PostReady
 from aperture.models.records import Upload
+from aperture.ports import Event
 from aperture.settings import get_settings
 from aperture.uploads import upload_key
 from bench import media_files
 from local.pump import EventPump
 from local.seeding import Account
+from tests.fakes import MemoryEvents
+from tests.faults import InjectedFaultError
 from tests.support import PASSWORD, Api, upload_photo, upload_to_s3
 
 MIB = 1024 * 1024
@@ -179,17 +182,17 @@ class Watched:
         return getattr(self._store, name)
 
 
-class Published:
-    """An event stream that keeps what is published (stories have no consumer to pump them to yet), and what
-    the store held when each event went out."""
+class Published(MemoryEvents):
+    """The event stream in memory (stories have no consumer to pump them to yet), noting what the store held when
+    each event went out."""
 
     def __init__(self, store: Watched) -> None:
+        super().__init__()
         self._store = store
-        self.events: list[Any] = []
         self.written_before: list[set[str]] = []
 
-    def publish(self, event: Any) -> None:
-        self.events.append(event)
+    def publish(self, event: Event) -> None:
+        super().publish(event)
         self.written_before.append(set(self._store.writes))
 
 
@@ -254,6 +257,31 @@ def test_a_story_is_stored_in_one_full_screen_size_and_announced_as_a_story(api:
     assert (event.width, event.height) == (1080, 1920)
     assert event.blurhash and len(event.blurhash) == 28
     assert events.written_before == [{keys["jpeg"], keys["webp"]}]
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["refused", "sent-then-died"])
+def test_a_ready_event_whose_publish_failed_is_published_by_the_retry(api: Api, pump: EventPump, after: bool) -> None:
+    # Given a story whose renditions are stored, and a stream that refuses its ready event (or takes it, and the
+    # function dies before it can say so)
+    alice = api.sign_up("alice")
+    key, upload = _story(alice, media_files.jpeg(1080, 1920), pump)
+    events = MemoryEvents()
+    events.fail("publish", after=after)
+    ports = replace(wiring.media_ports(), events=events)
+    with pytest.raises(InjectedFaultError):
+        process_upload(key, ports, wiring.media_limits())
+    # When S3's notification is delivered again
+    assert process_upload(key, ports, wiring.media_limits()) == "published"
+    # Then the story is announced (twice when the first went out, under one event id), and once post_ingest has
+    # taken every announcement, alice has one story and her upload is ready
+    published = [e for e in events.events if isinstance(e, PostReady)]
+    assert [e.post_id for e in published] == [upload.target_id] * (2 if after else 1)
+    assert len({e.event_id for e in published}) == 1
+    for event in published:
+        wiring.stories().ingest(event)
+    stories = api.call("GET", f"/users/{alice.user_id}/stories", alice).json["items"]
+    assert [s["story_id"] for s in stories] == [str(upload.target_id)]
+    assert api.call("GET", f"/uploads/{upload.upload_id}", alice).json["status"] == "ready"
 
 
 def test_a_small_story_is_not_upscaled(api: Api, pump: EventPump) -> None:

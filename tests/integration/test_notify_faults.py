@@ -14,7 +14,8 @@ from aperture.notifications import Notifier
 from aperture.settings import get_settings
 from local.invoke import LocalContext
 from local.seeding import Account, publish_post
-from tests.faults import Counting, FailAfter, InjectedFaultError
+from tests.fakes import MemoryPush
+from tests.faults import FailAfter, InjectedFaultError
 from tests.support import Api, follow_event
 
 
@@ -83,13 +84,47 @@ def test_a_follow_notification_fails_after_it_is_written_and_the_retry_delivers_
     assert [(n["type"], n["actor"]["username"]) for n in _inbox(api, alice)] == [("follow", bob.username)]
 
 
-def test_a_failed_push_is_sent_on_the_retry_and_the_notification_stays_one(api: Api) -> None:
+def _phone(api: Api, who: Account) -> MemoryPush:
+    """`who`'s phone, registered through the API, behind a push service in memory that records what it is sent."""
+    _with_device(api, who)
+    push = MemoryPush()
+    for device in wiring.devices().of_user(int(who.user_id)):
+        push.endpoints[device.endpoint_arn] = int(who.user_id)
+    return push
+
+
+def _pushed(push: MemoryPush) -> list[tuple[str, dict[str, str]]]:
+    return [(sent.body, sent.data) for sent in push.sent]
+
+
+def test_a_push_the_push_service_refused_is_sent_by_the_retry_and_the_notification_stays_one(api: Api) -> None:
     alice, bob = api.sign_up("alice"), api.sign_up("bob")
-    _with_device(api, alice)
-    failing = FailAfter(wiring.push(), "send")
-    _fails_then_retries(follow_event(bob, alice), push=failing)
-    # The push went out (at least once: the failed attempt had sent it too) and the inbox holds one notification
-    assert failing.calls == 1
+    push = _phone(api, alice)
+    # Given the push service refuses the first send
+    push.fail("send")
+    event = follow_event(bob, alice)
+    with pytest.raises(InjectedFaultError):
+        _notifier(push=push).handle(event)
+    # When the record is retried
+    assert _notifier(push=push).handle(event) == 1
+    # Then alice's phone got the push once, and her inbox holds one notification
+    assert _pushed(push) == [(f"{bob.username} started following you", {"type": "follow"})]
+    assert len(_inbox(api, alice)) == 1
+
+
+def test_a_delivery_that_dies_right_after_its_push_pushes_once_more_at_most(api: Api) -> None:
+    alice, bob = api.sign_up("alice"), api.sign_up("bob")
+    push = _phone(api, alice)
+    # Given the push went out and then the function died, before it could mark the record done
+    push.fail("send", after=True)
+    event = follow_event(bob, alice)
+    with pytest.raises(InjectedFaultError):
+        _notifier(push=push).handle(event)
+    # When the record is retried, and delivered once more after that
+    assert _notifier(push=push).handle(event) == 1
+    assert _notifier(push=push).handle(event) == 1
+    # Then the phone got it twice (at least once: a push cannot be taken back), never three times, and the inbox once
+    assert _pushed(push) == [(f"{bob.username} started following you", {"type": "follow"})] * 2
     assert len(_inbox(api, alice)) == 1
 
 
@@ -153,10 +188,9 @@ def test_a_comment_and_its_mention_fail_part_way_and_each_is_delivered_once(api:
 
 def test_a_redelivered_event_notifies_nobody_twice_and_pushes_once(api: Api) -> None:
     alice, bob = api.sign_up("alice"), api.sign_up("bob")
-    _with_device(api, alice)
-    push = Counting(wiring.push(), "send")
+    push = _phone(api, alice)
     event = follow_event(bob, alice)
     assert _notifier(push=push).handle(event) == 1
     assert _notifier(push=push).handle(event) == 1  # the saved result, without doing the work again
-    assert push.calls == 1
+    assert _pushed(push) == [(f"{bob.username} started following you", {"type": "follow"})]
     assert len(_inbox(api, alice)) == 1

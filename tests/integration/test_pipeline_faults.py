@@ -9,10 +9,13 @@ from typing import Any
 import pytest
 
 from aperture import wiring
+from aperture.fanout import Fanout
 from aperture.models.events import FanoutJob
 from aperture.posts import Posts
+from aperture.settings import get_settings
 from local.pump import EventPump
 from local.seeding import Account, ready_event
+from tests.fakes import MemoryJobs
 from tests.faults import FailAfter, InjectedFaultError
 from tests.support import Api, settings_env
 
@@ -47,6 +50,39 @@ def test_post_ingest_dies_after_each_step_and_the_retry_publishes_the_post_once(
     assert [p["post_id"] for p in api.call("GET", f"/users/{author.user_id}/posts", fan).json["items"]] == [post]
     assert api.call("GET", f"/users/{author.username}", fan).json["post_count"] == 1
     assert api.call("GET", f"/posts/{post}", fan).json["like_count"] == 0
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["refused", "sent-then-died"])
+def test_fanout_jobs_the_queue_failed_on_are_queued_by_the_retry_and_the_post_lands_once(api: Api, after: bool) -> None:
+    with settings_env(APERTURE_CELEBRITY_THRESHOLD="100", APERTURE_FANOUT_JOB_SIZE="2"):
+        author, fans = api.sign_up("author"), [api.sign_up("fan") for _ in range(5)]
+        for fan in fans:
+            api.call("PUT", f"/users/{author.user_id}/follow", fan)
+            _feed(api, fan)
+        # Given the fanout queue (in memory here) that fails its first batch of jobs
+        jobs = MemoryJobs()
+        jobs.fail("enqueue", after=after)
+        settings = get_settings()
+        fanout = Fanout(
+            timeline=wiring.timeline(),
+            follows=wiring.follows(),
+            users=wiring.users(),
+            jobs=jobs,
+            threshold=settings.celebrity_threshold,
+            job_size=settings.fanout_job_size,
+            posts=wiring.post_repository(),
+        )
+        event = ready_event(author, "post", ("150", "640", "1080"), width=1080, height=1080)
+        with pytest.raises(InjectedFaultError):
+            _ingest(event, fanout=fanout)
+        # When the ready event is delivered again, and the fanout workers run every job queued
+        _ingest(event, fanout=fanout)
+        for job in jobs.jobs:
+            wiring.fanout().run(job)
+        # Then every fan sees the post once (three jobs of two followers; sent twice when the first batch went out)
+        assert len(jobs.jobs) == (6 if after else 3)
+        for fan in fans:
+            assert _feed(api, fan).count(str(event.post_id)) == 1
 
 
 class DiesHalfWay:

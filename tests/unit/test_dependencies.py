@@ -106,6 +106,44 @@ def test_the_layer_imports_none_of_the_code_around_it() -> None:
     assert {name: imports for name, imports in found.items() if imports} == {}
 
 
+# What an adapter may build on: data, the ports it implements, declarations and settings, errors, ids, and other
+# adapters; never the logic that uses it (handler -> logic -> adapters).
+ADAPTER_BASIS = {
+    "aperture.adapters",
+    "aperture.models",
+    "aperture.ports",
+    "aperture.resources",
+    "aperture.settings",
+    "aperture.errors",
+    "aperture.ids",
+    "aperture.bloom",
+    "aperture.observability",
+}
+
+
+def test_adapters_import_no_logic() -> None:
+    # Given every adapter module and what of the domain package it imports
+    found = {
+        name: sorted(i for i in imports if _within(i, {"aperture"}) and not _within(i, ADAPTER_BASIS | {name}))
+        for name, imports in modules("aperture", LAYER)
+        if _within(name, {"aperture.adapters"})
+    }
+    # Then none reaches up into the logic that uses it
+    assert {name: imports for name, imports in found.items() if imports} == {}
+
+
+def test_the_logic_talks_to_streams_queues_push_and_the_bucket_only_through_ports() -> None:
+    # Given the logic modules (every module of the layer but the adapters and wiring, which builds the real ones)
+    concrete = {"aperture.adapters.kinesis", "aperture.adapters.sqs", "aperture.adapters.sns", "aperture.adapters.s3"}
+    found = {
+        name: sorted(i for i in imports if _within(i, concrete))
+        for name, imports in modules("aperture", LAYER)
+        if not _within(name, {"aperture.adapters", "aperture.wiring"})
+    }
+    # Then none names a concrete adapter: each takes the port (aperture.ports), so a fake can stand in
+    assert {name: imports for name, imports in found.items() if imports} == {}
+
+
 def _distribution(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 

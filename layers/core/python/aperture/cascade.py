@@ -25,8 +25,8 @@ from aperture.adapters.redis_store.likes import LikeCache
 from aperture.adapters.redis_store.posts import PostCache
 from aperture.adapters.redis_store.stories import StoryCache
 from aperture.adapters.redis_store.timeline import Timeline
-from aperture.adapters.s3 import MediaStore
 from aperture.models.events import PostDeleted, StoryDeleted
+from aperture.ports import ImageStore
 from aperture.resources import IMAGE_PREFIX
 from aperture.stories import forget_followers_trays
 from aperture.uploads import upload_key
@@ -42,7 +42,7 @@ class CascadePorts:
     post_cache: PostCache
     timeline: Timeline
     explore: ExploreStore
-    images: MediaStore
+    images: ImageStore
     followers: Callable[[int], Iterator[list[int]]]  # an author's followers, a page at a time
     story_views: StoryViewRepository
     highlights: HighlightRepository

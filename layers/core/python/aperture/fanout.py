@@ -14,8 +14,8 @@ from aperture.adapters.dynamo.graph import FollowRepository
 from aperture.adapters.dynamo.posts import PostRepository
 from aperture.adapters.dynamo.users import UserRepository
 from aperture.adapters.redis_store.timeline import Position, Timeline
-from aperture.adapters.sqs import JobQueue
 from aperture.models.events import CelebrityJob, FanoutJob
+from aperture.ports import JobSink
 
 REBUILD_PER_AUTHOR = 50  # recent posts taken from each followee when a timeline is rebuilt
 
@@ -33,7 +33,7 @@ class Fanout:
         timeline: Timeline,
         follows: FollowRepository,
         users: UserRepository,
-        jobs: JobQueue,
+        jobs: JobSink,
         threshold: int,
         job_size: int,
         posts: PostRepository,

@@ -18,7 +18,6 @@ from typing import Literal
 
 from aperture.adapters.dynamo.notifications import DeviceRepository, NotificationRepository
 from aperture.adapters.dynamo.users import UserRepository
-from aperture.adapters.sns import PushGateway
 from aperture.clock import iso
 from aperture.errors import DeviceNotFoundError, InvalidInputError
 from aperture.idempotency import Once
@@ -27,6 +26,7 @@ from aperture.models.api import DeviceView, NotificationPage, NotificationView, 
 from aperture.models.events import AnyEvent, CommentCreated, FollowChanged, LikeChanged
 from aperture.models.records import Device, Notification, NotificationType
 from aperture.observability import logger
+from aperture.ports import PushService
 
 ACTORS_KEPT = 5
 
@@ -74,7 +74,7 @@ class Notifier:
         repo: NotificationRepository,
         users: UserRepository,
         devices: DeviceRepository,
-        push: PushGateway,
+        push: PushService,
         hidden_from: Callable[[int], set[int]],
         once: Once,
         ttl_days: int,
@@ -158,7 +158,7 @@ class Inbox:
         repo: NotificationRepository,
         users: UserRepository,
         devices: DeviceRepository,
-        push: PushGateway,
+        push: PushService,
         now_ms: Callable[[], int],
         hidden_from: Callable[[int], set[int]] = lambda user_id: set(),
         existing_posts: Callable[[set[int]], set[int]] = lambda post_ids: post_ids,

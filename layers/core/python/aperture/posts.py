@@ -16,7 +16,6 @@ from aperture.adapters.dynamo.users import UserRepository
 from aperture.adapters.redis_store.client import PipelineBatch
 from aperture.adapters.redis_store.likes import LikeCache
 from aperture.adapters.redis_store.posts import PostCache
-from aperture.adapters.s3 import MediaStore
 from aperture.cdn import image_urls
 from aperture.clock import iso
 from aperture.comments import Comments
@@ -28,6 +27,7 @@ from aperture.models.api import CommentView, ImageFormats, Page, Post, UserRef
 from aperture.models.events import PostDeleted, PostReady
 from aperture.models.records import PostRecord
 from aperture.observability import logger
+from aperture.ports import ImageStore
 from aperture.uploads import upload_key
 
 
@@ -193,7 +193,7 @@ class PostPorts:
     views: PostViews
     fanout: Fanout
     like_cache: LikeCache
-    images: MediaStore
+    images: ImageStore
     graph: Graph
     now_ms: Callable[[], int]
 

@@ -10,15 +10,15 @@ events stream know an event by its id.
 
 from __future__ import annotations
 
-from aperture.adapters.kinesis import EventPublisher
 from aperture.comments import Comments
 from aperture.graph import Graph
 from aperture.likes import Likes
 from aperture.models.events import AnyEvent, CommentCreated, FollowChanged, LikeChanged
+from aperture.ports import EventSink
 
 
 class Relay:
-    def __init__(self, events: EventPublisher, likes: Likes, graph: Graph, comments: Comments) -> None:
+    def __init__(self, events: EventSink, likes: Likes, graph: Graph, comments: Comments) -> None:
         self._events = events
         self._likes = likes
         self._graph = graph

@@ -24,11 +24,9 @@ from aperture.adapters.dynamo.graph import FollowRepository
 from aperture.adapters.dynamo.stories import EXPIRY_SHARDS, HighlightRepository, StoryRepository, StoryViewRepository
 from aperture.adapters.dynamo.uploads import UploadRepository
 from aperture.adapters.dynamo.users import UserRepository
-from aperture.adapters.kinesis import EventPublisher
 from aperture.adapters.redis_store.affinity import AffinityStore
 from aperture.adapters.redis_store.client import PipelineBatch
 from aperture.adapters.redis_store.stories import StoryCache
-from aperture.adapters.s3 import MediaStore
 from aperture.cdn import image_urls
 from aperture.clock import iso
 from aperture.errors import ForbiddenError, InvalidCursorError, NotFoundError, TooManyRequestsError
@@ -37,6 +35,7 @@ from aperture.models.api import ImageFormats, Page, Story, StoryViewer, StoryVie
 from aperture.models.events import PostReady, StoryDeleted, StoryViewed
 from aperture.models.records import StoryRecord, StoryView, User
 from aperture.observability import logger
+from aperture.ports import EventSink, ImageStore
 from aperture.ranking import AFFINITY_WEIGHTS
 from aperture.resources import IMAGE_PREFIX
 from aperture.uploads import upload_key
@@ -60,8 +59,8 @@ class StoryPorts:
     graph: Graph
     cache: StoryCache
     affinity: AffinityStore
-    view_events: EventPublisher
-    images: MediaStore
+    view_events: EventSink
+    images: ImageStore
     is_celebrity: Callable[[int], bool]
     redis: Any
     now_ms: Callable[[], int]

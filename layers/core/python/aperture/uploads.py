@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from aperture.adapters.dynamo.uploads import UploadRepository
-from aperture.adapters.s3 import MediaStore
 from aperture.errors import (
     ConflictError,
     ForbiddenError,
@@ -16,6 +15,7 @@ from aperture.errors import (
 )
 from aperture.models.api import CreateUploadRequest, CreateUploadResponse, UploadStatusResponse
 from aperture.models.records import Upload
+from aperture.ports import ImageStore
 from aperture.resources import UPLOAD_PREFIX
 from aperture.settings import Settings
 
@@ -38,7 +38,7 @@ class UploadGrants:
     """Uploads as a client sees them: a presigned POST granted for one photo, then its status until it is ready."""
 
     def __init__(
-        self, uploads: UploadRepository, store: MediaStore, now: Callable[[], float], settings: Settings
+        self, uploads: UploadRepository, store: ImageStore, now: Callable[[], float], settings: Settings
     ) -> None:
         self._uploads = uploads
         self._store = store

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
-
-class Event(Protocol):
-    @property
-    def partition_key(self) -> str: ...
-
-    def model_dump_json(self) -> str: ...
+from aperture.ports import Event
 
 
 class EventPublisher:

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from aperture.ports import PresignedPost
 from aperture.resources import UPLOAD_PREFIX
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 # Raw uploads tagged so are expired by the bucket's lifecycle rule; untagged (failed) ones are kept longer.
 PROCESSED_TAG = {"Key": "aperture-state", "Value": "processed"}
-
-
-@dataclass(frozen=True)
-class PresignedPost:
-    url: str
-    fields: dict[str, str]
 
 
 class MediaStore:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any
+
+from aperture.ports import Job
 
 SEND_BATCH = 10  # SendMessageBatch's limit
-
-
-class Job(Protocol):
-    def model_dump_json(self) -> str: ...
 
 
 class JobQueue:

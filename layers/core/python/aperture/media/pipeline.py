@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from PIL import Image
 
 from aperture.adapters.dynamo.uploads import UploadRepository
-from aperture.adapters.kinesis import EventPublisher
-from aperture.adapters.s3 import MediaStore
 from aperture.errors import RejectedMediaError, UploadNotFoundError
 from aperture.media.decode import decode
 from aperture.media.moderation import Moderator
@@ -35,6 +33,7 @@ from aperture.media.render import (
 from aperture.models.events import PostReady
 from aperture.models.records import Upload, UploadState
 from aperture.observability import logger
+from aperture.ports import EventSink, ImageStore
 from aperture.resources import IMAGE_PREFIX
 from aperture.uploads import parse_upload_key
 
@@ -47,9 +46,9 @@ def image_key(user_id: int, post_id: int, size: str, fmt: str) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class MediaPorts:
-    store: MediaStore
+    store: ImageStore
     uploads: UploadRepository
-    events: EventPublisher
+    events: EventSink
     moderator: Moderator
     now_ms: Callable[[], int]
 
