@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from aperture import wiring
-from aperture.explore import MAX_PER_AUTHOR, MAX_PER_TOPIC, WINDOW
+from aperture.explore import MAX_PER_AUTHOR, MAX_PER_TOPIC, PAGE_MAX_PER_AUTHOR, WINDOW
 from aperture.models.events import LikeChanged
 from bench.round_trips import RoundTrips
 from local.invoke import invoke
@@ -194,6 +194,36 @@ def test_a_page_is_diverse_in_authors_and_topics(api: Api, pump: EventPump, peop
     assert max(authors.count(a) for a in authors) <= MAX_PER_AUTHOR
     assert topics.count("food") <= MAX_PER_TOPIC
     assert any(t != "food" for t in topics)
+
+
+def test_a_small_instance_never_crowds_a_page_with_one_author(
+    api: Api, pump: EventPump, people: dict[str, Account]
+) -> None:
+    # Given a small instance: one prolific author with eight posts, and two others with one each
+    prolific = api.sign_up("prolific")
+    theirs = [post(prolific, f"topic{i}") for i in range(8)]
+    others = [post(api.sign_up(f"quiet{i}"), "quiet") for i in range(2)]
+    pump.drain()
+    for post_id in (*theirs, *others):
+        like(api, people["erin"], post_id)
+    refresh(pump)
+    # When alice pages through explore, ten at a time
+    pages: list[list[int]] = []
+    cursor = None
+    while True:
+        page, cursor = explore(api, people["alice"], cursor, limit=10)
+        pages.append(page)
+        if cursor is None:
+            break
+    # Then no page holds more than three posts by one author (the first is short rather than crowded), and the
+    # deferred posts come on later pages, each exactly once
+    by_author = {p: "prolific" for p in theirs} | {p: p for p in others}
+    for page in pages:
+        authors = [by_author[p] for p in page]
+        assert max(authors.count(a) for a in authors) <= PAGE_MAX_PER_AUTHOR
+    assert len(pages[0]) == PAGE_MAX_PER_AUTHOR + len(others)
+    shown = [p for page in pages for p in page]
+    assert sorted(shown) == sorted([*theirs, *others])
 
 
 def test_followed_blocked_and_deleted_never_show_and_the_page_is_refilled(

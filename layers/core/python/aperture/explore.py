@@ -34,7 +34,7 @@ from aperture.adapters.dynamo.posts import PostRepository
 from aperture.adapters.dynamo.users import UserRepository
 from aperture.adapters.redis_store.affinity import AffinityStore
 from aperture.adapters.redis_store.client import PipelineBatch
-from aperture.adapters.redis_store.explore import GLOBAL, Engagement, ExploreStore
+from aperture.adapters.redis_store.explore import GLOBAL, Engagement, ExploreStore, ReorderedList
 from aperture.adapters.vectors import IndexUnavailableError, VectorIndex
 from aperture.errors import InvalidCursorError
 from aperture.graph import Graph
@@ -63,6 +63,7 @@ WINDOW = 10
 MAX_PER_TOPIC = 3
 MAX_PER_AUTHOR = 1
 MAX_REFILLS = 5
+PAGE_MAX_PER_AUTHOR = 3  # on any page, however few the candidates: the rest wait for later pages
 CURSOR = re.compile(r"(\d{1,20})\.(\d{1,6})")
 
 
@@ -550,20 +551,43 @@ class Explore:
                 list_id = new_list_id(now)
                 self.ports.store.put_list(viewer_id, list_id, ids, self._page_seconds)
         hidden = hidden_slot.value if hidden_slot.value is not None else self.ports.graph.hidden_from(viewer_id)
+        items, ids, offset, moved = self._fill(viewer_id, ids, start, limit, hidden, followed_since)
+        reordered = ReorderedList(list_id, ids, current is not None and current.list_id == list_id) if moved else None
+        self.ports.store.mark_seen(viewer_id, [int(p.post_id) for p in items], now, reordered)
+        next_cursor = encode_cursor(list_id, offset) if offset < len(ids) else None
+        return Page[Post](items=items, next_cursor=next_cursor)
+
+    def _fill(
+        self, viewer_id: int, ids: list[int], start: int, limit: int, hidden: set[int], followed_since: set[int]
+    ) -> tuple[list[Post], list[int], int, bool]:
+        """The page's posts from `start` on, at most PAGE_MAX_PER_AUTHOR by any author: the page, the list (its
+        deferred posts moved right after the page, where the next page starts), the next offset, and whether
+        anything moved."""
         items: list[Post] = []
+        deferred: list[int] = []
+        per_author: dict[str, int] = {}
         offset = start
         for _ in range(MAX_REFILLS):
             chunk = ids[offset : offset + limit - len(items)]
             if not chunk:
                 break
             offset += len(chunk)
-            shown = self.ports.views.many(viewer_id, chunk, hidden=hidden)
-            items.extend(p for p in shown if int(p.author.user_id) not in followed_since)
+            for post in self.ports.views.many(viewer_id, chunk, hidden=hidden):
+                author = post.author.user_id
+                if int(author) in followed_since:
+                    continue
+                if per_author.get(author, 0) >= PAGE_MAX_PER_AUTHOR:
+                    deferred.append(int(post.post_id))  # to a later page: a short page beats a crowded one
+                    continue
+                per_author[author] = per_author.get(author, 0) + 1
+                items.append(post)
             if len(items) >= limit:
                 break
-        self.ports.store.mark_seen(viewer_id, [int(p.post_id) for p in items], now)
-        next_cursor = encode_cursor(list_id, offset) if offset < len(ids) else None
-        return Page[Post](items=items, next_cursor=next_cursor)
+        if not deferred:
+            return items, ids, offset, False
+        moved = set(deferred)
+        reordered = [p for p in ids[:offset] if p not in moved] + deferred + ids[offset:]
+        return items, reordered, offset - len(deferred), True
 
 
 def _candidate(record: PostRecord) -> Candidate:

@@ -404,12 +404,31 @@ class ExploreStore:
             pipe.zrevrange(engaged_key(user_id), 0, limit - 1)
         return {u: [int(m) for m in reply] for u, reply in zip(user_ids, pipe.execute(), strict=True)}
 
-    def mark_seen(self, user_id: int, post_ids: Sequence[int], now_ms: int) -> None:
-        if not post_ids:
+    def mark_seen(
+        self, user_id: int, post_ids: Sequence[int], now_ms: int, reordered: ReorderedList | None = None
+    ) -> None:
+        """Remember what a page showed; with `reordered`, also store the list in its new order (posts a page
+        deferred moved down), in the same round trip and keeping each key's expiry."""
+        if not post_ids and reordered is None:
             return
         pipe = self._redis.pipeline(transaction=False)
-        queue_capped_add(pipe, seen_key(user_id), {str(p): now_ms for p in post_ids}, SEEN_CAP, SEEN_SECONDS)
+        if post_ids:
+            queue_capped_add(pipe, seen_key(user_id), {str(p): now_ms for p in post_ids}, SEEN_CAP, SEEN_SECONDS)
+        if reordered is not None:
+            listed = ",".join(map(str, reordered.post_ids))
+            pipe.set(list_key(user_id, reordered.list_id), listed, keepttl=True, xx=True)
+            if reordered.current:
+                pipe.set(current_key(user_id), f"{reordered.list_id}:{listed}", keepttl=True, xx=True)
         pipe.execute()
+
+
+@dataclass(frozen=True)
+class ReorderedList:
+    """A viewer's list in a new order, under its id (and as their current list when it is that one)."""
+
+    list_id: str
+    post_ids: Sequence[int]
+    current: bool
 
 
 def _vector(raw: str | None) -> list[float] | None:
