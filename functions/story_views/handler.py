@@ -29,7 +29,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, l
         if isinstance(parsed, StoryViewed):
             views.append(parsed)
     try:
-        written = wiring.stories().write_views(views)
+        written = wiring.story_view_log().write(views)
     except Exception:
         logger.exception("story views not written; the batch will be retried")
         return {"batchItemFailures": [{"itemIdentifier": records[0].kinesis.sequence_number}] if records else []}

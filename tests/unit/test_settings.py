@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import ast
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from aperture import wiring
 from aperture.adapters.redis_store.client import redis_client
-from aperture.resources import function
+from aperture.resources import FUNCTIONS, Function, function
 from aperture.settings import MissingSettingError, Settings, get_settings, required_on_lambda, setting_variable
 
 FEED = function("feed")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -159,3 +162,35 @@ def test_what_a_deployed_function_needs_follows_its_grants() -> None:
         "APERTURE_MEDIA_BUCKET",
         *(f"APERTURE_TABLE_{t}" for t in ("POSTS", "USERS", "FOLLOWS", "BLOCKS", "LIKES", "COMMENTS")),
     }
+
+
+def _factories_called_by(handler: Path) -> list[str]:
+    """The wiring factories a handler module calls (`wiring.feed()`, ...), read from its source."""
+    calls = {
+        node.func.attr
+        for node in ast.walk(ast.parse(handler.read_text()))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "wiring"
+    }
+    return sorted(calls)
+
+
+@pytest.mark.parametrize("declared", FUNCTIONS, ids=lambda f: f.name)
+def test_every_service_a_handler_calls_can_be_built_with_what_its_function_is_given(
+    monkeypatch: pytest.MonkeyPatch, declared: Function
+) -> None:
+    # Given the function deployed as declared: one outside the VPC has no REDIS_URL, and every other value is what
+    # the stacks give it (a Redis or OpenSearch endpoint, if any, well formed)
+    overrides = {"REDIS_URL": "redis://cache.invalid:6379"} if declared.redis else {}
+    if "opensearch_url" in required_on_lambda(declared):
+        overrides["OPENSEARCH_URL"] = "https://search.invalid"
+    _deployed(monkeypatch, declared.name, **overrides)
+    handler = ROOT / "functions" / declared.name / "handler.py"
+    factories = _factories_called_by(handler)
+    # When each service its handler calls is built (building connects to nothing)
+    for factory in factories:
+        getattr(wiring, factory)()
+    # Then none needs a setting the function is not given (a Redis client outside the VPC, say)
+    assert factories or declared.name == "health"

@@ -41,10 +41,6 @@ class ShiftedClock:
 _clock: Clock = SystemClock()
 
 
-def get_clock() -> Clock:
-    return _clock
-
-
 def use_clock(clock: Clock) -> None:
     """Install the process-wide clock (the local runtime does this once at start)."""
     global _clock  # noqa: PLW0603 - the clock is a process-wide port by design

@@ -584,7 +584,12 @@ FUNCTIONS: tuple[Function, ...] = (
         # at five minutes each), which bounds the burst of deletions absorbed before messages reach the dead-letter
         # queue (kept 14 days, to redrive). No batching window: it would only delay the invalidation (each message is
         # a request of its own anyway), and it never limits a backlog, whose batches fill at once.
-        trigger=SqsTrigger("cdn_invalidations", batch_size=7, max_receives=12, max_concurrency=2),
+        trigger=SqsTrigger(
+            "cdn_invalidations",
+            batch_size=CDN_WILDCARD_PATHS_IN_PROGRESS // 2,
+            max_receives=12,
+            max_concurrency=2,
+        ),
         description="Invalidates deleted images at the CDN: one CloudFront invalidation per queued key prefix",
     ),
     Function(

@@ -385,18 +385,6 @@ class Stories:
             forget_followers_trays(stored.author_id, ports.cache, ports.follows.followers, ports.is_celebrity)
         return outcome == "created"
 
-    def write_views(self, events: Iterable[StoryViewed]) -> int:
-        """Batch-write viewer-list entries from story-view events; a redelivered event rewrites the same item."""
-        rows = [
-            (
-                StoryView(story_id=e.story_id, viewer_id=e.viewer_id, viewed_at=e.occurred_at),
-                e.story_expires_at or e.occurred_at + self._ttl_ms,  # events from before expires_at was sent: a bound
-            )
-            for e in events
-        ]
-        self.ports.views.put_many(rows)
-        return len(rows)
-
     def restore_live_sets(self) -> int | None:
         """If Redis lost its data, put every live story back into its author's live set (from the expiry index,
         which holds exactly the stories not yet ended or deleted), so trays show them again; the number restored,
@@ -445,6 +433,27 @@ class Stories:
                         archived += outcome == "archived"
                         deleted += outcome == "deleted"
         return ExpiryOutcome(archived=archived, deleted=deleted)
+
+
+class StoryViewLog:
+    """Who viewed each story, written in batches from the story-views stream (story_views runs outside the VPC,
+    with no Redis)."""
+
+    def __init__(self, views: StoryViewRepository, ttl_seconds: int) -> None:
+        self._views = views
+        self._ttl_ms = ttl_seconds * 1000
+
+    def write(self, events: Iterable[StoryViewed]) -> int:
+        """Batch-write viewer-list entries; a redelivered event rewrites the same item."""
+        rows = [
+            (
+                StoryView(story_id=e.story_id, viewer_id=e.viewer_id, viewed_at=e.occurred_at),
+                e.story_expires_at or e.occurred_at + self._ttl_ms,  # events from before expires_at was sent: a bound
+            )
+            for e in events
+        ]
+        self._views.put_many(rows)
+        return len(rows)
 
 
 def forget_followers_trays(

@@ -59,7 +59,7 @@ from aperture.posts import PostPorts, Posts, PostViewPorts, PostViews
 from aperture.ranking import RankingModel
 from aperture.relay import Relay
 from aperture.settings import get_settings
-from aperture.stories import Stories, StoryPorts
+from aperture.stories import Stories, StoryPorts, StoryViewLog
 from aperture.uploads import UploadGrants
 
 T = TypeVar("T")
@@ -258,14 +258,23 @@ def likes() -> Likes:
 
 
 @built_once
+def comment_repository() -> CommentRepository:
+    settings = get_settings()
+    return CommentRepository(dynamo_table(settings.table_comments), dynamo_table(settings.table_posts), outbox())
+
+
+@built_once
+def comment_previews() -> CommentPreviewCache:
+    return CommentPreviewCache(redis_client())
+
+
+@built_once
 def comments() -> Comments:
     settings = get_settings()
-    repo = CommentRepository(dynamo_table(settings.table_comments), dynamo_table(settings.table_posts), outbox())
-    previews = CommentPreviewCache(redis_client())
     return Comments(
-        repo=repo,
+        repo=comment_repository(),
         users=users(),
-        previews=previews,
+        previews=comment_previews(),
         preview_size=settings.comment_preview_size,
         new_id=new_id,
         now_ms=now_ms,
@@ -384,13 +393,12 @@ def notifier() -> Notifier:
 
 @built_once
 def cascade() -> Cascade:
-    settings = get_settings()
     ports = CascadePorts(
-        comments=CommentRepository(dynamo_table(settings.table_comments), dynamo_table(settings.table_posts), outbox()),
+        comments=comment_repository(),
         likes=like_repository(),
         notifications=notification_repository(),
         like_cache=like_cache(),
-        previews=CommentPreviewCache(redis_client()),
+        previews=comment_previews(),
         post_cache=post_cache(),
         timeline=timeline(),
         explore=explore_store(),
@@ -463,6 +471,11 @@ def story_cache() -> StoryCache:
 @built_once
 def story_view_events() -> EventPublisher:
     return EventPublisher(client("kinesis"), get_settings().stream_story_views)
+
+
+@built_once
+def story_view_log() -> StoryViewLog:
+    return StoryViewLog(story_views(), get_settings().story_ttl_seconds)
 
 
 @built_once

@@ -114,14 +114,6 @@ class StoryRepository:
         pages = query_pages(self._table, IndexName="by_expiry", KeyConditionExpression=condition)
         return (StoryRecord.model_validate(plain(item)) for page in pages for item in page)
 
-    def mark_deleted(self, story_id: int) -> None:
-        """Soft delete: the record stays (so a redelivered 'ready' event finds it) until TTL purges it."""
-        self._table.update_item(
-            Key={"story_id": story_id},
-            UpdateExpression="SET deleted = :yes REMOVE expiry_shard",
-            ExpressionAttributeValues={":yes": True},
-        )
-
     def mark_ended(self, story_id: int, outcome: str, view_count: int | None) -> bool:
         """Take a story out of the expiry index, keeping its final view count; False if it was ended already."""
         return update_if(

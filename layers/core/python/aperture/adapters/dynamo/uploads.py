@@ -88,13 +88,6 @@ class UploadRepository:
             raise UploadNotFoundError(f"upload {upload_id} does not exist")
         return Upload.model_validate(plain(item))
 
-    def mark_removed(self, upload_id: int, at_ms: int) -> None:
-        """What this upload made was deleted: a redelivered 'ready' event must not bring it back."""
-        # A record expired already needs no mark: redeliveries are refused anyway.
-        update_if(
-            self._table, {"upload_id": upload_id}, "SET removed_at = :at", "attribute_exists(upload_id)", {":at": at_ms}
-        )
-
     def set_status(
         self,
         upload_id: int,
