@@ -5,12 +5,26 @@ from __future__ import annotations
 import base64
 import time
 
+from aperture import wiring
 from aperture.adapters.aws import client
+from aperture.clock import now_ms
 from aperture.models.events import FollowChanged, PostReady
 from aperture.settings import get_settings
 from local.invoke import invoke
 from local.pump import EventPump
 from tests.support import Api, jpeg_bytes, upload_photo
+
+
+def test_tags_in_a_caption_file_the_post_under_them_and_count_for_explore(api: Api, pump: EventPump) -> None:
+    # Given alice posts from a client that sends no hashtags, with tags in her caption
+    alice = api.sign_up("alice")
+    grant = upload_photo(api, alice, jpeg_bytes(), caption="Low tide #Beach #sunset_walk", hashtags=["Lisbon"])
+    pump.drain()
+    # Then the post is filed under what was sent and the caption's tags
+    post = api.call("GET", f"/posts/{grant['target_id']}", alice).json
+    assert post["hashtags"] == ["Lisbon", "beach", "sunset_walk"]
+    # And explore counts it under those topics, as it does sent hashtags
+    assert {"beach", "sunset_walk", "lisbon"} <= set(wiring.explore_store().topics(now_ms(), 10))
 
 
 def test_a_photo_reaches_a_followers_feed_with_every_rendition(api: Api, pump: EventPump) -> None:

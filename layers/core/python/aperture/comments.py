@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import re
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -14,6 +13,7 @@ from aperture.adapters.dynamo.comments import CommentRepository
 from aperture.adapters.dynamo.users import UserRepository
 from aperture.adapters.redis_store.affinity import AffinityStore
 from aperture.adapters.redis_store.comments import CommentPreviewCache
+from aperture.captions import mentioned_usernames
 from aperture.clock import iso
 from aperture.errors import CommentNotFoundError, ForbiddenError, PostNotFoundError
 from aperture.models.api import CommentView, UserRef
@@ -22,14 +22,7 @@ from aperture.models.records import Comment, PostRecord, User
 from aperture.observability import logger
 from aperture.ranking import AFFINITY_WEIGHTS
 
-MENTION = re.compile(r"(?<![\w@.])@([a-z0-9._]{3,30})")
-MAX_MENTIONS = 20
 EXCERPT_CHARS = 100
-
-
-def mentioned_usernames(text: str) -> list[str]:
-    """@usernames in a comment, in order of first appearance, at most 20."""
-    return list(dict.fromkeys(m.rstrip(".") for m in MENTION.findall(text.lower())))[:MAX_MENTIONS]
 
 
 def view(comment: Comment, author: User) -> CommentView:

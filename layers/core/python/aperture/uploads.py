@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from aperture.adapters.dynamo.uploads import UploadRepository
+from aperture.captions import post_hashtags
 from aperture.errors import (
     ConflictError,
     ForbiddenError,
@@ -70,7 +71,7 @@ class UploadGrants:
             content_length=request.content_length,
             caption=request.caption,
             location=request.location,
-            hashtags=tuple(request.hashtags),
+            hashtags=post_hashtags(request.hashtags, request.caption),
             created_at=int(started * 1000),
             expires_at=int(started) + settings.upload_record_ttl_seconds,
         )

@@ -124,9 +124,14 @@ class CreateUploadRequest(_Request):
     content_length: Annotated[int, Field(ge=1)]
     caption: Annotated[str, StringConstraints(max_length=2200)] = ""
     location: Annotated[str, StringConstraints(max_length=200)] | None = None
-    hashtags: Annotated[list[Annotated[str, StringConstraints(pattern=r"^[\w]{1,100}$")]], Field(max_length=30)] = (
-        Field(default_factory=list)
-    )
+    hashtags: Annotated[
+        list[Annotated[str, StringConstraints(pattern=r"^[\w]{1,100}$")]],
+        Field(
+            max_length=30,
+            description="The post is filed under these and the caption's #tags (lowercase, the first 30), "
+            "without repeats",
+        ),
+    ] = Field(default_factory=list)
 
 
 class CreateUploadResponse(_Model):
