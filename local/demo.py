@@ -20,6 +20,7 @@ from aperture.media.decode import decode
 from aperture.media.pipeline import image_key
 from aperture.media.render import FORMATS, SIZES, render, resized
 from aperture.models.api import SignupRequest
+from aperture.models.events import PostPublished
 from aperture.models.records import PostRecord, StoryRecord, Upload
 from aperture.ranking import AFFINITY_WEIGHTS
 from aperture.settings import get_settings
@@ -167,7 +168,10 @@ def seed(users: int = 120, random_seed: int = 7, celebrity_threshold: int = 25) 
             images=images,
             created_at=created,
         )
-        wiring.post_repository().publish(record, wiring.upload_repository().table)
+        published = PostPublished(
+            event_id=f"{post_id}:published", occurred_at=created, post_id=post_id, author_id=author
+        )
+        wiring.post_repository().publish(record, wiring.upload_repository().table, published)
         wiring.like_cache().start(post_id)
         wiring.fanout().publish(author, post_id, created)
         posts[post.post_id] = record

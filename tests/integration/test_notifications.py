@@ -11,7 +11,7 @@ from aperture.settings import get_settings
 from local.invoke import invoke
 from local.pump import EventPump
 from local.seeding import Account, publish_post
-from tests.support import Api
+from tests.support import Api, jpeg_bytes, upload_photo
 
 
 def _inbox(api: Api, who: Account) -> dict:
@@ -60,6 +60,22 @@ def test_a_comment_notifies_the_author_and_each_mentioned_user(api: Api, pump: E
     assert [n["type"] for n in _inbox(api, alice)["items"]] == ["comment"]
     mention = _inbox(api, carol)["items"]
     assert [(n["type"], n["actor"]["username"], n["post_id"]) for n in mention] == [("mention", bob.username, post)]
+
+
+def test_a_caption_notifies_each_existing_user_it_mentions_once(api: Api, pump: EventPump) -> None:
+    alice, bob, carol = api.sign_up("alice"), api.sign_up("bob"), api.sign_up("carol")
+    api.call("PUT", f"/users/{carol.user_id}/block", alice)  # carol blocks alice
+    # Given alice posts a photo whose caption names bob (twice), carol, herself and nobody in particular
+    caption = f"Picnic with @{bob.username} and @{carol.username}! @{alice.username} @nobody_here cc @{bob.username}"
+    grant = upload_photo(api, alice, jpeg_bytes(), caption=caption)
+    pump.drain()
+    # Then bob is told once, about the post; carol (who blocks her), alice and nobody are not
+    mentions = _inbox(api, bob)["items"]
+    assert [(n["type"], n["actor"]["username"], n["post_id"]) for n in mentions] == [
+        ("mention", alice.username, grant["target_id"])
+    ]
+    assert _inbox(api, carol)["items"] == []
+    assert _inbox(api, alice)["items"] == []
 
 
 def test_a_duplicate_delivery_notifies_once(api: Api, pump: EventPump) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from aperture import wiring
 from aperture.clock import now_ms
-from aperture.models.events import AnyEvent, CommentCreated, LikeChanged
+from aperture.models.events import AnyEvent, CommentCreated, LikeChanged, PostPublished
 from aperture.notifications import Notifier
 from aperture.settings import get_settings
 from local.invoke import LocalContext
@@ -194,3 +194,18 @@ def test_a_redelivered_event_notifies_nobody_twice_and_pushes_once(api: Api) -> 
     assert _notifier(push=push).handle(event) == 1  # the saved result, without doing the work again
     assert _pushed(push) == [(f"{bob.username} started following you", {"type": "follow"})]
     assert len(_inbox(api, alice)) == 1
+
+
+def test_a_caption_mention_is_pushed_as_a_mention_in_a_post(api: Api) -> None:
+    alice, bob = api.sign_up("alice"), api.sign_up("bob")
+    post = publish_post(alice)
+    push = _phone(api, bob)
+    event = PostPublished(
+        event_id=uuid.uuid4().hex,
+        occurred_at=now_ms(),
+        post_id=int(post),
+        author_id=int(alice.user_id),
+        mentioned_ids=(int(bob.user_id),),
+    )
+    assert _notifier(push=push).handle(event) == 1
+    assert _pushed(push) == [(f"{alice.username} mentioned you in a post", {"type": "mention", "post_id": post})]

@@ -85,6 +85,24 @@ def test_fanout_jobs_the_queue_failed_on_are_queued_by_the_retry_and_the_post_la
             assert _feed(api, fan).count(str(event.post_id)) == 1
 
 
+def test_post_ingest_dying_after_the_write_still_notifies_whom_the_caption_mentions_once(
+    api: Api, pump: EventPump
+) -> None:
+    author, friend = api.sign_up("author"), api.sign_up("friend")
+    event = ready_event(
+        author, "post", ("150", "640", "1080"), width=1080, height=1080, mentioned_ids=(int(friend.user_id),)
+    )
+    # Given post ingest dies right after its transaction (the post, its count and its 'published' event)
+    with pytest.raises(InjectedFaultError):
+        _ingest(event, posts=FailAfter(wiring.post_repository(), "publish"))
+    # When the record is delivered again, and every event after it
+    _ingest(event)
+    pump.drain()
+    # Then the friend was told of the post once
+    mentions = api.call("GET", "/notifications", friend).json["items"]
+    assert [(n["type"], n["post_id"]) for n in mentions] == [("mention", str(event.post_id))]
+
+
 class DiesHalfWay:
     """A timeline whose push reaches the first half of the followers, then the worker dies."""
 

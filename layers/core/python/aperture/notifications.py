@@ -23,7 +23,7 @@ from aperture.errors import DeviceNotFoundError, InvalidInputError
 from aperture.idempotency import Once
 from aperture.ids import derived_id
 from aperture.models.api import DeviceView, NotificationPage, NotificationView, UserRef
-from aperture.models.events import AnyEvent, CommentCreated, FollowChanged, LikeChanged
+from aperture.models.events import AnyEvent, CommentCreated, FollowChanged, LikeChanged, PostPublished
 from aperture.models.records import Device, Notification, NotificationType
 from aperture.observability import logger
 from aperture.ports import PushService
@@ -49,6 +49,8 @@ def intents(event: AnyEvent) -> list[Intent]:
         found.append(Intent(event.followee_id, "follow", event.follower_id))
     elif isinstance(event, LikeChanged) and event.liked:
         found.append(Intent(event.post_author_id, "like", event.user_id, event.post_id))
+    elif isinstance(event, PostPublished):
+        found.extend(Intent(m, "mention", event.author_id, event.post_id) for m in event.mentioned_ids)
     elif isinstance(event, CommentCreated):
         found.append(Intent(event.post_author_id, "comment", event.author_id, event.post_id, event.comment_id))
         found.extend(
@@ -64,6 +66,7 @@ MESSAGES = {
     "like": "{actor} liked your post",
     "comment": "{actor} commented on your post",
     "mention": "{actor} mentioned you in a comment",
+    "post_mention": "{actor} mentioned you in a post",
 }
 
 
@@ -138,7 +141,8 @@ class Notifier:
 
     def _push_to(self, intent: Intent) -> None:
         actor = self._users.get(intent.actor)
-        body = MESSAGES[intent.type].format(actor=actor.username if actor else "someone")
+        kind = "post_mention" if intent.type == "mention" and intent.comment_id is None else intent.type
+        body = MESSAGES[kind].format(actor=actor.username if actor else "someone")
         data = {"type": intent.type, **({"post_id": str(intent.post_id)} if intent.post_id else {})}
         for device in self._devices.of_user(intent.recipient):
             # A phone signed in as someone else since keeps its endpoint for them: this user's record is stale.

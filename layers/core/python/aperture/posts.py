@@ -24,7 +24,7 @@ from aperture.fanout import Fanout
 from aperture.graph import Graph
 from aperture.likes import Likes
 from aperture.models.api import CommentView, ImageFormats, Page, Post, UserRef
-from aperture.models.events import PostDeleted, PostReady
+from aperture.models.events import PostDeleted, PostPublished, PostReady
 from aperture.models.records import PostRecord
 from aperture.observability import logger
 from aperture.ports import ImageStore
@@ -224,7 +224,14 @@ class Posts:
             images=event.images,
             created_at=event.occurred_at,
         )
-        outcome = ports.posts.publish(record, ports.uploads.table)
+        published = PostPublished(
+            event_id=f"{event.post_id}:published",
+            occurred_at=event.occurred_at,
+            post_id=event.post_id,
+            author_id=event.author_id,
+            mentioned_ids=event.mentioned_ids,
+        )
+        outcome = ports.posts.publish(record, ports.uploads.table, published)
         if outcome == "refused":
             return False  # the upload was rejected while this event was in flight: no post, no fanout
         stored = ports.posts.get(event.post_id) if outcome == "exists" else record

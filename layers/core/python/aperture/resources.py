@@ -340,6 +340,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "uploads",
         grants=(
             Grant("table:uploads", "read_write"),
+            Grant("table:users", "read"),  # whom a caption's @mentions name
             Grant("table:workers", "read_write"),
             Grant("table:idempotency", "read_write"),  # a client's retry with an Idempotency-Key
             Grant(f"bucket:{UPLOAD_PREFIX}", "write"),
@@ -504,6 +505,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:follows", "read"),
             Grant("table:users", "read_write"),
             Grant("table:stories", "read_write"),
+            Grant("table:outbox", "write"),  # a post's 'published' event (its caption's mentions), written with it
             Grant("stream:events", "read"),
             Grant("queue:fanout", "write"),
         ),

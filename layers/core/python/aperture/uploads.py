@@ -6,7 +6,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from aperture.adapters.dynamo.uploads import UploadRepository
-from aperture.captions import post_hashtags
+from aperture.adapters.dynamo.users import UserRepository
+from aperture.captions import mentioned_usernames, post_hashtags
 from aperture.errors import (
     ConflictError,
     ForbiddenError,
@@ -39,9 +40,15 @@ class UploadGrants:
     """Uploads as a client sees them: a presigned POST granted for one photo, then its status until it is ready."""
 
     def __init__(
-        self, uploads: UploadRepository, store: ImageStore, now: Callable[[], float], settings: Settings
+        self,
+        uploads: UploadRepository,
+        users: UserRepository,
+        store: ImageStore,
+        now: Callable[[], float],
+        settings: Settings,
     ) -> None:
         self._uploads = uploads
+        self._users = users
         self._store = store
         self._now = now
         self._settings = settings
@@ -72,6 +79,7 @@ class UploadGrants:
             caption=request.caption,
             location=request.location,
             hashtags=post_hashtags(request.hashtags, request.caption),
+            mentioned_ids=self._mentioned(user_id, request) if request.kind == "post" else (),
             created_at=int(started * 1000),
             expires_at=int(started) + settings.upload_record_ttl_seconds,
         )
@@ -91,6 +99,11 @@ class UploadGrants:
             fields=post.fields,
             expires_at=expires_at.isoformat().replace("+00:00", "Z"),
         )
+
+    def _mentioned(self, user_id: int, request: CreateUploadRequest) -> tuple[int, ...]:
+        """The existing users a caption's @usernames name (at most 20), the author aside."""
+        named = (self._users.get_by_username(name) for name in mentioned_usernames(request.caption))
+        return tuple(u.user_id for u in named if u is not None and u.user_id != user_id)
 
     def status(self, user_id: int, upload_id: int) -> UploadStatusResponse:
         upload = self._uploads.get(upload_id)

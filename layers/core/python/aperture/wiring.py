@@ -91,7 +91,7 @@ def upload_repository() -> UploadRepository:
 
 @built_once
 def uploads() -> UploadGrants:
-    return UploadGrants(upload_repository(), media_store(), now, get_settings())
+    return UploadGrants(upload_repository(), users(), media_store(), now, get_settings())
 
 
 @built_once

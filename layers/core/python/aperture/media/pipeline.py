@@ -102,6 +102,7 @@ def _post_ready(
         caption=upload.caption,
         location=upload.location,
         hashtags=upload.hashtags,
+        mentioned_ids=upload.mentioned_ids,
         width=large.width,
         height=large.height,
         blurhash=blurhash_of(sizes["150"]),

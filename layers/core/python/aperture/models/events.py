@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -26,6 +26,7 @@ class PostReady(_Event):
     caption: str = ""
     location: str | None = None
     hashtags: tuple[str, ...] = ()
+    mentioned_ids: tuple[int, ...] = ()  # whom the caption names
     width: int
     height: int
     blurhash: str | None = None
@@ -35,6 +36,19 @@ class PostReady(_Event):
     @property
     def partition_key(self) -> str:
         return str(self.author_id)
+
+
+class PostPublished(_Event):
+    """A post was written (committed with it, through the outbox): whom its caption mentions hear of it."""
+
+    type: Literal["post_published"] = "post_published"
+    post_id: int
+    author_id: int
+    mentioned_ids: tuple[int, ...] = ()
+
+    @property
+    def partition_key(self) -> str:
+        return str(self.post_id)
 
 
 class FollowChanged(_Event):
@@ -125,14 +139,14 @@ class StoryDeleted(_Event):
         return str(self.story_id)
 
 
-AnyEvent = PostReady | FollowChanged | LikeChanged | CommentCreated | StoryViewed | PostDeleted | StoryDeleted
+AnyEvent = (
+    PostReady | PostPublished | FollowChanged | LikeChanged | CommentCreated | StoryViewed | PostDeleted | StoryDeleted
+)
 DomainEvent = Annotated[AnyEvent, Field(discriminator="type")]
 DOMAIN_EVENT: TypeAdapter[AnyEvent] = TypeAdapter(DomainEvent)
 
 
-KNOWN_TYPES = frozenset(
-    ("post_ready", "follow_changed", "like_changed", "comment_created", "story_viewed", "post_deleted", "story_deleted")
-)
+KNOWN_TYPES = frozenset(str(kind.model_fields["type"].default) for kind in get_args(AnyEvent))
 
 
 def parse_event(data: bytes | str) -> AnyEvent | None:

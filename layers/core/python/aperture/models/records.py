@@ -38,6 +38,7 @@ class Upload(BaseModel):
     caption: str = ""
     location: str | None = None
     hashtags: tuple[str, ...] = ()
+    mentioned_ids: tuple[int, ...] = ()  # the users a post's caption names (@username), known at upload
     created_at: int = 0  # unix ms
     expires_at: int = 0  # unix seconds (DynamoDB TTL)
 

@@ -20,8 +20,8 @@ class PostRepository:
         self._counters = UserCounters(users_table)
         self._outbox = outbox
 
-    def publish(self, post: PostRecord, uploads_table: Any) -> str:
-        """Write a post, count it on its author, and mark its upload ready, all in one transaction.
+    def publish(self, post: PostRecord, uploads_table: Any, event: Event) -> str:
+        """Write a post, count it on its author, record its event and mark its upload ready, in one transaction.
 
         Returns "created"; "exists" when a redelivery finds it written; "refused" when the upload was
         rejected meanwhile or the post was deleted since (then nothing is written).
@@ -29,7 +29,8 @@ class PostRepository:
         item = {k: v for k, v in post.model_dump().items() if v is not None}
         item["hashtags"] = list(post.hashtags)
         count = self._counters.posts(post.author_id, 1)
-        return publish_from_upload(self._table, item, "post_id", post.upload_id, uploads_table, [count])
+        also = [count, self._outbox.entry(event)]
+        return publish_from_upload(self._table, item, "post_id", post.upload_id, uploads_table, also)
 
     def delete(self, post: PostRecord, uploads_table: Any, at_ms: int, event: Event) -> bool:
         """Remove a post, its count on the author, mark its upload removed (a redelivered 'ready' event must not

@@ -80,6 +80,7 @@ class UploadRepository:
         """Record a new upload; False if its id was recorded before (a retried request: nothing is changed)."""
         item = {k: v for k, v in upload.model_dump().items() if v is not None}
         item["hashtags"] = list(upload.hashtags)
+        item["mentioned_ids"] = list(upload.mentioned_ids)
         return put_new(self._table, item, "upload_id")
 
     def get(self, upload_id: int) -> Upload:
