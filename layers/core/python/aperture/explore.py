@@ -222,7 +222,7 @@ class Viewer:
     user_id: int
     region: str
     followees: frozenset[int]
-    hidden: frozenset[int]
+    hidden: frozenset[int]  # blocked either way, or muted by the viewer
     engaged: tuple[int, ...]  # most recent first
     seen: frozenset[int]
     author_affinity: Mapping[int, float]
@@ -473,7 +473,7 @@ class Explore:
             user_id=viewer_id,
             region=user.region if user else "",
             followees=frozenset(self.ports.following_ids(viewer_id)),
-            hidden=frozenset(self.ports.graph.hidden_from(viewer_id)),
+            hidden=frozenset(self.ports.graph.hidden_from(viewer_id) | self.ports.graph.muted_by(viewer_id)),
             engaged=tuple(engaged.value),
             seen=frozenset(seen.value),
             author_affinity=authors,
@@ -528,6 +528,7 @@ class Explore:
         batch = PipelineBatch(self.ports.redis)
         listed = self.ports.store.queue_viewer(batch, viewer_id, position[0] if position else None)
         hidden_slot = self.ports.graph.queue_hidden(batch, viewer_id)
+        muted_slot = self.ports.graph.queue_muted(batch, viewer_id)
         self.ports.store.touch_active(batch, viewer_id, now)
         batch.execute()
         current, by_cursor, followed_since = listed.value
@@ -550,6 +551,9 @@ class Explore:
                 list_id = new_list_id(now)
                 self.ports.store.put_list(viewer_id, list_id, ids, self._page_seconds)
         hidden = hidden_slot.value if hidden_slot.value is not None else self.ports.graph.hidden_from(viewer_id)
+        # Lists ranked before a mute still hold the muted account's posts: they are dropped as the page is read.
+        muted = muted_slot.value if muted_slot.value is not None else self.ports.graph.muted_by(viewer_id)
+        left_out = set(followed_since) | muted
         items: list[Post] = []
         offset = start
         for _ in range(MAX_REFILLS):
@@ -558,7 +562,7 @@ class Explore:
                 break
             offset += len(chunk)
             shown = self.ports.views.many(viewer_id, chunk, hidden=hidden)
-            items.extend(p for p in shown if int(p.author.user_id) not in followed_since)
+            items.extend(p for p in shown if int(p.author.user_id) not in left_out)
             if len(items) >= limit:
                 break
         self.ports.store.mark_seen(viewer_id, [int(p.post_id) for p in items], now)
