@@ -96,7 +96,7 @@ def _workload(api: Api, pump: EventPump) -> None:
     api.call("GET", "/feed", bob)
     api.call("GET", f"/users/{alice.username}", carol)
     api.call("PUT", f"/users/{carol.user_id}/block", bob)
-    api.call("PUT", f"/users/{alice.user_id}/mute", dave)
+    api.call("PUT", f"/users/{dave.user_id}/mute", carol)
     record = wiring.post_repository().get(int(post))
     assert record is not None
     for liker in range(70_000, 70_012):  # past the threshold of 5: the set becomes a Bloom filter
