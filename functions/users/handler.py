@@ -1,4 +1,4 @@
-"""Profiles, follows and blocks: /me, /users/{username}, and the graph routes under /users/{user_id}."""
+"""Profiles, follows, blocks and mutes: /me, /users/{username}, and the graph routes under /users/{user_id}."""
 
 from typing import Any
 
@@ -13,6 +13,7 @@ from aperture.models.api import (
     BlockStatus,
     FollowResponse,
     FullRelationship,
+    MuteStatus,
     Page,
     Profile,
     UpdateProfileRequest,
@@ -89,6 +90,27 @@ def block(user_id: str) -> BlockStatus:
 @router.delete("/users/<user_id>/block", summary="Unblock a user", tags=["graph"], responses=NOT_FOUND)
 def unblock(user_id: str) -> BlockStatus:
     return BlockStatus(blocking=wiring.graph().set_blocking(caller(router).user_id, parse_id(user_id, "user"), False))
+
+
+MUTE_RESPONSES: dict[int, OpenAPIResponse] = {
+    **NOT_FOUND,
+    422: {"description": "Muting yourself"},
+}
+
+
+@router.put(
+    "/users/<user_id>/mute",
+    summary="Mute a user: their posts and stories leave your feed, stories tray and explore; they are not told",
+    tags=["graph"],
+    responses=MUTE_RESPONSES,
+)
+def mute(user_id: str) -> MuteStatus:
+    return MuteStatus(muting=wiring.graph().set_muting(caller(router).user_id, parse_id(user_id, "user"), True))
+
+
+@router.delete("/users/<user_id>/mute", summary="Unmute a user", tags=["graph"], responses=MUTE_RESPONSES)
+def unmute(user_id: str) -> MuteStatus:
+    return MuteStatus(muting=wiring.graph().set_muting(caller(router).user_id, parse_id(user_id, "user"), False))
 
 
 app = make_resolver(router)

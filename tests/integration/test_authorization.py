@@ -30,6 +30,8 @@ HIDDEN_WHEN_BLOCKED = {
     "GET /users/{user_id}/followers",
     "GET /users/{user_id}/following",
     "GET /users/{user_id}/relationship",
+    "PUT /users/{user_id}/mute",
+    "DELETE /users/{user_id}/mute",
     "GET /users/{user_id}/posts",
     "GET /posts/{post_id}",
     "DELETE /posts/{post_id}",

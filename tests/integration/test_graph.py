@@ -15,7 +15,7 @@ def test_following_shows_on_both_profiles_and_repeating_changes_nothing(api: Api
     assert first.json == second.json == {"following": True}
     seen_by_bob = api.call("GET", f"/users/{alice.username}", bob).json
     assert seen_by_bob["follower_count"] == 1
-    assert seen_by_bob["relationship"] == {"following": True, "followed_by": False, "blocking": False}
+    assert seen_by_bob["relationship"] == {"following": True, "followed_by": False, "blocking": False, "muting": False}
     seen_by_alice = api.call("GET", f"/users/{bob.username}", alice).json
     assert seen_by_alice["following_count"] == 1
     assert seen_by_alice["relationship"]["followed_by"] is True

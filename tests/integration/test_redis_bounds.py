@@ -48,6 +48,7 @@ KEY_BOUNDS: dict[str, tuple[bool, Any, str]] = {
     rf"comments:\{{{ID}\}}:preview": (True, None, "a post's first comments"),
     rf"rel:\{{{ID}\}}:follows:{ID}": (True, None, "does A follow B"),
     rf"rel:\{{{ID}\}}:blocked": (True, None, "whom A blocks or is blocked by"),
+    rf"rel:\{{{ID}\}}:muted": (True, None, "whom A mutes"),
     # Stories
     rf"stories:\{{{ID}\}}": (True, None, "an author's live stories: their lifetime"),
     rf"stories:\{{{ID}\}}:changed": (True, None, "when they last changed"),
@@ -95,6 +96,7 @@ def _workload(api: Api, pump: EventPump) -> None:
     api.call("GET", "/feed", bob)
     api.call("GET", f"/users/{alice.username}", carol)
     api.call("PUT", f"/users/{carol.user_id}/block", bob)
+    api.call("PUT", f"/users/{dave.user_id}/mute", carol)
     record = wiring.post_repository().get(int(post))
     assert record is not None
     for liker in range(70_000, 70_012):  # past the threshold of 5: the set becomes a Bloom filter
@@ -139,4 +141,4 @@ def test_every_key_is_listed_and_within_its_bound(api: Api, pump: EventPump) -> 
             if cap is not None:
                 assert _size(client, key) <= cap(), f"{key!r} ({why}) is past its cap"
         # The workload touched most kinds (the rest are locks that come and go, and the model's user vectors)
-        assert len(kinds) >= 33, "\n".join(sorted(set(KEY_BOUNDS) - kinds))
+        assert len(kinds) >= 34, "\n".join(sorted(set(KEY_BOUNDS) - kinds))

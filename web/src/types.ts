@@ -53,6 +53,8 @@ export interface Relationship {
   following: boolean;
   followed_by: boolean;
   blocking: boolean;
+  /** You mute them: their posts and stories stay out of your feed, stories tray and explore (they aren't told). */
+  muting: boolean;
 }
 
 export interface Profile {

@@ -1,4 +1,4 @@
-// A profile (/app/u/{username}): header with counts and bio, follow and block, highlights, the grid of posts.
+// A profile (/app/u/{username}): header with counts and bio, follow, block and mute, highlights, the grid of posts.
 import { useRoute } from "preact-iso";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, api, paged } from "../api";
@@ -87,6 +87,75 @@ function Posts({ profile }: { profile: ProfileData }) {
   );
 }
 
+/** "More options" for someone else's profile: a disclosure holding Mute or Unmute, closed by Escape or a click
+ * elsewhere (focus goes back to the button that opened it). */
+function MoreOptions({
+  profile,
+  busy,
+  onMute,
+}: {
+  profile: ProfileData;
+  busy: boolean;
+  onMute: (on: boolean) => Promise<void>;
+}) {
+  const [open, setOpen] = useState(false);
+  const trigger = useRef<HTMLButtonElement>(null);
+  const panel = useRef<HTMLDivElement>(null);
+  const close = (refocus: boolean) => {
+    setOpen(false);
+    if (refocus) trigger.current?.focus();
+  };
+  useEffect(() => {
+    if (!open) return undefined;
+    panel.current?.querySelector<HTMLButtonElement>("button")?.focus();
+    const onKey = (event: KeyboardEvent) => event.key === "Escape" && close(true);
+    const onPointer = (event: PointerEvent) => {
+      const target = event.target as Node;
+      if (!panel.current?.contains(target) && !trigger.current?.contains(target)) close(false);
+    };
+    document.addEventListener("keydown", onKey);
+    document.addEventListener("pointerdown", onPointer);
+    return () => {
+      document.removeEventListener("keydown", onKey);
+      document.removeEventListener("pointerdown", onPointer);
+    };
+  }, [open]);
+  const muting = profile.relationship.muting;
+  return (
+    <div class="more-options">
+      <button
+        type="button"
+        ref={trigger}
+        class="button secondary small"
+        aria-label={`More options for ${profile.username}`}
+        aria-expanded={open}
+        aria-controls="profile-options"
+        onClick={() => setOpen(!open)}
+      >
+        <span aria-hidden="true">&#8943;</span>
+      </button>
+      {open ? (
+        <div id="profile-options" class="options-panel" ref={panel}>
+          <button
+            type="button"
+            class="option"
+            disabled={busy}
+            aria-describedby="mute-hint"
+            onClick={() => onMute(!muting).then(() => close(true))}
+          >
+            {muting ? `Unmute ${profile.username}` : `Mute ${profile.username}`}
+          </button>
+          <p id="mute-hint" class="muted small">
+            {muting
+              ? "Their posts and stories come back to your feed and stories tray."
+              : "Their posts and stories leave your feed and stories tray. They won't be told."}
+          </p>
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
 export function Profile() {
   const { params } = useRoute();
   const me = useStore(session);
@@ -113,7 +182,7 @@ export function Profile() {
   if (!profile) return <Loading label="Loading the profile" />;
 
   const own = me?.userId === profile.user_id;
-  const { following, followed_by: followedBy, blocking } = profile.relationship;
+  const { following, followed_by: followedBy, blocking, muting } = profile.relationship;
   const act = async (work: () => Promise<void>) => {
     setBusy(true);
     setActionError(null);
@@ -142,6 +211,11 @@ export function Profile() {
       await api(on ? "PUT" : "DELETE", `/users/${profile.user_id}/block`);
       setConfirmBlock(false);
       setVersion((v) => v + 1);
+    });
+  const mute = (on: boolean) =>
+    act(async () => {
+      const answer = await api<{ muting: boolean }>(on ? "PUT" : "DELETE", `/users/${profile.user_id}/mute`);
+      setProfile({ ...profile, relationship: { ...profile.relationship, muting: answer.muting } });
     });
 
   return (
@@ -173,6 +247,7 @@ export function Profile() {
                 <button type="button" class="button secondary small" disabled={busy} onClick={() => setConfirmBlock(true)}>
                   Block
                 </button>
+                <MoreOptions profile={profile} busy={busy} onMute={mute} />
               </>
             )}
           </div>
@@ -195,6 +270,13 @@ export function Profile() {
           {profile.display_name ? <p class="strong">{profile.display_name}</p> : null}
           {profile.bio ? <p class="bio">{profile.bio}</p> : null}
           {followedBy && !own ? <p class="muted small">Follows you</p> : null}
+          <div role="status">
+            {muting && !own && !blocking ? (
+              <p class="muted small">
+                Muted: {profile.username}'s posts and stories don't show in your feed or stories tray.
+              </p>
+            ) : null}
+          </div>
           <ErrorNote error={actionError} />
         </div>
       </header>

@@ -223,7 +223,7 @@ class Viewer:
     user_id: int
     region: str
     followees: frozenset[int]
-    hidden: frozenset[int]
+    hidden: frozenset[int]  # blocked either way, or muted by the viewer
     engaged: tuple[int, ...]  # most recent first
     seen: frozenset[int]
     author_affinity: Mapping[int, float]
@@ -474,7 +474,7 @@ class Explore:
             user_id=viewer_id,
             region=user.region if user else "",
             followees=frozenset(self.ports.following_ids(viewer_id)),
-            hidden=frozenset(self.ports.graph.hidden_from(viewer_id)),
+            hidden=frozenset(self.ports.graph.hidden_from(viewer_id) | self.ports.graph.muted_by(viewer_id)),
             engaged=tuple(engaged.value),
             seen=frozenset(seen.value),
             author_affinity=authors,
@@ -529,6 +529,7 @@ class Explore:
         batch = PipelineBatch(self.ports.redis)
         listed = self.ports.store.queue_viewer(batch, viewer_id, position[0] if position else None)
         hidden_slot = self.ports.graph.queue_hidden(batch, viewer_id)
+        muted_slot = self.ports.graph.queue_muted(batch, viewer_id)
         self.ports.store.touch_active(batch, viewer_id, now)
         batch.execute()
         current, by_cursor, followed_since = listed.value
@@ -551,6 +552,30 @@ class Explore:
                 list_id = new_list_id(now)
                 self.ports.store.put_list(viewer_id, list_id, ids, self._page_seconds)
         hidden = hidden_slot.value if hidden_slot.value is not None else self.ports.graph.hidden_from(viewer_id)
+        # Lists ranked before a mute still hold the muted account's posts: they are dropped as the page is read.
+        muted = muted_slot.value if muted_slot.value is not None else self.ports.graph.muted_by(viewer_id)
+        left_out = set(followed_since) | muted
+        items, ids, offset, moved = self._fill(viewer_id, ids, start, limit, hidden, left_out)
+        reordered = ReorderedList(list_id, ids, current is not None and current.list_id == list_id) if moved else None
+        self.ports.store.mark_seen(viewer_id, [int(p.post_id) for p in items], now, reordered)
+        next_cursor = encode_cursor(list_id, offset) if offset < len(ids) else None
+        return Page[Post](items=items, next_cursor=next_cursor)
+
+    def _fill(
+        self, viewer_id: int, ids: list[int], start: int, limit: int, hidden: set[int], left_out: set[int]
+    ) -> tuple[list[Post], list[int], int, bool]:
+        """The page's posts from `start` on, without `left_out`'s authors and at most PAGE_MAX_PER_AUTHOR by any
+        other: the page, the list (its deferred posts moved right after the page, where the next page starts), the
+        next offset, and whether anything moved."""
+        items: list[Post] = []
+        deferred: list[int] = []
+        per_author: dict[str, int] = {}
+        offset = start
+        for _ in range(MAX_REFILLS):
+            chunk = ids[offset : offset + limit - len(items)]
+            if not chunk:
+                break
+            offset += len(chunk)
         items, ids, offset, moved = self._fill(viewer_id, ids, start, limit, hidden, followed_since)
         reordered = ReorderedList(list_id, ids, current is not None and current.list_id == list_id) if moved else None
         self.ports.store.mark_seen(viewer_id, [int(p.post_id) for p in items], now, reordered)
@@ -563,24 +588,6 @@ class Explore:
         """The page's posts from `start` on, at most PAGE_MAX_PER_AUTHOR by any author: the page, the list (its
         deferred posts moved right after the page, where the next page starts), the next offset, and whether
         anything moved."""
-        items: list[Post] = []
-        deferred: list[int] = []
-        per_author: dict[str, int] = {}
-        offset = start
-        for _ in range(MAX_REFILLS):
-            chunk = ids[offset : offset + limit - len(items)]
-            if not chunk:
-                break
-            offset += len(chunk)
-            for post in self.ports.views.many(viewer_id, chunk, hidden=hidden):
-                author = post.author.user_id
-                if int(author) in followed_since:
-                    continue
-                if per_author.get(author, 0) >= PAGE_MAX_PER_AUTHOR:
-                    deferred.append(int(post.post_id))  # to a later page: a short page beats a crowded one
-                    continue
-                per_author[author] = per_author.get(author, 0) + 1
-                items.append(post)
             if len(items) >= limit:
                 break
         if not deferred:

@@ -77,15 +77,18 @@ class Feed:
         """Posts older than `cursor`, newest first: the pushed timeline merged with followed celebrities' posts.
 
         Three Redis round trips on a warm cache: the timeline page with the viewer's activity, celebrities,
-        blocks (and affinities when ranked); the celebrities' recent posts; and everything hydration needs. A
-        viewer back after the inactivity window gets their timeline rebuilt first, so the feed is never empty for
-        having been away. Posts that are gone or hidden are skipped and the page refilled from further down, so a
-        page comes back short only when nothing older exists. When `ranked`, the page is then ordered by the model.
+        blocks and mutes (and affinities when ranked); the celebrities' recent posts; and everything hydration
+        needs. A viewer back after the inactivity window gets their timeline rebuilt first, so the feed is never
+        empty for having been away. Posts that are gone or hidden are skipped and the page refilled from further
+        down, so a page comes back short only when nothing older exists. Muted celebrities are left out before the
+        merge; a muted account's pushed posts stay in the timeline (so unmuting brings them straight back) and are
+        skipped like hidden ones. When `ranked`, the page is then ordered by the model.
         """
         ports = self.ports
         batch = PipelineBatch(ports.redis_client)
         was_active, celebrities_slot, first_page = ports.timeline.queue_open(batch, viewer_id, cursor, limit)
         hidden_slot = ports.graph.queue_hidden(batch, viewer_id)
+        muted_slot = ports.graph.queue_muted(batch, viewer_id)
         affinity_slot = ports.affinity.queue_all(batch, viewer_id) if ranked else None
         batch.execute()
         pushed: list[Position] | None = first_page.value
@@ -94,6 +97,8 @@ class Feed:
             ports.fanout.rebuild(viewer_id)  # (which also settles, from DynamoDB, which followees are celebrities)
             pushed, celebrities = None, ports.timeline.celebrities_followed(viewer_id)
         hidden = hidden_slot.value if hidden_slot.value is not None else ports.graph.hidden_from(viewer_id)
+        muted = muted_slot.value if muted_slot.value is not None else ports.graph.muted_by(viewer_id)
+        celebrities = [c for c in celebrities if c not in muted]  # (left out before the merge: nothing to refill)
         items: list[Post] = []
         before = cursor
         exhausted = False
@@ -103,7 +108,9 @@ class Feed:
                 pushed = ports.timeline.positions(viewer_id, before, wanted)
             merged = sorted(set(pushed) | set(ports.fanout.recent(celebrities, before, wanted)), reverse=True)
             merged = merged[:wanted]
-            items.extend(ports.views.many(viewer_id, [p.post_id for p in merged], hidden=hidden))
+            # Muted authors are dropped here rather than through `hidden`, which also hides comments: a mute does not.
+            shown = ports.views.many(viewer_id, [p.post_id for p in merged], hidden=hidden)
+            items.extend(p for p in shown if int(p.author.user_id) not in muted)
             before = merged[-1] if merged else before
             exhausted = len(merged) < wanted
             pushed = None
@@ -119,7 +126,8 @@ class Feed:
     def from_tables(self, viewer_id: int, cursor: Position | None, limit: int) -> Page[Post]:
         """The feed built from DynamoDB alone, for when Redis is down: each followee's posts older than the cursor,
         merged. Slower (a query per followee) but exact at any depth; the same cursor works in both modes."""
-        authors = [viewer_id, *self.ports.following_ids(viewer_id)]
+        muted = self.ports.graph.muted_by(viewer_id)  # (from DynamoDB, Redis being down)
+        authors = [viewer_id, *(f for f in self.ports.following_ids(viewer_id) if f not in muted)]
         # Every post older than the cursor has a smaller id than the first id of the cursor's next millisecond
         # (ids are issued at upload, before publication), so each author's query starts there and the exact order
         # is checked below. A few extra per author cover posts published after the cursor but uploaded before it.

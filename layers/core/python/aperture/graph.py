@@ -1,4 +1,4 @@
-"""The social graph: follows both ways, blocks, relationships, and who may see whom."""
+"""The social graph: follows both ways, blocks, mutes, relationships, and who may see whom."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from redis.exceptions import RedisError
 
-from aperture.adapters.dynamo.graph import BlockRepository, FollowRepository
+from aperture.adapters.dynamo.graph import BlockRepository, FollowRepository, MuteRepository
 from aperture.adapters.dynamo.users import UserRepository
 from aperture.adapters.redis_store.client import PipelineBatch, Slot
 from aperture.adapters.redis_store.graph import RelationshipCache
@@ -28,14 +28,18 @@ class Graph:
         users: UserRepository,
         follows: FollowRepository,
         blocks: BlockRepository,
+        mutes: MuteRepository,
         cache: RelationshipCache,
         now_ms: Callable[[], int],
         on_follow: Callable[[int, int, bool], None] = lambda follower, followee, following: None,
+        on_mute: Callable[[int], None] = lambda muter: None,
     ) -> None:
         self._on_follow = on_follow  # keeps timelines in step: merge a followee's posts in, or take them out
+        self._on_mute = on_mute  # drops the muter's precomputed views (their stories tray)
         self._users = users
         self._follows = follows
         self._blocks = blocks
+        self._mutes = mutes
         self._cache = cache
         self._now_ms = now_ms
 
@@ -48,6 +52,15 @@ class Graph:
     def queue_hidden(self, batch: PipelineBatch, viewer_id: int) -> Slot[set[int] | None]:
         """hidden_from's cached answer read as part of a batch (None when it must be loaded)."""
         return self._cache.queue_blocked(batch, viewer_id)
+
+    def muted_by(self, viewer_id: int) -> set[int]:
+        """Users the viewer mutes: their posts and stories stay out of the viewer's feed, tray and explore, and
+        nowhere else (their profile, posts opened directly, comments and notifications are unchanged)."""
+        return self._cache.muted(viewer_id, lambda: self._mutes.muted_by(viewer_id))
+
+    def queue_muted(self, batch: PipelineBatch, viewer_id: int) -> Slot[set[int] | None]:
+        """muted_by's cached answer read as part of a batch (None when it must be loaded)."""
+        return self._cache.queue_muted(batch, viewer_id)
 
     def visible_user(self, viewer_id: int, user_id: int) -> User:
         """The user, unless missing or in a block relation with the viewer: then 404, so nothing leaks."""
@@ -141,6 +154,26 @@ class Graph:
                 self._on_follow(follower, followee, False)
         return blocking
 
+    # Mutes
+
+    def set_muting(self, muter_id: int, muted_id: int, muting: bool) -> bool:
+        """Mute or unmute; repeating changes nothing. The muted user is not told, and sees no difference."""
+        if muter_id == muted_id:
+            raise InvalidInputError("you cannot mute yourself")
+        self.visible_user(muter_id, muted_id)
+        if muting:
+            self._mutes.mute(muter_id, muted_id, self._now_ms())
+        else:
+            self._mutes.unmute(muter_id, muted_id)
+        try:
+            self._cache.forget_mutes(muter_id)
+            self._on_mute(muter_id)
+        except RedisError as error:
+            # The mute is stored; reads ask DynamoDB while Redis is away. A set Redis kept meanwhile is dropped by
+            # the client's retry or the next mute, and lapses with its TTL at the latest.
+            logger.warning("mute stored; cached mutes left to lapse", extra={"error": repr(error)})
+        return muting
+
     def relationship(self, viewer_id: int, user_id: int) -> FullRelationship:
         blocking = self._blocks.is_blocking(viewer_id, user_id)
         blocked_by = self._blocks.is_blocking(user_id, viewer_id)
@@ -151,6 +184,7 @@ class Graph:
             followed_by=self.follows(user_id, viewer_id),
             blocking=blocking,
             blocked_by=False,
+            muting=self._mutes.is_muting(viewer_id, user_id),
         )
 
     @staticmethod
@@ -172,6 +206,7 @@ class Graph:
             following=self.follows(viewer_id, user.user_id),
             followed_by=self.follows(user.user_id, viewer_id),
             blocking=self._blocks.is_blocking(viewer_id, user.user_id),
+            muting=self._mutes.is_muting(viewer_id, user.user_id),
         )
         return _profile(user, relationship, own=False)
 

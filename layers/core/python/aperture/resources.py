@@ -78,6 +78,10 @@ BLOCKS = Table(
     sort=Attribute("blocked_id"),
     indexes=(Index("by_blocked", Attribute("blocked_id"), Attribute("blocker_id")),),
 )
+# Whom each user mutes. Only the muter's side is ever read (their feed, tray and explore leave the muted account
+# out; the muted account is told nothing), so there is no index by the muted user. A table of its own rather than
+# items in `blocks`: a block is read both ways, through by_blocked, and a mute must never show up there.
+MUTES = Table(key="mutes", partition=Attribute("muter_id"), sort=Attribute("muted_id"))
 # Every like of a post (the full list), and each user's likes through the index.
 LIKES = Table(
     key="likes",
@@ -136,6 +140,7 @@ TABLES: tuple[Table, ...] = (
     WORKERS,
     BLOCKLIST,
     BLOCKS,
+    MUTES,
     LIKES,
     COMMENTS,
     NOTIFICATIONS,
@@ -329,12 +334,13 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:users", "read_write"),
             Grant("table:follows", "read_write"),
             Grant("table:blocks", "read_write"),
+            Grant("table:mutes", "read_write"),
             Grant("table:posts", "read"),
             Grant("table:outbox", "write"),  # follows' events, written with the follow
             Grant("queue:fanout", "write"),  # an author crossing the celebrity threshold updates followers
         ),
         redis=True,
-        description="Profiles, follows and blocks",
+        description="Profiles, follows, blocks and mutes",
     ),
     Function(
         "uploads",
@@ -371,6 +377,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:users", "read"),
             Grant("table:follows", "read"),  # rebuilding a returning user's timeline; the no-Redis fallback
             Grant("table:blocks", "read"),
+            Grant("table:mutes", "read"),  # muted accounts leave the feed
             Grant("table:likes", "read"),
             Grant("table:comments", "read"),
             Grant(f"bucket:{MODEL_PREFIX}", "read"),
@@ -533,6 +540,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:users", "read"),
             Grant("table:follows", "read"),  # building a viewer's tray
             Grant("table:blocks", "read"),
+            Grant("table:mutes", "read"),  # muted accounts leave the tray
             Grant("stream:story_views", "write"),
             # Deleting a story: taken down, its upload marked, with its event (the cascade does the rest); its raw
             # upload at once, so no retried processing renders it again
@@ -601,6 +609,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:users", "read"),
             Grant("table:follows", "read"),  # a page ranked on request (a newcomer's first visit) skips followees
             Grant("table:blocks", "read"),
+            Grant("table:mutes", "read"),  # muted accounts leave explore
             Grant("table:likes", "read"),
             Grant("table:comments", "read"),
             Grant("search:explore", "read"),
@@ -634,6 +643,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:users", "read"),
             Grant("table:follows", "read"),
             Grant("table:blocks", "read"),
+            Grant("table:mutes", "read"),
             Grant("queue:explore", "read"),
             Grant("search:explore", "read"),
             Grant(f"bucket:{MODEL_PREFIX}", "read"),

@@ -36,6 +36,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/users/{user_id}/relationship", "users"),
     Route("PUT", "/users/{user_id}/block", "users"),
     Route("DELETE", "/users/{user_id}/block", "users"),
+    Route("PUT", "/users/{user_id}/mute", "users"),
+    Route("DELETE", "/users/{user_id}/mute", "users"),
     Route("POST", "/uploads", "uploads"),
     Route("GET", "/uploads/{upload_id}", "uploads"),
     Route("GET", "/posts/{post_id}", "posts"),

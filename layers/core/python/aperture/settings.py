@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     table_workers: str = "aperture-workers"
     table_blocklist: str = "aperture-blocklist"
     table_blocks: str = "aperture-blocks"
+    table_mutes: str = "aperture-mutes"
     table_likes: str = "aperture-likes"
     table_comments: str = "aperture-comments"
     table_notifications: str = "aperture-notifications"

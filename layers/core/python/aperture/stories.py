@@ -97,13 +97,15 @@ class Stories:
             batch = PipelineBatch(self.ports.redis)
             cached_slot = self.ports.cache.queue_tray(batch, viewer_id)
             hidden_slot = self.ports.graph.queue_hidden(batch, viewer_id)
+            muted_slot = self.ports.graph.queue_muted(batch, viewer_id)
             batch.execute()
             cached, celebrities = cached_slot.value
             fresh = cached is not None and now < int(cached["valid_until"])
             if cached is not None and fresh and not self._celebrity_posted_since(celebrities, cached["computed_at"]):
                 return [TrayEntry.model_validate(e) for e in cached["entries"]]
             hidden = hidden_slot.value if hidden_slot.value is not None else self.ports.graph.hidden_from(viewer_id)
-            return self._build_tray(viewer_id, hidden, now)
+            muted = muted_slot.value if muted_slot.value is not None else self.ports.graph.muted_by(viewer_id)
+            return self._build_tray(viewer_id, hidden | muted, now)
         except RedisError as error:
             logger.warning("stories tray built without Redis", extra={"error": repr(error)})
             return self._tray_without_redis(viewer_id, now)
@@ -116,8 +118,9 @@ class Stories:
         batch.execute()
         return any(at >= computed_at for at in changed.value.values())
 
-    def _build_tray(self, viewer_id: int, hidden: set[int], now: int) -> list[TrayEntry]:
-        followees = [f for f in self.ports.follows.following_ids(viewer_id) if f not in hidden]
+    def _build_tray(self, viewer_id: int, left_out: set[int], now: int) -> list[TrayEntry]:
+        """The tray of followees with live stories, but for those `left_out` (blocked either way, or muted)."""
+        followees = [f for f in self.ports.follows.following_ids(viewer_id) if f not in left_out]
         batch = PipelineBatch(self.ports.redis)
         live_slot = self.ports.cache.queue_live(batch, followees, now - self._ttl_ms)
         seen_slot = self.ports.cache.queue_seen(batch, viewer_id)
@@ -158,10 +161,10 @@ class Stories:
 
     def _tray_without_redis(self, viewer_id: int, now: int) -> list[TrayEntry]:
         """Redis is away: each followee's live stories from DynamoDB, and what was seen from the viewer lists."""
-        hidden = self.ports.graph.hidden_from(viewer_id)
+        left_out = self.ports.graph.hidden_from(viewer_id) | self.ports.graph.muted_by(viewer_id)
         live: dict[int, list[tuple[int, int]]] = {}
         for followee in self.ports.follows.following_ids(viewer_id):
-            if followee not in hidden:
+            if followee not in left_out:
                 stories = self._live_records(followee, now)
                 if stories:
                     live[followee] = [(s.story_id, s.created_at) for s in stories]

@@ -10,7 +10,7 @@ from aperture.adapters.aws import client, dynamo_table, reset_clients
 from aperture.adapters.cloudfront import CdnCache
 from aperture.adapters.cognito import IdentityProvider, TokenVerifier
 from aperture.adapters.dynamo.comments import CommentRepository
-from aperture.adapters.dynamo.graph import BlockRepository, FollowRepository
+from aperture.adapters.dynamo.graph import BlockRepository, FollowRepository, MuteRepository
 from aperture.adapters.dynamo.likes import LikeRepository
 from aperture.adapters.dynamo.moderation import BlocklistRepository
 from aperture.adapters.dynamo.notifications import DeviceRepository, NotificationRepository
@@ -230,7 +230,19 @@ def graph() -> Graph:
         story_cache().forget_trays([follower_id])
         explore().followed(follower_id, followee_id, following)
 
-    return Graph(users=users(), follows=follows(), blocks=blocks(), cache=cache, now_ms=now_ms, on_follow=on_follow)
+    def on_mute(muter_id: int) -> None:
+        story_cache().forget_trays([muter_id])
+
+    return Graph(
+        users=users(),
+        follows=follows(),
+        blocks=blocks(),
+        mutes=MuteRepository(dynamo_table(get_settings().table_mutes)),
+        cache=cache,
+        now_ms=now_ms,
+        on_follow=on_follow,
+        on_mute=on_mute,
+    )
 
 
 @built_once

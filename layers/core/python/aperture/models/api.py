@@ -86,6 +86,7 @@ class Relationship(_Model):
     following: bool = False
     followed_by: bool = False
     blocking: bool = False
+    muting: bool = Field(default=False, description="You mute this user (they are not told)")
 
 
 class Profile(_Model):
@@ -215,10 +216,15 @@ class FullRelationship(_Model):
     followed_by: bool
     blocking: bool
     blocked_by: bool
+    muting: bool = Field(description="You mute this user (they are not told)")
 
 
 class BlockStatus(_Model):
     blocking: bool
+
+
+class MuteStatus(_Model):
+    muting: bool
 
 
 class NotificationView(_Model):

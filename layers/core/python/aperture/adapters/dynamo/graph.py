@@ -1,4 +1,4 @@
-"""The follows and blocks tables: the social graph's edges, both ways, with the users' counts kept in step."""
+"""The follows, blocks and mutes tables: the social graph's edges, with the users' counts kept in step."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from boto3.dynamodb.conditions import Key
 from aperture.adapters.dynamo.common import (
     BATCH_WRITE_LIMIT,
     delete_if,
+    put_new,
     query_page,
     query_pages,
     transact_unless_condition,
@@ -174,3 +175,29 @@ class BlockRepository:
                 kwargs["IndexName"] = index
             found.update(int(item[theirs]) for page in query_pages(self._table, **kwargs) for item in page)
         return found
+
+
+class MuteRepository:
+    """Mute edges, keyed by the muter alone: only the muter's own reads ever look at them."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def mute(self, muter_id: int, muted_id: int, at_ms: int) -> bool:
+        """Add the mute; False (nothing changed) if it was already there."""
+        return put_new(self._table, {"muter_id": muter_id, "muted_id": muted_id, "created_at": at_ms}, "muter_id")
+
+    def unmute(self, muter_id: int, muted_id: int) -> bool:
+        """Remove the mute; False (nothing changed) if there was none."""
+        return delete_if(self._table, {"muter_id": muter_id, "muted_id": muted_id}, "attribute_exists(muter_id)")
+
+    def is_muting(self, muter_id: int, muted_id: int) -> bool:
+        key = {"muter_id": muter_id, "muted_id": muted_id}
+        return "Item" in self._table.get_item(Key=key, ProjectionExpression="muter_id")
+
+    def muted_by(self, muter_id: int) -> set[int]:
+        """Everyone this user mutes."""
+        pages = query_pages(
+            self._table, KeyConditionExpression=Key("muter_id").eq(muter_id), ProjectionExpression="muted_id"
+        )
+        return {int(item["muted_id"]) for page in pages for item in page}

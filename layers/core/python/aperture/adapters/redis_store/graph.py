@@ -1,4 +1,5 @@
-"""Cached relationship answers: whether one user follows another, and whom a user blocks or is blocked by."""
+"""Cached relationship answers: whether one user follows another, whom a user blocks or is blocked by, and whom
+they mute."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ def relationship_key(follower_id: int, followee_id: int) -> str:
 
 def blocked_key(user_id: int) -> str:
     return f"rel:{{{user_id}}}:blocked"
+
+
+def muted_key(user_id: int) -> str:
+    return f"rel:{{{user_id}}}:muted"
 
 
 class RelationshipCache:
@@ -41,7 +46,12 @@ class RelationshipCache:
         self._redis.delete(relationship_key(follower_id, followee_id))
 
     def blocked(self, user_id: int, load: Any) -> set[int]:
-        key = blocked_key(user_id)
+        return self._user_set(blocked_key(user_id), load)
+
+    def muted(self, user_id: int, load: Any) -> set[int]:
+        return self._user_set(muted_key(user_id), load)
+
+    def _user_set(self, key: str, load: Any) -> set[int]:
         try:
             cached = self._redis.get(key)
         except redis.RedisError:
@@ -54,10 +64,21 @@ class RelationshipCache:
 
     def queue_blocked(self, batch: PipelineBatch, user_id: int) -> Slot[set[int] | None]:
         """The cached answer, or None when it must be loaded."""
-        return batch.queue(
-            single(lambda pipe: pipe.get(blocked_key(user_id))),
-            lambda replies: {int(u) for u in json.loads(replies[0])} if replies[0] is not None else None,
-        )
+        return _queue_user_set(batch, blocked_key(user_id))
+
+    def queue_muted(self, batch: PipelineBatch, user_id: int) -> Slot[set[int] | None]:
+        """The cached answer, or None when it must be loaded."""
+        return _queue_user_set(batch, muted_key(user_id))
 
     def forget_blocks(self, *user_ids: int) -> None:
         self._redis.delete(*(blocked_key(u) for u in user_ids))
+
+    def forget_mutes(self, user_id: int) -> None:
+        self._redis.delete(muted_key(user_id))
+
+
+def _queue_user_set(batch: PipelineBatch, key: str) -> Slot[set[int] | None]:
+    return batch.queue(
+        single(lambda pipe: pipe.get(key)),
+        lambda replies: {int(u) for u in json.loads(replies[0])} if replies[0] is not None else None,
+    )
