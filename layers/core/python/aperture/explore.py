@@ -576,18 +576,15 @@ class Explore:
             if not chunk:
                 break
             offset += len(chunk)
-        items, ids, offset, moved = self._fill(viewer_id, ids, start, limit, hidden, followed_since)
-        reordered = ReorderedList(list_id, ids, current is not None and current.list_id == list_id) if moved else None
-        self.ports.store.mark_seen(viewer_id, [int(p.post_id) for p in items], now, reordered)
-        next_cursor = encode_cursor(list_id, offset) if offset < len(ids) else None
-        return Page[Post](items=items, next_cursor=next_cursor)
-
-    def _fill(
-        self, viewer_id: int, ids: list[int], start: int, limit: int, hidden: set[int], followed_since: set[int]
-    ) -> tuple[list[Post], list[int], int, bool]:
-        """The page's posts from `start` on, at most PAGE_MAX_PER_AUTHOR by any author: the page, the list (its
-        deferred posts moved right after the page, where the next page starts), the next offset, and whether
-        anything moved."""
+            for post in self.ports.views.many(viewer_id, chunk, hidden=hidden):
+                author = post.author.user_id
+                if int(author) in left_out:
+                    continue
+                if per_author.get(author, 0) >= PAGE_MAX_PER_AUTHOR:
+                    deferred.append(int(post.post_id))  # to a later page: a short page beats a crowded one
+                    continue
+                per_author[author] = per_author.get(author, 0) + 1
+                items.append(post)
             if len(items) >= limit:
                 break
         if not deferred:
