@@ -157,5 +157,5 @@ def test_what_a_deployed_function_needs_follows_its_grants() -> None:
         "APERTURE_CDN_BASE",
         "REDIS_URL",
         "APERTURE_MEDIA_BUCKET",
-        *(f"APERTURE_TABLE_{t}" for t in ("POSTS", "USERS", "FOLLOWS", "BLOCKS", "LIKES", "COMMENTS")),
+        *(f"APERTURE_TABLE_{t}" for t in ("POSTS", "USERS", "FOLLOWS", "BLOCKS", "LIKES", "SAVES", "COMMENTS")),
     }
