@@ -1,4 +1,4 @@
-"""Likes and comments on posts."""
+"""Likes, comments and saves of posts."""
 
 from collections.abc import Callable
 from typing import Any
@@ -20,7 +20,7 @@ from aperture.api import (
 )
 from aperture.errors import UserNotFoundError
 from aperture.ids import new_id
-from aperture.models.api import CommentRequest, CommentView, LikeResponse, Page, UserRef
+from aperture.models.api import CommentRequest, CommentView, LikeResponse, Page, Post, SaveResponse, UserRef
 from aperture.observability import logger
 
 router = Router()
@@ -53,6 +53,32 @@ def likers(post_id: str, cursor: Cursor = None, limit: Limit = 20) -> Page[UserR
     people = wiring.users().get_many([i for i in ids if i not in hidden])
     items = [UserRef(user_id=str(i), username=people[i].username) for i in ids if i in people]
     return Page[UserRef](items=items, next_cursor=next_cursor)
+
+
+def _set_saved(post_id: str, saved: bool) -> SaveResponse:
+    viewer = caller(router).user_id
+    post = wiring.post_views().visible(viewer, parse_id(post_id, "post"))
+    return SaveResponse(saved=wiring.saves().set_saved(post, viewer, saved))
+
+
+@router.put("/posts/<post_id>/save", summary="Save a post (only you see it)", tags=["saves"], responses=POST_RESPONSES)
+def save(post_id: str) -> SaveResponse:
+    return _set_saved(post_id, True)
+
+
+@router.delete("/posts/<post_id>/save", summary="Remove a post from saved", tags=["saves"], responses=POST_RESPONSES)
+def unsave(post_id: str) -> SaveResponse:
+    return _set_saved(post_id, False)
+
+
+@router.get(
+    "/me/saved", summary="Your saved posts, most recently saved first", tags=["saves"], responses=COMMON_RESPONSES
+)
+def saved(cursor: Cursor = None, limit: Limit = 20) -> Page[Post]:
+    viewer = caller(router).user_id
+    ids, next_cursor = wiring.saves().page(viewer, limit, cursor)
+    # Posts gone, or whose author is in a block relation with the viewer, are left out
+    return Page[Post](items=wiring.post_views().many(viewer, ids), next_cursor=next_cursor)
 
 
 @router.post(

@@ -141,6 +141,14 @@ def axe_violations(page: Page) -> list[str]:
     ]
 
 
+def wait_for_images(page: Page) -> None:
+    """Every image in view has loaded (so a screenshot shows photos, not placeholders)."""
+    page.wait_for_function(
+        "() => [...document.images].filter(i => i.loading !== 'lazy' || i.getBoundingClientRect().top < innerHeight)"
+        ".every(i => i.complete && i.naturalWidth > 0)"
+    )
+
+
 def screenshot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))

@@ -19,19 +19,12 @@ from tests.browser.helpers import (
     photo_bytes,
     post_through_the_api,
     screenshot,
+    wait_for_images,
 )
 from tests.support import PASSWORD, LocalRuntime
 
 pytestmark = pytest.mark.xdist_group("browser")
 People = Callable[..., Person]
-
-
-def wait_for_images(page: Page) -> None:
-    """Every image in view has loaded (so a screenshot shows photos, not placeholders)."""
-    page.wait_for_function(
-        "() => [...document.images].filter(i => i.loading !== 'lazy' || i.getBoundingClientRect().top < innerHeight)"
-        ".every(i => i.complete && i.naturalWidth > 0)"
-    )
 
 
 def scan(page: Page, screen: str, found: dict[str, list[str]]) -> None:

@@ -38,6 +38,8 @@ HIDDEN_WHEN_BLOCKED = {
     "PUT /posts/{post_id}/like",
     "DELETE /posts/{post_id}/like",
     "GET /posts/{post_id}/likes",
+    "PUT /posts/{post_id}/save",
+    "DELETE /posts/{post_id}/save",
     "POST /posts/{post_id}/comments",
     "GET /posts/{post_id}/comments",
     "DELETE /posts/{post_id}/comments/{comment_id}",
@@ -65,6 +67,7 @@ OWN_ONLY = {
     "GET /stories/{story_id}/viewers",
     "DELETE /stories/{story_id}",
     "GET /explore",
+    "GET /me/saved",  # saves are private: there is no route to anyone else's
 }
 
 BODIES = {

@@ -24,7 +24,8 @@ from tests.support import Api, jpeg_bytes
 
 
 def _world(api: Api, pump: EventPump) -> tuple[dict[str, Account], str]:
-    """alice's post, in bob's feed, liked by bob, commented by carol mentioning dave; everything delivered."""
+    """alice's post, in bob's feed, liked and saved by bob, commented by carol mentioning dave; everything
+    delivered."""
     people = {name: api.sign_up(name) for name in ("alice", "bob", "carol", "dave")}
     alice, bob, carol, dave = people.values()
     api.call("PUT", f"/users/{alice.user_id}/follow", bob)
@@ -33,10 +34,11 @@ def _world(api: Api, pump: EventPump) -> tuple[dict[str, Account], str]:
     store = wiring.media_store()
     store.write_immutable(f"images/{alice.user_id}/{post}/640.jpg", jpeg_bytes(64, 64), "image/jpeg")
     assert api.call("PUT", f"/posts/{post}/like", bob).status_code == 200
+    assert api.call("PUT", f"/posts/{post}/save", bob).status_code == 200
     comment = {"text": f"lovely @{dave.username}"}
     assert api.call("POST", f"/posts/{post}/comments", carol, json=comment).status_code == 201
     pump.drain()
-    api.call("GET", f"/posts/{post}", bob)  # cached copy, preview, like state
+    api.call("GET", f"/posts/{post}", bob)  # cached copy, preview, like state, bob's saved list
     assert [n["type"] for n in api.call("GET", "/notifications", alice).json["items"]] == ["comment", "like", "follow"]
     assert [n["type"] for n in api.call("GET", "/notifications", dave).json["items"]] == ["mention"]
     return people, post
@@ -54,6 +56,12 @@ def _left_of(post: str, people: dict[str, Account]) -> dict[str, Any]:
             "Items"
         ],
         "likes": dynamo_table(settings.table_likes).query(KeyConditionExpression=Key("post_id").eq(post_id))["Items"],
+        "saves": [
+            s for s in dynamo_table(settings.table_saves).scan(ConsistentRead=True)["Items"] if s["post_id"] == post_id
+        ],
+        "in saved lists": [
+            key for key in redis.scan_iter("saved:*") if redis.type(key) == "set" and redis.sismember(key, post)
+        ],
         "notifications": [
             n
             for who in people.values()
@@ -69,13 +77,38 @@ def _left_of(post: str, people: dict[str, Account]) -> dict[str, Any]:
     }
 
 
-NOTHING = {k: [] for k in ("comments", "likes", "notifications", "redis keys", "in timelines", "in explore", "images")}
+NOTHING = {
+    k: []
+    for k in (
+        "comments",
+        "likes",
+        "saves",
+        "in saved lists",
+        "notifications",
+        "redis keys",
+        "in timelines",
+        "in explore",
+        "images",
+    )
+}
 
 
 def test_a_deleted_post_leaves_nothing_behind(api: Api, pump: EventPump) -> None:
     people, post = _world(api, pump)
     before = _left_of(post, people)
-    assert all(before[k] for k in ("comments", "likes", "notifications", "redis keys", "in timelines", "images"))
+    assert all(
+        before[k]
+        for k in (
+            "comments",
+            "likes",
+            "saves",
+            "in saved lists",
+            "notifications",
+            "redis keys",
+            "in timelines",
+            "images",
+        )
+    )
     assert api.call("DELETE", f"/posts/{post}", people["alice"]).status_code == 204
     pump.drain()
     assert _left_of(post, people) == NOTHING
@@ -102,6 +135,8 @@ STEPS = [
     ("notifications", "forget_post"),
     ("comments", "purge"),
     ("likes", "purge"),
+    ("saved_cache", "forget_post"),
+    ("saves", "purge"),
     ("like_cache", "forget"),
     ("timeline", "remove_everywhere"),
     ("explore", "forget_post"),

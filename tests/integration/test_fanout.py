@@ -163,7 +163,7 @@ def test_with_redis_down_paging_reaches_every_older_post(api: Api) -> None:
 
 
 def test_a_warm_feed_page_takes_at_most_three_redis_round_trips(api: Api, pump: EventPump, small_world: None) -> None:
-    # Given a viewer following a few accounts and one celebrity, all of whom posted, with likes and comments
+    # Given a viewer following a few accounts and one celebrity, all of whom posted, with likes, comments and saves
     viewer, star = api.sign_up("viewer"), api.sign_up("star")
     friends = [api.sign_up("friend") for _ in range(3)]
     for fan in [api.sign_up("fan") for _ in range(2)] + [viewer]:
@@ -175,6 +175,9 @@ def test_a_warm_feed_page_takes_at_most_three_redis_round_trips(api: Api, pump: 
     pump.drain()
     api.call("PUT", f"/posts/{posts[0]}/like", viewer)
     api.call("POST", f"/posts/{posts[1]}/comments", viewer, json={"text": "nice"})
+    shown = api.call("GET", "/feed", viewer, query_string={"limit": 10}).json["items"]
+    saved = shown[3]["post_id"]
+    api.call("PUT", f"/posts/{saved}/save", viewer)
     first = api.call("GET", "/feed", viewer, query_string={"limit": 10}).json  # warms the caches
     # When the same page is read again, counting every Redis round trip
     trips = RoundTrips(wiring.redis_client())
@@ -182,4 +185,5 @@ def test_a_warm_feed_page_takes_at_most_three_redis_round_trips(api: Api, pump: 
     # Then it is the same page, hydrated, in three round trips
     assert again == first and len(again["items"]) == 10
     assert any(p["author"]["user_id"] == star.user_id for p in again["items"])  # merged, not pushed
+    assert [p["post_id"] for p in again["items"] if p["saved_by_me"]] == [saved]  # saves ride along
     assert trips.count <= 3, trips.count

@@ -9,6 +9,7 @@ from typing import Any
 from aperture import wiring
 from aperture.adapters.redis_store.affinity import AFFINITY_CAP
 from aperture.adapters.redis_store.explore import ENGAGEMENT_CAP, POPULAR_CAP, SEEN_CAP
+from aperture.adapters.redis_store.saves import SAVED_CACHE_CAP
 from aperture.likes import flush_counts
 from aperture.settings import get_settings
 from local.invoke import invoke
@@ -44,6 +45,9 @@ KEY_BOUNDS: dict[str, tuple[bool, Any, str]] = {
     rf"likes:\{{{ID}\}}:lock:{ID}": (True, None, "a like's lock: seconds"),
     rf"likes:\{{{ID}\}}:rebuild": (True, None, "a rebuild's lock: a minute"),
     r"likes:dirty": (False, lambda: 100_000, "posts liked since the last flush: drained every minute"),
+    # Saves
+    rf"saved:\{{{ID}\}}:set": (True, lambda: SAVED_CACHE_CAP + 1, "a user's saved ids (+ a marker): 6 h after loading"),
+    rf"saved:\{{{ID}\}}:gen": (True, None, "how often a user's saves changed: 6 h after the last change"),
     # Comments and relationships
     rf"comments:\{{{ID}\}}:preview": (True, None, "a post's first comments"),
     rf"rel:\{{{ID}\}}:follows:{ID}": (True, None, "does A follow B"),
@@ -92,6 +96,7 @@ def _workload(api: Api, pump: EventPump) -> None:
     api.call("GET", "/feed", bob)
     post = publish_post(alice, "a #sunset")
     api.call("PUT", f"/posts/{post}/like", bob)
+    api.call("PUT", f"/posts/{post}/save", bob)
     api.call("POST", f"/posts/{post}/comments", carol, json={"text": f"wow @{alice.username}"})
     api.call("GET", "/feed", bob)
     api.call("GET", f"/users/{alice.username}", carol)
@@ -141,4 +146,4 @@ def test_every_key_is_listed_and_within_its_bound(api: Api, pump: EventPump) -> 
             if cap is not None:
                 assert _size(client, key) <= cap(), f"{key!r} ({why}) is past its cap"
         # The workload touched most kinds (the rest are locks that come and go, and the model's user vectors)
-        assert len(kinds) >= 34, "\n".join(sorted(set(KEY_BOUNDS) - kinds))
+        assert len(kinds) >= 36, "\n".join(sorted(set(KEY_BOUNDS) - kinds))

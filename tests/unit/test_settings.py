@@ -160,7 +160,10 @@ def test_what_a_deployed_function_needs_follows_its_grants() -> None:
         "APERTURE_CDN_BASE",
         "REDIS_URL",
         "APERTURE_MEDIA_BUCKET",
-        *(f"APERTURE_TABLE_{t}" for t in ("POSTS", "USERS", "FOLLOWS", "BLOCKS", "MUTES", "LIKES", "COMMENTS")),
+        *(
+            f"APERTURE_TABLE_{t}"
+            for t in ("POSTS", "USERS", "FOLLOWS", "BLOCKS", "MUTES", "LIKES", "SAVES", "COMMENTS")
+        ),
     }
 
 

@@ -6,11 +6,14 @@ import type { Post } from "./types";
 
 const known = new Map<string, Post>();
 const version = createStore(0);
-// The latest like or unlike asked for each post: an older answer arriving after a newer request is ignored.
+// The latest like or unlike (save or unsave) asked for each post: an older answer arriving after a newer request is
+// ignored.
 const likeRequests = new Map<string, number>();
+const saveRequests = new Map<string, number>();
 forgetOnUserChange(() => {
   known.clear();
   likeRequests.clear();
+  saveRequests.clear();
 });
 
 export function remember(posts: Post[]): Post[] {
@@ -49,6 +52,23 @@ export async function setLiked(postId: string, liked: boolean): Promise<void> {
     if (likeRequests.get(postId) === request) {
       update(postId, { liked_by_me: before.liked_by_me, like_count: before.like_count });
     }
+    throw error;
+  }
+}
+
+/** Saves or unsaves at once on screen; the API's answer then confirms it, and a failure puts it back. Only the answer
+ * to the latest request for a post counts. */
+export async function setSaved(postId: string, saved: boolean): Promise<void> {
+  const before = known.get(postId);
+  if (!before || Boolean(before.saved_by_me) === saved) return;
+  const request = (saveRequests.get(postId) ?? 0) + 1;
+  saveRequests.set(postId, request);
+  update(postId, { saved_by_me: saved });
+  try {
+    const answer = await api<{ saved: boolean }>(saved ? "PUT" : "DELETE", `/posts/${postId}/save`);
+    if (saveRequests.get(postId) === request) update(postId, { saved_by_me: answer.saved });
+  } catch (error) {
+    if (saveRequests.get(postId) === request) update(postId, { saved_by_me: before.saved_by_me });
     throw error;
   }
 }

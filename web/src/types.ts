@@ -43,6 +43,7 @@ export interface Post {
   like_count: number;
   comment_count: number;
   liked_by_me: boolean;
+  saved_by_me?: boolean;
   comment_preview: Comment[];
   // v1.1 (carousels, alt text): used when the API sends them.
   media?: Media[];

@@ -4,7 +4,7 @@ import { useLocation } from "preact-iso";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, api, paged } from "../api";
 import { count } from "../format";
-import { setLiked, usePost } from "../posts";
+import { setLiked, setSaved, usePost } from "../posts";
 import { session } from "../session";
 import { useStore } from "../store";
 import type { Page, Post, UserRef } from "../types";
@@ -99,6 +99,13 @@ export function PostCard({
       if (failure instanceof ApiError) setError(failure);
     });
   };
+  const save = (saved: boolean) => {
+    setError(null);
+    setSaved(post.post_id, saved).catch((failure: unknown) => {
+      if (failure instanceof ApiError) setError(failure);
+    });
+  };
+  const saved = Boolean(post.saved_by_me);
   const likeByTap = () => {
     setBurst((n) => n + 1);
     if (!post.liked_by_me) like(true);
@@ -165,6 +172,16 @@ export function PostCard({
         </button>
         <button type="button" class="icon-button" aria-label="Comment" onClick={comment}>
           <Icon name="comment" />
+        </button>
+        <button
+          type="button"
+          class="icon-button save push-right"
+          aria-pressed={saved}
+          aria-label={saved ? "Remove from saved" : "Save"}
+          title={saved ? "Remove from saved (only you can see what you save)" : "Save (only you can see it)"}
+          onClick={() => save(!saved)}
+        >
+          <Icon name="bookmark" filled={saved} />
         </button>
       </div>
       <ErrorNote error={error} />

@@ -1,5 +1,6 @@
-// A profile (/app/u/{username}): header with counts and bio, follow, block and mute, highlights, the grid of posts.
-import { useRoute } from "preact-iso";
+// A profile (/app/u/{username}): header with counts and bio, follow, block and mute, highlights, the grid of posts;
+// on your own profile, a Saved tab (/app/u/{username}?tab=saved) with the posts you saved, which only you can see.
+import { useLocation, useRoute } from "preact-iso";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, api, paged } from "../api";
 import { Avatar, Empty, ErrorNote, Loading, MoreSentinel } from "../components/Common";
@@ -156,8 +157,43 @@ function MoreOptions({
   );
 }
 
+function Saved() {
+  // Not kept between visits: a save or unsave made anywhere shows the next time the tab opens.
+  const list = usePaged("saved", postPages("/me/saved", 30));
+  const ids = unique(list.items);
+  return (
+    <>
+      <p class="muted small saved-note">Only you can see what you've saved.</p>
+      <Grid ids={ids} label="Your saved posts" />
+      {list.done && !ids.length ? (
+        <Empty title="Nothing saved yet">
+          <p>Save posts you want to see again: they show here, most recently saved first.</p>
+        </Empty>
+      ) : null}
+      {list.loading ? <Loading label="Loading saved posts" /> : null}
+      <ErrorNote error={list.error} onRetry={list.loadMore} />
+      <MoreSentinel onVisible={list.loadMore} active={!list.done && !list.loading && !list.error} />
+    </>
+  );
+}
+
+function Tabs({ username, saved }: { username: string; saved: boolean }) {
+  const base = `/app/u/${username}`;
+  return (
+    <nav class="profile-tabs" aria-label="Profile sections">
+      <a href={base} aria-current={saved ? undefined : "page"}>
+        Posts
+      </a>
+      <a href={`${base}?tab=saved`} aria-current={saved ? "page" : undefined}>
+        Saved
+      </a>
+    </nav>
+  );
+}
+
 export function Profile() {
   const { params } = useRoute();
+  const { query } = useLocation();
   const me = useStore(session);
   const [version, setVersion] = useState(0);
   const { profile, setProfile, error, load } = useProfile(params.username, version);
@@ -182,6 +218,7 @@ export function Profile() {
   if (!profile) return <Loading label="Loading the profile" />;
 
   const own = me?.userId === profile.user_id;
+  const showSaved = own && query.tab === "saved";
   const { following, followed_by: followedBy, blocking, muting } = profile.relationship;
   const act = async (work: () => Promise<void>) => {
     setBusy(true);
@@ -287,7 +324,8 @@ export function Profile() {
       ) : (
         <>
           <Highlights profile={profile} />
-          <Posts profile={profile} />
+          {own ? <Tabs username={profile.username} saved={showSaved} /> : null}
+          {showSaved ? <Saved /> : <Posts profile={profile} />}
         </>
       )}
       {confirmBlock ? (

@@ -2,10 +2,11 @@
 
 A post's deletion is one transaction (the record, its count, its upload's state, and a PostDeleted event in the
 outbox). The outbox's stream hands the event to the `cascade` function, which removes, in order: the notifications
-about the post (in every user's inbox, through the notifications' by_post index), the comments, the likes,
-every Redis key of the post (like cache, Bloom filter, applied marks, cached copy, preview), its place in its
-author's recent posts and its followers' timelines, explore's buckets and engagements, then the raw upload and the
-images, and last tells the CDN. Every step deletes what is there and does nothing when it is gone, so a cascade
+about the post (in every user's inbox, through the notifications' by_post index), the comments, the likes, the
+saves (out of every saver's cached list, then out of the table, found through its by_post index), every Redis key
+of the post (like cache, Bloom filter, applied marks, cached copy, preview), its place in its author's recent posts
+and its followers' timelines, explore's buckets and engagements, then the raw upload and the images, and last tells
+the CDN. Every step deletes what is there and does nothing when it is gone, so a cascade
 that stops anywhere is finished by its retry (the stream redelivers the record until it succeeds; after its
 retries, the failure archive keeps it for a redrive).
 """
@@ -18,11 +19,13 @@ from dataclasses import dataclass
 from aperture.adapters.dynamo.comments import CommentRepository
 from aperture.adapters.dynamo.likes import LikeRepository
 from aperture.adapters.dynamo.notifications import NotificationRepository
+from aperture.adapters.dynamo.saves import SaveRepository
 from aperture.adapters.dynamo.stories import HighlightRepository, StoryViewRepository
 from aperture.adapters.redis_store.comments import CommentPreviewCache
 from aperture.adapters.redis_store.explore import ExploreStore
 from aperture.adapters.redis_store.likes import LikeCache
 from aperture.adapters.redis_store.posts import PostCache
+from aperture.adapters.redis_store.saves import SavedCache
 from aperture.adapters.redis_store.stories import StoryCache
 from aperture.adapters.redis_store.timeline import Timeline
 from aperture.models.events import PostDeleted, StoryDeleted
@@ -36,8 +39,10 @@ from aperture.uploads import upload_key
 class CascadePorts:
     comments: CommentRepository
     likes: LikeRepository
+    saves: SaveRepository
     notifications: NotificationRepository
     like_cache: LikeCache
+    saved_cache: SavedCache
     previews: CommentPreviewCache
     post_cache: PostCache
     timeline: Timeline
@@ -54,6 +59,7 @@ class CascadePorts:
 class CascadeOutcome:
     comments: int
     likes: int
+    saves: int
     notifications: int
     timelines: int
     images: int
@@ -68,6 +74,10 @@ class Cascade:
         notifications = p.notifications.forget_post(event.post_id)
         comments = p.comments.purge(event.post_id)
         likes = p.likes.purge(event.post_id)
+        # Out of the savers' cached lists first: the savers are found through the saves themselves
+        for savers in p.saves.savers(event.post_id):
+            p.saved_cache.forget_post(savers, event.post_id)
+        saves = p.saves.purge(event.post_id)
         p.like_cache.forget(event.post_id)
         p.previews.forget(event.post_id)
         p.post_cache.forget(event.post_id)
@@ -82,7 +92,7 @@ class Cascade:
         # What it was made from, then what it became; the CDN is told even if a first attempt deleted them all
         p.images.delete(upload_key(event.author_id, event.upload_id))
         images = p.images.delete_under(f"{IMAGE_PREFIX}{event.author_id}/{event.post_id}/", forget_cached=True)
-        return CascadeOutcome(comments, likes, notifications, timelines, images)
+        return CascadeOutcome(comments, likes, saves, notifications, timelines, images)
 
     def story_deleted(self, event: StoryDeleted) -> int:
         """A story taken down: its views, its highlight, its cached copies and its followers' trays, then its raw

@@ -28,6 +28,7 @@ from aperture.models.events import PostDeleted, PostPublished, PostReady
 from aperture.models.records import PostRecord
 from aperture.observability import logger
 from aperture.ports import ImageStore
+from aperture.saves import Saves
 from aperture.uploads import upload_key
 
 
@@ -39,15 +40,17 @@ class PostViewPorts:
     comments: Comments
     graph: Graph
     post_cache: PostCache
+    saves: Saves
     redis_client: Any
 
 
 class PostViews:
-    """Turns post ids into the post objects a viewer sees: author, CDN URLs, counts, "did I like it", comments.
+    """Turns post ids into the post objects a viewer sees: author, CDN URLs, counts, "did I like it", "did I save it",
+    comments.
 
-    Everything Redis knows about a page (cached posts, live like counts, "did I like it", first comments, whom the
-    viewer may not see) is read in one pipelined round trip; DynamoDB fills only what the cache lacks, in one
-    BatchGetItem, and the misses are written back.
+    Everything Redis knows about a page (cached posts, live like counts, "did I like it", the viewer's saved list,
+    first comments, whom the viewer may not see) is read in one pipelined round trip; DynamoDB fills only what the
+    cache lacks, in one BatchGetItem, and the misses are written back.
     """
 
     def __init__(self, ports: PostViewPorts, cdn_base: str) -> None:
@@ -57,6 +60,7 @@ class PostViews:
         self._comments = ports.comments
         self._graph = ports.graph
         self._cache = ports.post_cache
+        self._saves = ports.saves
         self._redis = ports.redis_client
         self._cdn = cdn_base
 
@@ -76,6 +80,7 @@ class PostViews:
             cached_slot = self._cache.queue_get(batch, ids)
             counts_slot = self._likes.cache.queue_counts(batch, ids)
             states_slot = self._likes.cache.queue_states(batch, ids, viewer_id)
+            saved_slot = self._saves.queue_lookup(batch, viewer_id, ids)
             previews_slot = self._comments.preview_cache.queue_get(batch, ids)
             hidden_slot = self._graph.queue_hidden(batch, viewer_id) if hidden is None else None
             batch.execute()
@@ -93,12 +98,14 @@ class PostViews:
         missing_previews = [r.post_id for r in shown if r.post_id not in previews]
         if missing_previews:
             previews.update(self._comments.load_previews(missing_previews))
+        saved = self._saves.resolve(viewer_id, ids, saved_slot.value)
         return [
             self._view(
                 record,
                 usernames[record.author_id],
                 max(0, _or(live[record.post_id], record.like_count)),
                 self._likes.confirm(viewer_id, record.post_id, states[record.post_id]),
+                saved[record.post_id],
                 _visible(previews.get(record.post_id, []), hidden),
             )
             for record in shown
@@ -134,6 +141,7 @@ class PostViews:
         authors = self._users.get_many({r.author_id for r in records})
         counts = self._likes.counts(records)
         liked = self._likes.liked_by(viewer_id, [r.post_id for r in records])
+        saved = self._saves.saved_among(viewer_id, [r.post_id for r in records])
         previews = self._comments.previews([r.post_id for r in records])
         hidden = self._graph.hidden_from(viewer_id)
         return [
@@ -142,6 +150,7 @@ class PostViews:
                 authors[r.author_id].username,
                 counts[r.post_id],
                 liked[r.post_id],
+                saved[r.post_id],
                 [c for c in previews[r.post_id] if int(c.author.user_id) not in hidden],
             )
             for r in records
@@ -149,7 +158,13 @@ class PostViews:
         ]
 
     def _view(
-        self, record: PostRecord, username: str, like_count: int, liked: bool, preview: list[CommentView]
+        self,
+        record: PostRecord,
+        username: str,
+        like_count: int,
+        liked: bool,
+        saved: bool,
+        preview: list[CommentView],
     ) -> Post:
         return Post(
             post_id=str(record.post_id),
@@ -165,6 +180,7 @@ class PostViews:
             like_count=like_count,
             comment_count=max(0, record.comment_count),
             liked_by_me=liked,
+            saved_by_me=saved,
             comment_preview=preview,
         )
 

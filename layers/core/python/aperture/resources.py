@@ -89,6 +89,18 @@ LIKES = Table(
     sort=Attribute("user_id"),
     indexes=(Index("by_user", Attribute("user_id"), Attribute("post_id")),),
 )
+# Each user's saved posts, private to them: user -> post in the table (a consistent read loads the whole list into
+# the saver's cache), newest save first through by_time, and the savers of a post through by_post (keys only: what a
+# deleted post's cascade needs to remove every save of it, without a scan).
+SAVES = Table(
+    key="saves",
+    partition=Attribute("user_id"),
+    sort=Attribute("post_id"),
+    indexes=(
+        Index("by_time", Attribute("user_id"), Attribute("saved_at")),
+        Index("by_post", Attribute("post_id"), Attribute("user_id"), projection="KEYS_ONLY"),
+    ),
+)
 COMMENTS = Table(key="comments", partition=Attribute("post_id"), sort=Attribute("comment_id"))
 # Each user's inbox. The sparse by_post index holds only notifications about a post (a follow's has no post_id), keys
 # only: what a deleted post's cascade needs to find and delete them in every inbox, without a scan.
@@ -142,6 +154,7 @@ TABLES: tuple[Table, ...] = (
     BLOCKS,
     MUTES,
     LIKES,
+    SAVES,
     COMMENTS,
     NOTIFICATIONS,
     NOTIFY_KEYS,
@@ -365,6 +378,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant(f"bucket:{UPLOAD_PREFIX}", "read_write"),
             Grant("table:blocks", "read"),
             Grant("table:likes", "read"),
+            Grant("table:saves", "read"),  # saved_by_me, when the saver's cached list is gone
             Grant("table:comments", "read"),
         ),
         redis=True,
@@ -379,6 +393,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:blocks", "read"),
             Grant("table:mutes", "read"),  # muted accounts leave the feed
             Grant("table:likes", "read"),
+            Grant("table:saves", "read"),
             Grant("table:comments", "read"),
             Grant(f"bucket:{MODEL_PREFIX}", "read"),
         ),
@@ -389,6 +404,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "interactions",
         grants=(
             Grant("table:likes", "read_write"),
+            Grant("table:saves", "read_write"),
             Grant("table:comments", "read_write"),
             Grant("table:posts", "read_write"),
             Grant("table:users", "read"),
@@ -398,13 +414,14 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:idempotency", "read_write"),  # a client's retry with an Idempotency-Key
         ),
         redis=True,
-        description="Likes and comments",
+        description="Likes, comments and saved posts",
     ),
     Function(
         "cascade",
         grants=(
             Grant("table:comments", "read_write"),
             Grant("table:likes", "read_write"),
+            Grant("table:saves", "read_write"),  # every saver's save of the post
             Grant("table:notifications", "read_write"),
             Grant("table:follows", "read"),  # whose timelines hold the post, whose trays hold the story
             Grant("table:users", "read"),  # (a celebrity's followers' trays are not cached)
@@ -417,8 +434,8 @@ FUNCTIONS: tuple[Function, ...] = (
         redis=True,
         timeout_seconds=300,
         trigger=TableStreamTrigger("outbox"),
-        description="The deletion cascade: removes what hangs off a deleted post (comments, likes, notifications, "
-        "cached copies, timeline entries, images) or story (views, highlight, trays, images)",
+        description="The deletion cascade: removes what hangs off a deleted post (comments, likes, saves, "
+        "notifications, cached copies, timeline entries, images) or story (views, highlight, trays, images)",
     ),
     Function(
         "relay",
@@ -611,6 +628,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:blocks", "read"),
             Grant("table:mutes", "read"),  # muted accounts leave explore
             Grant("table:likes", "read"),
+            Grant("table:saves", "read"),
             Grant("table:comments", "read"),
             Grant("search:explore", "read"),
             Grant(f"bucket:{MODEL_PREFIX}", "read"),

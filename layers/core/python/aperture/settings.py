@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     table_blocks: str = "aperture-blocks"
     table_mutes: str = "aperture-mutes"
     table_likes: str = "aperture-likes"
+    table_saves: str = "aperture-saves"
     table_comments: str = "aperture-comments"
     table_notifications: str = "aperture-notifications"
     table_notify_keys: str = "aperture-notify_keys"

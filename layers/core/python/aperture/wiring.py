@@ -15,6 +15,7 @@ from aperture.adapters.dynamo.likes import LikeRepository
 from aperture.adapters.dynamo.moderation import BlocklistRepository
 from aperture.adapters.dynamo.notifications import DeviceRepository, NotificationRepository
 from aperture.adapters.dynamo.posts import PostRepository
+from aperture.adapters.dynamo.saves import SaveRepository
 from aperture.adapters.dynamo.stories import HighlightRepository, StoryRepository, StoryViewRepository
 from aperture.adapters.dynamo.uploads import UploadRepository
 from aperture.adapters.dynamo.users import UserRepository
@@ -27,6 +28,7 @@ from aperture.adapters.redis_store.explore import ExploreStore
 from aperture.adapters.redis_store.graph import RelationshipCache
 from aperture.adapters.redis_store.likes import LikeCache
 from aperture.adapters.redis_store.posts import PostCache
+from aperture.adapters.redis_store.saves import SavedCache
 from aperture.adapters.redis_store.stories import StoryCache
 from aperture.adapters.redis_store.timeline import Timeline
 from aperture.adapters.s3 import MediaStore
@@ -58,6 +60,7 @@ from aperture.notifications import Inbox, Notifier
 from aperture.posts import PostPorts, Posts, PostViewPorts, PostViews
 from aperture.ranking import RankingModel
 from aperture.relay import Relay
+from aperture.saves import Saves
 from aperture.settings import get_settings
 from aperture.stories import Stories, StoryPorts, StoryViewLog
 from aperture.uploads import UploadGrants
@@ -281,6 +284,22 @@ def comment_previews() -> CommentPreviewCache:
 
 
 @built_once
+def save_repository() -> SaveRepository:
+    settings = get_settings()
+    return SaveRepository(dynamo_table(settings.table_saves), dynamo_table(settings.table_posts))
+
+
+@built_once
+def saved_cache() -> SavedCache:
+    return SavedCache(redis_client())
+
+
+@built_once
+def saves() -> Saves:
+    return Saves(repo=save_repository(), cache=saved_cache(), now_ms=now_ms)
+
+
+@built_once
 def comments() -> Comments:
     settings = get_settings()
     return Comments(
@@ -323,6 +342,7 @@ def post_views() -> PostViews:
         comments=comments(),
         graph=graph(),
         post_cache=post_cache(),
+        saves=saves(),
         redis_client=redis_client(),
     )
     return PostViews(ports, get_settings().cdn_base)
@@ -408,8 +428,10 @@ def cascade() -> Cascade:
     ports = CascadePorts(
         comments=comment_repository(),
         likes=like_repository(),
+        saves=save_repository(),
         notifications=notification_repository(),
         like_cache=like_cache(),
+        saved_cache=saved_cache(),
         previews=comment_previews(),
         post_cache=post_cache(),
         timeline=timeline(),

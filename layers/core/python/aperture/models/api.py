@@ -171,6 +171,7 @@ class Post(_Model):
     like_count: int = 0
     comment_count: int = 0
     liked_by_me: bool = False
+    saved_by_me: bool = False  # only ever the viewer's own saves
     comment_preview: list[CommentView] = Field(default_factory=list)
 
 
@@ -209,6 +210,10 @@ class CommentRequest(_Request):
 class LikeResponse(_Model):
     liked: bool
     like_count: int
+
+
+class SaveResponse(_Model):
+    saved: bool
 
 
 class FullRelationship(_Model):
