@@ -120,7 +120,7 @@ def test_an_upload_whose_request_dies_after_the_write_is_granted_again_for_the_s
     alice = api.sign_up("alice")
     headers = {"Idempotency-Key": uuid.uuid4().hex}
     failing = FailAfter(wiring.upload_repository(), "create")
-    grants = UploadGrants(failing, wiring.media_store(), now, get_settings())
+    grants = UploadGrants(failing, wiring.users(), wiring.media_store(), now, get_settings())
     monkeypatch.setattr(wiring, "uploads", lambda: grants)
     with pytest.raises(InjectedFaultError):
         api.call("POST", "/uploads", alice, json=UPLOAD, headers=headers)
