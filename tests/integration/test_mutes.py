@@ -30,6 +30,20 @@ def _tray(api: Api, viewer: Account) -> list[str]:
     return [e["user"]["username"] for e in response.json["items"]]
 
 
+def _bob_follows_alice_and_carol(api: Api, pump: EventPump) -> tuple[Account, Account, Account, str, str]:
+    """Bob, an active reader, follows alice and carol, who have each posted and have a live story; (alice, bob,
+    carol, alice's post, carol's post)."""
+    alice, bob, carol = api.sign_up("alice"), api.sign_up("bob"), api.sign_up("carol")
+    for followee in (alice, carol):
+        api.call("PUT", f"/users/{followee.user_id}/follow", bob)
+    _feed(api, bob)
+    by_alice, by_carol = publish_post(alice), publish_post(carol)
+    publish_story(alice)
+    publish_story(carol)
+    pump.drain()
+    return alice, bob, carol, by_alice, by_carol
+
+
 def _mute(api: Api, muter: Account, muted: Account, muting: bool = True) -> Any:
     return api.call("PUT" if muting else "DELETE", f"/users/{muted.user_id}/mute", muter)
 
@@ -215,14 +229,7 @@ def test_a_warm_feed_with_mutes_still_takes_three_redis_round_trips(
 
 def test_with_redis_down_muting_the_feed_and_the_tray_still_work(api: Api, pump: EventPump) -> None:
     # Given bob follows alice and carol, who have posted and have stories
-    alice, bob, carol = api.sign_up("alice"), api.sign_up("bob"), api.sign_up("carol")
-    for followee in (alice, carol):
-        api.call("PUT", f"/users/{followee.user_id}/follow", bob)
-    _feed(api, bob)
-    by_alice, by_carol = publish_post(alice), publish_post(carol)
-    publish_story(alice)
-    publish_story(carol)
-    pump.drain()
+    alice, bob, carol, by_alice, by_carol = _bob_follows_alice_and_carol(api, pump)
     # When Redis is down, bob mutes alice, reads his feed and tray, then unmutes her
     with logged_warnings(), settings_env(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0"):
         assert _mute(api, bob, alice).json == {"muting": True}
@@ -243,14 +250,7 @@ def test_a_mute_that_fails_after_each_step_is_right_once_retried(
 ) -> None:
     # Given bob follows alice and carol (posts and stories), his feed, tray and cached mutes warm; for an unmute,
     # he mutes alice first
-    alice, bob, carol = api.sign_up("alice"), api.sign_up("bob"), api.sign_up("carol")
-    for followee in (alice, carol):
-        api.call("PUT", f"/users/{followee.user_id}/follow", bob)
-    _feed(api, bob)
-    by_alice, by_carol = publish_post(alice), publish_post(carol)
-    publish_story(alice)
-    publish_story(carol)
-    pump.drain()
+    alice, bob, carol, by_alice, by_carol = _bob_follows_alice_and_carol(api, pump)
     if not muting:
         _mute(api, bob, alice)
     _feed(api, bob), _tray(api, bob)

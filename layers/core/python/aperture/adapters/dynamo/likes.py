@@ -8,6 +8,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 
 from aperture.adapters.dynamo.common import count_items, delete_keys, query_page, query_pages, transact_unless_condition
+from aperture.adapters.dynamo.posts import post_still_exists
 from aperture.adapters.outbox import Event, Outbox
 
 
@@ -28,12 +29,7 @@ class LikeRepository:
             "Item": {"post_id": post_id, "user_id": user_id, "created_at": at_ms},
             "ConditionExpression": "attribute_not_exists(post_id)",
         }
-        post = {
-            "TableName": self._posts.name,
-            "Key": {"post_id": post_id},
-            "ConditionExpression": "attribute_exists(post_id)",
-        }
-        items = [{"Put": put}, {"ConditionCheck": post}, self._outbox.entry(event)]
+        items = [{"Put": put}, post_still_exists(self._posts, post_id), self._outbox.entry(event)]
         return transact_unless_condition(self._table, items)
 
     def remove(self, post_id: int, user_id: int, event: Event) -> bool:

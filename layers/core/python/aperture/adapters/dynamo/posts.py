@@ -14,6 +14,18 @@ from aperture.adapters.outbox import Event, Outbox
 from aperture.models.records import PostRecord
 
 
+def post_still_exists(posts_table: Any, post_id: int) -> dict[str, Any]:
+    """The transaction entry that fails the write unless the post is there (a like or save racing the post's
+    deletion must not outlive its cascade)."""
+    return {
+        "ConditionCheck": {
+            "TableName": posts_table.name,
+            "Key": {"post_id": post_id},
+            "ConditionExpression": "attribute_exists(post_id)",
+        }
+    }
+
+
 class PostRepository:
     def __init__(self, table: Any, users_table: Any, outbox: Outbox) -> None:
         self._table = table

@@ -16,6 +16,7 @@ from aperture.adapters.dynamo.common import (
     query_pages,
     transact_unless_condition,
 )
+from aperture.adapters.dynamo.posts import post_still_exists
 
 
 class SaveRepository:
@@ -33,12 +34,7 @@ class SaveRepository:
             "Item": {"user_id": user_id, "post_id": post_id, "saved_at": at_ms},
             "ConditionExpression": "attribute_not_exists(post_id)",
         }
-        post = {
-            "TableName": self._posts.name,
-            "Key": {"post_id": post_id},
-            "ConditionExpression": "attribute_exists(post_id)",
-        }
-        return transact_unless_condition(self._table, [{"Put": put}, {"ConditionCheck": post}])
+        return transact_unless_condition(self._table, [{"Put": put}, post_still_exists(self._posts, post_id)])
 
     def remove(self, user_id: int, post_id: int) -> bool:
         """Unsave; False if it was not saved."""
