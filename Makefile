@@ -49,7 +49,7 @@ dev: install web
 	$(BIN)/python -m local --port $(PORT) $(ARGS)
 
 test: install lint typecheck web chromium
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=30
 
 lint: install
 	$(BIN)/ruff check .

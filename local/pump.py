@@ -66,6 +66,7 @@ class EventPump:
         self._table_streams: dict[str, str] = {}  # table name -> its stream's ARN
         self._activity = threading.Condition()
         self._generation = 0
+        self._deliveries = 0  # by every poller and by drain(), so drain() can tell a pass that was truly quiet
 
     def nudge(self) -> None:
         """Something may have produced events (an API request, a delivery): every poller looks again at once."""
@@ -81,7 +82,11 @@ class EventPump:
 
     def _pump_source(self, name: str) -> int:
         with self._locks[name]:
-            return self._sources[name]()
+            handled = self._sources[name]()
+        if handled:
+            with self._activity:
+                self._deliveries += handled
+        return handled
 
     def pump_once(self) -> int:
         """One pass over every source; returns how many events it delivered."""
@@ -90,13 +95,16 @@ class EventPump:
     def drain(self, max_passes: int = 1000) -> int:
         """Deliver until a whole pass finds nothing left, including what delivering produced.
 
-        A source busy in a background poller is waited for, so what it is handling counts as handled.
+        A source busy in a background poller is waited for, so what it is handling counts as handled; and a pass
+        is quiet only if no poller delivered anything meanwhile either, since what a poller delivered may have
+        produced events for a source this pass had already looked at.
         """
         total = 0
         for _ in range(max_passes):
+            before = self._deliveries
             handled = self.pump_once()
             total += handled
-            if handled == 0:
+            if handled == 0 and self._deliveries == before:
                 return total
         raise RuntimeError(f"events were still arriving after {max_passes} passes")
 

@@ -78,3 +78,39 @@ def test_a_delivery_by_one_poller_wakes_the_others() -> None:
         pump.nudge()
         for poller in pollers:
             poller.join(10)
+
+
+def test_drain_waits_for_what_a_poller_delivered_to_a_source_it_had_already_looked_at() -> None:
+    # Given a source that drain looks at first ("relayed"), and a second one ("ready") whose event a background
+    # poller is handling at that moment; handling it produces an event for the first source
+    relayed: list[str] = []
+    drain_looked_at_relayed, poller_may_finish = threading.Event(), threading.Event()
+
+    def first() -> int:
+        drain_looked_at_relayed.set()
+        if not relayed:
+            return 0
+        relayed.pop()
+        return 1
+
+    def second() -> int:
+        if threading.current_thread().name != "poller":
+            return 0
+        assert poller_may_finish.wait(10)
+        relayed.append("made by the poller's delivery")
+        return 1
+
+    pump = pump_with({"relayed": first, "ready": second})
+    poller = threading.Thread(target=pump._pump_source, args=("ready",), name="poller")
+    poller.start()
+    drained: list[int] = []
+    drainer = threading.Thread(target=lambda: drained.append(pump.drain()))
+    drainer.start()
+    # When the poller finishes only after drain's pass has looked at the first source
+    assert drain_looked_at_relayed.wait(10)
+    poller_may_finish.set()
+    poller.join(10)
+    drainer.join(10)
+    # Then drain does not stop at that pass: it delivers what the poller's delivery produced
+    assert drained == [1]
+    assert relayed == []
