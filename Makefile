@@ -13,11 +13,15 @@ FUZZ_SECONDS ?= 600
 WEB_STAMP := web/node_modules/.installed
 WEB_BUILT := web/dist/index.html
 WEB_SOURCES := $(shell find web/src web/public web/scripts -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
+# checkov (the templates' posture, tests/infrastructure/test_posture.py) lives in its own virtualenv: its pins
+# clash with the CDK app's. requirements-checkov.txt is the whole resolved set, so the install never backtracks.
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
 # Browser tests drive Debian's Chromium (browser downloads are impossible here); root installs it, others use sudo.
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: dev test install web chromium lint format typecheck unit integration infrastructure e2e browser fuzz openapi synth layer clean
+.PHONY: dev test install web chromium checkov lint format typecheck unit integration infrastructure e2e browser fuzz openapi synth layer clean
 
 $(STAMP): requirements.txt requirements-dev.txt layers/core/requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
@@ -39,6 +43,14 @@ $(WEB_BUILT): $(WEB_STAMP) $(WEB_SOURCES)
 
 web: $(WEB_BUILT)
 
+$(CHECKOV): requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --no-deps -r requirements-checkov.txt
+	@touch $(CHECKOV)
+
+checkov: $(CHECKOV)
+
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
@@ -48,7 +60,7 @@ chromium: $(CHROMIUM)
 dev: install web
 	$(BIN)/python -m local --port $(PORT) $(ARGS)
 
-test: install lint typecheck web chromium
+test: install lint typecheck web chromium checkov
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=30
 
 lint: install
@@ -62,6 +74,8 @@ format: install
 typecheck: install $(WEB_STAMP)
 	$(BIN)/mypy
 	cd web && $(NPM) run typecheck
+
+infrastructure: checkov
 
 unit integration infrastructure e2e: install web
 	$(BIN)/python -m pytest tests/$@
@@ -79,4 +93,4 @@ synth: install web
 	$(BIN)/python app.py
 
 clean:
-	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache web/node_modules web/dist
+	rm -rf $(VENV) $(CHECKOV_VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache web/node_modules web/dist

@@ -11,10 +11,11 @@ ROOT = Path(__file__).resolve().parent
 # `aperture` (the declarations every stack is built from) lives in the layer's source tree.
 sys.path.insert(0, str(ROOT / "layers" / "core" / "python"))
 
-from aws_cdk import App, Environment, Tags, Validations  # noqa: E402
+from aws_cdk import App, Aspects, Environment, Tags, Validations  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
 from stacks.constructs.naming import media_bucket_name  # noqa: E402
+from stacks.constructs.posture import CheckovWaivers  # noqa: E402
 from stacks.edge_stack import EdgeStack  # noqa: E402
 from stacks.service_stack import ServiceStack  # noqa: E402
 from stacks.stateful_stack import StatefulStack  # noqa: E402
@@ -74,6 +75,8 @@ def build_app(context: dict[str, Any] | None = None, env: Environment | None = N
         description="Aperture web app",
     )
     Tags.of(app).add("project", "aperture")
+    # checkov's waived findings, each with its reason, into the templates (tests/infrastructure/test_posture.py).
+    Aspects.of(app).add(CheckovWaivers())
     return app
 
 

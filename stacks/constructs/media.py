@@ -14,6 +14,7 @@ from .naming import media_bucket_name
 
 UPLOAD_RETENTION = Duration.days(7)
 PROCESSED_UPLOAD_RETENTION = Duration.days(1)
+NONCURRENT_RETENTION = Duration.days(1)
 
 
 class MediaStore(Construct):
@@ -43,8 +44,10 @@ class MediaStore(Construct):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            # Rendered images are immutable (new post, new keys), so versions would only add cost.
-            versioned=False,
+            # Versions guard against a bad deploy or a stolen role overwriting or deleting images; a replaced or
+            # deleted object's old version lives NONCURRENT_RETENTION, long enough to restore, short enough that a
+            # deleted photo is gone within a day.
+            versioned=True,
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="media/",
             lifecycle_rules=[
@@ -54,6 +57,11 @@ class MediaStore(Construct):
                     prefix=UPLOAD_PREFIX,
                     tag_filters={PROCESSED_TAG["Key"]: PROCESSED_TAG["Value"]},
                     expiration=PROCESSED_UPLOAD_RETENTION,
+                ),
+                s3.LifecycleRule(
+                    id="expire-noncurrent-versions",
+                    noncurrent_version_expiration=NONCURRENT_RETENTION,
+                    expired_object_delete_marker=True,
                 ),
                 # Untagged ones (abandoned, or failed and kept for a look) go after a week.
                 s3.LifecycleRule(

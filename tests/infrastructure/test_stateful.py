@@ -229,6 +229,18 @@ def test_media_bucket_expires_uploads_and_never_images(
     }
 
 
+def test_media_bucket_keeps_a_replaced_or_deleted_image_one_day_and_no_longer(
+    synthesized: Synthesized, stateful_template: dict[str, Any]
+) -> None:
+    properties = _media_bucket(synthesized, stateful_template)
+    assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    (noncurrent,) = (r for r in properties["LifecycleConfiguration"]["Rules"] if "NoncurrentVersionExpiration" in r)
+    # Whole bucket: a deleted photo's old version is gone after a day, and so is its delete marker
+    assert "Prefix" not in noncurrent and "TagFilters" not in noncurrent
+    assert noncurrent["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
+    assert noncurrent["ExpiredObjectDeleteMarker"] is True
+
+
 def _bucket_policy(synthesized: Synthesized, template: dict[str, Any]) -> list[dict[str, Any]]:
     bucket = logical_id(synthesized.stateful.media.bucket)
     (policy,) = (
