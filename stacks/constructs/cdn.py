@@ -22,6 +22,7 @@ from constructs import Construct
 from aperture.resources import IMAGE_PREFIX
 
 from .distribution import acknowledge_public_distribution, log_bucket
+from .firewall import IMAGE_REQUESTS_PER_IP_PER_5_MINUTES, CdnFirewall
 from .nag import BASIC_EXECUTION, acknowledge, managed_policy_finding, wildcard_resource_finding
 from .naming import bucket_arn, bucket_objects_arn
 
@@ -172,10 +173,15 @@ class ImageCdn(Construct):
             function_associations=self.negotiation.function_associations(),
             edge_lambdas=self.negotiation.edge_lambdas(),
         )
+        # Scrapers and cache-busting floods (each miss is an S3 read and a Lambda@Edge run) stop at the edge.
+        self.firewall = CdnFirewall(
+            self, "Firewall", name="aperture-images", requests_per_5_minutes=IMAGE_REQUESTS_PER_IP_PER_5_MINUTES
+        )
         self.distribution = cloudfront.Distribution(
             self,
             "Distribution",
             comment="Aperture images",
+            web_acl_id=self.firewall.arn,
             default_behavior=default_behavior,
             additional_behaviors={IMAGES_PATH: image_behavior},
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,
@@ -184,7 +190,7 @@ class ImageCdn(Construct):
             log_bucket=self.logs,
             log_file_prefix="cdn/",
         )
-        acknowledge_public_distribution(self.distribution, "immutable rendered images")
+        acknowledge_public_distribution(self.distribution, "immutable rendered images", firewall=True)
 
     @property
     def base_url(self) -> str:

@@ -28,20 +28,22 @@ def log_bucket(scope: Construct, construct_id: str) -> s3.Bucket:
     )
 
 
-def acknowledge_public_distribution(distribution: cloudfront.Distribution, serves: str) -> None:
-    """CFR1 (geo restriction), CFR2 (WAF) and CFR4 (TLS policy) for a distribution that `serves` (a phrase) to all."""
+def acknowledge_public_distribution(distribution: cloudfront.Distribution, serves: str, *, firewall: bool) -> None:
+    """CFR1 (geo restriction), CFR4 (TLS policy) and, without a web ACL, CFR2 (WAF) for a distribution that
+    `serves` (a phrase) to all."""
     acknowledge(
         distribution,
         "AwsSolutions-CFR1",
         f"It serves {serves} worldwide by design; there is no country the product must block.",
     )
-    acknowledge(
-        distribution,
-        "AwsSolutions-CFR2",
-        f"Its only origin is a private bucket read through origin access control with GET/HEAD ({serves}); a web "
-        "ACL (about $6/month plus requests) would filter nothing the cache does not absorb. The API keeps its own "
-        "throttles.",
-    )
+    if not firewall:
+        acknowledge(
+            distribution,
+            "AwsSolutions-CFR2",
+            f"Its only origin is a private bucket holding {serves}, a few fixed files the cache absorbs; a web ACL "
+            "for it would have to live in us-east-1 while this stack may deploy elsewhere (docs/security.md, "
+            "known gaps).",
+        )
     acknowledge(
         distribution,
         "AwsSolutions-CFR4",

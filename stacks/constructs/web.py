@@ -120,7 +120,7 @@ class WebApp(Construct):
             log_bucket=self.logs,
             log_file_prefix="cdn/",
         )
-        acknowledge_public_distribution(self.distribution, "the web app's static files")
+        acknowledge_public_distribution(self.distribution, "the web app's static files", firewall=False)
         prefix = WEB_APP_PATH.strip("/") + "/"
         # Assets first, never pruned: a page loaded before a deploy still finds the assets it names.
         self.assets = deployment.BucketDeployment(

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk import App, Environment
 
+from stacks.constructs.firewall import IMAGE_REQUESTS_PER_IP_PER_5_MINUTES
 from stacks.edge_stack import EdgeStack
 from tests.infrastructure.conftest import Synthesized, logical_id, resources
 
@@ -175,3 +176,33 @@ def test_an_edge_stack_for_another_region_is_refused_at_synth() -> None:
             env=Environment(account="123456789012", region="eu-west-1"),
             media_bucket_name="aperture-media-123456789012-eu-west-1",
         )
+
+
+def test_a_web_acl_blocks_known_bad_clients_and_any_address_past_its_rate(
+    synthesized: Synthesized, edge_template: dict[str, Any]
+) -> None:
+    (acl_id, acl), *others = resources(edge_template, "AWS::WAFv2::WebACL").items()
+    assert others == []
+    # The distribution is behind it
+    distribution = edge_template["Resources"][logical_id(synthesized.edge.cdn.distribution)]["Properties"]
+    assert distribution["DistributionConfig"]["WebACLId"] == {"Fn::GetAtt": [acl_id, "Arn"]}
+    properties = acl["Properties"]
+    assert properties["Scope"] == "CLOUDFRONT" and properties["DefaultAction"] == {"Allow": {}}
+    rules = {rule["Name"]: rule for rule in properties["Rules"]}
+    managed = {
+        r["Statement"]["ManagedRuleGroupStatement"]["Name"]
+        for r in rules.values()
+        if "ManagedRuleGroupStatement" in r["Statement"]
+    }
+    assert managed == {"AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesKnownBadInputsRuleSet"}
+    rate = rules["RatePerIp"]
+    assert rate["Action"] == {"Block": {}}
+    assert rate["Statement"]["RateBasedStatement"] == {
+        "AggregateKeyType": "IP",
+        "Limit": IMAGE_REQUESTS_PER_IP_PER_5_MINUTES,
+        "EvaluationWindowSec": 300,
+    }
+    # Every rule can be watched: metrics and sampled requests
+    assert all(r["VisibilityConfig"]["CloudWatchMetricsEnabled"] for r in properties["Rules"])
+    assert all(r["VisibilityConfig"]["SampledRequestsEnabled"] for r in properties["Rules"])
+    assert len({r["Priority"] for r in properties["Rules"]}) == len(properties["Rules"])
