@@ -211,6 +211,12 @@ def test_roles_reach_only_the_declared_tables_with_the_declared_access(
             assert actions >= TABLE_WRITES
 
 
+def test_no_function_may_scan_a_table(synthesized: Synthesized, service_template: dict[str, Any]) -> None:
+    for declaration in FUNCTIONS:
+        actions = _actions(_statements(synthesized, service_template, declaration.name), "dynamodb:")
+        assert "dynamodb:Scan" not in actions and "dynamodb:*" not in actions, declaration.name
+
+
 def test_health_has_no_data_permissions(synthesized: Synthesized, service_template: dict[str, Any]) -> None:
     statements = _statements(synthesized, service_template, "health")
     for service in ("dynamodb:", "s3:", "kinesis:", "cognito-idp:", "sqs:", "sns:"):
