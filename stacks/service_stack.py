@@ -7,18 +7,22 @@ from typing import Any
 
 from aws_cdk import Aws, CfnOutput, Stack
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from aperture.resources import FUNCTIONS
 from aperture.routes import ROUTES
 
 from .constructs.api import HttpEndpoints
+from .constructs.cache import MAX_DATA_GB
 from .constructs.functions import ServiceFunctions, Wiring
 from .constructs.layer import CoreLayer
+from .constructs.monitoring import MonitoringStack, Watched
 from .constructs.naming import failure_archive_bucket_name, media_bucket_name
 from .constructs.permissions import GrantTargets
 from .constructs.push import push_applications
 from .constructs.schedules import Schedules
+from .constructs.search import DOMAIN_NAME
 from .stateful_stack import StatefulStack
 
 
@@ -77,4 +81,22 @@ class ServiceStack(Stack):
         )
         # EventBridge rules for the functions declared with a ScheduleTrigger, next to the functions they invoke.
         self.schedules = Schedules(self, "Schedules", functions=self.functions.by_name)
+        # Parked work: each job queue's dead-letter queue, media_process's failed invokes, failed scheduled runs.
+        parked: dict[str, sqs.IQueue] = {f"{key}-dead-letters": q for key, q in stateful.queues.dead_letters.items()}
+        parked |= {f"{n}-failures": f.failures for n, f in self.functions.by_name.items() if f.failures is not None}
+        parked |= {f"{n}-schedule-failures": run.failures for n, run in self.schedules.by_name.items()}
+        watched = Watched(
+            functions=self.functions.functions,
+            declarations=FUNCTIONS,
+            dead_letters=parked,
+            api_id=self.api.api.api_id,
+            stage=self.api.stage.stage_name,
+            routes=ROUTES,
+            failure_archive_bucket=failure_archive_bucket_name(),
+            cache_name=stateful.cache.cache.serverless_cache_name,
+            cache_data_limit_gb=MAX_DATA_GB,
+            search_domain=DOMAIN_NAME,
+            account=Aws.ACCOUNT_ID,
+        )
+        self.monitoring = MonitoringStack(self, "Monitoring", topic=stateful.alerts.topic, watched=watched)
         CfnOutput(self, "ApiUrl", value=self.api.url)

@@ -16,6 +16,7 @@ from .constructs.failures import FailureArchive
 from .constructs.functions import Placement
 from .constructs.identity import Identity
 from .constructs.media import MediaStore
+from .constructs.monitoring import Alerts
 from .constructs.network import Network, interface_endpoints_for
 from .constructs.queues import WorkQueues
 from .constructs.search import ExploreSearch
@@ -42,6 +43,8 @@ class StatefulStack(Stack):
         self.cache = TimelineCache(
             self, "Cache", vpc=vpc, subnets=self.network.subnets, clients=self.network.function_security_group
         )
+        # Every alarm notifies this topic; `-c alarmEmail=ops@example.com` subscribes an address.
+        self.alerts = Alerts(self, "Alerts", email=self.node.try_get_context("alarmEmail"))
         self.search = ExploreSearch(
             self, "Search", vpc=vpc, subnets=self.network.subnets, clients=self.network.function_security_group
         )
@@ -52,3 +55,4 @@ class StatefulStack(Stack):
         CfnOutput(self, "UserPoolId", value=self.identity.user_pool.user_pool_id)
         CfnOutput(self, "UserPoolClientId", value=self.identity.client.user_pool_client_id)
         CfnOutput(self, "SearchEndpoint", value=self.search.domain.domain_endpoint)
+        CfnOutput(self, "AlarmTopicArn", value=self.alerts.topic.topic_arn)

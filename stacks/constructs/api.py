@@ -96,6 +96,8 @@ class HttpEndpoints(Construct):
             auto_deploy=True,
             access_log_settings=_AccessLogs(access_logs),
             throttle=THROTTLE,
+            # Route-level metrics (4xx, 5xx, Count, Latency per method and path): the per-route alarms read them.
+            detailed_metrics_enabled=True,
         )
         # API Gateway checks signature, expiry, issuer and audience (the IdToken's aud is the client id), so
         # functions trust the claims they are handed.

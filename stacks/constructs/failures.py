@@ -16,6 +16,7 @@ from constructs import Construct
 
 from aperture.resources import FAILURE_ARCHIVE_PREFIX
 
+from .monitoring import ARCHIVE_METRICS_FILTER
 from .naming import failure_archive_bucket_name
 
 # Long enough to notice and redrive after a long weekend; SQS's longest retention, as for the dead-letter queues.
@@ -43,6 +44,8 @@ class FailureArchive(Construct):
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix="failures/",
             lifecycle_rules=[s3.LifecycleRule(id="expire-failed-batches", expiration=ARCHIVE_RETENTION)],
+            # Request metrics (PutRequests) let an alarm fire the minute a batch is archived.
+            metrics=[s3.BucketMetrics(id=ARCHIVE_METRICS_FILTER)],
             removal_policy=RemovalPolicy.RETAIN,
         )
 

@@ -24,12 +24,17 @@ def test_every_stack_is_synthesized(synthesized: Synthesized) -> None:
         "Aperture-Service.template.json",
         "Aperture-Stateful.template.json",
         "Aperture-Web.template.json",
+        # The alarms and dashboard, nested in the service stack (stacks.constructs.monitoring)
+        synthesized.service.monitoring.template_file,
     ]
 
 
-@pytest.mark.parametrize("name", ["Aperture-Edge", "Aperture-Service", "Aperture-Stateful", "Aperture-Web"])
+@pytest.mark.parametrize(
+    "name", ["Aperture-Edge", "Aperture-Service", "Aperture-Stateful", "Aperture-Web", "service monitoring"]
+)
 def test_cfn_lint_reports_no_errors(synthesized: Synthesized, name: str) -> None:
-    template: Path = synthesized.outdir / f"{name}.template.json"
+    nested = synthesized.service.monitoring.template_file
+    template: Path = synthesized.outdir / (nested if name == "service monitoring" else f"{name}.template.json")
     matches = lint_file(template, config=ManualArgs(regions=REGIONS))
     errors = [f"{m.rule.id} {m.message} ({m.linenumber})" for m in matches if m.rule.severity == "error"]
     assert errors == []
