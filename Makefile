@@ -17,11 +17,17 @@ WEB_SOURCES := $(shell find web/src web/public web/scripts -type f 2>/dev/null) 
 # clash with the CDK app's. requirements-checkov.txt is the whole resolved set, so the install never backtracks.
 CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
+# `make load` / `make soak` (bench/load.py): Locust against the whole local platform; figures in docs/benchmarks.md.
+LOAD_REQUESTS ?= 5000
+LOAD_USERS ?= 20
+SOAK_MINUTES ?= 30
+SOAK_RATE ?= 20
+LOAD_STAMP := $(VENV)/.load-installed
 # Browser tests drive Debian's Chromium (browser downloads are impossible here); root installs it, others use sudo.
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: dev test install web chromium checkov lint format typecheck unit integration infrastructure e2e browser fuzz openapi synth layer clean
+.PHONY: dev test install web chromium checkov load soak lint format typecheck unit integration infrastructure e2e browser fuzz openapi synth layer clean
 
 $(STAMP): requirements.txt requirements-dev.txt layers/core/requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
@@ -82,6 +88,16 @@ unit integration infrastructure e2e: install web
 
 browser: install web chromium
 	$(BIN)/python -m pytest tests/browser
+
+$(LOAD_STAMP): $(STAMP) requirements-load.txt
+	$(BIN)/python -m pip install --quiet -r requirements-load.txt
+	@touch $@
+
+load: install web $(LOAD_STAMP)
+	$(BIN)/python -m bench.load --requests $(LOAD_REQUESTS) --users $(LOAD_USERS)
+
+soak: install web $(LOAD_STAMP)
+	$(BIN)/python -m bench.load --soak-minutes $(SOAK_MINUTES) --rate $(SOAK_RATE) --users $(LOAD_USERS)
 
 fuzz: install
 	$(BIN)/python -m tests.fuzz --seconds $(FUZZ_SECONDS)
