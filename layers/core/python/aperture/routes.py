@@ -42,6 +42,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/uploads/{upload_id}", "uploads"),
     Route("GET", "/posts/{post_id}", "posts"),
     Route("DELETE", "/posts/{post_id}", "posts"),
+    Route("PATCH", "/posts/{post_id}", "posts"),
     Route("GET", "/users/{user_id}/posts", "posts"),
     Route("GET", "/feed", "feed"),
     Route("PUT", "/posts/{post_id}/like", "interactions"),

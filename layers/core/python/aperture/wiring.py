@@ -14,6 +14,7 @@ from aperture.adapters.dynamo.graph import BlockRepository, FollowRepository, Mu
 from aperture.adapters.dynamo.likes import LikeRepository
 from aperture.adapters.dynamo.moderation import BlocklistRepository
 from aperture.adapters.dynamo.notifications import DeviceRepository, NotificationRepository
+from aperture.adapters.dynamo.post_edits import PostEditRepository
 from aperture.adapters.dynamo.posts import PostRepository
 from aperture.adapters.dynamo.saves import SaveRepository
 from aperture.adapters.dynamo.stories import HighlightRepository, StoryRepository, StoryViewRepository
@@ -38,6 +39,7 @@ from aperture.adapters.vectors import FaissIndex, VectorIndex
 from aperture.cascade import Cascade, CascadePorts
 from aperture.clock import now, now_ms
 from aperture.comments import Comments
+from aperture.editing import PostEditPorts, PostEdits
 from aperture.explore import Explore, ExplorePorts, ExploreRefresh, ExploreSignals, RefreshLimits
 from aperture.fanout import Fanout
 from aperture.feed import Feed, FeedPorts
@@ -364,6 +366,18 @@ def posts() -> Posts:
 
 
 @built_once
+def post_edits() -> PostEdits:
+    ports = PostEditPorts(
+        edits=PostEditRepository(dynamo_table(get_settings().table_posts), outbox()),
+        cache=post_cache(),
+        views=post_views(),
+        users=users(),
+        now_ms=now_ms,
+    )
+    return PostEdits(ports)
+
+
+@built_once
 def feed() -> Feed:
     ports = FeedPorts(
         timeline=timeline(),
@@ -448,7 +462,7 @@ def cascade() -> Cascade:
 
 @built_once
 def relay() -> Relay:
-    return Relay(events(), likes(), graph(), comments())
+    return Relay(events(), likes(), graph(), comments(), on_post_edited=lambda event: post_edits().after(event))
 
 
 @built_once

@@ -59,6 +59,11 @@ class PostRecord(BaseModel):
     created_at: int  # unix ms
     like_count: int = 0  # as last flushed from the live counter
     comment_count: int = 0
+    # Edits (aperture.editing): each bumps `version`, which orders the cached copies; `mentioned_ids` are everyone
+    # the caption has named and notified, so an edit notifies only the newly named
+    version: int = 0
+    edited_at: int | None = None  # unix ms, None until first edited
+    mentioned_ids: tuple[int, ...] = ()
 
 
 class StoryRecord(BaseModel):
