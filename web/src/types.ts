@@ -48,6 +48,8 @@ export interface Post {
   // v1.1 (carousels, alt text): used when the API sends them.
   media?: Media[];
   alt_text?: string | null;
+  /** Unix ms of the author's last edit; null until edited. */
+  edited_at?: number | null;
 }
 
 export interface Relationship {
