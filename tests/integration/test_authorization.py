@@ -70,6 +70,9 @@ OWN_ONLY = {
     "DELETE /stories/{story_id}",
     "GET /explore",
     "GET /me/saved",  # saves are private: there is no route to anyone else's
+    "GET /me/close_friends",  # the list is its owner's alone
+    "PUT /me/close_friends/{user_id}",
+    "DELETE /me/close_friends/{user_id}",
 }
 
 BODIES = {

@@ -66,4 +66,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/stories/{story_id}/viewers", "stories"),
     Route("DELETE", "/stories/{story_id}", "stories"),
     Route("GET", "/explore", "explore"),
+    Route("PUT", "/me/close_friends/{user_id}", "users"),
+    Route("DELETE", "/me/close_friends/{user_id}", "users"),
+    Route("GET", "/me/close_friends", "users"),
 )

@@ -133,6 +133,9 @@ class CreateUploadRequest(_Request):
             "without repeats",
         ),
     ] = Field(default_factory=list)
+    audience: Literal["everyone", "close_friends"] = Field(
+        default="everyone", description="A story's audience: close_friends shows it only to your close friends"
+    )
 
 
 class CreateUploadResponse(_Model):
@@ -278,6 +281,7 @@ class Story(_Model):
     images: dict[str, ImageFormats]
     seen: bool
     view_count: int | None = None  # the author's own stories only
+    audience: Literal["everyone", "close_friends"] = "everyone"
 
 
 class TrayEntry(_Model):
@@ -285,6 +289,7 @@ class TrayEntry(_Model):
     has_unseen: bool
     latest_at: str
     story_count: int
+    close_friends: bool = False  # some of the stories counted are for the author's close friends (a green ring)
 
 
 class StoryViewer(_Model):
@@ -313,6 +318,10 @@ class EditPostRequest(_Request):
         if "caption" in self.model_fields_set and self.caption is None:
             raise ValueError("caption cannot be null; send an empty string to clear it")
         return self
+
+
+class CloseFriendResponse(_Model):
+    close_friend: bool
 
 
 Post.model_rebuild()

@@ -32,6 +32,7 @@ class PostReady(_Event):
     blurhash: str | None = None
     # size -> format -> object key under images/
     images: dict[str, dict[str, str]]
+    audience: Literal["everyone", "close_friends"] = "everyone"  # a story's
 
     @property
     def partition_key(self) -> str:

@@ -41,6 +41,7 @@ class Upload(BaseModel):
     mentioned_ids: tuple[int, ...] = ()  # the users a post's caption names (@username), known at upload
     created_at: int = 0  # unix ms
     expires_at: int = 0  # unix seconds (DynamoDB TTL)
+    audience: Literal["everyone", "close_friends"] = "everyone"  # a story's (aperture.close_friends)
 
 
 class PostRecord(BaseModel):
@@ -80,6 +81,7 @@ class StoryRecord(BaseModel):
     expires_at: int  # unix ms
     deleted: bool = False  # by its author; the record stays until purged so redeliveries cannot revive it
     view_count: int | None = None  # the final count, kept when the story ends
+    audience: Literal["everyone", "close_friends"] = "everyone"  # who may see it, decided at viewing time
 
 
 class StoryView(BaseModel):
