@@ -12,6 +12,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from aperture import wiring
 from aperture.close_friends import CloseFriends
+from bench.round_trips import RoundTrips
 from local.redis_server import free_port
 from local.seeding import Account, ready_event
 from tests.faults import Broken, FailAfter, InjectedFaultError
@@ -58,6 +59,7 @@ class World:
 @pytest.fixture
 def world(api: Api) -> World:
     alice, bob, carol = api.sign_up("alice"), api.sign_up("bob"), api.sign_up("carol")
+    wiring.story_cache().mark_live_sets_intact()  # (trays are kept, as on a running platform)
     for follower in (bob, carol):
         api.call("PUT", f"/users/{alice.user_id}/follow", follower)
     assert _set(api, alice, bob).json == {"close_friend": True}
@@ -239,3 +241,18 @@ def test_a_removal_whose_cache_drop_fails_is_503_and_its_retry_hides_the_stories
     assert _set(api, w.alice, w.bob, False).json == {"close_friend": False}
     assert _tray(api, w.bob) == {w.alice.username: (1, False)}
     assert _stories(api, w.bob, w.alice) == {w.everyone: "everyone"}
+
+
+def test_the_close_friends_check_adds_no_round_trip_to_the_tray_or_a_repeat_view(api: Api, world: World) -> None:
+    # Given bob's answer and tray cached, with alice's everyone and close-friends stories in it
+    w = world
+    assert _tray(api, w.bob) == {w.alice.username: (2, True)}
+    api.call("POST", f"/stories/{w.close}/views", w.bob)
+    assert _tray(api, w.bob) == {w.alice.username: (2, True)}
+    # When he reads his tray and views the close-friends story again, counting Redis round trips
+    trips = RoundTrips(wiring.redis_client())
+    _tray(api, w.bob)
+    tray_trips = trips.count
+    assert api.call("POST", f"/stories/{w.close}/views", w.bob).status_code == 204
+    # Then each is one round trip, as without close friends (the answer rides in the same pipeline)
+    assert (tray_trips, trips.count - tray_trips) == (1, 1)
