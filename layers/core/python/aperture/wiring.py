@@ -315,7 +315,7 @@ def comments() -> Comments:
         new_id=new_id,
         now_ms=now_ms,
         affinity=affinity(),
-        on_change=lambda post_id: post_cache().forget(post_id),
+        on_change=lambda post_id: post_cache().forget_record(post_id),
     )
 
 

@@ -2,8 +2,8 @@
 
 A cached post is a hash of `record` (its JSON), `version` (the record's), `author_username`, and `floor`: the highest
 version an edit has announced. A record older than the floor is never used (a read that filled the cache from
-DynamoDB before an edit committed may land after the edit's own write), and forget() keeps the floor for the same
-reason: a fill racing a drop must not bring an older caption back.
+DynamoDB before an edit committed may land after the edit's own write), and forget_record() keeps the floor for the
+same reason: a fill racing a drop must not bring an older caption back.
 """
 
 from __future__ import annotations
@@ -74,6 +74,11 @@ class PostCache:
         args = [version, record_json, author_username, self._ttl]
         return bool(self._put_edited(keys=[post_cache_key(post_id)], args=args))
 
-    def forget(self, post_id: int) -> None:
-        """Drop the cached record (the hash goes with it, unless an edit's floor is kept)."""
+    def forget_record(self, post_id: int) -> None:
+        """Drop the cached record of a post that stays (its counts changed): an edit's floor is kept, so a fill that
+        read the post before the edit cannot bring the old caption back (the hash goes if it held no floor)."""
         self._redis.hdel(post_cache_key(post_id), *RECORD_FIELDS)
+
+    def forget(self, post_id: int) -> None:
+        """Drop everything cached of a post that went away."""
+        self._redis.delete(post_cache_key(post_id))
