@@ -11,6 +11,7 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from aperture import wiring
+from aperture.adapters.redis_store.close_friends import close_of_keys
 from aperture.close_friends import CloseFriends
 from bench.round_trips import RoundTrips
 from local.redis_server import free_port
@@ -256,3 +257,15 @@ def test_the_close_friends_check_adds_no_round_trip_to_the_tray_or_a_repeat_view
     assert api.call("POST", f"/stories/{w.close}/views", w.bob).status_code == 204
     # Then each is one round trip, as without close friends (the answer rides in the same pipeline)
     assert (tray_trips, trips.count - tray_trips) == (1, 1)
+
+
+def test_a_load_that_read_before_a_removal_does_not_cache_its_older_answer(api: Api, world: World) -> None:
+    # Given a load of bob's answer that read the table (alice lists him), then alice's removal committed
+    w = world
+    generation = wiring.redis_client().get(close_of_keys(int(w.bob.user_id))[1]) or ""
+    _set(api, w.alice, w.bob, False)
+    # When the load writes what it read
+    written = wiring.audiences()._cache.load(int(w.bob.user_id), generation, [int(w.alice.user_id)])
+    # Then it is refused, and bob does not see the close-friends story
+    assert written is False
+    assert _stories(api, w.bob, w.alice) == {w.everyone: "everyone"}
