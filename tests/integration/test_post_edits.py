@@ -47,6 +47,7 @@ def _edit_ports(**replaced: Any) -> PostEditPorts:
         "cache": wiring.post_cache(),
         "views": wiring.post_views(),
         "users": wiring.users(),
+        "graph": wiring.graph(),
         "now_ms": wiring.now_ms,
     }
     return PostEditPorts(**{**ports, **replaced})

@@ -30,6 +30,7 @@ from aperture.adapters.dynamo.users import UserRepository
 from aperture.adapters.redis_store.posts import PostCache
 from aperture.captions import caption_hashtags, mentioned_usernames, post_hashtags
 from aperture.errors import ConflictError, ForbiddenError, PostNotFoundError, ServiceUnavailableError
+from aperture.graph import Graph
 from aperture.models.api import EditPostRequest, Post
 from aperture.models.events import PostEdited
 from aperture.models.records import PostRecord
@@ -45,6 +46,7 @@ class PostEditPorts:
     cache: PostCache
     views: PostViews
     users: UserRepository
+    graph: Graph
     now_ms: Callable[[], int]
 
 
@@ -57,10 +59,13 @@ class PostEdits:
     def edit(self, viewer_id: int, post_id: int, request: EditPostRequest) -> Post:
         """The author edits their post (others: 403; missing or blocked: 404). Returns the post as now shown."""
         ports = self._ports
-        if ports.views.visible(viewer_id, post_id).author_id != viewer_id:
+        record = ports.edits.current(post_id)
+        if record is None or record.author_id in ports.graph.hidden_from(viewer_id):
+            raise PostNotFoundError(f"post {post_id} does not exist")  # (blocked either way: as if missing)
+        if record.author_id != viewer_id:
             raise ForbiddenError("only the post's author may edit it")
-        for _ in range(EDIT_ATTEMPTS):
-            record = ports.edits.current(post_id)
+        for attempt in range(EDIT_ATTEMPTS):
+            record = record if attempt == 0 else ports.edits.current(post_id)
             if record is None:
                 raise PostNotFoundError(f"post {post_id} does not exist")
             changes = self._changes(record, request)

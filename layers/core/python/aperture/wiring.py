@@ -375,6 +375,7 @@ def post_edits() -> PostEdits:
         cache=post_cache(),
         views=post_views(),
         users=users(),
+        graph=graph(),
         now_ms=now_ms,
     )
     return PostEdits(ports)
