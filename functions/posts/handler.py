@@ -1,4 +1,4 @@
-"""Posts: GET and DELETE /posts/{post_id}, and GET /users/{user_id}/posts."""
+"""Posts: GET, PATCH and DELETE /posts/{post_id}, and GET /users/{user_id}/posts."""
 
 from typing import Any
 
@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
 from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, make_resolver, parse_id
-from aperture.models.api import Page, Post
+from aperture.models.api import EditPostRequest, Page, Post
 from aperture.observability import logger
 
 router = Router()
@@ -29,6 +29,23 @@ def get_post(post_id: str) -> Post:
 )
 def remove_post(post_id: str) -> None:
     wiring.posts().delete(caller(router).user_id, parse_id(post_id, "post"))
+
+
+@router.patch(
+    "/posts/<post_id>",
+    summary="Edit your post's caption or location",
+    description="Hashtags are parsed again from the caption (joined to those sent at upload); only users the new "
+    "caption names for the first time are notified. Every cached copy shows the edit before the answer.",
+    tags=["posts"],
+    responses={
+        **NOT_FOUND,
+        403: {"description": "Not your post"},
+        409: {"description": "Other edits kept racing this one; send it again"},
+        503: {"description": "The edit is saved but not yet shown everywhere; send it again"},
+    },
+)
+def edit_post(post_id: str, request: EditPostRequest) -> Post:
+    return wiring.post_edits().edit(caller(router).user_id, parse_id(post_id, "post"), request)
 
 
 @router.get("/users/<user_id>/posts", summary="A user's posts, newest first", tags=["posts"], responses=NOT_FOUND)

@@ -1,4 +1,5 @@
-"""Profiles, follows, blocks and mutes: /me, /users/{username}, and the graph routes under /users/{user_id}."""
+"""Profiles, follows, blocks, mutes and close friends: /me, /users/{username}, the graph routes under
+/users/{user_id}, and /me/close_friends."""
 
 from typing import Any
 
@@ -11,6 +12,7 @@ from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, make_resolver,
 from aperture.errors import InvalidInputError
 from aperture.models.api import (
     BlockStatus,
+    CloseFriendResponse,
     FollowResponse,
     FullRelationship,
     MuteStatus,
@@ -111,6 +113,45 @@ def mute(user_id: str) -> MuteStatus:
 @router.delete("/users/<user_id>/mute", summary="Unmute a user", tags=["graph"], responses=MUTE_RESPONSES)
 def unmute(user_id: str) -> MuteStatus:
     return MuteStatus(muting=wiring.graph().set_muting(caller(router).user_id, parse_id(user_id, "user"), False))
+
+
+CLOSE_FRIEND_RESPONSES: dict[int, OpenAPIResponse] = {
+    **NOT_FOUND,
+    403: {"description": "Adding someone you block"},
+    422: {"description": "Adding yourself"},
+    503: {"description": "Saved, but not yet in force; send it again"},
+}
+
+
+@router.put(
+    "/me/close_friends/<user_id>",
+    summary="Add someone to your close friends: they see your close-friends stories",
+    tags=["graph"],
+    responses=CLOSE_FRIEND_RESPONSES,
+)
+def add_close_friend(user_id: str) -> CloseFriendResponse:
+    friend = parse_id(user_id, "user")
+    return CloseFriendResponse(
+        close_friend=wiring.close_friends().set_close_friend(caller(router).user_id, friend, True)
+    )
+
+
+@router.delete(
+    "/me/close_friends/<user_id>",
+    summary="Remove someone from your close friends: your close-friends stories leave their view at once",
+    tags=["graph"],
+    responses=CLOSE_FRIEND_RESPONSES,
+)
+def remove_close_friend(user_id: str) -> CloseFriendResponse:
+    friend = parse_id(user_id, "user")
+    return CloseFriendResponse(
+        close_friend=wiring.close_friends().set_close_friend(caller(router).user_id, friend, False)
+    )
+
+
+@router.get("/me/close_friends", summary="Your close friends", tags=["graph"], responses=COMMON_RESPONSES)
+def close_friends(cursor: Cursor = None, limit: Limit = 20) -> Page[UserRef]:
+    return wiring.close_friends().page(caller(router).user_id, limit, cursor)
 
 
 app = make_resolver(router)

@@ -21,6 +21,7 @@ OWNED = {
     "POST /admin/blocklist": 403,  # moderators only
     "GET /stories/{story_id}/viewers": 403,
     "DELETE /stories/{story_id}": 403,
+    "PATCH /posts/{post_id}": 403,
 }
 # Routes on another user or their content: a user that user blocks gets 404, as if it did not exist.
 HIDDEN_WHEN_BLOCKED = {
@@ -48,6 +49,7 @@ HIDDEN_WHEN_BLOCKED = {
     "POST /stories/{story_id}/views",
     "GET /stories/{story_id}/viewers",
     "DELETE /stories/{story_id}",
+    "PATCH /posts/{post_id}",
 }
 # Routes about the caller's own things, where nobody else's resource is named.
 OWN_ONLY = {
@@ -68,6 +70,9 @@ OWN_ONLY = {
     "DELETE /stories/{story_id}",
     "GET /explore",
     "GET /me/saved",  # saves are private: there is no route to anyone else's
+    "GET /me/close_friends",  # the list is its owner's alone
+    "PUT /me/close_friends/{user_id}",
+    "DELETE /me/close_friends/{user_id}",
 }
 
 BODIES = {
@@ -77,6 +82,7 @@ BODIES = {
     "POST /devices": {"platform": "fcm", "token": "token-0123456789"},
     "POST /admin/blocklist": {"post_id": "1", "reason": "x"},
     "PATCH /me": {"bio": "hello"},
+    "PATCH /posts/{post_id}": {"caption": "edited"},
 }
 
 

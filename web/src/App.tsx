@@ -12,6 +12,7 @@ import { Notifications } from "./screens/Notifications";
 import { PostView } from "./screens/PostView";
 import { Profile } from "./screens/Profile";
 import { Connections } from "./screens/Connections";
+import { CloseFriends } from "./screens/CloseFriends";
 import { Settings } from "./screens/Settings";
 import { SignIn, SignUp } from "./screens/SignIn";
 import { session } from "./session";
@@ -72,6 +73,7 @@ function Screens() {
           <Route path="/app/explore" component={Explore} />
           <Route path="/app/notifications" component={Notifications} />
           <Route path="/app/settings" component={Settings} />
+          <Route path="/app/settings/close-friends" component={CloseFriends} />
           <Route path="/app/p/:postId" component={PostScreen} />
           <Route path="/app/u/:username" component={ProfileScreen} />
           <Route path="/app/u/:username/:list" component={ConnectionsScreen} />

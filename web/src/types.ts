@@ -48,6 +48,8 @@ export interface Post {
   // v1.1 (carousels, alt text): used when the API sends them.
   media?: Media[];
   alt_text?: string | null;
+  /** Unix ms of the author's last edit; null until edited. */
+  edited_at?: number | null;
 }
 
 export interface Relationship {
@@ -82,6 +84,8 @@ export interface Story {
   images: Renditions;
   seen: boolean;
   view_count?: number | null;
+  /** "close_friends": only the author's close friends see it (marked with a green ring and a label). */
+  audience?: "everyone" | "close_friends";
 }
 
 export interface TrayEntry {
@@ -89,6 +93,8 @@ export interface TrayEntry {
   has_unseen: boolean;
   latest_at: string;
   story_count: number;
+  /** Some of the stories counted are for the author's close friends (a green ring). */
+  close_friends?: boolean;
 }
 
 export interface StoryViewer {

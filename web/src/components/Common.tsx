@@ -4,7 +4,15 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { ApiError } from "../api";
 import { ago, agoLong, avatarColour } from "../format";
 
-export function Avatar({ username, size = 32, ring }: { username: string; size?: number; ring?: "unseen" | "seen" }) {
+export function Avatar({
+  username,
+  size = 32,
+  ring,
+}: {
+  username: string;
+  size?: number;
+  ring?: "unseen" | "seen" | "close";
+}) {
   return (
     <span class={`avatar${ring ? ` ring ring-${ring}` : ""}`} style={{ "--size": `${size}px` }} aria-hidden="true">
       {/* The initial is drawn by CSS (attr), so it is not text a name or a screen reader picks up. */}

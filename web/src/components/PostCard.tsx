@@ -10,6 +10,7 @@ import { useStore } from "../store";
 import type { Page, Post, UserRef } from "../types";
 import { RichText } from "./Caption";
 import { Avatar, ErrorNote, TimeAgo, useNearScreen } from "./Common";
+import { PostOptions } from "./EditPost";
 import { Icon } from "./Icon";
 import { Photo } from "./Photo";
 import { PeopleDialog } from "./People";
@@ -125,12 +126,18 @@ export function PostCard({
           •
         </span>
         <TimeAgo iso={post.created_at} />
+        {post.edited_at ? (
+          <span class="muted edited" title={`Edited ${new Date(post.edited_at).toLocaleString()}`}>
+            Edited
+          </span>
+        ) : null}
         {post.location ? <span class="location muted">{post.location}</span> : null}
         {full && onDelete && me?.userId === post.author.user_id ? (
           <button type="button" class="link danger-text push-right" onClick={onDelete}>
             Delete post
           </button>
         ) : null}
+        {me?.userId === post.author.user_id ? <PostOptions post={post} /> : null}
       </header>
       <div
         class="post-media"

@@ -30,7 +30,7 @@ function TrayButton({
   before?: string;
   text: string;
   after?: string;
-  ring?: "unseen" | "seen";
+  ring?: "unseen" | "seen" | "close";
   add?: boolean;
   onClick: () => void;
 }) {
@@ -96,8 +96,8 @@ export function StoryTray() {
             user={entry.user}
             before="Story by "
             text={entry.user.username}
-            after={entry.has_unseen ? ", unseen" : ", seen"}
-            ring={entry.has_unseen ? "unseen" : "seen"}
+            after={`${entry.close_friends ? ", close friends" : ""}${entry.has_unseen ? ", unseen" : ", seen"}`}
+            ring={entry.has_unseen ? (entry.close_friends ? "close" : "unseen") : "seen"}
             onClick={() => playStories(people, index)}
           />
         ))}
@@ -243,6 +243,7 @@ function StoryPlayer({ show }: { show: Playing }) {
             </a>
           ) : null}
           {story ? <TimeAgo iso={story.created_at} /> : null}
+          {story?.audience === "close_friends" ? <span class="close-friends-label">Close friends</span> : null}
           <p class="sr-only" aria-live="polite">
             {stories ? `Story ${index + 1} of ${stories.length}` : ""}
           </p>

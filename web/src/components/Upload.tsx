@@ -66,6 +66,7 @@ function UploadDialog({ initialKind }: { initialKind: Kind }) {
   const [file, setFile] = useState<File | null>(null);
   const [preview, setPreview] = useState<string | null>(null);
   const [caption, setCaption] = useState("");
+  const [audience, setAudience] = useState<"everyone" | "close_friends">("everyone");
   const [location, setLocation] = useState("");
   const [phase, setPhase] = useState<Phase>("edit");
   const [sent, setSent] = useState({ loaded: 0, total: 0 });
@@ -87,12 +88,12 @@ function UploadDialog({ initialKind }: { initialKind: Kind }) {
     setPreview(url);
     return () => URL.revokeObjectURL(url);
   }, [file]);
-  // Any change of photo, kind, caption or place needs a new grant: the first one fixed them.
+  // Any change of photo, kind, caption, place or audience needs a new grant: the first one fixed them.
   useEffect(() => {
     grant.current = null;
     grantKey.current = null;
     stored.current = false;
-  }, [file, kind, caption, location]);
+  }, [file, kind, caption, location, audience]);
 
   const close = () => uploadKind.set(null);
   const choose = (chosen: File | null | undefined) => {
@@ -148,6 +149,7 @@ function UploadDialog({ initialKind }: { initialKind: Kind }) {
             content_length: file.size,
             ...(kind === "post" ? { caption } : {}),
             ...(location.trim() ? { location: location.trim() } : {}),
+            ...(kind === "story" && audience === "close_friends" ? { audience } : {}),
           };
           grant.current = await api<UploadGrant>("POST", "/uploads", request, { idempotencyKey: grantKey.current });
           grantKey.current = null; // granted: a grant that expires is replaced under a new key
@@ -230,6 +232,23 @@ function UploadDialog({ initialKind }: { initialKind: Kind }) {
               onInput={(event) => setCaption((event.currentTarget as HTMLTextAreaElement).value)}
             />
           </label>
+        ) : null}
+        {kind === "story" ? (
+          <fieldset class="segmented audience" disabled={busy}>
+            <legend>Who can see it</legend>
+            {(["everyone", "close_friends"] as const).map((option) => (
+              <label key={option} class={audience === option ? "on" : ""}>
+                <input
+                  type="radio"
+                  name="audience"
+                  value={option}
+                  checked={audience === option}
+                  onChange={() => setAudience(option)}
+                />
+                {option === "everyone" ? "Everyone" : "Close friends"}
+              </label>
+            ))}
+          </fieldset>
         ) : null}
         <label class="field">
           <span>Location</span>

@@ -87,6 +87,12 @@ export function Settings() {
       ) : error ? null : (
         <Loading />
       )}
+      <section class="settings-links" aria-label="Stories">
+        <a class="settings-link" href="/app/settings/close-friends">
+          Close friends
+          <span class="muted small">Who sees the stories you share with close friends</span>
+        </a>
+      </section>
       <section class="account phone-only" aria-label="Account">
         <button
           type="button"

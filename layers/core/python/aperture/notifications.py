@@ -23,7 +23,7 @@ from aperture.errors import DeviceNotFoundError, InvalidInputError
 from aperture.idempotency import Once
 from aperture.ids import derived_id
 from aperture.models.api import DeviceView, NotificationPage, NotificationView, UserRef
-from aperture.models.events import AnyEvent, CommentCreated, FollowChanged, LikeChanged, PostPublished
+from aperture.models.events import AnyEvent, CommentCreated, FollowChanged, LikeChanged, PostEdited, PostPublished
 from aperture.models.records import Device, Notification, NotificationType
 from aperture.observability import logger
 from aperture.ports import PushService
@@ -49,7 +49,7 @@ def intents(event: AnyEvent) -> list[Intent]:
         found.append(Intent(event.followee_id, "follow", event.follower_id))
     elif isinstance(event, LikeChanged) and event.liked:
         found.append(Intent(event.post_author_id, "like", event.user_id, event.post_id))
-    elif isinstance(event, PostPublished):
+    elif isinstance(event, PostPublished | PostEdited):  # an edit's event names only the newly mentioned
         found.extend(Intent(m, "mention", event.author_id, event.post_id) for m in event.mentioned_ids)
     elif isinstance(event, CommentCreated):
         found.append(Intent(event.post_author_id, "comment", event.author_id, event.post_id, event.comment_id))

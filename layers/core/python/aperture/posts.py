@@ -15,7 +15,7 @@ from aperture.adapters.dynamo.uploads import UploadRepository
 from aperture.adapters.dynamo.users import UserRepository
 from aperture.adapters.redis_store.client import PipelineBatch
 from aperture.adapters.redis_store.likes import LikeCache
-from aperture.adapters.redis_store.posts import PostCache
+from aperture.adapters.redis_store.posts import PostCache, cached_floor, is_current
 from aperture.cdn import image_urls
 from aperture.clock import iso
 from aperture.comments import Comments
@@ -118,17 +118,26 @@ class PostViews:
         records: dict[int, PostRecord] = {}
         usernames: dict[int, str] = {}
         for post_id, fields in cached.items():
-            record = PostRecord.model_validate_json(fields["record"])
-            records[post_id], usernames[record.author_id] = record, fields["author_username"]
+            if is_current(fields):
+                record = PostRecord.model_validate_json(fields["record"])
+                records[post_id], usernames[record.author_id] = record, fields["author_username"]
         missing = [i for i in ids if i not in records]
         if missing:
             found = self._posts.get_many(missing)
+            for post_id, record in list(found.items()):  # an edit the (eventually consistent) batch read missed
+                if record.version < cached_floor(cached.get(post_id, {})):
+                    current = self._posts.get(post_id, consistent=True)
+                    found[post_id] = current or record
             authors = self._users.get_many({r.author_id for r in found.values()} - set(usernames))
             usernames.update({a: u.username for a, u in authors.items()})
             records.update(found)
             self._cache.put_many(
                 {
-                    p: {"record": r.model_dump_json(), "author_username": usernames[r.author_id]}
+                    p: {
+                        "record": r.model_dump_json(),
+                        "version": str(r.version),
+                        "author_username": usernames[r.author_id],
+                    }
                     for p, r in found.items()
                     if r.author_id in usernames
                 }
@@ -182,6 +191,7 @@ class PostViews:
             liked_by_me=liked,
             saved_by_me=saved,
             comment_preview=preview,
+            edited_at=record.edited_at,
         )
 
     def forget(self, post_id: int) -> None:
@@ -239,6 +249,7 @@ class Posts:
             blurhash=event.blurhash,
             images=event.images,
             created_at=event.occurred_at,
+            mentioned_ids=event.mentioned_ids,
         )
         published = PostPublished(
             event_id=f"{event.post_id}:published",

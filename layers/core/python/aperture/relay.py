@@ -10,15 +10,25 @@ events stream know an event by its id.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aperture.comments import Comments
 from aperture.graph import Graph
 from aperture.likes import Likes
-from aperture.models.events import AnyEvent, CommentCreated, FollowChanged, LikeChanged
+from aperture.models.events import AnyEvent, CommentCreated, FollowChanged, LikeChanged, PostEdited
 from aperture.ports import EventSink
 
 
 class Relay:
-    def __init__(self, events: EventSink, likes: Likes, graph: Graph, comments: Comments) -> None:
+    def __init__(
+        self,
+        events: EventSink,
+        likes: Likes,
+        graph: Graph,
+        comments: Comments,
+        on_post_edited: Callable[[PostEdited], None] = lambda event: None,
+    ) -> None:
+        self._on_post_edited = on_post_edited  # the edited post's cached copy brought up to date (aperture.editing)
         self._events = events
         self._likes = likes
         self._graph = graph
@@ -37,3 +47,5 @@ class Relay:
             self._graph.reconcile(event)
         elif isinstance(event, CommentCreated):
             self._comments.after(event)
+        elif isinstance(event, PostEdited):
+            self._on_post_edited(event)

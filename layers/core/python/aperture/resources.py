@@ -82,6 +82,11 @@ BLOCKS = Table(
 # out; the muted account is told nothing), so there is no index by the muted user. A table of its own rather than
 # items in `blocks`: a block is read both ways, through by_blocked, and a mute must never show up there.
 MUTES = Table(key="mutes", partition=Attribute("muter_id"), sort=Attribute("muted_id"))
+# Each user's close friends (owner -> friend, read by the owner alone), and the same entries the other way (friend ->
+# owner: whose close-friends stories the friend may see), written in one transaction. A second table rather than an
+# index: viewing reads it consistently, so a removed friend loses access at once (aperture.close_friends).
+CLOSE_FRIENDS = Table(key="close_friends", partition=Attribute("owner_id"), sort=Attribute("friend_id"))
+CLOSE_FRIEND_OF = Table(key="close_friend_of", partition=Attribute("friend_id"), sort=Attribute("owner_id"))
 # Every like of a post (the full list), and each user's likes through the index.
 LIKES = Table(
     key="likes",
@@ -164,6 +169,8 @@ TABLES: tuple[Table, ...] = (
     STORIES,
     STORY_VIEWS,
     HIGHLIGHTS,
+    CLOSE_FRIENDS,
+    CLOSE_FRIEND_OF,
 )
 
 # Three functions consume it (post_ingest, notify, explore_signals), each polling every shard once a second: within
@@ -348,6 +355,8 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:follows", "read_write"),
             Grant("table:blocks", "read_write"),
             Grant("table:mutes", "read_write"),
+            Grant("table:close_friends", "read_write"),
+            Grant("table:close_friend_of", "write"),  # (written with the list, in its transaction)
             Grant("table:posts", "read"),
             Grant("table:outbox", "write"),  # follows' events, written with the follow
             Grant("queue:fanout", "write"),  # an author crossing the celebrity threshold updates followers
@@ -558,6 +567,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:follows", "read"),  # building a viewer's tray
             Grant("table:blocks", "read"),
             Grant("table:mutes", "read"),  # muted accounts leave the tray
+            Grant("table:close_friend_of", "read"),  # whose close-friends stories the viewer may see
             Grant("stream:story_views", "write"),
             # Deleting a story: taken down, its upload marked, with its event (the cascade does the rest); its raw
             # upload at once, so no retried processing renders it again

@@ -42,6 +42,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/uploads/{upload_id}", "uploads"),
     Route("GET", "/posts/{post_id}", "posts"),
     Route("DELETE", "/posts/{post_id}", "posts"),
+    Route("PATCH", "/posts/{post_id}", "posts"),
     Route("GET", "/users/{user_id}/posts", "posts"),
     Route("GET", "/feed", "feed"),
     Route("PUT", "/posts/{post_id}/like", "interactions"),
@@ -65,4 +66,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/stories/{story_id}/viewers", "stories"),
     Route("DELETE", "/stories/{story_id}", "stories"),
     Route("GET", "/explore", "explore"),
+    Route("PUT", "/me/close_friends/{user_id}", "users"),
+    Route("DELETE", "/me/close_friends/{user_id}", "users"),
+    Route("GET", "/me/close_friends", "users"),
 )

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     table_stories: str = "aperture-stories"
     table_story_views: str = "aperture-story_views"
     table_highlights: str = "aperture-highlights"
+    table_close_friends: str = "aperture-close_friends"
+    table_close_friend_of: str = "aperture-close_friend_of"
     stream_events: str = "aperture-events"
     stream_story_views: str = "aperture-story_views"
     queue_fanout: str = "aperture-fanout"  # the queue's URL on AWS; locally, its name (resolved at first use)

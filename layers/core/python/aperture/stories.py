@@ -29,6 +29,7 @@ from aperture.adapters.redis_store.client import PipelineBatch
 from aperture.adapters.redis_store.stories import StoryCache
 from aperture.cdn import image_urls
 from aperture.clock import iso
+from aperture.close_friends import CLOSE_FRIENDS, Audiences, may_see
 from aperture.errors import ForbiddenError, InvalidCursorError, NotFoundError, TooManyRequestsError
 from aperture.graph import Graph
 from aperture.models.api import ImageFormats, Page, Story, StoryViewer, StoryViewers, TrayEntry, UserRef
@@ -64,6 +65,8 @@ class StoryPorts:
     is_celebrity: Callable[[int], bool]
     redis: Any
     now_ms: Callable[[], int]
+    # Built on first use: only the functions that show stories are given its table (ingest and expiry never ask)
+    close_friends: Callable[[], Audiences]
 
 
 @dataclass(frozen=True)
@@ -98,14 +101,21 @@ class Stories:
             cached_slot = self.ports.cache.queue_tray(batch, viewer_id)
             hidden_slot = self.ports.graph.queue_hidden(batch, viewer_id)
             muted_slot = self.ports.graph.queue_muted(batch, viewer_id)
+            close_slot = self.ports.close_friends().queue_lookup(batch, viewer_id)
             batch.execute()
+            # Whose close-friends stories the viewer may see, as of now: a tray built with another answer is rebuilt
+            close_of = self.ports.close_friends().resolve(viewer_id, close_slot.value)
             cached, celebrities = cached_slot.value
-            fresh = cached is not None and now < int(cached["valid_until"])
+            fresh = (
+                cached is not None
+                and now < int(cached["valid_until"])
+                and cached.get("close_of", []) == sorted(close_of)
+            )
             if cached is not None and fresh and not self._celebrity_posted_since(celebrities, cached["computed_at"]):
                 return [TrayEntry.model_validate(e) for e in cached["entries"]]
             hidden = hidden_slot.value if hidden_slot.value is not None else self.ports.graph.hidden_from(viewer_id)
             muted = muted_slot.value if muted_slot.value is not None else self.ports.graph.muted_by(viewer_id)
-            return self._build_tray(viewer_id, hidden | muted, now)
+            return self._build_tray(viewer_id, hidden | muted, now, close_of)
         except RedisError as error:
             logger.warning("stories tray built without Redis", extra={"error": repr(error)})
             return self._tray_without_redis(viewer_id, now)
@@ -118,27 +128,43 @@ class Stories:
         batch.execute()
         return any(at >= computed_at for at in changed.value.values())
 
-    def _build_tray(self, viewer_id: int, left_out: set[int], now: int) -> list[TrayEntry]:
-        """The tray of followees with live stories, but for those `left_out` (blocked either way, or muted)."""
+    def _build_tray(self, viewer_id: int, left_out: set[int], now: int, close_of: set[int]) -> list[TrayEntry]:
+        """The tray of followees with live stories, but for those `left_out` (blocked either way, or muted); a
+        close-friends story counts only if its author lists the viewer (`close_of`)."""
         followees = [f for f in self.ports.follows.following_ids(viewer_id) if f not in left_out]
         batch = PipelineBatch(self.ports.redis)
         live_slot = self.ports.cache.queue_live(batch, followees, now - self._ttl_ms)
+        close_slot = self.ports.cache.queue_close(batch, followees, now - self._ttl_ms)
         seen_slot = self.ports.cache.queue_seen(batch, viewer_id)
         affinity_slot = self.ports.affinity.queue_all(batch, viewer_id)
         intact_slot = self.ports.cache.queue_live_sets_intact(batch)
         batch.execute()
-        live = live_slot.value
-        entries = self._order(live, seen_slot.value, affinity_slot.value[0])
+        close = close_slot.value
+        shown = {
+            author: [(s, at) for s, at in stories if s not in close or author in close_of]
+            for author, stories in live_slot.value.items()
+        }
+        live = {author: stories for author, stories in shown.items() if stories}
+        entries = self._order(live, seen_slot.value, affinity_slot.value[0], close)
         # Valid until its first story expires (checked against the platform clock) or the tray's age limit.
         expiries = [created + self._ttl_ms for stories in live.values() for _, created in stories]
         valid_until = min([now + self._tray_seconds * 1000, *expiries])
-        tray = {"computed_at": now, "valid_until": valid_until, "entries": [e.model_dump() for e in entries]}
+        tray = {
+            "computed_at": now,
+            "valid_until": valid_until,
+            "entries": [e.model_dump() for e in entries],
+            "close_of": sorted(close_of),
+        }
         if intact_slot.value:  # (after a loss of Redis's data, trays are not kept until the live sets are restored)
             self.ports.cache.put_tray(viewer_id, tray, (valid_until - now) // 1000 + 1)
         return entries
 
     def _order(
-        self, live: dict[int, list[tuple[int, int]]], seen: set[int], affinity: dict[int, float]
+        self,
+        live: dict[int, list[tuple[int, int]]],
+        seen: set[int],
+        affinity: dict[int, float],
+        close: set[int] | None = None,
     ) -> list[TrayEntry]:
         authors = self.ports.users.get_many(live)
         rows = []
@@ -147,7 +173,10 @@ class Stories:
                 continue
             unseen = any(story_id not in seen for story_id, _ in stories)
             latest = max(created for _, created in stories)
-            rows.append((not unseen, -affinity.get(author_id, 0.0), -latest, author_id, unseen, latest, len(stories)))
+            for_close = any(story_id in (close or set()) for story_id, _ in stories)
+            rows.append(
+                (not unseen, -affinity.get(author_id, 0.0), -latest, author_id, unseen, latest, len(stories), for_close)
+            )
         rows.sort()
         return [
             TrayEntry(
@@ -155,21 +184,27 @@ class Stories:
                 has_unseen=unseen,
                 latest_at=iso(latest),
                 story_count=count,
+                close_friends=for_close,
             )
-            for *_, author_id, unseen, latest, count in rows
+            for *_, author_id, unseen, latest, count, for_close in rows
         ]
 
     def _tray_without_redis(self, viewer_id: int, now: int) -> list[TrayEntry]:
         """Redis is away: each followee's live stories from DynamoDB, and what was seen from the viewer lists."""
         left_out = self.ports.graph.hidden_from(viewer_id) | self.ports.graph.muted_by(viewer_id)
+        close_of = self.ports.close_friends().close_of(viewer_id)
         live: dict[int, list[tuple[int, int]]] = {}
+        close: set[int] = set()
         for followee in self.ports.follows.following_ids(viewer_id):
             if followee not in left_out:
-                stories = self._live_records(followee, now)
+                stories = [
+                    s for s in self._live_records(followee, now) if may_see(s.audience, followee, viewer_id, close_of)
+                ]
                 if stories:
                     live[followee] = [(s.story_id, s.created_at) for s in stories]
+                    close |= {s.story_id for s in stories if s.audience == CLOSE_FRIENDS}
         seen = self.ports.views.seen(viewer_id, [s for stories in live.values() for s, _ in stories])
-        return self._order(live, seen, {})
+        return self._order(live, seen, {}, close)
 
     def _live_records(self, author_id: int, now: int) -> list[StoryRecord]:
         found: list[StoryRecord] = []
@@ -187,6 +222,7 @@ class Stories:
         author = self.ports.graph.visible_user(viewer_id, user_id)
         now = self.ports.now_ms()
         live, next_cursor = self.ports.stories.live_by(user_id, now, limit, cursor)
+        live = self._for_viewer(viewer_id, user_id, live)
         ids = [r.story_id for r in live]
         counts: list[int | None] = [None] * len(ids)
         try:
@@ -211,7 +247,16 @@ class Stories:
         if user_id != viewer_id and not author.highlights_enabled:
             return Page[Story](items=[], next_cursor=None)
         records, next_cursor = self.ports.highlights.page(user_id, limit, cursor)
+        records = self._for_viewer(viewer_id, user_id, records)
         return Page[Story](items=[self._view(r, author, True, None) for r in records], next_cursor=next_cursor)
+
+    def _for_viewer(self, viewer_id: int, author_id: int, records: list[StoryRecord]) -> list[StoryRecord]:
+        """The stories the viewer may see: close-friends ones only if the author lists them now (asked only when
+        there are such stories, so a page of everyone's stories costs nothing more)."""
+        if viewer_id == author_id or all(r.audience != CLOSE_FRIENDS for r in records):
+            return records
+        close_of = self.ports.close_friends().close_of(viewer_id)
+        return [r for r in records if may_see(r.audience, author_id, viewer_id, close_of)]
 
     def _view(self, record: StoryRecord, author: User, seen: bool, view_count: int | None) -> Story:
         return Story(
@@ -225,6 +270,7 @@ class Stories:
             images={size: ImageFormats(**urls) for size, urls in image_urls(record.images, self._cdn).items()},
             seen=seen,
             view_count=view_count,
+            audience=record.audience,
         )
 
     # Views
@@ -242,18 +288,24 @@ class Stories:
             cached = self.ports.cache.queue_record(batch, story_id)
             hidden_slot = self.ports.graph.queue_hidden(batch, viewer_id)
             seen_slot = self.ports.cache.queue_has_seen(batch, viewer_id, story_id)
+            close_slot = self.ports.close_friends().queue_lookup(batch, viewer_id)
             batch.execute()
             hidden = hidden_slot.value if hidden_slot.value is not None else self.ports.graph.hidden_from(viewer_id)
             story = StoryRecord.model_validate_json(cached.value) if cached.value else None
             seen = seen_slot.value
         except RedisError:
-            cached, story, hidden = None, None, self.ports.graph.hidden_from(viewer_id)
+            cached, story, hidden, close_slot = None, None, self.ports.graph.hidden_from(viewer_id), None
         if story is None:
             story = self.ports.stories.get(story_id)
             if story is not None and cached is not None:
                 self.ports.cache.put_record(story_id, story.model_dump_json(), self._record_seconds(story))
         if story is None or story.deleted or story.author_id in hidden:
             raise StoryNotFoundError(f"story {story_id} does not exist")
+        if story.audience == CLOSE_FRIENDS and story.author_id != viewer_id:
+            friends = self.ports.close_friends()
+            close_of = friends.resolve(viewer_id, close_slot.value) if close_slot else friends.close_of(viewer_id)
+            if story.author_id not in close_of:  # as if it did not exist: nothing tells them there is one
+                raise StoryNotFoundError(f"story {story_id} does not exist")
         return story, seen
 
     def _record_seconds(self, story: StoryRecord) -> int:
@@ -376,6 +428,7 @@ class Stories:
             images=event.images,
             created_at=event.occurred_at,
             expires_at=event.occurred_at + self._ttl_ms,
+            audience=event.audience,
         )
         outcome = ports.stories.publish(record, ports.uploads.table)
         if outcome == "refused":
@@ -384,7 +437,8 @@ class Stories:
         stored = stored or record
         now = ports.now_ms()
         if stored.expires_at > now and not stored.deleted:
-            ports.cache.add_live(stored.author_id, stored.story_id, stored.created_at, now)
+            close = stored.audience == CLOSE_FRIENDS
+            ports.cache.add_live(stored.author_id, stored.story_id, stored.created_at, now, close)
             forget_followers_trays(stored.author_id, ports.cache, ports.follows.followers, ports.is_celebrity)
         return outcome == "created"
 
@@ -401,7 +455,8 @@ class Stories:
         for day in range(today, today + self._ttl_ms // DAY_MS + 2):
             for shard in range(EXPIRY_SHARDS):
                 for story in ports.stories.live_in(day * EXPIRY_SHARDS + shard, now):
-                    ports.cache.add_live(story.author_id, story.story_id, story.created_at, now)
+                    close = story.audience == CLOSE_FRIENDS
+                    ports.cache.add_live(story.author_id, story.story_id, story.created_at, now, close)
                     restored += 1
         ports.cache.mark_live_sets_intact()
         return restored

@@ -56,6 +56,8 @@ class UploadGrants:
     def grant(self, user_id: int, request: CreateUploadRequest, new_id: Callable[[], int]) -> CreateUploadResponse:
         """A presigned POST for one upload; the same ids (a client's retry, see aperture.idempotency) grant the same
         upload again."""
+        if request.kind == "post" and request.audience != "everyone":
+            raise InvalidInputError("audience is for stories; a post is seen by everyone who may see your posts")
         settings = self._settings
         content_type = request.content_type.lower().split(";")[0].strip()
         if content_type not in ACCEPTED_TYPES:
@@ -80,6 +82,7 @@ class UploadGrants:
             location=request.location,
             hashtags=post_hashtags(request.hashtags, request.caption),
             mentioned_ids=self._mentioned(user_id, request) if request.kind == "post" else (),
+            audience=request.audience,
             created_at=int(started * 1000),
             expires_at=int(started) + settings.upload_record_ttl_seconds,
         )

@@ -9,11 +9,13 @@ from typing import Any, TypeVar
 from aperture.adapters.aws import client, dynamo_table, reset_clients
 from aperture.adapters.cloudfront import CdnCache
 from aperture.adapters.cognito import IdentityProvider, TokenVerifier
+from aperture.adapters.dynamo.close_friends import CloseFriendOfRepository, CloseFriendRepository
 from aperture.adapters.dynamo.comments import CommentRepository
 from aperture.adapters.dynamo.graph import BlockRepository, FollowRepository, MuteRepository
 from aperture.adapters.dynamo.likes import LikeRepository
 from aperture.adapters.dynamo.moderation import BlocklistRepository
 from aperture.adapters.dynamo.notifications import DeviceRepository, NotificationRepository
+from aperture.adapters.dynamo.post_edits import PostEditRepository
 from aperture.adapters.dynamo.posts import PostRepository
 from aperture.adapters.dynamo.saves import SaveRepository
 from aperture.adapters.dynamo.stories import HighlightRepository, StoryRepository, StoryViewRepository
@@ -23,6 +25,7 @@ from aperture.adapters.kinesis import EventPublisher
 from aperture.adapters.outbox import Outbox
 from aperture.adapters.redis_store.affinity import AffinityStore
 from aperture.adapters.redis_store.client import redis_client
+from aperture.adapters.redis_store.close_friends import CloseFriendsCache
 from aperture.adapters.redis_store.comments import CommentPreviewCache
 from aperture.adapters.redis_store.explore import ExploreStore
 from aperture.adapters.redis_store.graph import RelationshipCache
@@ -37,7 +40,9 @@ from aperture.adapters.sqs import JobQueue
 from aperture.adapters.vectors import FaissIndex, VectorIndex
 from aperture.cascade import Cascade, CascadePorts
 from aperture.clock import now, now_ms
+from aperture.close_friends import Audiences, CloseFriends
 from aperture.comments import Comments
+from aperture.editing import PostEditPorts, PostEdits
 from aperture.explore import Explore, ExplorePorts, ExploreRefresh, ExploreSignals, RefreshLimits
 from aperture.fanout import Fanout
 from aperture.feed import Feed, FeedPorts
@@ -310,7 +315,7 @@ def comments() -> Comments:
         new_id=new_id,
         now_ms=now_ms,
         affinity=affinity(),
-        on_change=lambda post_id: post_cache().forget(post_id),
+        on_change=lambda post_id: post_cache().forget_record(post_id),
     )
 
 
@@ -361,6 +366,19 @@ def posts() -> Posts:
         now_ms=now_ms,
     )
     return Posts(ports)
+
+
+@built_once
+def post_edits() -> PostEdits:
+    ports = PostEditPorts(
+        edits=PostEditRepository(dynamo_table(get_settings().table_posts), outbox()),
+        cache=post_cache(),
+        views=post_views(),
+        users=users(),
+        graph=graph(),
+        now_ms=now_ms,
+    )
+    return PostEdits(ports)
 
 
 @built_once
@@ -448,7 +466,7 @@ def cascade() -> Cascade:
 
 @built_once
 def relay() -> Relay:
-    return Relay(events(), likes(), graph(), comments())
+    return Relay(events(), likes(), graph(), comments(), on_post_edited=lambda event: post_edits().after(event))
 
 
 @built_once
@@ -530,8 +548,30 @@ def stories() -> Stories:
         is_celebrity=fanout().is_celebrity,
         redis=redis_client(),
         now_ms=now_ms,
+        close_friends=audiences,
     )
     return Stories(ports, settings.story_ttl_seconds, settings.story_tray_seconds, settings.cdn_base)
+
+
+@built_once
+def audiences() -> Audiences:
+    """Whose close-friends stories a viewer may see (the functions showing stories read only the reverse table)."""
+    repo = CloseFriendOfRepository(dynamo_table(get_settings().table_close_friend_of))
+    return Audiences(repo=repo, cache=CloseFriendsCache(redis_client()))
+
+
+@built_once
+def close_friends() -> CloseFriends:
+    settings = get_settings()
+    return CloseFriends(
+        repo=CloseFriendRepository(
+            dynamo_table(settings.table_close_friends), dynamo_table(settings.table_close_friend_of)
+        ),
+        audiences=audiences(),
+        graph=graph(),
+        users=users(),
+        now_ms=now_ms,
+    )
 
 
 @built_once

@@ -103,6 +103,7 @@ def _post_ready(
         location=upload.location,
         hashtags=upload.hashtags,
         mentioned_ids=upload.mentioned_ids,
+        audience=upload.audience,
         width=large.width,
         height=large.height,
         blurhash=blurhash_of(sizes["150"]),

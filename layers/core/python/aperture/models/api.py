@@ -133,6 +133,9 @@ class CreateUploadRequest(_Request):
             "without repeats",
         ),
     ] = Field(default_factory=list)
+    audience: Literal["everyone", "close_friends"] = Field(
+        default="everyone", description="A story's audience: close_friends shows it only to your close friends"
+    )
 
 
 class CreateUploadResponse(_Model):
@@ -173,6 +176,7 @@ class Post(_Model):
     liked_by_me: bool = False
     saved_by_me: bool = False  # only ever the viewer's own saves
     comment_preview: list[CommentView] = Field(default_factory=list)
+    edited_at: int | None = Field(default=None, description="Unix ms of the last edit; null until edited")
 
 
 class BlockRequest(_Request):
@@ -277,6 +281,7 @@ class Story(_Model):
     images: dict[str, ImageFormats]
     seen: bool
     view_count: int | None = None  # the author's own stories only
+    audience: Literal["everyone", "close_friends"] = "everyone"
 
 
 class TrayEntry(_Model):
@@ -284,6 +289,7 @@ class TrayEntry(_Model):
     has_unseen: bool
     latest_at: str
     story_count: int
+    close_friends: bool = False  # some of the stories counted are for the author's close friends (a green ring)
 
 
 class StoryViewer(_Model):
@@ -293,6 +299,29 @@ class StoryViewer(_Model):
 
 class StoryViewers(Page[StoryViewer]):
     view_count: int
+
+
+class EditPostRequest(_Request):
+    """`PATCH /posts/{post_id}`: the fields to change, at least one (a field left out stays as it is)."""
+
+    caption: Annotated[str, StringConstraints(max_length=2200)] | None = Field(
+        default=None, description="The new caption (its #tags and @mentions are parsed again); not null"
+    )
+    location: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        default=None, description="The new location; null or empty removes it"
+    )
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> EditPostRequest:
+        if not self.model_fields_set:
+            raise ValueError("name at least one field to change: caption, location")
+        if "caption" in self.model_fields_set and self.caption is None:
+            raise ValueError("caption cannot be null; send an empty string to clear it")
+        return self
+
+
+class CloseFriendResponse(_Model):
+    close_friend: bool
 
 
 Post.model_rebuild()

@@ -32,6 +32,7 @@ class PostReady(_Event):
     blurhash: str | None = None
     # size -> format -> object key under images/
     images: dict[str, dict[str, str]]
+    audience: Literal["everyone", "close_friends"] = "everyone"  # a story's
 
     @property
     def partition_key(self) -> str:
@@ -139,8 +140,33 @@ class StoryDeleted(_Event):
         return str(self.story_id)
 
 
+class PostEdited(_Event):
+    """Its author edited a post (committed with the edit, through the outbox): the newly mentioned hear of it, and
+    the relay brings the cached copy up to `version` (aperture.editing)."""
+
+    type: Literal["post_edited"] = "post_edited"
+    post_id: int
+    author_id: int
+    version: int
+    mentioned_ids: tuple[int, ...] = ()  # only those the edit names for the first time
+    hashtags: tuple[str, ...] = ()  # the post's hashtags after the edit
+    previous_hashtags: tuple[str, ...] = ()
+
+    @property
+    def partition_key(self) -> str:
+        return str(self.post_id)
+
+
 AnyEvent = (
-    PostReady | PostPublished | FollowChanged | LikeChanged | CommentCreated | StoryViewed | PostDeleted | StoryDeleted
+    PostReady
+    | PostPublished
+    | FollowChanged
+    | LikeChanged
+    | CommentCreated
+    | StoryViewed
+    | PostDeleted
+    | StoryDeleted
+    | PostEdited
 )
 DomainEvent = Annotated[AnyEvent, Field(discriminator="type")]
 DOMAIN_EVENT: TypeAdapter[AnyEvent] = TypeAdapter(DomainEvent)

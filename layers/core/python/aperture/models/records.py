@@ -41,6 +41,7 @@ class Upload(BaseModel):
     mentioned_ids: tuple[int, ...] = ()  # the users a post's caption names (@username), known at upload
     created_at: int = 0  # unix ms
     expires_at: int = 0  # unix seconds (DynamoDB TTL)
+    audience: Literal["everyone", "close_friends"] = "everyone"  # a story's (aperture.close_friends)
 
 
 class PostRecord(BaseModel):
@@ -59,6 +60,11 @@ class PostRecord(BaseModel):
     created_at: int  # unix ms
     like_count: int = 0  # as last flushed from the live counter
     comment_count: int = 0
+    # Edits (aperture.editing): each bumps `version`, which orders the cached copies; `mentioned_ids` are everyone
+    # the caption has named and notified, so an edit notifies only the newly named
+    version: int = 0
+    edited_at: int | None = None  # unix ms, None until first edited
+    mentioned_ids: tuple[int, ...] = ()
 
 
 class StoryRecord(BaseModel):
@@ -75,6 +81,7 @@ class StoryRecord(BaseModel):
     expires_at: int  # unix ms
     deleted: bool = False  # by its author; the record stays until purged so redeliveries cannot revive it
     view_count: int | None = None  # the final count, kept when the story ends
+    audience: Literal["everyone", "close_friends"] = "everyone"  # who may see it, decided at viewing time
 
 
 class StoryView(BaseModel):

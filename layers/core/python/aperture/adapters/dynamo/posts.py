@@ -86,8 +86,8 @@ class PostRepository:
         # A post deleted since has nothing to count.
         update_if(self._table, {"post_id": post_id}, "SET like_count = :n", "attribute_exists(post_id)", {":n": count})
 
-    def get(self, post_id: int) -> PostRecord | None:
-        item = self._table.get_item(Key={"post_id": post_id}).get("Item")
+    def get(self, post_id: int, consistent: bool = False) -> PostRecord | None:
+        item = self._table.get_item(Key={"post_id": post_id}, ConsistentRead=consistent).get("Item")
         return PostRecord.model_validate(plain(item)) if item else None
 
     def get_many(self, post_ids: Iterable[int]) -> dict[int, PostRecord]:

@@ -17,6 +17,11 @@ def live_stories_key(author_id: int) -> str:
     return f"stories:{{{author_id}}}"
 
 
+def close_stories_key(author_id: int) -> str:
+    """The author's live stories for close friends only (a subset of the live set, scored the same)."""
+    return f"stories:{{{author_id}}}:close"
+
+
 def stories_changed_key(author_id: int) -> str:
     return f"stories:{{{author_id}}}:changed"
 
@@ -54,9 +59,11 @@ class StoryCache:
         self._ttl = ttl_seconds
         self._keep = 2 * ttl_seconds  # seen sets and counts outlive the stories they are about
 
-    def add_live(self, author_id: int, story_id: int, created_ms: int, now_ms: int) -> None:
+    def add_live(self, author_id: int, story_id: int, created_ms: int, now_ms: int, close: bool = False) -> None:
         pipe = self._redis.pipeline(transaction=False)
         _queue_windowed_add(pipe, live_stories_key(author_id), str(story_id), created_ms, now_ms, self._ttl)
+        if close:  # (added with it, in the same slot: a reader never sees it live without its audience)
+            _queue_windowed_add(pipe, close_stories_key(author_id), str(story_id), created_ms, now_ms, self._ttl)
         pipe.set(stories_changed_key(author_id), now_ms, ex=self._ttl)
         pipe.execute()
 
@@ -76,6 +83,7 @@ class StoryCache:
         if members:
             pipe = self._redis.pipeline(transaction=False)
             pipe.zrem(live_stories_key(author_id), *members)
+            pipe.zrem(close_stories_key(author_id), *members)
             pipe.set(stories_changed_key(author_id), now_ms, ex=self._ttl)
             pipe.execute()
 
@@ -95,6 +103,14 @@ class StoryCache:
             }
 
         return batch.queue(per_id(live_since, author_ids), parse)
+
+    def queue_close(self, batch: PipelineBatch, author_ids: list[int], since_ms: int) -> Slot[set[int]]:
+        """The ids of the authors' live close-friends stories published after `since_ms`."""
+
+        def close_since(pipe: Any, author_id: int) -> None:
+            pipe.zrangebyscore(close_stories_key(author_id), f"({since_ms}", "+inf")
+
+        return batch.queue(per_id(close_since, author_ids), lambda replies: {int(s) for r in replies for s in r})
 
     def queue_changed(self, batch: PipelineBatch, author_ids: list[int]) -> Slot[dict[int, int]]:
         """When each author's live stories last changed (a story went live or was taken down), platform ms."""
