@@ -158,8 +158,8 @@ def test_a_photo_finished_after_another_was_refused_leaves_nothing(
     [
         ("store", "write_immutable", 2),  # a photo's first rendition stored, then the invocation dies
         ("carousels", "count", 0),  # a photo counted (not the last), then it dies
-        ("carousels", "count", 2),  # the last photo counted, the count at zero, then it dies
-        ("events", "publish", 2),  # 'post ready' announced, then it dies
+        ("carousels", "count", 1),
+        ("carousels", "count_last", 2),  # the last photo counted with the carousel's event, then it dies
         ("store", "mark_processed", 2),  # every rendition stored, then it dies
     ],
 )
@@ -311,3 +311,47 @@ def test_a_deleted_carousel_leaves_no_photo_behind(api: Api, pump: EventPump, bo
     assert wiring.media_store().keys_under(f"uploads/{alice.user_id}/{grant['upload_id']}/") == set()
     assert api.call("GET", second).status_code == 404
     assert _feed(api, bob) == []
+
+
+class CountedMeanwhile:
+    """The carousel counter as a photo's invocation sees it when another photo's invocation runs whole between its
+    read of the upload and its count (the two photos racing for the same count)."""
+
+    def __init__(self, counter: Any, other_key: str) -> None:
+        self._counter = counter
+        self._other_key = other_key
+        self.raced = False
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._counter, name)
+        if name not in {"count", "count_last"}:
+            return attribute
+
+        def counting(*args: Any) -> Any:
+            if not self.raced:
+                self.raced = True
+                assert process_item(self._other_key, wiring.media_ports(), wiring.media_limits()) == "processed"
+            return attribute(*args)
+
+        return counting
+
+
+def test_two_photos_counted_at_once_publish_the_post_once_with_both(
+    api: Api, pump: EventPump, bodies: list[bytes]
+) -> None:
+    # Given a two-photo carousel whose second photo read the count (two to go) before the first photo was counted
+    alice, bob = _followed(api)
+    grant = _carousel(api, alice, bodies[:2])
+    first, second = (u["fields"]["key"] for u in grant["uploads"])
+    ports = wiring.media_ports()
+    racing = CountedMeanwhile(ports.carousels, first)
+    # When the second photo counts itself after the first did
+    outcome = process_item(second, dataclasses.replace(ports, carousels=racing), wiring.media_limits())
+    pump.drain()
+    # Then the second photo found itself the last, and bob sees one post with both photos
+    assert racing.raced and outcome == "published"
+    feed = _feed(api, bob)
+    assert [(p["post_id"], [m["alt_text"] for m in p["media"]]) for p in feed] == [
+        (grant["target_id"], ["a harbour at dawn", "two gulls on a post"])
+    ]
+    assert api.call("GET", "/me", alice).json["post_count"] == 1

@@ -501,6 +501,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant(f"bucket:{IMAGE_PREFIX}", "read_write"),  # read: listing what a retry need not redo
             Grant("stream:events", "write"),
             Grant("rekognition:moderation", "read"),
+            Grant("table:outbox", "write"),  # a carousel's 'post ready', written with its last photo's count
         ),
         # 1769 MB is one full vCPU: rendering is CPU-bound, so it costs the same per photo and publishes ~1.7x
         # sooner; peak RSS is 117 MB for a 12 MP JPEG and 415 MB for the largest allowed HEIC (bench/media.py).

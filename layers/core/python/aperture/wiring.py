@@ -219,7 +219,7 @@ def media_ports() -> MediaPorts:
 
 @built_once
 def carousel_counter() -> CarouselCounter:
-    return CarouselCounter(dynamo_table(get_settings().table_uploads))
+    return CarouselCounter(dynamo_table(get_settings().table_uploads), outbox())
 
 
 def media_limits() -> MediaLimits:

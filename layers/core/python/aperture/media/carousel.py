@@ -1,13 +1,14 @@
-"""Carousels: each photo processed by its own invocation, the post announced once, when the last one is counted.
+"""Carousels: each photo processed by its own invocation, the post announced once, with the last photo's count.
 
 Every photo of a carousel is its own S3 object (uploads/{user}/{upload}/{item}), so S3 sends one notification per
 photo and the photos are processed in parallel. A processed photo's fast renditions are stored, then the photo is
-stored on the upload and counted down in one conditional write (CarouselCounter.count); whichever invocation finds
-the count at zero announces 'post ready' with every photo in order, and post ingest publishes it exactly once
-(the post, its count and its outbox event in one transaction). A redelivery finds its photo counted and only
-finishes what is missing (renditions, the announcement while the upload is not ready). One refused photo refuses
-the whole post, with its index; every photo's renditions are removed then, and again by any photo that finds the
-upload refused, so a photo finishing after the refusal leaves nothing behind.
+stored on the upload and counted down in one conditional write (CarouselCounter.count). The photo whose count
+takes the upload to zero writes that count in one transaction with the carousel's 'post ready' event in the
+outbox (CarouselCounter.count_last), so the event exists exactly when every photo is counted, once; the relay
+hands it to post ingest, which publishes the post (the post, its count and its outbox event in one transaction).
+A redelivery finds its photo counted and only finishes its renditions. One refused photo refuses the whole post,
+with its index; every photo's renditions are removed then, and again by any photo that finds the upload refused,
+so a photo finishing after the refusal leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -85,7 +86,6 @@ def process_item(key: str, ports: MediaPorts, limits: MediaLimits) -> str:  # no
     stored = ports.store.keys_under(f"{IMAGE_PREFIX}{user_id}/{upload.target_id}/")
     counted = str(item) in upload.photos
     if counted and set(keys.values()) <= stored:
-        _announce_if_last(upload, ports)
         return "done"
     if upload.status != "ready":
         ports.uploads.set_status(upload_id, "processing", only_from=("pending", "failed"))
@@ -99,12 +99,14 @@ def process_item(key: str, ports: MediaPorts, limits: MediaLimits) -> str:  # no
         raise
     for rendition in (r for r in fast if keys[(r.size, r.format)] not in stored):
         ports.store.write_immutable(keys[(rendition.size, rendition.format)], rendition.body, rendition.content_type)
+    last = False
     if not counted:
-        upload = _count(upload, item, sizes, keys, ports)
-        if upload.status == "rejected":  # refused for another photo while this one was processed
+        outcome = _count(upload, item, sizes, keys, ports)
+        if outcome == "rejected":  # refused for another photo while this one was processed
             return _refused(upload, ports)
-    last = _announce_if_last(upload, ports)
-    # The post may be out; AVIF follows. A failure here is retried by the invocation and the CDN serves WebP meanwhile.
+        last = outcome == "last"
+    # The post may be on its way; AVIF follows. A failure here is retried by the invocation and the CDN serves WebP
+    # meanwhile.
     missing_avif = {s: sizes[s] for s in sizes_stored if keys[(s, "avif")] not in stored}
     for rendition in render(missing_avif, ["avif"]):
         ports.store.write_immutable(keys[(rendition.size, rendition.format)], rendition.body, rendition.content_type)
@@ -127,8 +129,9 @@ def _upload_of(key: str, upload_id: int, item: int | None, ports: MediaPorts) ->
 
 def _count(
     upload: Upload, item: int, sizes: dict[str, Image.Image], keys: dict[tuple[str, str], str], ports: MediaPorts
-) -> Upload:
-    """Store the photo on the upload and count it down (once): the upload as it is after."""
+) -> str:
+    """Store the photo on the upload and count it down, once: 'counted', 'last' (its count reached zero, written
+    with the carousel's 'post ready' event), 'already' (a redelivery) or 'rejected'."""
     large = sizes["1080"]
     photo = Photo(
         images={s: {f: keys[(s, f)] for f in FORMATS} for s in sizes_for("post")},
@@ -137,14 +140,17 @@ def _count(
         blurhash=blurhash_of(sizes["150"]),
         alt_text=upload.items[item].alt_text,
     )
-    now = ports.carousels.count(upload.upload_id, item, photo)
-    return now if now is not None else ports.uploads.get(upload.upload_id)
-
-
-def _announce_if_last(upload: Upload, ports: MediaPorts) -> bool:
-    """Announce 'post ready' when every photo is counted and the post is not out yet (again after a crash: post
-    ingest writes it once)."""
-    if upload.remaining != 0 or upload.status in ("ready", "rejected"):
-        return False
-    ports.events.publish(_post_ready(upload, ports.now_ms()))
-    return True
+    # Each failed attempt means another photo was counted meanwhile, so this ends within one try per photo.
+    for _ in range(len(upload.items) + 1):
+        if upload.status == "rejected":
+            return "rejected"
+        if str(item) in upload.photos:
+            return "already"
+        if upload.remaining == 1:
+            whole = upload.model_copy(update={"photos": {**upload.photos, str(item): photo}})
+            if ports.carousels.count_last(upload.upload_id, item, photo, _post_ready(whole, ports.now_ms())):
+                return "last"
+        elif ports.carousels.count(upload.upload_id, item, photo):
+            return "counted"
+        upload = ports.uploads.get(upload.upload_id)
+    raise RuntimeError(f"upload {upload.upload_id}: the count of photo {item} kept failing")
