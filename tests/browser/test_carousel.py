@@ -95,7 +95,15 @@ def test_a_three_photo_carousel_is_shared_with_alt_texts_and_browsed_by_a_follow
         expect(dots).to_have_attribute("aria-label", "Photo 2 of 3")
         # And a swipe is not a like
         expect(article.get_by_role("button", name="Like", exact=True)).to_have_attribute("aria-pressed", "false")
-    # And the post's own page shows the same carousel
-    page = bob.go(f"/app/p/{post_id}")
+    # And Ann's grid marks the post as three photos, and its own page shows the same carousel
+    page = bob.go(f"/app/u/{ann.username}")
+    tile = page.get_by_role("list", name=f"Posts by {ann.username}").get_by_role("link", name=re.compile(", 3 photos$"))
+    expect(tile).to_be_visible()
+    wait_for_images(page)
+    if violations := axe_violations(page):
+        found["profile grid (desktop)"] = violations
+    screenshot(page, "carousel-grid")
+    tile.click()
+    expect(page).to_have_url(re.compile(rf"/app/p/{post_id}$"))
     expect(page.get_by_role("article").get_by_role("group", name="3 photos").locator("img")).to_have_count(3)
     assert not found, found
