@@ -4,18 +4,23 @@ the last is ready; one refused photo refuses the post (docs/reliability.md, "Car
 from __future__ import annotations
 
 import dataclasses
+import io
+import random
 from typing import Any
 
 import pytest
+from PIL import Image, ImageDraw
 
 from aperture import wiring
+from aperture.adapters.aws import client
 from aperture.media.carousel import process_item
 from aperture.models.records import Photo
+from aperture.settings import get_settings
 from bench.round_trips import RoundTrips
 from local.pump import EventPump
 from local.seeding import Account, ready_event
 from tests.faults import FailAfter, InjectedFaultError
-from tests.support import Api, jpeg_bytes, settings_env, upload_to_s3
+from tests.support import PASSWORD, Api, jpeg_bytes, settings_env, upload_photo, upload_to_s3
 
 # Three photos told apart by their shape and alt text (small, so never scaled)
 JPEG = {"content_type": "image/jpeg", "content_length": 10}
@@ -355,3 +360,42 @@ def test_two_photos_counted_at_once_publish_the_post_once_with_both(
         (grant["target_id"], ["a harbour at dawn", "two gulls on a post"])
     ]
     assert api.call("GET", "/me", alice).json["post_count"] == 1
+
+
+def _one_of_a_kind() -> bytes:
+    """A photo no other test uploads (the hash blocklist is shared by every test on this emulated AWS)."""
+    rng = random.Random(1107)
+    image = Image.new("RGB", (640, 640), (250, 250, 240))
+    draw = ImageDraw.Draw(image)
+    for _ in range(40):
+        x, y = rng.randrange(600), rng.randrange(600)
+        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+        draw.rectangle((x, y, x + rng.randrange(20, 200), y + rng.randrange(20, 200)), fill=colour)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def test_a_blocked_image_as_any_photo_refuses_the_carousel(api: Api, pump: EventPump, bodies: list[bytes]) -> None:
+    # Given a photo that a moderator put on the hash blocklist
+    alice, bob = _followed(api)
+    moderator = api.sign_up("mod")
+    client("cognito-idp").admin_add_user_to_group(
+        UserPoolId=get_settings().user_pool_id, Username=moderator.username, GroupName="moderators"
+    )
+    token = api.call("POST", "/auth/token", json={"username": moderator.username, "password": PASSWORD}).json
+    moderator = dataclasses.replace(moderator, token=token["id_token"])
+    blocked = _one_of_a_kind()
+    first = upload_photo(api, alice, blocked)
+    pump.drain()
+    body = {"post_id": first["target_id"], "reason": "spam"}
+    assert api.call("POST", "/admin/blocklist", moderator, json=body).status_code == 201
+    # When alice sends it again as the third photo of a carousel
+    grant = _carousel(api, alice, [bodies[0], bodies[1], blocked])
+    pump.drain()
+    # Then the whole carousel is refused, naming the third photo and why, and bob sees only her first post
+    status = api.call("GET", f"/uploads/{grant['upload_id']}", alice).json
+    assert (status["status"], status["item"]) == ("rejected", 2)
+    assert "removed by moderators" in status["reason"]
+    assert [p["post_id"] for p in _feed(api, bob)] == [first["target_id"]]
+    assert _rendered(alice, grant["target_id"]) == set()
