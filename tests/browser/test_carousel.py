@@ -58,8 +58,15 @@ def test_a_three_photo_carousel_is_shared_with_alt_texts_and_browsed_by_a_follow
     if violations := axe_violations(page):
         found["upload dialog"] = violations
     screenshot(page, "carousel-upload")
-    # When she shares it
+    # When she shares it, on a slow uplink
+    ann.slow_uploads(96 * 1024)
     dialog.get_by_role("button", name="Share").click()
+    # Then each photo goes to its own presigned POST, one progress bar counting the bytes of all three
+    expect(dialog.get_by_role("status").filter(has_text="Sending your 3 photos")).to_have_count(1)
+    expect(dialog.get_by_role("progressbar", name="Upload progress")).to_be_visible()
+    page.wait_for_function(
+        "() => { const p = document.querySelector('progress'); return p && p.value > 40 && p.value < 100 }"
+    )
     page.wait_for_url(re.compile(r"/app/p/\d+$"), timeout=60_000)
     post_id = page.url.rsplit("/", 1)[1]
     # (Bob's browser asks for reduced motion: slides move at once, so a screenshot never catches one half way)
