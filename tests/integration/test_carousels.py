@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw
 
 from aperture import wiring
 from aperture.adapters.aws import client
-from aperture.media.carousel import process_item
+from aperture.media.carousel import process_item, process_object
 from aperture.models.records import Photo
 from aperture.settings import get_settings
 from bench.round_trips import RoundTrips
@@ -399,3 +399,19 @@ def test_a_blocked_image_as_any_photo_refuses_the_carousel(api: Api, pump: Event
     assert "removed by moderators" in status["reason"]
     assert [p["post_id"] for p in _feed(api, bob)] == [first["target_id"]]
     assert _rendered(alice, grant["target_id"]) == set()
+
+
+def test_an_object_at_a_carousels_one_photo_key_publishes_nothing(
+    api: Api, pump: EventPump, bodies: list[bytes]
+) -> None:
+    # Given a carousel granted, and an object put at the key a one-photo upload would have (no policy allows it)
+    alice, bob = _followed(api)
+    grant = _grant(api, alice, bodies[:2]).json
+    key = f"uploads/{alice.user_id}/{grant['upload_id']}"
+    wiring.media_store().write_immutable(key, bodies[0], "image/jpeg")
+    # When it is processed
+    assert process_object(key, wiring.media_ports(), wiring.media_limits()) == "ignored"
+    pump.drain()
+    # Then nothing is published and the carousel still waits for its photos
+    assert _feed(api, bob) == []
+    assert api.call("GET", f"/uploads/{grant['upload_id']}", alice).json["status"] == "pending"

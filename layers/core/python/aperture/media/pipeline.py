@@ -136,6 +136,9 @@ def process_upload(key: str, ports: MediaPorts, limits: MediaLimits) -> str:  # 
     if upload.user_id != user_id:
         ports.uploads.set_status(upload_id, "rejected", "the upload key does not match its owner")
         return "rejected"
+    if upload.items:  # a carousel's photos come under their own keys (aperture.media.carousel), never this one
+        logger.warning("a one-photo object for a carousel upload", extra={"key": key})
+        return "ignored"
     if upload.status == "rejected":
         return "rejected"
     stored_sizes = sizes_for(upload.kind)
