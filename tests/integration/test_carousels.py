@@ -7,6 +7,7 @@ import dataclasses
 import io
 import random
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 from PIL import Image, ImageDraw
@@ -20,7 +21,15 @@ from bench.round_trips import RoundTrips
 from local.pump import EventPump
 from local.seeding import Account, ready_event
 from tests.faults import FailAfter, InjectedFaultError
-from tests.support import PASSWORD, Api, jpeg_bytes, settings_env, upload_photo, upload_to_s3
+from tests.support import (
+    PASSWORD,
+    Api,
+    emulated_distribution,
+    jpeg_bytes,
+    settings_env,
+    upload_photo,
+    upload_to_s3,
+)
 
 # Three photos told apart by their shape and alt text (small, so never scaled)
 JPEG = {"content_type": "image/jpeg", "content_length": 10}
@@ -302,20 +311,30 @@ def test_a_warm_feed_of_carousels_and_saved_posts_takes_three_redis_round_trips(
 
 
 def test_a_deleted_carousel_leaves_no_photo_behind(api: Api, pump: EventPump, bodies: list[bytes]) -> None:
-    # Given a published two-photo carousel, its second photo fetched through the CDN
-    alice, bob = _followed(api)
-    grant = _carousel(api, alice, bodies[:2])
-    pump.drain()
-    second = f"/cdn/images/{alice.user_id}/{grant['target_id']}/1/640.jpg"
-    assert api.call("GET", second).status_code == 200
-    # When alice deletes it and the cascade runs
-    assert api.call("DELETE", f"/posts/{grant['target_id']}", alice).status_code == 204
-    pump.drain()
+    # Given a published two-photo carousel behind a CDN, its second photo fetched through the (local) CDN
+    distribution = emulated_distribution()
+    with settings_env(APERTURE_CDN_DISTRIBUTION_ID=distribution):
+        alice, bob = _followed(api)
+        grant = _carousel(api, alice, bodies[:2])
+        pump.drain()
+        photos = [m["images"]["640"]["jpeg"] for m in _feed(api, bob)[0]["media"]]
+        second = f"/cdn/images/{alice.user_id}/{grant['target_id']}/1/640.jpg"
+        assert api.call("GET", second).status_code == 200
+        # When alice deletes it and the cascade runs
+        assert api.call("DELETE", f"/posts/{grant['target_id']}", alice).status_code == 204
+        pump.drain()
     # Then no rendition of any photo, and no raw photo, is kept, and the CDN no longer serves them
     assert _rendered(alice, grant["target_id"]) == set()
     assert wiring.media_store().keys_under(f"uploads/{alice.user_id}/{grant['upload_id']}/") == set()
     assert api.call("GET", second).status_code == 404
     assert _feed(api, bob) == []
+    # And the edge is told to forget every photo: one wildcard path covering each photo's URL
+    cloudfront = client("cloudfront")
+    listed = cloudfront.list_invalidations(DistributionId=distribution)["InvalidationList"]["Items"]
+    batch = cloudfront.get_invalidation(DistributionId=distribution, Id=listed[0]["Id"])["Invalidation"]
+    (path,) = batch["InvalidationBatch"]["Paths"]["Items"]
+    assert len(listed) == 1 and path.endswith("/*")
+    assert all(urlparse(url).path.startswith(path.removesuffix("*")) for url in photos)
 
 
 class CountedMeanwhile:
