@@ -101,6 +101,14 @@ function UploadDialog({ initialKind }: { initialKind: Kind }) {
   const carousel = kind === "post" && files.length > 1;
 
   const close = () => uploadKind.set(null);
+  const switchKind = (option: Kind) => {
+    setKind(option);
+    // A story is one photo: the first of those chosen
+    if (option === "story" && files.length > 1) {
+      setFiles(files.slice(0, 1));
+      setAlts(alts.slice(0, 1));
+    }
+  };
   const choose = (chosen: FileList | null | undefined) => {
     if (!chosen?.length) return;
     const list = Array.from(chosen);
@@ -201,14 +209,7 @@ function UploadDialog({ initialKind }: { initialKind: Kind }) {
           <legend class="sr-only">Share as</legend>
           {(["post", "story"] as Kind[]).map((option) => (
             <label key={option} class={kind === option ? "on" : ""}>
-              <input type="radio" name="kind" value={option} checked={kind === option} onChange={() => {
-                  setKind(option);
-                  // A story is one photo: the first of those chosen
-                  if (option === "story" && files.length > 1) {
-                    setFiles(files.slice(0, 1));
-                    setAlts(alts.slice(0, 1));
-                  }
-                }} />
+              <input type="radio" name="kind" value={option} checked={kind === option} onChange={() => switchKind(option)} />
               {option === "post" ? "Post" : "Story"}
             </label>
           ))}
