@@ -381,9 +381,9 @@ def test_two_photos_counted_at_once_publish_the_post_once_with_both(
     assert api.call("GET", "/me", alice).json["post_count"] == 1
 
 
-def _one_of_a_kind() -> bytes:
+def _one_of_a_kind(seed: int = 1107) -> bytes:
     """A photo no other test uploads (the hash blocklist is shared by every test on this emulated AWS)."""
-    rng = random.Random(1107)
+    rng = random.Random(seed)
     image = Image.new("RGB", (640, 640), (250, 250, 240))
     draw = ImageDraw.Draw(image)
     for _ in range(40):
@@ -395,15 +395,19 @@ def _one_of_a_kind() -> bytes:
     return out.getvalue()
 
 
-def test_a_blocked_image_as_any_photo_refuses_the_carousel(api: Api, pump: EventPump, bodies: list[bytes]) -> None:
-    # Given a photo that a moderator put on the hash blocklist
-    alice, bob = _followed(api)
+def _moderator(api: Api) -> Account:
     moderator = api.sign_up("mod")
     client("cognito-idp").admin_add_user_to_group(
         UserPoolId=get_settings().user_pool_id, Username=moderator.username, GroupName="moderators"
     )
     token = api.call("POST", "/auth/token", json={"username": moderator.username, "password": PASSWORD}).json
-    moderator = dataclasses.replace(moderator, token=token["id_token"])
+    return dataclasses.replace(moderator, token=token["id_token"])
+
+
+def test_a_blocked_image_as_any_photo_refuses_the_carousel(api: Api, pump: EventPump, bodies: list[bytes]) -> None:
+    # Given a photo that a moderator put on the hash blocklist
+    alice, bob = _followed(api)
+    moderator = _moderator(api)
     blocked = _one_of_a_kind()
     first = upload_photo(api, alice, blocked)
     pump.drain()
@@ -434,3 +438,19 @@ def test_an_object_at_a_carousels_one_photo_key_publishes_nothing(
     # Then nothing is published and the carousel still waits for its photos
     assert _feed(api, bob) == []
     assert api.call("GET", f"/uploads/{grant['upload_id']}", alice).json["status"] == "pending"
+
+
+def test_a_moderator_blocking_a_carousel_blocks_every_photo_of_it(api: Api, pump: EventPump) -> None:
+    # Given a published two-photo carousel that a moderator blocks
+    alice, moderator = api.sign_up("alice"), _moderator(api)
+    photos = [_one_of_a_kind(seed) for seed in (2201, 2202)]
+    grant = _carousel(api, alice, photos)
+    pump.drain()
+    body = {"post_id": grant["target_id"], "reason": "spam"}
+    assert api.call("POST", "/admin/blocklist", moderator, json=body).status_code == 201
+    # When its second photo comes back on its own
+    again = upload_photo(api, alice, photos[1])
+    pump.drain()
+    # Then it is refused as the first photo would be
+    status = api.call("GET", f"/uploads/{again['upload_id']}", alice).json
+    assert status["status"] == "rejected" and "removed by moderators" in status["reason"]
