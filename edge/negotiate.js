@@ -5,7 +5,8 @@
 // only wildcards, else JPEG; a type with q=0 is not named. A missing AVIF falls back to WebP at the origin
 // (edge/origin/images.py). Any other path passes through unchanged.
 
-var IMAGE_PATH = /^\/images\/[0-9]+\/[0-9]+\/(?:150|640|1080)\.(jpg|webp|avif)$/;
+// A carousel's photos 1..9 sit one level down: /images/{user}/{post}/{item}/{size}.{ext}
+var IMAGE_PATH = /^\/images\/[0-9]+\/[0-9]+\/(?:[1-9]\/)?(?:150|640|1080)\.(jpg|webp|avif)$/;
 var TYPES = { 'image/avif': 'avif', 'image/webp': 'webp', 'image/jpeg': 'jpg' };
 var REFUSED = { 'q=0': true, 'q=0.0': true, 'q=0.00': true, 'q=0.000': true };
 var WILDCARDS = { '': true, '*/*': true, 'image/*': true };

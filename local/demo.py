@@ -21,10 +21,12 @@ from aperture.media.pipeline import image_key
 from aperture.media.render import FORMATS, SIZES, render, resized
 from aperture.models.api import SignupRequest
 from aperture.models.events import PostPublished
-from aperture.models.records import PostRecord, StoryRecord, Upload
+from aperture.models.records import Photo, PostRecord, StoryRecord, Upload
 from aperture.ranking import AFFINITY_WEIGHTS
 from aperture.settings import get_settings
 from local.world import World, generate, progress
+
+CAROUSEL_EVERY = 5  # every fifth demo post is a carousel
 
 DEMO_PASSWORD = "Demo-pass-1!"  # noqa: S105 - the published password of local demo accounts
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "retina")
@@ -153,10 +155,16 @@ def seed(users: int = 120, random_seed: int = 7, celebrity_threshold: int = 25) 
                 status="processing",
             )
         )
-        photo = photos[post.post_id % len(photos)]
-        images = {s: {f: image_key(author, post_id, s, f) for f in FORMATS} for s in SIZES}
-        for (size, fmt), body in photo.items():
-            store.write_immutable(images[size][fmt], body, {"jpeg": "image/jpeg"}.get(fmt, f"image/{fmt}"))
+        # Every fifth post is a three-photo carousel, each photo with alt text
+        media = []
+        for item in range(3 if post.post_id % CAROUSEL_EVERY == 0 else 1):
+            photo = photos[(post.post_id + item) % len(photos)]
+            keys = {s: {f: image_key(author, post_id, s, f, item) for f in FORMATS} for s in SIZES}
+            for (size, fmt), body in photo.items():
+                store.write_immutable(keys[size][fmt], body, {"jpeg": "image/jpeg"}.get(fmt, f"image/{fmt}"))
+            alt = f"Demo photo {(post.post_id + item) % len(photos) + 1}"
+            media.append(Photo(images=keys, width=1080, height=1080, alt_text=alt))
+        images = media[0].images
         record = PostRecord(
             post_id=post_id,
             author_id=author,
@@ -167,6 +175,7 @@ def seed(users: int = 120, random_seed: int = 7, celebrity_threshold: int = 25) 
             height=1080,
             images=images,
             created_at=created,
+            media=tuple(media),
         )
         published = PostPublished(
             event_id=f"{post_id}:published", occurred_at=created, post_id=post_id, author_id=author

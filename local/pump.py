@@ -88,6 +88,13 @@ class EventPump:
                 self._deliveries += handled
         return handled
 
+    def hold(self, source: str) -> threading.Lock:
+        """Keep one source (e.g. "s3:media_process") from being delivered until the returned lock is released: for
+        a bench that delivers that source's events itself."""
+        lock = self._locks[source]
+        lock.acquire()
+        return lock
+
     def pump_once(self) -> int:
         """One pass over every source; returns how many events it delivered."""
         return sum(self._pump_source(name) for name in self._sources)

@@ -100,6 +100,7 @@ def _allowed(declaration: Function, resource: str, key: str, action: str) -> boo
             continue
         read, write = _ACTIONS[kind]
         granted = {"read": read, "write": write, "read_write": (*read, *write)}[grant.access]
+        granted = (*granted, *iam.TABLE_SCAN) if grant.scan else granted
         if action in granted:
             return True
     return False

@@ -296,3 +296,24 @@ def settings_env(**variables: str) -> Iterator[None]:
             else:
                 os.environ[name] = value
         wiring.reset()
+
+
+def emulated_distribution() -> str:
+    """An emulated CloudFront distribution in front of the media bucket; its id (for APERTURE_CDN_DISTRIBUTION_ID)."""
+    from aperture.adapters.aws import client
+    from aperture.ids import new_id
+
+    origin = {"Id": "media", "DomainName": "media.s3.amazonaws.com", "S3OriginConfig": {"OriginAccessIdentity": ""}}
+    config = {
+        "CallerReference": f"test-{new_id()}",
+        "Comment": "images",
+        "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [origin]},
+        "DefaultCacheBehavior": {
+            "TargetOriginId": "media",
+            "ViewerProtocolPolicy": "https-only",
+            "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+        },
+    }
+    distribution: str = client("cloudfront").create_distribution(DistributionConfig=config)["Distribution"]["Id"]
+    return distribution

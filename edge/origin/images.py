@@ -24,7 +24,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 FALLBACK_HEADER = "x-aperture-fallback"
 # Equal to aperture.cdn.FALLBACK_CACHE_CONTROL (a unit test keeps them so); this package cannot import the layer.
 FALLBACK_CACHE_CONTROL = "public, max-age=60"
-AVIF_URI = re.compile(r"^/images/[0-9]+/[0-9]+/(?:150|640|1080)\.avif$")
+# A post's first photo, or (one level down) photo 1..9 of a carousel
+AVIF_URI = re.compile(r"^/images/[0-9]+/[0-9]+/(?:[1-9]/)?(?:150|640|1080)\.avif$")
 # bucket.s3.region.amazonaws.com (what CDK's S3 origins use), bucket.s3-region... and the global bucket.s3...
 S3_DOMAIN = re.compile(r"^(?P<bucket>.+)\.s3(?:[.-](?P<region>[a-z0-9-]+))?\.amazonaws\.com(?:\.cn)?$")
 # An origin request waits for this call: fail fast and let the origin answer rather than hold the viewer.

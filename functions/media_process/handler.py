@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
-from aperture.media.pipeline import process_upload
+from aperture.media.carousel import process_object
 from aperture.observability import logger
 
 
@@ -17,6 +17,6 @@ def lambda_handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
     outcomes = {}
     for record in event.records:
         key = unquote_plus(record.s3.get_object.key)  # S3 events carry keys URL-encoded
-        outcomes[key] = process_upload(key, wiring.media_ports(), wiring.media_limits())
+        outcomes[key] = process_object(key, wiring.media_ports(), wiring.media_limits())
         logger.info("upload processed", extra={"key": key, "outcome": outcomes[key]})
     return {"outcomes": outcomes}

@@ -17,8 +17,9 @@ from aperture.settings import Settings
 
 from .naming import bucket_arn, bucket_objects_arn
 
-# No Scan: no function reads a whole table (tests/grants.py records every call the tests make and checks it
-# against these lists, so a scan added later fails there until it is granted on purpose).
+# No Scan: a function reads a whole table only with a grant that says so (Grant(..., scan=True)); tests/grants.py
+# records every call the tests make and checks it against these lists, so an undeclared scan fails there.
+TABLE_SCAN = ("dynamodb:Scan",)
 TABLE_READ = (
     "dynamodb:BatchGetItem",
     "dynamodb:ConditionCheckItem",
@@ -138,7 +139,8 @@ def statements_for(grant: Grant, targets: GrantTargets) -> list[iam.PolicyStatem
         if reads:
             # Each declared index by name: no index/* wildcard, and a new index is granted when it is declared.
             resources += [f"{table.table_arn}/index/{index.name}" for index in targets.table_declarations[name].indexes]
-        return [iam.PolicyStatement(actions=_actions(grant.access, TABLE_READ, TABLE_WRITE), resources=resources)]
+        actions = _actions(grant.access, TABLE_READ, TABLE_WRITE) + (list(TABLE_SCAN) if grant.scan else [])
+        return [iam.PolicyStatement(actions=sorted(actions), resources=resources)]
     single = _one_resource(kind, name, targets)
     if single is not None:
         arn, read, write = single

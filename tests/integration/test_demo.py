@@ -44,6 +44,12 @@ def test_a_seeded_world_gives_each_user_a_ranked_feed_with_celebrities_merged(
     # And its posts have real renditions behind their URLs
     key = feed["items"][0]["images"]["640"]["jpeg"].removeprefix("https://cdn.test/")
     assert (wiring.media_store().size(key) or 0) > 1000
+    # And some are carousels, every photo with real renditions and alt text
+    carousels = [p for p in feed["items"] if len(p["media"]) == 3]
+    assert carousels, "no carousel in the feed"
+    for photo in carousels[0]["media"]:
+        key = photo["images"]["640"]["jpeg"].removeprefix("https://cdn.test/")
+        assert (wiring.media_store().size(key) or 0) > 1000 and photo["alt_text"]
     # And the world's live stories are in trays, their views already counted
     assert seeded.stories > 0 and seeded.story_views > 0
     trays = {u.username: api.call("GET", "/stories/tray", _signed_in(api, u.username)).json["items"] for u in fans}

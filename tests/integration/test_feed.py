@@ -8,7 +8,7 @@ from aperture.ids import new_id
 from aperture.settings import get_settings
 from local.pump import EventPump
 from local.seeding import Account, publish_post
-from tests.support import Api, jpeg_bytes, settings_env
+from tests.support import Api, emulated_distribution, jpeg_bytes, settings_env
 
 
 def _read_all(api: Api, viewer: Account, limit: int) -> list[list[str]]:
@@ -110,29 +110,7 @@ def test_ranked_puts_what_the_viewer_engages_with_first_within_the_same_page(api
 
 def test_a_deleted_posts_images_are_invalidated_at_the_cdn(api: Api, pump: EventPump) -> None:
     # Given a CDN in front of the images (an emulated CloudFront distribution) and a post with renditions
-    cloudfront = client("cloudfront")
-    distribution = cloudfront.create_distribution(
-        DistributionConfig={
-            "CallerReference": f"test-{new_id()}",
-            "Comment": "images",
-            "Enabled": True,
-            "Origins": {
-                "Quantity": 1,
-                "Items": [
-                    {
-                        "Id": "media",
-                        "DomainName": "media.s3.amazonaws.com",
-                        "S3OriginConfig": {"OriginAccessIdentity": ""},
-                    }
-                ],
-            },
-            "DefaultCacheBehavior": {
-                "TargetOriginId": "media",
-                "ViewerProtocolPolicy": "https-only",
-                "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
-            },
-        }
-    )["Distribution"]["Id"]
+    cloudfront, distribution = client("cloudfront"), emulated_distribution()
     with settings_env(APERTURE_CDN_DISTRIBUTION_ID=distribution):
         alice = api.sign_up("alice")
         post = publish_post(alice)

@@ -12,6 +12,7 @@ from aperture import wiring
 from aperture.adapters.dynamo.post_edits import PostEditRepository
 from aperture.editing import PostEditPorts, PostEdits
 from aperture.models.events import PostEdited
+from aperture.models.records import Photo
 from local.pump import EventPump
 from local.seeding import Account, ready_event
 from tests.faults import Broken, FailAfter, InjectedFaultError
@@ -185,3 +186,46 @@ def test_an_edit_whose_cache_write_fails_is_not_answered_as_done_and_the_relay_b
     # And once the relay has handled the committed edit, everyone sees it
     pump.drain()
     assert _shown(api, bob, post)["caption"] == "after"
+
+
+def test_the_author_edits_each_photos_alt_text_and_every_reader_sees_it_at_once(api: Api, pump: EventPump) -> None:
+    # Given bob follows alice and has read her three-photo carousel (so its copy is cached)
+    alice, bob = api.sign_up("alice"), api.sign_up("bob")
+    api.call("PUT", f"/users/{alice.user_id}/follow", bob)
+    event = ready_event(alice, "post", SIZES, width=1080, height=1080)
+    photo = Photo(images=event.images, width=1080, height=1080, blurhash="LEHV6nWB2yk8", alt_text="old")
+    wiring.posts().ingest(event.model_copy(update={"media": (photo, photo, photo)}))
+    post = str(event.post_id)
+    pump.drain()
+    assert [m["alt_text"] for m in _shown(api, bob, post)["media"]] == ["old"] * 3
+    # When alice sends one alt text per photo
+    alts = ["A harbour at dawn", "", "Two gulls on a post"]
+    edited = _edit(api, alice, post, alt_texts=alts)
+    # Then the answer, the post and bob's feed show them in order, with the rest of the post as it was
+    assert edited.status_code == 200, edited.json
+    assert [m["alt_text"] for m in edited.json["media"]] == alts and edited.json["edited_at"]
+    assert [m["alt_text"] for m in _shown(api, bob, post)["media"]] == alts
+    (in_feed,) = [p for p in api.call("GET", "/feed", bob).json["items"] if p["post_id"] == post]
+    assert [m["alt_text"] for m in in_feed["media"]] == alts
+    assert [m["images"] for m in in_feed["media"]] == [m["images"] for m in edited.json["media"]]
+    # And sending them again changes nothing: the same edit time
+    again = _edit(api, alice, post, alt_texts=alts)
+    assert again.json["edited_at"] == edited.json["edited_at"]
+
+
+@pytest.mark.parametrize(
+    "alt_texts", [["one"], ["a", "b", "c", "d"], None, [], ["x" * 1001, "", ""], "not a list"], ids=repr
+)
+def test_alt_texts_that_do_not_fit_the_post_are_422_and_change_nothing(
+    api: Api, pump: EventPump, alt_texts: Any
+) -> None:
+    alice = api.sign_up("alice")
+    event = ready_event(alice, "post", SIZES, width=1080, height=1080)
+    photo = Photo(images=event.images, width=1080, height=1080, blurhash="LEHV6nWB2yk8", alt_text="kept")
+    wiring.posts().ingest(event.model_copy(update={"media": (photo, photo, photo)}))
+    post = str(event.post_id)
+    response = _edit(api, alice, post, alt_texts=alt_texts)
+    assert response.status_code == 422, response.json
+    assert response.json["error"]["code"] in {"invalid_request", "invalid_input"}
+    shown = _shown(api, alice, post)
+    assert [m["alt_text"] for m in shown["media"]] == ["kept"] * 3 and shown["edited_at"] is None

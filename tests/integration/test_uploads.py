@@ -45,6 +45,7 @@ def test_the_presigned_post_pins_key_size_and_type(api: Api) -> None:
         "status": "pending",
         "reason": None,
         "target_id": body["target_id"],
+        "item": None,
     }
 
 

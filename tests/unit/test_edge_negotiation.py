@@ -72,6 +72,10 @@ URIS = [
     "/images/1/2/640.avif",
     "/images/42/9000000000/150.jpg",
     "/images/7/8/1080.webp",
+    "/images/1/2/3/640.jpg",  # a carousel's fourth photo
+    "/images/1/2/9/150.avif",
+    "/images/1/2/0/640.jpg",  # photo 0 lives at the post's own level: not an image path
+    "/images/1/2/10/640.jpg",
     "/images/1/2/641.jpg",
     "/images/1/2/640.png",
     "/images/1/2/640.jpg/",
@@ -238,6 +242,12 @@ def test_an_avif_not_encoded_yet_falls_back_to_webp_marked(images: Any, s3: Stub
     request = images.handler(_origin_request("/images/1/2/640.avif"))
     assert request["uri"] == "/images/1/2/640.webp"
     assert request["headers"][images.FALLBACK_HEADER] == [{"key": "X-Aperture-Fallback", "value": "webp"}]
+
+
+def test_a_carousel_photos_avif_not_encoded_yet_falls_back_to_its_own_webp(images: Any, s3: Stubber) -> None:
+    s3.add_client_error("head_object", "404", "Not Found", 404, {"Bucket": BUCKET, "Key": "images/1/2/4/640.avif"})
+    request = images.handler(_origin_request("/images/1/2/4/640.avif"))
+    assert request["uri"] == "/images/1/2/4/640.webp"
 
 
 def test_a_refused_lookup_also_falls_back_to_webp(images: Any, s3: Stubber) -> None:

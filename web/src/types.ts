@@ -136,6 +136,8 @@ export interface UploadGrant {
   url: string;
   fields: Record<string, string>;
   expires_at: string;
+  /** A carousel's presigned POSTs, one per photo in order (when the request sent `items`). */
+  uploads?: { url: string; fields: Record<string, string> }[] | null;
 }
 
 export type UploadState = "pending" | "processing" | "ready" | "rejected" | "failed";
@@ -146,4 +148,6 @@ export interface UploadStatus {
   status: UploadState;
   reason?: string | null;
   target_id: string;
+  /** A refused carousel: which photo (0-based) was refused. */
+  item?: number | null;
 }

@@ -1,11 +1,13 @@
 // A three-column grid of square thumbnails (explore, profiles, hashtags); each opens the post.
 import { usePost } from "../posts";
 import { altText } from "./PostCard";
+import { Icon } from "./Icon";
 import { Photo } from "./Photo";
 
 function Tile({ postId }: { postId: string }) {
   const post = usePost(postId);
   if (!post) return null;
+  const count = post.media?.length ?? 1;
   return (
     <li>
       <a href={`/app/p/${post.post_id}`} class="tile">
@@ -19,6 +21,12 @@ function Tile({ postId }: { postId: string }) {
           sizes="(min-width: 768px) 311px, 33vw"
           square
         />
+        {count > 1 ? (
+          <span class="tile-badge">
+            <Icon name="carousel" size={20} />
+            <span class="sr-only">{`, ${count} photos`}</span>
+          </span>
+        ) : null}
       </a>
     </li>
   );

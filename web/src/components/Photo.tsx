@@ -50,6 +50,7 @@ export function Photo({
   widths = ["640", "1080"],
   square = false,
   eager = false,
+  ratio: frame,
 }: {
   images: Renditions;
   width: number;
@@ -60,6 +61,8 @@ export function Photo({
   widths?: string[];
   square?: boolean;
   eager?: boolean;
+  /** The frame's width:height when it is not the photo's own (a carousel shows every photo in its first one's). */
+  ratio?: number;
 }) {
   const [loaded, setLoaded] = useState(false);
   const ref = useRef<HTMLImageElement>(null);
@@ -69,7 +72,7 @@ export function Photo({
   }, []);
   const blur = loaded ? undefined : placeholder(blurhash);
   // The feed shows photos between 4:5 portrait and 1.91:1 landscape, as the big apps do; grids are square.
-  const ratio = square ? 1 : Math.min(1.91, Math.max(0.8, width / Math.max(1, height)));
+  const ratio = square ? 1 : frame ?? Math.min(1.91, Math.max(0.8, width / Math.max(1, height)));
   return (
     <div class="photo" style={{ aspectRatio: String(ratio), backgroundImage: blur ? `url(${blur})` : undefined }}>
       <img

@@ -12,7 +12,7 @@ import { RichText } from "./Caption";
 import { Avatar, ErrorNote, TimeAgo, useNearScreen } from "./Common";
 import { PostOptions } from "./EditPost";
 import { Icon } from "./Icon";
-import { Photo } from "./Photo";
+import { Carousel } from "./Carousel";
 import { PeopleDialog } from "./People";
 
 const DOUBLE_TAP_MS = 320;
@@ -156,15 +156,7 @@ export function PostCard({
           }
         }}
       >
-        <Photo
-          images={post.images}
-          width={post.width}
-          height={post.height}
-          blurhash={post.blurhash}
-          alt={altText(post)}
-          sizes="(min-width: 768px) 470px, 100vw"
-          eager={eager}
-        />
+        <Carousel post={post} sizes="(min-width: 768px) 470px, 100vw" eager={eager} />
         {burst ? <span key={burst} class="burst" aria-hidden="true"><Icon name="heart" filled size={96} /></span> : null}
       </div>
       <div class="post-actions">

@@ -1,5 +1,6 @@
-// New post or story: choose or drop a photo, preview it, write a caption, send it straight to storage through the
-// presigned POST (with byte progress), then follow the processing until it is ready or refused.
+// New post or story: choose or drop a photo (or up to ten, a carousel post), preview them, write alt text for each
+// and a caption, send each straight to storage through its presigned POST (with byte progress over them all), then
+// follow the processing until it is ready or refused.
 import { useLocation } from "preact-iso";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, api, newIdempotencyKey } from "../api";
@@ -20,6 +21,8 @@ const BY_EXTENSION: Record<string, string> = {
   heif: "image/heif",
 };
 const POLL_MS = 1000;
+const MOST_PHOTOS = 10;
+const ALT_MAX = 1000;
 const PATIENCE_MS = 120_000;
 
 /** The file's type as the API expects it; HEIC often comes without one, so the extension decides then. */
@@ -35,7 +38,7 @@ function storageError(xhr: XMLHttpRequest): ApiError {
 }
 
 function sendToStorage(
-  grant: UploadGrant,
+  grant: { url: string; fields: Record<string, string> },
   file: File,
   progress: (loaded: number, total: number) => void,
   signal: AbortSignal,
@@ -63,8 +66,9 @@ const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 function UploadDialog({ initialKind }: { initialKind: Kind }) {
   const { route } = useLocation();
   const [kind, setKind] = useState<Kind>(initialKind);
-  const [file, setFile] = useState<File | null>(null);
-  const [preview, setPreview] = useState<string | null>(null);
+  const [files, setFiles] = useState<File[]>([]);
+  const [previews, setPreviews] = useState<string[]>([]);
+  const [alts, setAlts] = useState<string[]>([]);
   const [caption, setCaption] = useState("");
   const [audience, setAudience] = useState<"everyone" | "close_friends">("everyone");
   const [location, setLocation] = useState("");
@@ -75,30 +79,47 @@ function UploadDialog({ initialKind }: { initialKind: Kind }) {
   const [dragging, setDragging] = useState(false);
   // Closing the dialog stops the upload and the polling (an old upload must never close a new dialog).
   const stopped = useRef(new AbortController()).current;
-  // The grant asked for with the current choices, and whether the photo's bytes reached storage under it.
+  // The grant asked for with the current choices, and how many of the photos' bytes reached storage under it.
   const grant = useRef<UploadGrant | null>(null);
-  const stored = useRef(false);
+  const stored = useRef(0);
   // The key of the grant being asked for: a retry after a failed request asks again under it (nothing twice).
   const grantKey = useRef<string | null>(null);
 
   useEffect(() => () => stopped.abort(), []);
   useEffect(() => {
-    if (!file) return;
-    const url = URL.createObjectURL(file);
-    setPreview(url);
-    return () => URL.revokeObjectURL(url);
-  }, [file]);
-  // Any change of photo, kind, caption, place or audience needs a new grant: the first one fixed them.
+    const urls = files.map((chosen) => URL.createObjectURL(chosen));
+    setPreviews(urls);
+    return () => urls.forEach((url) => URL.revokeObjectURL(url));
+  }, [files]);
+  // Any change of photos, kind, caption, place, alt text or audience needs a new grant: the first one fixed them.
   useEffect(() => {
     grant.current = null;
     grantKey.current = null;
-    stored.current = false;
-  }, [file, kind, caption, location, audience]);
+    stored.current = 0;
+  }, [files, kind, caption, location, alts, audience]);
+  const file = files[0] ?? null;
+  const preview = previews[0] ?? null;
+  const carousel = kind === "post" && files.length > 1;
 
   const close = () => uploadKind.set(null);
-  const choose = (chosen: File | null | undefined) => {
-    if (!chosen) return;
-    setFile(chosen);
+  const switchKind = (option: Kind) => {
+    setKind(option);
+    // A story is one photo: the first of those chosen
+    if (option === "story" && files.length > 1) {
+      setFiles(files.slice(0, 1));
+      setAlts(alts.slice(0, 1));
+    }
+  };
+  const choose = (chosen: FileList | null | undefined) => {
+    if (!chosen?.length) return;
+    const list = Array.from(chosen);
+    if (kind === "post" && list.length > MOST_PHOTOS) {
+      setError(new ApiError(422, "too_many_photos", `Choose at most ${MOST_PHOTOS} photos for one post.`));
+      return;
+    }
+    const kept = kind === "story" ? list.slice(0, 1) : list;
+    setFiles(kept);
+    setAlts(kept.map(() => ""));
     setError(null);
     setPhase("edit");
   };
@@ -138,15 +159,20 @@ function UploadDialog({ initialKind }: { initialKind: Kind }) {
     setError(null);
     try {
       // A retry picks up where the last attempt stopped: once the bytes are stored, only the status is followed.
-      if (!stored.current) {
+      if (stored.current < files.length) {
         setPhase("uploading");
-        setSent({ loaded: 0, total: file.size });
+        const total = files.reduce((sum, chosen) => sum + chosen.size, 0);
+        setSent({ loaded: 0, total });
         if (!grant.current || Date.parse(grant.current.expires_at) < Date.now() + 30_000) {
           grantKey.current ??= newIdempotencyKey();
+          const photos = files.map((chosen, i) => ({
+            content_type: contentType(chosen),
+            content_length: chosen.size,
+            ...(kind === "post" && alts[i]?.trim() ? { alt_text: alts[i].trim() } : {}),
+          }));
           const request = {
             kind,
-            content_type: contentType(file),
-            content_length: file.size,
+            ...(carousel ? { items: photos } : photos[0]),
             ...(kind === "post" ? { caption } : {}),
             ...(location.trim() ? { location: location.trim() } : {}),
             ...(kind === "story" && audience === "close_friends" ? { audience } : {}),
@@ -155,8 +181,13 @@ function UploadDialog({ initialKind }: { initialKind: Kind }) {
           grantKey.current = null; // granted: a grant that expires is replaced under a new key
           if (stopped.signal.aborted) return;
         }
-        await sendToStorage(grant.current, file, (loaded, total) => setSent({ loaded, total }), stopped.signal);
-        stored.current = true;
+        // One photo after another, each to its own presigned POST; the bar counts the bytes of them all.
+        const targets = grant.current.uploads ?? [grant.current];
+        for (let i = stored.current; i < targets.length; i++) {
+          const before = files.slice(0, i).reduce((sum, chosen) => sum + chosen.size, 0);
+          await sendToStorage(targets[i], files[i], (loaded) => setSent({ loaded: before + loaded, total }), stopped.signal);
+          stored.current = i + 1;
+        }
       }
       if (!grant.current) return;
       setPhase("processing");
@@ -180,7 +211,7 @@ function UploadDialog({ initialKind }: { initialKind: Kind }) {
           <legend class="sr-only">Share as</legend>
           {(["post", "story"] as Kind[]).map((option) => (
             <label key={option} class={kind === option ? "on" : ""}>
-              <input type="radio" name="kind" value={option} checked={kind === option} onChange={() => setKind(option)} />
+              <input type="radio" name="kind" value={option} checked={kind === option} onChange={() => switchKind(option)} />
               {option === "post" ? "Post" : "Story"}
             </label>
           ))}
@@ -195,10 +226,32 @@ function UploadDialog({ initialKind }: { initialKind: Kind }) {
           onDrop={(event) => {
             event.preventDefault();
             setDragging(false);
-            if (!busy) choose(event.dataTransfer?.files?.[0]);
+            if (!busy) choose(event.dataTransfer?.files);
           }}
         >
-          {preview ? (
+          {carousel ? (
+            <ol class="upload-photos" aria-label={`${files.length} photos chosen`}>
+              {previews.map((url, i) => (
+                <li key={url}>
+                  <img src={url} alt={`Preview of image ${i + 1}`} />
+                  <label class="field">
+                    <span>{`Alt text, image ${i + 1}`}</span>
+                    <textarea
+                      rows={2}
+                      maxLength={ALT_MAX}
+                      value={alts[i] ?? ""}
+                      disabled={busy}
+                      placeholder="Describe it for people who can't see it"
+                      onInput={(event) => {
+                        const value = (event.currentTarget as HTMLTextAreaElement).value;
+                        setAlts((now) => now.map((alt, j) => (j === i ? value : alt)));
+                      }}
+                    />
+                  </label>
+                </li>
+              ))}
+            </ol>
+          ) : preview ? (
             <img src={preview} alt="Preview of the photo you chose" class="preview" />
           ) : (
             <div class="drop-hint">
@@ -210,15 +263,30 @@ function UploadDialog({ initialKind }: { initialKind: Kind }) {
             id="upload-photo"
             class="file-input"
             type="file"
-            aria-label="Photo"
+            aria-label={kind === "post" ? "Photo (or up to 10 photos)" : "Photo"}
             accept="image/jpeg,image/png,image/heic,image/heif,.heic,.heif"
+            multiple={kind === "post"}
             disabled={busy}
-            onChange={(event) => choose((event.currentTarget as HTMLInputElement).files?.[0])}
+            onChange={(event) => choose((event.currentTarget as HTMLInputElement).files)}
           />
           <label for="upload-photo" class="button secondary" aria-hidden="true">
-            {preview ? "Choose another photo" : "Choose a photo"}
+            {preview ? "Choose other photos" : kind === "post" ? "Choose photos (up to 10)" : "Choose a photo"}
           </label>
         </div>
+        {kind === "post" && file && !carousel ? (
+          <label class="field">
+            <span>Alt text</span>
+            <textarea
+              name="alt_text"
+              maxLength={ALT_MAX}
+              rows={2}
+              value={alts[0] ?? ""}
+              disabled={busy}
+              placeholder="Describe the photo for people who can't see it"
+              onInput={(event) => setAlts([(event.currentTarget as HTMLTextAreaElement).value])}
+            />
+          </label>
+        ) : null}
         {kind === "post" ? (
           <label class="field">
             <span>Caption</span>
@@ -264,7 +332,7 @@ function UploadDialog({ initialKind }: { initialKind: Kind }) {
         {phase === "uploading" ? (
           <div class="progress">
             <p class="sr-only" role="status">
-              Sending your photo
+              {files.length > 1 ? `Sending your ${files.length} photos` : "Sending your photo"}
             </p>
             <progress max={100} value={percent} aria-label="Upload progress" />
             <span aria-hidden="true">
@@ -281,7 +349,9 @@ function UploadDialog({ initialKind }: { initialKind: Kind }) {
         {phase === "refused" && status ? (
           <div class="error-note" role="alert">
             <p>
-              Your {noun} was not shared: {status.reason ?? status.status}
+              Your {noun} was not shared
+              {status.item !== null && status.item !== undefined ? ` (photo ${status.item + 1})` : ""}:{" "}
+              {status.reason ?? status.status}
             </p>
           </div>
         ) : null}

@@ -91,6 +91,7 @@ class Cascade:
         p.explore.forget_post(event.post_id, event.hashtags, event.occurred_at)
         # What it was made from, then what it became; the CDN is told even if a first attempt deleted them all
         p.images.delete(upload_key(event.author_id, event.upload_id))
+        p.images.delete_unserved(f"{upload_key(event.author_id, event.upload_id)}/")  # a carousel's photos
         images = p.images.delete_under(f"{IMAGE_PREFIX}{event.author_id}/{event.post_id}/", forget_cached=True)
         return CascadeOutcome(comments, likes, saves, notifications, timelines, images)
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
-IMAGE_PATH = re.compile(r"^images/(?P<user>[0-9]+)/(?P<post>[0-9]+)/(?P<size>150|640|1080)\.(?P<ext>jpg|webp|avif)$")
+# A post's first photo at images/{user}/{post}/{size}.{ext} (the seed's key), photo 1..9 of a carousel one level down
+IMAGE_PATH = re.compile(
+    r"^images/(?P<user>[0-9]+)/(?P<post>[0-9]+)/(?:(?P<item>[1-9])/)?(?P<size>150|640|1080)\.(?P<ext>jpg|webp|avif)$"
+)
 CONTENT_TYPES = {"avif": "image/avif", "webp": "image/webp", "jpg": "image/jpeg"}
 PREFERENCE = ("avif", "webp", "jpg")
 

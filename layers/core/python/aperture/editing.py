@@ -29,7 +29,13 @@ from aperture.adapters.dynamo.post_edits import PostEditRepository
 from aperture.adapters.dynamo.users import UserRepository
 from aperture.adapters.redis_store.posts import PostCache
 from aperture.captions import caption_hashtags, mentioned_usernames, post_hashtags
-from aperture.errors import ConflictError, ForbiddenError, PostNotFoundError, ServiceUnavailableError
+from aperture.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    PostNotFoundError,
+    ServiceUnavailableError,
+)
 from aperture.graph import Graph
 from aperture.models.api import EditPostRequest, Post
 from aperture.models.events import PostEdited
@@ -132,6 +138,12 @@ class PostEdits:
     def _location(self, record: PostRecord, location: str | None) -> dict[str, Any]:
         return {"location": location or None}
 
+    def _alt_texts(self, record: PostRecord, alt_texts: list[str]) -> dict[str, Any]:
+        try:
+            return {"media": record.with_alt_texts(alt_texts).media}
+        except ValueError as error:
+            raise InvalidInputError(f"alt_texts: {error}") from error
+
     def _newly_mentioned(self, record: PostRecord, changes: dict[str, Any]) -> tuple[int, ...]:
         if "caption" not in changes:
             return ()
@@ -144,4 +156,4 @@ class PostEdits:
         return tuple(u.user_id for u in named if u is not None and u.user_id != author_id)
 
 
-PostEdits.FIELDS.update(caption=PostEdits._caption, location=PostEdits._location)
+PostEdits.FIELDS.update(caption=PostEdits._caption, location=PostEdits._location, alt_texts=PostEdits._alt_texts)

@@ -82,3 +82,7 @@ class ImageStore(Protocol):
     def delete_under(self, prefix: str, forget_cached: bool = False) -> int:
         """Delete every object under a prefix (and, when asked, their copies at the CDN); returns how many."""
         ...
+
+    def delete_unserved(self, prefix: str) -> int:
+        """Delete every object under a prefix that the CDN never served, telling it nothing; returns how many."""
+        ...

@@ -23,9 +23,9 @@ from aperture.errors import ForbiddenError, PostNotFoundError
 from aperture.fanout import Fanout
 from aperture.graph import Graph
 from aperture.likes import Likes
-from aperture.models.api import CommentView, ImageFormats, Page, Post, UserRef
+from aperture.models.api import CommentView, ImageFormats, Page, Post, PostMedia, UserRef
 from aperture.models.events import PostDeleted, PostPublished, PostReady
-from aperture.models.records import PostRecord
+from aperture.models.records import Photo, PostRecord
 from aperture.observability import logger
 from aperture.ports import ImageStore
 from aperture.saves import Saves
@@ -192,6 +192,7 @@ class PostViews:
             saved_by_me=saved,
             comment_preview=preview,
             edited_at=record.edited_at,
+            media=[_media(photo, self._cdn) for photo in record.photos()],
         )
 
     def forget(self, post_id: int) -> None:
@@ -250,6 +251,7 @@ class Posts:
             images=event.images,
             created_at=event.occurred_at,
             mentioned_ids=event.mentioned_ids,
+            media=event.media,
         )
         published = PostPublished(
             event_id=f"{event.post_id}:published",
@@ -304,6 +306,13 @@ class Posts:
             logger.warning(
                 "post deleted; its cached copy and upload wait for the cascade", extra={"error": repr(error)}
             )
+
+
+def _media(photo: Photo, cdn_base: str) -> PostMedia:
+    images = {size: ImageFormats(**urls) for size, urls in image_urls(photo.images, cdn_base).items()}
+    return PostMedia(
+        images=images, width=photo.width, height=photo.height, blurhash=photo.blurhash, alt_text=photo.alt_text
+    )
 
 
 def _or(value: int | None, fallback: int) -> int:

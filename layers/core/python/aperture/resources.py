@@ -284,6 +284,7 @@ class Grant:
     # "sns:push", "search:explore" (the k-NN index of post embeddings), "cdn:images" (invalidating cached images)
     resource: str
     access: Access
+    scan: bool = False  # a table read whole (dynamodb:Scan); no read grant includes it otherwise
 
 
 @dataclass(frozen=True)
@@ -505,11 +506,12 @@ FUNCTIONS: tuple[Function, ...] = (
         "media_process",
         grants=(
             Grant("table:uploads", "read_write"),
-            Grant("table:blocklist", "read"),
+            Grant("table:blocklist", "read", scan=True),  # the hash blocklist, loaded whole and kept in memory
             Grant(f"bucket:{UPLOAD_PREFIX}", "read_write"),  # write: tagging processed uploads for expiry
             Grant(f"bucket:{IMAGE_PREFIX}", "read_write"),  # read: listing what a retry need not redo
             Grant("stream:events", "write"),
             Grant("rekognition:moderation", "read"),
+            Grant("table:outbox", "write"),  # a carousel's 'post ready', written with its last photo's count
         ),
         # 1769 MB is one full vCPU: rendering is CPU-bound, so it costs the same per photo and publishes ~1.7x
         # sooner; peak RSS is 117 MB for a 12 MP JPEG and 415 MB for the largest allowed HEIC (bench/media.py).

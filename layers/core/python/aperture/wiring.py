@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from aperture.adapters.aws import client, dynamo_table, reset_clients
 from aperture.adapters.cloudfront import CdnCache
 from aperture.adapters.cognito import IdentityProvider, TokenVerifier
+from aperture.adapters.dynamo.carousels import CarouselCounter
 from aperture.adapters.dynamo.close_friends import CloseFriendOfRepository, CloseFriendRepository
 from aperture.adapters.dynamo.comments import CommentRepository
 from aperture.adapters.dynamo.graph import BlockRepository, FollowRepository, MuteRepository
@@ -212,8 +213,18 @@ def image_blocker() -> ImageBlocker:
 
 def media_ports() -> MediaPorts:
     return MediaPorts(
-        store=media_store(), uploads=upload_repository(), events=events(), moderator=moderator(), now_ms=now_ms
+        store=media_store(),
+        uploads=upload_repository(),
+        events=events(),
+        moderator=moderator(),
+        now_ms=now_ms,
+        carousels=carousel_counter(),
     )
+
+
+@built_once
+def carousel_counter() -> CarouselCounter:
+    return CarouselCounter(dynamo_table(get_settings().table_uploads), outbox())
 
 
 def media_limits() -> MediaLimits:

@@ -82,6 +82,17 @@ class MediaStore:
         """Delete every object under a prefix, and the CDN's cached copies; returns how many. With
         `forget_cached`, the CDN is told even when nothing was left to delete (a retry of a deletion that stopped
         after the objects went and before the CDN was told)."""
+        keys = self._delete_all(prefix)
+        if keys or forget_cached:
+            self._forget_cached(prefix)
+        return keys
+
+    def delete_unserved(self, prefix: str) -> int:
+        """Delete every object under a prefix the CDN never served (raw uploads, a refused carousel's renditions),
+        telling it nothing; returns how many."""
+        return self._delete_all(prefix)
+
+    def _delete_all(self, prefix: str) -> int:
         keys = sorted(self.keys_under(prefix))
         for start in range(0, len(keys), 1000):
             batch = [{"Key": k} for k in keys[start : start + 1000]]
@@ -92,6 +103,4 @@ class MediaStore:
                     f"{len(response['Errors'])} objects not deleted, e.g. {first.get('Key')}: "
                     f"{first.get('Code')} {first.get('Message')}"
                 )
-        if keys or forget_cached:
-            self._forget_cached(prefix)
         return len(keys)

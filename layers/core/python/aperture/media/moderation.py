@@ -152,19 +152,21 @@ class ImageBlocker:
         self.ports = ports
 
     def block_post(self, post_id: int, reason: str, moderator_id: int) -> int:
-        """Add a post's image to the blocklist. Returns the hash."""
+        """Add a post's images to the blocklist (every photo of a carousel). Returns the (first photo's) hash."""
         import io
 
         post = self.ports.posts.get(post_id)
         if post is None:
             raise PostNotFoundError(f"post {post_id} does not exist")
         size, fmt = BLOCK_BASIS
-        key = post.images.get(size, {}).get(fmt)
-        if not key:
+        keys = [photo.images.get(size, {}).get(fmt) for photo in post.photos()]
+        if not all(keys):
             raise InvalidInputError(f"post {post_id} has no {size} {fmt} rendition to hash")
-        with Image.open(io.BytesIO(self.ports.images.read(key))) as image:
-            image_hash = perceptual_hash(image)
-        return self._add(image_hash, post_id, reason, moderator_id)
+        hashes = []
+        for key in keys:
+            with Image.open(io.BytesIO(self.ports.images.read(key))) as image:
+                hashes.append(self._add(perceptual_hash(image), post_id, reason, moderator_id))
+        return hashes[0]
 
     def block_story(self, story_id: int, reason: str, moderator_id: int) -> int:
         """Add a story's image to the blocklist. Returns the hash.

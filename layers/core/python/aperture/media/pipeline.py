@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from aperture.adapters.dynamo.carousels import CarouselCounter
 from aperture.adapters.dynamo.uploads import UploadRepository
 from aperture.errors import RejectedMediaError, UploadNotFoundError
 from aperture.media.decode import decode
@@ -31,7 +32,7 @@ from aperture.media.render import (
     sizes_for,
 )
 from aperture.models.events import PostReady
-from aperture.models.records import Upload, UploadState
+from aperture.models.records import Photo, Upload, UploadState
 from aperture.observability import logger
 from aperture.ports import EventSink, ImageStore
 from aperture.resources import IMAGE_PREFIX
@@ -40,8 +41,12 @@ from aperture.uploads import parse_upload_key
 UNPUBLISHED: tuple[UploadState, ...] = ("pending", "processing", "failed")
 
 
-def image_key(user_id: int, post_id: int, size: str, fmt: str) -> str:
-    return f"{IMAGE_PREFIX}{user_id}/{post_id}/{size}.{EXTENSIONS[fmt]}"
+def image_key(user_id: int, post_id: int, size: str, fmt: str, item: int = 0) -> str:
+    """A rendition's key: the seed's `images/{user}/{post}/{size}.{ext}` for a post's first (or only) photo, and
+    `images/{user}/{post}/{item}/{size}.{ext}` for photo 1..9 of a carousel (all under the post's prefix, so the
+    cascade and the CDN invalidation of a post cover every photo)."""
+    photo = "" if item == 0 else f"{item}/"
+    return f"{IMAGE_PREFIX}{user_id}/{post_id}/{photo}{size}.{EXTENSIONS[fmt]}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +56,7 @@ class MediaPorts:
     events: EventSink
     moderator: Moderator
     now_ms: Callable[[], int]
+    carousels: CarouselCounter
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,9 @@ def _post_ready(
     upload: Upload, sizes: dict[str, Image.Image], keys: dict[tuple[str, str], str], at_ms: int
 ) -> PostReady:
     large = sizes["1080"]
+    images = {s: {f: keys[(s, f)] for f in FORMATS} for s in sizes_for(upload.kind)}
+    blurhash = blurhash_of(sizes["150"])
+    photo = Photo(images=images, width=large.width, height=large.height, blurhash=blurhash, alt_text=upload.alt_text)
     return PostReady(
         event_id=f"{upload.upload_id}:ready",
         occurred_at=at_ms,
@@ -106,8 +115,9 @@ def _post_ready(
         audience=upload.audience,
         width=large.width,
         height=large.height,
-        blurhash=blurhash_of(sizes["150"]),
-        images={s: {f: keys[(s, f)] for f in FORMATS} for s in sizes_for(upload.kind)},
+        blurhash=blurhash,
+        images=images,
+        media=(photo,) if upload.kind == "post" else (),
     )
 
 
@@ -127,6 +137,9 @@ def process_upload(key: str, ports: MediaPorts, limits: MediaLimits) -> str:  # 
     if upload.user_id != user_id:
         ports.uploads.set_status(upload_id, "rejected", "the upload key does not match its owner")
         return "rejected"
+    if upload.items:  # a carousel's photos come under their own keys (aperture.media.carousel), never this one
+        logger.warning("a one-photo object for a carousel upload", extra={"key": key})
+        return "ignored"
     if upload.status == "rejected":
         return "rejected"
     stored_sizes = sizes_for(upload.kind)

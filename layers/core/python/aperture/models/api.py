@@ -119,10 +119,23 @@ class FollowResponse(_Model):
 ContentType = Literal["image/jpeg", "image/png", "image/heic", "image/heif"]
 
 
-class CreateUploadRequest(_Request):
-    kind: Literal["post", "story"] = "post"
+AltText = Annotated[str, StringConstraints(max_length=1000)]
+
+
+class UploadItemRequest(_Request):
+    """One photo of a carousel."""
+
     content_type: str
     content_length: Annotated[int, Field(ge=1)]
+    alt_text: AltText = ""
+
+
+class CreateUploadRequest(_Request):
+    """One photo (`content_type`, `content_length`) or, for a post, `items` (1..10 photos, a carousel)."""
+
+    kind: Literal["post", "story"] = "post"
+    content_type: str | None = None
+    content_length: Annotated[int, Field(ge=1)] | None = None
     caption: Annotated[str, StringConstraints(max_length=2200)] = ""
     location: Annotated[str, StringConstraints(max_length=200)] | None = None
     hashtags: Annotated[
@@ -136,14 +149,33 @@ class CreateUploadRequest(_Request):
     audience: Literal["everyone", "close_friends"] = Field(
         default="everyone", description="A story's audience: close_friends shows it only to your close friends"
     )
+    alt_text: AltText = ""
+    items: Annotated[list[UploadItemRequest], Field(min_length=1, max_length=10)] | None = None
+
+    @model_validator(mode="after")
+    def _one_photo_or_items(self) -> CreateUploadRequest:
+        single = self.content_type is not None or self.content_length is not None
+        if self.items is None and (self.content_type is None or self.content_length is None):
+            raise ValueError("send content_type and content_length, or items")
+        if self.items is not None and (single or self.alt_text):
+            raise ValueError("send items, or content_type and content_length (and alt_text), not both")
+        if self.items is not None and self.kind != "post":
+            raise ValueError("only a post may have items")
+        return self
+
+
+class PresignedUpload(_Model):
+    url: str
+    fields: dict[str, str]
 
 
 class CreateUploadResponse(_Model):
     upload_id: str
     target_id: str
-    url: str
+    url: str  # the first photo's (the only one's, for a one-photo request)
     fields: dict[str, str]
     expires_at: str
+    uploads: list[PresignedUpload] | None = None  # with `items`: one per item, in order
 
 
 class UploadStatusResponse(_Model):
@@ -152,12 +184,21 @@ class UploadStatusResponse(_Model):
     status: Literal["pending", "processing", "ready", "rejected", "failed"]
     reason: str | None = None
     target_id: str
+    item: int | None = None  # a refused carousel: which photo (0-based) was refused
 
 
 class ImageFormats(_Model):
     jpeg: str
     webp: str
     avif: str
+
+
+class PostMedia(_Model):
+    images: dict[str, ImageFormats]
+    width: int
+    height: int
+    blurhash: str | None = None
+    alt_text: str = ""
 
 
 class Post(_Model):
@@ -177,6 +218,7 @@ class Post(_Model):
     saved_by_me: bool = False  # only ever the viewer's own saves
     comment_preview: list[CommentView] = Field(default_factory=list)
     edited_at: int | None = Field(default=None, description="Unix ms of the last edit; null until edited")
+    media: list[PostMedia] = Field(default_factory=list)  # every photo in order; the first is the top-level one
 
 
 class BlockRequest(_Request):
@@ -310,13 +352,17 @@ class EditPostRequest(_Request):
     location: Annotated[str, StringConstraints(max_length=200)] | None = Field(
         default=None, description="The new location; null or empty removes it"
     )
+    alt_texts: Annotated[list[AltText], Field(min_length=1, max_length=10)] | None = Field(
+        default=None, description="One alt text per photo, in order (0..1000 characters each; empty removes one)"
+    )
 
     @model_validator(mode="after")
     def _something_to_change(self) -> EditPostRequest:
         if not self.model_fields_set:
-            raise ValueError("name at least one field to change: caption, location")
-        if "caption" in self.model_fields_set and self.caption is None:
-            raise ValueError("caption cannot be null; send an empty string to clear it")
+            raise ValueError("name at least one field to change: caption, location, alt_texts")
+        for field in ("caption", "alt_texts"):
+            if field in self.model_fields_set and getattr(self, field) is None:
+                raise ValueError(f"{field} cannot be null")
         return self
 
 

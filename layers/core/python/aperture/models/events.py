@@ -7,6 +7,8 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from aperture.models.records import Photo
+
 
 class _Event(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -33,6 +35,7 @@ class PostReady(_Event):
     # size -> format -> object key under images/
     images: dict[str, dict[str, str]]
     audience: Literal["everyone", "close_friends"] = "everyone"  # a story's
+    media: tuple[Photo, ...] = ()  # a post's photos in order (the first is the one above); empty from older producers
 
     @property
     def partition_key(self) -> str:

@@ -24,6 +24,28 @@ class User(BaseModel):
     highlights_enabled: bool = False  # expired stories are archived to highlights instead of deleted
 
 
+class UploadItem(BaseModel):
+    """One photo of a carousel upload, as the client declared it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    content_type: str
+    content_length: int
+    alt_text: str = ""
+
+
+class Photo(BaseModel):
+    """One photo of a post: its renditions (size -> format -> object key), shape, placeholder and alt text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    images: dict[str, dict[str, str]]
+    width: int
+    height: int
+    blurhash: str | None = None
+    alt_text: str = ""
+
+
 class Upload(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -42,6 +64,13 @@ class Upload(BaseModel):
     created_at: int = 0  # unix ms
     expires_at: int = 0  # unix seconds (DynamoDB TTL)
     audience: Literal["everyone", "close_friends"] = "everyone"  # a story's (aperture.close_friends)
+    alt_text: str = ""  # a one-photo upload's
+    # A carousel (aperture.media.carousel): its photos as declared, how many are still unprocessed, each processed
+    # photo by its index ("0".."9"), and which one was refused
+    items: tuple[UploadItem, ...] = ()
+    remaining: int | None = None
+    photos: dict[str, Photo] = {}
+    refused_item: int | None = None
 
 
 class PostRecord(BaseModel):
@@ -65,6 +94,21 @@ class PostRecord(BaseModel):
     version: int = 0
     edited_at: int | None = None  # unix ms, None until first edited
     mentioned_ids: tuple[int, ...] = ()
+    media: tuple[Photo, ...] = ()  # every photo in order; empty in records written before carousels
+
+    def photos(self) -> tuple[Photo, ...]:
+        """Every photo in order (a record from before carousels has one, its top-level fields)."""
+        if self.media:
+            return self.media
+        return (Photo(images=self.images, width=self.width, height=self.height, blurhash=self.blurhash),)
+
+    def with_alt_texts(self, alt_texts: list[str]) -> PostRecord:
+        """The record with one new alt text per photo, in order (ValueError if the count differs)."""
+        photos = self.photos()
+        if len(alt_texts) != len(photos):
+            raise ValueError(f"send one alt text per photo ({len(photos)})")
+        media = tuple(p.model_copy(update={"alt_text": a}) for p, a in zip(photos, alt_texts, strict=True))
+        return self.model_copy(update={"media": media})
 
 
 class StoryRecord(BaseModel):

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 from aperture.adapters.dynamo.common import plain, transact_unless_condition
 from aperture.adapters.outbox import Event, Outbox
 from aperture.models.records import PostRecord
+
+
+def _stored(value: Any) -> Any:
+    """A record attribute as DynamoDB takes it: tuples as lists, models (a carousel's photos) as maps."""
+    if isinstance(value, tuple | list):
+        return [_stored(item) for item in value]
+    return value.model_dump() if isinstance(value, BaseModel) else value
 
 
 class PostEditRepository:
@@ -30,7 +39,7 @@ class PostEditRepository:
             if value is None:
                 removes.append(alias)
             else:
-                values[f":{alias[1:]}"] = list(value) if isinstance(value, tuple) else value
+                values[f":{alias[1:]}"] = _stored(value)
                 sets.append(f"{alias} = :{alias[1:]}")
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         values[":seen"] = post.version

@@ -40,6 +40,7 @@ class PostRepository:
         """
         item = {k: v for k, v in post.model_dump().items() if v is not None}
         item["hashtags"] = list(post.hashtags)
+        item["media"] = [p.model_dump() for p in post.media]
         count = self._counters.posts(post.author_id, 1)
         also = [count, self._outbox.entry(event)]
         return publish_from_upload(self._table, item, "post_id", post.upload_id, uploads_table, also)

@@ -81,6 +81,7 @@ class UploadRepository:
         item = {k: v for k, v in upload.model_dump().items() if v is not None}
         item["hashtags"] = list(upload.hashtags)
         item["mentioned_ids"] = list(upload.mentioned_ids)
+        item["items"] = [i.model_dump() for i in upload.items]
         return put_new(self._table, item, "upload_id")
 
     def get(self, upload_id: int) -> Upload:
