@@ -44,6 +44,7 @@ def test_an_author_edits_a_caption_and_a_follower_sees_it_marked_edited(people: 
     expect(caption).to_have_value("Cat on the sofa")
     caption.fill("Chelsea napping on the sofa #caturday")
     dialog.get_by_label("Location").fill("Brighton")
+    dialog.get_by_role("textbox", name="Alt text").fill("A grey cat asleep on a red sofa")
     if violations := axe_violations(page):
         found["edit dialog (phone)"] = violations
     screenshot(page, "edit-post-dialog-phone")
@@ -55,6 +56,7 @@ def test_an_author_edits_a_caption_and_a_follower_sees_it_marked_edited(people: 
     expect(article).to_contain_text("Chelsea napping on the sofa")
     expect(article).to_contain_text("Brighton")
     expect(article.get_by_text("Edited", exact=True)).to_be_visible()
+    expect(article.get_by_role("img", name="A grey cat asleep on a red sofa")).to_be_visible()
     wait_for_images(page)
     if violations := axe_violations(page):
         found["edited post (phone)"] = violations

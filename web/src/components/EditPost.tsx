@@ -1,14 +1,19 @@
-// Your own post's options ("More options for this post": Edit post) and the dialog that edits its caption and
-// location. The API's answer replaces the post everywhere the app shows it (feed, grid, post view).
+// Your own post's options ("More options for this post": Edit post) and the dialog that edits its caption,
+// location and each photo's alt text. The API's answer replaces the post everywhere the app shows it (feed, grid, post view).
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, api } from "../api";
 import { remember } from "../posts";
-import type { Post } from "../types";
+import type { Media, Post } from "../types";
 import { Dialog } from "./Dialog";
+import { imageUrl } from "./Photo";
+
+const ALT_MAX = 1000;
 
 export function EditPostDialog({ post, onClose }: { post: Post; onClose: () => void }) {
   const [caption, setCaption] = useState(post.caption);
   const [location, setLocation] = useState(post.location ?? "");
+  const photos: Media[] = post.media?.length ? post.media : [post];
+  const [alts, setAlts] = useState<string[]>(photos.map((photo) => photo.alt_text ?? ""));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   const save = async (event: Event) => {
@@ -17,7 +22,10 @@ export function EditPostDialog({ post, onClose }: { post: Post; onClose: () => v
     setError(null);
     try {
       // A 503 means the edit is saved but not yet shown everywhere: sending it again finishes it.
-      remember([await api<Post>("PATCH", `/posts/${post.post_id}`, { caption, location: location.trim() || null })]);
+      const altTexts = alts.map((alt) => alt.trim());
+      const altsChanged = altTexts.some((alt, i) => alt !== (photos[i].alt_text ?? ""));
+      const changes = { caption, location: location.trim() || null, ...(altsChanged ? { alt_texts: altTexts } : {}) };
+      remember([await api<Post>("PATCH", `/posts/${post.post_id}`, changes)]);
       onClose();
     } catch (failure) {
       if (failure instanceof ApiError) setError(failure);
@@ -52,6 +60,27 @@ export function EditPostDialog({ post, onClose }: { post: Post; onClose: () => v
             onInput={(event) => setLocation((event.currentTarget as HTMLInputElement).value)}
           />
         </label>
+        <ol class="upload-photos edit-alt-texts" aria-label="Descriptions of each photo">
+          {photos.map((photo, i) => (
+            <li key={i}>
+              <img src={imageUrl(photo.images, "150")} alt="" />
+              <label class="field">
+                <span>{photos.length > 1 ? `Alt text, image ${i + 1}` : "Alt text"}</span>
+                <textarea
+                  rows={2}
+                  maxLength={ALT_MAX}
+                  value={alts[i]}
+                  disabled={busy}
+                  placeholder="Describe it for people who can't see it"
+                  onInput={(event) => {
+                    const value = (event.currentTarget as HTMLTextAreaElement).value;
+                    setAlts((now) => now.map((alt, j) => (j === i ? value : alt)));
+                  }}
+                />
+              </label>
+            </li>
+          ))}
+        </ol>
         <p class="muted small">People you newly @mention are told; nobody is told twice.</p>
         {error ? (
           <div class="error-note" role="alert">

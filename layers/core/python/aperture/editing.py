@@ -140,9 +140,11 @@ class PostEdits:
 
     def _alt_texts(self, record: PostRecord, alt_texts: list[str]) -> dict[str, Any]:
         try:
-            return {"media": record.with_alt_texts(alt_texts).media}
+            edited = record.with_alt_texts(alt_texts)
         except ValueError as error:
             raise InvalidInputError(f"alt_texts: {error}") from error
+        # (a post from before carousels keeps no media until its alt text really changes)
+        return {"media": edited.media} if edited.photos() != record.photos() else {}
 
     def _newly_mentioned(self, record: PostRecord, changes: dict[str, Any]) -> tuple[int, ...]:
         if "caption" not in changes:
