@@ -77,8 +77,10 @@ def unsave(post_id: str) -> SaveResponse:
 def saved(cursor: Cursor = None, limit: Limit = 20) -> Page[Post]:
     viewer = caller(router).user_id
     ids, next_cursor = wiring.saves().page(viewer, limit, cursor)
-    # Posts gone, or whose author is in a block relation with the viewer, are left out
-    return Page[Post](items=wiring.post_views().many(viewer, ids), next_cursor=next_cursor)
+    # Posts gone, or whose author is in a block relation with the viewer or is a private account the viewer no
+    # longer follows, are left out
+    views = wiring.post_views()
+    return Page[Post](items=views.approved(viewer, views.many(viewer, ids)), next_cursor=next_cursor)
 
 
 @router.post(

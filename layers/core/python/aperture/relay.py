@@ -11,14 +11,24 @@ events stream know an event by its id.
 from __future__ import annotations
 
 from aperture.comments import Comments
+from aperture.follow_requests import FollowRequests
 from aperture.graph import Graph
 from aperture.likes import Likes
-from aperture.models.events import AnyEvent, CommentCreated, FollowChanged, LikeChanged
+from aperture.models.events import AccountPrivacyChanged, AnyEvent, CommentCreated, FollowChanged, LikeChanged
 from aperture.ports import EventSink
 
 
 class Relay:
-    def __init__(self, events: EventSink, likes: Likes, graph: Graph, comments: Comments) -> None:
+    def __init__(
+        self,
+        events: EventSink,
+        likes: Likes,
+        graph: Graph,
+        comments: Comments,
+        *,
+        follow_requests: FollowRequests | None = None,
+    ) -> None:
+        self._follow_requests = follow_requests  # an account gone public: its pending requests approved in rounds
         self._events = events
         self._likes = likes
         self._graph = graph
@@ -37,3 +47,5 @@ class Relay:
             self._graph.reconcile(event)
         elif isinstance(event, CommentCreated):
             self._comments.after(event)
+        elif isinstance(event, AccountPrivacyChanged) and self._follow_requests is not None:
+            self._follow_requests.approve_all(event)

@@ -65,4 +65,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/stories/{story_id}/viewers", "stories"),
     Route("DELETE", "/stories/{story_id}", "stories"),
     Route("GET", "/explore", "explore"),
+    Route("GET", "/me/follow_requests", "users"),
+    Route("POST", "/me/follow_requests/{user_id}/approve", "users"),
+    Route("POST", "/me/follow_requests/{user_id}/decline", "users"),
 )

@@ -10,6 +10,7 @@ from aperture.adapters.aws import client, dynamo_table, reset_clients
 from aperture.adapters.cloudfront import CdnCache
 from aperture.adapters.cognito import IdentityProvider, TokenVerifier
 from aperture.adapters.dynamo.comments import CommentRepository
+from aperture.adapters.dynamo.follow_requests import FollowRequestRepository, PrivacyRepository
 from aperture.adapters.dynamo.graph import BlockRepository, FollowRepository, MuteRepository
 from aperture.adapters.dynamo.likes import LikeRepository
 from aperture.adapters.dynamo.moderation import BlocklistRepository
@@ -41,6 +42,7 @@ from aperture.comments import Comments
 from aperture.explore import Explore, ExplorePorts, ExploreRefresh, ExploreSignals, RefreshLimits
 from aperture.fanout import Fanout
 from aperture.feed import Feed, FeedPorts
+from aperture.follow_requests import FollowRequestPorts, FollowRequests
 from aperture.graph import Graph
 from aperture.idempotency import Once, Replays, dynamo_once, dynamo_replays
 from aperture.ids import new_id
@@ -220,7 +222,10 @@ def media_limits() -> MediaLimits:
 def blocks() -> BlockRepository:
     settings = get_settings()
     return BlockRepository(
-        dynamo_table(settings.table_blocks), dynamo_table(settings.table_follows), dynamo_table(settings.table_users)
+        dynamo_table(settings.table_blocks),
+        dynamo_table(settings.table_follows),
+        dynamo_table(settings.table_users),
+        requests=follow_request_repository(),
     )
 
 
@@ -245,6 +250,7 @@ def graph() -> Graph:
         now_ms=now_ms,
         on_follow=on_follow,
         on_mute=on_mute,
+        requests=follow_request_repository(),
     )
 
 
@@ -448,7 +454,7 @@ def cascade() -> Cascade:
 
 @built_once
 def relay() -> Relay:
-    return Relay(events(), likes(), graph(), comments())
+    return Relay(events(), likes(), graph(), comments(), follow_requests=follow_requests())
 
 
 @built_once
@@ -608,3 +614,26 @@ def reset() -> None:
     ids.default_generator.cache_clear()
     settings.get_settings.cache_clear()
     reset_clients()
+
+
+@built_once
+def follow_request_repository() -> FollowRequestRepository:
+    settings = get_settings()
+    return FollowRequestRepository(
+        dynamo_table(settings.table_follow_requests),
+        dynamo_table(settings.table_follows),
+        dynamo_table(settings.table_users),
+        outbox(),
+    )
+
+
+@built_once
+def follow_requests() -> FollowRequests:
+    settings = get_settings()
+    ports = FollowRequestPorts(
+        requests=follow_request_repository(),
+        privacy=PrivacyRepository(dynamo_table(settings.table_users), outbox()),
+        users=users(),
+        follows=follows(),
+    )
+    return FollowRequests(ports=ports, graph=graph(), now_ms=now_ms, batch_size=settings.follow_request_batch)
