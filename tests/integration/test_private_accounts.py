@@ -139,8 +139,8 @@ def test_a_withdrawn_or_declined_request_leaves_nothing_and_tells_nobody(api: Ap
     # Then the request is gone, bob follows nobody and is told nothing; approving it now is 404
     assert [(a.status_code, a.json) for a in answers] == [(200, {"user_id": bob.user_id, "following": False})] * 2
     assert _requests(api, alice) == []
-    assert _relationship(api, bob, alice) | {"requested": False} == _relationship(api, bob, alice)
-    assert _relationship(api, bob, alice)["following"] is False
+    seen = _relationship(api, bob, alice)
+    assert (seen["following"], seen["requested"]) == (False, False)
     assert _notifications(api, bob) == []
     refused = _decide(api, alice, bob, "approve")
     assert (refused.status_code, refused.json["error"]["code"]) == (404, "follow_request_not_found")
@@ -188,6 +188,49 @@ def test_going_public_approves_every_pending_request_in_bounded_rounds(api: Api,
             200,
             True,
         )
+
+
+def test_a_private_celebrity_reaches_a_feed_and_tray_only_once_the_request_is_approved(
+    api: Api, pump: EventPump
+) -> None:
+    with settings_env(APERTURE_CELEBRITY_THRESHOLD="2", APERTURE_FANOUT_JOB_SIZE="2"):
+        # Given star, followed by two fans (a celebrity here: her posts are merged into feeds at read time), goes
+        # private and posts, with a live story
+        star, bob = api.sign_up("star"), api.sign_up("bob")
+        for fan in (api.sign_up("fan"), api.sign_up("fan")):
+            _follow(api, fan, star)
+        _private(api, star)
+        post_id = publish_post(star)
+        publish_story(star)
+        pump.drain()
+        # When bob, who does not follow her, reads his feed and tray, and asks to follow her
+        _feed(api, bob)
+        _follow(api, bob, star)
+        pump.drain()
+        # Then neither shows her, while the request is pending
+        assert _feed(api, bob) == []
+        assert api.call("GET", "/stories/tray", bob).json["items"] == []
+        # When she approves it, her post reaches his feed through the merge, and her story his tray
+        _decide(api, star, bob, "approve")
+        pump.drain()
+        assert _feed(api, bob) == [post_id]
+        assert [e["user"]["username"] for e in api.call("GET", "/stories/tray", bob).json["items"]] == [star.username]
+
+
+def test_a_request_left_pending_by_a_direct_follow_after_going_public_is_cleared(api: Api, pump: EventPump) -> None:
+    # Given bob asked to follow private alice, and she goes public
+    alice, bob = api.sign_up("alice"), api.sign_up("bob")
+    _private(api, alice)
+    _follow(api, bob, alice)
+    _private(api, alice, False)
+    # When bob follows her at once, before her requests are approved
+    assert _follow(api, bob, alice).json == {"following": True, "requested": False}
+    pump.drain()
+    # Then the approval round finds the follow made, clears the request, and counts him once
+    assert _requests(api, alice) == []
+    assert api.call("GET", f"/users/{alice.username}", alice).json["follower_count"] == 1
+    seen = _relationship(api, bob, alice)
+    assert (seen["following"], seen["requested"]) == (True, False)
 
 
 def test_an_account_gone_private_leaves_explore_at_once(api: Api, pump: EventPump) -> None:

@@ -105,7 +105,10 @@ class FollowRequests:
             except RedisError as error:
                 # Committed with its event: the relay merges the timeline when Redis is back.
                 logger.warning("follow approved; timelines wait for the relay", extra={"error": repr(error)})
-        elif not self._follows.is_following(requester_id, owner_id, consistent=True):
+        elif self._follows.is_following(requester_id, owner_id, consistent=True):
+            # Approved before (a retry), or followed meanwhile: a request left behind goes, so no round meets it again
+            self._requests.decline(owner_id, requester_id)
+        else:
             raise FollowRequestNotFoundError(f"user {requester_id} has not asked to follow you")
         return FollowRequestDecision(user_id=str(requester_id), following=True)
 
@@ -142,7 +145,9 @@ class FollowRequests:
                 self.approve(event.user_id, requester_id)
                 approved += 1
             except FollowRequestNotFoundError:
-                continue  # withdrawn or declined meanwhile
+                # Withdrawn or declined meanwhile, or its requester is gone (the follow cannot be made): dropped,
+                # so the next round does not meet it again
+                self._requests.decline(event.user_id, requester_id)
         if more is not None:
             root = event.event_id.split(":", 1)[0]
             self._privacy.record(
