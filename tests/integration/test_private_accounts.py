@@ -7,11 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from aperture import wiring
 from local.pump import EventPump
 from local.seeding import Account, publish_post, publish_story
-from tests.faults import FailAfter, InjectedFaultError
+from tests.faults import Broken, FailAfter, InjectedFaultError
 from tests.integration.test_explore import explore, like, post, refresh
 from tests.support import Api, settings_env
 
@@ -380,3 +381,38 @@ def test_going_public_survives_a_death_after_each_step(
         assert api.call("GET", f"/users/{alice.username}", alice).json["follower_count"] == 5
         for fan in fans:
             assert _notifications(api, fan) == [("follow_accepted", alice.username)]
+
+
+@pytest.mark.parametrize("finished_by", ["retry", "relay"])
+def test_going_private_reaches_a_reader_with_a_warm_cache_though_the_request_died_before_dropping_it(
+    api: Api, pump: EventPump, monkeypatch: pytest.MonkeyPatch, finished_by: str
+) -> None:
+    # Given bob has read alice's post (her flag, public, is cached)
+    alice, bob = api.sign_up("alice"), api.sign_up("bob")
+    post_id = publish_post(alice)
+    assert api.call("GET", f"/posts/{post_id}", bob).status_code == 200
+    # When alice's switch to private dies after its transaction, before the cached flag is dropped
+    service = wiring.follow_requests()
+    monkeypatch.setattr(service, "_privacy", FailAfter(service._privacy, "set_private"))
+    with pytest.raises(InjectedFaultError):
+        api.call("PATCH", "/me", alice, json={"private": True})
+    # And the client retries, or only the relay runs
+    if finished_by == "retry":
+        assert _private(api, alice)["private"] is True
+    else:
+        pump.drain()
+    # Then bob no longer sees the post
+    assert api.call("GET", f"/posts/{post_id}", bob).status_code == 403
+
+
+def test_going_private_with_redis_refusing_the_cache_drop_answers_and_the_relay_finishes(
+    api: Api, pump: EventPump, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice, bob = api.sign_up("alice"), api.sign_up("bob")
+    post_id = publish_post(alice)
+    assert api.call("GET", f"/posts/{post_id}", bob).status_code == 200
+    graph = wiring.graph()
+    monkeypatch.setattr(graph, "_privacy", Broken(graph._privacy, "forget", RedisConnectionError("redis went away")))
+    assert _private(api, alice)["private"] is True
+    pump.drain()
+    assert api.call("GET", f"/posts/{post_id}", bob).status_code == 403

@@ -127,12 +127,25 @@ class FollowRequests:
         event = AccountPrivacyChanged(
             event_id=uuid.uuid4().hex, occurred_at=self._now_ms(), user_id=user_id, private=private
         )
-        return self._privacy.set_private(user_id, private, event)
+        changed = self._privacy.set_private(user_id, private, event)
+        # Dropped even when nothing changed: a retry after a death between the commit and this drop finishes it
+        # (and the relay drops it again from the event).
+        self.forget_privacy(user_id)
+        return changed
+
+    def forget_privacy(self, user_id: int) -> None:
+        try:
+            self._graph.forget_privacy(user_id)
+        except RedisError as error:
+            logger.warning("privacy stored; the cached flag waits for the relay", extra={"error": repr(error)})
 
     def approve_all(self, event: AccountPrivacyChanged) -> int:
-        """An account went public: approve a batch of its pending requests, and if more may remain record the next
-        round's event. Safe to repeat: approving is conditional on the request, and a round's event id is fixed by
-        the first round's, so a replay writes no second next round. Returns how many this call approved."""
+        """The relay's side of a privacy change: the cached flag dropped; and for an account gone public, a batch of
+        its pending requests approved, and if more may remain the next round's event recorded. Safe to repeat:
+        approving is conditional on the request, and a round's event id is fixed by the first round's, so a replay
+        writes no second next round. Returns how many this call approved."""
+        if event.round == 0:
+            self._graph.forget_privacy(event.user_id)  # (a failure fails the record, which is retried)
         if event.private:
             return 0
         owner = self._users.get(event.user_id)

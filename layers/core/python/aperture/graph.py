@@ -13,6 +13,7 @@ from aperture.adapters.dynamo.graph import BlockRepository, FollowRepository, Mu
 from aperture.adapters.dynamo.users import UserRepository
 from aperture.adapters.redis_store.client import PipelineBatch, Slot
 from aperture.adapters.redis_store.graph import RelationshipCache
+from aperture.adapters.redis_store.privacy import PrivacyCache
 from aperture.errors import ForbiddenError, InvalidInputError, PrivateAccountError, UserNotFoundError
 from aperture.models.api import FullRelationship, Profile, Relationship, UserRef
 from aperture.models.events import FollowChanged
@@ -35,8 +36,10 @@ class Graph:
         on_follow: Callable[[int, int, bool], None] = lambda follower, followee, following: None,
         on_mute: Callable[[int], None] = lambda muter: None,
         requests: FollowRequestRepository | None = None,
+        privacy: PrivacyCache | None = None,
     ) -> None:
         self._requests = requests  # pending follow requests to private accounts (a block removes them)
+        self._privacy = privacy  # "is this account private", cached for the read paths that check authors
         self._on_follow = on_follow  # keeps timelines in step: merge a followee's posts in, or take them out
         self._on_mute = on_mute  # drops the muter's precomputed views (their stories tray)
         self._users = users
@@ -94,8 +97,19 @@ class Graph:
         wanted = set(author_ids) - {viewer_id}
         if not wanted:
             return set()
-        private = [u for u in self._users.get_many(wanted).values() if u.private]
-        return {u.user_id for u in private if not self.follows(viewer_id, u.user_id)}
+        if self._privacy is None:
+            private = {u.user_id for u in self._users.get_many(wanted).values() if u.private}
+        else:
+            private = self._privacy.private_among(wanted, self._load_privacy)
+        return {u for u in private if not self.follows(viewer_id, u)}
+
+    def _load_privacy(self, user_ids: list[int]) -> dict[int, bool]:
+        return {u.user_id: u.private for u in self._users.get_many(user_ids).values()}
+
+    def forget_privacy(self, user_id: int) -> None:
+        """Drop the cached privacy flag (the account went private or public)."""
+        if self._privacy is not None:
+            self._privacy.forget(user_id)
 
     def requested(self, requester_id: int, owner_id: int) -> bool:
         return self._requests is not None and self._requests.is_pending(requester_id, owner_id)

@@ -29,6 +29,7 @@ from aperture.adapters.redis_store.explore import ExploreStore
 from aperture.adapters.redis_store.graph import RelationshipCache
 from aperture.adapters.redis_store.likes import LikeCache
 from aperture.adapters.redis_store.posts import PostCache
+from aperture.adapters.redis_store.privacy import PrivacyCache
 from aperture.adapters.redis_store.saves import SavedCache
 from aperture.adapters.redis_store.stories import StoryCache
 from aperture.adapters.redis_store.timeline import Timeline
@@ -251,6 +252,7 @@ def graph() -> Graph:
         on_follow=on_follow,
         on_mute=on_mute,
         requests=follow_request_repository(),
+        privacy=PrivacyCache(redis_client(), get_settings().relationship_cache_seconds),
     )
 
 
