@@ -11,10 +11,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from aperture import wiring
 from local.pump import EventPump
+from local.redis_server import free_port
 from local.seeding import Account, publish_post, publish_story
 from tests.faults import Broken, FailAfter, InjectedFaultError
 from tests.integration.test_explore import explore, like, post, refresh
-from tests.support import Api, settings_env
+from tests.support import Api, logged_warnings, settings_env
 
 
 def _private(api: Api, user: Account, private: bool = True) -> Any:
@@ -416,3 +417,22 @@ def test_going_private_with_redis_refusing_the_cache_drop_answers_and_the_relay_
     assert _private(api, alice)["private"] is True
     pump.drain()
     assert api.call("GET", f"/posts/{post_id}", bob).status_code == 403
+
+
+def test_with_redis_down_a_private_account_stays_private_and_requests_still_work(api: Api, pump: EventPump) -> None:
+    # Given alice, followed by carol, has a post
+    alice, bob, carol = api.sign_up("alice"), api.sign_up("bob"), api.sign_up("carol")
+    _follow(api, carol, alice)
+    post_id = publish_post(alice)
+    # When Redis is down while she goes private, bob asks to follow and she approves
+    with logged_warnings(), settings_env(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0"):
+        assert _private(api, alice)["private"] is True
+        # Then nothing is a 500: bob is refused and carol is not, from DynamoDB
+        assert api.call("GET", f"/posts/{post_id}", bob).status_code == 403
+        assert api.call("GET", f"/posts/{post_id}", carol).status_code == 200
+        assert _follow(api, bob, alice).status_code == 202
+        assert _decide(api, alice, bob, "approve").json["following"] is True
+        assert api.call("GET", f"/users/{alice.user_id}/posts", bob).status_code == 200
+    # And once Redis is back the relay brings the timeline in: her post reaches bob's feed
+    pump.drain()
+    assert _feed(api, bob) == [post_id]
