@@ -66,7 +66,9 @@ export function FollowRequests() {
   return (
     <div class="column">
       <h1 class="page-title">Follow requests</h1>
-      <p class="muted small">Your account is private: only people you approve see your posts, stories and lists.</p>
+      <p class="muted small requests-note">
+        Your account is private: only people you approve see your posts, stories and lists.
+      </p>
       {pending.length ? (
         <ul class="people" aria-label="Pending follow requests">
           {pending.map((user) => (
@@ -88,7 +90,7 @@ export function FollowRequests() {
       ) : null}
       <div role="status">
         {done.length ? (
-          <p class="notice">
+          <p class="notice requests-done">
             {done
               .map(([id, decision]) => {
                 const name = list.items.find((user) => user.user_id === id)?.username ?? "someone";
