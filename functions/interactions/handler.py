@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from aperture import wiring
 from aperture.api import (
     COMMON_RESPONSES,
+    PRIVATE_ACCOUNT,
     Cursor,
     IdempotencyKey,
     Limit,
@@ -24,7 +25,11 @@ from aperture.models.api import CommentRequest, CommentView, LikeResponse, Page,
 from aperture.observability import logger
 
 router = Router()
-POST_RESPONSES: dict[int, OpenAPIResponse] = {**COMMON_RESPONSES, 404: {"description": "No such post, or blocked"}}
+POST_RESPONSES: dict[int, OpenAPIResponse] = {
+    **COMMON_RESPONSES,
+    404: {"description": "No such post, or blocked"},
+    403: PRIVATE_ACCOUNT,
+}
 
 
 def _set_liked(post_id: str, liked: bool) -> LikeResponse:

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
-from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, make_resolver, parse_id
+from aperture.api import COMMON_RESPONSES, PRIVATE_ACCOUNT, Cursor, Limit, caller, make_resolver, parse_id
 from aperture.errors import InvalidInputError, UserNotFoundError
 from aperture.models.api import (
     BlockStatus,
@@ -87,13 +87,23 @@ def unfollow(user_id: str) -> FollowResponse:
     return wiring.follow_requests().unfollow(caller(router).user_id, parse_id(user_id, "user"))
 
 
-@router.get("/users/<user_id>/followers", summary="Who follows a user", tags=["graph"], responses=NOT_FOUND)
+@router.get(
+    "/users/<user_id>/followers",
+    summary="Who follows a user",
+    tags=["graph"],
+    responses={**NOT_FOUND, 403: PRIVATE_ACCOUNT},
+)
 def followers(user_id: str, cursor: Cursor = None, limit: Limit = 20) -> Page[UserRef]:
     items, next_cursor = wiring.graph().followers(caller(router).user_id, parse_id(user_id, "user"), limit, cursor)
     return Page[UserRef](items=items, next_cursor=next_cursor)
 
 
-@router.get("/users/<user_id>/following", summary="Whom a user follows", tags=["graph"], responses=NOT_FOUND)
+@router.get(
+    "/users/<user_id>/following",
+    summary="Whom a user follows",
+    tags=["graph"],
+    responses={**NOT_FOUND, 403: PRIVATE_ACCOUNT},
+)
 def following(user_id: str, cursor: Cursor = None, limit: Limit = 20) -> Page[UserRef]:
     items, next_cursor = wiring.graph().following(caller(router).user_id, parse_id(user_id, "user"), limit, cursor)
     return Page[UserRef](items=items, next_cursor=next_cursor)
