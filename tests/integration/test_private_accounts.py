@@ -235,6 +235,22 @@ def test_a_request_left_pending_by_a_direct_follow_after_going_public_is_cleared
     assert (seen["following"], seen["requested"]) == (True, False)
 
 
+def test_going_private_again_before_the_rounds_run_leaves_the_requests_pending(api: Api, pump: EventPump) -> None:
+    # Given private alice with three pending requests
+    alice = api.sign_up("alice")
+    _private(api, alice)
+    fans = [api.sign_up("fan") for _ in range(3)]
+    for fan in fans:
+        _follow(api, fan, alice)
+    # When she goes public and private again before the approvals run
+    _private(api, alice, False)
+    _private(api, alice, True)
+    pump.drain()
+    # Then nobody was approved: the requests wait for her
+    assert sorted(_requests(api, alice)) == sorted(f.username for f in fans)
+    assert api.call("GET", f"/users/{alice.username}", alice).json["follower_count"] == 0
+
+
 def test_an_account_gone_private_leaves_explore_at_once(api: Api, pump: EventPump) -> None:
     # Given explore shows bob alice's liked posts
     alice, bob, fan = api.sign_up("alice"), api.sign_up("bob"), api.sign_up("fan")
