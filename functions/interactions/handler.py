@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from aperture import wiring
 from aperture.api import (
     COMMON_RESPONSES,
+    PRIVATE_ACCOUNT,
     Cursor,
     IdempotencyKey,
     Limit,
@@ -24,7 +25,11 @@ from aperture.models.api import CommentRequest, CommentView, LikeResponse, Page,
 from aperture.observability import logger
 
 router = Router()
-POST_RESPONSES: dict[int, OpenAPIResponse] = {**COMMON_RESPONSES, 404: {"description": "No such post, or blocked"}}
+POST_RESPONSES: dict[int, OpenAPIResponse] = {
+    **COMMON_RESPONSES,
+    404: {"description": "No such post, or blocked"},
+    403: PRIVATE_ACCOUNT,
+}
 
 
 def _set_liked(post_id: str, liked: bool) -> LikeResponse:
@@ -77,8 +82,10 @@ def unsave(post_id: str) -> SaveResponse:
 def saved(cursor: Cursor = None, limit: Limit = 20) -> Page[Post]:
     viewer = caller(router).user_id
     ids, next_cursor = wiring.saves().page(viewer, limit, cursor)
-    # Posts gone, or whose author is in a block relation with the viewer, are left out
-    return Page[Post](items=wiring.post_views().many(viewer, ids), next_cursor=next_cursor)
+    # Posts gone, or whose author is in a block relation with the viewer or is a private account the viewer no
+    # longer follows, are left out
+    views = wiring.post_views()
+    return Page[Post](items=views.approved(viewer, views.many(viewer, ids)), next_cursor=next_cursor)
 
 
 @router.post(

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
-from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, make_resolver, parse_id
+from aperture.api import COMMON_RESPONSES, PRIVATE_ACCOUNT, Cursor, Limit, caller, make_resolver, parse_id
 from aperture.models.api import EditPostRequest, Page, Post
 from aperture.observability import logger
 
@@ -15,7 +15,7 @@ router = Router()
 NOT_FOUND: dict[int, OpenAPIResponse] = {**COMMON_RESPONSES, 404: {"description": "No such post, or blocked"}}
 
 
-@router.get("/posts/<post_id>", summary="A post", tags=["posts"], responses=NOT_FOUND)
+@router.get("/posts/<post_id>", summary="A post", tags=["posts"], responses={**NOT_FOUND, 403: PRIVATE_ACCOUNT})
 def get_post(post_id: str) -> Post:
     return wiring.posts().one(caller(router).user_id, parse_id(post_id, "post"))
 
@@ -48,7 +48,12 @@ def edit_post(post_id: str, request: EditPostRequest) -> Post:
     return wiring.post_edits().edit(caller(router).user_id, parse_id(post_id, "post"), request)
 
 
-@router.get("/users/<user_id>/posts", summary="A user's posts, newest first", tags=["posts"], responses=NOT_FOUND)
+@router.get(
+    "/users/<user_id>/posts",
+    summary="A user's posts, newest first",
+    tags=["posts"],
+    responses={**NOT_FOUND, 403: PRIVATE_ACCOUNT},
+)
 def user_posts(user_id: str, cursor: Cursor = None, limit: Limit = 20) -> Page[Post]:
     return wiring.posts().by_author(caller(router).user_id, parse_id(user_id, "user"), limit, cursor)
 

@@ -8,12 +8,16 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
-from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, make_resolver, parse_id
+from aperture.api import COMMON_RESPONSES, PRIVATE_ACCOUNT, Cursor, Limit, caller, make_resolver, parse_id
 from aperture.models.api import Page, Story, StoryViewers, TrayEntry
 from aperture.observability import logger
 
 router = Router()
-NO_USER: dict[int, OpenAPIResponse] = {**COMMON_RESPONSES, 404: {"description": "No such user, or blocked"}}
+NO_USER: dict[int, OpenAPIResponse] = {
+    **COMMON_RESPONSES,
+    404: {"description": "No such user, or blocked"},
+    403: PRIVATE_ACCOUNT,
+}
 NO_STORY: dict[int, OpenAPIResponse] = {**COMMON_RESPONSES, 404: {"description": "No such story, expired, or blocked"}}
 
 
@@ -46,7 +50,7 @@ def highlights(user_id: str, cursor: Cursor = None, limit: Limit = 20) -> Page[S
     summary="Record that you saw a story (counts once)",
     tags=["stories"],
     status_code=204,
-    responses=NO_STORY,
+    responses={**NO_STORY, 403: PRIVATE_ACCOUNT},
 )
 def view_story(story_id: str) -> Response[str]:
     wiring.stories().view(caller(router).user_id, parse_id(story_id, "story"))

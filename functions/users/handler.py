@@ -3,16 +3,18 @@
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
-from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, make_resolver, parse_id
-from aperture.errors import InvalidInputError
+from aperture.api import COMMON_RESPONSES, PRIVATE_ACCOUNT, Cursor, Limit, caller, make_resolver, parse_id
+from aperture.errors import InvalidInputError, UserNotFoundError
 from aperture.models.api import (
     BlockStatus,
     CloseFriendResponse,
+    FollowRequestDecision,
     FollowResponse,
     FullRelationship,
     MuteStatus,
@@ -38,9 +40,16 @@ def update_me(request: UpdateProfileRequest) -> Profile:
     me = caller(router)
     changes = request.model_dump(exclude_unset=True, exclude_none=True)
     if not changes:
-        raise InvalidInputError("send at least one of display_name, bio, region, highlights_enabled")
+        raise InvalidInputError("send at least one of display_name, bio, region, highlights_enabled, private")
+    private = changes.pop("private", None)
+    if private is not None:
+        # With its event (going public approves pending follow requests); a no-op if it is so already.
+        wiring.follow_requests().set_private(me.user_id, private)
     # From the item as written: a read through the username index could still show the old values.
-    return wiring.graph().own_profile(wiring.users().update(me.user_id, changes))
+    user = wiring.users().update(me.user_id, changes) if changes else wiring.users().get(me.user_id)
+    if user is None:
+        raise UserNotFoundError(f"user {me.user_id} does not exist")
+    return wiring.graph().own_profile(user)
 
 
 @router.get("/users/<username>", summary="A profile by username", tags=["users"], responses=NOT_FOUND)
@@ -50,28 +59,53 @@ def get_user(username: str) -> Profile:
 
 @router.put(
     "/users/<user_id>/follow",
-    summary="Follow a user",
+    summary="Follow a user; for a private account, ask to (202, requested)",
     tags=["graph"],
-    responses={**NOT_FOUND, 403: {"description": "You block this user: unblock them first"}},
+    responses={
+        **NOT_FOUND,
+        202: {
+            "description": "A private account: the follow request awaits its approval",
+            "content": {"application/json": {"model": FollowResponse}},
+        },
+        403: {"description": "You block this user: unblock them first"},
+    },
 )
-def follow(user_id: str) -> FollowResponse:
-    following = wiring.graph().set_following(caller(router).user_id, parse_id(user_id, "user"), True)
-    return FollowResponse(following=following)
+def follow(user_id: str) -> Response[FollowResponse]:
+    answer = wiring.follow_requests().follow(caller(router).user_id, parse_id(user_id, "user"))
+    return Response(
+        status_code=202 if answer.requested else 200,
+        content_type=content_types.APPLICATION_JSON,
+        body=answer,
+    )
 
 
-@router.delete("/users/<user_id>/follow", summary="Stop following a user", tags=["graph"], responses=NOT_FOUND)
+@router.delete(
+    "/users/<user_id>/follow",
+    summary="Stop following a user, or withdraw a follow request",
+    tags=["graph"],
+    responses=NOT_FOUND,
+)
 def unfollow(user_id: str) -> FollowResponse:
-    following = wiring.graph().set_following(caller(router).user_id, parse_id(user_id, "user"), False)
-    return FollowResponse(following=following)
+    return wiring.follow_requests().unfollow(caller(router).user_id, parse_id(user_id, "user"))
 
 
-@router.get("/users/<user_id>/followers", summary="Who follows a user", tags=["graph"], responses=NOT_FOUND)
+@router.get(
+    "/users/<user_id>/followers",
+    summary="Who follows a user",
+    tags=["graph"],
+    responses={**NOT_FOUND, 403: PRIVATE_ACCOUNT},
+)
 def followers(user_id: str, cursor: Cursor = None, limit: Limit = 20) -> Page[UserRef]:
     items, next_cursor = wiring.graph().followers(caller(router).user_id, parse_id(user_id, "user"), limit, cursor)
     return Page[UserRef](items=items, next_cursor=next_cursor)
 
 
-@router.get("/users/<user_id>/following", summary="Whom a user follows", tags=["graph"], responses=NOT_FOUND)
+@router.get(
+    "/users/<user_id>/following",
+    summary="Whom a user follows",
+    tags=["graph"],
+    responses={**NOT_FOUND, 403: PRIVATE_ACCOUNT},
+)
 def following(user_id: str, cursor: Cursor = None, limit: Limit = 20) -> Page[UserRef]:
     items, next_cursor = wiring.graph().following(caller(router).user_id, parse_id(user_id, "user"), limit, cursor)
     return Page[UserRef](items=items, next_cursor=next_cursor)
@@ -152,6 +186,36 @@ def remove_close_friend(user_id: str) -> CloseFriendResponse:
 @router.get("/me/close_friends", summary="Your close friends", tags=["graph"], responses=COMMON_RESPONSES)
 def close_friends(cursor: Cursor = None, limit: Limit = 20) -> Page[UserRef]:
     return wiring.close_friends().page(caller(router).user_id, limit, cursor)
+
+
+@router.get(
+    "/me/follow_requests",
+    summary="Who asks to follow your private account",
+    tags=["graph"],
+    responses=COMMON_RESPONSES,
+)
+def follow_requests(cursor: Cursor = None, limit: Limit = 20) -> Page[UserRef]:
+    return wiring.follow_requests().pending(caller(router).user_id, limit, cursor)
+
+
+@router.post(
+    "/me/follow_requests/<user_id>/approve",
+    summary="Approve a follow request: that user follows you from now on, and is told",
+    tags=["graph"],
+    responses={**COMMON_RESPONSES, 404: {"description": "That user has not asked to follow you"}},
+)
+def approve_follow_request(user_id: str) -> FollowRequestDecision:
+    return wiring.follow_requests().approve(caller(router).user_id, parse_id(user_id, "user"))
+
+
+@router.post(
+    "/me/follow_requests/<user_id>/decline",
+    summary="Decline a follow request (the user is not told)",
+    tags=["graph"],
+    responses={**COMMON_RESPONSES, 404: {"description": "No such user"}},
+)
+def decline_follow_request(user_id: str) -> FollowRequestDecision:
+    return wiring.follow_requests().decline(caller(router).user_id, parse_id(user_id, "user"))
 
 
 app = make_resolver(router)

@@ -125,7 +125,7 @@ def post_through_the_api(person: Person, body: bytes, caption: str = "", kind: s
 
 
 def follow_through_the_api(follower: Person, followee: Person) -> None:
-    assert follower.api("PUT", f"/users/{followee.user_id}/follow").json() == {"following": True}
+    assert follower.api("PUT", f"/users/{followee.user_id}/follow").json() == {"following": True, "requested": False}
 
 
 def axe_violations(page: Page) -> list[str]:

@@ -46,7 +46,8 @@ def test_a_photo_goes_from_upload_to_a_followers_feed_over_http(local_platform: 
     # Two users sign up; bob follows alice
     alice_id, alice = _sign_up(base, "alice")
     _, bob = _sign_up(base, "bob")
-    assert requests.put(f"{base}/users/{alice_id}/follow", headers=bob, timeout=10).json() == {"following": True}
+    followed = requests.put(f"{base}/users/{alice_id}/follow", headers=bob, timeout=10).json()
+    assert followed == {"following": True, "requested": False}
     # Alice uploads a real JPEG through the presigned POST
     photo = jpeg_bytes(2000, 1500)
     grant = requests.post(

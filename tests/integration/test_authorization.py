@@ -1,5 +1,6 @@
 """The authorization matrix: every route in the route table, without a token, on someone else's resource,
-and as a user the resource's owner blocks."""
+as a user the resource's owner blocks, and on a private account's content as its owner, an approved follower, a
+non-follower and a requester."""
 
 from __future__ import annotations
 
@@ -73,6 +74,9 @@ OWN_ONLY = {
     "GET /me/close_friends",  # the list is its owner's alone
     "PUT /me/close_friends/{user_id}",
     "DELETE /me/close_friends/{user_id}",
+    "GET /me/follow_requests",
+    "POST /me/follow_requests/{user_id}/approve",  # (the user named is the requester; only yours can be decided)
+    "POST /me/follow_requests/{user_id}/decline",
 }
 
 BODIES = {
@@ -152,3 +156,55 @@ def test_a_blocked_user_gets_404_on_the_blockers_things(api: Api, world: World, 
     route = next(r for r in ROUTES if r.route_key == key)
     response = _call(api, route, world, world.other)
     assert response.status_code == 404, response.json
+
+
+# A private account's content: its owner and approved followers get it; anyone else 403 private_account.
+PRIVATE_CONTENT = {
+    "GET /users/{user_id}/posts",
+    "GET /users/{user_id}/followers",
+    "GET /users/{user_id}/following",
+    "GET /users/{user_id}/stories",
+    "GET /users/{user_id}/highlights",
+    "GET /posts/{post_id}",
+    "GET /posts/{post_id}/likes",
+    "GET /posts/{post_id}/comments",
+    "PUT /posts/{post_id}/like",
+    "PUT /posts/{post_id}/save",
+    "POST /posts/{post_id}/comments",
+    "POST /stories/{story_id}/views",
+}
+# ...and what stays visible to everyone: the profile (counts, bio) and how you relate to it.
+PRIVATE_PUBLIC_PARTS = {"GET /users/{username}", "GET /users/{user_id}/relationship"}
+
+
+@dataclass
+class PrivateWorld(World):
+    follower: Account
+    requester: Account
+
+
+@pytest.fixture
+def private_world(api: Api, world: World) -> PrivateWorld:
+    """The owner, followed by `follower` before going private, then asked to follow by `requester`."""
+    follower, requester = api.sign_up("follower"), api.sign_up("requester")
+    assert api.call("PUT", f"/users/{world.owner.user_id}/follow", follower).status_code == 200
+    assert api.call("PATCH", "/me", world.owner, json={"private": True}).status_code == 200
+    assert api.call("PUT", f"/users/{world.owner.user_id}/follow", requester).status_code == 202
+    return PrivateWorld(world.owner, world.other, world.values, follower, requester)
+
+
+@pytest.mark.parametrize("key", sorted(PRIVATE_CONTENT | PRIVATE_PUBLIC_PARTS))
+def test_a_private_accounts_content_is_for_its_owner_and_approved_followers(
+    api: Api, private_world: PrivateWorld, key: str
+) -> None:
+    route = next(r for r in ROUTES if r.route_key == key)
+    w = private_world
+    for viewer in (w.owner, w.follower):
+        response = _call(api, route, w, viewer)
+        assert response.status_code < 300, (viewer.username, response.json)
+    for outsider in (w.other, w.requester):
+        response = _call(api, route, w, outsider)
+        if key in PRIVATE_PUBLIC_PARTS:
+            assert response.status_code == 200, (outsider.username, response.json)
+        else:
+            assert (response.status_code, response.json["error"]["code"]) == (403, "private_account"), outsider.username

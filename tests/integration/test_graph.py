@@ -12,10 +12,16 @@ def test_following_shows_on_both_profiles_and_repeating_changes_nothing(api: Api
     first = api.call("PUT", f"/users/{alice.user_id}/follow", bob)
     second = api.call("PUT", f"/users/{alice.user_id}/follow", bob)
     # Then both answers say following, and the counts moved once
-    assert first.json == second.json == {"following": True}
+    assert first.json == second.json == {"following": True, "requested": False}
     seen_by_bob = api.call("GET", f"/users/{alice.username}", bob).json
     assert seen_by_bob["follower_count"] == 1
-    assert seen_by_bob["relationship"] == {"following": True, "followed_by": False, "blocking": False, "muting": False}
+    assert seen_by_bob["relationship"] == {
+        "following": True,
+        "followed_by": False,
+        "blocking": False,
+        "muting": False,
+        "requested": False,
+    }
     seen_by_alice = api.call("GET", f"/users/{bob.username}", alice).json
     assert seen_by_alice["following_count"] == 1
     assert seen_by_alice["relationship"]["followed_by"] is True
@@ -26,7 +32,7 @@ def test_unfollowing_twice_leaves_counts_at_zero(api: Api) -> None:
     api.call("PUT", f"/users/{alice.user_id}/follow", bob)
     for _ in range(2):
         gone = api.call("DELETE", f"/users/{alice.user_id}/follow", bob)
-        assert gone.status_code == 200 and gone.json == {"following": False}
+        assert gone.status_code == 200 and gone.json == {"following": False, "requested": False}
     profile = api.call("GET", f"/users/{alice.username}", bob).json
     assert profile["follower_count"] == 0
     assert profile["relationship"]["following"] is False

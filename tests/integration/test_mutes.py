@@ -63,7 +63,13 @@ def test_muting_twice_or_unmuting_twice_answers_the_same_and_shows_in_the_muters
     # Then both answers say muting, and bob's view of alice says so, the follow untouched
     assert [(a.status_code, a.json) for a in answers] == [(200, {"muting": True})] * 2
     profile = api.call("GET", f"/users/{alice.username}", bob).json
-    assert profile["relationship"] == {"following": True, "followed_by": False, "blocking": False, "muting": True}
+    assert profile["relationship"] == {
+        "following": True,
+        "followed_by": False,
+        "blocking": False,
+        "muting": True,
+        "requested": False,
+    }
     assert profile["follower_count"] == 1
     assert api.call("GET", f"/users/{alice.user_id}/relationship", bob).json["muting"] is True
     # When he unmutes her twice, the same again the other way

@@ -110,7 +110,7 @@ def test_a_follow_whose_request_dies_after_the_commit_reaches_the_feed_and_notif
     monkeypatch.setattr(graph, "_follows", FailAfter(graph._follows, "follow"))
     with pytest.raises(InjectedFaultError):
         api.call("PUT", f"/users/{alice.user_id}/follow", bob)
-    assert api.call("PUT", f"/users/{alice.user_id}/follow", bob).json == {"following": True}
+    assert api.call("PUT", f"/users/{alice.user_id}/follow", bob).json == {"following": True, "requested": False}
     pump.drain()
     assert post in _feed(api, bob)
     assert _inbox(api, alice) == [("follow", bob.username)]
@@ -127,7 +127,7 @@ def test_a_follow_with_redis_down_reaches_the_timeline_through_the_relay(
     graph = wiring.graph()
     down = RedisConnectionError("redis went away")
     monkeypatch.setattr(graph, "_cache", Broken(graph._cache, "forget_follow", down))
-    assert api.call("PUT", f"/users/{alice.user_id}/follow", bob).json == {"following": True}
+    assert api.call("PUT", f"/users/{alice.user_id}/follow", bob).json == {"following": True, "requested": False}
     pump.drain()
     assert post in _feed(api, bob)
 

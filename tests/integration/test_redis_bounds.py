@@ -53,6 +53,7 @@ KEY_BOUNDS: dict[str, tuple[bool, Any, str]] = {
     rf"rel:\{{{ID}\}}:follows:{ID}": (True, None, "does A follow B"),
     rf"rel:\{{{ID}\}}:blocked": (True, None, "whom A blocks or is blocked by"),
     rf"rel:\{{{ID}\}}:muted": (True, None, "whom A mutes"),
+    rf"rel:\{{{ID}\}}:private": (True, None, "whether A is a private account"),
     # Stories
     rf"stories:\{{{ID}\}}": (True, None, "an author's live stories: their lifetime"),
     rf"stories:\{{{ID}\}}:changed": (True, None, "when they last changed"),

@@ -59,7 +59,14 @@ def test_the_relationship_route_answers_all_four_questions(api: Api) -> None:
     alice, bob = api.sign_up("alice"), api.sign_up("bob")
     api.call("PUT", f"/users/{bob.user_id}/follow", alice)
     seen = api.call("GET", f"/users/{bob.user_id}/relationship", alice).json
-    assert seen == {"following": True, "followed_by": False, "blocking": False, "blocked_by": False, "muting": False}
+    assert seen == {
+        "following": True,
+        "followed_by": False,
+        "blocking": False,
+        "blocked_by": False,
+        "muting": False,
+        "requested": False,
+    }
     assert api.call("GET", f"/users/{alice.user_id}/relationship", bob).json["followed_by"] is True
 
 
@@ -89,6 +96,7 @@ def test_a_block_removes_follows_both_ways_with_their_counts(api: Api) -> None:
         "blocking": True,
         "blocked_by": False,
         "muting": False,
+        "requested": False,
     }
 
 

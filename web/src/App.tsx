@@ -7,6 +7,7 @@ import { StoryViewer } from "./components/Stories";
 import { UploadHost } from "./components/Upload";
 import { Explore } from "./screens/Explore";
 import { Feed } from "./screens/Feed";
+import { FollowRequests } from "./screens/FollowRequests";
 import { NotFound } from "./screens/NotFound";
 import { Notifications } from "./screens/Notifications";
 import { PostView } from "./screens/PostView";
@@ -74,6 +75,7 @@ function Screens() {
           <Route path="/app/notifications" component={Notifications} />
           <Route path="/app/settings" component={Settings} />
           <Route path="/app/settings/close-friends" component={CloseFriends} />
+          <Route path="/app/requests" component={FollowRequests} />
           <Route path="/app/p/:postId" component={PostScreen} />
           <Route path="/app/u/:username" component={ProfileScreen} />
           <Route path="/app/u/:username/:list" component={ConnectionsScreen} />

@@ -58,6 +58,8 @@ export interface Relationship {
   blocking: boolean;
   /** You mute them: their posts and stories stay out of your feed, stories tray and explore (they aren't told). */
   muting: boolean;
+  /** You asked to follow this private account; it has not approved yet. */
+  requested?: boolean;
 }
 
 export interface Profile {
@@ -71,6 +73,8 @@ export interface Profile {
   relationship: Relationship;
   region?: string | null;
   highlights_enabled?: boolean | null;
+  /** A private account: only its approved followers see its posts, stories and lists. */
+  private?: boolean;
 }
 
 export interface Story {

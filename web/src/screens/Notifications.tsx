@@ -31,7 +31,7 @@ function what(n: Notification): ComponentChildren {
 }
 
 function Item({ n }: { n: Notification }) {
-  const target = n.post_id ? `/app/p/${n.post_id}` : `/app/u/${n.actor.username}`;
+  const target = n.post_id ? `/app/p/${n.post_id}` : n.type === "follow_request" ? "/app/requests" : null;
   return (
     <li class={`notification${n.read ? "" : " unread"}`}>
       <Avatar username={n.actor.username} size={44} />
@@ -39,7 +39,7 @@ function Item({ n }: { n: Notification }) {
         <a class="strong" href={`/app/u/${n.actor.username}`}>
           {n.actor.username}
         </a>
-        {n.post_id ? <a href={target}>{what(n)}</a> : <span>{what(n)}</span>} <TimeAgo iso={n.created_at} />
+        {target ? <a href={target}>{what(n)}</a> : <span>{what(n)}</span>} <TimeAgo iso={n.created_at} />
         {n.read ? null : <span class="sr-only"> (new)</span>}
       </p>
     </li>

@@ -160,6 +160,16 @@ export function PostView() {
     }
   };
 
+  if (error && error.code === "private_account") {
+    return (
+      <div class="column">
+        <Empty title="This account is private" main>
+          <p>Only the people its owner approves see its posts: ask to follow from their profile.</p>
+          <a href="/app/">Back to your feed</a>
+        </Empty>
+      </div>
+    );
+  }
   if (error && error.status === 404) {
     return (
       <div class="column">

@@ -1,4 +1,5 @@
-// A profile (/app/u/{username}): header with counts and bio, follow, block and mute, highlights, the grid of posts;
+// A profile (/app/u/{username}): header with counts and bio, follow (or, for a private account, request to follow),
+// block and mute, highlights, the grid of posts (a private account's only for its approved followers);
 // on your own profile, a Saved tab (/app/u/{username}?tab=saved) with the posts you saved, which only you can see.
 import { useLocation, useRoute } from "preact-iso";
 import { useEffect, useRef, useState } from "preact/hooks";
@@ -220,6 +221,9 @@ export function Profile() {
   const own = me?.userId === profile.user_id;
   const showSaved = own && query.tab === "saved";
   const { following, followed_by: followedBy, blocking, muting } = profile.relationship;
+  const requested = !!profile.relationship.requested;
+  // A private account's posts, stories and lists are for its approved followers only.
+  const locked = !!profile.private && !own && !following;
   const act = async (work: () => Promise<void>) => {
     setBusy(true);
     setActionError(null);
@@ -235,12 +239,15 @@ export function Profile() {
   };
   const follow = (on: boolean) =>
     act(async () => {
-      const answer = await api<{ following: boolean }>(on ? "PUT" : "DELETE", `/users/${profile.user_id}/follow`);
+      const answer = await api<{ following: boolean; requested?: boolean }>(
+        on ? "PUT" : "DELETE",
+        `/users/${profile.user_id}/follow`,
+      );
       const change = answer.following === following ? 0 : answer.following ? 1 : -1;
       setProfile({
         ...profile,
         follower_count: profile.follower_count + change,
-        relationship: { ...profile.relationship, following: answer.following },
+        relationship: { ...profile.relationship, following: answer.following, requested: !!answer.requested },
       });
     });
   const block = (on: boolean) =>
@@ -263,9 +270,16 @@ export function Profile() {
           <div class="profile-title">
             <h1>{profile.username}</h1>
             {own ? (
-              <a class="button secondary small" href="/app/settings">
-                Edit profile
-              </a>
+              <>
+                <a class="button secondary small" href="/app/settings">
+                  Edit profile
+                </a>
+                {profile.private ? (
+                  <a class="button secondary small" href="/app/requests">
+                    Follow requests
+                  </a>
+                ) : null}
+              </>
             ) : blocking ? (
               <button type="button" class="button secondary small" disabled={busy} onClick={() => block(false)}>
                 Unblock
@@ -275,6 +289,20 @@ export function Profile() {
                 {following ? (
                   <button type="button" class="button secondary small" disabled={busy} onClick={() => follow(false)}>
                     Unfollow
+                  </button>
+                ) : requested ? (
+                  <button
+                    type="button"
+                    class="button secondary small"
+                    disabled={busy}
+                    aria-label="Requested: withdraw your follow request"
+                    onClick={() => follow(false)}
+                  >
+                    Requested
+                  </button>
+                ) : profile.private ? (
+                  <button type="button" class="button primary small" disabled={busy} onClick={() => follow(true)}>
+                    Request to follow
                   </button>
                 ) : (
                   <button type="button" class="button primary small" disabled={busy} onClick={() => follow(true)}>
@@ -293,21 +321,37 @@ export function Profile() {
               <strong>{profile.post_count.toLocaleString("en")}</strong> {profile.post_count === 1 ? "post" : "posts"}
             </li>
             <li>
-              <a href={`/app/u/${profile.username}/followers`}>
-                <strong>{profile.follower_count.toLocaleString("en")}</strong>{" "}
-                {profile.follower_count === 1 ? "follower" : "followers"}
-              </a>
+              {locked ? (
+                <span>
+                  <strong>{profile.follower_count.toLocaleString("en")}</strong>{" "}
+                  {profile.follower_count === 1 ? "follower" : "followers"}
+                </span>
+              ) : (
+                <a href={`/app/u/${profile.username}/followers`}>
+                  <strong>{profile.follower_count.toLocaleString("en")}</strong>{" "}
+                  {profile.follower_count === 1 ? "follower" : "followers"}
+                </a>
+              )}
             </li>
             <li>
-              <a href={`/app/u/${profile.username}/following`}>
-                <strong>{profile.following_count.toLocaleString("en")}</strong> following
-              </a>
+              {locked ? (
+                <span>
+                  <strong>{profile.following_count.toLocaleString("en")}</strong> following
+                </span>
+              ) : (
+                <a href={`/app/u/${profile.username}/following`}>
+                  <strong>{profile.following_count.toLocaleString("en")}</strong> following
+                </a>
+              )}
             </li>
           </ul>
           {profile.display_name ? <p class="strong">{profile.display_name}</p> : null}
           {profile.bio ? <p class="bio">{profile.bio}</p> : null}
           {followedBy && !own ? <p class="muted small">Follows you</p> : null}
           <div role="status">
+            {requested && !following && !blocking ? (
+              <p class="muted small">Requested: you'll see their posts once {profile.username} approves.</p>
+            ) : null}
             {muting && !own && !blocking ? (
               <p class="muted small">
                 Muted: {profile.username}'s posts and stories don't show in your feed or stories tray.
@@ -320,6 +364,14 @@ export function Profile() {
       {blocking ? (
         <Empty title={`You blocked ${profile.username}`}>
           <p>They can't see your posts or stories, and you won't see theirs. Unblock them to change that.</p>
+        </Empty>
+      ) : locked ? (
+        <Empty title="This account is private">
+          <p>
+            {requested
+              ? `You asked to follow ${profile.username}. Once they approve, you'll see their posts and stories.`
+              : `Follow ${profile.username} to see their posts, stories and highlights.`}
+          </p>
         </Empty>
       ) : (
         <>

@@ -1,4 +1,4 @@
-// Settings: display name, bio, region, highlights; and signing out.
+// Settings: display name, bio, region, highlights, a private account; and signing out.
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, api } from "../api";
 import { ErrorNote, Loading } from "../components/Common";
@@ -32,6 +32,7 @@ export function Settings() {
           bio: String(form.get("bio") ?? ""),
           region: String(form.get("region") ?? "").trim().toUpperCase(),
           highlights_enabled: form.get("highlights_enabled") === "on",
+          private: form.get("private") === "on",
         }),
       );
       setSaved(true);
@@ -74,6 +75,14 @@ export function Settings() {
             <input type="checkbox" name="highlights_enabled" defaultChecked={!!me.highlights_enabled} />
             <span>Keep my stories as highlights on my profile after they expire</span>
           </label>
+          <label class="check">
+            <input type="checkbox" name="private" defaultChecked={!!me.private} aria-describedby="private-help" />
+            <span>Private account</span>
+          </label>
+          <p id="private-help" class="help">
+            Only people you approve see your posts, stories, highlights and lists; your profile stays visible. Turning
+            it off approves everyone waiting. {me.private ? <a href="/app/requests">See follow requests</a> : null}
+          </p>
           <ErrorNote error={saveError} />
           {saved ? (
             <p class="notice" role="status">

@@ -55,6 +55,10 @@ COMMON_RESPONSES: dict[int, OpenAPIResponse] = {
 }
 
 
+# A private account's content asked for by someone who is not its owner or an approved follower.
+PRIVATE_ACCOUNT: OpenAPIResponse = {"description": "A private account you do not follow (`private_account`)"}
+
+
 def error_response(status: int, code: str, message: str) -> Response[str]:
     return Response(
         status_code=status,

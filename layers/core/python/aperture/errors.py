@@ -31,6 +31,10 @@ class ForbiddenError(ApertureError):
     code = "forbidden"
 
 
+class PrivateAccountError(ForbiddenError):
+    code = "private_account"
+
+
 class NotFoundError(ApertureError):
     status = 404
     code = "not_found"
@@ -50,6 +54,10 @@ class UploadNotFoundError(NotFoundError):
 
 class CommentNotFoundError(NotFoundError):
     code = "comment_not_found"
+
+
+class FollowRequestNotFoundError(NotFoundError):
+    code = "follow_request_not_found"
 
 
 class DeviceNotFoundError(NotFoundError):

@@ -576,7 +576,9 @@ class Explore:
             if not chunk:
                 break
             offset += len(chunk)
-            for post in self.ports.views.many(viewer_id, chunk, hidden=hidden):
+            # Private accounts' posts are left out as the page is read: one that went private since the list was
+            # ranked (or the pools were refreshed) is gone at once.
+            for post in self.ports.views.approved(viewer_id, self.ports.views.many(viewer_id, chunk, hidden=hidden)):
                 author = post.author.user_id
                 if int(author) in left_out:
                     continue

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from redis.exceptions import RedisError
 
+from aperture.adapters.dynamo.follow_requests import FollowRequestRepository
 from aperture.adapters.dynamo.graph import BlockRepository, FollowRepository, MuteRepository
 from aperture.adapters.dynamo.users import UserRepository
 from aperture.adapters.redis_store.client import PipelineBatch, Slot
 from aperture.adapters.redis_store.graph import RelationshipCache
-from aperture.errors import ForbiddenError, InvalidInputError, UserNotFoundError
+from aperture.adapters.redis_store.privacy import PrivacyCache
+from aperture.errors import ForbiddenError, InvalidInputError, PrivateAccountError, UserNotFoundError
 from aperture.models.api import FullRelationship, Profile, Relationship, UserRef
 from aperture.models.events import FollowChanged
 from aperture.models.records import User
@@ -33,7 +35,11 @@ class Graph:
         now_ms: Callable[[], int],
         on_follow: Callable[[int, int, bool], None] = lambda follower, followee, following: None,
         on_mute: Callable[[int], None] = lambda muter: None,
+        requests: FollowRequestRepository | None = None,
+        privacy: PrivacyCache | None = None,
     ) -> None:
+        self._requests = requests  # pending follow requests to private accounts (a block removes them)
+        self._privacy = privacy  # "is this account private", cached for the read paths that check authors
         self._on_follow = on_follow  # keeps timelines in step: merge a followee's posts in, or take them out
         self._on_mute = on_mute  # drops the muter's precomputed views (their stories tray)
         self._users = users
@@ -69,6 +75,45 @@ class Graph:
             raise UserNotFoundError(f"user {user_id} does not exist")
         return user
 
+    def approved(self, viewer_id: int, user: User) -> bool:
+        """Whether the viewer may see the user's posts, stories and lists: a public account, its owner, or an
+        approved follower of a private one."""
+        return not user.private or viewer_id == user.user_id or self.follows(viewer_id, user.user_id)
+
+    def require_approved(self, viewer_id: int, user: User) -> None:
+        """403 private_account unless the viewer may see the user's content (their profile stays visible)."""
+        if not self.approved(viewer_id, user):
+            raise PrivateAccountError(f"{user.username} is a private account: follow them to see their posts")
+
+    def visible_content_owner(self, viewer_id: int, user_id: int) -> User:
+        """A user whose content the viewer may see: 404 if missing or blocked either way, 403 if private."""
+        user = self.visible_user(viewer_id, user_id)
+        self.require_approved(viewer_id, user)
+        return user
+
+    def unapproved(self, viewer_id: int, author_ids: Iterable[int]) -> set[int]:
+        """Among these authors, the private accounts the viewer does not follow (read now, so an account that
+        has just gone private is left out at once)."""
+        wanted = set(author_ids) - {viewer_id}
+        if not wanted:
+            return set()
+        if self._privacy is None:
+            private = {u.user_id for u in self._users.get_many(wanted).values() if u.private}
+        else:
+            private = self._privacy.private_among(wanted, self._load_privacy)
+        return {u for u in private if not self.follows(viewer_id, u)}
+
+    def _load_privacy(self, user_ids: list[int]) -> dict[int, bool]:
+        return {u.user_id: u.private for u in self._users.get_many(user_ids).values()}
+
+    def forget_privacy(self, user_id: int) -> None:
+        """Drop the cached privacy flag (the account went private or public)."""
+        if self._privacy is not None:
+            self._privacy.forget(user_id)
+
+    def requested(self, requester_id: int, owner_id: int) -> bool:
+        return self._requests is not None and self._requests.is_pending(requester_id, owner_id)
+
     def follows(self, follower_id: int, followee_id: int) -> bool:
         return self._cache.follows(
             follower_id, followee_id, lambda: self._follows.is_following(follower_id, followee_id)
@@ -78,11 +123,7 @@ class Graph:
 
     def set_following(self, follower_id: int, followee_id: int, following: bool) -> bool:
         """Follow or unfollow; repeating the same call changes nothing and gives the same answer."""
-        if follower_id == followee_id:
-            raise InvalidInputError("you cannot follow yourself")
-        if following and self._blocks.is_blocking(follower_id, followee_id):
-            raise ForbiddenError("you block this user; unblock them first")
-        self.visible_user(follower_id, followee_id)
+        self.followable(follower_id, followee_id, following)
         # The event is written with the edge (the outbox), so it exists exactly when the change does.
         event = FollowChanged(
             event_id=uuid.uuid4().hex,
@@ -104,6 +145,14 @@ class Graph:
             logger.warning("follow committed; timelines wait for the relay", extra={"error": repr(error)})
         return following
 
+    def followable(self, follower_id: int, followee_id: int, following: bool = True) -> User:
+        """The user to follow (or unfollow): never yourself, nobody you block, nobody blocked either way (404)."""
+        if follower_id == followee_id:
+            raise InvalidInputError("you cannot follow yourself")
+        if following and self._blocks.is_blocking(follower_id, followee_id):
+            raise ForbiddenError("you block this user; unblock them first")
+        return self.visible_user(follower_id, followee_id)
+
     def after(self, event: FollowChanged) -> None:
         """Timelines and caches in step with a committed follow or unfollow. Safe to repeat: the request that made
         it and the relay that publishes its event both do it."""
@@ -122,7 +171,7 @@ class Graph:
     def following(
         self, viewer_id: int, user_id: int, limit: int, cursor: str | None
     ) -> tuple[list[UserRef], str | None]:
-        self.visible_user(viewer_id, user_id)
+        self.visible_content_owner(viewer_id, user_id)
         ids, next_cursor = self._follows.page_following(user_id, limit, cursor)
         hidden = self.hidden_from(viewer_id)
         return self._people([i for i in ids if i not in hidden]), next_cursor
@@ -130,7 +179,7 @@ class Graph:
     def followers(
         self, viewer_id: int, user_id: int, limit: int, cursor: str | None
     ) -> tuple[list[UserRef], str | None]:
-        self.visible_user(viewer_id, user_id)
+        self.visible_content_owner(viewer_id, user_id)
         ids, next_cursor = self._follows.page_followers(user_id, limit, cursor)
         hidden = self.hidden_from(viewer_id)
         return self._people([i for i in ids if i not in hidden]), next_cursor
@@ -185,6 +234,7 @@ class Graph:
             blocking=blocking,
             blocked_by=False,
             muting=self._mutes.is_muting(viewer_id, user_id),
+            requested=self.requested(viewer_id, user_id),
         )
 
     @staticmethod
@@ -207,6 +257,7 @@ class Graph:
             followed_by=self.follows(user.user_id, viewer_id),
             blocking=self._blocks.is_blocking(viewer_id, user.user_id),
             muting=self._mutes.is_muting(viewer_id, user.user_id),
+            requested=self.requested(viewer_id, user.user_id),
         )
         return _profile(user, relationship, own=False)
 
@@ -224,4 +275,5 @@ def _profile(user: User, relationship: Relationship, own: bool) -> Profile:
         relationship=relationship,
         region=user.region if own else None,
         highlights_enabled=user.highlights_enabled if own else None,
+        private=user.private,
     )

@@ -23,7 +23,15 @@ from aperture.errors import DeviceNotFoundError, InvalidInputError
 from aperture.idempotency import Once
 from aperture.ids import derived_id
 from aperture.models.api import DeviceView, NotificationPage, NotificationView, UserRef
-from aperture.models.events import AnyEvent, CommentCreated, FollowChanged, LikeChanged, PostEdited, PostPublished
+from aperture.models.events import (
+    AnyEvent,
+    CommentCreated,
+    FollowChanged,
+    FollowRequested,
+    LikeChanged,
+    PostEdited,
+    PostPublished,
+)
 from aperture.models.records import Device, Notification, NotificationType
 from aperture.observability import logger
 from aperture.ports import PushService
@@ -45,8 +53,13 @@ class Intent:
 def intents(event: AnyEvent) -> list[Intent]:
     """Who an event notifies, before blocks and dedupe; self-actions notify nobody."""
     found: list[Intent] = []
-    if isinstance(event, FollowChanged) and event.following:
+    if isinstance(event, FollowChanged) and event.following and event.approved:
+        # The owner approved it (and heard of the request already): the requester is told instead.
+        found.append(Intent(event.follower_id, "follow_accepted", event.followee_id))
+    elif isinstance(event, FollowChanged) and event.following:
         found.append(Intent(event.followee_id, "follow", event.follower_id))
+    elif isinstance(event, FollowRequested) and event.requested:
+        found.append(Intent(event.followee_id, "follow_request", event.follower_id))
     elif isinstance(event, LikeChanged) and event.liked:
         found.append(Intent(event.post_author_id, "like", event.user_id, event.post_id))
     elif isinstance(event, PostPublished | PostEdited):  # an edit's event names only the newly mentioned
@@ -67,6 +80,8 @@ MESSAGES = {
     "comment": "{actor} commented on your post",
     "mention": "{actor} mentioned you in a comment",
     "post_mention": "{actor} mentioned you in a post",
+    "follow_request": "{actor} asked to follow you",
+    "follow_accepted": "{actor} accepted your follow request",
 }
 
 

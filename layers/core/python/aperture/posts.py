@@ -19,7 +19,7 @@ from aperture.adapters.redis_store.posts import PostCache, cached_floor, is_curr
 from aperture.cdn import image_urls
 from aperture.clock import iso
 from aperture.comments import Comments
-from aperture.errors import ForbiddenError, PostNotFoundError
+from aperture.errors import ForbiddenError, PostNotFoundError, PrivateAccountError
 from aperture.fanout import Fanout
 from aperture.graph import Graph
 from aperture.likes import Likes
@@ -200,17 +200,32 @@ class PostViews:
         self._cache.forget(post_id)
 
     def visible(self, viewer_id: int, post_id: int) -> PostRecord:
-        """A post the viewer may act on, or 404 (missing, or its author blocks or is blocked by the viewer)."""
+        """A post the viewer may act on, or 404 (missing, or its author blocks or is blocked by the viewer), or 403
+        private_account (its author is a private account the viewer does not follow)."""
         found = self.records(viewer_id, [post_id])
         if not found:
             raise PostNotFoundError(f"post {post_id} does not exist")
+        self._require_approved(viewer_id, found[0].author_id)
         return found[0]
 
     def one(self, viewer_id: int, post_id: int) -> Post:
         found = self.many(viewer_id, [post_id])
         if not found:
             raise PostNotFoundError(f"post {post_id} does not exist")
+        self._require_approved(viewer_id, int(found[0].author.user_id))
         return found[0]
+
+    def _require_approved(self, viewer_id: int, author_id: int) -> None:
+        # 403 rather than 404: the author's profile (and so the account's existence) is public, and the client can
+        # then offer "Request to follow"; the post's content stays hidden either way.
+        if self._graph.unapproved(viewer_id, [author_id]):
+            raise PrivateAccountError("this post's author is a private account: follow them to see it")
+
+    def approved(self, viewer_id: int, posts: list[Post]) -> list[Post]:
+        """Posts without those of private accounts the viewer does not follow (read paths that show posts of
+        accounts the viewer may not follow: saved posts, explore)."""
+        left_out = self._graph.unapproved(viewer_id, {int(p.author.user_id) for p in posts})
+        return [p for p in posts if int(p.author.user_id) not in left_out]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -272,8 +287,9 @@ class Posts:
         return self.ports.views.one(viewer_id, post_id)
 
     def by_author(self, viewer_id: int, author_id: int, limit: int, cursor: str | None) -> Page[Post]:
-        """An author's posts, newest first, as this viewer may see them (404 for a blocked author)."""
-        author = self.ports.graph.visible_user(viewer_id, author_id)
+        """An author's posts, newest first, as this viewer may see them (404 for a blocked author, 403 for a
+        private account the viewer does not follow)."""
+        author = self.ports.graph.visible_content_owner(viewer_id, author_id)
         ids, next_cursor = self.ports.posts.page_by_author(author.user_id, limit, cursor)
         return Page[Post](items=self.ports.views.many(viewer_id, ids), next_cursor=next_cursor)
 

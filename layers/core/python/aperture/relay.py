@@ -13,9 +13,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from aperture.comments import Comments
+from aperture.follow_requests import FollowRequests
 from aperture.graph import Graph
 from aperture.likes import Likes
-from aperture.models.events import AnyEvent, CommentCreated, FollowChanged, LikeChanged, PostEdited
+from aperture.models.events import (
+    AccountPrivacyChanged,
+    AnyEvent,
+    CommentCreated,
+    FollowChanged,
+    LikeChanged,
+    PostEdited,
+)
 from aperture.ports import EventSink
 
 
@@ -27,8 +35,11 @@ class Relay:
         graph: Graph,
         comments: Comments,
         on_post_edited: Callable[[PostEdited], None] = lambda event: None,
+        *,
+        follow_requests: FollowRequests | None = None,
     ) -> None:
         self._on_post_edited = on_post_edited  # the edited post's cached copy brought up to date (aperture.editing)
+        self._follow_requests = follow_requests  # an account gone public: its pending requests approved in rounds
         self._events = events
         self._likes = likes
         self._graph = graph
@@ -49,3 +60,5 @@ class Relay:
             self._comments.after(event)
         elif isinstance(event, PostEdited):
             self._on_post_edited(event)
+        elif isinstance(event, AccountPrivacyChanged) and self._follow_requests is not None:
+            self._follow_requests.approve_all(event)

@@ -148,6 +148,9 @@ STORY_VIEWS = Table(
 )
 # Expired stories of authors who keep highlights: kept for good.
 HIGHLIGHTS = Table(key="highlights", partition=Attribute("author_id"), sort=Attribute("story_id"))
+# Pending follow requests to private accounts, keyed by the account asked (its list of requests, in pages) and the
+# requester (whether one is pending). Both directions of a pair are read by key, so no index.
+FOLLOW_REQUESTS = Table(key="follow_requests", partition=Attribute("owner_id"), sort=Attribute("requester_id"))
 
 TABLES: tuple[Table, ...] = (
     USERS,
@@ -171,6 +174,7 @@ TABLES: tuple[Table, ...] = (
     HIGHLIGHTS,
     CLOSE_FRIENDS,
     CLOSE_FRIEND_OF,
+    FOLLOW_REQUESTS,
 )
 
 # Three functions consume it (post_ingest, notify, explore_signals), each polling every shard once a second: within
@@ -361,6 +365,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:posts", "read"),
             Grant("table:outbox", "write"),  # follows' events, written with the follow
             Grant("queue:fanout", "write"),  # an author crossing the celebrity threshold updates followers
+            Grant("table:follow_requests", "read_write"),  # requests to private accounts; blocks remove them
         ),
         redis=True,
         description="Profiles, follows, blocks and mutes",
@@ -390,6 +395,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:likes", "read"),
             Grant("table:saves", "read"),  # saved_by_me, when the saver's cached list is gone
             Grant("table:comments", "read"),
+            Grant("table:follows", "read"),  # a private account's posts: only to approved followers
         ),
         redis=True,
         description="Posts: one, a user's, and deleting them",
@@ -422,6 +428,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:workers", "read_write"),
             Grant("table:outbox", "write"),  # likes' and comments' events, written with the change
             Grant("table:idempotency", "read_write"),  # a client's retry with an Idempotency-Key
+            Grant("table:follows", "read"),  # a private account's posts: only to approved followers
         ),
         redis=True,
         description="Likes, comments and saved posts",
@@ -453,10 +460,14 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("stream:events", "write"),
             Grant("table:likes", "read"),  # a post's live like cache, rebuilt from the durable list when lost
             # A follow's timeline merge (who is a celebrity; a threshold crossing queues its announcement):
-            Grant("table:users", "read"),
-            Grant("table:follows", "read"),
+            Grant("table:users", "read_write"),  # write: counts of follows made by approving requests (below)
+            Grant("table:follows", "read_write"),
             Grant("table:posts", "read"),  # ...and an author's latest posts, when Redis has lost them
             Grant("queue:fanout", "write"),
+            # An account going public approves its pending follow requests, a batch per round (each approval a
+            # transaction: the request gone, the follow and its counts made, its event in the outbox)
+            Grant("table:follow_requests", "read_write"),
+            Grant("table:outbox", "write"),
         ),
         redis=True,
         timeout_seconds=60,

@@ -69,4 +69,7 @@ ROUTES: tuple[Route, ...] = (
     Route("PUT", "/me/close_friends/{user_id}", "users"),
     Route("DELETE", "/me/close_friends/{user_id}", "users"),
     Route("GET", "/me/close_friends", "users"),
+    Route("GET", "/me/follow_requests", "users"),
+    Route("POST", "/me/follow_requests/{user_id}/approve", "users"),
+    Route("POST", "/me/follow_requests/{user_id}/decline", "users"),
 )

@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     table_highlights: str = "aperture-highlights"
     table_close_friends: str = "aperture-close_friends"
     table_close_friend_of: str = "aperture-close_friend_of"
+    table_follow_requests: str = "aperture-follow_requests"
     stream_events: str = "aperture-events"
     stream_story_views: str = "aperture-story_views"
     queue_fanout: str = "aperture-fanout"  # the queue's URL on AWS; locally, its name (resolved at first use)
@@ -118,6 +119,8 @@ class Settings(BaseSettings):
     blocklist_max_distance: int = 10  # bits of 64 by which a re-upload may differ from a blocked image
     moderator_group: str = "moderators"  # Cognito group allowed to use the /admin routes
     worker_lease_seconds: int = 600
+    # Pending follow requests approved per round when an account goes public (each round a bounded relay run).
+    follow_request_batch: int = Field(default=100, ge=1, le=1000)
 
     @field_validator("ranking_model_key")
     @classmethod

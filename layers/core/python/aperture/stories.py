@@ -30,7 +30,13 @@ from aperture.adapters.redis_store.stories import StoryCache
 from aperture.cdn import image_urls
 from aperture.clock import iso
 from aperture.close_friends import CLOSE_FRIENDS, Audiences, may_see
-from aperture.errors import ForbiddenError, InvalidCursorError, NotFoundError, TooManyRequestsError
+from aperture.errors import (
+    ForbiddenError,
+    InvalidCursorError,
+    NotFoundError,
+    PrivateAccountError,
+    TooManyRequestsError,
+)
 from aperture.graph import Graph
 from aperture.models.api import ImageFormats, Page, Story, StoryViewer, StoryViewers, TrayEntry, UserRef
 from aperture.models.events import PostReady, StoryDeleted, StoryViewed
@@ -218,8 +224,8 @@ class Stories:
     # One user's stories
 
     def of_user(self, viewer_id: int, user_id: int, limit: int, cursor: str | None) -> Page[Story]:
-        """A user's live stories, oldest first."""
-        author = self.ports.graph.visible_user(viewer_id, user_id)
+        """A user's live stories, oldest first (a private account's only to its approved followers)."""
+        author = self.ports.graph.visible_content_owner(viewer_id, user_id)
         now = self.ports.now_ms()
         live, next_cursor = self.ports.stories.live_by(user_id, now, limit, cursor)
         live = self._for_viewer(viewer_id, user_id, live)
@@ -243,7 +249,7 @@ class Stories:
 
     def highlights(self, viewer_id: int, user_id: int, limit: int, cursor: str | None) -> Page[Story]:
         """A user's archived stories, newest first; others see them only while the user keeps highlights on."""
-        author = self.ports.graph.visible_user(viewer_id, user_id)
+        author = self.ports.graph.visible_content_owner(viewer_id, user_id)
         if user_id != viewer_id and not author.highlights_enabled:
             return Page[Story](items=[], next_cursor=None)
         records, next_cursor = self.ports.highlights.page(user_id, limit, cursor)
@@ -324,6 +330,8 @@ class Stories:
             raise StoryNotFoundError(f"story {story_id} has expired")
         if story.author_id == viewer_id or seen:
             return False  # authors watching their own story are not viewers; a viewer counts once
+        if self.ports.graph.unapproved(viewer_id, [story.author_id]):
+            raise PrivateAccountError("this story's author is a private account: follow them to see it")
         event = StoryViewed(
             event_id=f"{story_id}:{viewer_id}",
             occurred_at=now,

@@ -12,6 +12,7 @@ from aperture.adapters.cognito import IdentityProvider, TokenVerifier
 from aperture.adapters.dynamo.carousels import CarouselCounter
 from aperture.adapters.dynamo.close_friends import CloseFriendOfRepository, CloseFriendRepository
 from aperture.adapters.dynamo.comments import CommentRepository
+from aperture.adapters.dynamo.follow_requests import FollowRequestRepository, PrivacyRepository
 from aperture.adapters.dynamo.graph import BlockRepository, FollowRepository, MuteRepository
 from aperture.adapters.dynamo.likes import LikeRepository
 from aperture.adapters.dynamo.moderation import BlocklistRepository
@@ -32,6 +33,7 @@ from aperture.adapters.redis_store.explore import ExploreStore
 from aperture.adapters.redis_store.graph import RelationshipCache
 from aperture.adapters.redis_store.likes import LikeCache
 from aperture.adapters.redis_store.posts import PostCache
+from aperture.adapters.redis_store.privacy import PrivacyCache
 from aperture.adapters.redis_store.saves import SavedCache
 from aperture.adapters.redis_store.stories import StoryCache
 from aperture.adapters.redis_store.timeline import Timeline
@@ -47,6 +49,7 @@ from aperture.editing import PostEditPorts, PostEdits
 from aperture.explore import Explore, ExplorePorts, ExploreRefresh, ExploreSignals, RefreshLimits
 from aperture.fanout import Fanout
 from aperture.feed import Feed, FeedPorts
+from aperture.follow_requests import FollowRequestPorts, FollowRequests
 from aperture.graph import Graph
 from aperture.idempotency import Once, Replays, dynamo_once, dynamo_replays
 from aperture.ids import new_id
@@ -236,7 +239,10 @@ def media_limits() -> MediaLimits:
 def blocks() -> BlockRepository:
     settings = get_settings()
     return BlockRepository(
-        dynamo_table(settings.table_blocks), dynamo_table(settings.table_follows), dynamo_table(settings.table_users)
+        dynamo_table(settings.table_blocks),
+        dynamo_table(settings.table_follows),
+        dynamo_table(settings.table_users),
+        requests=follow_request_repository(),
     )
 
 
@@ -261,6 +267,8 @@ def graph() -> Graph:
         now_ms=now_ms,
         on_follow=on_follow,
         on_mute=on_mute,
+        requests=follow_request_repository(),
+        privacy=PrivacyCache(redis_client(), get_settings().relationship_cache_seconds),
     )
 
 
@@ -477,7 +485,14 @@ def cascade() -> Cascade:
 
 @built_once
 def relay() -> Relay:
-    return Relay(events(), likes(), graph(), comments(), on_post_edited=lambda event: post_edits().after(event))
+    return Relay(
+        events(),
+        likes(),
+        graph(),
+        comments(),
+        on_post_edited=lambda event: post_edits().after(event),
+        follow_requests=follow_requests(),
+    )
 
 
 @built_once
@@ -659,3 +674,26 @@ def reset() -> None:
     ids.default_generator.cache_clear()
     settings.get_settings.cache_clear()
     reset_clients()
+
+
+@built_once
+def follow_request_repository() -> FollowRequestRepository:
+    settings = get_settings()
+    return FollowRequestRepository(
+        dynamo_table(settings.table_follow_requests),
+        dynamo_table(settings.table_follows),
+        dynamo_table(settings.table_users),
+        outbox(),
+    )
+
+
+@built_once
+def follow_requests() -> FollowRequests:
+    settings = get_settings()
+    ports = FollowRequestPorts(
+        requests=follow_request_repository(),
+        privacy=PrivacyRepository(dynamo_table(settings.table_users), outbox()),
+        users=users(),
+        follows=follows(),
+    )
+    return FollowRequests(ports=ports, graph=graph(), now_ms=now_ms, batch_size=settings.follow_request_batch)

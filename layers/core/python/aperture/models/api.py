@@ -87,6 +87,7 @@ class Relationship(_Model):
     followed_by: bool = False
     blocking: bool = False
     muting: bool = Field(default=False, description="You mute this user (they are not told)")
+    requested: bool = Field(default=False, description="You asked to follow this private account; not yet approved")
 
 
 class Profile(_Model):
@@ -101,6 +102,7 @@ class Profile(_Model):
     # Your own settings; shown only on your own profile.
     region: str | None = None
     highlights_enabled: bool | None = None
+    private: bool = Field(default=False, description="Only approved followers see its posts, stories and lists")
 
 
 class UpdateProfileRequest(_Request):
@@ -110,10 +112,12 @@ class UpdateProfileRequest(_Request):
         default=None, description="ISO 3166-1 alpha-2 country code, or empty to clear"
     )
     highlights_enabled: bool | None = None
+    private: bool | None = Field(default=None, description="Private account: new followers must be approved")
 
 
 class FollowResponse(_Model):
     following: bool
+    requested: bool = Field(default=False, description="A follow request to a private account awaits approval")
 
 
 ContentType = Literal["image/jpeg", "image/png", "image/heic", "image/heif"]
@@ -268,6 +272,7 @@ class FullRelationship(_Model):
     blocking: bool
     blocked_by: bool
     muting: bool = Field(description="You mute this user (they are not told)")
+    requested: bool = Field(default=False, description="You asked to follow this private account; not yet approved")
 
 
 class BlockStatus(_Model):
@@ -280,7 +285,7 @@ class MuteStatus(_Model):
 
 class NotificationView(_Model):
     notification_id: str
-    type: Literal["like", "comment", "follow", "mention"]
+    type: Literal["like", "comment", "follow", "mention", "follow_request", "follow_accepted"]
     actor: UserRef
     post_id: str | None = None
     comment_id: str | None = None
@@ -371,3 +376,10 @@ class CloseFriendResponse(_Model):
 
 
 Post.model_rebuild()
+
+
+class FollowRequestDecision(_Model):
+    """The answer to approving or declining a follow request: whether that user now follows you."""
+
+    user_id: str
+    following: bool

@@ -62,6 +62,7 @@ class FollowChanged(_Event):
     follower_id: int
     followee_id: int
     following: bool
+    approved: bool = False  # made by the owner approving a follow request: the requester hears of it, not the owner
 
     @property
     def partition_key(self) -> str:
@@ -160,6 +161,33 @@ class PostEdited(_Event):
         return str(self.post_id)
 
 
+class FollowRequested(_Event):
+    """A follow request to a private account was made (`requested`) or withdrawn."""
+
+    type: Literal["follow_requested"] = "follow_requested"
+    follower_id: int
+    followee_id: int
+    requested: bool
+
+    @property
+    def partition_key(self) -> str:
+        return str(self.followee_id)
+
+
+class AccountPrivacyChanged(_Event):
+    """An account went private or public. Going public approves its pending follow requests, a bounded batch per
+    round: a round that leaves some writes the next round's event (`round` + 1) to the outbox."""
+
+    type: Literal["account_privacy_changed"] = "account_privacy_changed"
+    user_id: int
+    private: bool
+    round: int = 0
+
+    @property
+    def partition_key(self) -> str:
+        return str(self.user_id)
+
+
 AnyEvent = (
     PostReady
     | PostPublished
@@ -170,6 +198,8 @@ AnyEvent = (
     | PostDeleted
     | StoryDeleted
     | PostEdited
+    | FollowRequested
+    | AccountPrivacyChanged
 )
 DomainEvent = Annotated[AnyEvent, Field(discriminator="type")]
 DOMAIN_EVENT: TypeAdapter[AnyEvent] = TypeAdapter(DomainEvent)

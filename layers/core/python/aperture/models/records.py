@@ -22,6 +22,7 @@ class User(BaseModel):
     created_at: int = 0  # unix ms
     region: str = ""  # ISO 3166-1 alpha-2, or "" when unset
     highlights_enabled: bool = False  # expired stories are archived to highlights instead of deleted
+    private: bool = False  # only the owner and approved followers see its posts, stories and lists
 
 
 class UploadItem(BaseModel):
@@ -147,7 +148,7 @@ class Comment(BaseModel):
     created_at: int  # unix ms
 
 
-NotificationType = Literal["like", "comment", "follow", "mention"]
+NotificationType = Literal["like", "comment", "follow", "mention", "follow_request", "follow_accepted"]
 
 
 class Notification(BaseModel):

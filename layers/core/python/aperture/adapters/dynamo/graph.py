@@ -15,6 +15,7 @@ from aperture.adapters.dynamo.common import (
     query_pages,
     transact_unless_condition,
 )
+from aperture.adapters.dynamo.follow_requests import FollowRequestRepository
 from aperture.adapters.dynamo.users import UserCounters
 from aperture.adapters.outbox import Event, Outbox
 from aperture.errors import ConflictError
@@ -115,10 +116,13 @@ class FollowRepository:
 class BlockRepository:
     """Block edges keyed both ways: by blocker (table) and by blocked (index)."""
 
-    def __init__(self, table: Any, follows_table: Any, users_table: Any) -> None:
+    def __init__(
+        self, table: Any, follows_table: Any, users_table: Any, requests: FollowRequestRepository | None = None
+    ) -> None:
         self._table = table
         self._follows = follows_table
         self._counters = UserCounters(users_table)
+        self._requests = requests  # pending follow requests, removed both ways with the block
 
     def _edge_exists(self, follower_id: int, followee_id: int) -> bool:
         key = {"follower_id": follower_id, "followee_id": followee_id}
@@ -151,6 +155,8 @@ class BlockRepository:
                     }
                 )
             items.extend(self._counters.follows(edges, -1))
+            if self._requests is not None:
+                items.extend(self._requests.deletes_both_ways(blocker_id, blocked_id))
             if transact_unless_condition(self._table, items):
                 return True
             if self.is_blocking(blocker_id, blocked_id):
