@@ -38,7 +38,7 @@ def update_me(request: UpdateProfileRequest) -> Profile:
     if not changes:
         raise InvalidInputError("send at least one of display_name, bio, region, highlights_enabled")
     # From the item as written: a read through the username index could still show the old values.
-    return wiring.graph().own_profile(wiring.users().update(me.user_id, changes))
+    return wiring.graph().own_profile(wiring.profiles().update(me.user_id, changes))
 
 
 @router.get("/users/<username>", summary="A profile by username", tags=["users"], responses=NOT_FOUND)

@@ -78,6 +78,11 @@ KEY_BOUNDS: dict[str, tuple[bool, Any, str]] = {
     r"xp:model:[\w.-]+": (False, lambda: 64 << 20, "the current generation (replaced ones expire in 30 minutes)"),
     r"xp:model:[\w.-]+:users": (False, lambda: 10_000_000, "the current generation's user vectors"),
     r"xp:event:[\w-]+": (True, None, "an event counted once: a day"),
+    # Search (rebuilt from DynamoDB when lost, so nothing expires; bounded by the accounts and tags that exist)
+    r"usearch:\{.+\}": (False, lambda: 10_000_000, "folded names starting with the bucket's characters"),
+    r"usearch:dir": (False, lambda: 10_000_000, "the user index's bucket names"),
+    r"usearch:built": (False, lambda: 1, "the mark of a finished rebuild"),
+    r"htag:\{.\}:(lex|count)": (False, lambda: 10_000_000, "hashtags in use starting with one character"),
 }
 
 

@@ -15,14 +15,18 @@ from aperture.graph import Graph
 from aperture.likes import Likes
 from aperture.models.events import AnyEvent, CommentCreated, FollowChanged, LikeChanged
 from aperture.ports import EventSink
+from aperture.search import SearchIndexer
 
 
 class Relay:
-    def __init__(self, events: EventSink, likes: Likes, graph: Graph, comments: Comments) -> None:
+    def __init__(
+        self, events: EventSink, likes: Likes, graph: Graph, comments: Comments, search: SearchIndexer | None = None
+    ) -> None:
         self._events = events
         self._likes = likes
         self._graph = graph
         self._comments = comments
+        self._search = search
 
     def relay(self, event: AnyEvent) -> None:
         # Published first: notifications and explore signals flow even while Redis is down (a retry publishes
@@ -37,3 +41,7 @@ class Relay:
             self._graph.reconcile(event)
         elif isinstance(event, CommentCreated):
             self._comments.after(event)
+        # Sign-ups, profile changes, posts published and deleted: the search index and hashtag lists (each step
+        # replay-safe, aperture.search)
+        if self._search is not None:
+            self._search.apply(event)

@@ -144,6 +144,10 @@ STORY_VIEWS = Table(
 # Expired stories of authors who keep highlights: kept for good.
 HIGHLIGHTS = Table(key="highlights", partition=Attribute("author_id"), sort=Attribute("story_id"))
 
+# Each hashtag's posts (newest first: Snowflake ids are time-ordered) and, under post_id 0, its post count. Written
+# from the post's committed events by the relay (aperture.search), conditionally, so a count moves once per post.
+HASHTAGS = Table(key="hashtags", partition=Attribute("tag", "S"), sort=Attribute("post_id"))
+
 TABLES: tuple[Table, ...] = (
     USERS,
     POSTS,
@@ -164,6 +168,7 @@ TABLES: tuple[Table, ...] = (
     STORIES,
     STORY_VIEWS,
     HIGHLIGHTS,
+    HASHTAGS,
 )
 
 # Three functions consume it (post_ingest, notify, explore_signals), each polling every shard once a second: within
@@ -338,6 +343,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("user_pool", "write"),
             Grant("table:users", "write"),
             Grant("table:workers", "read_write"),
+            Grant("table:outbox", "write"),  # a sign-up's event (search indexes the account), written with it
         ),
         description="Sign-up and sign-in over Cognito",
     ),
@@ -447,6 +453,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:follows", "read"),
             Grant("table:posts", "read"),  # ...and an author's latest posts, when Redis has lost them
             Grant("queue:fanout", "write"),
+            Grant("table:hashtags", "read_write"),  # a published or deleted post joins or leaves its tags
         ),
         redis=True,
         timeout_seconds=60,
@@ -670,6 +677,26 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_seconds=60,
         trigger=SqsTrigger("explore", batch_size=1),
         description="Precomputes the explore pages of a hundred active users per job",
+    ),
+    Function(
+        "search",
+        grants=(
+            Grant("table:users", "read"),
+            Grant("table:follows", "read"),  # accounts the caller follows come first
+            Grant("table:blocks", "read"),  # nobody in a block relation with the caller is found
+        ),
+        redis=True,
+        description="Search: people by name prefix, hashtags by prefix",
+    ),
+    Function(
+        "search_rebuild",
+        grants=(Grant("table:users", "read"), Grant("table:hashtags", "read")),
+        redis=True,
+        timeout_seconds=900,
+        # Cheap when nothing was lost (one EXISTS); after Redis was replaced or flushed, the index is back within
+        # the hour (events applied meanwhile are current, so the rebuild indexes over them harmlessly).
+        trigger=ScheduleTrigger(rate_minutes=60),
+        description="Rebuilds the search index from DynamoDB when Redis has lost it",
     ),
 )
 

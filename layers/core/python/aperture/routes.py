@@ -65,4 +65,6 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/stories/{story_id}/viewers", "stories"),
     Route("DELETE", "/stories/{story_id}", "stories"),
     Route("GET", "/explore", "explore"),
+    Route("GET", "/search/users", "search"),
+    Route("GET", "/search/hashtags", "search"),
 )

@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     table_stories: str = "aperture-stories"
     table_story_views: str = "aperture-story_views"
     table_highlights: str = "aperture-highlights"
+    table_hashtags: str = "aperture-hashtags"
     stream_events: str = "aperture-events"
     stream_story_views: str = "aperture-story_views"
     queue_fanout: str = "aperture-fanout"  # the queue's URL on AWS; locally, its name (resolved at first use)

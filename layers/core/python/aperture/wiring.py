@@ -11,6 +11,7 @@ from aperture.adapters.cloudfront import CdnCache
 from aperture.adapters.cognito import IdentityProvider, TokenVerifier
 from aperture.adapters.dynamo.comments import CommentRepository
 from aperture.adapters.dynamo.graph import BlockRepository, FollowRepository, MuteRepository
+from aperture.adapters.dynamo.hashtags import HashtagRepository
 from aperture.adapters.dynamo.likes import LikeRepository
 from aperture.adapters.dynamo.moderation import BlocklistRepository
 from aperture.adapters.dynamo.notifications import DeviceRepository, NotificationRepository
@@ -29,6 +30,7 @@ from aperture.adapters.redis_store.graph import RelationshipCache
 from aperture.adapters.redis_store.likes import LikeCache
 from aperture.adapters.redis_store.posts import PostCache
 from aperture.adapters.redis_store.saves import SavedCache
+from aperture.adapters.redis_store.search import HashtagSearchIndex, UserSearchIndex
 from aperture.adapters.redis_store.stories import StoryCache
 from aperture.adapters.redis_store.timeline import Timeline
 from aperture.adapters.s3 import MediaStore
@@ -58,9 +60,11 @@ from aperture.media.pipeline import MediaLimits, MediaPorts
 from aperture.models.events import CdnInvalidation
 from aperture.notifications import Inbox, Notifier
 from aperture.posts import PostPorts, Posts, PostViewPorts, PostViews
+from aperture.profiles import ProfileChanges
 from aperture.ranking import RankingModel
 from aperture.relay import Relay
 from aperture.saves import Saves
+from aperture.search import Search, SearchIndexer, SearchIndexPorts, SearchPorts
 from aperture.settings import get_settings
 from aperture.stories import Stories, StoryPorts, StoryViewLog
 from aperture.uploads import UploadGrants
@@ -78,7 +82,7 @@ def built_once(factory: Callable[[], T]) -> _lru_cache_wrapper[T]:
 
 @built_once
 def users() -> UserRepository:
-    return UserRepository(dynamo_table(get_settings().table_users))
+    return UserRepository(dynamo_table(get_settings().table_users), outbox())
 
 
 @built_once
@@ -448,7 +452,7 @@ def cascade() -> Cascade:
 
 @built_once
 def relay() -> Relay:
-    return Relay(events(), likes(), graph(), comments())
+    return Relay(events(), likes(), graph(), comments(), search_indexer())
 
 
 @built_once
@@ -596,6 +600,41 @@ def explore_refresh() -> ExploreRefresh:
         job_size=settings.explore_job_size,
     )
     return ExploreRefresh(explore_store(), post_repository(), vector_index(), explore_jobs().enqueue, limits)
+
+
+@built_once
+def profiles() -> ProfileChanges:
+    return ProfileChanges(users=users(), now_ms=now_ms)
+
+
+@built_once
+def hashtag_repository() -> HashtagRepository:
+    settings = get_settings()
+    return HashtagRepository(dynamo_table(settings.table_hashtags), dynamo_table(settings.table_posts))
+
+
+@built_once
+def search_indexer() -> SearchIndexer:
+    ports = SearchIndexPorts(
+        users=users(),
+        posts=post_repository(),
+        hashtags=hashtag_repository(),
+        user_index=UserSearchIndex(redis_client()),
+        hashtag_index=HashtagSearchIndex(redis_client()),
+    )
+    return SearchIndexer(ports)
+
+
+@built_once
+def search() -> Search:
+    ports = SearchPorts(
+        users=users(),
+        follows=follows(),
+        graph=graph(),
+        user_index=UserSearchIndex(redis_client()),
+        hashtag_index=HashtagSearchIndex(redis_client()),
+    )
+    return Search(ports)
 
 
 def reset() -> None:

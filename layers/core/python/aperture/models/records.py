@@ -22,6 +22,7 @@ class User(BaseModel):
     created_at: int = 0  # unix ms
     region: str = ""  # ISO 3166-1 alpha-2, or "" when unset
     highlights_enabled: bool = False  # expired stories are archived to highlights instead of deleted
+    private: bool = False  # only the owner and approved followers see its posts, stories and lists
 
 
 class Upload(BaseModel):
