@@ -1,14 +1,14 @@
 """GET /search/users and /search/hashtags: people and hashtags by prefix, as you type."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
-from aperture.api import COMMON_RESPONSES, Limit, caller, make_resolver
-from aperture.models.api import HashtagResult, Page, UserResult
+from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, make_resolver
+from aperture.models.api import HashtagResult, Page, Post, UserResult
 from aperture.observability import logger
 
 router = Router()
@@ -35,6 +35,21 @@ def search_users(q: SearchQuery, limit: Limit = 20) -> Page[UserResult]:
 def search_hashtags(q: SearchQuery, limit: Limit = 20) -> Page[HashtagResult]:
     caller(router)
     return Page[HashtagResult](items=wiring.search().hashtags(q, limit))
+
+
+@router.get(
+    "/hashtags/<tag>/posts",
+    summary="Posts with a hashtag: recent (newest first, with a cursor) or top (by engagement over 7 days)",
+    tags=["search"],
+    responses=COMMON_RESPONSES,
+)
+def hashtag_posts(
+    tag: str,
+    order: Annotated[Literal["recent", "top"], Query()] = "recent",
+    cursor: Cursor = None,
+    limit: Limit = 20,
+) -> Page[Post]:
+    return wiring.hashtag_pages().page(caller(router).user_id, tag, order, limit, cursor)
 
 
 app = make_resolver(router)

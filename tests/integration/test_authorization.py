@@ -70,6 +70,7 @@ OWN_ONLY = {
     "GET /me/saved",  # saves are private: there is no route to anyone else's
     "GET /search/users",  # blocked people are left out of the results (tests/integration/test_search.py)
     "GET /search/hashtags",
+    "GET /hashtags/{tag}/posts",  # blocked and private authors' posts are left out (test_hashtag_pages.py)
 }
 
 BODIES = {
@@ -104,6 +105,7 @@ def world(api: Api) -> World:
         "upload_id": upload["upload_id"],
         "device_id": device["device_id"],
         "story_id": publish_story(owner),
+        "tag": "sunset",
     }
     return World(owner, other, values)
 

@@ -83,6 +83,7 @@ KEY_BOUNDS: dict[str, tuple[bool, Any, str]] = {
     r"usearch:dir": (False, lambda: 10_000_000, "the user index's bucket names"),
     r"usearch:built": (False, lambda: 1, "the mark of a finished rebuild"),
     r"htag:\{.\}:(lex|count)": (False, lambda: 10_000_000, "hashtags in use starting with one character"),
+    rf"htop:{TAG}:{ID}": (True, None, "a tag's engagement per post on one day (hashtag pages' top): eight days"),
 }
 
 

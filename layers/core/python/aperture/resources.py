@@ -684,9 +684,14 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:users", "read"),
             Grant("table:follows", "read"),  # accounts the caller follows come first
             Grant("table:blocks", "read"),  # nobody in a block relation with the caller is found
+            Grant("table:hashtags", "read"),  # a hashtag page's recent posts
+            Grant("table:posts", "read"),  # ...hydrated like the feed
+            Grant("table:likes", "read"),
+            Grant("table:saves", "read"),
+            Grant("table:comments", "read"),
         ),
         redis=True,
-        description="Search: people by name prefix, hashtags by prefix",
+        description="Search: people by name prefix, hashtags by prefix, and hashtag pages",
     ),
     Function(
         "search_rebuild",

@@ -67,4 +67,5 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/explore", "explore"),
     Route("GET", "/search/users", "search"),
     Route("GET", "/search/hashtags", "search"),
+    Route("GET", "/hashtags/{tag}/posts", "search"),
 )

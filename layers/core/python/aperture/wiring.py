@@ -30,7 +30,7 @@ from aperture.adapters.redis_store.graph import RelationshipCache
 from aperture.adapters.redis_store.likes import LikeCache
 from aperture.adapters.redis_store.posts import PostCache
 from aperture.adapters.redis_store.saves import SavedCache
-from aperture.adapters.redis_store.search import HashtagSearchIndex, UserSearchIndex
+from aperture.adapters.redis_store.search import HashtagSearchIndex, HashtagTop, UserSearchIndex
 from aperture.adapters.redis_store.stories import StoryCache
 from aperture.adapters.redis_store.timeline import Timeline
 from aperture.adapters.s3 import MediaStore
@@ -44,6 +44,7 @@ from aperture.explore import Explore, ExplorePorts, ExploreRefresh, ExploreSigna
 from aperture.fanout import Fanout
 from aperture.feed import Feed, FeedPorts
 from aperture.graph import Graph
+from aperture.hashtag_pages import HashtagPagePorts, HashtagPages
 from aperture.idempotency import Once, Replays, dynamo_once, dynamo_replays
 from aperture.ids import new_id
 from aperture.invalidations import CdnInvalidator
@@ -635,6 +636,20 @@ def search() -> Search:
         hashtag_index=HashtagSearchIndex(redis_client()),
     )
     return Search(ports)
+
+
+@built_once
+def hashtag_pages() -> HashtagPages:
+    ports = HashtagPagePorts(
+        hashtags=hashtag_repository(),
+        users=users(),
+        follows=follows(),
+        graph=graph(),
+        views=post_views(),
+        top=HashtagTop(redis_client()),
+        now_ms=now_ms,
+    )
+    return HashtagPages(ports)
 
 
 def reset() -> None:

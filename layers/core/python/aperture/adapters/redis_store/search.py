@@ -169,3 +169,41 @@ class HashtagSearchIndex:
             ((str(t), int(c)) for t, c in zip(tags, counts, strict=True) if c), key=lambda tc: (-tc[1], tc[0])
         )
         return ranked[:limit]
+
+
+# -- a hashtag's top posts: engagement per post in day buckets, the last seven summed ------------------------------
+
+TOP_DAYS = 7
+TOP_DAY_SECONDS = (TOP_DAYS + 1) * 86_400
+_DAY_MS = 86_400_000
+
+
+def hashtag_day_key(tag: str, day: int) -> str:
+    """A tag's engagement per post on one day (unix days); the tag's days share a hash tag, for the union."""
+    return f"htop:{{{tag}}}:{day}"
+
+
+def queue_hashtag_engagement(pipe: Any, tags: Iterable[str], post_id: int, weight: float, at_ms: int) -> None:
+    """Count an engagement with a post into each of its tags' day buckets (explore's signals consumer does it, with
+    the rest of the engagement)."""
+    day = at_ms // _DAY_MS
+    for tag in tags:
+        key = hashtag_day_key(tag, day)
+        pipe.zincrby(key, weight, str(post_id))
+        pipe.expire(key, TOP_DAY_SECONDS)
+
+
+class HashtagTop:
+    def __init__(self, client: Any) -> None:
+        self._redis = client
+
+    def top(self, tag: str, now_ms: int, limit: int) -> list[int]:
+        """The tag's posts by engagement over the last TOP_DAYS days, best first (only those with some)."""
+        today = now_ms // _DAY_MS
+        days = [hashtag_day_key(tag, day) for day in range(today - TOP_DAYS + 1, today + 1)]
+        scratch = f"htop:{{{tag}}}:union"
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zunionstore(scratch, days)
+        pipe.zrevrangebyscore(scratch, "+inf", "(0", start=0, num=limit)
+        pipe.delete(scratch)
+        return [int(post_id) for post_id in pipe.execute()[1]]
