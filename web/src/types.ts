@@ -141,3 +141,16 @@ export interface UploadStatus {
   reason?: string | null;
   target_id: string;
 }
+
+export interface UserResult {
+  user_id: string;
+  username: string;
+  display_name: string;
+  follower_count: number;
+  following: boolean;
+}
+
+export interface HashtagResult {
+  tag: string;
+  post_count: number;
+}

@@ -27,7 +27,7 @@ from typing import Any
 BUCKET_CHARS = 3
 MAX_NAME_BYTES = 48  # members stay under the compact encoding's 64 bytes: name + NUL + 11-character id
 DIRECTORY_KEY = "usearch:dir"
-DIRECTORY_STEP = 16  # buckets read per round trip for a short query
+DIRECTORY_STEP = 4  # buckets read per round trip for a short query (each up to the candidates still wanted)
 HASHTAG_CANDIDATES = 500
 BUILT_KEY = "usearch:built"  # set once a rebuild from DynamoDB has finished; gone with the rest if Redis is lost
 _TOP = "\U0010ffff"  # above every character: the end of a prefix range
@@ -91,16 +91,17 @@ class UserSearchIndex:
         pipe.execute()
 
     def add_many(self, entries: Sequence[tuple[int, Sequence[str]]]) -> None:
-        """Index many users in one pipeline (a rebuild, a benchmark's load)."""
-        pipe = self._redis.pipeline(transaction=False)
-        buckets: set[str] = set()
+        """Index many users in one pipeline, one ZADD per bucket (a rebuild, a benchmark's load)."""
+        buckets: dict[str, dict[str, int]] = {}
         for user_id, names in entries:
             for name in {cut(n) for n in names if n}:
-                bucket = bucket_of(name)
-                pipe.zadd(bucket_key(bucket), {member(name, user_id): 0})
-                buckets.add(bucket)
-        if buckets:
-            pipe.zadd(DIRECTORY_KEY, dict.fromkeys(buckets, 0))
+                buckets.setdefault(bucket_of(name), {})[member(name, user_id)] = 0
+        if not buckets:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for bucket, members in buckets.items():
+            pipe.zadd(bucket_key(bucket), members)
+        pipe.zadd(DIRECTORY_KEY, dict.fromkeys(buckets, 0))
         pipe.execute()
 
     def prefix(self, folded_query: str, limit: int) -> list[int]:
@@ -121,8 +122,9 @@ class UserSearchIndex:
 
     def _collect(self, found: dict[int, None], buckets: list[str], query: str, limit: int) -> None:
         pipe = self._redis.pipeline(transaction=False)
+        wanted = limit - len(found)
         for bucket in buckets:
-            pipe.zrangebylex(bucket_key(bucket), f"[{query}", f"({query}{_TOP}", start=0, num=limit)
+            pipe.zrangebylex(bucket_key(bucket), f"[{query}", f"({query}{_TOP}", start=0, num=wanted)
         for members in pipe.execute():
             for entry in members:
                 found[decode_id(entry.rsplit("\x00", 1)[1])] = None
