@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aperture.adapters.redis_store.search import MAX_NAME_BYTES, bucket_of, cut, decode_id, encode_id, member
+from aperture.adapters.redis_store.search import MAX_NAME_BYTES, cut, decode_id, encode_id, member, root_of
 from aperture.search import fold, tag_query
 
 
@@ -29,7 +29,7 @@ def test_a_member_stays_within_the_compact_encodings_64_bytes_and_keeps_its_name
     entry = member(name, 2**63)
     assert len(entry.encode()) <= MAX_NAME_BYTES + 12 <= 64
     assert name.startswith(entry.split("\x00")[0])
-    assert bucket_of(cut(name)) == cut(name)[:3]
+    assert root_of(cut(name)) == cut(name)[:3]
 
 
 def test_a_shorter_name_sorts_before_the_longer_ones_it_starts() -> None:

@@ -1,16 +1,19 @@
 """The search index in Redis: users by folded name prefix, hashtags by prefix with their post counts.
 
-Users: lexicographic sorted sets (every score 0, so ZRANGEBYLEX orders by member) split into buckets by the first
-BUCKET_CHARS characters of the folded name. Each bucket is a small sorted set, which Redis keeps in its compact
-encoding (a listpack, a ziplist before 7.0) up to zset-max-listpack-entries (128) members of at most 64 bytes:
-about 30 bytes a member instead of the ~110 of a skiplist node, dictionary entry and string (bench/search.py
-measures both). A member is the folded name (cut to MAX_NAME_BYTES), a NUL, and the user id in base 62: the NUL
-sorts before every character, so a user whose name is a prefix of another's comes first, and the id keeps two
-people of the same name apart. A directory set lists the buckets, for queries shorter than a bucket's name.
+Users: lexicographic sorted sets (every score 0, so ZRANGEBYLEX orders by member). A member is the folded name (cut
+to MAX_NAME_BYTES), a NUL and the user id in base 62: the NUL sorts before every character, so a name that is a
+prefix of another comes first, and the id keeps two people of the same name apart.
 
-Every command names one key, so nothing crosses slots in cluster mode; a pipeline over many buckets is split per
-node by the cluster client. The directory is the one key every short query reads (a range of at most
-DIRECTORY_STEP names, O(log n)); it changes only when a new bucket appears.
+The members are spread over small buckets so that each stays in Redis's compact encoding (a listpack, a ziplist
+before 7.0: about the member's length plus a few bytes, where a skiplist node, dictionary entry and string take
+some 110 bytes more; bench/search.py measures both): at most zset-max-listpack-entries (128) members of at most 64
+bytes. Names are grouped by their first ROOT_CHARS characters (the root, `usearch:{ann}:...`, one hash tag): a root
+starts as one bucket named by the root; a bucket that passes SPLIT_AT members is split by the next byte of its
+names into child buckets (a name that ends there goes to the bucket `<prefix>\0`), down to MAX_DEPTH bytes. Which
+prefixes are split is a set per root, and the buckets in use a lexicographic set per root. Every step (choosing a
+name's bucket, adding, removing, splitting, and a query's walk through the buckets) is a Lua script over the keys of
+one root, so it is atomic and cluster-safe (one hash tag); a list of roots (`usearch:roots`) serves queries shorter
+than a root.
 
 Hashtags: per first character of the tag, a lexicographic set of the tags and a sorted set of their post counts,
 under one hash tag so both are on one node. A one-character query reads the counts in order; a longer one reads the
@@ -24,10 +27,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-BUCKET_CHARS = 3
+import redis
+
+ROOT_CHARS = 3
+SPLIT_AT = 100  # members of a bucket past which it is split (under the compact encoding's 128)
+MAX_DEPTH = 24  # bytes of prefix past which buckets are not split any more (names alike this far are rare)
 MAX_NAME_BYTES = 48  # members stay under the compact encoding's 64 bytes: name + NUL + 11-character id
-DIRECTORY_KEY = "usearch:dir"
-DIRECTORY_STEP = 4  # buckets read per round trip for a short query (each up to the candidates still wanted)
+ROOTS_KEY = "usearch:roots"
+ROOTS_STEP = 4  # roots read per round trip for a query shorter than a root
 HASHTAG_CANDIDATES = 500
 BUILT_KEY = "usearch:built"  # set once a rebuild from DynamoDB has finished; gone with the rest if Redis is lost
 _TOP = "\U0010ffff"  # above every character: the end of a prefix range
@@ -55,87 +62,186 @@ def cut(name: str) -> str:
     return name.encode()[:MAX_NAME_BYTES].decode(errors="ignore")
 
 
-def bucket_of(name: str) -> str:
-    return name[:BUCKET_CHARS]
+def root_of(name: str) -> str:
+    return name[:ROOT_CHARS]
 
 
-def bucket_key(bucket: str) -> str:
-    return f"usearch:{{{bucket}}}"
+def root_keys(root: str) -> tuple[str, str]:
+    """(split prefixes, buckets in use) of a root; its buckets are usearch:{root}:b:<prefix>."""
+    return f"usearch:{{{root}}}:split", f"usearch:{{{root}}}:dir"
 
 
 def member(name: str, user_id: int) -> str:
     return f"{cut(name)}\x00{encode_id(user_id)}"
 
 
-def hashtag_keys(tag: str) -> tuple[str, str]:
-    """(lexicographic set, counts) of the tags starting with this tag's first character: one hash tag."""
-    slot = f"htag:{{{tag[:1]}}}"
-    return f"{slot}:lex", f"{slot}:count"
+# Shared by the scripts: the bucket a name (bytes) belongs in. ARGV[1] is the root's length in bytes (the shortest
+# prefix), KEYS[1] the root's split prefixes. The first prefix not split is the bucket; a name whose every prefix
+# is split (it is itself a split prefix) ends in the bucket <name>\0.
+_BUCKET_OF = """
+local function bucket_of(name, min_len)
+  local top = math.min(#name, MAX_DEPTH)
+  for len = min_len, top do
+    local prefix = string.sub(name, 1, len)
+    if redis.call('SISMEMBER', KEYS[1], prefix) == 0 then return prefix end
+  end
+  return name .. '\0'
+end
+local function key_of(bucket) return KEY_PREFIX .. bucket end
+"""
+
+# KEYS: split, dir. ARGV: root length, key prefix, then (name, member) pairs. Adds each; splits a bucket that grows
+# past SPLIT_AT (not a `...\0` bucket, not at MAX_DEPTH).
+_ADD = (
+    """
+local MAX_DEPTH, SPLIT_AT, KEY_PREFIX = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[2]
+"""
+    + _BUCKET_OF
+    + """
+local min_len = tonumber(ARGV[1])
+for i = 5, #ARGV, 2 do
+  local name, entry = ARGV[i], ARGV[i + 1]
+  local bucket = bucket_of(name, min_len)
+  redis.call('ZADD', key_of(bucket), 0, entry)
+  redis.call('ZADD', KEYS[2], 0, bucket)
+  if string.sub(bucket, -1) ~= '\0' and #bucket < MAX_DEPTH and redis.call('ZCARD', key_of(bucket)) > SPLIT_AT then
+    redis.call('SADD', KEYS[1], bucket)
+    redis.call('ZREM', KEYS[2], bucket)
+    local moved = redis.call('ZRANGE', key_of(bucket), 0, -1)
+    redis.call('DEL', key_of(bucket))
+    for _, m in ipairs(moved) do
+      local n = string.sub(m, 1, string.find(m, '\0', 1, true) - 1)
+      local child = bucket_of(n, #bucket)
+      redis.call('ZADD', key_of(child), 0, m)
+      redis.call('ZADD', KEYS[2], 0, child)
+    end
+  end
+end
+return 1
+"""
+)
+
+# KEYS: split, dir. ARGV: root length, key prefix, max depth, (unused), then (name, member) pairs.
+_REMOVE = (
+    """
+local MAX_DEPTH, KEY_PREFIX = tonumber(ARGV[3]), ARGV[2]
+"""
+    + _BUCKET_OF
+    + """
+local min_len = tonumber(ARGV[1])
+for i = 5, #ARGV, 2 do
+  local bucket = bucket_of(ARGV[i], min_len)
+  redis.call('ZREM', key_of(bucket), ARGV[i + 1])
+end
+return 1
+"""
+)
+
+# KEYS: split, dir. ARGV: root length, key prefix, max depth, query (bytes), limit. Members starting with the query,
+# in order, at most `limit`: from its one bucket if a prefix of it is not split, else from every bucket in use
+# whose name starts with it (in order) until the limit.
+_PREFIX = (
+    """
+local MAX_DEPTH, KEY_PREFIX = tonumber(ARGV[3]), ARGV[2]
+"""
+    + _BUCKET_OF
+    + """
+local q, limit, min_len = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[1])
+local top = math.min(#q, MAX_DEPTH)
+for len = min_len, top do
+  local prefix = string.sub(q, 1, len)
+  if redis.call('SISMEMBER', KEYS[1], prefix) == 0 then
+    return redis.call('ZRANGEBYLEX', key_of(prefix), '[' .. q, '(' .. q .. '\255', 'LIMIT', 0, limit)
+  end
+end
+local found = {}
+local buckets = redis.call('ZRANGEBYLEX', KEYS[2], '[' .. q, '(' .. q .. '\255')
+for _, bucket in ipairs(buckets) do
+  local part = redis.call('ZRANGEBYLEX', key_of(bucket), '[' .. q, '(' .. q .. '\255', 'LIMIT', 0, limit - #found)
+  for _, m in ipairs(part) do found[#found + 1] = m end
+  if #found >= limit then break end
+end
+return found
+"""
+)
 
 
 class UserSearchIndex:
     def __init__(self, client: Any) -> None:
         self._redis = client
+        self._add = client.register_script(_ADD)
+        self._remove = client.register_script(_REMOVE)
+        self._prefix = client.register_script(_PREFIX)
+
+    def _args(self, root: str) -> list[Any]:
+        return [len(root.encode()), f"usearch:{{{root}}}:b:", MAX_DEPTH, SPLIT_AT]
 
     def replace(self, user_id: int, old_names: Iterable[str], new_names: Iterable[str]) -> None:
         """Take the old names out and put the new ones in (folded names; empty ones skipped). Idempotent: applied
         again, the same members end up there."""
         new = {cut(n) for n in new_names if n}
         old = {cut(n) for n in old_names if n} - new
-        pipe = self._redis.pipeline(transaction=False)
         for name in old:
-            pipe.zrem(bucket_key(bucket_of(name)), member(name, user_id))
+            root = root_of(name)
+            self._remove(keys=list(root_keys(root)), args=[*self._args(root), name, member(name, user_id)])
         for name in new:
-            pipe.zadd(bucket_key(bucket_of(name)), {member(name, user_id): 0})
-            pipe.zadd(DIRECTORY_KEY, {bucket_of(name): 0})
-        pipe.execute()
+            root = root_of(name)
+            self._add(keys=list(root_keys(root)), args=[*self._args(root), name, member(name, user_id)])
+            self._redis.zadd(ROOTS_KEY, {root: 0})
 
     def add_many(self, entries: Sequence[tuple[int, Sequence[str]]]) -> None:
-        """Index many users in one pipeline, one ZADD per bucket (a rebuild, a benchmark's load)."""
-        buckets: dict[str, dict[str, int]] = {}
+        """Index many users: one script call per root (a rebuild, a benchmark's load)."""
+        roots: dict[str, list[str]] = {}
         for user_id, names in entries:
             for name in {cut(n) for n in names if n}:
-                buckets.setdefault(bucket_of(name), {})[member(name, user_id)] = 0
-        if not buckets:
+                roots.setdefault(root_of(name), []).extend((name, member(name, user_id)))
+        if not roots:
             return
-        pipe = self._redis.pipeline(transaction=False)
-        for bucket, members in buckets.items():
-            pipe.zadd(bucket_key(bucket), members)
-        pipe.zadd(DIRECTORY_KEY, dict.fromkeys(buckets, 0))
-        pipe.execute()
+        # Pipelined, except on a cluster, whose pipelines take no scripts (there, one round trip per root)
+        pipe = None if isinstance(self._redis, redis.RedisCluster) else self._redis.pipeline(transaction=False)
+        for root, pairs in roots.items():
+            self._add(keys=list(root_keys(root)), args=[*self._args(root), *pairs], client=pipe)
+        if pipe is not None:
+            pipe.execute()
+        self._redis.zadd(ROOTS_KEY, dict.fromkeys(roots, 0))
 
     def prefix(self, folded_query: str, limit: int) -> list[int]:
         """Ids of users with a folded name starting with the query, in name order, at most `limit` (distinct)."""
         query = cut(folded_query)
         found: dict[int, None] = {}
-        if len(query) >= BUCKET_CHARS:
-            self._collect(found, [bucket_of(query)], query, limit)
+        if len(query) >= ROOT_CHARS:
+            self._collect(found, root_of(query), query, limit)
             return list(found)
         start = f"[{query}"
         while len(found) < limit:
-            buckets = self._redis.zrangebylex(DIRECTORY_KEY, start, f"({query}{_TOP}", start=0, num=DIRECTORY_STEP)
-            if not buckets:
+            roots = self._redis.zrangebylex(ROOTS_KEY, start, f"({query}{_TOP}", start=0, num=ROOTS_STEP)
+            if not roots:
                 break
-            self._collect(found, buckets, query, limit)
-            start = f"({buckets[-1]}"
+            for root in roots:
+                self._collect(found, root, query, limit)
+                if len(found) >= limit:
+                    break
+            start = f"({roots[-1]}"
         return list(found)
 
-    def _collect(self, found: dict[int, None], buckets: list[str], query: str, limit: int) -> None:
-        pipe = self._redis.pipeline(transaction=False)
-        wanted = limit - len(found)
-        for bucket in buckets:
-            pipe.zrangebylex(bucket_key(bucket), f"[{query}", f"({query}{_TOP}", start=0, num=wanted)
-        for members in pipe.execute():
-            for entry in members:
-                found[decode_id(entry.rsplit("\x00", 1)[1])] = None
-                if len(found) >= limit:
-                    return
+    def _collect(self, found: dict[int, None], root: str, query: str, limit: int) -> None:
+        args = self._args(root)[:3]
+        for entry in self._prefix(keys=list(root_keys(root)), args=[*args, query, limit - len(found)]):
+            found[decode_id(entry.rsplit("\x00", 1)[1])] = None
+            if len(found) >= limit:
+                return
 
     def mark_built(self) -> None:
         self._redis.set(BUILT_KEY, "1")
 
     def built(self) -> bool:
         return bool(self._redis.exists(BUILT_KEY))
+
+
+def hashtag_keys(tag: str) -> tuple[str, str]:
+    """(lexicographic set, counts) of the tags starting with this tag's first character: one hash tag."""
+    slot = f"htag:{{{tag[:1]}}}"
+    return f"{slot}:lex", f"{slot}:count"
 
 
 class HashtagSearchIndex:
