@@ -35,3 +35,14 @@ def test_buckets_split_as_they_grow_and_every_name_is_still_found_and_removable(
     index.replace(3, [names[3]], ["zed"])
     assert 1001 not in index.prefix("annb", 1_000) and 3 not in index.prefix("ann", 1_000)
     assert index.prefix("zed", 10) == [3]
+
+
+def test_hundreds_of_namesakes_and_accented_names_are_all_found_in_small_buckets(redis: Any) -> None:
+    index = UserSearchIndex(redis)
+    index.add_many([(user_id, ["maria garcia"]) for user_id in range(1, 301)])
+    index.replace(500, [], ["marièl"])  # (names as indexed: folding keeps letters with no decomposition, as ø)
+    index.replace(501, [], ["mariø"])
+    assert index.prefix("maria garcia", 1_000) == list(range(1, 301))
+    assert sorted(index.prefix("mari", 1_000)) == [*range(1, 301), 500, 501]
+    assert index.prefix("mariø", 10) == [501]
+    assert all(redis.zcard(k) <= 128 for k in redis.scan_iter("usearch:*:b:*"))

@@ -31,7 +31,7 @@ import redis
 
 ROOT_CHARS = 3
 SPLIT_AT = 100  # members of a bucket past which it is split (under the compact encoding's 128)
-MAX_DEPTH = 24  # bytes of prefix past which buckets are not split any more (names alike this far are rare)
+MAX_DEPTH = 64  # bytes of member prefix: every member is shorter, so any bucket can be split
 MAX_NAME_BYTES = 48  # members stay under the compact encoding's 64 bytes: name + NUL + 11-character id
 ROOTS_KEY = "usearch:roots"
 ROOTS_STEP = 4  # roots read per round trip for a query shorter than a root
@@ -75,23 +75,34 @@ def member(name: str, user_id: int) -> str:
     return f"{cut(name)}\x00{encode_id(user_id)}"
 
 
-# Shared by the scripts: the bucket a name (bytes) belongs in. ARGV[1] is the root's length in bytes (the shortest
-# prefix), KEYS[1] the root's split prefixes. The first prefix not split is the bucket; a name whose every prefix
-# is split (it is itself a split prefix) ends in the bucket <name>\0.
-_BUCKET_OF = """
-local function bucket_of(name, min_len)
-  local top = math.min(#name, MAX_DEPTH)
+# Buckets are split at character boundaries only (not before a UTF-8 continuation byte), so every key is valid UTF-8.
+_BOUNDARY = """
+local function boundary(s, len)
+  local b = string.byte(s, len + 1)
+  return b == nil or b < 128 or b >= 192
+end
+"""
+
+# Shared by the scripts: the bucket a member (bytes) belongs in. ARGV[1] is the root's length in bytes (the shortest
+# prefix), KEYS[1] the root's split prefixes. The bucket is the member's first prefix that is not split; members are
+# unique, so a bucket can always be split further (namesakes by the id after their NUL).
+_BUCKET_OF = (
+    _BOUNDARY
+    + """
+local function bucket_of(entry, min_len)
+  local top = math.min(#entry, MAX_DEPTH)
   for len = min_len, top do
-    local prefix = string.sub(name, 1, len)
-    if redis.call('SISMEMBER', KEYS[1], prefix) == 0 then return prefix end
+    local prefix = string.sub(entry, 1, len)
+    if boundary(entry, len) and redis.call('SISMEMBER', KEYS[1], prefix) == 0 then return prefix end
   end
-  return name .. '\0'
+  return string.sub(entry, 1, top)
 end
 local function key_of(bucket) return KEY_PREFIX .. bucket end
 """
+)
 
-# KEYS: split, dir. ARGV: root length, key prefix, then (name, member) pairs. Adds each; splits a bucket that grows
-# past SPLIT_AT (not a `...\0` bucket, not at MAX_DEPTH).
+# KEYS: split, dir. ARGV: root length, key prefix, max depth, split size, then members. Adds each; splits a bucket
+# that grows past the split size (unless at MAX_DEPTH) by the next byte of its members.
 _ADD = (
     """
 local MAX_DEPTH, SPLIT_AT, KEY_PREFIX = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[2]
@@ -99,19 +110,17 @@ local MAX_DEPTH, SPLIT_AT, KEY_PREFIX = tonumber(ARGV[3]), tonumber(ARGV[4]), AR
     + _BUCKET_OF
     + """
 local min_len = tonumber(ARGV[1])
-for i = 5, #ARGV, 2 do
-  local name, entry = ARGV[i], ARGV[i + 1]
-  local bucket = bucket_of(name, min_len)
-  redis.call('ZADD', key_of(bucket), 0, entry)
+for i = 5, #ARGV do
+  local bucket = bucket_of(ARGV[i], min_len)
+  redis.call('ZADD', key_of(bucket), 0, ARGV[i])
   redis.call('ZADD', KEYS[2], 0, bucket)
-  if string.sub(bucket, -1) ~= '\0' and #bucket < MAX_DEPTH and redis.call('ZCARD', key_of(bucket)) > SPLIT_AT then
+  if #bucket < MAX_DEPTH and redis.call('ZCARD', key_of(bucket)) > SPLIT_AT then
     redis.call('SADD', KEYS[1], bucket)
     redis.call('ZREM', KEYS[2], bucket)
     local moved = redis.call('ZRANGE', key_of(bucket), 0, -1)
     redis.call('DEL', key_of(bucket))
     for _, m in ipairs(moved) do
-      local n = string.sub(m, 1, string.find(m, '\0', 1, true) - 1)
-      local child = bucket_of(n, #bucket)
+      local child = bucket_of(m, #bucket)
       redis.call('ZADD', key_of(child), 0, m)
       redis.call('ZADD', KEYS[2], 0, child)
     end
@@ -121,7 +130,7 @@ return 1
 """
 )
 
-# KEYS: split, dir. ARGV: root length, key prefix, max depth, (unused), then (name, member) pairs.
+# KEYS: split, dir. ARGV: root length, key prefix, max depth, split size, then members.
 _REMOVE = (
     """
 local MAX_DEPTH, KEY_PREFIX = tonumber(ARGV[3]), ARGV[2]
@@ -129,9 +138,8 @@ local MAX_DEPTH, KEY_PREFIX = tonumber(ARGV[3]), ARGV[2]
     + _BUCKET_OF
     + """
 local min_len = tonumber(ARGV[1])
-for i = 5, #ARGV, 2 do
-  local bucket = bucket_of(ARGV[i], min_len)
-  redis.call('ZREM', key_of(bucket), ARGV[i + 1])
+for i = 5, #ARGV do
+  redis.call('ZREM', key_of(bucket_of(ARGV[i], min_len)), ARGV[i])
 end
 return 1
 """
@@ -141,23 +149,22 @@ return 1
 # in order, at most `limit`: from its one bucket if a prefix of it is not split, else from every bucket in use
 # whose name starts with it (in order) until the limit.
 _PREFIX = (
-    """
-local MAX_DEPTH, KEY_PREFIX = tonumber(ARGV[3]), ARGV[2]
-"""
-    + _BUCKET_OF
+    _BOUNDARY
     + """
+local MAX_DEPTH, KEY_PREFIX = tonumber(ARGV[3]), ARGV[2]
+local function key_of(bucket) return KEY_PREFIX .. bucket end
 local q, limit, min_len = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[1])
 local top = math.min(#q, MAX_DEPTH)
 for len = min_len, top do
   local prefix = string.sub(q, 1, len)
-  if redis.call('SISMEMBER', KEYS[1], prefix) == 0 then
-    return redis.call('ZRANGEBYLEX', key_of(prefix), '[' .. q, '(' .. q .. '\255', 'LIMIT', 0, limit)
+  if boundary(q, len) and redis.call('SISMEMBER', KEYS[1], prefix) == 0 then
+    return redis.call('ZRANGEBYLEX', key_of(prefix), '[' .. q, '(' .. q .. '\\255', 'LIMIT', 0, limit)
   end
 end
 local found = {}
-local buckets = redis.call('ZRANGEBYLEX', KEYS[2], '[' .. q, '(' .. q .. '\255')
+local buckets = redis.call('ZRANGEBYLEX', KEYS[2], '[' .. q, '(' .. q .. '\\255')
 for _, bucket in ipairs(buckets) do
-  local part = redis.call('ZRANGEBYLEX', key_of(bucket), '[' .. q, '(' .. q .. '\255', 'LIMIT', 0, limit - #found)
+  local part = redis.call('ZRANGEBYLEX', key_of(bucket), '[' .. q, '(' .. q .. '\\255', 'LIMIT', 0, limit - #found)
   for _, m in ipairs(part) do found[#found + 1] = m end
   if #found >= limit then break end
 end
@@ -183,10 +190,10 @@ class UserSearchIndex:
         old = {cut(n) for n in old_names if n} - new
         for name in old:
             root = root_of(name)
-            self._remove(keys=list(root_keys(root)), args=[*self._args(root), name, member(name, user_id)])
+            self._remove(keys=list(root_keys(root)), args=[*self._args(root), member(name, user_id)])
         for name in new:
             root = root_of(name)
-            self._add(keys=list(root_keys(root)), args=[*self._args(root), name, member(name, user_id)])
+            self._add(keys=list(root_keys(root)), args=[*self._args(root), member(name, user_id)])
             self._redis.zadd(ROOTS_KEY, {root: 0})
 
     def add_many(self, entries: Sequence[tuple[int, Sequence[str]]]) -> None:
@@ -194,7 +201,7 @@ class UserSearchIndex:
         roots: dict[str, list[str]] = {}
         for user_id, names in entries:
             for name in {cut(n) for n in names if n}:
-                roots.setdefault(root_of(name), []).extend((name, member(name, user_id)))
+                roots.setdefault(root_of(name), []).append(member(name, user_id))
         if not roots:
             return
         # Pipelined, except on a cluster, whose pipelines take no scripts (there, one round trip per root)
