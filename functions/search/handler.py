@@ -41,7 +41,11 @@ def search_hashtags(q: SearchQuery, limit: Limit = 20) -> Page[HashtagResult]:
     "/hashtags/<tag>/posts",
     summary="Posts with a hashtag: recent (newest first, with a cursor) or top (by engagement over 7 days)",
     tags=["search"],
-    responses=COMMON_RESPONSES,
+    responses={
+        **COMMON_RESPONSES,
+        # (a tag is letters, digits and _: other characters make a path no route takes, as with any path parameter)
+        404: {"description": "A path with characters no route takes"},
+    },
 )
 def hashtag_posts(
     tag: str,
