@@ -175,7 +175,8 @@ def page_figures(authors: int, samples: int) -> dict[str, float]:
 
     os.environ["APERTURE_SCHEDULES"] = "manual"
     platform = start(0)
-    threading.Thread(target=platform.serve_forever, daemon=True).start()
+    serving = threading.Thread(target=platform.serve_forever, daemon=True)
+    serving.start()
     time.sleep(0.5)
     base = platform.base_url
 
@@ -198,6 +199,7 @@ def page_figures(authors: int, samples: int) -> dict[str, float]:
     tag_event = _event("/hashtags/sunset/posts", "GET /hashtags/{tag}/posts", viewer, {"limit": "20"})
     recent = _timed("search", tag_event, samples)
     platform.shutdown()
+    serving.join(timeout=60)  # its last step stops moto and the embedded Redis
     return {
         "feed_p50_ms": statistics.median(feed),
         "feed_p99_ms": _percentile(feed, 99),
