@@ -77,6 +77,9 @@ OWN_ONLY = {
     "GET /me/follow_requests",
     "POST /me/follow_requests/{user_id}/approve",  # (the user named is the requester; only yours can be decided)
     "POST /me/follow_requests/{user_id}/decline",
+    "GET /search/users",  # blocked people are left out of the results (tests/integration/test_search.py)
+    "GET /search/hashtags",
+    "GET /hashtags/{tag}/posts",  # blocked and private authors' posts are left out (test_hashtag_pages.py)
 }
 
 BODIES = {
@@ -112,6 +115,7 @@ def world(api: Api) -> World:
         "upload_id": upload["upload_id"],
         "device_id": device["device_id"],
         "story_id": publish_story(owner),
+        "tag": "sunset",
     }
     return World(owner, other, values)
 

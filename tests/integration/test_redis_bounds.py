@@ -79,6 +79,13 @@ KEY_BOUNDS: dict[str, tuple[bool, Any, str]] = {
     r"xp:model:[\w.-]+": (False, lambda: 64 << 20, "the current generation (replaced ones expire in 30 minutes)"),
     r"xp:model:[\w.-]+:users": (False, lambda: 10_000_000, "the current generation's user vectors"),
     r"xp:event:[\w-]+": (True, None, "an event counted once: a day"),
+    # Search (rebuilt from DynamoDB when lost, so nothing expires; bounded by the accounts and tags that exist)
+    r"usearch:\{.+\}:b:.+": (False, lambda: 128, "a bucket of folded names: split past 100 members"),
+    r"usearch:\{.+\}:(split|dir)": (False, lambda: 10_000_000, "a root's split prefixes and buckets in use"),
+    r"usearch:roots": (False, lambda: 10_000_000, "the user index's roots (first three characters)"),
+    r"usearch:built": (False, lambda: 1, "the mark of a finished rebuild"),
+    r"htag:\{.\}:(lex|count)": (False, lambda: 10_000_000, "hashtags in use starting with one character"),
+    rf"htop:{TAG}:{ID}": (True, None, "a tag's engagement per post on one day (hashtag pages' top): eight days"),
 }
 
 

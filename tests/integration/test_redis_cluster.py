@@ -109,3 +109,21 @@ def test_explore_signals_model_and_lists_work_on_a_cluster(cluster: Any) -> None
     assert current is not None and (current.list_id, current.post_ids) == ("g1", [3, 2, 1])
     assert by_cursor == [3, 2, 1] and followed == set() and seen.value == set()
     assert store.active(now - day_ms) == [5]
+
+
+def test_the_search_index_splits_loads_and_answers_on_a_cluster(cluster: Any) -> None:
+    from aperture.adapters.redis_store.search import HashtagSearchIndex, HashtagTop, UserSearchIndex
+
+    index = UserSearchIndex(cluster)
+    index.add_many([(user_id, [f"{'abcdef'[user_id % 6]}na{user_id:04d}"]) for user_id in range(600)])
+    index.replace(9_000, [], ["ana clara"])
+    index.replace(600, [], ["bna0600"])
+    index.replace(600, ["bna0600"], [])
+    assert index.prefix("ana clara", 10) == [9_000]
+    assert index.prefix("bna", 500) == [u for u in range(600) if u % 6 == 1]
+    assert len(index.prefix("a", 50)) == 50  # through the roots, on whichever nodes they are
+    tags = HashtagSearchIndex(cluster)
+    tags.set_counts({"sun": 2, "sunset": 5, "sea": 1})
+    assert tags.prefix("su", 10) == [("sunset", 5), ("sun", 2)]
+    assert tags.prefix("s", 10) == [("sunset", 5), ("sun", 2), ("sea", 1)]
+    assert HashtagTop(cluster).top("sunset", 86_400_000 * 20_000, 10) == []

@@ -15,6 +15,8 @@ import { Profile } from "./screens/Profile";
 import { Connections } from "./screens/Connections";
 import { CloseFriends } from "./screens/CloseFriends";
 import { Settings } from "./screens/Settings";
+import { Hashtag } from "./screens/Hashtag";
+import { Search } from "./screens/Search";
 import { SignIn, SignUp } from "./screens/SignIn";
 import { session } from "./session";
 import { useStore } from "./store";
@@ -33,6 +35,7 @@ function fresh(Screen: ComponentType): ComponentType {
 const PostScreen = fresh(PostView);
 const ProfileScreen = fresh(Profile);
 const ConnectionsScreen = fresh(Connections);
+const HashtagScreen = fresh(Hashtag);
 
 function Screens() {
   const me = useStore(session);
@@ -79,6 +82,8 @@ function Screens() {
           <Route path="/app/p/:postId" component={PostScreen} />
           <Route path="/app/u/:username" component={ProfileScreen} />
           <Route path="/app/u/:username/:list" component={ConnectionsScreen} />
+          <Route path="/app/search" component={Search} />
+          <Route path="/app/tags/:tag" component={HashtagScreen} />
           <Route default component={NotFound} />
         </Router>
       </main>

@@ -155,3 +155,16 @@ export interface UploadStatus {
   /** A refused carousel: which photo (0-based) was refused. */
   item?: number | null;
 }
+
+export interface UserResult {
+  user_id: string;
+  username: string;
+  display_name: string;
+  follower_count: number;
+  following: boolean;
+}
+
+export interface HashtagResult {
+  tag: string;
+  post_count: number;
+}

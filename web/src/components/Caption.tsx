@@ -1,5 +1,4 @@
-// Caption or comment text: @mentions link to the profile; #tags stand out (their pages come with the hashtag
-// routes of API.md's v1.1 "Discovery").
+// Caption or comment text: @mentions link to the profile, #tags to the hashtag's page.
 import type { ComponentChildren } from "preact";
 
 // A tag or a mention starts a word (so "bob@example.com" is no mention), and a mention does not end with a dot (so
@@ -16,7 +15,9 @@ export function RichText({ text }: { text: string }) {
     const name = token.slice(1);
     parts.push(
       token.startsWith("#") ? (
-        <strong class="tag">{token}</strong>
+        <a class="tag" href={`/app/tags/${encodeURIComponent(name.toLowerCase())}`}>
+          {token}
+        </a>
       ) : (
         <a class="tag" href={`/app/u/${encodeURIComponent(name)}`}>
           {token}

@@ -27,7 +27,7 @@ function NavLink({ href, icon, label, current, badge = 0 }: { href: string; icon
         aria-label={badge > 0 ? `${label}, ${badge} unread` : undefined}
       >
         <span class="nav-icon">
-          <Icon name={icon} filled={current && icon !== "explore" && icon !== "settings"} />
+          <Icon name={icon} filled={current && icon !== "explore" && icon !== "settings" && icon !== "search"} />
           {badge > 0 ? (
             // The number is drawn by CSS (attr), so the link's name reads "Notifications, 3 unread".
             <span class="badge" aria-hidden="true" data-count={badge > 99 ? "99+" : String(badge)} />
@@ -65,6 +65,7 @@ export function Nav() {
         <ul>
           <NavLink href="/app/" icon="home" label="Home" current={path === "/app"} />
           <NavLink href="/app/explore" icon="explore" label="Explore" current={path === "/app/explore"} />
+          <NavLink href="/app/search" icon="search" label="Search" current={path === "/app/search"} />
           <li>
             <button type="button" class="nav-item" onClick={() => openUpload("post")}>
               <span class="nav-icon">

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from aperture.adapters.cognito import IdentityProvider, Tokens
 from aperture.adapters.dynamo.users import UserRepository
 from aperture.models.api import SignupRequest, SignupResponse, TokenRequest
+from aperture.models.events import UserChanged
 from aperture.models.records import User
 
 
@@ -21,7 +22,12 @@ def sign_up(
     # Cognito owns username uniqueness, so it goes first; the profile follows, or the user is undone.
     identity.create_user(request.username, request.password, request.email, user_id)
     try:
-        users.create(User(user_id=user_id, username=request.username, created_at=now_ms()), request.email)
+        user = User(user_id=user_id, username=request.username, created_at=now_ms())
+        # With its event, so search indexes the account if and only if the profile was written
+        event = UserChanged(
+            event_id=f"{user_id}:signed_up", occurred_at=user.created_at, user_id=user_id, username=user.username
+        )
+        users.create(user, request.email, event)
     except Exception:
         identity.delete_user(request.username)
         raise

@@ -25,6 +25,7 @@ from aperture.models.events import (
     PostEdited,
 )
 from aperture.ports import EventSink
+from aperture.search import SearchIndexer
 
 
 class Relay:
@@ -37,6 +38,7 @@ class Relay:
         on_post_edited: Callable[[PostEdited], None] = lambda event: None,
         *,
         follow_requests: FollowRequests | None = None,
+        search: SearchIndexer | None = None,
     ) -> None:
         self._on_post_edited = on_post_edited  # the edited post's cached copy brought up to date (aperture.editing)
         self._follow_requests = follow_requests  # an account gone public: its pending requests approved in rounds
@@ -44,6 +46,7 @@ class Relay:
         self._likes = likes
         self._graph = graph
         self._comments = comments
+        self._search = search
 
     def relay(self, event: AnyEvent) -> None:
         # Published first: notifications and explore signals flow even while Redis is down (a retry publishes
@@ -62,3 +65,7 @@ class Relay:
             self._on_post_edited(event)
         elif isinstance(event, AccountPrivacyChanged) and self._follow_requests is not None:
             self._follow_requests.approve_all(event)
+        # Sign-ups, profile changes, posts published and deleted: the search index and hashtag lists (each step
+        # replay-safe, aperture.search)
+        if self._search is not None:
+            self._search.apply(event)

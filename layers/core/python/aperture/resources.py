@@ -152,6 +152,10 @@ HIGHLIGHTS = Table(key="highlights", partition=Attribute("author_id"), sort=Attr
 # requester (whether one is pending). Both directions of a pair are read by key, so no index.
 FOLLOW_REQUESTS = Table(key="follow_requests", partition=Attribute("owner_id"), sort=Attribute("requester_id"))
 
+# Each hashtag's posts (newest first: Snowflake ids are time-ordered) and, under post_id 0, its post count. Written
+# from the post's committed events by the relay (aperture.search), conditionally, so a count moves once per post.
+HASHTAGS = Table(key="hashtags", partition=Attribute("tag", "S"), sort=Attribute("post_id"))
+
 TABLES: tuple[Table, ...] = (
     USERS,
     POSTS,
@@ -175,6 +179,7 @@ TABLES: tuple[Table, ...] = (
     CLOSE_FRIENDS,
     CLOSE_FRIEND_OF,
     FOLLOW_REQUESTS,
+    HASHTAGS,
 )
 
 # Three functions consume it (post_ingest, notify, explore_signals), each polling every shard once a second: within
@@ -350,6 +355,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("user_pool", "write"),
             Grant("table:users", "write"),
             Grant("table:workers", "read_write"),
+            Grant("table:outbox", "write"),  # a sign-up's event (search indexes the account), written with it
         ),
         description="Sign-up and sign-in over Cognito",
     ),
@@ -468,6 +474,7 @@ FUNCTIONS: tuple[Function, ...] = (
             # transaction: the request gone, the follow and its counts made, its event in the outbox)
             Grant("table:follow_requests", "read_write"),
             Grant("table:outbox", "write"),
+            Grant("table:hashtags", "read_write"),  # a published or deleted post joins or leaves its tags
         ),
         redis=True,
         timeout_seconds=60,
@@ -693,6 +700,31 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_seconds=60,
         trigger=SqsTrigger("explore", batch_size=1),
         description="Precomputes the explore pages of a hundred active users per job",
+    ),
+    Function(
+        "search",
+        grants=(
+            Grant("table:users", "read"),
+            Grant("table:follows", "read"),  # accounts the caller follows come first
+            Grant("table:blocks", "read"),  # nobody in a block relation with the caller is found
+            Grant("table:hashtags", "read"),  # a hashtag page's recent posts
+            Grant("table:posts", "read"),  # ...hydrated like the feed
+            Grant("table:likes", "read"),
+            Grant("table:saves", "read"),
+            Grant("table:comments", "read"),
+        ),
+        redis=True,
+        description="Search: people by name prefix, hashtags by prefix, and hashtag pages",
+    ),
+    Function(
+        "search_rebuild",
+        grants=(Grant("table:users", "read"), Grant("table:hashtags", "read")),
+        redis=True,
+        timeout_seconds=900,
+        # Cheap when nothing was lost (one EXISTS); after Redis was replaced or flushed, the index is back within
+        # the hour (events applied meanwhile are current, so the rebuild indexes over them harmlessly).
+        trigger=ScheduleTrigger(rate_minutes=60),
+        description="Rebuilds the search index from DynamoDB when Redis has lost it",
     ),
 )
 

@@ -72,4 +72,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/me/follow_requests", "users"),
     Route("POST", "/me/follow_requests/{user_id}/approve", "users"),
     Route("POST", "/me/follow_requests/{user_id}/decline", "users"),
+    Route("GET", "/search/users", "search"),
+    Route("GET", "/search/hashtags", "search"),
+    Route("GET", "/hashtags/{tag}/posts", "search"),
 )

@@ -14,6 +14,7 @@ from aperture.adapters.dynamo.close_friends import CloseFriendOfRepository, Clos
 from aperture.adapters.dynamo.comments import CommentRepository
 from aperture.adapters.dynamo.follow_requests import FollowRequestRepository, PrivacyRepository
 from aperture.adapters.dynamo.graph import BlockRepository, FollowRepository, MuteRepository
+from aperture.adapters.dynamo.hashtags import HashtagRepository
 from aperture.adapters.dynamo.likes import LikeRepository
 from aperture.adapters.dynamo.moderation import BlocklistRepository
 from aperture.adapters.dynamo.notifications import DeviceRepository, NotificationRepository
@@ -35,6 +36,7 @@ from aperture.adapters.redis_store.likes import LikeCache
 from aperture.adapters.redis_store.posts import PostCache
 from aperture.adapters.redis_store.privacy import PrivacyCache
 from aperture.adapters.redis_store.saves import SavedCache
+from aperture.adapters.redis_store.search import HashtagSearchIndex, HashtagTop, UserSearchIndex
 from aperture.adapters.redis_store.stories import StoryCache
 from aperture.adapters.redis_store.timeline import Timeline
 from aperture.adapters.s3 import MediaStore
@@ -51,6 +53,7 @@ from aperture.fanout import Fanout
 from aperture.feed import Feed, FeedPorts
 from aperture.follow_requests import FollowRequestPorts, FollowRequests
 from aperture.graph import Graph
+from aperture.hashtag_pages import HashtagPagePorts, HashtagPages
 from aperture.idempotency import Once, Replays, dynamo_once, dynamo_replays
 from aperture.ids import new_id
 from aperture.invalidations import CdnInvalidator
@@ -67,9 +70,11 @@ from aperture.media.pipeline import MediaLimits, MediaPorts
 from aperture.models.events import CdnInvalidation
 from aperture.notifications import Inbox, Notifier
 from aperture.posts import PostPorts, Posts, PostViewPorts, PostViews
+from aperture.profiles import ProfileChanges
 from aperture.ranking import RankingModel
 from aperture.relay import Relay
 from aperture.saves import Saves
+from aperture.search import Search, SearchIndexer, SearchIndexPorts, SearchPorts
 from aperture.settings import get_settings
 from aperture.stories import Stories, StoryPorts, StoryViewLog
 from aperture.uploads import UploadGrants
@@ -87,7 +92,7 @@ def built_once(factory: Callable[[], T]) -> _lru_cache_wrapper[T]:
 
 @built_once
 def users() -> UserRepository:
-    return UserRepository(dynamo_table(get_settings().table_users))
+    return UserRepository(dynamo_table(get_settings().table_users), outbox())
 
 
 @built_once
@@ -492,6 +497,7 @@ def relay() -> Relay:
         comments(),
         on_post_edited=lambda event: post_edits().after(event),
         follow_requests=follow_requests(),
+        search=search_indexer(),
     )
 
 
@@ -662,6 +668,55 @@ def explore_refresh() -> ExploreRefresh:
         job_size=settings.explore_job_size,
     )
     return ExploreRefresh(explore_store(), post_repository(), vector_index(), explore_jobs().enqueue, limits)
+
+
+@built_once
+def profiles() -> ProfileChanges:
+    return ProfileChanges(users=users(), now_ms=now_ms)
+
+
+@built_once
+def hashtag_repository() -> HashtagRepository:
+    settings = get_settings()
+    return HashtagRepository(dynamo_table(settings.table_hashtags), dynamo_table(settings.table_posts))
+
+
+@built_once
+def search_indexer() -> SearchIndexer:
+    ports = SearchIndexPorts(
+        users=users(),
+        posts=post_repository(),
+        hashtags=hashtag_repository(),
+        user_index=UserSearchIndex(redis_client()),
+        hashtag_index=HashtagSearchIndex(redis_client()),
+    )
+    return SearchIndexer(ports)
+
+
+@built_once
+def search() -> Search:
+    ports = SearchPorts(
+        users=users(),
+        follows=follows(),
+        graph=graph(),
+        user_index=UserSearchIndex(redis_client()),
+        hashtag_index=HashtagSearchIndex(redis_client()),
+    )
+    return Search(ports)
+
+
+@built_once
+def hashtag_pages() -> HashtagPages:
+    ports = HashtagPagePorts(
+        hashtags=hashtag_repository(),
+        users=users(),
+        follows=follows(),
+        graph=graph(),
+        views=post_views(),
+        top=HashtagTop(redis_client()),
+        now_ms=now_ms,
+    )
+    return HashtagPages(ports)
 
 
 def reset() -> None:

@@ -383,3 +383,20 @@ class FollowRequestDecision(_Model):
 
     user_id: str
     following: bool
+
+
+class UserResult(_Model):
+    """A person found by search."""
+
+    user_id: str
+    username: str
+    display_name: str = ""
+    follower_count: int = 0
+    following: bool = False  # whether the caller follows them
+
+
+class HashtagResult(_Model):
+    """A hashtag found by search, with how many posts use it."""
+
+    tag: str
+    post_count: int

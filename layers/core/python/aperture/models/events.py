@@ -188,6 +188,22 @@ class AccountPrivacyChanged(_Event):
         return str(self.user_id)
 
 
+class UserChanged(_Event):
+    """A user signed up, or changed what search finds them by (display name) or their privacy: committed with the
+    change, through the outbox. The previous names are those the change replaced, so the index drops them."""
+
+    type: Literal["user_changed"] = "user_changed"
+    user_id: int
+    username: str
+    display_name: str = ""
+    private: bool = False
+    previous_names: tuple[str, ...] = ()
+
+    @property
+    def partition_key(self) -> str:
+        return str(self.user_id)
+
+
 AnyEvent = (
     PostReady
     | PostPublished
@@ -200,6 +216,7 @@ AnyEvent = (
     | PostEdited
     | FollowRequested
     | AccountPrivacyChanged
+    | UserChanged
 )
 DomainEvent = Annotated[AnyEvent, Field(discriminator="type")]
 DOMAIN_EVENT: TypeAdapter[AnyEvent] = TypeAdapter(DomainEvent)

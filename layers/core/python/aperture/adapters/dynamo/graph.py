@@ -8,6 +8,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 
 from aperture.adapters.dynamo.common import (
+    BATCH_GET_LIMIT,
     BATCH_WRITE_LIMIT,
     delete_if,
     put_new,
@@ -100,6 +101,20 @@ class FollowRepository:
     def is_following(self, follower_id: int, followee_id: int, consistent: bool = False) -> bool:
         key = {"follower_id": follower_id, "followee_id": followee_id}
         return "Item" in self._table.get_item(Key=key, ProjectionExpression="follower_id", ConsistentRead=consistent)
+
+    def following_among(self, follower_id: int, followee_ids: Iterable[int]) -> set[int]:
+        """Which of these users the follower follows, in as few BatchGetItem calls as the limit allows."""
+        wanted = list(dict.fromkeys(followee_ids))
+        found: set[int] = set()
+        client = self._table.meta.client
+        for start in range(0, len(wanted), BATCH_GET_LIMIT):
+            keys = [{"follower_id": follower_id, "followee_id": f} for f in wanted[start : start + BATCH_GET_LIMIT]]
+            request: dict[str, Any] = {self._table.name: {"Keys": keys, "ProjectionExpression": "followee_id"}}
+            while request:
+                response = client.batch_get_item(RequestItems=request)
+                found.update(int(i["followee_id"]) for i in response.get("Responses", {}).get(self._table.name, []))
+                request = response.get("UnprocessedKeys") or {}
+        return found
 
     def followers(self, user_id: int, page_size: int = 1000) -> Iterator[list[int]]:
         """Every follower of a user, a page at a time, from the by-followee index."""

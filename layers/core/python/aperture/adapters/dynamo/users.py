@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from aperture.adapters.dynamo.common import batch_get, plain, write_if
-from aperture.errors import UserNotFoundError
+from aperture.adapters.dynamo.common import batch_get, plain, scan_pages, transact_unless_condition, write_if
+from aperture.adapters.outbox import Event, Outbox
+from aperture.errors import ConflictError, UserNotFoundError
 from aperture.models.records import User
 
 POST_COUNT = "post_count"
@@ -17,14 +18,56 @@ FOLLOWING_COUNT = "following_count"
 
 
 class UserRepository:
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Any, outbox: Outbox | None = None) -> None:
         self._table = table
+        self._outbox = outbox
 
-    def create(self, user: User, email: str) -> None:
-        self._table.put_item(
-            Item={**user.model_dump(), "email": email},
-            ConditionExpression="attribute_not_exists(user_id)",
+    def create(self, user: User, email: str, event: Event | None = None) -> None:
+        """Write a new profile; with `event`, in one transaction with it (the search index learns of the user if
+        and only if the profile exists)."""
+        put = {
+            "TableName": self._table.name,
+            "Item": {**user.model_dump(), "email": email},
+            "ConditionExpression": "attribute_not_exists(user_id)",
+        }
+        if event is None or self._outbox is None:
+            self._table.put_item(Item=put["Item"], ConditionExpression=put["ConditionExpression"])
+            return
+        if not transact_unless_condition(self._table, [{"Put": put}, self._outbox.entry(event)]):
+            raise ConflictError(f"user {user.user_id} exists already")
+
+    def get_consistent(self, user_id: int) -> User | None:
+        item = self._table.get_item(Key={"user_id": user_id}, ConsistentRead=True).get("Item")
+        return User.model_validate(plain(item)) if item else None
+
+    def update_with_event(self, before: User, changes: dict[str, Any], event: Event) -> bool:
+        """Set profile fields and record `event`, in one transaction, provided the names and privacy are still those
+        of `before` (the event names what it replaces); False, with nothing written, if they changed meanwhile."""
+        guarded = {"username": before.username, "display_name": before.display_name, "private": before.private}
+        names = {f"#f{i}": name for i, name in enumerate(changes)} | {f"#g{i}": n for i, n in enumerate(guarded)}
+        values = {f":v{i}": value for i, value in enumerate(changes.values())}
+        values |= {f":g{i}": value for i, value in enumerate(guarded.values())}
+        # A field never written (an account from before it existed) holds its default
+        condition = " AND ".join(
+            f"(#g{i} = :g{i}" + (f" OR attribute_not_exists(#g{i}))" if value in ("", False) else ")")
+            for i, value in enumerate(guarded.values())
         )
+        update = {
+            "TableName": self._table.name,
+            "Key": {"user_id": before.user_id},
+            "UpdateExpression": "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(changes))),
+            "ConditionExpression": f"attribute_exists(user_id) AND {condition}",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+        if self._outbox is None:
+            raise RuntimeError("this repository was built without an outbox")
+        return transact_unless_condition(self._table, [{"Update": update}, self._outbox.entry(event)])
+
+    def scan_pages(self, page_size: int = 1_000) -> Iterator[list[User]]:
+        """Every profile, a page at a time (rebuilding the search index)."""
+        for page in scan_pages(self._table, Limit=page_size):
+            yield [User.model_validate(plain({k: v for k, v in item.items() if k != "email"})) for item in page]
 
     def get(self, user_id: int) -> User | None:
         item = self._table.get_item(Key={"user_id": user_id}).get("Item")

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aperture.adapters.redis_store.client import PipelineBatch, Slot, queue_capped_add, single
+from aperture.adapters.redis_store.search import queue_hashtag_engagement
 
 DAY_MS = 86_400_000
 GLOBAL = "*"  # the popularity of every region together
@@ -168,6 +169,7 @@ class ExploreStore:
             for tag in e.topics:
                 pipe.zincrby(tags_key(day), e.weight, tag)
             touched.add(tags_key(day))
+            queue_hashtag_engagement(pipe, e.topics, e.post_id, e.weight, e.at_ms)  # hashtag pages' `top`
             if e.user_id is None:
                 continue
             engaged, engagers = engaged_key(e.user_id), engagers_key(e.post_id)
