@@ -220,9 +220,11 @@ def test_only_a_grant_that_says_so_may_scan_a_table(synthesized: Synthesized, se
             may_scan = "dynamodb:Scan" in _actions(touching, "dynamodb:")
             assert may_scan == (table.key in scanned), f"{declaration.name} on {table.key}"
         assert "dynamodb:*" not in _actions(statements, "dynamodb:"), declaration.name
-    # Today only the hash blocklist is read whole (by media_process, which keeps it in memory)
+    # Today: the hash blocklist (media_process keeps it in memory) and the search index's rebuild
     assert [(f.name, g.resource) for f in FUNCTIONS for g in f.grants if g.scan] == [
-        ("media_process", "table:blocklist")
+        ("media_process", "table:blocklist"),
+        ("search_rebuild", "table:users"),
+        ("search_rebuild", "table:hashtags"),
     ]
 
 

@@ -29,7 +29,7 @@ def _page(api: Api, viewer: Account, tag: str, **query: Any) -> Any:
 
 
 def _counts(api: Api, viewer: Account, prefix: str) -> dict[str, int]:
-    found = api.call("GET", "/search/hashtags", viewer, query_string={"q": prefix}).json
+    found = api.call("GET", "/search/hashtags", viewer, query_string={"q": prefix}).json["items"]
     return {h["tag"]: h["post_count"] for h in found}
 
 
@@ -120,7 +120,7 @@ def test_an_edited_caption_moves_the_post_between_tag_pages_and_counts_once_howe
     # Given alice's post captioned with one tag, filed and counted
     old, new = _word(), _word()
     alice = api.sign_up("alice")
-    event = ready_event(alice, "post", ("150",), caption=f"Evening #{old}", width=1080, height=1080)
+    event = ready_event(alice, "post", ("150",), caption=f"Evening #{old}", hashtags=(old,), width=1080, height=1080)
     wiring.posts().ingest(event)
     post = str(event.post_id)
     pump.drain()

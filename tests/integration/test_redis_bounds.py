@@ -57,6 +57,9 @@ KEY_BOUNDS: dict[str, tuple[bool, Any, str]] = {
     # Stories
     rf"stories:\{{{ID}\}}": (True, None, "an author's live stories: their lifetime"),
     rf"stories:\{{{ID}\}}:changed": (True, None, "when they last changed"),
+    rf"stories:\{{{ID}\}}:close": (True, None, "an author's live close-friends stories: their lifetime"),
+    rf"cfof:\{{{ID}\}}:set": (True, None, "whose close friend a viewer is, cached: six hours"),
+    rf"cfof:\{{{ID}\}}:gen": (True, None, "that answer's change generation: six hours"),
     rf"seen:\{{{ID}\}}": (True, None, "stories a viewer has seen: their lifetime"),
     rf"story:\{{{ID}\}}:views": (True, None, "a story's view count: its lifetime and the archive's"),
     rf"tray:\{{{ID}\}}": (True, None, "a viewer's tray: seconds"),

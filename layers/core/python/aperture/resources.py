@@ -718,7 +718,8 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     Function(
         "search_rebuild",
-        grants=(Grant("table:users", "read"), Grant("table:hashtags", "read")),
+        # Rebuilding reads both tables whole (only after Redis lost the index, which the job checks first)
+        grants=(Grant("table:users", "read", scan=True), Grant("table:hashtags", "read", scan=True)),
         redis=True,
         timeout_seconds=900,
         # Cheap when nothing was lost (one EXISTS); after Redis was replaced or flushed, the index is back within
