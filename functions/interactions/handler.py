@@ -34,7 +34,7 @@ POST_RESPONSES: dict[int, OpenAPIResponse] = {
 
 def _set_liked(post_id: str, liked: bool) -> LikeResponse:
     viewer = caller(router).user_id
-    post = wiring.post_views().visible(viewer, parse_id(post_id, "post"))
+    post = wiring.post_views().visible(viewer, parse_id(post_id, "post"), taking_back=not liked)
     state, count = wiring.likes().set_liked(post, viewer, liked)
     return LikeResponse(liked=state, like_count=count)
 
@@ -62,7 +62,7 @@ def likers(post_id: str, cursor: Cursor = None, limit: Limit = 20) -> Page[UserR
 
 def _set_saved(post_id: str, saved: bool) -> SaveResponse:
     viewer = caller(router).user_id
-    post = wiring.post_views().visible(viewer, parse_id(post_id, "post"))
+    post = wiring.post_views().visible(viewer, parse_id(post_id, "post"), taking_back=not saved)
     return SaveResponse(saved=wiring.saves().set_saved(post, viewer, saved))
 
 
@@ -127,7 +127,8 @@ def list_comments(post_id: str, cursor: Cursor = None, limit: Limit = 20) -> Pag
 )
 def delete_comment(post_id: str, comment_id: str) -> None:
     viewer = caller(router).user_id
-    post = wiring.post_views().visible(viewer, parse_id(post_id, "post"))
+    # (one's own comment can be deleted even if the post's account went private since: delete checks whose it is)
+    post = wiring.post_views().visible(viewer, parse_id(post_id, "post"), taking_back=True)
     wiring.comments().delete(post, parse_id(comment_id, "comment"), viewer)
 
 

@@ -46,7 +46,7 @@ def update_me(request: UpdateProfileRequest) -> Profile:
         # With its event (going public approves pending follow requests); a no-op if it is so already.
         wiring.follow_requests().set_private(me.user_id, private)
     # From the item as written: a read through the username index could still show the old values.
-    user = wiring.profiles().update(me.user_id, changes) if changes else wiring.users().get(me.user_id)
+    user = wiring.profiles().update(me.user_id, changes) if changes else wiring.users().get_consistent(me.user_id)
     if user is None:
         raise UserNotFoundError(f"user {me.user_id} does not exist")
     return wiring.graph().own_profile(user)

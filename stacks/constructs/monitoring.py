@@ -190,21 +190,20 @@ class Monitoring(Construct):
             CACHE_EVICTIONS,
             "Redis evicted keys (docs/operations.md#redis-memory)",
         )
+        # Red only: yellow (replicas unplaced) is the steady state of the one-node domain (stacks.constructs.search)
         domain = {"DomainName": watched.search_domain, "ClientId": watched.account}
-        for status in ("red", "yellow"):
-            self._alarm(
-                f"search-{status}",
-                cloudwatch.Metric(
-                    namespace="AWS/ES",
-                    metric_name=f"ClusterStatus.{status}",
-                    dimensions_map=domain,
-                    statistic="Maximum",
-                    period=ONE_MINUTE,
-                ),
-                1,
-                f"the explore search domain is {status} (docs/operations.md#search-status)",
-                periods=5 if status == "yellow" else 1,
-            )
+        self._alarm(
+            "search-red",
+            cloudwatch.Metric(
+                namespace="AWS/ES",
+                metric_name="ClusterStatus.red",
+                dimensions_map=domain,
+                statistic="Maximum",
+                period=ONE_MINUTE,
+            ),
+            1,
+            "the explore search domain is red (docs/operations.md#search-status)",
+        )
 
     def _alarm(
         self, name: str, metric: cloudwatch.IMetric, threshold: float, description: str, *, periods: int = 1
@@ -254,8 +253,13 @@ def dashboard(scope: Construct, *, watched: Watched) -> cloudwatch.Dashboard:
             if n in functions
         ]
 
-    def degraded(name: str) -> cloudwatch.IMetric:
-        return cloudwatch.Metric(namespace=METRICS_NAMESPACE, metric_name=name, statistic="Sum", label=name)
+    def degraded(name: str, function: str) -> cloudwatch.IMetric:
+        # As aperture.observability.count writes it: the function as a dimension, and Powertools adds the service
+        # (each deployed function's POWERTOOLS_SERVICE_NAME is its name); CloudWatch matches the whole set.
+        dimensions = {"function": function, "service": function}
+        return cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE, metric_name=name, dimensions_map=dimensions, statistic="Sum", label=name
+        )
 
     rows: list[tuple[str, list[cloudwatch.IMetric], list[cloudwatch.IMetric]]] = [
         (
@@ -263,12 +267,12 @@ def dashboard(scope: Construct, *, watched: Watched) -> cloudwatch.Dashboard:
             [*latency("POST /uploads"), *durations("media_process", "post_ingest", "fanout")],
             lag("post_ingest", "relay", "notify"),
         ),
-        ("Feed reads", latency("GET /feed", "GET /posts/{post_id}"), [degraded("FeedDegraded")]),
+        ("Feed reads", latency("GET /feed", "GET /posts/{post_id}"), [degraded("FeedDegraded", "feed")]),
         ("Stories", latency("GET /stories/tray", "GET /users/{user_id}/stories"), lag("stories", "story_views")),
         (
             "Explore",
             [*latency("GET /explore"), *durations("explore_refresh", "explore_rank")],
-            [degraded("ExploreDegraded"), *lag("explore_signals")],
+            [degraded("ExploreDegraded", "explore"), *lag("explore_signals")],
         ),
     ]
     for title, left, right in rows:

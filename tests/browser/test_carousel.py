@@ -100,6 +100,13 @@ def test_a_three_photo_carousel_is_shared_with_alt_texts_and_browsed_by_a_follow
         expect(carousel.get_by_role("button", name=re.compile("Next photo"))).to_have_count(0)
         _swipe(carousel, 120)
         expect(dots).to_have_attribute("aria-label", "Photo 2 of 3")
+        # And from the keyboard, the Next button that reaches the last photo hands focus to Previous
+        carousel.get_by_role("button", name="Next photo (3 of 3)").focus()
+        feed.keyboard.press("Enter")
+        expect(dots).to_have_attribute("aria-label", "Photo 3 of 3")
+        expect(carousel.get_by_role("button", name="Previous photo (2 of 3)")).to_be_focused()
+        feed.keyboard.press("Enter")
+        expect(dots).to_have_attribute("aria-label", "Photo 2 of 3")
         # And a swipe is not a like
         expect(article.get_by_role("button", name="Like", exact=True)).to_have_attribute("aria-pressed", "false")
     # And Ann's grid marks the post as three photos, and its own page shows the same carousel

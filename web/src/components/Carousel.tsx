@@ -1,6 +1,6 @@
 // A post's photos: one at a time, moved by swiping (touch), by the previous/next buttons or the arrow keys, with
 // dots that show where you are. A one-photo post is just its photo.
-import { useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { Media, Post } from "../types";
 import { Icon } from "./Icon";
 import { Photo } from "./Photo";
@@ -45,6 +45,16 @@ export function Carousel({ post, sizes, eager = false }: { post: Post; sizes: st
   }
   const total = photos.length;
   const go = (to: number) => setIndex(Math.max(0, Math.min(total - 1, to)));
+  // A button that takes you to the last (or first) photo goes away with it: keyboard focus moves to the other one
+  // rather than falling to the page.
+  const previousButton = useRef<HTMLButtonElement>(null);
+  const nextButton = useRef<HTMLButtonElement>(null);
+  const pressed = useRef<"previous" | "next" | null>(null);
+  useEffect(() => {
+    if (pressed.current === "next" && index === total - 1) previousButton.current?.focus();
+    if (pressed.current === "previous" && index === 0) nextButton.current?.focus();
+    pressed.current = null;
+  }, [index, total]);
   return (
     <div
       class="carousel"
@@ -101,10 +111,14 @@ export function Carousel({ post, sizes, eager = false }: { post: Post; sizes: st
         <button
           type="button"
           class="carousel-button previous"
+          ref={previousButton}
           onDblClick={keepToCarousel}
           onPointerUp={keepToCarousel}
           aria-label={`Previous photo (${index} of ${total})`}
-          onClick={() => go(index - 1)}
+          onClick={() => {
+            pressed.current = "previous";
+            go(index - 1);
+          }}
         >
           <Icon name="left" size={18} />
         </button>
@@ -113,10 +127,14 @@ export function Carousel({ post, sizes, eager = false }: { post: Post; sizes: st
         <button
           type="button"
           class="carousel-button next"
+          ref={nextButton}
           onDblClick={keepToCarousel}
           onPointerUp={keepToCarousel}
           aria-label={`Next photo (${index + 2} of ${total})`}
-          onClick={() => go(index + 1)}
+          onClick={() => {
+            pressed.current = "next";
+            go(index + 1);
+          }}
         >
           <Icon name="right" size={18} />
         </button>

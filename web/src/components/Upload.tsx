@@ -179,6 +179,7 @@ function UploadDialog({ initialKind }: { initialKind: Kind }) {
           };
           grant.current = await api<UploadGrant>("POST", "/uploads", request, { idempotencyKey: grantKey.current });
           grantKey.current = null; // granted: a grant that expires is replaced under a new key
+          stored.current = 0; // a new grant is a new upload: every photo goes to it
           if (stopped.signal.aborted) return;
         }
         // One photo after another, each to its own presigned POST; the bar counts the bytes of them all.

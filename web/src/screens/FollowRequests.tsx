@@ -76,7 +76,7 @@ export function FollowRequests() {
               key={user.user_id}
               user={user}
               onDecided={(decision) => {
-                setDecided({ ...decided, [user.user_id]: decision });
+                setDecided((now) => ({ ...now, [user.user_id]: decision }));
                 // Approving someone changes what your followers list and counts hold.
                 dropKept(`profile:`);
               }}

@@ -148,7 +148,7 @@ class FollowRequests:
             self._graph.forget_privacy(event.user_id)  # (a failure fails the record, which is retried)
         if event.private:
             return 0
-        owner = self._users.get(event.user_id)
+        owner = self._users.get_consistent(event.user_id)  # (a stale "public" must not approve anyone)
         if owner is None or owner.private:
             return 0  # gone, or private again meanwhile: the requests stay pending
         requesters, more = self._requests.page(event.user_id, self._batch_size, None, consistent=True)

@@ -54,7 +54,8 @@ class HashtagPages:
             if cursor:
                 raise InvalidInputError("the top posts are one page: send no cursor")
             ids = self._p.top.top(tag, self._p.now_ms(), limit * TOP_READ_FACTOR)
-            posts = self._p.views.many(viewer_id, ids)
+            # (the week's engagement was counted under the tags a post had then: an edit may have dropped this one)
+            posts = [p for p in self._p.views.many(viewer_id, ids) if tag in {t.lower() for t in p.hashtags}]
             return Page[Post](items=self._shown(viewer_id, posts)[:limit], next_cursor=None)
         entries, next_cursor = self._p.hashtags.page(tag, limit, cursor)
         posts = self._p.views.many(viewer_id, [post_id for post_id, _ in entries])

@@ -19,7 +19,7 @@ from aperture.adapters.redis_store.posts import PostCache, cached_floor, is_curr
 from aperture.cdn import image_urls
 from aperture.clock import iso
 from aperture.comments import Comments
-from aperture.errors import ForbiddenError, PostNotFoundError, PrivateAccountError
+from aperture.errors import ConflictError, ForbiddenError, PostNotFoundError, PrivateAccountError
 from aperture.fanout import Fanout
 from aperture.graph import Graph
 from aperture.likes import Likes
@@ -30,6 +30,8 @@ from aperture.observability import logger
 from aperture.ports import ImageStore
 from aperture.saves import Saves
 from aperture.uploads import upload_key
+
+DELETE_ATTEMPTS = 3  # a delete that an edit overtakes reads the post again
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -199,13 +201,16 @@ class PostViews:
         """Drop a post's cached record (after it changed or went away)."""
         self._cache.forget(post_id)
 
-    def visible(self, viewer_id: int, post_id: int) -> PostRecord:
+    def visible(self, viewer_id: int, post_id: int, *, taking_back: bool = False) -> PostRecord:
         """A post the viewer may act on, or 404 (missing, or its author blocks or is blocked by the viewer), or 403
-        private_account (its author is a private account the viewer does not follow)."""
+        private_account (its author is a private account the viewer does not follow). `taking_back` (an unlike, an
+        unsave, deleting one's own comment) skips the privacy check: what the viewer did before the account went
+        private stays theirs to undo."""
         found = self.records(viewer_id, [post_id])
         if not found:
             raise PostNotFoundError(f"post {post_id} does not exist")
-        self._require_approved(viewer_id, found[0].author_id)
+        if not taking_back:
+            self._require_approved(viewer_id, found[0].author_id)
         return found[0]
 
     def one(self, viewer_id: int, post_id: int) -> Post:
@@ -304,16 +309,25 @@ class Posts:
         if record.author_id != viewer_id:
             raise ForbiddenError("only the post's author may delete it")
         now = ports.now_ms()
-        event = PostDeleted(
-            event_id=uuid.uuid4().hex,
-            occurred_at=now,
-            post_id=record.post_id,
-            author_id=record.author_id,
-            upload_id=record.upload_id,
-            hashtags=record.hashtags,
-        )
-        if not ports.posts.delete(record, ports.uploads.table, now, event):
-            raise PostNotFoundError(f"post {post_id} does not exist")
+        for _ in range(DELETE_ATTEMPTS):
+            # As committed (a consistent read), and deleted only at that version: the event's hashtags are then the
+            # post's own, even if an edit lands meanwhile (which sends this round again)
+            current = ports.posts.get(post_id, consistent=True)
+            if current is None:
+                raise PostNotFoundError(f"post {post_id} does not exist")
+            record = current
+            event = PostDeleted(
+                event_id=uuid.uuid4().hex,
+                occurred_at=now,
+                post_id=record.post_id,
+                author_id=record.author_id,
+                upload_id=record.upload_id,
+                hashtags=record.hashtags,
+            )
+            if ports.posts.delete(record, ports.uploads.table, now, event):
+                break
+        else:
+            raise ConflictError("the post kept changing while you deleted it; try again")
         try:
             # At once for the author's next read; the cascade does it again
             ports.views.forget(record.post_id)

@@ -6,7 +6,8 @@ PostEdited and PostDeleted events are written with the post's own transactions, 
 is committed.
 Every application is replay-safe: a user's entries are set to what the profile says now (a consistent read), a post
 joins or leaves a tag in a conditional transaction that moves the tag's count once, and Redis gets the counts as
-absolute values. Redis holds nothing DynamoDB does not: `rebuild` restores it from the users and hashtags tables.
+absolute values. The index is rebuilt from the users and hashtags tables by `rebuild`; the week's engagement per
+tag behind hashtag pages' Top lives in Redis alone (explore's signals), so a lost Redis starts it afresh.
 
 Names are compared folded: Unicode NFKD, combining marks dropped, casefolded ("Zoë" and "ZOE" both fold to "zoe").
 """
@@ -91,7 +92,7 @@ class SearchIndexer:
         self._user_index.replace(event.user_id, mentioned, names)
 
     def post_published(self, event: PostPublished) -> None:
-        post = self._posts.get(event.post_id)
+        post = self._posts.get(event.post_id, consistent=True)  # (a stale miss would read as "deleted")
         if post is None:
             return  # deleted before its tags were filed: nothing to file (its deletion uncounted nothing)
         tags = list(dict.fromkeys(t.lower() for t in post.hashtags))

@@ -47,11 +47,13 @@ class PostRepository:
 
     def delete(self, post: PostRecord, uploads_table: Any, at_ms: int, event: Event) -> bool:
         """Remove a post, its count on the author, mark its upload removed (a redelivered 'ready' event must not
-        bring it back) and record its event (the cascade's start), in one transaction; False if it was gone."""
+        bring it back) and record its event (the cascade's start), in one transaction; False if it was gone, or
+        edited since `post` was read (the event names its hashtags, which an edit may have changed)."""
         remove = {
             "TableName": self._table.name,
             "Key": {"post_id": post.post_id},
-            "ConditionExpression": "attribute_exists(post_id)",
+            "ConditionExpression": "attribute_exists(post_id) AND (attribute_not_exists(version) OR version = :v)",
+            "ExpressionAttributeValues": {":v": post.version},
         }
         count = self._counters.posts(post.author_id, -1)
         upload = upload_removed(uploads_table, post.upload_id, at_ms)

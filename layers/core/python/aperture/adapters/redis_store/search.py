@@ -24,6 +24,7 @@ The index holds nothing DynamoDB does not: it is rebuilt from the users and hash
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -308,6 +309,9 @@ def queue_hashtag_engagement(pipe: Any, tags: Iterable[str], post_id: int, weigh
         pipe.expire(key, TOP_DAY_SECONDS)
 
 
+SCRATCH_SECONDS = 10  # a Top page's union of day buckets, if its DEL never ran
+
+
 class HashtagTop:
     def __init__(self, client: Any) -> None:
         self._redis = client
@@ -316,9 +320,12 @@ class HashtagTop:
         """The tag's posts by engagement over the last TOP_DAYS days, best first (only those with some)."""
         today = now_ms // _DAY_MS
         days = [hashtag_day_key(tag, day) for day in range(today - TOP_DAYS + 1, today + 1)]
-        scratch = f"htop:{{{tag}}}:union"
-        pipe = self._redis.pipeline(transaction=False)
+        # A scratch key of this request's own, in one MULTI (same slot as the days: the tag is the hash tag), that
+        # expires even if the DEL never runs: concurrent pages of one tag cannot disturb each other
+        scratch = f"htop:{{{tag}}}:union:{uuid.uuid4().hex}"
+        pipe = self._redis.pipeline(transaction=True)
         pipe.zunionstore(scratch, days)
+        pipe.expire(scratch, SCRATCH_SECONDS)
         pipe.zrevrangebyscore(scratch, "+inf", "(0", start=0, num=limit)
         pipe.delete(scratch)
-        return [int(post_id) for post_id in pipe.execute()[1]]
+        return [int(post_id) for post_id in pipe.execute()[2]]
