@@ -279,6 +279,25 @@ def test_saved_posts_of_an_account_gone_private_leave_a_non_followers_list(api: 
     assert api.call("GET", "/me/saved", bob).json["items"] == []
 
 
+def test_what_a_non_follower_did_before_the_account_went_private_stays_theirs_to_take_back(api: Api) -> None:
+    # Given bob liked, saved and commented on alice's post while she was public
+    alice, bob = api.sign_up("alice"), api.sign_up("bob")
+    post_id = publish_post(alice)
+    assert api.call("PUT", f"/posts/{post_id}/like", bob).status_code == 200
+    assert api.call("PUT", f"/posts/{post_id}/save", bob).status_code == 200
+    comment = api.call("POST", f"/posts/{post_id}/comments", bob, json={"text": "nice"}).json["comment_id"]
+    # When alice goes private, bob may no longer like it again or read it
+    _private(api, alice)
+    assert api.call("PUT", f"/posts/{post_id}/like", bob).json["error"]["code"] == "private_account"
+    # Then he can still take back his like, his save and his comment
+    assert api.call("DELETE", f"/posts/{post_id}/like", bob).json == {"liked": False, "like_count": 0}
+    assert api.call("DELETE", f"/posts/{post_id}/save", bob).json == {"saved": False}
+    assert api.call("DELETE", f"/posts/{post_id}/comments/{comment}", bob).status_code == 204
+    # And alice sees neither his like nor his comment
+    assert api.call("GET", f"/posts/{post_id}/likes", alice).json["items"] == []
+    assert api.call("GET", f"/posts/{post_id}/comments", alice).json["items"] == []
+
+
 @pytest.mark.parametrize(
     ("body", "path"),
     [
