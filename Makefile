@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= auto
-# `make fuzz`: how long schemathesis generates requests (make test runs a bounded 2-minute run of the same).
+# `make fuzz`: how long schemathesis generates requests (make test runs a bounded 90-second run of the same).
 FUZZ_SECONDS ?= 600
 # The web app: npm packages from web/package-lock.json, built into web/dist (served at /app/).
 WEB_STAMP := web/node_modules/.installed

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import Route, expect
+from playwright.sync_api import Response, Route, expect
 
 from tests.browser.helpers import (
     DESKTOP,
@@ -341,15 +341,13 @@ def test_a_refused_upload_shows_the_apis_reason(people: People, tmp_path: Path) 
     mona = people("mona")
     fake = tmp_path / "holiday.jpg"
     fake.write_text("this is a text file, not a photograph\n" * 20)
-    reasons: list[str] = []
-    mona.page.on(
-        "response",
-        lambda r: "/uploads/" in r.url and r.request.method == "GET" and reasons.append(r.json().get("reason") or ""),
-    )
+    statuses: list[Response] = []
+    # (the responses only: reading a body inside the event handler is a driver round trip that can come too late)
+    mona.page.on("response", lambda r: "/uploads/" in r.url and r.request.method == "GET" and statuses.append(r))
     share_photo(mona, fake, caption="holiday")
     alert = mona.page.get_by_role("dialog", name="New post").get_by_role("alert")
     expect(alert).to_contain_text("Your post was not shared:")
-    reason = next(r for r in reversed(reasons) if r)
+    reason = next(r for r in (s.json().get("reason") for s in reversed(statuses)) if r)
     expect(alert).to_have_text(f"Your post was not shared: {reason}")
 
 

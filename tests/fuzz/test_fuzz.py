@@ -7,7 +7,7 @@ import pytest
 from tests.fuzz.harness import fuzz
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("fuzz")]
-BOUNDED_SECONDS = 120
+BOUNDED_SECONDS = 90
 
 
 def test_schemathesis_finds_no_server_error_and_no_undocumented_response() -> None:
