@@ -6,6 +6,7 @@ import io
 import os
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from PIL import Image
 from playwright.sync_api import BrowserContext, Page, expect
 
 from aperture.routes import ROUTES
-from tests.support import PASSWORD, ROOT
+from tests.support import PASSWORD, ROOT, LocalRuntime
 
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -152,3 +153,23 @@ def wait_for_images(page: Page) -> None:
 def screenshot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def in_the_tray(viewer: Person, author: Person) -> Callable[[], bool]:
+    """Whether the viewer's tray (through the API, as the page will fetch it) holds the author's unseen stories."""
+
+    def check() -> bool:
+        entries = viewer.api("GET", "/stories/tray").json()["items"]
+        return any(e["user"]["user_id"] == str(author.user_id) and e["has_unseen"] for e in entries)
+
+    return check
+
+
+def drained_until(runtime: LocalRuntime, ready: Callable[[], bool], rounds: int = 20) -> None:
+    """Drain the platform until `ready()` holds: what a page is about to show is there before it loads (each round
+    waits for the pump to have nothing left, so this is bounded work, not a sleep). Fails with the runtime's log."""
+    for _ in range(rounds):
+        runtime.drain()
+        if ready():
+            return
+    pytest.fail("never ready after draining; the runtime said:\n" + runtime.output[-6000:])

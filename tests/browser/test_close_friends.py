@@ -14,7 +14,9 @@ from tests.browser.helpers import (
     DESKTOP,
     Person,
     axe_violations,
+    drained_until,
     follow_through_the_api,
+    in_the_tray,
     photo_file,
     screenshot,
 )
@@ -58,7 +60,7 @@ def test_a_close_friends_story_is_seen_by_a_friend_and_by_nobody_else(
     screenshot(page, "close-friends-upload-phone")
     dialog.get_by_role("button", name="Share").click()
     expect(dialog).to_be_hidden(timeout=60_000)
-    runtime.drain()
+    drained_until(runtime, in_the_tray(xavi, wren))
     # Then Xavi's tray shows her ring green, and the viewer labels the story
     page = xavi.go("/app/")
     ring = page.get_by_role("button", name=f"Story by {wren.username}, close friends, unseen")

@@ -13,7 +13,9 @@ from playwright.sync_api import Response, Route, expect
 from tests.browser.helpers import (
     DESKTOP,
     Person,
+    drained_until,
     follow_through_the_api,
+    in_the_tray,
     photo_bytes,
     photo_file,
     post_through_the_api,
@@ -179,7 +181,7 @@ def test_a_story_shows_unseen_plays_then_shows_seen_and_its_viewer(
     share_photo(gail, photo_file(tmp_path, "story.jpg", "astronaut"), kind="Story")
     expect(gail.page.get_by_role("dialog", name="New story")).to_be_hidden(timeout=60_000)
     expect(gail.page.get_by_role("button", name="Your story, 1 story")).to_be_visible()
-    runtime.drain()
+    drained_until(runtime, in_the_tray(hugo, gail))
     # Hugo's tray shows her ring as unseen; the story plays, then closes by itself
     page = hugo.go("/app/")
     ring = page.get_by_role("button", name=f"Story by {gail.username}, unseen")
@@ -208,7 +210,7 @@ def test_the_story_viewer_works_by_touch_and_from_the_keyboard(people: People, r
     follow_through_the_api(jack, iris)
     for subject in ("coffee", "chelsea"):
         post_through_the_api(iris, photo_bytes(subject), kind="story")
-    runtime.drain()
+    drained_until(runtime, in_the_tray(jack, iris))
     page = jack.go("/app/")
     ring = page.get_by_role("button", name=f"Story by {iris.username}, unseen")
     ring.focus()
@@ -373,7 +375,7 @@ def test_watching_goes_on_to_the_next_person_and_every_viewing_starts_afresh(
         follow_through_the_api(tina, author)
         post_through_the_api(author, photo_bytes("coffee"), kind="story")
     post_through_the_api(tina, photo_bytes("chelsea"), kind="story")
-    runtime.drain()
+    drained_until(runtime, lambda: in_the_tray(tina, rhea)() and in_the_tray(tina, saul)())
     page = tina.go("/app/")
     tray = page.get_by_role("region", name="Stories")
     expect(tray.get_by_role("button", name=re.compile(r", unseen$"))).to_have_count(2)
