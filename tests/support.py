@@ -158,10 +158,15 @@ class RedisClusterServers:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        for _ in range(500):  # the nodes agree on the slot map a moment after the command returns
-            if redis.Redis(port=self.ports[0]).cluster("info").get("cluster_state") == "ok":
+        # Every node agrees on the slot map a moment after the command returns (a loaded machine: seconds); until then
+        # a node may answer CLUSTERDOWN. Waiting on a state, not a time: up to 30 s, then the fixture fails.
+        for _ in range(3_000):
+            if all(redis.Redis(port=port).cluster("info").get("cluster_state") == "ok" for port in self.ports):
                 break
             time.sleep(0.01)
+        else:
+            self.stop()
+            raise RuntimeError("the test Redis cluster never reported cluster_state:ok on every node")
         self.url = f"redis://127.0.0.1:{self.ports[0]}/0"
 
     def stop(self) -> None:
