@@ -66,7 +66,9 @@ chromium: $(CHROMIUM)
 dev: install web
 	$(BIN)/python -m local --port $(PORT) $(ARGS)
 
-test: install lint typecheck web chromium checkov
+# The prerequisites (Python, npm and Debian installs, lint, types, the web build, checkov) run side by side.
+test:
+	$(MAKE) -j3 install lint typecheck web chromium checkov
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=30
 
 lint: install
