@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import IO, Any
 
 from botocore.exceptions import ClientError
 
@@ -70,6 +70,28 @@ class MediaStore:
         for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=prefix):
             keys.update(item["Key"] for item in page.get("Contents", []))
         return keys
+
+    def stream(self, key: str) -> IO[bytes] | None:
+        """An object's body as a stream (read it in chunks; nothing is held whole), or None if there is none."""
+        try:
+            body: IO[bytes] = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] in {"404", "NoSuchKey", "NotFound"}:
+                return None
+            raise
+        return body
+
+    def upload(self, key: str, body: IO[bytes], content_type: str, filename: str) -> None:
+        """Upload a file (in parts, when large) as a download named `filename`; encrypted as the bucket's default
+        says (SSE-S3)."""
+        extra = {"ContentType": content_type, "ContentDisposition": f'attachment; filename="{filename}"'}
+        self._s3.upload_fileobj(body, self._bucket, key, ExtraArgs=extra)
+
+    def presigned_get(self, key: str, expires_in: int) -> str:
+        """A URL that downloads one object until `expires_in` seconds from now (or until the signing credentials
+        expire, if sooner: on Lambda, its role's session). Signing is local computation: no request is made."""
+        params = {"Bucket": self._bucket, "Key": key}
+        return str(self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in))
 
     def mark_processed(self, key: str) -> None:
         self._s3.put_object_tagging(Bucket=self._bucket, Key=key, Tagging={"TagSet": [PROCESSED_TAG]})
