@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +19,7 @@ from aperture import wiring
 from aperture.exports import export_key
 from aperture.models.events import ExportJob
 from local.pump import EventPump
-from local.seeding import Account, publish_story
+from local.seeding import Account, publish_post, publish_story
 from tests.faults import Broken, FailAfter, InjectedFaultError
 from tests.support import Api, jpeg_bytes, upload_photo, upload_to_s3
 
@@ -220,6 +221,26 @@ def test_a_link_past_its_day_is_not_given_out(api: Api, pump: EventPump, monkeyp
     expired = _status(api, alice, export_id)
     assert (expired["status"], expired["url"], expired["expires_at"]) == ("ready", None, ready["expires_at"])
     assert "expired" in expired["reason"]
+
+
+def test_a_zip_larger_than_one_part_goes_up_in_parts_and_comes_down_whole(api: Api, pump: EventPump) -> None:
+    # Given three posts whose largest renditions weigh 3 MiB each (more than one 8 MiB upload part together)
+    alice = api.sign_up("alice")
+    store = wiring.media_store()
+    bodies = {}
+    for _ in range(3):
+        post = publish_post(alice)
+        bodies[post] = os.urandom(3 * 1024 * 1024)
+        store.write_immutable(f"images/{alice.user_id}/{post}/1080.jpg", bodies[post], "image/jpeg")
+    # When she exports her data
+    status, archive = _exported(api, pump, alice)
+    # Then the ZIP was uploaded in parts (S3's ETag of a multipart object ends in -<parts>) and holds every byte
+    (key,) = _export_objects(alice)
+    head = wiring.media_store()._s3.head_object(Bucket=wiring.media_store()._bucket, Key=key)
+    assert head["ETag"].strip('"').endswith("-2"), head["ETag"]
+    assert status["size_bytes"] == head["ContentLength"] > 9 * 1024 * 1024
+    for post, body in bodies.items():
+        assert archive.read(f"photos/{post}/0.jpg") == body
 
 
 # The fault matrix (docs/reliability.md): an exception after each step, then the retry.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import IO, Any
 
+from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from aperture.ports import PresignedPost
@@ -13,6 +14,10 @@ from aperture.resources import UPLOAD_PREFIX
 IMMUTABLE = "public, max-age=31536000, immutable"
 # Raw uploads tagged so are expired by the bucket's lifecycle rule; untagged (failed) ones are kept longer.
 PROCESSED_TAG = {"Key": "aperture-state", "Value": "processed"}
+# Large files (data export ZIPs) go up in 8 MiB parts, one at a time: memory holds one part, and 10,000 parts (S3's
+# limit) cover 80 GB, more than a function's /tmp holds.
+PART_BYTES = 8 * 1024 * 1024
+UPLOAD_PARTS = TransferConfig(multipart_threshold=PART_BYTES, multipart_chunksize=PART_BYTES, max_concurrency=1)
 
 
 class MediaStore:
@@ -85,7 +90,7 @@ class MediaStore:
         """Upload a file (in parts, when large) as a download named `filename`; encrypted as the bucket's default
         says (SSE-S3)."""
         extra = {"ContentType": content_type, "ContentDisposition": f'attachment; filename="{filename}"'}
-        self._s3.upload_fileobj(body, self._bucket, key, ExtraArgs=extra)
+        self._s3.upload_fileobj(body, self._bucket, key, ExtraArgs=extra, Config=UPLOAD_PARTS)
 
     def presigned_get(self, key: str, expires_in: int) -> str:
         """A URL that downloads one object until `expires_in` seconds from now (or until the signing credentials
