@@ -310,6 +310,41 @@ def test_a_build_that_dies_after_any_step_gives_one_zip_and_one_ready_on_its_ret
     assert _start(api, alice) != export_id
 
 
+def test_a_duplicate_delivery_stops_building_once_the_other_has_finished_the_export(
+    api: Api, pump: EventPump, photos: list[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an export being built by one delivery of its job
+    alice = api.sign_up("alice")
+    _post(api, pump, alice, photos[:1], "kept")
+    builder = wiring.export_builder()
+    repository = wiring.export_repository()
+    export_id = int(_start(api, alice))
+    user_id = int(alice.user_id)
+
+    class OtherDeliveryFinishes:
+        """While this delivery reads the photo, another (SQS is at least once) finishes the export."""
+
+        def __init__(self, store: Any) -> None:
+            self._store = store
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._store, name)
+
+        def stream(self, key: str) -> Any:
+            repository.finish(user_id, export_id, export_key(user_id, export_id), 1, 1)
+            return self._store.stream(key)
+
+    monkeypatch.setattr(builder, "_store", OtherDeliveryFinishes(builder._store))
+    # When this delivery goes on
+    outcome = builder.run(ExportJob(user_id=user_id, export_id=export_id))
+    # Then it stops at its next progress write: it uploads nothing, and the export stays as the other left it
+    assert outcome.built is False
+    assert _export_objects(alice) == set()
+    record = repository.get(user_id, export_id)
+    assert record is not None and (record.status, record.size_bytes) == ("ready", 1)
+    assert repository.pending(user_id) is None
+
+
 def test_a_build_failing_on_every_attempt_is_marked_failed_and_a_new_one_can_start(
     api: Api, pump: EventPump, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -25,7 +25,7 @@ from aperture.adapters.dynamo.exports import AccountRecords, ExportRepository
 from aperture.errors import ExportNotFoundError
 from aperture.models.api import ExportProgress, ExportStatusResponse
 from aperture.models.events import ExportJob, ExportRequested
-from aperture.models.records import ExportRecord, Photo
+from aperture.models.records import ExportRecord, ExportStage, Photo
 from aperture.observability import logger
 from aperture.ports import ArchiveStore
 from aperture.resources import EXPORT_PREFIX
@@ -130,6 +130,10 @@ class Exports:
         )
 
 
+class _NoLongerPending(Exception):  # noqa: N818 - a signal, not an error
+    """Another delivery of the job finished (or failed) the export while this one was building it."""
+
+
 @dataclass(frozen=True)
 class BuildOutcome:
     built: bool  # False: nothing to do (already ready or failed, or the ZIP was there from an earlier attempt)
@@ -175,15 +179,19 @@ class ExportBuilder:
         size = self._store.size(key)
         outcome = BuildOutcome(built=False, size_bytes=size or 0)
         if size is None:
-            outcome = self._build(user_id, export_id, key)
+            try:
+                outcome = self._build(user_id, export_id, key)
+            except _NoLongerPending:
+                self._repository.release(user_id, export_id)
+                return BuildOutcome(built=False)
         self._repository.finish(user_id, export_id, key, outcome.size_bytes, self._now_ms())
         self._repository.release(user_id, export_id)
         logger.info("export ready", extra={"user_id": user_id, "export_id": export_id, **outcome.__dict__})
         return outcome
 
     def _build(self, user_id: int, export_id: int, key: str) -> BuildOutcome:
-        repository, records = self._repository, self._records
-        repository.progress(user_id, export_id, "collecting", 0, 0)
+        records = self._records
+        self._progress(user_id, export_id, "collecting", 0, 0)
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES, dir=self._spool_dir) as spool:
             with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
                 archive.writestr("profile.json", json.dumps(records.profile(user_id) or {}, indent=2))
@@ -199,7 +207,7 @@ class ExportBuilder:
                 }
                 archive.writestr("stories.json", json.dumps(stories, indent=2))
                 self._zip_photos(archive, user_id, export_id, photos)
-            repository.progress(user_id, export_id, "uploading", len(photos), len(photos))
+            self._progress(user_id, export_id, "uploading", len(photos), len(photos))
             size = spool.tell()
             spool.seek(0)
             self._store.upload(key, spool, ZIP_TYPE, f"aperture-export-{export_id}.zip")
@@ -232,7 +240,7 @@ class ExportBuilder:
     ) -> None:
         total = len(photos)
         step = max(1, total // PROGRESS_STEPS)
-        self._repository.progress(user_id, export_id, "photos", 0, total)
+        self._progress(user_id, export_id, "photos", 0, total)
         for done, (name, rendition) in enumerate(photos, start=1):
             body = self._store.stream(rendition)
             if body is None:
@@ -243,7 +251,13 @@ class ExportBuilder:
                 with archive.open(zipfile.ZipInfo(name), "w", force_zip64=True) as entry:
                     shutil.copyfileobj(body, entry, COPY_CHUNK_BYTES)
             if done % step == 0 or done == total:
-                self._repository.progress(user_id, export_id, "photos", done, total)
+                self._progress(user_id, export_id, "photos", done, total)
+
+    def _progress(self, user_id: int, export_id: int, stage: ExportStage, done: int, total: int) -> None:
+        """Say where the build is; stop it if the export is no longer pending (a duplicate delivery of the job,
+        running at the same time, finished it), so duplicates do not both build to the end."""
+        if not self._repository.progress(user_id, export_id, stage, done, total):
+            raise _NoLongerPending
 
 
 def _items(pages: Iterable[list[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
