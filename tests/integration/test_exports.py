@@ -143,6 +143,11 @@ def test_an_export_holds_everything_the_user_made_and_every_photo_at_its_largest
     # And each file says what she made
     profile = _json(archive, "profile.json")
     assert (str(profile["user_id"]), profile["username"]) == (alice.user_id, alice.username)
+    assert (profile["email"], profile["following_count"], profile["follower_count"]) == (
+        f"{alice.username}@example.com",
+        1,
+        2,
+    )
     posts = {str(p["post_id"]): p for p in _json(archive, "posts.json")}
     assert set(posts) == {single, carousel}
     assert (posts[single]["caption"], posts[carousel]["caption"]) == ("one photo", "two photos")

@@ -32,7 +32,7 @@ from aperture.resources import EXPORT_PREFIX
 
 ZIP_TYPE = "application/zip"
 RECORD_RETENTION_SECONDS = 7 * 86_400  # the record outlives its ZIP (a day) so the app can say it expired
-SPOOL_IN_MEMORY_BYTES = 8 * 1024 * 1024  # a small export never touches /tmp
+SPOOL_IN_MEMORY_BYTES = 8 * 1024 * 1024  # a small export never touches /tmp (a larger one spills to it)
 COPY_CHUNK_BYTES = 1024 * 1024
 PROGRESS_STEPS = 50  # at most this many progress writes while photos are zipped
 
@@ -150,13 +150,11 @@ class ExportBuilder:
         records: AccountRecords,
         images: ArchiveStore,
         now_ms: Callable[[], int],
-        spool_dir: str | None = None,
     ) -> None:
         self._repository = repository
         self._records = records
         self._store = images
         self._now_ms = now_ms
-        self._spool_dir = spool_dir
 
     def run(self, job: ExportJob, final_attempt: bool = False) -> BuildOutcome:
         try:
@@ -192,7 +190,7 @@ class ExportBuilder:
     def _build(self, user_id: int, export_id: int, key: str) -> BuildOutcome:
         records = self._records
         self._progress(user_id, export_id, "collecting", 0, 0)
-        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES, dir=self._spool_dir) as spool:
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES) as spool:
             with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
                 archive.writestr("profile.json", json.dumps(records.profile(user_id) or {}, indent=2))
                 photos: list[tuple[str, str]] = []  # (name in the ZIP, rendition key)
