@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import IO, Any
 
-from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from aperture.ports import PresignedPost
@@ -14,10 +13,9 @@ from aperture.resources import UPLOAD_PREFIX
 IMMUTABLE = "public, max-age=31536000, immutable"
 # Raw uploads tagged so are expired by the bucket's lifecycle rule; untagged (failed) ones are kept longer.
 PROCESSED_TAG = {"Key": "aperture-state", "Value": "processed"}
-# Large files (data export ZIPs) go up in 8 MiB parts, one at a time: memory holds one part, and 10,000 parts (S3's
-# limit) cover 80 GB, more than a function's /tmp holds.
+# Large files (data export ZIPs) go up in 8 MiB parts, one at a time: memory holds one part (boto3's managed
+# transfer buffers ten), and 10,000 parts (S3's limit) cover 80 GB, more than a function's /tmp holds.
 PART_BYTES = 8 * 1024 * 1024
-UPLOAD_PARTS = TransferConfig(multipart_threshold=PART_BYTES, multipart_chunksize=PART_BYTES, max_concurrency=1)
 
 
 class MediaStore:
@@ -87,10 +85,24 @@ class MediaStore:
         return body
 
     def upload(self, key: str, body: IO[bytes], content_type: str, filename: str) -> None:
-        """Upload a file (in parts, when large) as a download named `filename`; encrypted as the bucket's default
-        says (SSE-S3)."""
-        extra = {"ContentType": content_type, "ContentDisposition": f'attachment; filename="{filename}"'}
-        self._s3.upload_fileobj(body, self._bucket, key, ExtraArgs=extra, Config=UPLOAD_PARTS)
+        """Upload a file as a download named `filename`, in PART_BYTES parts when larger, one part in memory at a
+        time; encrypted as the bucket's default says (SSE-S3). The object appears only once whole; a multipart
+        upload left unfinished by a crash is aborted by the bucket's lifecycle rule."""
+        target = {"Bucket": self._bucket, "Key": key}
+        headers = {"ContentType": content_type, "ContentDisposition": f'attachment; filename="{filename}"'}
+        part = body.read(PART_BYTES)
+        following = body.read(PART_BYTES)
+        if not following:
+            self._s3.put_object(**target, **headers, Body=part)
+            return
+        upload_id = self._s3.create_multipart_upload(**target, **headers)["UploadId"]
+        parts = []
+        number = 1
+        while part:
+            sent = self._s3.upload_part(**target, UploadId=upload_id, PartNumber=number, Body=part)
+            parts.append({"ETag": sent["ETag"], "PartNumber": number})
+            part, following, number = following, body.read(PART_BYTES) if following else b"", number + 1
+        self._s3.complete_multipart_upload(**target, UploadId=upload_id, MultipartUpload={"Parts": parts})
 
     def presigned_get(self, key: str, expires_in: int) -> str:
         """A URL that downloads one object until `expires_in` seconds from now (or until the signing credentials
