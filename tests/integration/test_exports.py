@@ -18,6 +18,7 @@ from PIL import Image
 from aperture import wiring
 from aperture.exports import export_key
 from aperture.models.events import ExportJob
+from aperture.settings import get_settings
 from local.pump import EventPump
 from local.seeding import Account, publish_post, publish_story
 from tests.faults import Broken, FailAfter, InjectedFaultError
@@ -246,6 +247,23 @@ def test_a_zip_larger_than_one_part_goes_up_in_parts_and_comes_down_whole(api: A
     assert status["size_bytes"] == head["ContentLength"] > 9 * 1024 * 1024
     for post, body in bodies.items():
         assert archive.read(f"photos/{post}/0.jpg") == body
+
+
+def test_an_export_whose_job_was_lost_reads_as_failed_and_a_new_one_can_start(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an export whose build never ran (its job lost, say dead-lettered by a crash of the Lambda itself)
+    alice = api.sign_up("alice")
+    export_id = _start(api, alice)
+    exports = wiring.exports()
+    assert _start(api, alice) == export_id  # still pending within the window
+    # When the stale window (three attempts' worth) has passed
+    later = exports._now_ms() + get_settings().export_stale_seconds * 1000 + 1000
+    monkeypatch.setattr(exports, "_now_ms", lambda: later)
+    # Then it reads as failed, with a reason, and asking again starts a new export
+    status = _status(api, alice, export_id)
+    assert (status["status"], status["url"]) == ("failed", None) and status["reason"]
+    assert _start(api, alice) != export_id
 
 
 # The fault matrix (docs/reliability.md): an exception after each step, then the retry.
