@@ -195,3 +195,14 @@ def test_every_service_a_handler_calls_can_be_built_with_what_its_function_is_gi
         getattr(wiring, factory)()
     # Then none needs a setting the function is not given (a Redis client outside the VPC, say)
     assert factories or declared.name == "health"
+
+
+@pytest.mark.parametrize("declared", FUNCTIONS, ids=lambda f: f.name)
+def test_every_function_with_signed_in_routes_refuses_disabled_accounts(declared: Function) -> None:
+    # Given a handler whose routes read the signed-in caller
+    source = (ROOT / "functions" / declared.name / "handler.py").read_text()
+    if "caller(" not in source:
+        return
+    # Then its resolver is built with the account check, the one that fits where it runs (Redis or not)
+    expected = "wiring.standing" if declared.redis else "wiring.standing_from_table"
+    assert f"standing={expected})" in source

@@ -60,6 +60,10 @@ class FollowRequestNotFoundError(NotFoundError):
     code = "follow_request_not_found"
 
 
+class ExportNotFoundError(NotFoundError):
+    code = "export_not_found"
+
+
 class DeviceNotFoundError(NotFoundError):
     code = "device_not_found"
 

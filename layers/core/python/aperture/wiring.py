@@ -12,6 +12,7 @@ from aperture.adapters.cognito import IdentityProvider, TokenVerifier
 from aperture.adapters.dynamo.carousels import CarouselCounter
 from aperture.adapters.dynamo.close_friends import CloseFriendOfRepository, CloseFriendRepository
 from aperture.adapters.dynamo.comments import CommentRepository
+from aperture.adapters.dynamo.exports import AccountRecords, ExportRepository
 from aperture.adapters.dynamo.follow_requests import FollowRequestRepository, PrivacyRepository
 from aperture.adapters.dynamo.graph import BlockRepository, FollowRepository, MuteRepository
 from aperture.adapters.dynamo.hashtags import HashtagRepository
@@ -51,6 +52,7 @@ from aperture.close_friends import Audiences, CloseFriends
 from aperture.comments import Comments
 from aperture.editing import PostEditPorts, PostEdits
 from aperture.explore import Explore, ExplorePorts, ExploreRefresh, ExploreSignals, RefreshLimits
+from aperture.exports import ExportBuilder, Exports
 from aperture.fanout import Fanout
 from aperture.feed import Feed, FeedPorts
 from aperture.follow_requests import FollowRequestPorts, FollowRequests
@@ -69,7 +71,7 @@ from aperture.media.moderation import (
     RekognitionModerator,
 )
 from aperture.media.pipeline import MediaLimits, MediaPorts
-from aperture.models.events import CdnInvalidation
+from aperture.models.events import CdnInvalidation, ExportJob, ExportRequested
 from aperture.notifications import Inbox, Notifier
 from aperture.posts import PostPorts, Posts, PostViewPorts, PostViews
 from aperture.profiles import ProfileChanges
@@ -510,6 +512,10 @@ def cascade() -> Cascade:
     return Cascade(ports)
 
 
+def _queue_export_build(event: ExportRequested) -> None:
+    export_jobs().enqueue([ExportJob(user_id=event.user_id, export_id=event.export_id)])
+
+
 @built_once
 def relay() -> Relay:
     return Relay(
@@ -520,6 +526,7 @@ def relay() -> Relay:
         on_post_edited=lambda event: post_edits().after(event),
         follow_requests=follow_requests(),
         search=search_indexer(),
+        on_export_requested=_queue_export_build,
     )
 
 
@@ -774,3 +781,31 @@ def follow_requests() -> FollowRequests:
         follows=follows(),
     )
     return FollowRequests(ports=ports, graph=graph(), now_ms=now_ms, batch_size=settings.follow_request_batch)
+
+
+@built_once
+def export_repository() -> ExportRepository:
+    return ExportRepository(dynamo_table(get_settings().table_exports), outbox())
+
+
+@built_once
+def export_jobs() -> JobQueue:
+    return JobQueue(client("sqs"), get_settings().queue_exports)
+
+
+@built_once
+def exports() -> Exports:
+    settings = get_settings()
+    return Exports(
+        export_repository(), media_store(), now_ms, settings.export_link_seconds, settings.export_stale_seconds
+    )
+
+
+@built_once
+def export_builder() -> ExportBuilder:
+    settings = get_settings()
+    tables = {
+        key: dynamo_table(getattr(settings, f"table_{key}"))
+        for key in ("users", "posts", "comments", "likes", "follows", "stories", "highlights")
+    }
+    return ExportBuilder(export_repository(), AccountRecords(tables), media_store(), now_ms)
