@@ -54,7 +54,8 @@ OBJECT_READ = ("s3:GetObject",)
 # Tagging rewrites an object's tag set (processed uploads are tagged for the lifecycle rule), so it is a write;
 # so is deleting (a deleted post's or an expired story's renditions; DeleteObjects is authorized per key by it).
 OBJECT_WRITE = ("s3:DeleteObject", "s3:PutObject", "s3:PutObjectTagging")
-# The calls aperture.adapters.cognito makes; the pool's other admin actions stay out of reach.
+# The calls aperture.adapters.cognito makes; the pool's other admin actions stay out of reach. A bare "user_pool"
+# grant is the whole account's admin set; the auth function holds two narrower ones, by purpose:
 USER_POOL_READ = ("cognito-idp:AdminGetUser",)
 USER_POOL_WRITE = (
     "cognito-idp:AdminCreateUser",
@@ -62,6 +63,27 @@ USER_POOL_WRITE = (
     "cognito-idp:AdminInitiateAuth",
     "cognito-idp:AdminSetUserPassword",
 )
+# "user_pool:sign_up": create the user with its password, and delete it again when its profile cannot be written
+# (the only way to free the username for the person's retry; nothing else in the auth function deletes users).
+USER_POOL_SIGN_UP = (
+    "cognito-idp:AdminCreateUser",
+    "cognito-idp:AdminDeleteUser",
+    "cognito-idp:AdminSetUserPassword",
+)
+# "user_pool:sessions": sign in (a password, then a TOTP answer), refresh, and sign out everywhere; reading is the
+# confidential client's secret, fetched at run time (DescribeUserPoolClient) so that it is never in the environment.
+USER_POOL_SESSIONS_READ = ("cognito-idp:DescribeUserPoolClient",)
+USER_POOL_SESSIONS_WRITE = (
+    "cognito-idp:AdminInitiateAuth",
+    "cognito-idp:AdminRespondToAuthChallenge",
+    "cognito-idp:AdminUserGlobalSignOut",
+)
+# (read, write) actions of each user-pool grant, by the name after "user_pool:" ("" for the bare grant).
+USER_POOL_ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "": (USER_POOL_READ, USER_POOL_WRITE),
+    "sign_up": ((), USER_POOL_SIGN_UP),
+    "sessions": (USER_POOL_SESSIONS_READ, USER_POOL_SESSIONS_WRITE),
+}
 # DetectModerationLabels takes the image bytes and has no resource type, so IAM can only say Resource "*".
 MODERATION_READ = ("rekognition:DetectModerationLabels",)
 # Mobile push through SNS platform applications (aperture's push adapter): registering a device token creates an
@@ -123,7 +145,7 @@ def _one_resource(kind: str, name: str, targets: GrantTargets) -> tuple[str, tup
     if kind == "queue":
         return targets.queues[name].queue_arn, QUEUE_READ, QUEUE_WRITE
     if kind == "user_pool":
-        return targets.user_pool.user_pool_arn, USER_POOL_READ, USER_POOL_WRITE
+        return targets.user_pool.user_pool_arn, *USER_POOL_ACTIONS[name]
     if kind == "cdn" and name == "images":
         return targets.cdn_distribution_arn, (), CDN_INVALIDATE
     return None

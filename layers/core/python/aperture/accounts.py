@@ -1,12 +1,12 @@
-"""Accounts: signing up (a Cognito user plus its profile) and signing in."""
+"""Accounts: signing up (a Cognito user plus its profile), signing in and out, and the TOTP second factor."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from aperture.adapters.cognito import IdentityProvider, Tokens
+from aperture.adapters.cognito import IdentityProvider, Tokens, TotpSetup
 from aperture.adapters.dynamo.users import UserRepository
-from aperture.models.api import SignupRequest, SignupResponse, TokenRequest
+from aperture.models.api import SignupRequest, SignupResponse, TokenRequest, TotpAnswerRequest
 from aperture.models.events import UserChanged
 from aperture.models.records import User
 
@@ -36,3 +36,21 @@ def sign_up(
 
 def sign_in(request: TokenRequest, identity: IdentityProvider) -> Tokens:
     return identity.authenticate(request.username, request.password)
+
+
+def answer_totp(request: TotpAnswerRequest, identity: IdentityProvider) -> Tokens:
+    return identity.answer_totp(request.username, request.session, request.code)
+
+
+def sign_out(username: str, identity: IdentityProvider) -> None:
+    """Every refresh token of the account stops working (on every device). IdTokens already handed out stay valid
+    until they expire (at most an hour): API Gateway's JWT authorizer checks signatures, not a revocation list."""
+    identity.sign_out(username)
+
+
+def start_totp(username: str, access_token: str, identity: IdentityProvider) -> TotpSetup:
+    return identity.start_totp(username, access_token)
+
+
+def enable_totp(username: str, access_token: str, code: str, identity: IdentityProvider) -> None:
+    identity.enable_totp(username, access_token, code)
