@@ -52,7 +52,9 @@ def _cognito_checks_client_flows_and_secrets() -> None:
     original_initiate = CognitoIdpBackend.initiate_auth
     original_admin_initiate = CognitoIdpBackend.admin_initiate_auth
 
-    def check(pool: CognitoIdpUserPool, client: CognitoIdpUserPoolClient, flow: str, parameters: dict[str, str]) -> None:
+    def check(
+        pool: CognitoIdpUserPool, client: CognitoIdpUserPoolClient, flow: str, parameters: dict[str, str]
+    ) -> None:
         allowed = client.extended_config.get("ExplicitAuthFlows") or []
         if flow not in ("REFRESH_TOKEN_AUTH", "REFRESH_TOKEN") and f"ALLOW_{flow}" not in allowed:
             raise InvalidParameterException(f"{flow} flow not enabled for this client")

@@ -282,9 +282,30 @@ def test_cognito_admin_actions_only_with_a_user_pool_grant(
 ) -> None:
     actions = _actions(_statements(synthesized, service_template, declaration.name), "cognito-idp:")
     if _granted(declaration, "user_pool"):
-        assert "cognito-idp:AdminCreateUser" in actions
+        assert actions
     else:
         assert actions == set()
+
+
+def test_the_auth_function_holds_exactly_the_cognito_actions_it_calls(
+    synthesized: Synthesized, service_template: dict[str, Any]
+) -> None:
+    # The public, unauthenticated function: no AdminGetUser, AdminDisableUser or anything else over the pool;
+    # AdminDeleteUser only for undoing its own half-made sign-up (erasing accounts is the erasure worker's).
+    actions = _actions(_statements(synthesized, service_template, "auth"), "cognito-idp:")
+    assert actions == {
+        "cognito-idp:AdminCreateUser",
+        "cognito-idp:AdminDeleteUser",
+        "cognito-idp:AdminInitiateAuth",
+        "cognito-idp:AdminRespondToAuthChallenge",
+        "cognito-idp:AdminSetUserPassword",
+        "cognito-idp:AdminUserGlobalSignOut",
+        "cognito-idp:DescribeUserPoolClient",
+    }
+    assert (
+        "APERTURE_USER_POOL_CLIENT_SECRET"
+        not in _function(synthesized, service_template, "auth")["Environment"]["Variables"]
+    )
 
 
 SEARCH_WRITES = {"es:ESHttpPut", "es:ESHttpDelete"}

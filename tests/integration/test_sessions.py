@@ -181,9 +181,9 @@ def test_a_wrong_totp_code_is_refused_at_sign_in_and_at_set_up(api: Api) -> None
     account = api.sign_up("wrongcode")
     secret = _enable_totp(api, account)
     wrong = "000000" if _code(secret) != "000000" else "111111"
-    session = api.call("POST", "/auth/token", json={"username": account.username, "password": PASSWORD}).json[
-        "error"
-    ]["session"]
+    session = api.call("POST", "/auth/token", json={"username": account.username, "password": PASSWORD}).json["error"][
+        "session"
+    ]
     refused = api.call(
         "POST", "/auth/token/totp", json={"username": account.username, "session": session, "code": wrong}
     )

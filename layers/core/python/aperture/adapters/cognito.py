@@ -22,7 +22,7 @@ USER_ID_CLAIM = "custom:user_id"
 # A confidential client's refresh needs a SECRET_HASH computed over the username, and POST /auth/refresh receives
 # only the refresh token, so the token carries the username with it. Nothing in it is secret beyond Cognito's own
 # token, and it needs no signature: Cognito binds its token to its user, so a changed username is simply refused.
-REFRESH_TOKEN_PREFIX = "ap1."
+REFRESH_TOKEN_PREFIX = "ap1."  # noqa: S105 (a format marker, not a secret)
 # What authenticator apps show as the account's issuer.
 TOTP_ISSUER = "Aperture"
 
