@@ -105,7 +105,11 @@ def sign_out() -> Response[str]:
     "/me/mfa/totp",
     summary="Start adding an authenticator app: its secret and otpauth URI",
     tags=["auth"],
-    responses={401: {"description": "The access token is not valid or not the caller's"}, 503: COMMON_RESPONSES[503]},
+    responses={
+        403: {"description": "The access token is another account's"},
+        422: {"description": "The access token is not valid"},
+        503: COMMON_RESPONSES[503],
+    },
 )
 def start_totp(body: TotpStartRequest) -> TotpStartResponse:
     setup = accounts.start_totp(caller(router).username, body.access_token, wiring.identity())
@@ -117,8 +121,8 @@ def start_totp(body: TotpStartRequest) -> TotpStartResponse:
     summary="Turn on TOTP sign-in with a code from the authenticator app",
     tags=["auth"],
     responses={
-        401: {"description": "The access token is not valid or not the caller's"},
-        422: {"description": "The code does not match"},
+        403: {"description": "The access token is another account's"},
+        422: {"description": "The code does not match, or the access token is not valid"},
         503: COMMON_RESPONSES[503],
     },
 )

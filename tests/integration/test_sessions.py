@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from cryptography.hazmat.primitives.hashes import SHA1
-from cryptography.hazmat.primitives.twofactor.totp import TOTP
 
 from aperture.adapters.aws import client
 from aperture.adapters.cognito import REFRESH_TOKEN_PREFIX
 from aperture.settings import get_settings
 from local.seeding import Account
-from tests.support import PASSWORD, Api
+from tests.support import PASSWORD, Api, totp_code
 
 
 def _sign_in(api: Api, account: Account) -> dict[str, Any]:
@@ -27,13 +24,6 @@ def _sign_in(api: Api, account: Account) -> dict[str, Any]:
 
 def _bearer(id_token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {id_token}"}
-
-
-def _code(secret: str) -> str:
-    """What an authenticator app shows now for the secret (RFC 6238: SHA-1, 6 digits, 30 s)."""
-    key = base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
-    totp = TOTP(key, 6, SHA1(), 30, enforce_key_length=False)
-    return totp.generate(int(time.time())).decode()
 
 
 def test_signing_out_makes_every_refresh_token_of_the_account_401(api: Api) -> None:
@@ -148,7 +138,7 @@ def _enable_totp(api: Api, account: Account) -> str:
     assert started.json["otpauth_uri"].startswith("otpauth://totp/Aperture%3A")
     assert f"secret={secret}" in started.json["otpauth_uri"]
     verified = api.call(
-        "POST", "/me/mfa/totp/verify", account, json={"access_token": tokens["access_token"], "code": _code(secret)}
+        "POST", "/me/mfa/totp/verify", account, json={"access_token": tokens["access_token"], "code": totp_code(secret)}
     )
     assert verified.status_code == 200, verified.get_data(as_text=True)
     assert verified.json == {"mfa_enabled": True}
@@ -169,7 +159,7 @@ def test_with_totp_on_sign_in_asks_for_the_code_and_then_gives_tokens(api: Api) 
     answered = api.call(
         "POST",
         "/auth/token/totp",
-        json={"username": account.username, "session": session, "code": _code(secret)},
+        json={"username": account.username, "session": session, "code": totp_code(secret)},
     )
     assert answered.status_code == 200, answered.get_data(as_text=True)
     assert api.call("GET", "/me", headers=_bearer(answered.json["id_token"])).json["user_id"] == account.user_id
@@ -180,7 +170,7 @@ def test_with_totp_on_sign_in_asks_for_the_code_and_then_gives_tokens(api: Api) 
 def test_a_wrong_totp_code_is_refused_at_sign_in_and_at_set_up(api: Api) -> None:
     account = api.sign_up("wrongcode")
     secret = _enable_totp(api, account)
-    wrong = "000000" if _code(secret) != "000000" else "111111"
+    wrong = "000000" if totp_code(secret) != "000000" else "111111"
     session = api.call("POST", "/auth/token", json={"username": account.username, "password": PASSWORD}).json["error"][
         "session"
     ]
@@ -206,15 +196,26 @@ def test_totp_set_up_refuses_someone_elses_access_token(api: Api) -> None:
         "POST", "/me/mfa/totp/verify", mallory, json={"access_token": alices["access_token"], "code": "123456"}
     )
     # Then both are refused, and Alice still signs in with her password alone
-    assert started.status_code == 401 and verified.status_code == 401
+    assert started.status_code == 403 and verified.status_code == 403
     assert "id_token" in _sign_in(api, alice)
+
+
+def test_totp_set_up_with_a_revoked_access_token_is_422(api: Api) -> None:
+    # Given an access token from before a sign-out (Cognito revokes access tokens with the refresh tokens)
+    account = api.sign_up("revokedat")
+    tokens = _sign_in(api, account)
+    assert api.call("POST", "/auth/signout", account).status_code == 204
+    # When it is sent to start an authenticator, it is a bad field, not a bad session
+    started = api.call("POST", "/me/mfa/totp", account, json={"access_token": tokens["access_token"]})
+    assert started.status_code == 422
+    assert "access token" in started.json["error"]["message"]
 
 
 def test_a_wrong_code_does_not_turn_totp_on(api: Api) -> None:
     account = api.sign_up("notyet")
     tokens = _sign_in(api, account)
     secret = api.call("POST", "/me/mfa/totp", account, json={"access_token": tokens["access_token"]}).json["secret"]
-    wrong = "000000" if _code(secret) != "000000" else "111111"
+    wrong = "000000" if totp_code(secret) != "000000" else "111111"
     refused = api.call(
         "POST", "/me/mfa/totp/verify", account, json={"access_token": tokens["access_token"], "code": wrong}
     )

@@ -15,7 +15,13 @@ from urllib.parse import quote
 import jwt
 from botocore.exceptions import ClientError
 
-from aperture.errors import InvalidInputError, MfaRequiredError, UnauthorizedError, UsernameTakenError
+from aperture.errors import (
+    ForbiddenError,
+    InvalidInputError,
+    MfaRequiredError,
+    UnauthorizedError,
+    UsernameTakenError,
+)
 
 USER_ID_CLAIM = "custom:user_id"
 # The API's refresh token: this prefix, then base64url of {"u": Cognito username, "r": Cognito's refresh token}.
@@ -211,14 +217,16 @@ class IdentityProvider:
 
     def _access_token_of(self, username: str, access_token: str) -> None:
         """The access token must be the signed-in user's own: TOTP calls act on whoever the token names."""
+        # A refused access token is a bad field (422), not a bad session: the IdToken in the header is fine, and a
+        # 401 would send clients to sign in again for what refreshing their tokens mends.
         try:
             owner = self._cognito.get_user(AccessToken=access_token)["Username"]
         except ClientError as error:
             if error.response["Error"]["Code"] in {"NotAuthorizedException", "UserNotFoundException"}:
-                raise UnauthorizedError("the access token is not valid; sign in again") from error
+                raise InvalidInputError("the access token is not valid; refresh your tokens and try again") from error
             raise
         if owner.lower() != username.lower():
-            raise UnauthorizedError("the access token belongs to another account")
+            raise ForbiddenError("the access token belongs to another account")
 
     def start_totp(self, username: str, access_token: str) -> TotpSetup:
         self._access_token_of(username, access_token)
