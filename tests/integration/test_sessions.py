@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from aperture import wiring
 from aperture.adapters.aws import client
 from aperture.adapters.cognito import REFRESH_TOKEN_PREFIX
 from aperture.settings import get_settings
 from local.seeding import Account
+from tests.faults import Broken, FailAfter, InjectedFaultError
 from tests.support import PASSWORD, Api, totp_code
 
 
@@ -223,3 +225,27 @@ def test_a_wrong_code_does_not_turn_totp_on(api: Api) -> None:
     assert refused.json["error"]["code"] == "invalid_input"
     # And sign-in still needs only the password
     assert "id_token" in _sign_in(api, account)
+
+
+@pytest.mark.parametrize("fault", ["before", "after"])
+def test_a_sign_out_that_fails_part_way_signs_out_once_retried(
+    api: Api, monkeypatch: pytest.MonkeyPatch, fault: str
+) -> None:
+    # Given someone signed in, and Cognito failing the global sign-out before (down) or after (lost answer) its work
+    account = api.sign_up("faulted")
+    tokens = _sign_in(api, account)
+    identity = wiring.identity()
+    cognito = identity._cognito
+    wrapped = (
+        Broken(cognito, "admin_user_global_sign_out", InjectedFaultError("cognito is down"))
+        if fault == "before"
+        else FailAfter(cognito, "admin_user_global_sign_out")
+    )
+    monkeypatch.setattr(identity, "_cognito", wrapped)
+    # When the sign-out fails (a 500 on AWS), and the client retries it
+    with pytest.raises(InjectedFaultError):
+        api.call("POST", "/auth/signout", account)
+    retried = api.call("POST", "/auth/signout", account)
+    # Then the retry answers 204 and the refresh token is refused: nothing half-done is left
+    assert retried.status_code == 204
+    assert api.call("POST", "/auth/refresh", json={"refresh_token": tokens["refresh_token"]}).status_code == 401
