@@ -249,3 +249,24 @@ def test_a_sign_out_that_fails_part_way_signs_out_once_retried(
     # Then the retry answers 204 and the refresh token is refused: nothing half-done is left
     assert retried.status_code == 204
     assert api.call("POST", "/auth/refresh", json={"refresh_token": tokens["refresh_token"]}).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        ("/auth/token/totp", {"session": "s" * 30, "code": "123456"}, 401),  # a session Cognito never opened
+        ("/auth/token/totp", {"session": "short", "code": "123456"}, 422),
+        ("/me/mfa/totp", {"access_token": "not-a-token"}, 422),
+        ("/me/mfa/totp", {"access_token": "spaces are not allowed"}, 422),
+        ("/me/mfa/totp/verify", {"access_token": "x.y.z", "code": "123456"}, 422),
+    ],
+)
+def test_bad_sessions_and_access_tokens_are_4xx_in_the_error_shape(
+    api: Api, path: str, body: dict[str, str], status: int
+) -> None:
+    account = api.sign_up("badinput")
+    if path == "/auth/token/totp":
+        body = {"username": account.username, **body}
+    response = api.call("POST", path, account, json=body)
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.json["error"]["code"] and response.json["error"]["message"]

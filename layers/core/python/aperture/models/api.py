@@ -83,13 +83,13 @@ class TotpAnswerRequest(_Request):
     """The second step of signing in to an account with TOTP: the session from the 401 `mfa_required`."""
 
     username: Annotated[str, StringConstraints(min_length=1, max_length=128)]
-    session: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+    session: Annotated[str, StringConstraints(min_length=20, max_length=4096)]  # Cognito's own bounds
     code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 
 
 class TotpStartRequest(_Request):
     # Cognito ties an authenticator to the access token's user; the API checks it is the caller's own.
-    access_token: Annotated[str, StringConstraints(min_length=1, max_length=8192)]
+    access_token: Annotated[str, StringConstraints(min_length=1, max_length=8192, pattern=r"^[A-Za-z0-9\-_=.]+$")]
 
 
 class TotpStartResponse(_Model):
@@ -98,7 +98,7 @@ class TotpStartResponse(_Model):
 
 
 class TotpVerifyRequest(_Request):
-    access_token: Annotated[str, StringConstraints(min_length=1, max_length=8192)]
+    access_token: Annotated[str, StringConstraints(min_length=1, max_length=8192, pattern=r"^[A-Za-z0-9\-_=.]+$")]
     code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 
 
