@@ -12,6 +12,7 @@ def start_moto() -> tuple[Any, str]:
 
     _cognito_refuses_unknown_refresh_tokens()
     _cognito_checks_client_flows_and_secrets()
+    _cognito_checks_temporary_passwords()
     # moto accepts any TOTP code unless told to check it (against the one secret it hands every user).
     os.environ["MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP"] = "true"
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -86,3 +87,28 @@ def _cognito_checks_client_flows_and_secrets() -> None:
     initiate_auth.corrected = True  # type: ignore[attr-defined]
     CognitoIdpBackend.initiate_auth = initiate_auth  # type: ignore[method-assign]
     CognitoIdpBackend.admin_initiate_auth = admin_initiate_auth  # type: ignore[method-assign]
+
+
+def _cognito_checks_temporary_passwords() -> None:
+    """Cognito refuses AdminCreateUser with a TemporaryPassword outside the pool's policy (InvalidPasswordException),
+    before the user exists; moto creates the user, which would leave a weak sign-up holding its username."""
+    from moto.cognitoidp.models import CognitoIdpBackend, CognitoIdpUser
+
+    original = CognitoIdpBackend.admin_create_user
+    if getattr(original, "corrected", False):
+        return
+
+    def admin_create_user(
+        self: CognitoIdpBackend,
+        user_pool_id: str,
+        username: str,
+        message_action: str,
+        temporary_password: str,
+        attributes: list[dict[str, str]],
+    ) -> CognitoIdpUser:
+        if temporary_password:
+            self._validate_password(user_pool_id, temporary_password)
+        return original(self, user_pool_id, username, message_action, temporary_password, attributes)
+
+    admin_create_user.corrected = True  # type: ignore[attr-defined]
+    CognitoIdpBackend.admin_create_user = admin_create_user  # type: ignore[method-assign]

@@ -63,15 +63,11 @@ USER_POOL_WRITE = (
     "cognito-idp:AdminInitiateAuth",
     "cognito-idp:AdminSetUserPassword",
 )
-# "user_pool:sign_up": create the user with its password, and delete it again when its profile cannot be written
-# (the only way to free the username for the person's retry; nothing else in the auth function deletes users).
-USER_POOL_SIGN_UP = (
-    "cognito-idp:AdminCreateUser",
-    "cognito-idp:AdminDeleteUser",
-    "cognito-idp:AdminSetUserPassword",
-)
-# "user_pool:sessions": sign in (a password, then a TOTP answer), refresh, and sign out everywhere; reading is the
-# confidential client's secret, fetched at run time (DescribeUserPoolClient) so that it is never in the environment.
+# "user_pool:sign_up": create the user (its password is set by answering NEW_PASSWORD_REQUIRED, a sessions call that
+# needs the password; a half-made sign-up is resumed, never deleted). No AdminSetUserPassword or AdminDeleteUser.
+USER_POOL_SIGN_UP = ("cognito-idp:AdminCreateUser",)
+# "user_pool:sessions": sign in (a password, then a TOTP or new-password answer), refresh, and sign out everywhere;
+# reading is the confidential client's secret, fetched at run time (DescribeUserPoolClient), never in the environment.
 USER_POOL_SESSIONS_READ = ("cognito-idp:DescribeUserPoolClient",)
 USER_POOL_SESSIONS_WRITE = (
     "cognito-idp:AdminInitiateAuth",

@@ -290,15 +290,13 @@ def test_cognito_admin_actions_only_with_a_user_pool_grant(
 def test_the_auth_function_holds_exactly_the_cognito_actions_it_calls(
     synthesized: Synthesized, service_template: dict[str, Any]
 ) -> None:
-    # The public, unauthenticated function: no AdminGetUser, AdminDisableUser or anything else over the pool;
-    # AdminDeleteUser only for undoing its own half-made sign-up (erasing accounts is the erasure worker's).
+    # The public, unauthenticated function: it cannot set anyone's password, delete, read or disable any user (a
+    # moderator included); erasing accounts is the erasure worker's.
     actions = _actions(_statements(synthesized, service_template, "auth"), "cognito-idp:")
     assert actions == {
         "cognito-idp:AdminCreateUser",
-        "cognito-idp:AdminDeleteUser",
         "cognito-idp:AdminInitiateAuth",
         "cognito-idp:AdminRespondToAuthChallenge",
-        "cognito-idp:AdminSetUserPassword",
         "cognito-idp:AdminUserGlobalSignOut",
         "cognito-idp:DescribeUserPoolClient",
     }

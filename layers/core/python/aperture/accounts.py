@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from aperture.adapters.cognito import IdentityProvider, Tokens, TotpSetup
 from aperture.adapters.dynamo.users import UserRepository
+from aperture.errors import ConflictError, UsernameTakenError
 from aperture.models.api import SignupRequest, SignupResponse, TokenRequest, TotpAnswerRequest
 from aperture.models.events import UserChanged
 from aperture.models.records import User
@@ -19,18 +20,22 @@ def sign_up(
     now_ms: Callable[[], int],
 ) -> SignupResponse:
     user_id = new_id()
-    # Cognito owns username uniqueness, so it goes first; the profile follows, or the user is undone.
-    identity.create_user(request.username, request.password, request.email, user_id)
+    # Cognito owns username uniqueness, so it goes first. A sign-up that stopped after it (before the profile) is
+    # resumed by a retry with the same username and password; anyone else finds the username taken. Nothing is
+    # deleted on failure, so the public auth function needs no AdminDeleteUser.
     try:
-        user = User(user_id=user_id, username=request.username, created_at=now_ms())
-        # With its event, so search indexes the account if and only if the profile was written
-        event = UserChanged(
-            event_id=f"{user_id}:signed_up", occurred_at=user.created_at, user_id=user_id, username=user.username
-        )
+        identity.create_user(request.username, request.password, request.email, user_id)
+    except UsernameTakenError:
+        user_id = identity.resume_sign_up(request.username, request.password)
+    user = User(user_id=user_id, username=request.username, created_at=now_ms())
+    # With its event, so search indexes the account if and only if the profile was written
+    event = UserChanged(
+        event_id=f"{user_id}:signed_up", occurred_at=user.created_at, user_id=user_id, username=user.username
+    )
+    try:
         users.create(user, request.email, event)
-    except Exception:
-        identity.delete_user(request.username)
-        raise
+    except ConflictError as error:  # the profile exists: an account in use, whose owner signed up again
+        raise UsernameTakenError(f"the username {request.username!r} is taken") from error
     return SignupResponse(user_id=str(user_id), username=request.username)
 
 

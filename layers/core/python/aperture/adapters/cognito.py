@@ -101,10 +101,14 @@ class IdentityProvider:
         return secret_hash(self._client_secret(), self._client_id, username)
 
     def create_user(self, username: str, password: str, email: str, user_id: int) -> None:
+        """A confirmed user with this password. The password is first the temporary one (Cognito checks it against
+        the pool's policy before the user exists), then made permanent by answering the NEW_PASSWORD_REQUIRED
+        challenge with it: no AdminSetUserPassword, which could set anyone's password."""
         try:
             self._cognito.admin_create_user(
                 UserPoolId=self._pool,
                 Username=username,
+                TemporaryPassword=password,
                 UserAttributes=[
                     {"Name": "email", "Value": email},
                     {"Name": USER_ID_CLAIM, "Value": str(user_id)},
@@ -112,20 +116,59 @@ class IdentityProvider:
                 MessageAction="SUPPRESS",
             )
         except ClientError as error:
-            if error.response["Error"]["Code"] == "UsernameExistsException":
+            code = error.response["Error"]["Code"]
+            if code == "UsernameExistsException":
                 raise UsernameTakenError(f"the username {username!r} is taken") from error
-            raise
-        try:
-            self._cognito.admin_set_user_password(
-                UserPoolId=self._pool, Username=username, Password=password, Permanent=True
-            )
-        except ClientError as error:
-            self.delete_user(username)
-            if error.response["Error"]["Code"] == "InvalidPasswordException":
+            if code == "InvalidPasswordException":
                 raise InvalidInputError(error.response["Error"]["Message"]) from error
             raise
+        self._confirm(username, password)
+
+    def resume_sign_up(self, username: str, password: str) -> int:
+        """The user id of the Cognito user an earlier sign-up of `username` left without a profile, for the person
+        who knows its password (so a retry with the same username and password resumes it); UsernameTakenError for
+        anyone else. Whether it has a profile already is the profile write's to find out."""
+        try:
+            return self._confirm(username, password)
+        except ClientError as error:
+            if error.response["Error"]["Code"] in {"NotAuthorizedException", "UserNotFoundException"}:
+                raise UsernameTakenError(f"the username {username!r} is taken") from error
+            raise
+
+    def _confirm(self, username: str, password: str) -> int:
+        """Signs in with the password (answering NEW_PASSWORD_REQUIRED with the same password, which makes it
+        permanent); the user's id, from the IdToken."""
+        result = self._cognito.admin_initiate_auth(
+            UserPoolId=self._pool,
+            ClientId=self._client_id,
+            AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": username, "PASSWORD": password, "SECRET_HASH": self._hash(username)},
+        )
+        if result.get("ChallengeName") == "NEW_PASSWORD_REQUIRED":
+            try:
+                result = self._cognito.admin_respond_to_auth_challenge(
+                    UserPoolId=self._pool,
+                    ClientId=self._client_id,
+                    ChallengeName="NEW_PASSWORD_REQUIRED",
+                    Session=result["Session"],
+                    ChallengeResponses={
+                        "USERNAME": username,
+                        "NEW_PASSWORD": password,
+                        "SECRET_HASH": self._hash(username),
+                    },
+                )
+            except ClientError as error:
+                if error.response["Error"]["Code"] == "InvalidPasswordException":
+                    raise InvalidInputError(error.response["Error"]["Message"]) from error
+                raise
+        if "AuthenticationResult" not in result:
+            # A second factor: an account someone already uses, never a sign-up left half-made
+            raise UsernameTakenError(f"the username {username!r} is taken")
+        claims = jwt.decode(result["AuthenticationResult"]["IdToken"], options={"verify_signature": False})
+        return int(claims[USER_ID_CLAIM])
 
     def delete_user(self, username: str) -> None:
+        """For the erasure worker (its own grant): the auth function never deletes users."""
         self._cognito.admin_delete_user(UserPoolId=self._pool, Username=username)
 
     def _signed_in(self, result: dict[str, Any]) -> Tokens:
