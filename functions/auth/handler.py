@@ -69,7 +69,11 @@ def token(body: TokenRequest) -> TokenResponse:
     "/auth/token/totp",
     summary="Finish signing in with the authenticator app's code",
     tags=["auth"],
-    responses={401: {"description": "Wrong code, or the session expired"}, 503: COMMON_RESPONSES[503]},
+    responses={
+        401: {"description": "Wrong code, or the session expired"},
+        422: COMMON_RESPONSES[422],
+        503: COMMON_RESPONSES[503],
+    },
 )
 def token_totp(body: TotpAnswerRequest) -> TokenResponse:
     return _token_response(accounts.answer_totp(body, wiring.identity()))
@@ -94,7 +98,7 @@ def refresh(body: RefreshRequest) -> RefreshResponse:
     summary="Sign out everywhere: the caller's refresh tokens stop working",
     tags=["auth"],
     status_code=204,
-    responses={204: {"description": "Signed out (also when already signed out)"}, 503: COMMON_RESPONSES[503]},
+    responses={204: {"description": "Signed out (also when already signed out)"}, **COMMON_RESPONSES},
 )
 def sign_out() -> Response[str]:
     accounts.sign_out(caller(router).username, wiring.identity())
@@ -106,9 +110,9 @@ def sign_out() -> Response[str]:
     summary="Start adding an authenticator app: its secret and otpauth URI",
     tags=["auth"],
     responses={
+        **COMMON_RESPONSES,
         403: {"description": "The access token is another account's"},
         422: {"description": "The access token is not valid"},
-        503: COMMON_RESPONSES[503],
     },
 )
 def start_totp(body: TotpStartRequest) -> TotpStartResponse:
@@ -121,9 +125,9 @@ def start_totp(body: TotpStartRequest) -> TotpStartResponse:
     summary="Turn on TOTP sign-in with a code from the authenticator app",
     tags=["auth"],
     responses={
+        **COMMON_RESPONSES,
         403: {"description": "The access token is another account's"},
         422: {"description": "The code does not match, or the access token is not valid"},
-        503: COMMON_RESPONSES[503],
     },
 )
 def verify_totp(body: TotpVerifyRequest) -> TotpVerifyResponse:
