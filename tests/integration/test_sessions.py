@@ -125,13 +125,6 @@ def test_the_app_client_is_confidential_and_refuses_direct_password_sign_in(api:
     assert unhashed.value.response["Error"]["Code"] == "NotAuthorizedException"
 
 
-def test_the_client_secret_is_not_in_the_auth_functions_environment() -> None:
-    from aperture.resources import FUNCTIONS
-
-    auth = next(f for f in FUNCTIONS if f.name == "auth")
-    assert not any("secret" in key.lower() for key in auth.extra)
-
-
 def _enable_totp(api: Api, account: Account) -> str:
     tokens = _sign_in(api, account)
     started = api.call("POST", "/me/mfa/totp", account, json={"access_token": tokens["access_token"]})
