@@ -55,13 +55,13 @@ OBJECT_READ = ("s3:GetObject",)
 # so is deleting (a deleted post's or an expired story's renditions; DeleteObjects is authorized per key by it).
 OBJECT_WRITE = ("s3:DeleteObject", "s3:PutObject", "s3:PutObjectTagging")
 # The calls aperture.adapters.cognito makes; the pool's other admin actions stay out of reach. A bare "user_pool"
-# grant is the whole account's admin set; the auth function holds two narrower ones, by purpose:
+# grant is the whole account's (reading it, signing in as it, deleting it: what erasing an account needs; nothing
+# sets a password any more); the auth function holds two narrower ones, by purpose:
 USER_POOL_READ = ("cognito-idp:AdminGetUser",)
 USER_POOL_WRITE = (
     "cognito-idp:AdminCreateUser",
     "cognito-idp:AdminDeleteUser",
     "cognito-idp:AdminInitiateAuth",
-    "cognito-idp:AdminSetUserPassword",
 )
 # "user_pool:sign_up": create the user (its password is set by answering NEW_PASSWORD_REQUIRED, a sessions call that
 # needs the password; a half-made sign-up is resumed, never deleted). No AdminSetUserPassword or AdminDeleteUser.
