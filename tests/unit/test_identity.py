@@ -13,7 +13,7 @@ import pytest
 from botocore.stub import Stubber
 
 from aperture.adapters.cognito import IdentityProvider, secret_hash, unwrap_refresh_token, wrap_refresh_token
-from aperture.errors import MfaRequiredError, UnauthorizedError
+from aperture.errors import MfaRequiredError, UnauthorizedError, UsernameTakenError
 
 SECRET = "the-client-secret-of-the-app-client"
 DESCRIBED = {"UserPoolClient": {"ClientId": "client", "UserPoolId": "us-east-1_pool", "ClientSecret": SECRET}}
@@ -123,3 +123,50 @@ def test_signing_out_a_user_who_is_gone_is_done(cognito: tuple[IdentityProvider,
         "admin_user_global_sign_out", service_error_code="UserNotFoundException", http_status_code=400
     )
     identity.sign_out("erased")
+
+
+def test_sign_up_makes_the_password_permanent_by_answering_the_challenge_with_its_hash(
+    cognito: tuple[IdentityProvider, Stubber],
+) -> None:
+    # moto checks no SECRET_HASH on NEW_PASSWORD_REQUIRED; Cognito does, so the request itself is checked here
+    identity, stubber = cognito
+    stubber.add_response(
+        "admin_create_user",
+        {"User": {"Username": "alice"}},
+        {
+            "UserPoolId": "us-east-1_pool",
+            "Username": "alice",
+            "TemporaryPassword": "Pass-word-1",
+            "UserAttributes": [{"Name": "email", "Value": "a@example.com"}, {"Name": "custom:user_id", "Value": "7"}],
+            "MessageAction": "SUPPRESS",
+        },
+    )
+    stubber.add_response("describe_user_pool_client", DESCRIBED)
+    stubber.add_response(
+        "admin_initiate_auth",
+        {"ChallengeName": "NEW_PASSWORD_REQUIRED", "Session": "s" * 20, "ChallengeParameters": {}},
+    )
+    id_token = jwt.encode({"cognito:username": "alice", "custom:user_id": "7"}, "k" * 32, algorithm="HS256")
+    result = {"IdToken": id_token, "AccessToken": "a", "RefreshToken": "r", "ExpiresIn": 3600, "TokenType": "Bearer"}
+    stubber.add_response(
+        "admin_respond_to_auth_challenge",
+        {"AuthenticationResult": result},
+        {
+            "UserPoolId": "us-east-1_pool",
+            "ClientId": "client",
+            "ChallengeName": "NEW_PASSWORD_REQUIRED",
+            "Session": "s" * 20,
+            "ChallengeResponses": {"USERNAME": "alice", "NEW_PASSWORD": "Pass-word-1", "SECRET_HASH": _hash("alice")},
+        },
+    )
+    identity.create_user("alice", "Pass-word-1", "a@example.com", 7)
+
+
+def test_resuming_a_sign_up_with_another_password_finds_the_username_taken(
+    cognito: tuple[IdentityProvider, Stubber],
+) -> None:
+    identity, stubber = cognito
+    stubber.add_response("describe_user_pool_client", DESCRIBED)
+    stubber.add_client_error("admin_initiate_auth", service_error_code="NotAuthorizedException", http_status_code=400)
+    with pytest.raises(UsernameTakenError):
+        identity.resume_sign_up("alice", "not-theirs")
