@@ -29,7 +29,8 @@ def openapi_document() -> dict[str, object]:
             version=VERSION,
             summary="Posts, feed, follows and uploads of the Aperture photo platform",
             description=(
-                "Every route but sign-up, sign-in, token refresh and health needs `Authorization: Bearer <IdToken>`. "
+                "Every route but sign-up, sign-in (and its TOTP step), token refresh and health needs "
+                "`Authorization: Bearer <IdToken>`. "
                 "The token is checked before anything else: without a valid one the answer is 401, whatever the "
                 "request holds. Then the body is validated (400 not JSON, 415 not application/json, 422 not the "
                 'contract\'s shape: no coercion, so `true`, `"5"` or `5.0` is not an integer). Errors are '

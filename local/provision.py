@@ -126,12 +126,13 @@ def provision(settings: Settings) -> Provisioned:
     client_id = cognito.create_user_pool_client(
         UserPoolId=pool_id,
         ClientName="aperture-clients",
-        ExplicitAuthFlows=[
-            "ALLOW_ADMIN_USER_PASSWORD_AUTH",
-            "ALLOW_USER_PASSWORD_AUTH",
-            "ALLOW_REFRESH_TOKEN_AUTH",
-        ],
+        # As the stateful stack declares it: confidential, and password sign-in only through the auth function.
+        GenerateSecret=True,
+        ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     )["UserPoolClient"]["ClientId"]
+    cognito.set_user_pool_mfa_config(
+        UserPoolId=pool_id, SoftwareTokenMfaConfiguration={"Enabled": True}, MfaConfiguration="OPTIONAL"
+    )
     cognito.create_group(GroupName=settings.moderator_group, UserPoolId=pool_id, Description="Moderators")
 
     # SNS platform applications stand in for the APNs and FCM ones a deployment is given.

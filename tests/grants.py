@@ -22,6 +22,8 @@ violations: list[str] = []
 
 # Calls that only happen locally: the queue's URL is looked up by name (on AWS it comes in the environment).
 LOCAL_ONLY = {("sqs", "GetQueueUrl")}
+# Cognito calls authorized by the user's own access token (sent with them), which IAM plays no part in.
+COGNITO_TOKEN_CALLS = {"AssociateSoftwareToken", "GetUser", "SetUserMFAPreference", "VerifySoftwareToken"}
 TRANSACT_ACTIONS = {
     "Put": "PutItem",
     "Update": "UpdateItem",
@@ -75,6 +77,8 @@ def _needs(service: str, operation: str, params: dict[str, Any]) -> Iterator[tup
         for touched in keys:
             yield "bucket", touched, aliases.get(operation, f"s3:{operation}")
     elif service == "cognito-idp":
+        if operation in COGNITO_TOKEN_CALLS:
+            return  # authorized by the user's access token, not by IAM
         yield "user_pool", "", f"cognito-idp:{operation}"
     elif service == "sns":
         yield "sns:push", "", f"sns:{operation}"
@@ -104,9 +108,15 @@ def _allowed(declaration: Function, resource: str, key: str, action: str) -> boo
         if kind == "bucket":
             if not (grant.resource.startswith("bucket:") and key.startswith(grant.resource.removeprefix("bucket:"))):
                 continue
+        elif kind == "user_pool":
+            if grant.resource.partition(":")[0] != "user_pool":
+                continue
         elif grant.resource != resource:
             continue
-        read, write = _ACTIONS[kind]
+        if kind == "user_pool":
+            read, write = iam.USER_POOL_ACTIONS[grant.resource.partition(":")[2]]
+        else:
+            read, write = _ACTIONS[kind]
         granted = {"read": read, "write": write, "read_write": (*read, *write)}[grant.access]
         granted = (*granted, *iam.TABLE_SCAN) if grant.scan else granted
         if action in granted:

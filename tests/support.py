@@ -322,3 +322,19 @@ def emulated_distribution() -> str:
     }
     distribution: str = client("cloudfront").create_distribution(DistributionConfig=config)["Distribution"]["Id"]
     return distribution
+
+
+def totp_code(secret: str) -> str:
+    """What an authenticator app shows now for a TOTP secret (RFC 6238: SHA-1, 6 digits, 30 s steps).
+
+    moto checks a code against the current step only, so a code read in a step's last two seconds could be checked
+    in the next one; this waits for the step to turn first (a wait on the clock's state, at most two seconds)."""
+    import base64
+
+    from cryptography.hazmat.primitives.hashes import SHA1
+    from cryptography.hazmat.primitives.twofactor.totp import TOTP
+
+    while 30 - time.time() % 30 < 2:
+        time.sleep(0.05)
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
+    return TOTP(key, 6, SHA1(), 30, enforce_key_length=False).generate(int(time.time())).decode()

@@ -1,12 +1,14 @@
-"""POST /auth/signup, /auth/token and /auth/refresh: accounts over Cognito."""
+"""POST /auth/signup, /auth/token(/totp), /auth/refresh, /auth/signout and /me/mfa/totp: accounts over Cognito."""
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import accounts, wiring
-from aperture.api import COMMON_RESPONSES, make_resolver
+from aperture.adapters.cognito import Tokens
+from aperture.api import COMMON_RESPONSES, caller, make_resolver
 from aperture.clock import now_ms
 from aperture.ids import new_id
 from aperture.models.api import (
@@ -16,10 +18,24 @@ from aperture.models.api import (
     SignupResponse,
     TokenRequest,
     TokenResponse,
+    TotpAnswerRequest,
+    TotpStartRequest,
+    TotpStartResponse,
+    TotpVerifyRequest,
+    TotpVerifyResponse,
 )
 from aperture.observability import logger
 
 router = Router()
+
+
+def _token_response(tokens: Tokens) -> TokenResponse:
+    return TokenResponse(
+        id_token=tokens.id_token,
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        expires_in=tokens.expires_in,
+    )
 
 
 @router.post(
@@ -37,16 +53,30 @@ def sign_up(body: SignupRequest) -> SignupResponse:
     "/auth/token",
     summary="Sign in and get tokens",
     tags=["auth"],
-    responses={401: {"description": "Wrong username or password"}, 503: COMMON_RESPONSES[503]},
+    responses={
+        401: {
+            "description": "Wrong username or password; or code mfa_required with a session: the account has TOTP, "
+            "answer at POST /auth/token/totp"
+        },
+        503: COMMON_RESPONSES[503],
+    },
 )
 def token(body: TokenRequest) -> TokenResponse:
-    tokens = accounts.sign_in(body, wiring.identity())
-    return TokenResponse(
-        id_token=tokens.id_token,
-        access_token=tokens.access_token,
-        refresh_token=tokens.refresh_token,
-        expires_in=tokens.expires_in,
-    )
+    return _token_response(accounts.sign_in(body, wiring.identity()))
+
+
+@router.post(
+    "/auth/token/totp",
+    summary="Finish signing in with the authenticator app's code",
+    tags=["auth"],
+    responses={
+        401: {"description": "Wrong code, or the session expired"},
+        422: COMMON_RESPONSES[422],
+        503: COMMON_RESPONSES[503],
+    },
+)
+def token_totp(body: TotpAnswerRequest) -> TokenResponse:
+    return _token_response(accounts.answer_totp(body, wiring.identity()))
 
 
 @router.post(
@@ -63,7 +93,49 @@ def refresh(body: RefreshRequest) -> RefreshResponse:
     return RefreshResponse(id_token=tokens.id_token, access_token=tokens.access_token, expires_in=tokens.expires_in)
 
 
-app = make_resolver(router)
+@router.post(
+    "/auth/signout",
+    summary="Sign out everywhere: the caller's refresh tokens stop working",
+    tags=["auth"],
+    status_code=204,
+    responses={204: {"description": "Signed out (also when already signed out)"}, **COMMON_RESPONSES},
+)
+def sign_out() -> Response[str]:
+    accounts.sign_out(caller(router).username, wiring.identity())
+    return Response(status_code=204, body="")
+
+
+@router.post(
+    "/me/mfa/totp",
+    summary="Start adding an authenticator app: its secret and otpauth URI",
+    tags=["auth"],
+    responses={
+        **COMMON_RESPONSES,
+        403: {"description": "The access token is another account's"},
+        422: {"description": "The access token is not valid"},
+    },
+)
+def start_totp(body: TotpStartRequest) -> TotpStartResponse:
+    setup = accounts.start_totp(caller(router).username, body.access_token, wiring.identity())
+    return TotpStartResponse(secret=setup.secret, otpauth_uri=setup.otpauth_uri)
+
+
+@router.post(
+    "/me/mfa/totp/verify",
+    summary="Turn on TOTP sign-in with a code from the authenticator app",
+    tags=["auth"],
+    responses={
+        **COMMON_RESPONSES,
+        403: {"description": "The access token is another account's"},
+        422: {"description": "The code does not match, or the access token is not valid"},
+    },
+)
+def verify_totp(body: TotpVerifyRequest) -> TotpVerifyResponse:
+    accounts.enable_totp(caller(router).username, body.access_token, body.code, wiring.identity())
+    return TotpVerifyResponse(mfa_enabled=True)
+
+
+app = make_resolver(router, standing=wiring.standing_from_table)
 
 
 @logger.inject_lambda_context

@@ -36,15 +36,17 @@ class Identity(Construct):
                 temp_password_validity=Duration.days(1),
             ),
             account_recovery=cognito.AccountRecovery.NONE,
-            mfa=cognito.Mfa.OFF,
+            # Optional TOTP: accounts turn it on at POST /me/mfa/totp/verify; SMS is not offered.
+            mfa=cognito.Mfa.OPTIONAL,
+            mfa_second_factor=cognito.MfaSecondFactor(sms=False, otp=True),
             deletion_protection=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
         acknowledge(
             self.user_pool,
             "AwsSolutions-COG2",
-            "MFA is not offered yet: sign-in is username and password through POST /auth/token, and a second "
-            "factor needs the challenge flow in the API first (tracked as a product decision, not an oversight).",
+            "MFA is optional, not required: each account may turn on TOTP (POST /me/mfa/totp/verify) and is then "
+            "asked for a code at sign-in; requiring it of every account is a product decision not taken.",
         )
         acknowledge(
             self.user_pool,
@@ -61,9 +63,11 @@ class Identity(Construct):
         )
         self.client = self.user_pool.add_client(
             "Clients",
-            # USER_PASSWORD_AUTH for apps, ADMIN_USER_PASSWORD_AUTH for the auth function; refresh is always on.
-            auth_flows=cognito.AuthFlow(user_password=True, admin_user_password=True),
-            generate_secret=False,
+            # Password sign-in only through the auth function (ADMIN_USER_PASSWORD_AUTH, behind the API's throttles);
+            # refresh is always on. The secret makes the client confidential: nobody without it (which only the
+            # auth function reads, at run time) can call InitiateAuth with this client id directly.
+            auth_flows=cognito.AuthFlow(admin_user_password=True),
+            generate_secret=True,
             # Tokens come from the API (InitiateAuth), never from the hosted UI, so no OAuth flows or callbacks.
             disable_o_auth=True,
             prevent_user_existence_errors=True,

@@ -54,14 +54,32 @@ OBJECT_READ = ("s3:GetObject",)
 # Tagging rewrites an object's tag set (processed uploads are tagged for the lifecycle rule), so it is a write;
 # so is deleting (a deleted post's or an expired story's renditions; DeleteObjects is authorized per key by it).
 OBJECT_WRITE = ("s3:DeleteObject", "s3:PutObject", "s3:PutObjectTagging")
-# The calls aperture.adapters.cognito makes; the pool's other admin actions stay out of reach.
+# The calls aperture.adapters.cognito makes; the pool's other admin actions stay out of reach. A bare "user_pool"
+# grant is the whole account's (reading it, signing in as it, deleting it: what erasing an account needs; nothing
+# sets a password any more); the auth function holds two narrower ones, by purpose:
 USER_POOL_READ = ("cognito-idp:AdminGetUser",)
 USER_POOL_WRITE = (
     "cognito-idp:AdminCreateUser",
     "cognito-idp:AdminDeleteUser",
     "cognito-idp:AdminInitiateAuth",
-    "cognito-idp:AdminSetUserPassword",
 )
+# "user_pool:sign_up": create the user (its password is set by answering NEW_PASSWORD_REQUIRED, a sessions call that
+# needs the password; a half-made sign-up is resumed, never deleted). No AdminSetUserPassword or AdminDeleteUser.
+USER_POOL_SIGN_UP = ("cognito-idp:AdminCreateUser",)
+# "user_pool:sessions": sign in (a password, then a TOTP or new-password answer), refresh, and sign out everywhere;
+# reading is the confidential client's secret, fetched at run time (DescribeUserPoolClient), never in the environment.
+USER_POOL_SESSIONS_READ = ("cognito-idp:DescribeUserPoolClient",)
+USER_POOL_SESSIONS_WRITE = (
+    "cognito-idp:AdminInitiateAuth",
+    "cognito-idp:AdminRespondToAuthChallenge",
+    "cognito-idp:AdminUserGlobalSignOut",
+)
+# (read, write) actions of each user-pool grant, by the name after "user_pool:" ("" for the bare grant).
+USER_POOL_ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "": (USER_POOL_READ, USER_POOL_WRITE),
+    "sign_up": ((), USER_POOL_SIGN_UP),
+    "sessions": (USER_POOL_SESSIONS_READ, USER_POOL_SESSIONS_WRITE),
+}
 # DetectModerationLabels takes the image bytes and has no resource type, so IAM can only say Resource "*".
 MODERATION_READ = ("rekognition:DetectModerationLabels",)
 # Mobile push through SNS platform applications (aperture's push adapter): registering a device token creates an
@@ -123,7 +141,7 @@ def _one_resource(kind: str, name: str, targets: GrantTargets) -> tuple[str, tup
     if kind == "queue":
         return targets.queues[name].queue_arn, QUEUE_READ, QUEUE_WRITE
     if kind == "user_pool":
-        return targets.user_pool.user_pool_arn, USER_POOL_READ, USER_POOL_WRITE
+        return targets.user_pool.user_pool_arn, *USER_POOL_ACTIONS[name]
     if kind == "cdn" and name == "images":
         return targets.cdn_distribution_arn, (), CDN_INVALIDATE
     return None

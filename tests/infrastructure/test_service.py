@@ -287,9 +287,34 @@ def test_cognito_admin_actions_only_with_a_user_pool_grant(
 ) -> None:
     actions = _actions(_statements(synthesized, service_template, declaration.name), "cognito-idp:")
     if _granted(declaration, "user_pool"):
-        assert "cognito-idp:AdminCreateUser" in actions
+        assert actions
     else:
         assert actions == set()
+
+
+def test_the_auth_function_holds_exactly_the_cognito_actions_it_calls(
+    synthesized: Synthesized, service_template: dict[str, Any]
+) -> None:
+    # The public, unauthenticated function: it cannot set anyone's password, delete, read or disable any user (a
+    # moderator included); erasing accounts is the erasure worker's.
+    actions = _actions(_statements(synthesized, service_template, "auth"), "cognito-idp:")
+    assert actions == {
+        "cognito-idp:AdminCreateUser",
+        "cognito-idp:AdminInitiateAuth",
+        "cognito-idp:AdminRespondToAuthChallenge",
+        "cognito-idp:AdminUserGlobalSignOut",
+        "cognito-idp:DescribeUserPoolClient",
+    }
+
+
+@pytest.mark.parametrize("declaration", FUNCTIONS, ids=lambda f: f.name)
+def test_no_function_is_handed_a_secret_in_its_environment(
+    synthesized: Synthesized, service_template: dict[str, Any], declaration: Function
+) -> None:
+    # The app client's secret in particular: the auth function reads it from Cognito at run time
+    variables = _function(synthesized, service_template, declaration.name)["Environment"]["Variables"]
+    assert not [name for name in variables if "SECRET" in name or "PASSWORD" in name]
+    assert "ClientSecret" not in json.dumps(variables)
 
 
 SEARCH_WRITES = {"es:ESHttpPut", "es:ESHttpDelete"}

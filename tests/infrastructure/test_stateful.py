@@ -331,16 +331,21 @@ def test_moderators_group_is_the_one_the_functions_check(stateful: Template) -> 
     )
 
 
-def test_user_pool_client_signs_in_by_password_without_a_secret(stateful: Template) -> None:
+def test_user_pool_client_is_confidential_and_allows_no_user_password_auth(stateful: Template) -> None:
+    # Password sign-in only through the auth function (behind the API's throttles), never straight to Cognito
     (client,) = stateful.find_resources("AWS::Cognito::UserPoolClient").values()
     properties = client["Properties"]
-    assert sorted(properties["ExplicitAuthFlows"]) == [
-        "ALLOW_ADMIN_USER_PASSWORD_AUTH",
-        "ALLOW_REFRESH_TOKEN_AUTH",
-        "ALLOW_USER_PASSWORD_AUTH",
-    ]
-    assert properties["GenerateSecret"] is False
+    assert sorted(properties["ExplicitAuthFlows"]) == ["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+    assert properties["GenerateSecret"] is True
+    assert properties["EnableTokenRevocation"] is True
     assert "AllowedOAuthFlows" not in properties
+
+
+def test_user_pool_offers_totp_and_no_sms(stateful: Template) -> None:
+    (pool,) = stateful.find_resources("AWS::Cognito::UserPool").values()
+    properties = pool["Properties"]
+    assert properties["MfaConfiguration"] == "OPTIONAL"
+    assert properties["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
 
 
 def _ingress_sources(template: dict[str, Any], group: str) -> set[tuple[str, int, int]]:

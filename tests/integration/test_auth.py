@@ -6,13 +6,16 @@ import gzip
 import json
 import time
 from importlib import resources
+from typing import Any
 
 import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from aperture import wiring
 from aperture.adapters.aws import client
 from aperture.settings import get_settings
+from tests.faults import Broken, FailAfter, InjectedFaultError
 from tests.support import PASSWORD, Api
 
 
@@ -174,3 +177,48 @@ def test_brackets_inside_strings_are_not_nesting(api: Api) -> None:
         "POST", "/auth/signup", json={"username": "brackets_ok", "password": password, "email": "b@example.com"}
     )
     assert created.status_code == 201, created.get_data(as_text=True)
+
+
+def _signup(api: Api, username: str, password: str = PASSWORD) -> Any:
+    body = {"username": username, "password": password, "email": f"{username}@example.com"}
+    return api.call("POST", "/auth/signup", json=body)
+
+
+def test_a_weak_password_is_refused_before_the_username_is_used(api: Api) -> None:
+    # When someone signs up with a password outside the pool's policy
+    weak = _signup(api, "weakling_1", "alllowercase")
+    # Then it is a 422 in Cognito's words, and the username is still free for a good password
+    assert weak.status_code == 422
+    assert "assword" in weak.json["error"]["message"]
+    assert _signup(api, "weakling_1").status_code == 201
+
+
+@pytest.mark.parametrize("fault", ["profile write", "cognito answer"])
+def test_a_sign_up_that_stops_half_way_is_resumed_by_its_retry_and_taken_for_anyone_else(
+    api: Api, monkeypatch: pytest.MonkeyPatch, fault: str
+) -> None:
+    # Given a sign-up that fails after Cognito has the user: its profile write fails, or Cognito's answer to the
+    # user's creation is lost (so the password was never made permanent)
+    username = f"halfway_{'p' if fault == 'profile write' else 'c'}"
+    if fault == "profile write":
+        users = wiring.users()
+        monkeypatch.setattr(wiring, "users", lambda: Broken(users, "create", InjectedFaultError("dynamodb is down")))
+    else:
+        identity = wiring.identity()
+        monkeypatch.setattr(identity, "_cognito", FailAfter(identity._cognito, "admin_create_user"))
+    with pytest.raises(InjectedFaultError):  # (a 500 on AWS)
+        _signup(api, username)
+    monkeypatch.undo()
+    # When someone else tries the username with another password, it is taken
+    other = _signup(api, username, PASSWORD + "x")
+    assert other.status_code == 409 and other.json["error"]["code"] == "username_taken"
+    # And when the person retries with their password, the sign-up completes and they can sign in
+    retried = _signup(api, username)
+    assert retried.status_code == 201, retried.get_data(as_text=True)
+    tokens = api.call("POST", "/auth/token", json={"username": username, "password": PASSWORD})
+    assert tokens.status_code == 200
+    me = api.call("GET", "/me", headers={"Authorization": f"Bearer {tokens.json['id_token']}"})
+    assert me.json["user_id"] == retried.json["user_id"] and me.json["username"] == username
+    # And a further sign-up with the same username and password is 409: the account is in use
+    again = _signup(api, username)
+    assert again.status_code == 409 and again.json["error"]["code"] == "username_taken"

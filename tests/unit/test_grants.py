@@ -69,3 +69,21 @@ def test_the_explore_index_is_used_only_under_a_search_grant() -> None:
         "explore_refresh: read on the explore k-NN index (search:explore) is not granted",
         "explore: write on the explore k-NN index (search:explore) is not granted",
     ]
+
+
+def test_the_auth_function_may_make_only_the_cognito_calls_its_named_grants_allow() -> None:
+    for allowed in ("AdminCreateUser", "AdminInitiateAuth", "AdminUserGlobalSignOut", "DescribeUserPoolClient"):
+        assert check("auth", "cognito-idp", allowed, {}) == []
+    # Setting a password, deleting, reading or disabling any user (a moderator included) is outside them
+    for refused in (
+        "AdminSetUserPassword",
+        "AdminDeleteUser",
+        "AdminGetUser",
+        "AdminDisableUser",
+        "AdminAddUserToGroup",
+    ):
+        assert check("auth", "cognito-idp", refused, {}) == [f"auth: cognito-idp:{refused} on user_pool is not granted"]
+    # Calls Cognito authorizes by the user's own access token need no IAM grant
+    assert check("auth", "cognito-idp", "VerifySoftwareToken", {}) == []
+    # A function without a user-pool grant may make none
+    assert check("feed", "cognito-idp", "AdminInitiateAuth", {}) != []

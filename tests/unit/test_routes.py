@@ -38,11 +38,13 @@ def test_no_function_serves_a_route_missing_from_the_table() -> None:
 
 
 def test_only_signup_signin_refresh_and_health_are_public() -> None:
-    # Refresh is public: the IdToken it replaces may have expired; the refresh token is the credential.
+    # Refresh is public: the IdToken it replaces may have expired; the refresh token is the credential. The TOTP
+    # answer is sign-in's second step (its session is the credential); sign-out needs a token like any other route.
     assert {r.route_key for r in ROUTES if not r.auth} == {
         "GET /health",
         "POST /auth/signup",
         "POST /auth/token",
+        "POST /auth/token/totp",
         "POST /auth/refresh",
     }
 

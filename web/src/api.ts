@@ -21,6 +21,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    // With code "mfa_required": the sign-in challenge to answer with the authenticator's code.
+    readonly session: string = "",
   ) {
     super(message);
   }
@@ -86,12 +88,17 @@ async function send(
     data = null;
   }
   if (!response.ok) {
-    const error = (data as { error?: { code?: string; message?: string } } | null)?.error;
+    const error = (data as { error?: { code?: string; message?: string; session?: string } } | null)?.error;
     const fallback =
       response.status >= 500
         ? "Something went wrong on Aperture's side. Try again in a moment."
         : `The request failed (${response.status}).`;
-    throw new ApiError(response.status, error?.code ?? `http_${response.status}`, error?.message ?? fallback);
+    throw new ApiError(
+      response.status,
+      error?.code ?? `http_${response.status}`,
+      error?.message ?? fallback,
+      error?.session ?? "",
+    );
   }
   return data;
 }
@@ -137,4 +144,25 @@ export function paged(path: string, cursor: string | null, limit: number, extra:
   const query = new URLSearchParams({ ...extra, limit: String(limit) });
   if (cursor) query.set("cursor", cursor);
   return `${path}?${query}`;
+}
+
+const NOT_EVERYWHERE =
+  "You are signed out on this device, but your other sessions could not be ended. Sign in and sign out again to " +
+  "end them.";
+
+async function revokeSessions(idToken: string | null): Promise<boolean> {
+  return send("POST", "/auth/signout", undefined, idToken).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Signs the person out everywhere: the API revokes every refresh token of the account (on all their devices), then
+ * this browser forgets its tokens whatever the answer, and the app shows sign-in (in every tab). */
+export async function signOutEverywhere(): Promise<void> {
+  const current = session.get();
+  let ended = !current || (await revokeSessions(current.idToken));
+  // An IdToken that has expired is refused: refresh once, then ask again.
+  if (!ended && (await refresh().catch(() => false))) ended = await revokeSessions(session.get()?.idToken ?? null);
+  signOut(ended ? "" : NOT_EVERYWHERE);
 }

@@ -5,6 +5,8 @@ import type { Tokens } from "./types";
 
 export interface Session {
   idToken: string;
+  // Cognito's access token: only for setting up an authenticator app (POST /me/mfa/totp), which Cognito ties to it.
+  accessToken?: string;
   refreshToken: string;
   expiresAt: number; // ms since the epoch
   userId: string;
@@ -37,6 +39,7 @@ export function fromTokens(tokens: Tokens, refreshToken?: string): Session {
   const claims = claimsOf(tokens.id_token);
   return {
     idToken: tokens.id_token,
+    accessToken: tokens.access_token,
     refreshToken: tokens.refresh_token || refreshToken || "",
     expiresAt: Date.now() + tokens.expires_in * 1000,
     userId: String(claims["custom:user_id"] ?? ""),

@@ -1,8 +1,8 @@
 // The main navigation: a side bar on desktop, a bar at the bottom on a phone; the unread badge on Notifications.
 import { useLocation } from "preact-iso";
 import { useEffect } from "preact/hooks";
-import { api } from "../api";
-import { session, signOut } from "../session";
+import { api, signOutEverywhere } from "../api";
+import { session } from "../session";
 import { openUpload, unread } from "../state";
 import { useStore } from "../store";
 import type { NotificationPage } from "../types";
@@ -95,7 +95,7 @@ export function Nav() {
       <button
         type="button"
         class="button secondary sign-out desktop-only"
-        onClick={() => signOut()}
+        onClick={() => void signOutEverywhere()}
       >
         Sign out
       </button>

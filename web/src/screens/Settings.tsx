@@ -1,9 +1,9 @@
-// Settings: display name, bio, region, highlights, a private account; and signing out.
+// Settings: display name, bio, region, highlights, a private account; two-step sign-in; and signing out.
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, api } from "../api";
+import { ApiError, api, signOutEverywhere } from "../api";
 import { ErrorNote, Loading } from "../components/Common";
 import { ExportData } from "../components/ExportData";
-import { signOut } from "../session";
+import { session } from "../session";
 import { useTitle } from "../title";
 import type { Profile } from "../types";
 
@@ -104,15 +104,107 @@ export function Settings() {
         </a>
       </section>
       <ExportData />
+      <TwoStepSignIn />
       <section class="account phone-only" aria-label="Account">
         <button
           type="button"
           class="button secondary wide"
-          onClick={() => signOut()}
+          onClick={() => void signOutEverywhere()}
         >
           Sign out
         </button>
       </section>
     </div>
+  );
+}
+
+interface TotpSetup {
+  secret: string;
+  otpauth_uri: string;
+}
+
+/** Adds an authenticator app: Cognito gives a secret (shown, and as an otpauth: link that phones open in the app),
+ * and a code from the app turns it on. From then on signing in asks for a code after the password. */
+function TwoStepSignIn() {
+  const [setup, setSetup] = useState<TotpSetup | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [enabled, setEnabled] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const attempt = async (work: () => Promise<void>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await work();
+    } catch (failure) {
+      setError(failure instanceof ApiError ? failure : new ApiError(0, "client", String(failure)));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const accessToken = () => {
+    const token = session.get()?.accessToken;
+    if (!token) throw new ApiError(0, "client", "Sign out and sign in again to set up an authenticator app.");
+    return token;
+  };
+  const start = () =>
+    attempt(async () => {
+      setEnabled(false);
+      setSetup(await api<TotpSetup>("POST", "/me/mfa/totp", { access_token: accessToken() }));
+    });
+  const verify = (event: Event) => {
+    event.preventDefault();
+    const code = String(new FormData(event.currentTarget as HTMLFormElement).get("code") ?? "").replace(/\s/g, "");
+    return attempt(async () => {
+      await api("POST", "/me/mfa/totp/verify", { access_token: accessToken(), code });
+      setSetup(null);
+      setEnabled(true);
+    });
+  };
+  return (
+    <section class="settings two-step" aria-labelledby="two-step-title">
+      <h2 id="two-step-title" class="section-title">
+        Two-step sign-in
+      </h2>
+      <p class="help">
+        Ask for a code from an authenticator app (such as 1Password, Google Authenticator or Aegis) after your password.
+      </p>
+      {enabled ? (
+        <p class="notice" role="status">
+          Two-step sign-in is on. Next time you sign in, Aperture asks for a code from your app.
+        </p>
+      ) : null}
+      {setup ? (
+        <form onSubmit={verify}>
+          <p>
+            Add this key to your authenticator app, or <a href={setup.otpauth_uri}>open it in the app</a> on this phone:
+          </p>
+          <p class="totp-secret" aria-label="Authenticator key">
+            <code>{setup.secret.match(/.{1,4}/g)?.join(" ") ?? setup.secret}</code>
+          </p>
+          <label class="field">
+            <span>Code from the app</span>
+            <input
+              name="code"
+              inputMode="numeric"
+              autocomplete="one-time-code"
+              pattern="[0-9 ]{6,7}"
+              maxLength={7}
+              required
+            />
+          </label>
+          <ErrorNote error={error} />
+          <button type="submit" class="button primary" disabled={busy}>
+            Turn on
+          </button>
+        </form>
+      ) : (
+        <>
+          <ErrorNote error={error} />
+          <button type="button" class="button secondary" disabled={busy} onClick={() => void start()}>
+            {enabled ? "Set up a new authenticator app" : "Set up an authenticator app"}
+          </button>
+        </>
+      )}
+    </section>
   );
 }

@@ -21,6 +21,12 @@ async function startSession(username: string, password: string): Promise<void> {
   signIn(fromTokens(tokens));
 }
 
+/** The second step for an account with two-step sign-in: the code, in the session the password step opened. */
+async function finishSession(username: string, session: string, code: string): Promise<void> {
+  const tokens = await api<Tokens>("POST", "/auth/token/totp", { username, session, code }, { auth: false });
+  signIn(fromTokens(tokens));
+}
+
 function useForm() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
@@ -43,6 +49,8 @@ export function SignIn() {
   useTitle("Sign in");
   const reason = useStore(signedOutReason);
   const { busy, error, run } = useForm();
+  const [challenge, setChallenge] = useState<{ username: string; session: string } | null>(null);
+  if (challenge) return <CodeStep {...challenge} onRestart={() => setChallenge(null)} />;
   return (
     <section class="auth-card">
       <Brand />
@@ -56,7 +64,15 @@ export function SignIn() {
         onSubmit={(event) => {
           event.preventDefault();
           const form = event.currentTarget as HTMLFormElement;
-          run(() => startSession(value(form, "username").trim().toLowerCase(), value(form, "password")));
+          const username = value(form, "username").trim().toLowerCase();
+          run(async () => {
+            try {
+              await startSession(username, value(form, "password"));
+            } catch (failure) {
+              if (!(failure instanceof ApiError && failure.code === "mfa_required")) throw failure;
+              setChallenge({ username, session: failure.session });
+            }
+          });
         }}
       >
         <label class="field">
@@ -74,6 +90,47 @@ export function SignIn() {
       </form>
       <p class="switch">
         New to Aperture? <a href="/app/signup">Create an account</a>
+      </p>
+    </section>
+  );
+}
+
+function CodeStep({ username, session, onRestart }: { username: string; session: string; onRestart: () => void }) {
+  useTitle("Enter your code");
+  const { busy, error, run } = useForm();
+  return (
+    <section class="auth-card">
+      <Brand />
+      <h1>Enter your code</h1>
+      <p class="muted">Open your authenticator app and enter the 6-digit code it shows for Aperture.</p>
+      <form
+        onSubmit={(event) => {
+          event.preventDefault();
+          const code = value(event.currentTarget as HTMLFormElement, "code").replace(/\s/g, "");
+          run(() => finishSession(username, session, code));
+        }}
+      >
+        <label class="field">
+          <span>Code</span>
+          <input
+            name="code"
+            inputMode="numeric"
+            autocomplete="one-time-code"
+            pattern="[0-9 ]{6,7}"
+            maxLength={7}
+            required
+            autoFocus
+          />
+        </label>
+        <ErrorNote error={error} />
+        <button type="submit" class="button primary wide" disabled={busy}>
+          Sign in
+        </button>
+      </form>
+      <p class="switch">
+        <button type="button" class="link-button" onClick={onRestart}>
+          Start again
+        </button>
       </p>
     </section>
   );

@@ -27,7 +27,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from aperture.adapters.cognito import USER_ID_CLAIM
-from aperture.errors import ApertureError, ForbiddenError, NotFoundError, UnauthorizedError
+from aperture.errors import ApertureError, ForbiddenError, MfaRequiredError, NotFoundError, UnauthorizedError
 from aperture.idempotency import Replays
 from aperture.standing import AccountStanding
 
@@ -61,11 +61,11 @@ COMMON_RESPONSES: dict[int, OpenAPIResponse] = {
 PRIVATE_ACCOUNT: OpenAPIResponse = {"description": "A private account you do not follow (`private_account`)"}
 
 
-def error_response(status: int, code: str, message: str) -> Response[str]:
+def error_response(status: int, code: str, message: str, **more: str) -> Response[str]:
     return Response(
         status_code=status,
         content_type="application/json",
-        body=json.dumps({"error": {"code": code, "message": message}}),
+        body=json.dumps({"error": {"code": code, "message": message, **more}}),
     )
 
 
@@ -188,6 +188,8 @@ def make_resolver(*routers: Router, standing: Callable[[], AccountStanding] | No
 
     @app.exception_handler(ApertureError)
     def _domain_error(error: ApertureError) -> Response[str]:
+        if isinstance(error, MfaRequiredError):
+            return error_response(error.status, error.code, error.message, session=error.session)
         return error_response(error.status, error.code, error.message)
 
     def _content_type() -> str:

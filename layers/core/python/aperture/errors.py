@@ -26,6 +26,16 @@ class UnauthorizedError(ApertureError):
     code = "unauthorized"
 
 
+class MfaRequiredError(UnauthorizedError):
+    """The password was right and the account has a second factor: the answer carries the challenge's session."""
+
+    code = "mfa_required"
+
+    def __init__(self, message: str, session: str) -> None:
+        super().__init__(message)
+        self.session = session
+
+
 class ForbiddenError(ApertureError):
     status = 403
     code = "forbidden"

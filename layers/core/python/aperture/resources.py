@@ -314,7 +314,8 @@ def web_app_config(api_url: str, user_pool_client_id: str, region: str, cdn_base
 
 @dataclass(frozen=True)
 class Grant:
-    # "table:<key>", "stream:<key>", "queue:<key>", "bucket:<prefix>", "user_pool", "rekognition:moderation",
+    # "table:<key>", "stream:<key>", "queue:<key>", "bucket:<prefix>", "user_pool" (or by purpose:
+    # "user_pool:sign_up", "user_pool:sessions", see stacks/constructs/permissions.py), "rekognition:moderation",
     # "sns:push", "search:explore" (the k-NN index of post embeddings), "cdn:images" (invalidating cached images)
     resource: str
     access: Access
@@ -383,12 +384,14 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "auth",
         grants=(
-            Grant("user_pool", "write"),
+            STANDING,  # (signing out and two-step sign-in are signed-in routes)
+            Grant("user_pool:sign_up", "write"),
+            Grant("user_pool:sessions", "read_write"),
             Grant("table:users", "write"),
             Grant("table:workers", "read_write"),
             Grant("table:outbox", "write"),  # a sign-up's event (search indexes the account), written with it
         ),
-        description="Sign-up and sign-in over Cognito",
+        description="Sign-up, sign-in, refresh, sign-out and TOTP over Cognito",
     ),
     Function(
         "users",

@@ -25,6 +25,8 @@ class _Request(_Model):
 class ErrorBody(_Model):
     code: str
     message: str
+    # Only with code "mfa_required" (POST /auth/token): answer it at POST /auth/token/totp.
+    session: str | None = None
 
 
 class ErrorResponse(_Model):
@@ -75,6 +77,33 @@ class RefreshResponse(_Model):
     id_token: str
     access_token: str
     expires_in: int
+
+
+class TotpAnswerRequest(_Request):
+    """The second step of signing in to an account with TOTP: the session from the 401 `mfa_required`."""
+
+    username: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    session: Annotated[str, StringConstraints(min_length=20, max_length=4096)]  # Cognito's own bounds
+    code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+
+
+class TotpStartRequest(_Request):
+    # Cognito ties an authenticator to the access token's user; the API checks it is the caller's own.
+    access_token: Annotated[str, StringConstraints(min_length=1, max_length=8192, pattern=r"^[A-Za-z0-9\-_=.]+$")]
+
+
+class TotpStartResponse(_Model):
+    secret: str
+    otpauth_uri: str
+
+
+class TotpVerifyRequest(_Request):
+    access_token: Annotated[str, StringConstraints(min_length=1, max_length=8192, pattern=r"^[A-Za-z0-9\-_=.]+$")]
+    code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+
+
+class TotpVerifyResponse(_Model):
+    mfa_enabled: bool
 
 
 class UserRef(_Model):
