@@ -84,6 +84,7 @@ _ACTIONS = {
     "queue": (iam.QUEUE_READ, iam.QUEUE_WRITE),
     "bucket": ((*iam.OBJECT_READ, "s3:ListBucket"), iam.OBJECT_WRITE),
     "user_pool": (iam.USER_POOL_READ, iam.USER_POOL_WRITE),
+    "user_pool:erase": ((), iam.USER_POOL_ERASE),  # the erasure worker's AdminDeleteUser alone
     "sns": ((*iam.PUSH_ENDPOINT_READ,), (*iam.PUSH_ENDPOINT_WRITE, *iam.PUSH_APPLICATION_WRITE)),
     "rekognition": (iam.MODERATION_READ, ()),
     "cdn": ((), iam.CDN_INVALIDATE),
@@ -96,9 +97,12 @@ def _allowed(declaration: Function, resource: str, key: str, action: str) -> boo
         if kind == "bucket":
             if not (grant.resource.startswith("bucket:") and key.startswith(grant.resource.removeprefix("bucket:"))):
                 continue
+        elif kind == "user_pool":
+            if grant.resource.partition(":")[0] != "user_pool":
+                continue
         elif grant.resource != resource:
             continue
-        read, write = _ACTIONS[kind]
+        read, write = _ACTIONS.get(grant.resource, _ACTIONS[kind])
         granted = {"read": read, "write": write, "read_write": (*read, *write)}[grant.access]
         granted = (*granted, *iam.TABLE_SCAN) if grant.scan else granted
         if action in granted:

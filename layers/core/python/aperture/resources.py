@@ -59,7 +59,13 @@ POSTS = Table(
     partition=Attribute("post_id"),
     indexes=(Index("by_author", Attribute("author_id"), Attribute("post_id")),),
 )
-UPLOADS = Table(key="uploads", partition=Attribute("upload_id"), ttl_attribute="expires_at")
+# Each user's uploads through by_user (keys only): what an account's erasure needs to delete them, without a scan.
+UPLOADS = Table(
+    key="uploads",
+    partition=Attribute("upload_id"),
+    indexes=(Index("by_user", Attribute("user_id"), Attribute("upload_id"), projection="KEYS_ONLY"),),
+    ttl_attribute="expires_at",
+)
 FOLLOWS = Table(
     key="follows",
     partition=Attribute("follower_id"),
@@ -81,7 +87,13 @@ BLOCKS = Table(
 # Whom each user mutes. Only the muter's side is ever read (their feed, tray and explore leave the muted account
 # out; the muted account is told nothing), so there is no index by the muted user. A table of its own rather than
 # items in `blocks`: a block is read both ways, through by_blocked, and a mute must never show up there.
-MUTES = Table(key="mutes", partition=Attribute("muter_id"), sort=Attribute("muted_id"))
+# by_muted (keys only) is read by an account's erasure alone, to remove the mutes of the erased account.
+MUTES = Table(
+    key="mutes",
+    partition=Attribute("muter_id"),
+    sort=Attribute("muted_id"),
+    indexes=(Index("by_muted", Attribute("muted_id"), Attribute("muter_id"), projection="KEYS_ONLY"),),
+)
 # Each user's close friends (owner -> friend, read by the owner alone), and the same entries the other way (friend ->
 # owner: whose close-friends stories the friend may see), written in one transaction. A second table rather than an
 # index: viewing reads it consistently, so a removed friend loses access at once (aperture.close_friends).
@@ -106,14 +118,24 @@ SAVES = Table(
         Index("by_post", Attribute("post_id"), Attribute("user_id"), projection="KEYS_ONLY"),
     ),
 )
-COMMENTS = Table(key="comments", partition=Attribute("post_id"), sort=Attribute("comment_id"))
+# Each user's comments through by_author (keys only): what an account's erasure needs to delete them everywhere.
+COMMENTS = Table(
+    key="comments",
+    partition=Attribute("post_id"),
+    sort=Attribute("comment_id"),
+    indexes=(Index("by_author", Attribute("author_id"), Attribute("comment_id"), projection="KEYS_ONLY"),),
+)
 # Each user's inbox. The sparse by_post index holds only notifications about a post (a follow's has no post_id), keys
 # only: what a deleted post's cascade needs to find and delete them in every inbox, without a scan.
 NOTIFICATIONS = Table(
     key="notifications",
     partition=Attribute("user_id"),
     sort=Attribute("notification_id"),
-    indexes=(Index("by_post", Attribute("post_id"), Attribute("notification_id"), projection="KEYS_ONLY"),),
+    indexes=(
+        Index("by_post", Attribute("post_id"), Attribute("notification_id"), projection="KEYS_ONLY"),
+        # Whom each notification names as its latest actor (keys only): an account's erasure removes them
+        Index("by_actor", Attribute("actor_id"), Attribute("notification_id"), projection="KEYS_ONLY"),
+    ),
     ttl_attribute="expires_at",
 )
 # Keys that group likes into one notification (one per post, recipient and window).
@@ -143,14 +165,23 @@ STORY_VIEWS = Table(
     key="story_views",
     partition=Attribute("story_id"),
     sort=Attribute("viewer_id"),
-    indexes=(Index("by_time", Attribute("story_id"), Attribute("viewed_at")),),
+    indexes=(
+        Index("by_time", Attribute("story_id"), Attribute("viewed_at")),
+        Index("by_viewer", Attribute("viewer_id"), Attribute("story_id"), projection="KEYS_ONLY"),  # (erasure)
+    ),
     ttl_attribute="purge_at",
 )
 # Expired stories of authors who keep highlights: kept for good.
 HIGHLIGHTS = Table(key="highlights", partition=Attribute("author_id"), sort=Attribute("story_id"))
 # Pending follow requests to private accounts, keyed by the account asked (its list of requests, in pages) and the
-# requester (whether one is pending). Both directions of a pair are read by key, so no index.
-FOLLOW_REQUESTS = Table(key="follow_requests", partition=Attribute("owner_id"), sort=Attribute("requester_id"))
+# requester (whether one is pending). Both directions of a pair are read by key; by_requester (keys only) serves an
+# account's erasure alone, which removes the requests the erased account made.
+FOLLOW_REQUESTS = Table(
+    key="follow_requests",
+    partition=Attribute("owner_id"),
+    sort=Attribute("requester_id"),
+    indexes=(Index("by_requester", Attribute("requester_id"), Attribute("owner_id"), projection="KEYS_ONLY"),),
+)
 
 # Each hashtag's posts (newest first: Snowflake ids are time-ordered) and, under post_id 0, its post count. Written
 # from the post's committed events by the relay (aperture.search), conditionally, so a count moves once per post.
@@ -459,6 +490,40 @@ FUNCTIONS: tuple[Function, ...] = (
         trigger=TableStreamTrigger("outbox"),
         description="The deletion cascade: removes what hangs off a deleted post (comments, likes, saves, "
         "notifications, cached copies, timeline entries, images) or story (views, highlight, trays, images)",
+    ),
+    Function(
+        "erasure",
+        grants=(
+            # The erased account's records, found by key through the indexes declared for it, and deleted
+            Grant("table:users", "read_write"),  # the other users' follow counts; the profile, last
+            Grant("table:posts", "read_write"),  # taken down as their author does, with the event (the cascade)
+            Grant("table:uploads", "read_write"),
+            Grant("table:stories", "read_write"),
+            Grant("table:highlights", "read_write"),
+            Grant("table:comments", "read_write"),
+            Grant("table:likes", "read_write"),
+            Grant("table:saves", "read_write"),
+            Grant("table:follows", "read_write"),
+            Grant("table:blocks", "read_write"),
+            Grant("table:mutes", "read_write"),
+            Grant("table:close_friends", "read_write"),
+            Grant("table:close_friend_of", "read_write"),
+            Grant("table:follow_requests", "read_write"),
+            Grant("table:notifications", "read_write"),
+            Grant("table:story_views", "read_write"),
+            Grant("table:devices", "read_write"),
+            Grant("table:outbox", "write"),  # the events of what it deletes, and its own next round
+            Grant("sns:push", "write"),  # the devices' endpoints
+            Grant(f"bucket:{IMAGE_PREFIX}", "read_write"),  # what the cascades left under the user's prefix
+            Grant(f"bucket:{UPLOAD_PREFIX}", "read_write"),
+            Grant("queue:cdn_invalidations", "write"),  # ...and the CDN's copies
+            Grant("user_pool:erase", "write"),  # AdminDeleteUser, and no other action on the pool
+        ),
+        redis=True,
+        timeout_seconds=300,
+        trigger=TableStreamTrigger("outbox"),
+        description="Erases an account: deletes what its owner made and caused, in bounded rounds, then the "
+        "Cognito user and the profile",
     ),
     Function(
         "relay",

@@ -122,6 +122,8 @@ class Settings(BaseSettings):
     worker_lease_seconds: int = 600
     # Pending follow requests approved per round when an account goes public (each round a bounded relay run).
     follow_request_batch: int = Field(default=100, ge=1, le=1000)
+    # An account's erasure deletes at most this many records of each kind per round (aperture.erasure)
+    erasure_batch: int = Field(default=100, ge=1, le=1000)
 
     @field_validator("ranking_model_key")
     @classmethod

@@ -12,6 +12,7 @@ from aperture.adapters.cognito import IdentityProvider, TokenVerifier
 from aperture.adapters.dynamo.carousels import CarouselCounter
 from aperture.adapters.dynamo.close_friends import CloseFriendOfRepository, CloseFriendRepository
 from aperture.adapters.dynamo.comments import CommentRepository
+from aperture.adapters.dynamo.erasure import ErasureRecords, ErasureTables
 from aperture.adapters.dynamo.follow_requests import FollowRequestRepository, PrivacyRepository
 from aperture.adapters.dynamo.graph import BlockRepository, FollowRepository, MuteRepository
 from aperture.adapters.dynamo.hashtags import HashtagRepository
@@ -30,6 +31,7 @@ from aperture.adapters.redis_store.affinity import AffinityStore
 from aperture.adapters.redis_store.client import redis_client
 from aperture.adapters.redis_store.close_friends import CloseFriendsCache
 from aperture.adapters.redis_store.comments import CommentPreviewCache
+from aperture.adapters.redis_store.erasure import RedisTraces
 from aperture.adapters.redis_store.explore import ExploreStore
 from aperture.adapters.redis_store.graph import RelationshipCache
 from aperture.adapters.redis_store.likes import LikeCache
@@ -48,6 +50,7 @@ from aperture.clock import now, now_ms
 from aperture.close_friends import Audiences, CloseFriends
 from aperture.comments import Comments
 from aperture.editing import PostEditPorts, PostEdits
+from aperture.erasure import Erasure, ErasurePorts
 from aperture.explore import Explore, ExplorePorts, ExploreRefresh, ExploreSignals, RefreshLimits
 from aperture.fanout import Fanout
 from aperture.feed import Feed, FeedPorts
@@ -752,3 +755,42 @@ def follow_requests() -> FollowRequests:
         follows=follows(),
     )
     return FollowRequests(ports=ports, graph=graph(), now_ms=now_ms, batch_size=settings.follow_request_batch)
+
+
+@built_once
+def erasure() -> Erasure:
+    settings = get_settings()
+    tables = ErasureTables(
+        **{name: dynamo_table(getattr(settings, f"table_{name}")) for name in ErasureTables.__dataclass_fields__}
+    )
+    records = ErasureRecords(tables, outbox())
+    ports = ErasurePorts(
+        records=records,
+        users=users(),
+        posts=posts(),
+        post_records=post_repository(),
+        stories=stories(),
+        comments=comments(),
+        likes=likes(),
+        saves=save_repository(),
+        follows=follows(),
+        graph=graph(),
+        relationships=RelationshipCache(redis_client(), settings.relationship_cache_seconds),
+        story_cache=story_cache(),
+        close_friends=CloseFriendRepository(
+            dynamo_table(settings.table_close_friends), dynamo_table(settings.table_close_friend_of)
+        ),
+        audiences=audiences(),
+        devices=devices(),
+        push_owner=lambda arn: push().owner(arn),
+        push_unregister=lambda arn: push().unregister(arn),
+        images=media_store(),
+        user_index=UserSearchIndex(redis_client()),
+        traces=RedisTraces(redis_client()),
+        model_generation=lambda: explore_store().current_generation(),
+        delete_identity=lambda username: identity().delete_user_if_present(username),
+        record_next=records.record,
+        forget_disabled=lambda user_id: standing().restore(user_id),
+        now_ms=now_ms,
+    )
+    return Erasure(ports, settings.erasure_batch)

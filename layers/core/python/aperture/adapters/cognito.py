@@ -55,6 +55,16 @@ class IdentityProvider:
     def delete_user(self, username: str) -> None:
         self._cognito.admin_delete_user(UserPoolId=self._pool, Username=username)
 
+    def delete_user_if_present(self, username: str) -> bool:
+        """Delete the user; False if there was none (a retried erasure)."""
+        try:
+            self.delete_user(username)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "UserNotFoundException":
+                return False
+            raise
+        return True
+
     def authenticate(self, username: str, password: str) -> Tokens:
         try:
             result = self._cognito.admin_initiate_auth(
