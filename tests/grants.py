@@ -84,7 +84,7 @@ _ACTIONS = {
     "queue": (iam.QUEUE_READ, iam.QUEUE_WRITE),
     "bucket": ((*iam.OBJECT_READ, "s3:ListBucket"), iam.OBJECT_WRITE),
     "user_pool": (iam.USER_POOL_READ, iam.USER_POOL_WRITE),
-    "user_pool:erase": ((), iam.USER_POOL_ERASE),  # the erasure worker's AdminDeleteUser alone
+    **{f"user_pool:{name}": ((), actions) for name, actions in iam.USER_POOL_ONE_ACTION.items()},  # one action
     "sns": ((*iam.PUSH_ENDPOINT_READ,), (*iam.PUSH_ENDPOINT_WRITE, *iam.PUSH_APPLICATION_WRITE)),
     "rekognition": (iam.MODERATION_READ, ()),
     "cdn": ((), iam.CDN_INVALIDATE),

@@ -62,8 +62,11 @@ USER_POOL_WRITE = (
     "cognito-idp:AdminInitiateAuth",
     "cognito-idp:AdminSetUserPassword",
 )
-# The erasure worker's one action on the pool: deleting the erased account's user.
+# A grant of one action on the pool ("user_pool:<name>"): the erasure worker deletes the erased account's user;
+# the users function checks a password again before an erasure.
 USER_POOL_ERASE = ("cognito-idp:AdminDeleteUser",)
+USER_POOL_AUTHENTICATE = ("cognito-idp:AdminInitiateAuth",)
+USER_POOL_ONE_ACTION = {"erase": USER_POOL_ERASE, "authenticate": USER_POOL_AUTHENTICATE}
 # DetectModerationLabels takes the image bytes and has no resource type, so IAM can only say Resource "*".
 MODERATION_READ = ("rekognition:DetectModerationLabels",)
 # Mobile push through SNS platform applications (aperture's push adapter): registering a device token creates an
@@ -124,8 +127,8 @@ def _one_resource(kind: str, name: str, targets: GrantTargets) -> tuple[str, tup
         return targets.streams[name].stream_arn, STREAM_READ, STREAM_WRITE
     if kind == "queue":
         return targets.queues[name].queue_arn, QUEUE_READ, QUEUE_WRITE
-    if kind == "user_pool" and name == "erase":
-        return targets.user_pool.user_pool_arn, (), USER_POOL_ERASE
+    if kind == "user_pool" and name:
+        return targets.user_pool.user_pool_arn, (), USER_POOL_ONE_ACTION[name]
     if kind == "user_pool":
         return targets.user_pool.user_pool_arn, USER_POOL_READ, USER_POOL_WRITE
     if kind == "cdn" and name == "images":

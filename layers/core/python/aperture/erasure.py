@@ -27,9 +27,11 @@ import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal, Protocol
 
 from redis.exceptions import RedisError
 
+from aperture.adapters.cognito import IdentityProvider
 from aperture.adapters.dynamo.close_friends import CloseFriendRepository
 from aperture.adapters.dynamo.erasure import ErasureRecords
 from aperture.adapters.dynamo.graph import FollowRepository
@@ -43,7 +45,7 @@ from aperture.adapters.redis_store.search import UserSearchIndex
 from aperture.adapters.redis_store.stories import StoryCache
 from aperture.close_friends import Audiences
 from aperture.comments import Comments
-from aperture.errors import CommentNotFoundError, NotFoundError
+from aperture.errors import CommentNotFoundError, NotFoundError, UnauthorizedError, WrongPasswordError
 from aperture.graph import Graph
 from aperture.likes import Likes
 from aperture.models.events import AccountErasureRequested, FollowChanged
@@ -53,6 +55,30 @@ from aperture.posts import Posts
 from aperture.resources import IMAGE_PREFIX, UPLOAD_PREFIX
 from aperture.search import fold, indexed_names
 from aperture.stories import Stories
+
+
+class Disabler(Protocol):
+    def disable(
+        self, user_id: int, reason: Literal["suspended", "erased"], event: AccountErasureRequested | None = None
+    ) -> bool: ...
+
+
+def request_erasure(
+    user_id: int,
+    username: str,
+    password: str,
+    identity: IdentityProvider,
+    standing: Disabler,
+    now_ms: Callable[[], int],
+) -> None:
+    """`DELETE /me`: the password checked again (403 wrong_password, nothing erased), then the account switched
+    off with the event that starts its erasure, in one transaction (the foundation's disabled record)."""
+    try:
+        identity.authenticate(username, password)
+    except UnauthorizedError as error:
+        raise WrongPasswordError("that is not your password; nothing was erased") from error
+    event = AccountErasureRequested(event_id=uuid.uuid4().hex, occurred_at=now_ms(), user_id=user_id, username=username)
+    standing.disable(user_id, "erased", event)
 
 
 @dataclass(frozen=True)
@@ -82,6 +108,7 @@ class ErasurePorts:
     record_next: Callable[[AccountErasureRequested], bool]  # the next round's event, alone in the outbox
     forget_disabled: Callable[[int], object]  # the disabled record, last
     now_ms: Callable[[], int]
+    like_window_ms: int  # likes of one post within it share a notification (aperture.notifications)
 
 
 @dataclass
@@ -158,6 +185,9 @@ class Erasure:
             record = p.post_records.get(post_id, consistent=True)
             if record is None:
                 continue
+            # The keys grouping likes of it into one notification name the user; found from that notification,
+            # which the post's cascade deletes
+            p.records.forget_like_groups(user_id, post_id, p.like_window_ms)
             with contextlib.suppress(NotFoundError):  # (deleted meanwhile: its own cascade runs)
                 p.posts.take_down(record)  # its event starts the post's cascade
         return len(ids)
@@ -240,6 +270,7 @@ class Erasure:
     def _followers(self, user_id: int) -> int:
         found = self.ports.records.followers(user_id, self._batch)
         for follower_id in found:
+            self.ports.traces.forget_followed(follower_id, user_id)  # explore's "followed since" of the follower
             self._unfollow(follower_id, user_id)
         return len(found)
 

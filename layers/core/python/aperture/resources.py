@@ -403,9 +403,10 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:outbox", "write"),  # follows' events, written with the follow
             Grant("queue:fanout", "write"),  # an author crossing the celebrity threshold updates followers
             Grant("table:follow_requests", "read_write"),  # requests to private accounts; blocks remove them
+            Grant("user_pool:authenticate", "write"),  # DELETE /me checks the password again (AdminInitiateAuth)
         ),
         redis=True,
-        description="Profiles, follows, blocks and mutes",
+        description="Profiles, follows, blocks and mutes; erasing your account",
     ),
     Function(
         "uploads",
@@ -510,6 +511,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:close_friend_of", "read_write"),
             Grant("table:follow_requests", "read_write"),
             Grant("table:notifications", "read_write"),
+            Grant("table:notify_keys", "read_write"),  # the keys grouping likes of their posts
             Grant("table:story_views", "read_write"),
             Grant("table:devices", "read_write"),
             Grant("table:outbox", "write"),  # the events of what it deletes, and its own next round

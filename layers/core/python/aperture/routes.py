@@ -28,6 +28,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/auth/refresh", "auth", auth=False),
     Route("GET", "/me", "users"),
     Route("PATCH", "/me", "users"),
+    Route("DELETE", "/me", "users"),
     Route("GET", "/users/{username}", "users"),
     Route("PUT", "/users/{user_id}/follow", "users"),
     Route("DELETE", "/users/{user_id}/follow", "users"),

@@ -36,6 +36,7 @@ class ErasureTables:
     notifications: Any
     story_views: Any
     uploads: Any
+    notify_keys: Any
 
 
 def _query(
@@ -65,11 +66,8 @@ class ErasureRecords:
 
     def stories(self, user_id: int, limit: int) -> list[StoryRecord]:
         """Every story record of the author, live, expired or taken down (a taken-down one is kept until purged)."""
-        keys = _query(self._t.stories, limit, "author_id", user_id, "by_author", ProjectionExpression="story_id")
-        found = [
-            self._t.stories.get_item(Key={"story_id": k["story_id"]}, ConsistentRead=True).get("Item") for k in keys
-        ]
-        return [StoryRecord.model_validate(plain(r["Item"])) for r in found if "Item" in r]
+        items = _query(self._t.stories, limit, "author_id", user_id, "by_author")
+        return [StoryRecord.model_validate(i) for i in items]
 
     def delete_story_record(self, story_id: int) -> None:
         self._t.stories.delete_item(Key={"story_id": story_id})
@@ -153,6 +151,14 @@ class ErasureRecords:
     def notifications(self, keys: list[dict[str, int]]) -> list[Notification]:
         found = (self._t.notifications.get_item(Key=key, ConsistentRead=True) for key in keys)
         return [Notification.model_validate(plain(r["Item"])) for r in found if "Item" in r]
+
+    def forget_like_groups(self, user_id: int, post_id: int, window_ms: int) -> None:
+        """The keys that group likes of the user's post into one notification (`likes:<recipient>:<post>:<window>`,
+        aperture.notifications): each is found from the notification it leads, in the user's inbox."""
+        for notification in self.about_post(post_id):
+            if notification.user_id == user_id and notification.type == "like":
+                window = notification.created_at // window_ms
+                self._t.notify_keys.delete_item(Key={"key": f"likes:{user_id}:{post_id}:{window}"})
 
     def about_post(self, post_id: int) -> list[Notification]:
         """Every notification about a post (a grouped like may name the user among its earlier actors)."""

@@ -16,6 +16,7 @@ from aperture.adapters.redis_store.explore import (
     active_key,
     engaged_key,
     engagers_key,
+    followed_key,
     user_vectors_key,
 )
 from aperture.adapters.redis_store.timeline import CELEBRITIES_KEY
@@ -45,6 +46,10 @@ class RedisTraces:
         if generation is not None:
             pipe.hdel(user_vectors_key(generation), member)
         pipe.execute()
+
+    def forget_followed(self, follower_id: int, user_id: int) -> None:
+        """The user out of a follower's explore "followed since the list was ranked" set."""
+        self._redis.srem(followed_key(follower_id), str(user_id))
 
     def forget_affinities(self, user_id: int) -> int:
         """The user out of every user's affinity to authors; returns how many sets named them."""
