@@ -278,6 +278,9 @@ class Erasure:
         p = self.ports
         pairs = p.records.block_pairs(user_id, self._batch)
         for blocker_id, blocked_id in pairs:
+            # The other side's cached sets dropped before and after: a retry after the delete no longer finds the
+            # pair, and their cache still names the user
+            p.relationships.forget_blocks(blocker_id, blocked_id)
             p.records.delete_block(blocker_id, blocked_id)
             p.relationships.forget_blocks(blocker_id, blocked_id)
         return len(pairs)
@@ -286,6 +289,7 @@ class Erasure:
         p = self.ports
         pairs = p.records.mute_pairs(user_id, self._batch)
         for muter_id, muted_id in pairs:
+            p.relationships.forget_mutes(muter_id)  # (before and after, as blocks)
             p.records.delete_mute(muter_id, muted_id)
             p.relationships.forget_mutes(muter_id)
             p.story_cache.forget_trays([muter_id])
@@ -295,6 +299,7 @@ class Erasure:
         p = self.ports
         pairs = p.records.close_friend_pairs(user_id, self._batch)
         for owner_id, friend_id in pairs:
+            p.audiences.changed(friend_id)  # (before and after, as blocks)
             p.close_friends.remove(owner_id, friend_id)  # both tables, in one transaction
             p.audiences.changed(friend_id)
         return len(pairs)
