@@ -26,11 +26,12 @@ from aperture.resources import (
     ScheduleTrigger,
     SqsTrigger,
     TableStreamTrigger,
+    function,
 )
 from aperture.routes import ROUTES, UNMATCHED_FUNCTION, Route
 from aperture.settings import MissingSettingError, Settings, required_on_lambda, setting_variable
 from stacks import service_stack
-from stacks.constructs import search
+from stacks.constructs import permissions, search
 from stacks.constructs.push import push_applications
 from stacks.service_stack import ServiceStack
 from tests.infrastructure.conftest import NO_BUNDLING, Synthesized, logical_id, resources
@@ -281,10 +282,36 @@ def test_cognito_admin_actions_only_with_a_user_pool_grant(
     synthesized: Synthesized, service_template: dict[str, Any], declaration: Function
 ) -> None:
     actions = _actions(_statements(synthesized, service_template, declaration.name), "cognito-idp:")
-    if _granted(declaration, "user_pool"):
-        assert "cognito-idp:AdminCreateUser" in actions
-    else:
-        assert actions == set()
+    expected: set[str] = set()
+    for name, access in _granted(declaration, "user_pool").items():
+        if name:  # one named action ("user_pool:erase": AdminDeleteUser alone)
+            expected |= set(permissions.USER_POOL_ONE_ACTION[name])
+        else:
+            read, write = permissions.USER_POOL_READ, permissions.USER_POOL_WRITE
+            expected |= set({"read": read, "write": write, "read_write": (*read, *write)}[access])
+    assert actions == expected
+
+
+def test_the_erasure_worker_holds_what_it_deletes_and_nothing_more(
+    synthesized: Synthesized, service_template: dict[str, Any]
+) -> None:
+    statements = _statements(synthesized, service_template, "erasure")
+    # Of the user pool, deleting the erased user alone: no creating, no signing in, no passwords
+    assert _actions(statements, "cognito-idp:") == {"cognito-idp:AdminDeleteUser"}
+    # Never a Scan: every record of the erased user is found by key, through the indexes declared for it
+    assert "dynamodb:Scan" not in _actions(statements, "dynamodb:")
+    declaration = function("erasure")
+    tables = _granted(declaration, "table")
+    assert {"comments", "mutes", "notifications", "story_views", "follow_requests", "uploads"} <= set(tables)
+    assert not {"blocklist", "workers", "idempotency", "hashtags"} & set(tables)
+    assert isinstance(declaration.trigger, TableStreamTrigger) and declaration.trigger.table == "outbox"
+    # No other function may delete Cognito users but sign-up's own undo (the auth function)
+    deleters = {
+        f.name
+        for f in FUNCTIONS
+        if "cognito-idp:AdminDeleteUser" in _actions(_statements(synthesized, service_template, f.name), "cognito-idp:")
+    }
+    assert deleters <= {"erasure", "auth"}
 
 
 SEARCH_WRITES = {"es:ESHttpPut", "es:ESHttpDelete"}
@@ -986,7 +1013,8 @@ def test_functions_that_delete_images_queue_their_paths_for_cdn_invalidate(
     senders = {name for name, granted in actions.items() if "sqs:SendMessage" in granted}
     consumers = {name for name, granted in actions.items() if granted & QUEUE_CONSUME}
     # Then the functions that delete images send (and only send), and cdn_invalidate alone consumes
-    assert senders == {"cascade", "story_expiry"}  # (a deleted post's or story's images go in its cascade)
+    # (a deleted post's or story's images go in its cascade; what is left under an erased user's prefix, in the erasure)
+    assert senders == {"cascade", "story_expiry", "erasure"}
     assert all(actions[name] == {"sqs:SendMessage"} for name in senders)
     assert consumers == {"cdn_invalidate"}
     # And it takes batches of 7 messages (one wildcard path each), at most two at once (SQS's least), so one round
