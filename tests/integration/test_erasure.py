@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +15,9 @@ import pytest
 from aperture import wiring
 from aperture.adapters.aws import dynamo_table
 from aperture.adapters.redis_store.search import encode_id
+from aperture.clock import now_ms
 from aperture.erasure import Erasure
+from aperture.models.events import LikeChanged
 from aperture.resources import TABLES
 from aperture.settings import get_settings
 from local.invoke import invoke
@@ -208,6 +211,28 @@ def test_an_erased_account_leaves_nothing_in_any_table_key_or_object(api: Api, p
     assert all(p["author"]["user_id"] != erin.user_id for p in api.call("GET", "/feed", bob).json["items"])
     inbox = api.call("GET", "/notifications", carol).json["items"]
     assert all(n["actor"]["user_id"] != erin.user_id for n in inbox)
+
+
+def test_an_erased_users_unlike_delivered_after_the_erasure_leaves_no_trace_in_explore(
+    api: Api, pump: EventPump
+) -> None:
+    # Given erin liked bob's post, and was erased
+    erin, bob = api.sign_up("erin"), api.sign_up("bob")
+    post = publish_post(bob, "#late")
+    assert api.call("PUT", f"/posts/{post}/like", erin).status_code == 200
+    _erase(api, pump, erin)
+    # When the unlike the erasure wrote reaches explore's signals late (another consumer, another pace)
+    late = LikeChanged(
+        event_id=uuid.uuid4().hex,
+        occurred_at=now_ms(),
+        post_id=int(post),
+        post_author_id=int(bob.user_id),
+        user_id=int(erin.user_id),
+        liked=False,
+    )
+    wiring.explore_signals().record([late])
+    # Then it brings back nothing of her
+    assert _traces_in_redis(erin.user_id) == []
 
 
 def test_the_username_is_free_again_after_erasure(api: Api, pump: EventPump) -> None:
