@@ -96,6 +96,13 @@ def _everything_of(user_id: str) -> dict[str, Any]:
     }
 
 
+def _endpoints_of(user_id: str) -> list[str]:
+    from moto.sns.models import sns_backends
+
+    backend = sns_backends["123456789012"][get_settings().region]
+    return [arn for arn, e in backend.platform_endpoints.items() if e.custom_user_data == user_id]
+
+
 NOTHING: dict[str, Any] = {"tables": {}, "redis": [], "bucket": []}
 
 
@@ -190,6 +197,7 @@ def _erase(api: Api, pump: EventPump, erin: Account) -> None:
 def test_an_erased_account_leaves_nothing_in_any_table_key_or_object(api: Api, pump: EventPump) -> None:
     world = _world(api, pump)
     erin, bob, carol = world.erin, world.friends["bob"], world.friends["carol"]
+    assert len(_endpoints_of(erin.user_id)) == 1
     before = _everything_of(erin.user_id)
     assert {"users", "posts", "follows", "likes", "saves", "comments", "notifications", "devices"} <= set(
         before["tables"]
@@ -197,7 +205,8 @@ def test_an_erased_account_leaves_nothing_in_any_table_key_or_object(api: Api, p
     assert before["redis"] and before["bucket"]
     # When erin erases her account, and every round of the worker has run
     _erase(api, pump, erin)
-    # Then nothing anywhere names her
+    # Then nothing anywhere names her, and her device's push endpoint is gone
+    assert _endpoints_of(erin.user_id) == []
     left = _everything_of(erin.user_id)
     assert left == NOTHING, json.dumps(left, default=str)[:3000]
     # And the others' counts are right: bob and carol lost a follower and a followee, bob's post a like and a comment
