@@ -18,6 +18,7 @@ from aperture.resources import (
     FUNCTION_TAG,
     FUNCTIONS,
     QUEUES,
+    STANDING,
     TABLES,
     UPLOAD_PREFIX,
     Function,
@@ -221,8 +222,12 @@ def test_only_a_grant_that_says_so_may_scan_a_table(synthesized: Synthesized, se
             may_scan = "dynamodb:Scan" in _actions(touching, "dynamodb:")
             assert may_scan == (table.key in scanned), f"{declaration.name} on {table.key}"
         assert "dynamodb:*" not in _actions(statements, "dynamodb:"), declaration.name
-    # Today: the hash blocklist (media_process keeps it in memory) and the search index's rebuild
-    assert [(f.name, g.resource) for f in FUNCTIONS for g in f.grants if g.scan] == [
+    # Today: the hash blocklist (media_process keeps it in memory), the search index's rebuild, and the small set of
+    # disabled accounts (aperture.standing), read whole by every function that serves or hides users' content
+    scans = [(f.name, g.resource) for f in FUNCTIONS for g in f.grants if g.scan]
+    standing = [(f.name, g.resource) for f in FUNCTIONS for g in f.grants if g == STANDING]
+    assert STANDING.resource == "table:disabled_accounts" and STANDING.access == "read"
+    assert [s for s in scans if s not in standing] == [
         ("media_process", "table:blocklist"),
         ("search_rebuild", "table:users"),
         ("search_rebuild", "table:hashtags"),

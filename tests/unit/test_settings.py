@@ -162,20 +162,18 @@ def test_what_a_deployed_function_needs_follows_its_grants() -> None:
         "APERTURE_MEDIA_BUCKET",
         *(
             f"APERTURE_TABLE_{t}"
-            for t in ("POSTS", "USERS", "FOLLOWS", "BLOCKS", "MUTES", "LIKES", "SAVES", "COMMENTS")
+            for t in ("POSTS", "USERS", "FOLLOWS", "BLOCKS", "MUTES", "LIKES", "SAVES", "COMMENTS", "DISABLED_ACCOUNTS")
         ),
     }
 
 
 def _factories_called_by(handler: Path) -> list[str]:
-    """The wiring factories a handler module calls (`wiring.feed()`, ...), read from its source."""
+    """The wiring factories a handler module calls (`wiring.feed()`) or hands on (`standing=wiring.standing`), read
+    from its source."""
     calls = {
-        node.func.attr
+        node.attr
         for node in ast.walk(ast.parse(handler.read_text()))
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and isinstance(node.func.value, ast.Name)
-        and node.func.value.id == "wiring"
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "wiring"
     }
     return sorted(calls)
 

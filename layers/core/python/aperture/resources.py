@@ -187,6 +187,10 @@ FOLLOW_REQUESTS = Table(
 # from the post's committed events by the relay (aperture.search), conditionally, so a count moves once per post.
 HASHTAGS = Table(key="hashtags", partition=Attribute("tag", "S"), sort=Attribute("post_id"))
 
+# Accounts switched off for everyone: suspended by a moderator, or being erased (aperture.standing). Small (only the
+# accounts disabled now), read whole into one cached set by every function that serves or hides users' content.
+DISABLED_ACCOUNTS = Table(key="disabled_accounts", partition=Attribute("user_id"))
+
 TABLES: tuple[Table, ...] = (
     USERS,
     POSTS,
@@ -211,6 +215,7 @@ TABLES: tuple[Table, ...] = (
     CLOSE_FRIEND_OF,
     FOLLOW_REQUESTS,
     HASHTAGS,
+    DISABLED_ACCOUNTS,
 )
 
 # Three functions consume it (post_ingest, notify, explore_signals), each polling every shard once a second: within
@@ -327,6 +332,11 @@ class Grant:
     scan: bool = False  # a table read whole (dynamodb:Scan); no read grant includes it otherwise
 
 
+# Every function that serves a user's requests or hides users' content reads the disabled accounts (aperture.standing):
+# the whole small table into one cached set.
+STANDING = Grant("table:disabled_accounts", "read", scan=True)
+
+
 @dataclass(frozen=True)
 class KinesisTrigger:
     stream: str
@@ -393,6 +403,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "users",
         grants=(
+            STANDING,
             Grant("table:users", "read_write"),
             Grant("table:follows", "read_write"),
             Grant("table:blocks", "read_write"),
@@ -411,6 +422,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "uploads",
         grants=(
+            STANDING,
             Grant("table:uploads", "read_write"),
             Grant("table:users", "read"),  # whom a caption's @mentions name
             Grant("table:workers", "read_write"),
@@ -422,6 +434,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "posts",
         grants=(
+            STANDING,
             Grant("table:posts", "read_write"),
             Grant("table:users", "read_write"),
             # Deleting a post: its record, count and upload's state with its event, in one transaction (the
@@ -441,6 +454,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "feed",
         grants=(
+            STANDING,
             Grant("table:posts", "read"),
             Grant("table:users", "read"),
             Grant("table:follows", "read"),  # rebuilding a returning user's timeline; the no-Redis fallback
@@ -457,6 +471,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "interactions",
         grants=(
+            STANDING,
             Grant("table:likes", "read_write"),
             Grant("table:saves", "read_write"),
             Grant("table:comments", "read_write"),
@@ -530,6 +545,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "relay",
         grants=(
+            STANDING,  # (builds the graph, whose hidden_from includes disabled accounts)
             Grant("stream:events", "write"),
             Grant("table:likes", "read"),  # a post's live like cache, rebuilt from the durable list when lost
             # A follow's timeline merge (who is a celebrity; a threshold crossing queues its announcement):
@@ -552,6 +568,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "notifications",
         grants=(
+            STANDING,
             Grant("table:notifications", "read_write"),
             Grant("table:devices", "read_write"),
             Grant("table:users", "read_write"),
@@ -564,6 +581,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "notify",
         grants=(
+            STANDING,
             Grant("table:notifications", "read_write"),
             Grant("table:notify_keys", "read_write"),
             Grant("table:idempotency", "read_write"),
@@ -610,16 +628,20 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "moderation",
         grants=(
+            STANDING,
             Grant("table:blocklist", "read_write"),
             Grant("table:posts", "read"),
             Grant("table:stories", "read"),
             Grant(f"bucket:{IMAGE_PREFIX}", "read"),
         ),
+        # In the VPC: suspending an account drops the cached set of disabled accounts (aperture.standing) at once.
+        redis=True,
         description="Moderators' tools: the perceptual-hash blocklist",
     ),
     Function(
         "post_ingest",
         grants=(
+            STANDING,  # (builds the graph, whose hidden_from includes disabled accounts)
             Grant("table:posts", "read_write"),
             Grant("table:uploads", "read_write"),
             Grant("table:follows", "read"),
@@ -647,6 +669,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "stories",
         grants=(
+            STANDING,
             Grant("table:stories", "read_write"),  # write: authors delete their stories
             Grant("table:story_views", "read"),
             Grant("table:highlights", "read_write"),  # write: deleting a highlight whose story record was purged
@@ -676,6 +699,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "story_expiry",
         grants=(
+            STANDING,  # (builds the graph, whose hidden_from includes disabled accounts)
             Grant("table:stories", "read_write"),
             Grant("table:highlights", "write"),
             Grant("table:users", "read"),
@@ -719,6 +743,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "explore",
         grants=(
+            STANDING,
             Grant("table:posts", "read"),
             Grant("table:users", "read"),
             Grant("table:follows", "read"),  # a page ranked on request (a newcomer's first visit) skips followees
@@ -754,6 +779,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "explore_rank",
         grants=(
+            STANDING,  # (builds the graph, whose hidden_from includes disabled accounts)
             Grant("table:posts", "read"),  # collaborative filtering's candidates outside the pools
             Grant("table:users", "read"),
             Grant("table:follows", "read"),
@@ -771,6 +797,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "search",
         grants=(
+            STANDING,
             Grant("table:users", "read"),
             Grant("table:follows", "read"),  # accounts the caller follows come first
             Grant("table:blocks", "read"),  # nobody in a block relation with the caller is found

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     table_close_friend_of: str = "aperture-close_friend_of"
     table_follow_requests: str = "aperture-follow_requests"
     table_hashtags: str = "aperture-hashtags"
+    table_disabled_accounts: str = "aperture-disabled_accounts"
     stream_events: str = "aperture-events"
     stream_story_views: str = "aperture-story_views"
     queue_fanout: str = "aperture-fanout"  # the queue's URL on AWS; locally, its name (resolved at first use)
@@ -105,6 +106,8 @@ class Settings(BaseSettings):
     like_bloom_capacity: int = 10_000_000
     comment_preview_size: int = 3
     relationship_cache_seconds: int = 3600
+    # The cached set of disabled accounts is dropped when it changes; this bounds a copy that outlived a failed drop.
+    disabled_cache_seconds: int = 30
     notification_ttl_days: int = 90
     like_group_window_seconds: int = 3600  # likes of one post within this window share one notification
     # SNS platform applications for push; without them notifications stay in-app only.

@@ -22,6 +22,7 @@ from aperture.adapters.dynamo.notifications import DeviceRepository, Notificatio
 from aperture.adapters.dynamo.post_edits import PostEditRepository
 from aperture.adapters.dynamo.posts import PostRepository
 from aperture.adapters.dynamo.saves import SaveRepository
+from aperture.adapters.dynamo.standing import DisabledAccountRepository
 from aperture.adapters.dynamo.stories import HighlightRepository, StoryRepository, StoryViewRepository
 from aperture.adapters.dynamo.uploads import UploadRepository
 from aperture.adapters.dynamo.users import UserRepository
@@ -39,6 +40,7 @@ from aperture.adapters.redis_store.posts import PostCache
 from aperture.adapters.redis_store.privacy import PrivacyCache
 from aperture.adapters.redis_store.saves import SavedCache
 from aperture.adapters.redis_store.search import HashtagSearchIndex, HashtagTop, UserSearchIndex
+from aperture.adapters.redis_store.standing import DisabledCache
 from aperture.adapters.redis_store.stories import StoryCache
 from aperture.adapters.redis_store.timeline import Timeline
 from aperture.adapters.s3 import MediaStore
@@ -79,6 +81,7 @@ from aperture.relay import Relay
 from aperture.saves import Saves
 from aperture.search import Search, SearchIndexer, SearchIndexPorts, SearchPorts
 from aperture.settings import get_settings
+from aperture.standing import AccountStanding
 from aperture.stories import Stories, StoryPorts, StoryViewLog
 from aperture.uploads import UploadGrants
 
@@ -91,6 +94,24 @@ def built_once(factory: Callable[[], T]) -> _lru_cache_wrapper[T]:
     cached = lru_cache(maxsize=1)(factory)
     _BUILT_ONCE.append(cached)
     return cached
+
+
+@built_once
+def disabled_accounts() -> DisabledAccountRepository:
+    return DisabledAccountRepository(dynamo_table(get_settings().table_disabled_accounts), outbox())
+
+
+@built_once
+def standing() -> AccountStanding:
+    """For functions with Redis: the disabled accounts as one cached set."""
+    cache = DisabledCache(redis_client(), get_settings().disabled_cache_seconds)
+    return AccountStanding(disabled_accounts(), cache, now_ms)
+
+
+@built_once
+def standing_from_table() -> AccountStanding:
+    """For functions outside the VPC (no Redis): the caller's own record read by key, the set kept briefly."""
+    return AccountStanding(disabled_accounts(), None, now_ms)
 
 
 @built_once
@@ -277,6 +298,7 @@ def graph() -> Graph:
         on_mute=on_mute,
         requests=follow_request_repository(),
         privacy=PrivacyCache(redis_client(), get_settings().relationship_cache_seconds),
+        standing=standing(),
     )
 
 
@@ -460,7 +482,7 @@ def notifier() -> Notifier:
         devices=devices(),
         push=push(),
         # Block lookups straight from DynamoDB: notify runs outside the VPC, with no Redis cache.
-        hidden_from=lambda user_id: blocks().blocked_either_way(user_id),
+        hidden_from=lambda user_id: blocks().blocked_either_way(user_id) | standing_from_table().disabled(),
         once=once(),
         ttl_days=settings.notification_ttl_days,
         group_window_seconds=settings.like_group_window_seconds,
@@ -530,7 +552,7 @@ def inbox() -> Inbox:
         devices=devices(),
         push=push(),
         now_ms=now_ms,
-        hidden_from=lambda user_id: blocks().blocked_either_way(user_id),
+        hidden_from=lambda user_id: blocks().blocked_either_way(user_id) | standing_from_table().disabled(),
         existing_posts=lambda post_ids: set(post_repository().get_many(post_ids)),
     )
 
