@@ -415,6 +415,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("queue:fanout", "write"),  # an author crossing the celebrity threshold updates followers
             Grant("table:follow_requests", "read_write"),  # requests to private accounts; blocks remove them
             Grant("user_pool:authenticate", "write"),  # DELETE /me checks the password again (AdminInitiateAuth)
+            Grant("table:disabled_accounts", "write"),  # ...then switches the account off, with its erasure's event
         ),
         redis=True,
         description="Profiles, follows, blocks and mutes; erasing your account",
@@ -510,6 +511,8 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "erasure",
         grants=(
+            STANDING,  # (builds the graph, whose hidden_from includes disabled accounts)
+            Grant("table:disabled_accounts", "write"),  # the erased account's record, last
             # The erased account's records, found by key through the indexes declared for it, and deleted
             Grant("table:users", "read_write"),  # the other users' follow counts; the profile, last
             Grant("table:posts", "read_write"),  # taken down as their author does, with the event (the cascade)

@@ -812,7 +812,8 @@ def erasure() -> Erasure:
         model_generation=lambda: explore_store().current_generation(),
         delete_identity=lambda username: identity().delete_user_if_present(username),
         record_next=records.record,
-        forget_disabled=lambda user_id: standing().restore(user_id),
+        forget_disabled=lambda user_id: standing().release(user_id),
         now_ms=now_ms,
+        like_window_ms=settings.like_group_window_seconds * 1000,
     )
     return Erasure(ports, settings.erasure_batch)
