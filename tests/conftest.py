@@ -10,7 +10,10 @@ import pytest
 from hypothesis import settings
 
 from aperture import wiring
+from aperture.adapters.aws import dynamo_table
+from aperture.adapters.dynamo.common import delete_keys
 from aperture.adapters.redis_store.client import redis_client
+from aperture.settings import get_settings
 from local.provision import Provisioned
 from local.redis_server import RedisServer
 from tests import grants
@@ -62,4 +65,7 @@ def redis(aws: Provisioned) -> Any:
 @pytest.fixture
 def api(aws: Provisioned, redis: Any) -> Api:
     wiring.reset()
+    # An account an earlier test disabled would be hidden from everyone in this one (every read path hides them)
+    disabled = dynamo_table(get_settings().table_disabled_accounts)
+    delete_keys(disabled, ({"user_id": item["user_id"]} for item in disabled.scan()["Items"]))
     return Api()

@@ -10,10 +10,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
 from aperture.api import COMMON_RESPONSES, PRIVATE_ACCOUNT, Cursor, Limit, caller, make_resolver, parse_id
+from aperture.clock import now_ms
+from aperture.erasure import request_erasure
 from aperture.errors import InvalidInputError, UserNotFoundError
 from aperture.models.api import (
     BlockStatus,
     CloseFriendResponse,
+    EraseAccountRequest,
+    ErasureAccepted,
     FollowRequestDecision,
     FollowResponse,
     FullRelationship,
@@ -50,6 +54,25 @@ def update_me(request: UpdateProfileRequest) -> Profile:
     if user is None:
         raise UserNotFoundError(f"user {me.user_id} does not exist")
     return wiring.graph().own_profile(user)
+
+
+@router.delete(
+    "/me",
+    summary="Erase your account: switched off at once, everything of it deleted within minutes",
+    tags=["users"],
+    responses={
+        **COMMON_RESPONSES,
+        202: {
+            "description": "Erasing: from now on the profile is 404 and the account's tokens are refused",
+            "content": {"application/json": {"model": ErasureAccepted}},
+        },
+        403: {"description": "Wrong password: nothing was erased"},
+    },
+)
+def erase_me(request: EraseAccountRequest) -> Response[ErasureAccepted]:
+    me = caller(router)
+    request_erasure(me.user_id, me.username, request.password, wiring.identity(), wiring.standing(), now_ms)
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=ErasureAccepted())
 
 
 @router.get("/users/<username>", summary="A profile by username", tags=["users"], responses=NOT_FOUND)

@@ -63,6 +63,8 @@ USER_POOL_WRITE = (
     "cognito-idp:AdminDeleteUser",
     "cognito-idp:AdminInitiateAuth",
 )
+USER_POOL_ERASE = ("cognito-idp:AdminDeleteUser",)
+USER_POOL_AUTHENTICATE = ("cognito-idp:AdminInitiateAuth",)
 # "user_pool:sign_up": create the user (its password is set by answering NEW_PASSWORD_REQUIRED, a sessions call that
 # needs the password; a half-made sign-up is resumed, never deleted). No AdminSetUserPassword or AdminDeleteUser.
 USER_POOL_SIGN_UP = ("cognito-idp:AdminCreateUser",)
@@ -79,6 +81,10 @@ USER_POOL_ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "": (USER_POOL_READ, USER_POOL_WRITE),
     "sign_up": ((), USER_POOL_SIGN_UP),
     "sessions": (USER_POOL_SESSIONS_READ, USER_POOL_SESSIONS_WRITE),
+    # the erasure worker deletes the erased account's user
+    "erase": ((), USER_POOL_ERASE),
+    # the users function checks a password again before an erasure (the client's secret to sign the check with)
+    "authenticate": (USER_POOL_SESSIONS_READ, USER_POOL_AUTHENTICATE),
 }
 # DetectModerationLabels takes the image bytes and has no resource type, so IAM can only say Resource "*".
 MODERATION_READ = ("rekognition:DetectModerationLabels",)

@@ -27,11 +27,12 @@ from aperture.resources import (
     ScheduleTrigger,
     SqsTrigger,
     TableStreamTrigger,
+    function,
 )
 from aperture.routes import ROUTES, UNMATCHED_FUNCTION, Route
 from aperture.settings import MissingSettingError, Settings, required_on_lambda, setting_variable
 from stacks import service_stack
-from stacks.constructs import search
+from stacks.constructs import permissions, search
 from stacks.constructs.push import push_applications
 from stacks.service_stack import ServiceStack
 from tests.infrastructure.conftest import NO_BUNDLING, Synthesized, logical_id, resources
@@ -286,10 +287,36 @@ def test_cognito_admin_actions_only_with_a_user_pool_grant(
     synthesized: Synthesized, service_template: dict[str, Any], declaration: Function
 ) -> None:
     actions = _actions(_statements(synthesized, service_template, declaration.name), "cognito-idp:")
-    if _granted(declaration, "user_pool"):
-        assert actions
-    else:
-        assert actions == set()
+    expected: set[str] = set()
+    for name, access in _granted(declaration, "user_pool").items():
+        read, write = permissions.USER_POOL_ACTIONS[name]
+        expected |= set({"read": read, "write": write, "read_write": (*read, *write)}[access])
+    assert actions == expected
+
+
+def test_the_erasure_worker_holds_what_it_deletes_and_nothing_more(
+    synthesized: Synthesized, service_template: dict[str, Any]
+) -> None:
+    statements = _statements(synthesized, service_template, "erasure")
+    # Of the user pool, deleting the erased user alone: no creating, no signing in, no passwords
+    assert _actions(statements, "cognito-idp:") == {"cognito-idp:AdminDeleteUser"}
+    # No Scan but the shared small set of disabled accounts: every record of the erased user is found by key,
+    # through the indexes declared for it (test_only_a_grant_that_says_so_may_scan_a_table checks the role)
+    declaration = function("erasure")
+    assert {g.resource for g in declaration.grants if g.scan} == {STANDING.resource}
+    tables = _granted(declaration, "table")
+    assert {"comments", "mutes", "notifications", "story_views", "follow_requests", "uploads"} <= set(tables)
+    assert not {"blocklist", "workers", "idempotency", "hashtags"} & set(tables)
+    # Its rounds come from the relay through their own queue (the outbox's stream has its two readers)
+    assert isinstance(declaration.trigger, SqsTrigger) and declaration.trigger.queue == "erasure"
+    assert _granted(function("relay"), "queue").get("erasure") == "write"
+    # No other function may delete Cognito users (sign-up resumes a half-made account, never deletes it)
+    deleters = {
+        f.name
+        for f in FUNCTIONS
+        if "cognito-idp:AdminDeleteUser" in _actions(_statements(synthesized, service_template, f.name), "cognito-idp:")
+    }
+    assert deleters == {"erasure"}
 
 
 def test_the_auth_function_holds_exactly_the_cognito_actions_it_calls(
@@ -1016,7 +1043,8 @@ def test_functions_that_delete_images_queue_their_paths_for_cdn_invalidate(
     senders = {name for name, granted in actions.items() if "sqs:SendMessage" in granted}
     consumers = {name for name, granted in actions.items() if granted & QUEUE_CONSUME}
     # Then the functions that delete images send (and only send), and cdn_invalidate alone consumes
-    assert senders == {"cascade", "story_expiry"}  # (a deleted post's or story's images go in its cascade)
+    # (a deleted post's or story's images go in its cascade; what is left under an erased user's prefix, in the erasure)
+    assert senders == {"cascade", "story_expiry", "erasure"}
     assert all(actions[name] == {"sqs:SendMessage"} for name in senders)
     assert consumers == {"cdn_invalidate"}
     # And it takes batches of 7 messages (one wildcard path each), at most two at once (SQS's least), so one round
@@ -1113,9 +1141,10 @@ def test_exports_are_read_only_by_their_two_functions_and_written_only_by_the_bu
     by_function = {f.name: _object_actions(synthesized, service_template, f.name) for f in FUNCTIONS}
     readers = {name for name, keys in by_function.items() if "s3:GetObject" in keys.get("/exports/*", set())}
     writers = {name for name, keys in by_function.items() if "s3:PutObject" in keys.get("/exports/*", set())}
-    # The HTTP function signs download links (its role is what the link carries) and can do nothing else there
-    assert readers == {"exports", "export_build"}
-    assert writers == {"export_build"}
+    # The HTTP function signs download links (its role is what the link carries) and can do nothing else there;
+    # the erasure worker deletes an erased account's ZIPs
+    assert readers == {"exports", "export_build", "erasure"}
+    assert writers == {"export_build", "erasure"}
     assert set(by_function["exports"]) == {"/exports/*"}
     assert not {"s3:PutObject", "s3:DeleteObject"} & by_function["exports"]["/exports/*"]
     # The builder reads renditions and cannot change or delete them

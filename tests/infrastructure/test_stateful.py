@@ -417,7 +417,7 @@ def test_interface_endpoints_are_the_ones_in_vpc_functions_need(stateful_templat
     needed = {".xray"}  # every function is traced
     if any(g.resource.startswith("stream:") and g.access != "read" for f in in_vpc for g in f.grants):
         needed.add(".kinesis-streams")
-    if any(g.resource == "user_pool" for f in in_vpc for g in f.grants):
+    if any(g.resource.partition(":")[0] == "user_pool" for f in in_vpc for g in f.grants):
         needed.add(".cognito-idp")
     if any(g.resource.startswith("rekognition:") for f in in_vpc for g in f.grants):
         needed.add(".rekognition")

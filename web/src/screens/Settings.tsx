@@ -1,7 +1,9 @@
-// Settings: display name, bio, region, highlights, a private account; two-step sign-in; and signing out.
+// Settings: display name, bio, region, highlights, a private account; two-step sign-in; your data (export,
+// deleting the account); and signing out.
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, api, signOutEverywhere } from "../api";
 import { ErrorNote, Loading } from "../components/Common";
+import { DeleteAccount } from "../components/DeleteAccount";
 import { ExportData } from "../components/ExportData";
 import { session } from "../session";
 import { useTitle } from "../title";
@@ -105,6 +107,7 @@ export function Settings() {
       </section>
       <ExportData />
       <TwoStepSignIn />
+      <DeleteAccount />
       <section class="account phone-only" aria-label="Account">
         <button
           type="button"

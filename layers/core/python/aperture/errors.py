@@ -41,6 +41,10 @@ class ForbiddenError(ApertureError):
     code = "forbidden"
 
 
+class WrongPasswordError(ForbiddenError):
+    code = "wrong_password"
+
+
 class PrivateAccountError(ForbiddenError):
     code = "private_account"
 

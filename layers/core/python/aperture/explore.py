@@ -73,7 +73,8 @@ CURSOR = re.compile(r"(\d{1,20})\.(\d{1,6})")
 def engagements_of(
     events: Sequence[AnyEvent], posts: PostRepository, users: UserRepository
 ) -> list[tuple[str, Engagement]]:
-    """(event id, engagement) for every event explore counts; likes of gone posts and self-likes count nothing."""
+    """(event id, engagement) for every event explore counts; likes of gone posts, self-likes and reactions of
+    accounts that no longer exist count nothing."""
     arrivals = [e for e in events if isinstance(e, PostReady) and e.kind == "post"]
     reactions = [e for e in events if isinstance(e, LikeChanged | CommentCreated)]
     records = posts.get_many({e.post_id for e in reactions}) if reactions else {}
@@ -92,8 +93,8 @@ def engagements_of(
         result.append((arrival.event_id, engagement))
     for reaction in reactions:
         record, actor = records.get(reaction.post_id), _actor(reaction)
-        if record is None or actor == record.author_id:
-            continue
+        if record is None or actor == record.author_id or actor not in regions:
+            continue  # (an actor without a profile: an erased account's unlike, delivered after its erasure)
         if isinstance(reaction, LikeChanged):
             weight = AFFINITY_WEIGHTS["like"] * (1 if reaction.liked else -1)
         else:

@@ -79,11 +79,19 @@ class Fanout:
         """After a follow or unfollow: merge the author's recent posts in, or take them out."""
         celebrity = self.is_celebrity(author_id)
         self._timeline.follow_celebrity([follower_id], author_id, following and celebrity)
-        recent = self.recent([author_id], None, REBUILD_PER_AUTHOR)
-        if following and not celebrity:
-            self._timeline.merge_into(follower_id, recent)
-        elif not following:
-            self._timeline.remove(follower_id, [p.post_id for p in recent])
+        if following:
+            recent = self.recent([author_id], None, REBUILD_PER_AUTHOR)
+            if not celebrity:
+                self._timeline.merge_into(follower_id, recent)
+        else:
+            # Read, never restored: an unfollow applied late (the relay's, after an account's erasure) must not
+            # bring back the author's recent-posts set
+            found, unknown = self._timeline.recent([author_id], None, REBUILD_PER_AUTHOR)
+            if unknown:
+                found += [
+                    Position(p.created_at, p.post_id) for p in self._posts.latest_by(author_id, REBUILD_PER_AUTHOR)
+                ]
+            self._timeline.remove(follower_id, [p.post_id for p in found])
         if self._timeline.set_celebrity(author_id, celebrity):
             self._announce(author_id, celebrity)
 

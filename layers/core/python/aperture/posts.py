@@ -304,10 +304,17 @@ class Posts:
         entries, images and the CDN's copies). A retry after the transaction finds the post gone (404); the
         cascade, started by the committed event, finishes whatever happened to the request.
         """
-        ports = self.ports
-        record = ports.views.visible(viewer_id, post_id)
+        record = self.ports.views.visible(viewer_id, post_id)
         if record.author_id != viewer_id:
             raise ForbiddenError("only the post's author may delete it")
+        self.take_down(record)
+
+    def take_down(self, record: PostRecord) -> None:
+        """Delete a post as its author does (the request above, and an account's erasure, aperture.erasure): the
+        record, count and upload's state with the PostDeleted event that starts the cascade. PostNotFoundError if
+        it is gone already."""
+        ports = self.ports
+        post_id = record.post_id
         now = ports.now_ms()
         for _ in range(DELETE_ATTEMPTS):
             # As committed (a consistent read), and deleted only at that version: the event's hashtags are then the

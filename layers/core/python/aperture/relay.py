@@ -17,6 +17,7 @@ from aperture.follow_requests import FollowRequests
 from aperture.graph import Graph
 from aperture.likes import Likes
 from aperture.models.events import (
+    AccountErasureRequested,
     AccountPrivacyChanged,
     AnyEvent,
     CommentCreated,
@@ -41,8 +42,10 @@ class Relay:
         follow_requests: FollowRequests | None = None,
         search: SearchIndexer | None = None,
         on_export_requested: Callable[[ExportRequested], None] = lambda event: None,
+        on_erasure_requested: Callable[[AccountErasureRequested], None] = lambda event: None,
     ) -> None:
         self._on_export_requested = on_export_requested  # the export's build job queued (aperture.exports)
+        self._on_erasure_requested = on_erasure_requested  # an erasure's round queued (aperture.erasure)
         self._on_post_edited = on_post_edited  # the edited post's cached copy brought up to date (aperture.editing)
         self._follow_requests = follow_requests  # an account gone public: its pending requests approved in rounds
         self._events = events
@@ -71,6 +74,9 @@ class Relay:
         elif isinstance(event, ExportRequested):
             # Queued again by a retry: the builder finds the export no longer pending and does nothing
             self._on_export_requested(event)
+        elif isinstance(event, AccountErasureRequested):
+            # Queued again by a retry: the round deletes what is there, so a second run of it changes nothing
+            self._on_erasure_requested(event)
         # Sign-ups, profile changes, posts published and deleted: the search index and hashtag lists (each step
         # replay-safe, aperture.search)
         if self._search is not None:

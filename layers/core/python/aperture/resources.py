@@ -59,7 +59,13 @@ POSTS = Table(
     partition=Attribute("post_id"),
     indexes=(Index("by_author", Attribute("author_id"), Attribute("post_id")),),
 )
-UPLOADS = Table(key="uploads", partition=Attribute("upload_id"), ttl_attribute="expires_at")
+# Each user's uploads through by_user (keys only): what an account's erasure needs to delete them, without a scan.
+UPLOADS = Table(
+    key="uploads",
+    partition=Attribute("upload_id"),
+    indexes=(Index("by_user", Attribute("user_id"), Attribute("upload_id"), projection="KEYS_ONLY"),),
+    ttl_attribute="expires_at",
+)
 FOLLOWS = Table(
     key="follows",
     partition=Attribute("follower_id"),
@@ -81,7 +87,13 @@ BLOCKS = Table(
 # Whom each user mutes. Only the muter's side is ever read (their feed, tray and explore leave the muted account
 # out; the muted account is told nothing), so there is no index by the muted user. A table of its own rather than
 # items in `blocks`: a block is read both ways, through by_blocked, and a mute must never show up there.
-MUTES = Table(key="mutes", partition=Attribute("muter_id"), sort=Attribute("muted_id"))
+# by_muted (keys only) is read by an account's erasure alone, to remove the mutes of the erased account.
+MUTES = Table(
+    key="mutes",
+    partition=Attribute("muter_id"),
+    sort=Attribute("muted_id"),
+    indexes=(Index("by_muted", Attribute("muted_id"), Attribute("muter_id"), projection="KEYS_ONLY"),),
+)
 # Each user's close friends (owner -> friend, read by the owner alone), and the same entries the other way (friend ->
 # owner: whose close-friends stories the friend may see), written in one transaction. A second table rather than an
 # index: viewing reads it consistently, so a removed friend loses access at once (aperture.close_friends).
@@ -106,7 +118,8 @@ SAVES = Table(
         Index("by_post", Attribute("post_id"), Attribute("user_id"), projection="KEYS_ONLY"),
     ),
 )
-# Each post's comments in order; by_author is every comment one user wrote, anywhere (their data export reads it).
+# Each post's comments in order; by_author is every comment one user wrote, anywhere (their data export reads it,
+# and an account's erasure deletes them through it).
 COMMENTS = Table(
     key="comments",
     partition=Attribute("post_id"),
@@ -119,7 +132,11 @@ NOTIFICATIONS = Table(
     key="notifications",
     partition=Attribute("user_id"),
     sort=Attribute("notification_id"),
-    indexes=(Index("by_post", Attribute("post_id"), Attribute("notification_id"), projection="KEYS_ONLY"),),
+    indexes=(
+        Index("by_post", Attribute("post_id"), Attribute("notification_id"), projection="KEYS_ONLY"),
+        # Whom each notification names as its latest actor (keys only): an account's erasure removes them
+        Index("by_actor", Attribute("actor_id"), Attribute("notification_id"), projection="KEYS_ONLY"),
+    ),
     ttl_attribute="expires_at",
 )
 # Keys that group likes into one notification (one per post, recipient and window).
@@ -149,14 +166,23 @@ STORY_VIEWS = Table(
     key="story_views",
     partition=Attribute("story_id"),
     sort=Attribute("viewer_id"),
-    indexes=(Index("by_time", Attribute("story_id"), Attribute("viewed_at")),),
+    indexes=(
+        Index("by_time", Attribute("story_id"), Attribute("viewed_at")),
+        Index("by_viewer", Attribute("viewer_id"), Attribute("story_id"), projection="KEYS_ONLY"),  # (erasure)
+    ),
     ttl_attribute="purge_at",
 )
 # Expired stories of authors who keep highlights: kept for good.
 HIGHLIGHTS = Table(key="highlights", partition=Attribute("author_id"), sort=Attribute("story_id"))
 # Pending follow requests to private accounts, keyed by the account asked (its list of requests, in pages) and the
-# requester (whether one is pending). Both directions of a pair are read by key, so no index.
-FOLLOW_REQUESTS = Table(key="follow_requests", partition=Attribute("owner_id"), sort=Attribute("requester_id"))
+# requester (whether one is pending). Both directions of a pair are read by key; by_requester (keys only) serves an
+# account's erasure alone, which removes the requests the erased account made.
+FOLLOW_REQUESTS = Table(
+    key="follow_requests",
+    partition=Attribute("owner_id"),
+    sort=Attribute("requester_id"),
+    indexes=(Index("by_requester", Attribute("requester_id"), Attribute("owner_id"), projection="KEYS_ONLY"),),
+)
 
 # Each hashtag's posts (newest first: Snowflake ids are time-ordered) and, under post_id 0, its post count. Written
 # from the post's committed events by the relay (aperture.search), conditionally, so a count moves once per post.
@@ -235,7 +261,10 @@ CDN_INVALIDATIONS = Queue(key="cdn_invalidations", visibility_timeout_seconds=30
 # fourth consumer of the events stream: a build runs for minutes, and on a stream it would hold up every record
 # behind it. Six times the builder's 15-minute timeout, as AWS advises.
 EXPORTS_QUEUE = Queue(key="exports", visibility_timeout_seconds=6 * 900)
-QUEUES: tuple[Queue, ...] = (FANOUT, EXPLORE, CDN_INVALIDATIONS, EXPORTS_QUEUE)
+# Rounds of account erasures, each queued by the relay from its committed event (the same reasons as exports: the
+# outbox's stream has its two readers already). Six times the worker's 5-minute timeout.
+ERASURE_QUEUE = Queue(key="erasure", visibility_timeout_seconds=6 * 300)
+QUEUES: tuple[Queue, ...] = (FANOUT, EXPLORE, CDN_INVALIDATIONS, EXPORTS_QUEUE, ERASURE_QUEUE)
 
 UPLOAD_PREFIX = "uploads/"
 IMAGE_PREFIX = "images/"
@@ -407,9 +436,12 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:outbox", "write"),  # follows' events, written with the follow
             Grant("queue:fanout", "write"),  # an author crossing the celebrity threshold updates followers
             Grant("table:follow_requests", "read_write"),  # requests to private accounts; blocks remove them
+            # DELETE /me checks the password again (AdminInitiateAuth, signed with the client secret it reads)
+            Grant("user_pool:authenticate", "read_write"),
+            Grant("table:disabled_accounts", "write"),  # ...then switches the account off, with its erasure's event
         ),
         redis=True,
-        description="Profiles, follows, blocks and mutes",
+        description="Profiles, follows, blocks and mutes; erasing your account",
     ),
     Function(
         "uploads",
@@ -500,10 +532,51 @@ FUNCTIONS: tuple[Function, ...] = (
         "notifications, cached copies, timeline entries, images) or story (views, highlight, trays, images)",
     ),
     Function(
+        "erasure",
+        grants=(
+            STANDING,  # (builds the graph, whose hidden_from includes disabled accounts)
+            Grant("table:disabled_accounts", "write"),  # the erased account's record, last
+            # The erased account's records, found by key through the indexes declared for it, and deleted
+            Grant("table:users", "read_write"),  # the other users' follow counts; the profile, last
+            Grant("table:posts", "read_write"),  # taken down as their author does, with the event (the cascade)
+            Grant("table:uploads", "read_write"),
+            Grant("table:stories", "read_write"),
+            Grant("table:highlights", "read_write"),
+            Grant("table:comments", "read_write"),
+            Grant("table:likes", "read_write"),
+            Grant("table:saves", "read_write"),
+            Grant("table:follows", "read_write"),
+            Grant("table:blocks", "read_write"),
+            Grant("table:mutes", "read_write"),
+            Grant("table:close_friends", "read_write"),
+            Grant("table:close_friend_of", "read_write"),
+            Grant("table:follow_requests", "read_write"),
+            Grant("table:notifications", "read_write"),
+            Grant("table:notify_keys", "read_write"),  # the keys grouping likes of their posts
+            Grant("table:story_views", "read_write"),
+            Grant("table:devices", "read_write"),
+            Grant("table:outbox", "write"),  # the events of what it deletes, and its own next round
+            Grant("queue:erasure", "read"),  # its rounds, queued by the relay
+            Grant("sns:push", "write"),  # the devices' endpoints
+            Grant(f"bucket:{IMAGE_PREFIX}", "read_write"),  # what the cascades left under the user's prefix
+            Grant(f"bucket:{UPLOAD_PREFIX}", "read_write"),
+            Grant(f"bucket:{EXPORT_PREFIX}", "read_write"),  # their data exports' ZIPs
+            Grant("table:exports", "read_write"),  # ...and records
+            Grant("queue:cdn_invalidations", "write"),  # ...and the CDN's copies
+            Grant("user_pool:erase", "write"),  # AdminDeleteUser, and no other action on the pool
+        ),
+        redis=True,
+        timeout_seconds=300,
+        trigger=SqsTrigger("erasure", batch_size=1, max_receives=5),
+        description="Erases an account: deletes what its owner made and caused, in bounded rounds, then the "
+        "Cognito user and the profile",
+    ),
+    Function(
         "relay",
         grants=(
             STANDING,  # (builds the graph, whose hidden_from includes disabled accounts)
             Grant("stream:events", "write"),
+            Grant("queue:erasure", "write"),  # each committed round of an account erasure, for its worker
             Grant("table:likes", "read"),  # a post's live like cache, rebuilt from the durable list when lost
             # A follow's timeline merge (who is a celebrity; a threshold crossing queues its announcement):
             Grant("table:users", "read_write"),  # write: counts of follows made by approving requests (below)

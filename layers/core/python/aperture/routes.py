@@ -32,6 +32,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/me/mfa/totp/verify", "auth"),
     Route("GET", "/me", "users"),
     Route("PATCH", "/me", "users"),
+    Route("DELETE", "/me", "users"),
     Route("GET", "/users/{username}", "users"),
     Route("PUT", "/users/{user_id}/follow", "users"),
     Route("DELETE", "/users/{user_id}/follow", "users"),

@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     queue_fanout: str = "aperture-fanout"  # the queue's URL on AWS; locally, its name (resolved at first use)
     queue_explore: str = "aperture-explore"
     queue_cdn_invalidations: str = "aperture-cdn_invalidations"
+    queue_erasure: str = "aperture-erasure"
     queue_exports: str = "aperture-exports"
     media_bucket: str = "aperture-media"
     # Whole records of stream batches given up on (the S3 on-failure destination); read by the redrive command.
@@ -131,6 +132,8 @@ class Settings(BaseSettings):
     # export may stay unfinished before it counts as failed and a new request may start another.
     export_link_seconds: int = 86_400
     export_stale_seconds: int = 3 * 6 * 900  # three attempts, each within its message's visibility timeout
+    # An account's erasure deletes at most this many records of each kind per round (aperture.erasure)
+    erasure_batch: int = Field(default=100, ge=1, le=1000)
 
     @field_validator("ranking_model_key")
     @classmethod

@@ -365,6 +365,12 @@ class Stories:
             story = kept
         if story.author_id != viewer_id:
             raise ForbiddenError("only the story's author may delete it")
+        self.take_down(story)
+
+    def take_down(self, story: StoryRecord) -> None:
+        """Take a story (or a highlight whose record was purged) down as its author does (the request above, and
+        an account's erasure, aperture.erasure). StoryNotFoundError if it was taken down already."""
+        story_id = story.story_id
         # Taken down, with the event that starts its cascade (images, views, trays: aperture.cascade), at once
         event = StoryDeleted(
             event_id=uuid.uuid4().hex,

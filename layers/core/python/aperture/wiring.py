@@ -12,6 +12,7 @@ from aperture.adapters.cognito import IdentityProvider, TokenVerifier
 from aperture.adapters.dynamo.carousels import CarouselCounter
 from aperture.adapters.dynamo.close_friends import CloseFriendOfRepository, CloseFriendRepository
 from aperture.adapters.dynamo.comments import CommentRepository
+from aperture.adapters.dynamo.erasure import ErasureRecords, ErasureTables
 from aperture.adapters.dynamo.exports import AccountRecords, ExportRepository
 from aperture.adapters.dynamo.follow_requests import FollowRequestRepository, PrivacyRepository
 from aperture.adapters.dynamo.graph import BlockRepository, FollowRepository, MuteRepository
@@ -32,6 +33,7 @@ from aperture.adapters.redis_store.affinity import AffinityStore
 from aperture.adapters.redis_store.client import redis_client
 from aperture.adapters.redis_store.close_friends import CloseFriendsCache
 from aperture.adapters.redis_store.comments import CommentPreviewCache
+from aperture.adapters.redis_store.erasure import RedisTraces
 from aperture.adapters.redis_store.explore import ExploreStore
 from aperture.adapters.redis_store.graph import RelationshipCache
 from aperture.adapters.redis_store.likes import LikeCache
@@ -51,6 +53,7 @@ from aperture.clock import now, now_ms
 from aperture.close_friends import Audiences, CloseFriends
 from aperture.comments import Comments
 from aperture.editing import PostEditPorts, PostEdits
+from aperture.erasure import Erasure, ErasurePorts
 from aperture.explore import Explore, ExplorePorts, ExploreRefresh, ExploreSignals, RefreshLimits
 from aperture.exports import ExportBuilder, Exports
 from aperture.fanout import Fanout
@@ -71,7 +74,7 @@ from aperture.media.moderation import (
     RekognitionModerator,
 )
 from aperture.media.pipeline import MediaLimits, MediaPorts
-from aperture.models.events import CdnInvalidation, ExportJob, ExportRequested
+from aperture.models.events import AccountErasureRequested, CdnInvalidation, ExportJob, ExportRequested
 from aperture.notifications import Inbox, Notifier
 from aperture.posts import PostPorts, Posts, PostViewPorts, PostViews
 from aperture.profiles import ProfileChanges
@@ -516,6 +519,10 @@ def _queue_export_build(event: ExportRequested) -> None:
     export_jobs().enqueue([ExportJob(user_id=event.user_id, export_id=event.export_id)])
 
 
+def _queue_erasure_round(event: AccountErasureRequested) -> None:
+    erasure_jobs().enqueue([event])
+
+
 @built_once
 def relay() -> Relay:
     return Relay(
@@ -527,7 +534,13 @@ def relay() -> Relay:
         follow_requests=follow_requests(),
         search=search_indexer(),
         on_export_requested=_queue_export_build,
+        on_erasure_requested=_queue_erasure_round,
     )
+
+
+@built_once
+def erasure_jobs() -> JobQueue:
+    return JobQueue(client("sqs"), get_settings().queue_erasure)
 
 
 @built_once
@@ -809,3 +822,43 @@ def export_builder() -> ExportBuilder:
         for key in ("users", "posts", "comments", "likes", "follows", "stories", "highlights")
     }
     return ExportBuilder(export_repository(), AccountRecords(tables), media_store(), now_ms)
+
+
+@built_once
+def erasure() -> Erasure:
+    settings = get_settings()
+    tables = ErasureTables(
+        **{name: dynamo_table(getattr(settings, f"table_{name}")) for name in ErasureTables.__dataclass_fields__}
+    )
+    records = ErasureRecords(tables, outbox())
+    ports = ErasurePorts(
+        records=records,
+        users=users(),
+        posts=posts(),
+        post_records=post_repository(),
+        stories=stories(),
+        comments=comments(),
+        likes=likes(),
+        saves=save_repository(),
+        follows=follows(),
+        graph=graph(),
+        relationships=RelationshipCache(redis_client(), settings.relationship_cache_seconds),
+        story_cache=story_cache(),
+        close_friends=CloseFriendRepository(
+            dynamo_table(settings.table_close_friends), dynamo_table(settings.table_close_friend_of)
+        ),
+        audiences=audiences(),
+        devices=devices(),
+        push_owner=lambda arn: push().owner(arn),
+        push_unregister=lambda arn: push().unregister(arn),
+        images=media_store(),
+        user_index=UserSearchIndex(redis_client()),
+        traces=RedisTraces(redis_client()),
+        model_generation=lambda: explore_store().current_generation(),
+        delete_identity=lambda username: identity().delete_user_if_present(username),
+        record_next=records.record,
+        forget_disabled=lambda user_id: standing().release(user_id),
+        now_ms=now_ms,
+        like_window_ms=settings.like_group_window_seconds * 1000,
+    )
+    return Erasure(ports, settings.erasure_batch)

@@ -180,6 +180,16 @@ class IdentityProvider:
             expires_in=int(tokens["ExpiresIn"]),
         )
 
+    def delete_user_if_present(self, username: str) -> bool:
+        """Delete the user; False if there was none (a retried erasure)."""
+        try:
+            self.delete_user(username)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "UserNotFoundException":
+                return False
+            raise
+        return True
+
     def authenticate(self, username: str, password: str) -> Tokens:
         """Tokens for a username and password; MfaRequiredError (with the challenge's session) when the account
         has a second factor, to be answered by `answer_totp`."""

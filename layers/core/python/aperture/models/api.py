@@ -144,6 +144,19 @@ class UpdateProfileRequest(_Request):
     private: bool | None = Field(default=None, description="Private account: new followers must be approved")
 
 
+class EraseAccountRequest(_Request):
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)] = Field(
+        description="Your password, checked again before anything is erased"
+    )
+
+
+class ErasureAccepted(_Model):
+    status: Literal["erasing"] = Field(
+        default="erasing",
+        description="The account is switched off now; everything of it is deleted within minutes",
+    )
+
+
 class FollowResponse(_Model):
     following: bool
     requested: bool = Field(default=False, description="A follow request to a private account awaits approval")

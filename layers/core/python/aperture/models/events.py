@@ -217,6 +217,21 @@ class ExportRequested(_Event):
         return str(self.user_id)
 
 
+class AccountErasureRequested(_Event):
+    """Its owner asked for the account to be erased (committed with the account's disabled record, through the
+    outbox): the erasure worker deletes what they made and caused, a bounded batch per round. A round that leaves
+    some writes the next round's event (`round` + 1) to the outbox (aperture.erasure)."""
+
+    type: Literal["account_erasure_requested"] = "account_erasure_requested"
+    user_id: int
+    username: str
+    round: int = 0
+
+    @property
+    def partition_key(self) -> str:
+        return str(self.user_id)
+
+
 AnyEvent = (
     PostReady
     | PostPublished
@@ -231,6 +246,7 @@ AnyEvent = (
     | AccountPrivacyChanged
     | UserChanged
     | ExportRequested
+    | AccountErasureRequested
 )
 DomainEvent = Annotated[AnyEvent, Field(discriminator="type")]
 DOMAIN_EVENT: TypeAdapter[AnyEvent] = TypeAdapter(DomainEvent)
