@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
-from aperture.api import COMMON_RESPONSES, PRIVATE_ACCOUNT, Cursor, Limit, caller, make_resolver, parse_id
+from aperture.api import COMMON_RESPONSES, PRIVATE_ACCOUNT, RATE_LIMITED, Cursor, Limit, caller, make_resolver, parse_id
 from aperture.errors import InvalidInputError, UserNotFoundError
 from aperture.models.api import (
     BlockStatus,
@@ -63,6 +63,7 @@ def get_user(username: str) -> Profile:
     tags=["graph"],
     responses={
         **NOT_FOUND,
+        **RATE_LIMITED,
         202: {
             "description": "A private account: the follow request awaits its approval",
             "content": {"application/json": {"model": FollowResponse}},
@@ -71,7 +72,9 @@ def get_user(username: str) -> Profile:
     },
 )
 def follow(user_id: str) -> Response[FollowResponse]:
-    answer = wiring.follow_requests().follow(caller(router).user_id, parse_id(user_id, "user"))
+    me = caller(router).user_id
+    wiring.limiter().take(str(me), "follows")  # follows and follow requests alike
+    answer = wiring.follow_requests().follow(me, parse_id(user_id, "user"))
     return Response(
         status_code=202 if answer.requested else 200,
         content_type=content_types.APPLICATION_JSON,

@@ -156,6 +156,10 @@ FOLLOW_REQUESTS = Table(key="follow_requests", partition=Attribute("owner_id"), 
 # from the post's committed events by the relay (aperture.search), conditionally, so a count moves once per post.
 HASHTAGS = Table(key="hashtags", partition=Attribute("tag", "S"), sort=Attribute("post_id"))
 
+# Sign-up counts per source address and window (aperture.limits): the auth function runs outside the VPC, away from
+# Redis, so its one limit is a conditional counter here; each window's item expires after it.
+RATE_LIMITS = Table(key="rate_limits", partition=Attribute("key", "S"), ttl_attribute="expires_at")
+
 TABLES: tuple[Table, ...] = (
     USERS,
     POSTS,
@@ -180,6 +184,7 @@ TABLES: tuple[Table, ...] = (
     CLOSE_FRIEND_OF,
     FOLLOW_REQUESTS,
     HASHTAGS,
+    RATE_LIMITS,
 )
 
 # Three functions consume it (post_ingest, notify, explore_signals), each polling every shard once a second: within
@@ -356,6 +361,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:users", "write"),
             Grant("table:workers", "read_write"),
             Grant("table:outbox", "write"),  # a sign-up's event (search indexes the account), written with it
+            Grant("table:rate_limits", "read_write"),  # sign-ups per source address (it runs outside the VPC)
         ),
         description="Sign-up and sign-in over Cognito",
     ),
@@ -385,6 +391,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:idempotency", "read_write"),  # a client's retry with an Idempotency-Key
             Grant(f"bucket:{UPLOAD_PREFIX}", "write"),
         ),
+        redis=True,  # the per-user limits on posts and stories (aperture.limits)
         description="Presigned uploads and their status",
     ),
     Function(

@@ -16,6 +16,7 @@ from aperture.adapters.dynamo.follow_requests import FollowRequestRepository, Pr
 from aperture.adapters.dynamo.graph import BlockRepository, FollowRepository, MuteRepository
 from aperture.adapters.dynamo.hashtags import HashtagRepository
 from aperture.adapters.dynamo.likes import LikeRepository
+from aperture.adapters.dynamo.limits import DynamoWindows
 from aperture.adapters.dynamo.moderation import BlocklistRepository
 from aperture.adapters.dynamo.notifications import DeviceRepository, NotificationRepository
 from aperture.adapters.dynamo.post_edits import PostEditRepository
@@ -33,6 +34,7 @@ from aperture.adapters.redis_store.comments import CommentPreviewCache
 from aperture.adapters.redis_store.explore import ExploreStore
 from aperture.adapters.redis_store.graph import RelationshipCache
 from aperture.adapters.redis_store.likes import LikeCache
+from aperture.adapters.redis_store.limits import RedisBuckets
 from aperture.adapters.redis_store.posts import PostCache
 from aperture.adapters.redis_store.privacy import PrivacyCache
 from aperture.adapters.redis_store.saves import SavedCache
@@ -58,6 +60,7 @@ from aperture.idempotency import Once, Replays, dynamo_once, dynamo_replays
 from aperture.ids import new_id
 from aperture.invalidations import CdnInvalidator
 from aperture.likes import Likes, scalable_bloom
+from aperture.limits import RateLimiter, configured_rates
 from aperture.media.moderation import (
     BlockPorts,
     HashBlocklist,
@@ -109,6 +112,21 @@ def upload_repository() -> UploadRepository:
 @built_once
 def uploads() -> UploadGrants:
     return UploadGrants(upload_repository(), users(), media_store(), now, get_settings())
+
+
+@built_once
+def limiter() -> RateLimiter:
+    """Per-user limits, in Redis (the functions that write in the VPC)."""
+    settings = get_settings()
+    return RateLimiter(RedisBuckets(redis_client()), configured_rates(settings), now_ms, settings.function or "local")
+
+
+@built_once
+def signup_limiter() -> RateLimiter:
+    """Sign-ups per source address, in DynamoDB: the auth function runs outside the VPC, away from Redis."""
+    settings = get_settings()
+    buckets = DynamoWindows(dynamo_table(settings.table_rate_limits))
+    return RateLimiter(buckets, configured_rates(settings), now_ms, settings.function or "local")
 
 
 @built_once
