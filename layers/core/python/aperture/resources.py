@@ -116,7 +116,8 @@ NOTIFICATIONS = Table(
     indexes=(Index("by_post", Attribute("post_id"), Attribute("notification_id"), projection="KEYS_ONLY"),),
     ttl_attribute="expires_at",
 )
-# Keys that group likes into one notification (one per post, recipient and window).
+# Keys that group likes into one notification (one per post, recipient and window), and that hold back a follow's
+# notification when the same pair's follow notified within the day (aperture.notifications).
 NOTIFY_KEYS = Table(key="notify_keys", partition=Attribute("key", "S"), ttl_attribute="expires_at")
 # Domain events, each written in the same transaction as the change it tells of (a like, a follow, a comment):
 # the table's stream hands them to the relay, which publishes them to the events stream. An event exists if and

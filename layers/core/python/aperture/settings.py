@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from aperture.captions import MAX_MENTIONS, MAX_MENTIONS_NOTIFIED
 from aperture.resources import FUNCTIONS, QUEUES, STREAMS, TABLES, Function
 
 MIB = 1024 * 1024
@@ -117,7 +118,7 @@ class Settings(BaseSettings):
     # One follow notification per (follower, followee) pair in this window, however often the follow is toggled
     follow_notify_window_seconds: int = Field(default=86_400, ge=1)
     # Users one comment or caption may notify by @mention (the text keeps every @name; later ones notify nobody)
-    max_mentions_notified: int = Field(default=10, ge=0, le=20)
+    max_mentions_notified: int = Field(default=MAX_MENTIONS_NOTIFIED, ge=0, le=MAX_MENTIONS)
     # SNS platform applications for push; without them notifications stay in-app only.
     sns_apns_application_arn: str | None = None
     sns_fcm_application_arn: str | None = None

@@ -419,6 +419,7 @@ def post_edits() -> PostEdits:
         users=users(),
         graph=graph(),
         now_ms=now_ms,
+        max_mentions=get_settings().max_mentions_notified,
     )
     return PostEdits(ports)
 
@@ -480,6 +481,8 @@ def notifier() -> Notifier:
         ttl_days=settings.notification_ttl_days,
         group_window_seconds=settings.like_group_window_seconds,
         post_exists=lambda post_id: post_repository().get(post_id) is not None,
+        pair_window_seconds=settings.follow_notify_window_seconds,
+        max_mentions=settings.max_mentions_notified,
     )
 
 
