@@ -153,6 +153,7 @@ def fanout() -> Fanout:
         threshold=settings.celebrity_threshold,
         job_size=settings.fanout_job_size,
         posts=post_repository(),
+        exit_ratio=settings.celebrity_exit_ratio,
     )
 
 
