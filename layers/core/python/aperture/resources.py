@@ -351,6 +351,17 @@ class Function:
     trigger: KinesisTrigger | TableStreamTrigger | S3Trigger | ScheduleTrigger | SqsTrigger | None = None
     description: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    # Reserved concurrency: on AWS, both what the function is guaranteed and its ceiling. Given to the functions a
+    # flood aims at (public writes, sign-up and sign-in, the uploads they trigger), so a flood of them takes at most
+    # this many of the account's concurrent executions and never starves the rest (RESERVED_CONCURRENCY_BUDGET).
+    reserved_concurrency: int | None = None
+
+
+# The account's concurrency is shared by every function; Lambda keeps at least 100 of it unreserved, and the default
+# limit is 1,000 (a new account may start at 10, where no function can reserve any: the stacks then reserve none,
+# see stacks/service_stack.py). The reservations together stay under this, leaving at least 750 of 1,000 to the
+# functions that reserve nothing (the readers and the consumers, which their shards and queues bound instead).
+RESERVED_CONCURRENCY_BUDGET = 250
 
 
 FUNCTIONS: tuple[Function, ...] = (
@@ -364,6 +375,8 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:outbox", "write"),  # a sign-up's event (search indexes the account), written with it
             Grant("table:rate_limits", "read_write"),  # sign-ups per source address (it runs outside the VPC)
         ),
+        # Public and unauthenticated: password guessing and scripted sign-ups (each call a few Cognito requests)
+        reserved_concurrency=10,
         description="Sign-up and sign-in over Cognito",
     ),
     Function(
@@ -381,6 +394,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:follow_requests", "read_write"),  # requests to private accounts; blocks remove them
         ),
         redis=True,
+        reserved_concurrency=30,  # follow storms (each follow a transaction and a timeline merge)
         description="Profiles, follows, blocks and mutes",
     ),
     Function(
@@ -393,6 +407,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant(f"bucket:{UPLOAD_PREFIX}", "write"),
         ),
         redis=True,  # the per-user limits on posts and stories (aperture.limits)
+        reserved_concurrency=20,  # a flood of upload grants, each later a media_process run
         description="Presigned uploads and their status",
     ),
     Function(
@@ -445,6 +460,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:follows", "read"),  # a private account's posts: only to approved followers
         ),
         redis=True,
+        reserved_concurrency=50,  # like and comment storms, the platform's most frequent writes
         description="Likes, comments and saved posts",
     ),
     Function(
@@ -543,6 +559,9 @@ FUNCTIONS: tuple[Function, ...] = (
         # sooner; peak RSS is 117 MB for a 12 MP JPEG and 415 MB for the largest allowed HEIC (bench/media.py).
         memory_mb=1769,
         timeout_seconds=60,
+        # Each run holds a full vCPU for a second or more: a burst of uploads waits in Lambda's asynchronous queue
+        # (up to 6 hours, retried) instead of taking hundreds of the account's executions
+        reserved_concurrency=50,
         trigger=S3Trigger(UPLOAD_PREFIX),
         # On AWS, Rekognition's labels first, then the blocklist; locally the blocklist alone (no Rekognition).
         extra={"APERTURE_MODERATION": "rekognition,blocklist"},
