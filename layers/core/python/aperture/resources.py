@@ -363,6 +363,10 @@ class Function:
 # functions that reserve nothing (the readers and the consumers, which their shards and queues bound instead).
 RESERVED_CONCURRENCY_BUDGET = 250
 
+# The functions whose per-user limits live in Redis (aperture.limits): while it is unreachable they let writes through
+# unchecked and count RateLimiterUnavailable, on which an alarm fires (stacks/constructs/monitoring.py)
+REDIS_RATE_LIMITED = ("uploads", "interactions", "users")
+
 
 FUNCTIONS: tuple[Function, ...] = (
     Function("health", description="Liveness probe"),
