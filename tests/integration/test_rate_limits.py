@@ -65,6 +65,16 @@ def test_the_third_post_in_an_hour_past_a_limit_of_two_is_refused_and_nothing_is
         assert story.status_code == 201, story.json
 
 
+def test_the_story_past_its_limit_is_refused_while_posts_are_still_granted(api: Api) -> None:
+    with settings_env(APERTURE_LIMIT_STORIES="1/3600"):
+        alice = api.sign_up("alice")
+        story = {**UPLOAD, "kind": "story"}
+        assert api.call("POST", "/uploads", alice, json=story).status_code == 201
+        _refused(api.call("POST", "/uploads", alice, json=story), 3600)
+        assert [u["kind"] for u in _uploads_of(alice)] == ["story"]
+        assert api.call("POST", "/uploads", alice, json=UPLOAD).status_code == 201
+
+
 def test_a_refused_request_charges_nothing_and_the_bucket_refills_with_time(api: Api, shifted: ShiftedClock) -> None:
     with settings_env(APERTURE_LIMIT_POSTS="2/3600"):
         alice = api.sign_up("alice")
