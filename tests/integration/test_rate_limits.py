@@ -18,6 +18,7 @@ from aperture.adapters.redis_store.limits import bucket_key
 from aperture.clock import ShiftedClock, SystemClock
 from aperture.errors import RateLimitedError
 from aperture.settings import get_settings
+from bench.round_trips import RoundTrips
 from local.pump import EventPump
 from local.redis_server import RedisServer
 from local.seeding import Account, publish_post
@@ -259,3 +260,11 @@ def test_with_redis_down_writes_go_ahead_unlimited_with_a_warning_and_a_metric(
             assert '"RateLimiterUnavailable":[1.0]' in capfd.readouterr().out
     finally:
         server.stop()
+
+
+def test_a_limit_check_is_one_redis_round_trip(api: Api) -> None:
+    alice = api.sign_up("alice")
+    assert api.call("POST", "/uploads", alice, json=UPLOAD).status_code == 201  # (the script is loaded once)
+    trips = RoundTrips(wiring.redis_client())
+    assert api.call("POST", "/uploads", alice, json=UPLOAD).status_code == 201
+    assert trips.count == 1  # the upload grant itself needs no Redis: this is the check and charge
