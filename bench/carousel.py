@@ -30,6 +30,7 @@ from werkzeug.test import Client
 from aperture import wiring
 from aperture.adapters.redis_store.timeline import timeline_key
 from aperture.settings import get_settings
+from bench import lift_rate_limits
 from bench.publish import PASSWORD, percentile, twelve_megapixel_jpegs
 from local.invoke import invoke
 from local.runtime import LocalPlatform
@@ -140,6 +141,7 @@ def one_carousel(
 
 
 def main() -> None:
+    lift_rate_limits()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2)

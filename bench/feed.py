@@ -21,6 +21,7 @@ from werkzeug.wrappers import Request
 from aperture import wiring
 from aperture.adapters.redis_store.timeline import active_key, timeline_key
 from aperture.routes import ROUTES
+from bench import lift_rate_limits
 from bench.round_trips import RoundTrips
 from local.gateway import http_api_event
 from local.invoke import invoke
@@ -155,6 +156,7 @@ def load(base: str, viewer: Account, total: int, concurrency: int) -> float:
 
 
 def main() -> None:
+    lift_rate_limits()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
     args = parser.parse_args()

@@ -41,6 +41,8 @@ import redis  # noqa: E402
 from locust import HttpUser, constant_throughput, events, task  # noqa: E402
 from locust.env import Environment  # noqa: E402
 
+from bench import lift_rate_limits  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_PASSWORD = "Demo-pass-1!"
 DEMO_USERS = 60
@@ -384,6 +386,7 @@ def _print(result: dict[str, Any]) -> None:
 
 
 def main() -> int:
+    lift_rate_limits()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=5000, help="stop after this many requests (load)")
     parser.add_argument("--users", type=int, default=20, help="simulated people at once")

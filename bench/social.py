@@ -18,6 +18,7 @@ from aperture import wiring
 from aperture.adapters.redis_store.likes import bloom_inserted_key, likes_keys
 from aperture.bloom import ScalableBloom
 from aperture.likes import scalable_bloom
+from bench import lift_rate_limits
 from local.seeding import Account, publish_post
 
 PASSWORD = "Bench-pass-1!"
@@ -142,6 +143,7 @@ def membership(redis_client: object, samples: int, likers: int) -> dict[str, obj
 
 
 def main() -> None:
+    lift_rate_limits()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
     args = parser.parse_args()

@@ -25,6 +25,7 @@ from aperture.clock import now_ms
 from aperture.models.records import StoryView
 from aperture.routes import ROUTES
 from aperture.settings import get_settings
+from bench import lift_rate_limits
 from bench.feed import PASSWORD, _percentile
 from bench.round_trips import RoundTrips
 from local.gateway import http_api_event
@@ -198,6 +199,7 @@ def _one(values: set[int]) -> str:
 
 
 def main() -> None:
+    lift_rate_limits()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
     args = parser.parse_args()

@@ -69,6 +69,9 @@ class ServiceStack(Stack):
                 functions_root=source_root / "functions",
                 # Optional context apnsApplicationArn / fcmApplicationArn: see stacks/constructs/push.py.
                 push_applications=push_applications(self),
+                # `-c reservedConcurrency=false` for an account whose concurrency limit is under 1,000 (new
+                # accounts may have 10): Lambda keeps 100 unreserved, so there every reservation fails the deploy.
+                reserve_concurrency=str(self.node.try_get_context("reservedConcurrency")).lower() != "false",
             ),
         )
         self.api = HttpEndpoints(

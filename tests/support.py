@@ -38,6 +38,9 @@ from local.redis_server import free_port, wait_until_answering
 from local.seeding import Account
 
 PASSWORD = "Corr3ct-horse!"
+# Every test of a process signs its accounts up from 127.0.0.1 into one emulated table that lives for the session:
+# the per-address sign-up limit is lifted for them (tests/integration/test_rate_limits.py lowers it again).
+TEST_SIGNUP_LIMIT = {"APERTURE_LIMIT_SIGNUPS": "100000000/1"}
 # One counter per test process: every username signed up in it is distinct (the emulated
 # Cognito pool lives as long as the worker, across tests).
 _USERNAME_SERIAL = itertools.count(1)
@@ -62,7 +65,7 @@ class LocalRuntime:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "local", "--port", str(self.port)],
             cwd=ROOT,
-            env={**clean, **env},
+            env={**clean, **TEST_SIGNUP_LIMIT, **env},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -185,6 +188,7 @@ def start_aws() -> tuple[Any, Provisioned]:
         AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
         POWERTOOLS_LOG_LEVEL="WARNING",
         APERTURE_LOCAL="1",  # local names and defaults, as the local runtime has them
+        **TEST_SIGNUP_LIMIT,
     )
     server, endpoint = start_moto()
     os.environ["AWS_ENDPOINT_URL"] = endpoint

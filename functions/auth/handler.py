@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import accounts, wiring
 from aperture.adapters.cognito import Tokens
-from aperture.api import COMMON_RESPONSES, caller, make_resolver
+from aperture.api import COMMON_RESPONSES, RATE_LIMITED, caller, make_resolver, source_address
 from aperture.clock import now_ms
 from aperture.ids import new_id
 from aperture.models.api import (
@@ -43,9 +43,11 @@ def _token_response(tokens: Tokens) -> TokenResponse:
     summary="Create an account",
     tags=["auth"],
     status_code=201,
-    responses={409: {"description": "The username is taken"}, 503: COMMON_RESPONSES[503]},
+    responses={409: {"description": "The username is taken"}, **RATE_LIMITED, 503: COMMON_RESPONSES[503]},
 )
 def sign_up(body: SignupRequest) -> SignupResponse:
+    # Per source address, before Cognito hears of it (a refused sign-up creates no user)
+    wiring.signup_limiter().take(source_address(router), "signups")
     return accounts.sign_up(body, wiring.identity(), wiring.users(), new_id, now_ms)
 
 

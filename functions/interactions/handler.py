@@ -11,6 +11,7 @@ from aperture import wiring
 from aperture.api import (
     COMMON_RESPONSES,
     PRIVATE_ACCOUNT,
+    RATE_LIMITED,
     Cursor,
     IdempotencyKey,
     Limit,
@@ -39,8 +40,11 @@ def _set_liked(post_id: str, liked: bool) -> LikeResponse:
     return LikeResponse(liked=state, like_count=count)
 
 
-@router.put("/posts/<post_id>/like", summary="Like a post", tags=["likes"], responses=POST_RESPONSES)
+@router.put(
+    "/posts/<post_id>/like", summary="Like a post", tags=["likes"], responses={**POST_RESPONSES, **RATE_LIMITED}
+)
 def like(post_id: str) -> LikeResponse:
+    wiring.limiter().take(str(caller(router).user_id), "likes")
     return _set_liked(post_id, True)
 
 
@@ -93,7 +97,11 @@ def saved(cursor: Cursor = None, limit: Limit = 20) -> Page[Post]:
     summary="Comment on a post",
     tags=["comments"],
     status_code=201,
-    responses={**POST_RESPONSES, 409: {"description": "A request with this Idempotency-Key is still being handled"}},
+    responses={
+        **POST_RESPONSES,
+        **RATE_LIMITED,
+        409: {"description": "A request with this Idempotency-Key is still being handled"},
+    },
 )
 def add_comment(post_id: str, body: CommentRequest, idempotency_key: IdempotencyKey = None) -> CommentView:
     def comment(comment_id: Callable[[], int]) -> CommentView:
@@ -104,8 +112,11 @@ def add_comment(post_id: str, body: CommentRequest, idempotency_key: Idempotency
             raise UserNotFoundError("your profile does not exist")
         return wiring.comments().add(post, author, body.text, comment_id)
 
+    def charge() -> None:
+        wiring.limiter().take(str(caller(router).user_id), "comments")
+
     request = {"post_id": post_id, **body.model_dump(mode="json")}
-    return answered_once(router, wiring.replays(), idempotency_key, request, comment, CommentView, new_id)
+    return answered_once(router, wiring.replays(), idempotency_key, request, comment, CommentView, new_id, 1, charge)
 
 
 @router.get(

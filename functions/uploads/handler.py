@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
-from aperture.api import COMMON_RESPONSES, IdempotencyKey, answered_once, caller, make_resolver, parse_id
+from aperture.api import COMMON_RESPONSES, RATE_LIMITED, IdempotencyKey, answered_once, caller, make_resolver, parse_id
 from aperture.ids import new_id
 from aperture.models.api import CreateUploadRequest, CreateUploadResponse, UploadStatusResponse
 from aperture.observability import logger
@@ -23,18 +23,26 @@ router = Router()
     status_code=201,
     responses={
         **COMMON_RESPONSES,
+        **RATE_LIMITED,
         413: {"description": "content_length is over 10 MiB"},
         409: {"description": "A request with this Idempotency-Key is still being handled"},
         415: {"description": "content_type is not JPEG, PNG or HEIC"},
     },
 )
 def create_upload(body: CreateUploadRequest, idempotency_key: IdempotencyKey = None) -> CreateUploadResponse:
+    user_id = caller(router).user_id
+
     def grant(ids: Callable[[], int]) -> CreateUploadResponse:
-        return wiring.uploads().grant(caller(router).user_id, body, ids)
+        return wiring.uploads().grant(user_id, body, ids)
+
+    def charge() -> None:
+        wiring.limiter().take(str(user_id), "posts" if body.kind == "post" else "stories")
 
     request = body.model_dump(mode="json")
     # Two ids: the upload's and its post's or story's
-    return answered_once(router, wiring.replays(), idempotency_key, request, grant, CreateUploadResponse, new_id, 2)
+    return answered_once(
+        router, wiring.replays(), idempotency_key, request, grant, CreateUploadResponse, new_id, 2, charge
+    )
 
 
 @router.get(
@@ -51,7 +59,7 @@ def get_upload(upload_id: str) -> UploadStatusResponse:
     return wiring.uploads().status(caller(router).user_id, parse_id(upload_id, "upload"))
 
 
-app = make_resolver(router, standing=wiring.standing_from_table)
+app = make_resolver(router, standing=wiring.standing)
 
 
 @logger.inject_lambda_context

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
-from aperture.api import COMMON_RESPONSES, PRIVATE_ACCOUNT, Cursor, Limit, caller, make_resolver, parse_id
+from aperture.api import COMMON_RESPONSES, PRIVATE_ACCOUNT, RATE_LIMITED, Cursor, Limit, caller, make_resolver, parse_id
 from aperture.clock import now_ms
 from aperture.erasure import request_erasure
 from aperture.errors import InvalidInputError, UserNotFoundError
@@ -86,6 +86,7 @@ def get_user(username: str) -> Profile:
     tags=["graph"],
     responses={
         **NOT_FOUND,
+        **RATE_LIMITED,
         202: {
             "description": "A private account: the follow request awaits its approval",
             "content": {"application/json": {"model": FollowResponse}},
@@ -94,7 +95,9 @@ def get_user(username: str) -> Profile:
     },
 )
 def follow(user_id: str) -> Response[FollowResponse]:
-    answer = wiring.follow_requests().follow(caller(router).user_id, parse_id(user_id, "user"))
+    me = caller(router).user_id
+    wiring.limiter().take(str(me), "follows")  # follows and follow requests alike
+    answer = wiring.follow_requests().follow(me, parse_id(user_id, "user"))
     return Response(
         status_code=202 if answer.requested else 200,
         content_type=content_types.APPLICATION_JSON,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from typing import cast
 
 import jsii
 from aws_cdk import Aws, RemovalPolicy
@@ -15,12 +16,12 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from aperture.routes import UNMATCHED_FUNCTION, Route
+from aperture.routes import STAGE_THROTTLE, UNMATCHED_FUNCTION, Route
 
 from .nag import acknowledge
 
-# Stage-wide ceiling per account and region; it also bounds sign-in guessing on the public auth routes.
-THROTTLE = apigwv2.ThrottleSettings(rate_limit=200, burst_limit=400)
+# Stage-wide ceiling per account and region, for every route without a throttle of its own (aperture.routes).
+THROTTLE = apigwv2.ThrottleSettings(rate_limit=STAGE_THROTTLE.rate, burst_limit=STAGE_THROTTLE.burst)
 # HTTP API context variables (the REST-API defaults such as resourcePath are empty here).
 ACCESS_LOG_FORMAT = apigateway.AccessLogFormat.custom(
     json.dumps(
@@ -111,6 +112,8 @@ class HttpEndpoints(Construct):
             name: integrations.HttpLambdaIntegration(f"{name}-integration", function)
             for name, function in functions.items()
         }
+        route_settings: dict[str, dict[str, int]] = {}
+        created_routes: list[apigwv2.HttpRoute] = []
         for route in routes:
             created = self.api.add_routes(
                 path=route.path,
@@ -118,6 +121,12 @@ class HttpEndpoints(Construct):
                 integration=targets[route.function],
                 authorizer=self.authorizer if route.auth else apigwv2.HttpNoneAuthorizer(),
             )
+            created_routes.extend(created)
+            if route.throttle is not None:
+                route_settings[route.route_key] = {
+                    "ThrottlingRateLimit": route.throttle.rate,
+                    "ThrottlingBurstLimit": route.throttle.burst,
+                }
             if not route.auth:
                 for public in created:
                     acknowledge(
@@ -126,6 +135,13 @@ class HttpEndpoints(Construct):
                         f"{route.route_key} is public by design (declared auth=False in aperture.routes): "
                         "health checks, sign-up and sign-in are what a caller does before it has a token.",
                     )
+
+        # Per-route throttles (the L2 stage has only the stage-wide one). A stage's route settings must name routes
+        # that exist, so the stage waits for them.
+        stage = cast(apigwv2.CfnStage, self.stage.node.default_child)
+        stage.add_property_override("RouteSettings", route_settings)
+        for created_route in created_routes:
+            self.stage.node.add_dependency(created_route)
 
         unmatched = apigwv2.HttpRoute(
             self,

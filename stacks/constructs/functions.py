@@ -64,6 +64,8 @@ class Wiring:
     functions_root: Path
     # Settings field -> SNS platform application ARN, for the platforms given (stacks.constructs.push).
     push_applications: Mapping[str, str]
+    # Whether the declared reserved concurrency is set (not in an account whose limit leaves nothing to reserve)
+    reserve_concurrency: bool = True
 
 
 def variables_for(function: Function, wiring: Wiring) -> dict[str, str]:
@@ -176,6 +178,7 @@ class ServiceFunction(Construct):
             vpc=placement.vpc if in_vpc else None,
             vpc_subnets=placement.subnets if in_vpc else None,
             security_groups=[placement.security_group] if in_vpc else None,
+            reserved_concurrent_executions=declaration.reserved_concurrency if wiring.reserve_concurrency else None,
         )
         # An operator's tool (the redrive) tells which declared function a deployed ARN is by this tag.
         Tags.of(self.function).add(FUNCTION_TAG, declaration.name)

@@ -23,7 +23,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from aperture.observability import METRICS_NAMESPACE
-from aperture.resources import Function, KinesisTrigger, TableStreamTrigger
+from aperture.resources import REDIS_RATE_LIMITED, Function, KinesisTrigger, TableStreamTrigger
 from aperture.routes import Route
 
 FIVE_MINUTES = Duration.minutes(5)
@@ -164,6 +164,21 @@ class Monitoring(Construct):
                 API_P99_MS,
                 f"{key}: p99 latency over {API_P99_MS} ms (docs/operations.md#api-latency)",
                 periods=2,
+            )
+        for name in REDIS_RATE_LIMITED:
+            self._alarm(
+                f"{name}-limits-unchecked",
+                cloudwatch.Metric(
+                    namespace=METRICS_NAMESPACE,
+                    metric_name="RateLimiterUnavailable",
+                    # As aperture.observability.count writes it (see `degraded` below)
+                    dimensions_map={"function": name, "service": name},
+                    statistic="Sum",
+                    period=FIVE_MINUTES,
+                ),
+                1,
+                f"{name} let writes through without their rate limits: Redis did not answer "
+                "(docs/operations.md#rate-limits-unchecked)",
             )
         cache = {"clusterId": watched.cache_name}
         self._alarm(

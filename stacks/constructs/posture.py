@@ -18,7 +18,14 @@ import jsii
 from aws_cdk import CfnResource, IAspect
 from constructs import IConstruct
 
-from aperture.resources import FUNCTIONS, Function
+from aperture.resources import (
+    FUNCTIONS,
+    Function,
+    KinesisTrigger,
+    ScheduleTrigger,
+    SqsTrigger,
+    TableStreamTrigger,
+)
 
 Matcher = Callable[[CfnResource], bool]
 
@@ -61,6 +68,22 @@ def _outside_vpc(resource: CfnResource) -> bool:
 
 def _ours(resource: CfnResource) -> bool:
     return _declared(resource) is not None
+
+
+def _unreserved(resource: CfnResource) -> bool:
+    """One of ours declared without reserved concurrency (aperture.resources)."""
+    fn = _declared(resource)
+    return fn is not None and fn.reserved_concurrency is None
+
+
+def _consumer(resource: CfnResource) -> bool:
+    fn = _declared(resource)
+    return fn is not None and isinstance(fn.trigger, KinesisTrigger | TableStreamTrigger | SqsTrigger)
+
+
+def _scheduled(resource: CfnResource) -> bool:
+    fn = _declared(resource)
+    return fn is not None and isinstance(fn.trigger, ScheduleTrigger)
 
 
 def _path_has(*names: str) -> Matcher:
@@ -121,6 +144,29 @@ WAIVERS: tuple[Waiver, ...] = (
         "AWS::Lambda::Function",
         "CDK's custom-resource handler runs only during deploys, one invocation at a time.",
         _cdk_provided,
+    ),
+    Waiver(
+        "CKV_AWS_115",
+        "AWS::Lambda::Function",
+        "A stream or queue consumer: its concurrency is bounded by its source (one batch per shard of a Kinesis "
+        "stream or table stream, or the SQS mapping's maximum concurrency), not by callers, so a flood only "
+        "lengthens its backlog; a reservation would take executions from the rest of the account for nothing.",
+        lambda resource: _unreserved(resource) and _consumer(resource),
+    ),
+    Waiver(
+        "CKV_AWS_115",
+        "AWS::Lambda::Function",
+        "A scheduled job: one invocation per rule firing (every few minutes at most), whatever the traffic.",
+        lambda resource: _unreserved(resource) and _scheduled(resource),
+    ),
+    Waiver(
+        "CKV_AWS_115",
+        "AWS::Lambda::Function",
+        "A function serving reads (and owners' own deletions) to signed-in users: a reservation would cap every "
+        "legitimate reader at once. One client's flood of them is bounded by API Gateway's throttles (stage-wide "
+        "and per route); the functions a flood aims at (sign-up and sign-in, uploads, likes, comments, follows, "
+        "rendering) reserve their concurrency, which also caps them (aperture.resources).",
+        lambda resource: _unreserved(resource) and not _consumer(resource) and not _scheduled(resource),
     ),
     Waiver(
         "CKV_AWS_117",

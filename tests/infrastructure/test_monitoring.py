@@ -178,3 +178,14 @@ def test_the_dashboard_follows_the_seeds_flows(nested: dict[str, Any]) -> None:
         assert shown in body
     # The degradation counts with the dimensions their writers give them (aperture.observability.count)
     assert '\\"function\\",\\"feed\\",\\"service\\",\\"feed\\"' in body
+
+
+def test_writes_let_through_without_their_rate_limits_raise_an_alarm(nested: dict[str, Any]) -> None:
+    alarms = resources(nested, "AWS::CloudWatch::Alarm").values()
+    unchecked = [a["Properties"] for a in alarms if a["Properties"].get("MetricName") == "RateLimiterUnavailable"]
+    watched = {next(d["Value"] for d in a["Dimensions"] if d["Name"] == "function") for a in unchecked}
+    assert watched == {"uploads", "interactions", "users"}
+    for alarm in unchecked:
+        assert alarm["Namespace"] == "Aperture"
+        assert (alarm["Threshold"], alarm["Statistic"], alarm["Period"]) == (1, "Sum", 300)
+        assert alarm["AlarmActions"] and "rate-limits-unchecked" in alarm["AlarmDescription"]

@@ -8,11 +8,14 @@ import pytest
 
 from aperture import wiring
 from aperture.adapters.redis_store.timeline import active_key, timeline_key
-from aperture.models.events import FanoutJob
+from aperture.fanout import Fanout
+from aperture.models.events import CelebrityJob, FanoutJob
+from aperture.settings import get_settings
 from bench.round_trips import RoundTrips
 from local.pump import EventPump
 from local.redis_server import free_port
 from local.seeding import Account, publish_post
+from tests.fakes import MemoryJobs
 from tests.support import Api, logged_warnings, settings_env
 
 
@@ -187,3 +190,55 @@ def test_a_warm_feed_page_takes_at_most_three_redis_round_trips(api: Api, pump: 
     assert any(p["author"]["user_id"] == star.user_id for p in again["items"])  # merged, not pushed
     assert [p["post_id"] for p in again["items"] if p["saved_by_me"]] == [saved]  # saves ride along
     assert trips.count <= 3, trips.count
+
+
+def test_an_author_wobbling_around_the_threshold_is_announced_only_when_crossing_the_band(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with settings_env(APERTURE_CELEBRITY_THRESHOLD="10", APERTURE_CELEBRITY_EXIT_RATIO="0.9"):
+        # Given the fanout queue in memory, to see each announcement to the star's followers
+        jobs = MemoryJobs()
+        settings = get_settings()
+        fanout = Fanout(
+            timeline=wiring.timeline(),
+            follows=wiring.follows(),
+            users=wiring.users(),
+            jobs=jobs,
+            threshold=settings.celebrity_threshold,
+            job_size=settings.fanout_job_size,
+            posts=wiring.post_repository(),
+            exit_ratio=settings.celebrity_exit_ratio,
+        )
+        monkeypatch.setattr(wiring, "fanout", lambda: fanout)
+        star, fans = api.sign_up("star"), [api.sign_up("fan") for _ in range(10)]
+
+        def announced() -> list[bool]:
+            return [job.celebrity for job in jobs.jobs if isinstance(job, CelebrityJob)]
+
+        def follow(fan: Account, following: bool) -> None:
+            method = "PUT" if following else "DELETE"
+            assert api.call(method, f"/users/{star.user_id}/follow", fan).status_code == 200
+
+        # When the tenth follower makes the star a celebrity: announced once
+        for fan in fans:
+            follow(fan, True)
+        assert announced() == [True]
+        # The tenth follow toggled back and forth (9, 10, 9, ...): within the band, nothing is announced
+        for _ in range(3):
+            follow(fans[-1], False)
+            follow(fans[-1], True)
+        follow(fans[-1], False)
+        assert announced() == [True]
+        assert fanout.is_celebrity(int(star.user_id))  # 9 followers: still one
+        # Below 0.9 of the threshold (8), the star stops being one: announced once
+        follow(fans[-2], False)
+        assert announced() == [True, False]
+        assert not fanout.is_celebrity(int(star.user_id))
+        # Back to 9, toggling: not one again until the threshold itself
+        for _ in range(3):
+            follow(fans[-2], True)
+            follow(fans[-2], False)
+        follow(fans[-2], True)
+        assert announced() == [True, False]
+        follow(fans[-1], True)
+        assert announced() == [True, False, True]

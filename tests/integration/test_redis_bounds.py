@@ -64,6 +64,10 @@ KEY_BOUNDS: dict[str, tuple[bool, Any, str]] = {
     rf"story:\{{{ID}\}}:views": (True, None, "a story's view count: its lifetime and the archive's"),
     rf"tray:\{{{ID}\}}": (True, None, "a viewer's tray: seconds"),
     rf"storyrec:\{{{ID}\}}": (True, None, "a story's record: its lifetime"),
+    # Disabled accounts (aperture.standing)
+    r"acct:disabled": (True, None, "every disabled account: seconds, dropped whenever the set changes"),
+    # Rate limits (aperture.limits)
+    rf"limit:\{{{ID}\}}:[a-z]+": (True, None, "a user's bucket for one action: until it is full again (one period)"),
     # Explore
     r"xp:regions": (False, lambda: 300, "ISO 3166 regions seen"),
     rf"xp:active:\{{{ID}\}}": (

@@ -14,6 +14,7 @@ from aperture.adapters.redis_store.affinity import AffinityStore
 from aperture.adapters.redis_store.client import PipelineBatch
 from aperture.adapters.redis_store.graph import RelationshipCache
 from aperture.adapters.redis_store.likes import ALREADY_APPLIED, LIKED, MAYBE, NOT_LIKED, LikeCache, likes_keys
+from aperture.adapters.redis_store.limits import RedisBuckets, bucket_key
 from aperture.adapters.redis_store.timeline import Position, Timeline
 from aperture.bloom import ScalableBloom
 from tests.support import RedisClusterServers
@@ -127,3 +128,23 @@ def test_the_search_index_splits_loads_and_answers_on_a_cluster(cluster: Any) ->
     assert tags.prefix("su", 10) == [("sunset", 5), ("sun", 2)]
     assert tags.prefix("s", 10) == [("sunset", 5), ("sun", 2), ("sea", 1)]
     assert HashtagTop(cluster).top("sunset", 86_400_000 * 20_000, 10) == []
+
+
+def test_rate_limit_buckets_take_and_refuse_on_a_cluster_in_one_round_trip_each(cluster: Any) -> None:
+    buckets = RedisBuckets(cluster)
+    # Given a thousand users' like buckets, spread over every node (one key per call: any slot will do)
+    users = [str(u) for u in range(1, 1001)]
+    assert all(buckets.take(u, "likes", 2, 60_000, 1_000) == 0 for u in users)
+    assert {node.name for node in cluster.get_primaries() if cluster.dbsize(target_nodes=node) > 0} == {
+        node.name for node in cluster.get_primaries()
+    }
+    # Each user's second take fits the burst of two, the third is refused with the wait for one more (30 s)
+    assert all(buckets.take(u, "likes", 2, 60_000, 1_000) == 0 for u in users)
+    assert {buckets.take(u, "likes", 2, 60_000, 1_000) for u in users} == {30_000}
+    # ...and a refusal changed nothing: 30 s later, exactly one more
+    assert buckets.take("7", "likes", 2, 60_000, 31_000) == 0
+    assert buckets.take("7", "likes", 2, 60_000, 31_000) == 30_000
+    # Other actions of the same user are other buckets, on the user's slot
+    assert buckets.take("7", "comments", 1, 60_000, 31_000) == 0
+    assert cluster.keyslot(bucket_key("7", "comments")) == cluster.keyslot(bucket_key("7", "likes"))
+    assert 0 < cluster.pttl(bucket_key("7", "likes")) <= 60_000

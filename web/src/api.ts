@@ -23,6 +23,8 @@ export class ApiError extends Error {
     message: string,
     // With code "mfa_required": the sign-in challenge to answer with the authenticator's code.
     readonly session: string = "",
+    /** Seconds the server asked to wait before trying again (Retry-After), if it said. */
+    readonly retryAfter: number | null = null,
   ) {
     super(message);
   }
@@ -89,6 +91,11 @@ async function send(
   }
   if (!response.ok) {
     const error = (data as { error?: { code?: string; message?: string; session?: string } } | null)?.error;
+    const retryAfter = retryAfterSeconds(response.headers.get("Retry-After"));
+    if (response.status === 429) {
+      // A rate limit (per person) or a throttle (API Gateway's, with no body of ours): the same plain words
+      throw new ApiError(429, error?.code ?? "rate_limited", tooOften(retryAfter), "", retryAfter);
+    }
     const fallback =
       response.status >= 500
         ? "Something went wrong on Aperture's side. Try again in a moment."
@@ -98,9 +105,26 @@ async function send(
       error?.code ?? `http_${response.status}`,
       error?.message ?? fallback,
       error?.session ?? "",
+      retryAfter,
     );
   }
   return data;
+}
+
+/** Retry-After as whole seconds (the API sends seconds; an HTTP date is turned into seconds from now). */
+export function retryAfterSeconds(header: string | null): number | null {
+  if (!header) return null;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+}
+
+/** What a person is told when they hit a rate limit. */
+export function tooOften(retryAfter: number | null): string {
+  if (retryAfter === null) return "You're doing that too often; try again in a little while.";
+  const wait = retryAfter < 120 ? `${Math.max(1, retryAfter)} s` : `${Math.ceil(retryAfter / 60)} min`;
+  return `You're doing that too often; try again in ${wait}.`;
 }
 
 /** A fresh Idempotency-Key: kept across the retries of one action, so the server does it once. */

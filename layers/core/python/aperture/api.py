@@ -27,7 +27,14 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from aperture.adapters.cognito import USER_ID_CLAIM
-from aperture.errors import ApertureError, ForbiddenError, MfaRequiredError, NotFoundError, UnauthorizedError
+from aperture.errors import (
+    ApertureError,
+    ForbiddenError,
+    MfaRequiredError,
+    NotFoundError,
+    RateLimitedError,
+    UnauthorizedError,
+)
 from aperture.idempotency import Replays
 from aperture.standing import AccountStanding
 
@@ -54,6 +61,12 @@ COMMON_RESPONSES: dict[int, OpenAPIResponse] = {
     401: {"description": "No token, or an invalid or expired one"},
     422: {"description": "The request does not match the contract"},
     503: {"description": "A service the request needs is throttled or down: retry after `Retry-After` seconds"},
+}
+
+
+# What a rate-limited route answers past its limit (aperture.limits)
+RATE_LIMITED: dict[int, OpenAPIResponse] = {
+    429: {"description": "Too many of these lately (`rate_limited`): retry after `Retry-After` seconds"}
 }
 
 
@@ -190,7 +203,10 @@ def make_resolver(*routers: Router, standing: Callable[[], AccountStanding] | No
     def _domain_error(error: ApertureError) -> Response[str]:
         if isinstance(error, MfaRequiredError):
             return error_response(error.status, error.code, error.message, session=error.session)
-        return error_response(error.status, error.code, error.message)
+        response = error_response(error.status, error.code, error.message)
+        if isinstance(error, RateLimitedError):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
 
     def _content_type() -> str:
         return str((app.current_event.headers or {}).get("content-type", ""))
@@ -316,21 +332,33 @@ def answered_once(
     model: type[M],
     new_id: Callable[[], int],
     ids: int = 1,
+    charge: Callable[[], None] = lambda: None,
 ) -> M:
     """`work(new_id)`, or with an Idempotency-Key, the first answer to this user's request under that key.
 
     The work's new ids are reserved under the key, so a retry of a request that died after writing writes the same
-    items again (conditionally: nothing new) and answers as the first would have."""
+    items again (conditionally: nothing new) and answers as the first would have.
+
+    `charge` (a rate limit's take) runs before anything is written, the key's claim aside: a replayed answer is not
+    charged again, and a refused request keeps nothing (its claim is released, no ids are reserved)."""
     if key is None:
+        charge()
         return work(new_id)
     event = cast(APIGatewayProxyEventV2, router.current_event)
     scope = f"{caller(router).user_id} {event.route_key} {key}"
 
     def reserved() -> dict[str, Any]:
+        charge()
         stable = iter(replays.reservations.ids(scope, request, ids, new_id))
         return work(lambda: next(stable)).model_dump(mode="json")
 
     return model.model_validate(replays(scope, request, reserved))
+
+
+def source_address(router: Router | APIGatewayHttpResolver) -> str:
+    """The client's address as API Gateway saw it (the TCP peer: a client cannot set it with a header)."""
+    event = cast(APIGatewayProxyEventV2, router.current_event)
+    return event.request_context.http.source_ip or "unknown"
 
 
 def parse_id(value: str, what: str) -> int:

@@ -7,6 +7,9 @@ from collections.abc import Iterable
 
 MENTION = re.compile(r"(?<![\w@.])@([a-z0-9._]{3,30})")
 MAX_MENTIONS = 20
+# ...of which one comment or caption notifies this many (the rest stay in the text, linked, but notify nobody):
+# the default of the max_mentions_notified setting
+MAX_MENTIONS_NOTIFIED = 10
 # A tag: letters, digits and _ after a # that does not continue a word, an entity (&#39;) or another tag
 HASHTAG = re.compile(r"(?<![\w&#])#(\w+)")
 MAX_CAPTION_TAGS = 30

@@ -11,7 +11,8 @@ success over a stale cache. A retry that changes nothing writes nothing and only
 Hashtags after an edit: the tags the client sent at upload (the post's hashtags not parsed from its caption before the
 edit) united with the new caption's #tags. A tag both sent and written in the old caption counts as the caption's, so
 it goes when the caption drops it. Mentions: every user a caption has named is kept on the post (`mentioned_ids`);
-an edit notifies only users named by the new caption and by no earlier one.
+an edit notifies only users named by the new caption and by no earlier one, and, however often the caption is edited,
+no more users in all than one caption may notify (`max_mentions`): edits cannot be used to notify a crowd in rounds.
 
 Each editable field is one entry of `PostEdits.FIELDS`: a function from the post and the sent value to the record
 attributes it changes. Adding a field (alt texts) is one request field and one entry.
@@ -28,7 +29,7 @@ from redis.exceptions import RedisError
 from aperture.adapters.dynamo.post_edits import PostEditRepository
 from aperture.adapters.dynamo.users import UserRepository
 from aperture.adapters.redis_store.posts import PostCache
-from aperture.captions import caption_hashtags, mentioned_usernames, post_hashtags
+from aperture.captions import MAX_MENTIONS_NOTIFIED, caption_hashtags, mentioned_usernames, post_hashtags
 from aperture.errors import (
     ConflictError,
     ForbiddenError,
@@ -54,6 +55,7 @@ class PostEditPorts:
     users: UserRepository
     graph: Graph
     now_ms: Callable[[], int]
+    max_mentions: int = MAX_MENTIONS_NOTIFIED  # users one caption notifies, over all its edits
 
 
 class PostEdits:
@@ -150,7 +152,8 @@ class PostEdits:
         if "caption" not in changes:
             return ()
         earlier = {*record.mentioned_ids, *self._named(record.author_id, record.caption)}
-        return tuple(u for u in self._named(record.author_id, changes["caption"]) if u not in earlier)
+        room = max(0, self._ports.max_mentions - len(earlier))
+        return tuple(u for u in self._named(record.author_id, changes["caption"]) if u not in earlier)[:room]
 
     def _named(self, author_id: int, caption: str) -> tuple[int, ...]:
         """The existing users a caption's @usernames name (at most 20), the author aside."""

@@ -114,6 +114,16 @@ class TooManyRequestsError(ApertureError):
     code = "too_many_requests"
 
 
+class RateLimitedError(TooManyRequestsError):
+    """Over a per-user (or per-address) rate limit: the request was refused before anything was written."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after  # whole seconds, sent as the Retry-After header
+
+
 class RejectedMediaError(ApertureError):
     """The upload breaks a rule (type, size, pixels, content): status `rejected`, the client's to fix."""
 

@@ -3,6 +3,11 @@ above it, nothing is pushed and followers merge the author's recent posts when t
 
 Followers idle for longer than the inactivity window get no pushes; their timeline is rebuilt from their
 followees' recent posts on their first request. Every job is idempotent: a retried job changes nothing.
+
+The threshold has hysteresis: an author becomes a celebrity on reaching `threshold` followers and stops being one only
+below `threshold * exit_ratio` (0.9 by default); in between they stay what they were (the recorded set of
+celebrities in Redis says). Each change of state is announced to every follower (a job per thousand), so an author
+whose count wobbles around the threshold (a follow toggled back and forth) must not announce at every crossing.
 """
 
 from __future__ import annotations
@@ -37,7 +42,9 @@ class Fanout:
         threshold: int,
         job_size: int,
         posts: PostRepository,
+        exit_ratio: float = 1.0,
     ) -> None:
+        self._exit_below = threshold * exit_ratio
         self._posts = posts
         self._timeline = timeline
         self._follows = follows
@@ -48,7 +55,15 @@ class Fanout:
 
     def is_celebrity(self, author_id: int) -> bool:
         user = self._users.get(author_id)
-        return user is not None and user.follower_count >= self._threshold
+        return user is not None and self._celebrity(author_id, user.follower_count)
+
+    def _celebrity(self, author_id: int, followers: int) -> bool:
+        """At the threshold or past it, yes; below its exit, no; in the band between, what the author was."""
+        if followers >= self._threshold:
+            return True
+        if followers < self._exit_below:
+            return False
+        return self._timeline.is_celebrity(author_id)
 
     def publish(self, author_id: int, post_id: int, published_ms: int) -> int:
         """Record a new post and queue its fanout; returns how many jobs were queued (0 for a celebrity)."""
@@ -122,7 +137,7 @@ class Fanout:
         counts and written back, so a Redis that lost it still merges their new posts."""
         followees = self._follows.following_ids(user_id)
         found = self._users.get_many(followees)
-        celebrities = {f for f in followees if f in found and found[f].follower_count >= self._threshold}
+        celebrities = {f for f in followees if f in found and self._celebrity(f, found[f].follower_count)}
         self._timeline.set_celebrities_followed(user_id, celebrities)
         recent = self.recent([f for f in followees if f not in celebrities] + [user_id], None, REBUILD_PER_AUTHOR)
         self._timeline.merge_into(user_id, recent)

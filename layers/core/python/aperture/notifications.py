@@ -3,9 +3,11 @@
 Each delivery (an event, a recipient, a type) is claimed, done, then marked done (aperture.idempotency): a
 redelivered record notifies nobody twice, and a delivery that failed part way is done again on the retry. Redone,
 it writes the same notification (its id derives from the event), so nothing is doubled. Likes of one post within
-a window share one notification ("alice and 12 others"). Nobody is notified of their own act, or of the acts of
-someone they block or who blocks them. Push is at least once: a crash between sending and marking the delivery
-done sends again (the in-app notification is still one).
+a window share one notification ("alice and 12 others"). Floods are bounded: one follow (or follow request)
+notification per pair within a window (a day), however often the follow is toggled, and at most `max_mentions`
+users notified by one comment or caption (the text keeps every @name). Nobody is notified of their own act, or of
+the acts of someone they block or who blocks them. Push is at least once: a crash between sending and marking the
+delivery done sends again (the in-app notification is still one).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Literal
 
 from aperture.adapters.dynamo.notifications import DeviceRepository, NotificationRepository
 from aperture.adapters.dynamo.users import UserRepository
+from aperture.captions import MAX_MENTIONS_NOTIFIED
 from aperture.clock import iso
 from aperture.errors import DeviceNotFoundError, InvalidInputError
 from aperture.idempotency import Once
@@ -50,8 +53,14 @@ class Intent:
     comment_id: int | None = None
 
 
-def intents(event: AnyEvent) -> list[Intent]:
-    """Who an event notifies, before blocks and dedupe; self-actions notify nobody."""
+# Notifications of which one per (recipient, actor) pair is sent per window: toggling a follow (or a follow request)
+# notifies once, not at every toggle
+ONCE_PER_PAIR = frozenset({"follow", "follow_request"})
+
+
+def intents(event: AnyEvent, max_mentions: int = MAX_MENTIONS_NOTIFIED) -> list[Intent]:
+    """Who an event notifies, before blocks and dedupe; self-actions notify nobody; the first `max_mentions`
+    users a text names are told of it, the others not."""
     found: list[Intent] = []
     if isinstance(event, FollowChanged) and event.following and event.approved:
         # The owner approved it (and heard of the request already): the requester is told instead.
@@ -63,12 +72,14 @@ def intents(event: AnyEvent) -> list[Intent]:
     elif isinstance(event, LikeChanged) and event.liked:
         found.append(Intent(event.post_author_id, "like", event.user_id, event.post_id))
     elif isinstance(event, PostPublished | PostEdited):  # an edit's event names only the newly mentioned
-        found.extend(Intent(m, "mention", event.author_id, event.post_id) for m in event.mentioned_ids)
+        named = [m for m in event.mentioned_ids if m != event.author_id][:max_mentions]
+        found.extend(Intent(m, "mention", event.author_id, event.post_id) for m in named)
     elif isinstance(event, CommentCreated):
         found.append(Intent(event.post_author_id, "comment", event.author_id, event.post_id, event.comment_id))
+        named = [m for m in event.mentioned_ids if m != event.author_id][:max_mentions]
         found.extend(
             Intent(m, "mention", event.author_id, event.post_id, event.comment_id)
-            for m in event.mentioned_ids
+            for m in named
             if m != event.post_author_id  # the post's author hears of it as a comment already
         )
     return [i for i in found if i.recipient != i.actor]
@@ -98,7 +109,11 @@ class Notifier:
         ttl_days: int,
         group_window_seconds: int,
         post_exists: Callable[[int], bool] = lambda post_id: True,
+        pair_window_seconds: int = 86_400,
+        max_mentions: int = MAX_MENTIONS_NOTIFIED,
     ) -> None:
+        self._pair_window_ms = pair_window_seconds * 1000
+        self._max_mentions = max_mentions
         self._post_exists = post_exists  # a like or comment delivered after its post was deleted notifies nobody
         self._repo = repo
         self._users = users
@@ -112,7 +127,7 @@ class Notifier:
     def handle(self, event: AnyEvent) -> int:
         """Deliver what an event calls for; returns how many notifications it created or grew."""
         delivered = 0
-        found = intents(event)
+        found = intents(event, self._max_mentions)
         post_ids = {i.post_id for i in found if i.post_id}
         if post_ids and not all(self._post_exists(p) for p in post_ids):
             return 0
@@ -138,6 +153,16 @@ class Notifier:
             ):
                 self._repo.add_actor(intent.recipient, existing, intent.actor, ACTORS_KEPT)
                 return 1
+        elif intent.type in ONCE_PER_PAIR:
+            # The first of a pair's follows in the window is told; the window runs from it, not from the calendar
+            # Hashed: the marker names neither user, so an erased account leaves no id behind in it (it expires
+            # with its window)
+            digest = hashlib.sha256(f"{intent.recipient}:{intent.actor}".encode()).hexdigest()[:32]
+            pair = f"{intent.type}:{digest}"
+            until_s = (event.occurred_at + self._pair_window_ms) // 1000
+            existing = self._repo.claim_key_until(pair, notification_id, until_s, event.occurred_at // 1000)
+            if existing is not None and existing != notification_id:
+                return 0  # told of this pair's follow within the window already: no second notification or push
         self._repo.create(
             Notification(
                 user_id=intent.recipient,

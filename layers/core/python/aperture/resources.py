@@ -139,7 +139,8 @@ NOTIFICATIONS = Table(
     ),
     ttl_attribute="expires_at",
 )
-# Keys that group likes into one notification (one per post, recipient and window).
+# Keys that group likes into one notification (one per post, recipient and window), and that hold back a follow's
+# notification when the same pair's follow notified within the day (aperture.notifications).
 NOTIFY_KEYS = Table(key="notify_keys", partition=Attribute("key", "S"), ttl_attribute="expires_at")
 # Domain events, each written in the same transaction as the change it tells of (a like, a follow, a comment):
 # the table's stream hands them to the relay, which publishes them to the events stream. An event exists if and
@@ -198,6 +199,10 @@ DISABLED_ACCOUNTS = Table(key="disabled_accounts", partition=Attribute("user_id"
 # its own: no existing table is keyed by user alone with room for a job's state, and records purge a week on (TTL).
 EXPORTS = Table(key="exports", partition=Attribute("user_id"), sort=Attribute("export_id"), ttl_attribute="purge_at")
 
+# Sign-up counts per source address and window (aperture.limits): the auth function runs outside the VPC, away from
+# Redis, so its one limit is a conditional counter here; each window's item expires after it.
+RATE_LIMITS = Table(key="rate_limits", partition=Attribute("key", "S"), ttl_attribute="expires_at")
+
 TABLES: tuple[Table, ...] = (
     USERS,
     POSTS,
@@ -224,6 +229,7 @@ TABLES: tuple[Table, ...] = (
     HASHTAGS,
     DISABLED_ACCOUNTS,
     EXPORTS,
+    RATE_LIMITS,
 )
 
 # Three functions consume it (post_ingest, notify, explore_signals), each polling every shard once a second: within
@@ -406,6 +412,21 @@ class Function:
     trigger: KinesisTrigger | TableStreamTrigger | S3Trigger | ScheduleTrigger | SqsTrigger | None = None
     description: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    # Reserved concurrency: on AWS, both what the function is guaranteed and its ceiling. Given to the functions a
+    # flood aims at (public writes, sign-up and sign-in, the uploads they trigger), so a flood of them takes at most
+    # this many of the account's concurrent executions and never starves the rest (RESERVED_CONCURRENCY_BUDGET).
+    reserved_concurrency: int | None = None
+
+
+# The account's concurrency is shared by every function; Lambda keeps at least 100 of it unreserved, and the default
+# limit is 1,000 (a new account may start at 10, where no function can reserve any: the stacks then reserve none,
+# see stacks/service_stack.py). The reservations together stay under this, leaving at least 750 of 1,000 to the
+# functions that reserve nothing (the readers and the consumers, which their shards and queues bound instead).
+RESERVED_CONCURRENCY_BUDGET = 250
+
+# The functions whose per-user limits live in Redis (aperture.limits): while it is unreachable they let writes through
+# unchecked and count RateLimiterUnavailable, on which an alarm fires (stacks/constructs/monitoring.py)
+REDIS_RATE_LIMITED = ("uploads", "interactions", "users")
 
 
 FUNCTIONS: tuple[Function, ...] = (
@@ -419,7 +440,10 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:users", "write"),
             Grant("table:workers", "read_write"),
             Grant("table:outbox", "write"),  # a sign-up's event (search indexes the account), written with it
+            Grant("table:rate_limits", "read_write"),  # sign-ups per source address (it runs outside the VPC)
         ),
+        # Public and unauthenticated: password guessing and scripted sign-ups (each call a few Cognito requests)
+        reserved_concurrency=10,
         description="Sign-up, sign-in, refresh, sign-out and TOTP over Cognito",
     ),
     Function(
@@ -441,6 +465,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:disabled_accounts", "write"),  # ...then switches the account off, with its erasure's event
         ),
         redis=True,
+        reserved_concurrency=30,  # follow storms (each follow a transaction and a timeline merge)
         description="Profiles, follows, blocks and mutes; erasing your account",
     ),
     Function(
@@ -453,6 +478,8 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:idempotency", "read_write"),  # a client's retry with an Idempotency-Key
             Grant(f"bucket:{UPLOAD_PREFIX}", "write"),
         ),
+        redis=True,  # the per-user limits on posts and stories (aperture.limits)
+        reserved_concurrency=20,  # a flood of upload grants, each later a media_process run
         description="Presigned uploads and their status",
     ),
     Function(
@@ -508,6 +535,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:follows", "read"),  # a private account's posts: only to approved followers
         ),
         redis=True,
+        reserved_concurrency=50,  # like and comment storms, the platform's most frequent writes
         description="Likes, comments and saved posts",
     ),
     Function(
@@ -651,6 +679,9 @@ FUNCTIONS: tuple[Function, ...] = (
         # sooner; peak RSS is 117 MB for a 12 MP JPEG and 415 MB for the largest allowed HEIC (bench/media.py).
         memory_mb=1769,
         timeout_seconds=60,
+        # Each run holds a full vCPU for a second or more: a burst of uploads waits in Lambda's asynchronous queue
+        # (up to 6 hours, retried) instead of taking hundreds of the account's executions
+        reserved_concurrency=50,
         trigger=S3Trigger(UPLOAD_PREFIX),
         # On AWS, Rekognition's labels first, then the blocklist; locally the blocklist alone (no Rekognition).
         extra={"APERTURE_MODERATION": "rekognition,blocklist"},

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from aperture.captions import MAX_MENTIONS, MAX_MENTIONS_NOTIFIED
 from aperture.resources import FUNCTIONS, QUEUES, STREAMS, TABLES, Function
 
 MIB = 1024 * 1024
+
+# A rate limit as the environment spells it: "<count>/<seconds>", both positive (aperture.limits.Rate)
+RateText = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[1-9][0-9]{0,8}/[1-9][0-9]{0,8}$")]
 
 
 class MissingSettingError(RuntimeError):
@@ -58,6 +62,7 @@ class Settings(BaseSettings):
     table_hashtags: str = "aperture-hashtags"
     table_disabled_accounts: str = "aperture-disabled_accounts"
     table_exports: str = "aperture-exports"
+    table_rate_limits: str = "aperture-rate_limits"
     stream_events: str = "aperture-events"
     stream_story_views: str = "aperture-story_views"
     queue_fanout: str = "aperture-fanout"  # the queue's URL on AWS; locally, its name (resolved at first use)
@@ -87,6 +92,9 @@ class Settings(BaseSettings):
     timeline_cap: int = 800
     recent_posts_cap: int = 200  # each author's latest posts kept for request-time merges and rebuilds
     celebrity_threshold: int = 10_000  # followers from which an author's posts are merged at read time
+    # ...and below which (a fraction of it) an author stops being one: an author whose count wobbles around the
+    # threshold is not announced to every follower at each crossing (aperture.fanout)
+    celebrity_exit_ratio: float = Field(default=0.9, gt=0, le=1)
     inactive_days: int = 14  # followers idle longer get no fanout; their timeline is rebuilt when they return
     fanout_job_size: int = 1_000
     ranking_model_key: str | None = None  # e.g. "models/ranking.json" in the media bucket; else the default
@@ -113,6 +121,10 @@ class Settings(BaseSettings):
     disabled_cache_seconds: int = 30
     notification_ttl_days: int = 90
     like_group_window_seconds: int = 3600  # likes of one post within this window share one notification
+    # One follow notification per (follower, followee) pair in this window, however often the follow is toggled
+    follow_notify_window_seconds: int = Field(default=86_400, ge=1)
+    # Users one comment or caption may notify by @mention (the text keeps every @name; later ones notify nobody)
+    max_mentions_notified: int = Field(default=MAX_MENTIONS_NOTIFIED, ge=0, le=MAX_MENTIONS)
     # SNS platform applications for push; without them notifications stay in-app only.
     sns_apns_application_arn: str | None = None
     sns_fcm_application_arn: str | None = None
@@ -134,6 +146,16 @@ class Settings(BaseSettings):
     export_stale_seconds: int = 3 * 6 * 900  # three attempts, each within its message's visibility timeout
     # An account's erasure deletes at most this many records of each kind per round (aperture.erasure)
     erasure_batch: int = Field(default=100, ge=1, le=1000)
+
+    # Rate limits (aperture.limits): "<count>/<seconds>", a burst of `count` then one every seconds/count. Per
+    # user, except sign-ups (per source address). docs/security.md ("Limits") says why these numbers.
+    limit_posts: RateText = "30/3600"
+    limit_stories: RateText = "60/3600"
+    limit_comments: RateText = "60/600"
+    limit_follows: RateText = "60/3600"
+    limit_likes: RateText = "300/3600"
+    limit_reports: RateText = "20/3600"
+    limit_signups: RateText = "10/3600"
 
     @field_validator("ranking_model_key")
     @classmethod

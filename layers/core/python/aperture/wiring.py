@@ -18,6 +18,7 @@ from aperture.adapters.dynamo.follow_requests import FollowRequestRepository, Pr
 from aperture.adapters.dynamo.graph import BlockRepository, FollowRepository, MuteRepository
 from aperture.adapters.dynamo.hashtags import HashtagRepository
 from aperture.adapters.dynamo.likes import LikeRepository
+from aperture.adapters.dynamo.limits import DynamoWindows
 from aperture.adapters.dynamo.moderation import BlocklistRepository
 from aperture.adapters.dynamo.notifications import DeviceRepository, NotificationRepository
 from aperture.adapters.dynamo.post_edits import PostEditRepository
@@ -37,6 +38,7 @@ from aperture.adapters.redis_store.erasure import RedisTraces
 from aperture.adapters.redis_store.explore import ExploreStore
 from aperture.adapters.redis_store.graph import RelationshipCache
 from aperture.adapters.redis_store.likes import LikeCache
+from aperture.adapters.redis_store.limits import RedisBuckets
 from aperture.adapters.redis_store.posts import PostCache
 from aperture.adapters.redis_store.privacy import PrivacyCache
 from aperture.adapters.redis_store.saves import SavedCache
@@ -65,6 +67,7 @@ from aperture.idempotency import Once, Replays, dynamo_once, dynamo_replays
 from aperture.ids import new_id
 from aperture.invalidations import CdnInvalidator
 from aperture.likes import Likes, scalable_bloom
+from aperture.limits import RateLimiter, configured_rates
 from aperture.media.moderation import (
     BlockPorts,
     HashBlocklist,
@@ -138,6 +141,21 @@ def uploads() -> UploadGrants:
 
 
 @built_once
+def limiter() -> RateLimiter:
+    """Per-user limits, in Redis (the functions that write in the VPC)."""
+    settings = get_settings()
+    return RateLimiter(RedisBuckets(redis_client()), configured_rates(settings), now_ms, settings.function or "local")
+
+
+@built_once
+def signup_limiter() -> RateLimiter:
+    """Sign-ups per source address, in DynamoDB: the auth function runs outside the VPC, away from Redis."""
+    settings = get_settings()
+    buckets = DynamoWindows(dynamo_table(settings.table_rate_limits))
+    return RateLimiter(buckets, configured_rates(settings), now_ms, settings.function or "local")
+
+
+@built_once
 def follows() -> FollowRepository:
     settings = get_settings()
     return FollowRepository(dynamo_table(settings.table_follows), dynamo_table(settings.table_users), outbox())
@@ -161,6 +179,7 @@ def fanout() -> Fanout:
         threshold=settings.celebrity_threshold,
         job_size=settings.fanout_job_size,
         posts=post_repository(),
+        exit_ratio=settings.celebrity_exit_ratio,
     )
 
 
@@ -428,6 +447,7 @@ def post_edits() -> PostEdits:
         users=users(),
         graph=graph(),
         now_ms=now_ms,
+        max_mentions=get_settings().max_mentions_notified,
     )
     return PostEdits(ports)
 
@@ -489,6 +509,8 @@ def notifier() -> Notifier:
         ttl_days=settings.notification_ttl_days,
         group_window_seconds=settings.like_group_window_seconds,
         post_exists=lambda post_id: post_repository().get(post_id) is not None,
+        pair_window_seconds=settings.follow_notify_window_seconds,
+        max_mentions=settings.max_mentions_notified,
     )
 
 

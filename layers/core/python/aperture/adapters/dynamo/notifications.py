@@ -6,7 +6,15 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from aperture.adapters.dynamo.common import delete_keys, plain, put_new, query_page, query_pages, update_if
+from aperture.adapters.dynamo.common import (
+    delete_keys,
+    plain,
+    put_new,
+    query_page,
+    query_pages,
+    update_if,
+    write_if,
+)
 from aperture.errors import ConflictError, NotificationMissingError
 from aperture.models.records import Device, Notification
 
@@ -23,6 +31,21 @@ class NotificationRepository:
     def claim_key(self, key: str, value: int, expires_at: int) -> int | None:
         """Record `key` once; None if it was new, else the value stored by whoever recorded it first."""
         if put_new(self._keys, {"key": key, "value": value, "expires_at": expires_at}, "key"):
+            return None
+        item = self._keys.get_item(Key={"key": key}, ConsistentRead=True).get("Item") or {}
+        return int(item.get("value", 0))
+
+    def claim_key_until(self, key: str, value: int, expires_at: int, now_s: int) -> int | None:
+        """Record `key` until `expires_at` (Unix seconds) unless it is held (recorded, and not expired at `now_s`:
+        TTL deletes an item only eventually); None if recorded, else the value of whoever holds it."""
+        claimed = write_if(
+            self._keys.put_item,
+            Item={"key": key, "value": value, "expires_at": expires_at},
+            ConditionExpression="attribute_not_exists(#k) OR expires_at <= :now",
+            ExpressionAttributeNames={"#k": "key"},
+            ExpressionAttributeValues={":now": now_s},
+        )
+        if claimed is not None:
             return None
         item = self._keys.get_item(Key={"key": key}, ConsistentRead=True).get("Item") or {}
         return int(item.get("value", 0))

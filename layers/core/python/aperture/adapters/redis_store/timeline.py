@@ -200,6 +200,10 @@ class Timeline:
             pipe.exists(active_key(user_id))
         return [u for u, alive in zip(user_ids, pipe.execute(), strict=True) if alive]
 
+    def is_celebrity(self, author_id: int) -> bool:
+        """Whether the author was last recorded above the threshold (and announced so)."""
+        return bool(self._redis.sismember(CELEBRITIES_KEY, author_id))
+
     def set_celebrity(self, author_id: int, celebrity: bool) -> bool:
         """Record whether an author is above the threshold; returns whether that changed."""
         if celebrity:
