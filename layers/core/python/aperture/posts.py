@@ -304,17 +304,23 @@ class Posts:
         entries, images and the CDN's copies). A retry after the transaction finds the post gone (404); the
         cascade, started by the committed event, finishes whatever happened to the request.
         """
-        ports = self.ports
-        record = ports.views.visible(viewer_id, post_id)
+        record = self.ports.views.visible(viewer_id, post_id)
         if record.author_id != viewer_id:
             raise ForbiddenError("only the post's author may delete it")
+        if not self.remove(post_id):
+            raise PostNotFoundError(f"post {post_id} does not exist")
+
+    def remove(self, post_id: int) -> bool:
+        """Delete a post whoever's it is (its author's request above, or a moderator's decision): the same
+        transaction and cascade. False if it was already gone (a retry: the first one's cascade is under way)."""
+        ports = self.ports
         now = ports.now_ms()
         for _ in range(DELETE_ATTEMPTS):
             # As committed (a consistent read), and deleted only at that version: the event's hashtags are then the
             # post's own, even if an edit lands meanwhile (which sends this round again)
             current = ports.posts.get(post_id, consistent=True)
             if current is None:
-                raise PostNotFoundError(f"post {post_id} does not exist")
+                return False
             record = current
             event = PostDeleted(
                 event_id=uuid.uuid4().hex,
@@ -336,6 +342,7 @@ class Posts:
             logger.warning(
                 "post deleted; its cached copy and upload wait for the cascade", extra={"error": repr(error)}
             )
+        return True
 
 
 def _media(photo: Photo, cdn_base: str) -> PostMedia:

@@ -156,6 +156,19 @@ FOLLOW_REQUESTS = Table(key="follow_requests", partition=Attribute("owner_id"), 
 # from the post's committed events by the relay (aperture.search), conditionally, so a count moves once per post.
 HASHTAGS = Table(key="hashtags", partition=Attribute("tag", "S"), sort=Attribute("post_id"))
 
+# Reports: one item per reporter and target (the conditional put that makes reporting again a no-op), and the
+# moderation queue: one entry per target aggregating its reports. The queue's by_status index answers "open entries,
+# most reported first" as a query (report_count is its sort key); by_report finds an entry from the id moderators use.
+REPORTS = Table(key="reports", partition=Attribute("target", "S"), sort=Attribute("reporter_id"))
+MODERATION_QUEUE = Table(
+    key="moderation_queue",
+    partition=Attribute("target", "S"),
+    indexes=(
+        Index("by_status", Attribute("status", "S"), Attribute("report_count")),
+        Index("by_report", Attribute("report_id"), projection="KEYS_ONLY"),
+    ),
+)
+
 TABLES: tuple[Table, ...] = (
     USERS,
     POSTS,
@@ -180,6 +193,8 @@ TABLES: tuple[Table, ...] = (
     CLOSE_FRIEND_OF,
     FOLLOW_REQUESTS,
     HASHTAGS,
+    REPORTS,
+    MODERATION_QUEUE,
 )
 
 # Three functions consume it (post_ingest, notify, explore_signals), each polling every shard once a second: within
@@ -544,11 +559,26 @@ FUNCTIONS: tuple[Function, ...] = (
         "moderation",
         grants=(
             Grant("table:blocklist", "read_write"),
-            Grant("table:posts", "read"),
-            Grant("table:stories", "read"),
-            Grant(f"bucket:{IMAGE_PREFIX}", "read"),
+            Grant("table:reports", "read_write"),
+            Grant("table:moderation_queue", "read_write"),
+            Grant("table:idempotency", "read_write"),  # a reporter's retry with an Idempotency-Key
+            # What a reporter may see (the read paths' checks), and what `remove` deletes through its author's
+            # path: the record, its count and its upload's state, with the event that starts the cascade
+            Grant("table:posts", "read_write"),
+            Grant("table:comments", "read_write"),
+            Grant("table:stories", "read_write"),
+            Grant("table:highlights", "read_write"),
+            Grant("table:uploads", "write"),
+            Grant("table:outbox", "write"),
+            Grant("table:users", "read_write"),  # write: a removed post's author's post count
+            Grant("table:blocks", "read"),
+            Grant("table:follows", "read"),  # private accounts' content: approved followers only
+            Grant("table:close_friend_of", "read"),  # close-friends stories
+            Grant(f"bucket:{IMAGE_PREFIX}", "read"),  # the image a blocklist entry is hashed from
+            Grant(f"bucket:{UPLOAD_PREFIX}", "read_write"),  # a removed post's raw upload goes at once
         ),
-        description="Moderators' tools: the perceptual-hash blocklist",
+        redis=True,  # the read paths' visibility checks and the caches a removal drops
+        description="Reports, the moderation queue and the moderators' tools (resolutions, hash blocklist)",
     ),
     Function(
         "post_ingest",

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     table_close_friend_of: str = "aperture-close_friend_of"
     table_follow_requests: str = "aperture-follow_requests"
     table_hashtags: str = "aperture-hashtags"
+    table_reports: str = "aperture-reports"
+    table_moderation_queue: str = "aperture-moderation_queue"
     stream_events: str = "aperture-events"
     stream_story_views: str = "aperture-story_views"
     queue_fanout: str = "aperture-fanout"  # the queue's URL on AWS; locally, its name (resolved at first use)

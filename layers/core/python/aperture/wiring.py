@@ -20,6 +20,7 @@ from aperture.adapters.dynamo.moderation import BlocklistRepository
 from aperture.adapters.dynamo.notifications import DeviceRepository, NotificationRepository
 from aperture.adapters.dynamo.post_edits import PostEditRepository
 from aperture.adapters.dynamo.posts import PostRepository
+from aperture.adapters.dynamo.reports import ReportRepository
 from aperture.adapters.dynamo.saves import SaveRepository
 from aperture.adapters.dynamo.stories import HighlightRepository, StoryRepository, StoryViewRepository
 from aperture.adapters.dynamo.uploads import UploadRepository
@@ -73,6 +74,7 @@ from aperture.posts import PostPorts, Posts, PostViewPorts, PostViews
 from aperture.profiles import ProfileChanges
 from aperture.ranking import RankingModel
 from aperture.relay import Relay
+from aperture.reports import ReportPorts, Reports
 from aperture.saves import Saves
 from aperture.search import Search, SearchIndexer, SearchIndexPorts, SearchPorts
 from aperture.settings import get_settings
@@ -583,6 +585,28 @@ def stories() -> Stories:
         close_friends=audiences,
     )
     return Stories(ports, settings.story_ttl_seconds, settings.story_tray_seconds, settings.cdn_base)
+
+
+@built_once
+def reports() -> Reports:
+    settings = get_settings()
+    ports = ReportPorts(
+        repo=ReportRepository(dynamo_table(settings.table_reports), dynamo_table(settings.table_moderation_queue)),
+        graph=graph(),
+        post_views=post_views(),
+        stories=stories,
+        posts=posts,
+        comments=comments,
+        post_records=post_repository(),
+        comment_records=comment_repository(),
+        story_records=story_repository(),
+        users=users(),
+        blocker=image_blocker,
+        standing=standing,
+        now_ms=now_ms,
+        cdn_base=settings.cdn_base,
+    )
+    return Reports(ports)
 
 
 @built_once
