@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
@@ -28,7 +29,7 @@ from aperture.observability import logger
 from aperture.settings import get_settings
 
 router = Router()
-MODERATORS_ONLY = {403: {"description": "The caller is not in the moderators group"}}
+MODERATORS_ONLY: dict[int, OpenAPIResponse] = {403: {"description": "The caller is not in the moderators group"}}
 
 
 @router.post(
@@ -60,7 +61,7 @@ def report(body: ReportRequest, idempotency_key: IdempotencyKey = None) -> Respo
     return Response(
         status_code=201 if receipt.created else 200,
         content_type="application/json",
-        body=ReportResponse(report_id=receipt.report_id).model_dump(),
+        body=ReportResponse(report_id=receipt.report_id),
     )
 
 

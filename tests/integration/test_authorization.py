@@ -20,6 +20,8 @@ OWNED = {
     "DELETE /posts/{post_id}/comments/{comment_id}": 403,
     "DELETE /devices/{device_id}": 404,  # devices are looked up among the caller's own
     "POST /admin/blocklist": 403,  # moderators only
+    "GET /admin/reports": 403,
+    "POST /admin/reports/{report_id}/resolve": 403,
     "GET /stories/{story_id}/viewers": 403,
     "DELETE /stories/{story_id}": 403,
     "PATCH /posts/{post_id}": 403,
@@ -51,6 +53,7 @@ HIDDEN_WHEN_BLOCKED = {
     "GET /stories/{story_id}/viewers",
     "DELETE /stories/{story_id}",
     "PATCH /posts/{post_id}",
+    "POST /reports",  # (reporting the blocker's post: as if it did not exist)
 }
 # Routes about the caller's own things, where nobody else's resource is named.
 OWN_ONLY = {
@@ -65,6 +68,8 @@ OWN_ONLY = {
     "GET /uploads/{upload_id}",
     "DELETE /devices/{device_id}",
     "POST /admin/blocklist",
+    "GET /admin/reports",  # the queue is the moderators' alone (tests/integration/test_reports.py)
+    "POST /admin/reports/{report_id}/resolve",
     "PATCH /me",
     "GET /stories/tray",
     "GET /stories/{story_id}/viewers",
@@ -90,6 +95,7 @@ BODIES = {
     "POST /admin/blocklist": {"post_id": "1", "reason": "x"},
     "PATCH /me": {"bio": "hello"},
     "PATCH /posts/{post_id}": {"caption": "edited"},
+    "POST /admin/reports/{report_id}/resolve": {"action": "dismiss"},
 }
 
 
@@ -116,6 +122,7 @@ def world(api: Api) -> World:
         "device_id": device["device_id"],
         "story_id": publish_story(owner),
         "tag": "sunset",
+        "report_id": "1",  # (moderators only: refused before it is looked up)
     }
     return World(owner, other, values)
 
@@ -128,6 +135,8 @@ def _call(api: Api, route: Route, world: World, who: Account | None, headers: di
     body = BODIES.get(route.route_key)
     if route.route_key == "POST /admin/blocklist":
         body = {"post_id": world.values["post_id"], "reason": "x"}
+    if route.route_key == "POST /reports":
+        body = {"target": {"post_id": world.values["post_id"]}, "reason": "spam"}
     return api.call(route.method, _path(route, world.values), who, json=body, headers=headers or {})
 
 

@@ -293,7 +293,7 @@ def test_removing_a_comment_and_a_story(api: Api, pump: EventPump) -> None:
 @pytest.mark.parametrize(
     ("port", "step", "seed"),
     [("blocker", "block_post", 31), ("posts", "remove", 32), ("repo", "resolve", 33)],
-    ids=lambda v: str(v),
+    ids=str,
 )
 def test_a_removal_that_dies_after_any_step_is_finished_once_by_its_retry(
     api: Api, pump: EventPump, monkeypatch: pytest.MonkeyPatch, port: str, step: str, seed: int

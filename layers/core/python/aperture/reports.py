@@ -178,6 +178,10 @@ class Reports:
             if story is None or story.deleted:
                 return None
             return ReportedPreview(author=_ref(p.users.get(story.author_id)), image_url=self._image(story.images))
+        return self._post_preview(kind, ids)
+
+    def _post_preview(self, kind: str, ids: dict[str, str]) -> ReportedPreview | None:
+        p = self.ports
         post = p.post_records.get(int(ids["post_id"]))
         if post is None:
             return None
@@ -218,9 +222,9 @@ class Reports:
                 raise ConflictError("the account was erased by its owner; there is nothing to restore")
             if p.standing().restore(account_id):
                 logger.info("account restored", extra={"user_id": account_id, "moderator": moderator_id})
-        p.repo.resolve(item["target"], action, moderator_id, p.now_ms())
-        resolved = p.repo.entry(report_id)
-        assert resolved is not None  # (entries are never deleted)
+        now = p.now_ms()
+        p.repo.resolve(item["target"], action, moderator_id, now)
+        resolved = {**item, "status": "resolved", "action": action, "resolved_at": now}
         return self._entry(resolved, p.standing().disabled())
 
     def _remove(self, kind: str, ids: dict[str, str], moderator_id: int, reason: str) -> None:
