@@ -776,3 +776,4 @@ def follow_requests() -> FollowRequests:
         follows=follows(),
     )
     return FollowRequests(ports=ports, graph=graph(), now_ms=now_ms, batch_size=settings.follow_request_batch)
+
