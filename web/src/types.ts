@@ -199,6 +199,7 @@ export interface ModerationEntry {
   action: ModerationAction | null;
   resolved_at: string | null;
   account_id: string;
+  account: UserRef | null;
   suspended: boolean;
   preview: ReportedPreview | null;
 }

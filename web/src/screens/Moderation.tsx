@@ -21,7 +21,7 @@ function kindOf(entry: ModerationEntry): "post" | "comment" | "story" | "account
 }
 
 function who(entry: ModerationEntry): string {
-  return entry.preview?.author?.username ?? `account ${entry.account_id}`;
+  return entry.account?.username ?? `account ${entry.account_id}`;
 }
 
 const DONE: Record<ModerationAction, string> = {

@@ -163,6 +163,7 @@ class Reports:
             action=item.get("action"),
             resolved_at=iso(int(item["resolved_at"])) if item.get("resolved_at") else None,
             account_id=str(item["account_id"]),
+            account=_ref(self.ports.users.get(int(item["account_id"]))),
             suspended=int(item["account_id"]) in disabled,
             preview=self._preview(item["kind"], item["ids"]),
         )

@@ -776,4 +776,3 @@ def follow_requests() -> FollowRequests:
         follows=follows(),
     )
     return FollowRequests(ports=ports, graph=graph(), now_ms=now_ms, batch_size=settings.follow_request_batch)
-

@@ -474,6 +474,7 @@ class ModerationEntry(_Model):
     action: ModerationAction | None = None  # the last resolution's
     resolved_at: str | None = None
     account_id: str  # whose content (or account) it is: the one a suspension switches off
+    account: UserRef | None = None  # (while the account exists)
     suspended: bool = False
     preview: ReportedPreview | None = None
 
