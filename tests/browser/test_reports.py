@@ -102,3 +102,45 @@ def test_a_reported_post_reaches_the_moderators_queue_and_is_removed(people: Peo
     page = nora.go(f"/app/p/{post}")
     expect(page.get_by_role("heading", name="This post isn't available")).to_be_visible()
     assert not found, "\n".join(f"{screen}: {v}" for screen, vs in found.items() for v in vs)
+
+
+def test_a_suspended_account_disappears_for_everyone_until_restored(people: People, runtime: LocalRuntime) -> None:
+    # Given Nora reports Omar's profile from its options
+    omar, nora, mia = people("omar"), people("nora"), people("mia")
+    post_through_the_api(omar, photo_bytes("rocket"), "Launch")
+    runtime.drain()
+    page = nora.go(f"/app/u/{omar.username}")
+    page.get_by_role("button", name=f"More options for {omar.username}").click()
+    page.get_by_role("button", name=f"Report {omar.username}").click()
+    dialog = page.get_by_role("dialog", name=f"Report {omar.username}")
+    dialog.get_by_role("radio", name="Harassment or bullying").check()
+    dialog.get_by_role("button", name="Report").click()
+    expect(dialog.get_by_role("status")).to_contain_text("Moderators will review it")
+    dialog.get_by_role("button", name="Done").click()
+    # When Mia, a moderator, suspends him from the queue
+    _make_moderator(mia, runtime)
+    page = mia.go("/app/moderation")
+    entry = page.get_by_role("article", name=f"Reported account by {omar.username}")
+    expect(entry.get_by_role("button", name="Remove")).to_have_count(0)  # an account is suspended, not removed
+    entry.get_by_role("button", name="Suspend").click()
+    confirm = page.get_by_role("dialog", name=f"Suspend {omar.username}?")
+    confirm.get_by_role("button", name="Suspend").click()
+    expect(page.get_by_role("status")).to_contain_text(f"Suspended the account: account by {omar.username}")
+    # Then his profile is gone for Nora, and his own session ends at its next request
+    page = nora.go(f"/app/u/{omar.username}")
+    expect(page.get_by_role("heading", name="This account isn't available")).to_be_visible()
+    page = omar.go("/app/")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    # When Mia restores him from the resolved tab, his profile is back
+    page = mia.go("/app/moderation?status=resolved")
+    entry = page.get_by_role("article", name=f"Reported account by {omar.username}")
+    expect(entry).to_contain_text("account suspended")
+    entry.get_by_role("button", name="Restore").click()
+    page.get_by_role("dialog", name=f"Restore {omar.username}?").get_by_role("button", name="Restore").click()
+    expect(entry).not_to_contain_text("account suspended")
+    found: dict[str, list[str]] = {}
+    _scan(page, "resolved queue (phone)", found)
+    screenshot(page, "moderation-resolved")
+    page = nora.go(f"/app/u/{omar.username}")
+    expect(page.get_by_role("heading", name=omar.username, level=1)).to_be_visible()
+    assert not found, found

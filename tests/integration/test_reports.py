@@ -319,3 +319,48 @@ def test_a_removal_that_dies_after_any_step_is_finished_once_by_its_retry(
     again = upload_photo(api, alice, _photo(seed))
     pump.drain()
     assert api.call("GET", f"/uploads/{again['upload_id']}", alice).json["status"] == "rejected"
+
+
+def test_suspending_refuses_the_accounts_tokens_and_hides_it_until_restored(api: Api) -> None:
+    # Given alice's post, reported by bob
+    alice, bob, moderator = api.sign_up("alice"), api.sign_up("bob"), _moderator(api)
+    post = publish_post(alice)
+    report_id = _report(api, bob, "harassment", post_id=post).json["report_id"]
+    # When a moderator suspends its author
+    suspended = _resolve(api, moderator, report_id, "suspend")
+    assert suspended.status_code == 200, suspended.json
+    assert suspended.json["suspended"] is True and suspended.json["account_id"] == alice.user_id
+    # Then alice's token is refused at once, and her profile and post are gone for everyone
+    refused = api.call("GET", "/me", alice)
+    assert (refused.status_code, refused.json["error"]["code"]) == (401, "account_disabled")
+    assert api.call("GET", f"/users/{alice.username}", bob).status_code == 404
+    assert api.call("GET", f"/posts/{post}", bob).status_code == 404
+    # And reporting her again is 404 like every other read
+    assert _report(api, moderator, user_id=alice.user_id).status_code == 404
+    # When the moderator restores her, from the resolved entry
+    restored = _resolve(api, moderator, report_id, "restore")
+    assert restored.status_code == 200 and restored.json["suspended"] is False
+    # Then everything is back as it was
+    assert api.call("GET", "/me", alice).status_code == 200
+    assert api.call("GET", f"/users/{alice.username}", bob).status_code == 200
+    assert api.call("GET", f"/posts/{post}", bob).status_code == 200
+
+
+def test_a_suspension_that_dies_after_switching_the_account_off_is_finished_by_its_retry(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice, bob, moderator = api.sign_up("alice"), api.sign_up("bob"), _moderator(api)
+    report_id = _report(api, bob, user_id=alice.user_id).json["report_id"]
+    real = wiring.reports()
+    failing: Any = FailAfter(real.ports.standing(), "disable")
+    monkeypatch.setattr(wiring, "reports", lambda: Reports(replace(real.ports, standing=lambda: failing)))
+    with pytest.raises(InjectedFaultError):
+        _resolve(api, moderator, report_id, "suspend")
+    # (already off: the disable committed before the failure)
+    assert api.call("GET", "/me", alice).status_code == 401
+    monkeypatch.setattr(wiring, "reports", lambda: real)
+    retried = _resolve(api, moderator, report_id, "suspend")
+    assert retried.status_code == 200 and retried.json["status"] == "resolved" and retried.json["suspended"]
+    assert _entry(api, moderator, report_id, "resolved") is not None
+    assert _resolve(api, moderator, report_id, "restore").json["suspended"] is False
+    assert api.call("GET", "/me", alice).status_code == 200
