@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from aperture import wiring
 from aperture.adapters.redis_store.client import redis_client
@@ -14,6 +15,11 @@ from local.provision import Provisioned
 from local.redis_server import RedisServer
 from tests import grants
 from tests.support import Api, start_aws
+
+# Property tests run beside the whole suite on two cores: a per-example deadline would fail them for the machine's
+# load, not for a property (hypothesis still reports an example that is slow every time it runs).
+settings.register_profile("aperture", deadline=None)
+settings.load_profile("aperture")
 
 
 @pytest.fixture(scope="session", autouse=True)

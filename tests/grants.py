@@ -60,7 +60,15 @@ def _needs(service: str, operation: str, params: dict[str, Any]) -> Iterator[tup
         action = "sqs:SendMessage" if operation == "SendMessageBatch" else f"sqs:{operation}"
         yield f"queue:{_by_name('queue')[params['QueueUrl'].rsplit('/', 1)[-1]]}", "", action
     elif service == "s3":
-        aliases = {"HeadObject": "s3:GetObject", "DeleteObjects": "s3:DeleteObject", "ListObjectsV2": "s3:ListBucket"}
+        aliases = {
+            "HeadObject": "s3:GetObject",
+            "DeleteObjects": "s3:DeleteObject",
+            "ListObjectsV2": "s3:ListBucket",
+            # A multipart upload (a data export's ZIP) is authorized by s3:PutObject at every step
+            "CreateMultipartUpload": "s3:PutObject",
+            "UploadPart": "s3:PutObject",
+            "CompleteMultipartUpload": "s3:PutObject",
+        }
         # DeleteObject, GetObject, PutObject, PutObjectTagging: the IAM action is the operation's name
         key = params.get("Prefix", "") if operation == "ListObjectsV2" else params.get("Key", "")
         keys = [o["Key"] for o in params["Delete"]["Objects"]] if operation == "DeleteObjects" else [key]

@@ -35,7 +35,7 @@ def get_explore(cursor: Cursor = None, limit: Limit = 20) -> Page[Post]:
         raise ServiceUnavailableError("explore is unavailable for a moment; try again shortly") from error
 
 
-app = make_resolver(router)
+app = make_resolver(router, standing=wiring.standing)
 
 
 @logger.inject_lambda_context

@@ -23,7 +23,7 @@ def get_feed(
     return wiring.feed().page(caller(router).user_id, cursor, limit, order)
 
 
-app = make_resolver(router)
+app = make_resolver(router, standing=wiring.standing)
 
 
 @logger.inject_lambda_context

@@ -132,7 +132,7 @@ def delete_comment(post_id: str, comment_id: str) -> None:
     wiring.comments().delete(post, parse_id(comment_id, "comment"), viewer)
 
 
-app = make_resolver(router)
+app = make_resolver(router, standing=wiring.standing)
 
 
 @logger.inject_lambda_context

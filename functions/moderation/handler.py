@@ -129,7 +129,7 @@ def add_to_blocklist(body: BlockRequest) -> BlockResponse:
     return BlockResponse(post_id=body.post_id, story_id=body.story_id, hash=f"{image_hash:016x}")
 
 
-app = make_resolver(router)
+app = make_resolver(router, standing=wiring.standing)
 
 
 @logger.inject_lambda_context

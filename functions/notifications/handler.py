@@ -55,7 +55,7 @@ def remove_device(device_id: str) -> None:
     wiring.inbox().remove_device(caller(router).user_id, device_id)
 
 
-app = make_resolver(router)
+app = make_resolver(router, standing=wiring.standing_from_table)
 
 
 @logger.inject_lambda_context

@@ -58,7 +58,7 @@ def user_posts(user_id: str, cursor: Cursor = None, limit: Limit = 20) -> Page[P
     return wiring.posts().by_author(caller(router).user_id, parse_id(user_id, "user"), limit, cursor)
 
 
-app = make_resolver(router)
+app = make_resolver(router, standing=wiring.standing)
 
 
 @logger.inject_lambda_context

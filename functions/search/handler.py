@@ -56,7 +56,7 @@ def hashtag_posts(
     return wiring.hashtag_pages().page(caller(router).user_id, tag, order, limit, cursor)
 
 
-app = make_resolver(router)
+app = make_resolver(router, standing=wiring.standing)
 
 
 @logger.inject_lambda_context

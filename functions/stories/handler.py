@@ -79,7 +79,7 @@ def viewers(story_id: str, cursor: Cursor = None, limit: Limit = 20) -> StoryVie
     return wiring.stories().viewers(caller(router).user_id, parse_id(story_id, "story"), limit, cursor)
 
 
-app = make_resolver(router)
+app = make_resolver(router, standing=wiring.standing)
 
 
 @logger.inject_lambda_context

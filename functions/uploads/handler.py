@@ -51,7 +51,7 @@ def get_upload(upload_id: str) -> UploadStatusResponse:
     return wiring.uploads().status(caller(router).user_id, parse_id(upload_id, "upload"))
 
 
-app = make_resolver(router)
+app = make_resolver(router, standing=wiring.standing_from_table)
 
 
 @logger.inject_lambda_context

@@ -218,7 +218,7 @@ def decline_follow_request(user_id: str) -> FollowRequestDecision:
     return wiring.follow_requests().decline(caller(router).user_id, parse_id(user_id, "user"))
 
 
-app = make_resolver(router)
+app = make_resolver(router, standing=wiring.standing)
 
 
 @logger.inject_lambda_context

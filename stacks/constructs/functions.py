@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Stack, Tags
+from aws_cdk import Duration, RemovalPolicy, Size, Stack, Tags
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -169,6 +169,7 @@ class ServiceFunction(Construct):
             layers=[wiring.layer],
             memory_size=declaration.memory_mb,
             timeout=Duration.seconds(declaration.timeout_seconds),
+            ephemeral_storage_size=Size.mebibytes(declaration.ephemeral_storage_mb),
             environment=variables_for(declaration, wiring),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=logs.LogGroup(self, "Logs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY),

@@ -8,13 +8,15 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from aperture.adapters.s3 import PROCESSED_TAG
-from aperture.resources import IMAGE_PREFIX, MEDIA_UPLOAD_CORS, UPLOAD_PREFIX
+from aperture.resources import EXPORT_PREFIX, IMAGE_PREFIX, MEDIA_UPLOAD_CORS, UPLOAD_PREFIX
 
 from .naming import media_bucket_name
 
 UPLOAD_RETENTION = Duration.days(7)
 PROCESSED_UPLOAD_RETENTION = Duration.days(1)
 NONCURRENT_RETENTION = Duration.days(1)
+# A data export's ZIP lasts as long as its download link (a day; S3 runs lifecycle daily, so it goes within two).
+EXPORT_RETENTION = Duration.days(1)
 
 
 class MediaStore(Construct):
@@ -68,6 +70,13 @@ class MediaStore(Construct):
                     id="expire-raw-uploads",
                     prefix=UPLOAD_PREFIX,
                     expiration=UPLOAD_RETENTION,
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                ),
+                # Users' data exports: their link lasts a day, and so does the file (aperture.exports)
+                s3.LifecycleRule(
+                    id="expire-data-exports",
+                    prefix=EXPORT_PREFIX,
+                    expiration=EXPORT_RETENTION,
                     abort_incomplete_multipart_upload_after=Duration.days(1),
                 ),
             ],

@@ -18,6 +18,7 @@ from aperture.resources import (
     FUNCTION_TAG,
     FUNCTIONS,
     QUEUES,
+    STANDING,
     TABLES,
     UPLOAD_PREFIX,
     Function,
@@ -220,8 +221,12 @@ def test_only_a_grant_that_says_so_may_scan_a_table(synthesized: Synthesized, se
             may_scan = "dynamodb:Scan" in _actions(touching, "dynamodb:")
             assert may_scan == (table.key in scanned), f"{declaration.name} on {table.key}"
         assert "dynamodb:*" not in _actions(statements, "dynamodb:"), declaration.name
-    # Today: the hash blocklist (media_process keeps it in memory) and the search index's rebuild
-    assert [(f.name, g.resource) for f in FUNCTIONS for g in f.grants if g.scan] == [
+    # Today: the hash blocklist (media_process keeps it in memory), the search index's rebuild, and the small set of
+    # disabled accounts (aperture.standing), read whole by every function that serves or hides users' content
+    scans = [(f.name, g.resource) for f in FUNCTIONS for g in f.grants if g.scan]
+    standing = [(f.name, g.resource) for f in FUNCTIONS for g in f.grants if g == STANDING]
+    assert STANDING.resource == "table:disabled_accounts" and STANDING.access == "read"
+    assert [s for s in scans if s not in standing] == [
         ("media_process", "table:blocklist"),
         ("search_rebuild", "table:users"),
         ("search_rebuild", "table:hashtags"),
@@ -1023,3 +1028,76 @@ def test_a_cdn_grant_inside_the_vpc_fails_the_synth(monkeypatch: pytest.MonkeyPa
     # Then the synth stops instead of deploying a function that could never reach CloudFront's API
     with pytest.raises(ValueError, match=r"'cdn_invalidate' is granted 'cdn:images' but runs inside the VPC"):
         cdk_app.build_app(context=NO_BUNDLING)
+
+
+def test_export_jobs_are_sent_by_the_relay_alone_and_built_two_at_a_time_by_export_build(
+    synthesized: Synthesized, stateful_template: dict[str, Any], service_template: dict[str, Any]
+) -> None:
+    # Given who may send to and consume the exports queue
+    queue = _queue(synthesized, "exports")
+    actions = {f.name: _queue_actions(synthesized, service_template, f.name, queue) for f in FUNCTIONS}
+    # (the relay, from the export's committed event; never the HTTP function, which writes the event instead)
+    assert {name for name, granted in actions.items() if "sqs:SendMessage" in granted} == {"relay"}
+    assert {name for name, granted in actions.items() if granted & QUEUE_CONSUME} == {"export_build"}
+    # Then export_build takes one job at a time, at most two builds at once, reporting failures
+    function = logical_id(synthesized.service.functions.by_name["export_build"].function)
+    (mapping,) = (
+        m["Properties"]
+        for m in resources(service_template, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": function}
+    )
+    assert f"ExportsOutputFnGetAtt{queue}Arn" in mapping["EventSourceArn"]["Fn::ImportValue"]
+    assert (mapping["BatchSize"], mapping["ScalingConfig"]) == (1, {"MaximumConcurrency": 2})
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # And a message outlives a whole build (the visibility timeout is six times the 15-minute timeout), and after
+    # three receives is parked in the queue's own dead-letter queue
+    properties = stateful_template["Resources"][queue]["Properties"]
+    assert properties["VisibilityTimeout"] == 6 * 900
+    assert properties["RedrivePolicy"]["maxReceiveCount"] == 3
+
+
+def test_the_export_builder_has_room_and_time_for_a_large_account(
+    synthesized: Synthesized, service_template: dict[str, Any]
+) -> None:
+    properties = _function(synthesized, service_template, "export_build")
+    # /tmp at its 10 GB maximum for the spooled ZIP, Lambda's longest timeout, and outside the VPC (no Redis)
+    assert properties["EphemeralStorage"] == {"Size": 10_240}
+    assert (properties["Timeout"], properties["MemorySize"]) == (900, 1024)
+    assert "VpcConfig" not in properties
+    # Every other function keeps Lambda's default /tmp
+    others = [f.name for f in FUNCTIONS if f.name != "export_build"]
+    assert {_function(synthesized, service_template, n)["EphemeralStorage"]["Size"] for n in others} == {512}
+
+
+def _object_actions(synthesized: Synthesized, template: dict[str, Any], name: str) -> dict[str, set[str]]:
+    """Media bucket key pattern -> the S3 object actions the function's role has there."""
+    found: dict[str, set[str]] = {}
+    for statement in _statements(synthesized, template, name):
+        if "aperture-media-" not in json.dumps(statement["Resource"]):
+            continue
+        actions = _actions([statement], "s3:") - {"s3:ListBucket"}
+        for resource in statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]:
+            if actions:
+                found.setdefault(resource["Fn::Join"][1][-1], set()).update(actions)
+    return found
+
+
+def test_exports_are_read_only_by_their_two_functions_and_written_only_by_the_builder(
+    synthesized: Synthesized, service_template: dict[str, Any]
+) -> None:
+    by_function = {f.name: _object_actions(synthesized, service_template, f.name) for f in FUNCTIONS}
+    readers = {name for name, keys in by_function.items() if "s3:GetObject" in keys.get("/exports/*", set())}
+    writers = {name for name, keys in by_function.items() if "s3:PutObject" in keys.get("/exports/*", set())}
+    # The HTTP function signs download links (its role is what the link carries) and can do nothing else there
+    assert readers == {"exports", "export_build"}
+    assert writers == {"export_build"}
+    assert set(by_function["exports"]) == {"/exports/*"}
+    assert not {"s3:PutObject", "s3:DeleteObject"} & by_function["exports"]["/exports/*"]
+    # The builder reads renditions and cannot change or delete them
+    assert set(by_function["export_build"]) == {"/exports/*", "/images/*"}
+    assert not {"s3:PutObject", "s3:DeleteObject"} & by_function["export_build"]["/images/*"]
+    # And it writes only the exports table; every table it reads, it reads without Scan
+    statements = _statements(synthesized, service_template, "export_build")
+    written = {json.dumps(s["Resource"]) for s in statements if set(_actions([s], "dynamodb:")) & TABLE_WRITES}
+    assert len(written) == 1 and _table_export(synthesized, "exports") in next(iter(written))
+    assert "dynamodb:Scan" not in _actions(statements, "dynamodb:")

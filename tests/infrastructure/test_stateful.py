@@ -9,6 +9,7 @@ from aws_cdk.assertions import Match, Template
 
 from aperture.adapters.s3 import PROCESSED_TAG
 from aperture.resources import (
+    EXPORT_PREFIX,
     FANOUT,
     FUNCTIONS,
     IMAGE_PREFIX,
@@ -222,11 +223,16 @@ def test_media_bucket_expires_uploads_and_never_images(
     expiring = {
         (r["Prefix"], r["ExpirationInDays"], repr(r.get("TagFilters"))) for r in rules if "ExpirationInDays" in r
     }
-    # Processed uploads (tagged by media_process) go after a day, untagged ones after a week, images never.
+    # Processed uploads (tagged by media_process) go after a day, untagged ones after a week, data export ZIPs
+    # after a day (as long as their link lasts), images never.
     assert expiring == {
         (UPLOAD_PREFIX, 1, repr([PROCESSED_TAG])),
         (UPLOAD_PREFIX, 7, "None"),
+        (EXPORT_PREFIX, 1, "None"),
     }
+    (exports,) = (r for r in rules if r.get("Prefix") == EXPORT_PREFIX)
+    assert exports["Status"] == "Enabled"
+    assert exports["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
 
 
 def test_media_bucket_keeps_a_replaced_or_deleted_image_one_day_and_no_longer(

@@ -162,20 +162,18 @@ def test_what_a_deployed_function_needs_follows_its_grants() -> None:
         "APERTURE_MEDIA_BUCKET",
         *(
             f"APERTURE_TABLE_{t}"
-            for t in ("POSTS", "USERS", "FOLLOWS", "BLOCKS", "MUTES", "LIKES", "SAVES", "COMMENTS")
+            for t in ("POSTS", "USERS", "FOLLOWS", "BLOCKS", "MUTES", "LIKES", "SAVES", "COMMENTS", "DISABLED_ACCOUNTS")
         ),
     }
 
 
 def _factories_called_by(handler: Path) -> list[str]:
-    """The wiring factories a handler module calls (`wiring.feed()`, ...), read from its source."""
+    """The wiring factories a handler module calls (`wiring.feed()`) or hands on (`standing=wiring.standing`), read
+    from its source."""
     calls = {
-        node.func.attr
+        node.attr
         for node in ast.walk(ast.parse(handler.read_text()))
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and isinstance(node.func.value, ast.Name)
-        and node.func.value.id == "wiring"
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "wiring"
     }
     return sorted(calls)
 
@@ -197,3 +195,14 @@ def test_every_service_a_handler_calls_can_be_built_with_what_its_function_is_gi
         getattr(wiring, factory)()
     # Then none needs a setting the function is not given (a Redis client outside the VPC, say)
     assert factories or declared.name == "health"
+
+
+@pytest.mark.parametrize("declared", FUNCTIONS, ids=lambda f: f.name)
+def test_every_function_with_signed_in_routes_refuses_disabled_accounts(declared: Function) -> None:
+    # Given a handler whose routes read the signed-in caller
+    source = (ROOT / "functions" / declared.name / "handler.py").read_text()
+    if "caller(" not in source:
+        return
+    # Then its resolver is built with the account check, the one that fits where it runs (Redis or not)
+    expected = "wiring.standing" if declared.redis else "wiring.standing_from_table"
+    assert f"standing={expected})" in source

@@ -2,6 +2,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, api } from "../api";
 import { ErrorNote, Loading } from "../components/Common";
+import { ExportData } from "../components/ExportData";
 import { signOut } from "../session";
 import { useTitle } from "../title";
 import type { Profile } from "../types";
@@ -102,6 +103,7 @@ export function Settings() {
           <span class="muted small">Who sees the stories you share with close friends</span>
         </a>
       </section>
+      <ExportData />
       <section class="account phone-only" aria-label="Account">
         <button
           type="button"

@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar, cast
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -28,6 +29,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from aperture.adapters.cognito import USER_ID_CLAIM
 from aperture.errors import ApertureError, ForbiddenError, NotFoundError, UnauthorizedError
 from aperture.idempotency import Replays
+from aperture.standing import AccountStanding
 
 # List parameters every list route takes (API.md: limit 1..50, default 20; outside that, 422).
 Limit = Annotated[int, Query(ge=1, le=50, description="items per page")]
@@ -175,11 +177,14 @@ class ApertureResolver(APIGatewayHttpResolver):
         return refused if refused is not None else super().resolve(event, context)
 
 
-def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
-    """A resolver with request validation and one mapping from errors to JSON error bodies."""
+def make_resolver(*routers: Router, standing: Callable[[], AccountStanding] | None = None) -> APIGatewayHttpResolver:
+    """A resolver with request validation and one mapping from errors to JSON error bodies. With `standing` (every
+    function with authenticated routes), requests by disabled accounts are refused."""
     app = ApertureResolver(enable_validation=True)
     for router in routers:
         app.include_router(router)
+    if standing is not None:
+        app.use(middlewares=[_refusing_disabled_accounts(standing)])
 
     @app.exception_handler(ApertureError)
     def _domain_error(error: ApertureError) -> Response[str]:
@@ -235,6 +240,32 @@ def make_resolver(*routers: Router) -> APIGatewayHttpResolver:
         return error_response(400, "invalid_json", "the request body is not valid JSON (not UTF-8 text)")
 
     return app
+
+
+def _refusing_disabled_accounts(standing: Callable[[], AccountStanding]) -> Callable[..., Response[Any]]:
+    def refuse(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+        """Every authenticated request by a suspended or erased account is refused (401 account_disabled): the JWT
+        authorizer checks only the token, which stays valid until it expires. A change is refused before it runs;
+        a read is checked after, with the set it fetched in its first batch if it did (no round trip of its own)."""
+        user_id = _claimed_user_id(app.current_event)
+        if user_id is None:
+            return next_middleware(app)
+        if app.current_event.request_context.http.method.upper() in READ_METHODS:
+            return standing().checked_after(user_id, lambda: next_middleware(app))
+        standing().require_active(user_id)
+        return next_middleware(app)
+
+    return refuse
+
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _claimed_user_id(event: APIGatewayProxyEventV2) -> int | None:
+    authorizer = event.request_context.authorizer
+    claims = (authorizer.jwt_claim if authorizer else None) or {}
+    user_id = str(claims.get(USER_ID_CLAIM) or "")
+    return int(user_id) if user_id.isascii() and user_id.isdigit() else None
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,10 @@ class FollowRequestNotFoundError(NotFoundError):
     code = "follow_request_not_found"
 
 
+class ExportNotFoundError(NotFoundError):
+    code = "export_not_found"
+
+
 class DeviceNotFoundError(NotFoundError):
     code = "device_not_found"
 
@@ -113,3 +117,9 @@ class ServiceUnavailableError(ApertureError):
 class NotificationMissingError(RuntimeError):
     """A like joined a grouped notification whose first like's delivery has not written it yet: the record is
     retried (the first delivery's own retry writes it)."""
+
+
+class AccountDisabledError(UnauthorizedError):
+    """The caller's account is suspended or being erased: its tokens are refused."""
+
+    code = "account_disabled"

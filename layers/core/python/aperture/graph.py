@@ -19,6 +19,7 @@ from aperture.models.api import FullRelationship, Profile, Relationship, UserRef
 from aperture.models.events import FollowChanged
 from aperture.models.records import User
 from aperture.observability import logger
+from aperture.standing import AccountStanding
 
 USERNAME = re.compile(r"[a-z0-9._]{3,30}")
 
@@ -37,7 +38,9 @@ class Graph:
         on_mute: Callable[[int], None] = lambda muter: None,
         requests: FollowRequestRepository | None = None,
         privacy: PrivacyCache | None = None,
+        standing: AccountStanding | None = None,
     ) -> None:
+        self._standing = standing  # disabled accounts (suspended or being erased): hidden from everyone
         self._requests = requests  # pending follow requests to private accounts (a block removes them)
         self._privacy = privacy  # "is this account private", cached for the read paths that check authors
         self._on_follow = on_follow  # keeps timelines in step: merge a followee's posts in, or take them out
@@ -52,12 +55,25 @@ class Graph:
     # Who may see whom
 
     def hidden_from(self, viewer_id: int) -> set[int]:
-        """Users in a block relation with the viewer, either way: none of their content is shown to them."""
-        return self._cache.blocked(viewer_id, lambda: self._blocks.blocked_either_way(viewer_id))
+        """Users whose content is not shown to the viewer: those in a block relation with them, either way, and
+        every disabled account (suspended, or being erased)."""
+        blocked = self._cache.blocked(viewer_id, lambda: self._blocks.blocked_either_way(viewer_id))
+        return blocked | self._standing.disabled() if self._standing is not None else blocked
 
     def queue_hidden(self, batch: PipelineBatch, viewer_id: int) -> Slot[set[int] | None]:
-        """hidden_from's cached answer read as part of a batch (None when it must be loaded)."""
-        return self._cache.queue_blocked(batch, viewer_id)
+        """hidden_from's cached answer read as part of a batch (None when either part must be loaded)."""
+        blocked = self._cache.queue_blocked(batch, viewer_id)
+        cache = self._standing.cached() if self._standing is not None else None
+        if cache is None:
+            return blocked
+        disabled = cache.queue(batch)
+
+        def hidden(_: list[object]) -> set[int] | None:
+            if blocked.value is None or disabled.value is None:
+                return None
+            return blocked.value | AccountStanding.saw(disabled.value)
+
+        return batch.queue(lambda pipe: 0, hidden)
 
     def muted_by(self, viewer_id: int) -> set[int]:
         """Users the viewer mutes: their posts and stories stay out of the viewer's feed, tray and explore, and

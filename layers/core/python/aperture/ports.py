@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import IO, Protocol
 
 
 class Event(Protocol):
@@ -86,3 +86,15 @@ class ImageStore(Protocol):
     def delete_unserved(self, prefix: str) -> int:
         """Delete every object under a prefix that the CDN never served, telling it nothing; returns how many."""
         ...
+
+
+class ArchiveStore(Protocol):
+    """Where data exports are written and downloaded from (the media bucket, under exports/)."""
+
+    def size(self, key: str) -> int | None: ...
+
+    def stream(self, key: str) -> IO[bytes] | None: ...
+
+    def upload(self, key: str, body: IO[bytes], content_type: str, filename: str) -> None: ...
+
+    def presigned_get(self, key: str, expires_in: int) -> str: ...

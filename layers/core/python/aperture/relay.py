@@ -20,6 +20,7 @@ from aperture.models.events import (
     AccountPrivacyChanged,
     AnyEvent,
     CommentCreated,
+    ExportRequested,
     FollowChanged,
     LikeChanged,
     PostEdited,
@@ -39,7 +40,9 @@ class Relay:
         *,
         follow_requests: FollowRequests | None = None,
         search: SearchIndexer | None = None,
+        on_export_requested: Callable[[ExportRequested], None] = lambda event: None,
     ) -> None:
+        self._on_export_requested = on_export_requested  # the export's build job queued (aperture.exports)
         self._on_post_edited = on_post_edited  # the edited post's cached copy brought up to date (aperture.editing)
         self._follow_requests = follow_requests  # an account gone public: its pending requests approved in rounds
         self._events = events
@@ -65,6 +68,9 @@ class Relay:
             self._on_post_edited(event)
         elif isinstance(event, AccountPrivacyChanged) and self._follow_requests is not None:
             self._follow_requests.approve_all(event)
+        elif isinstance(event, ExportRequested):
+            # Queued again by a retry: the builder finds the export no longer pending and does nothing
+            self._on_export_requested(event)
         # Sign-ups, profile changes, posts published and deleted: the search index and hashtag lists (each step
         # replay-safe, aperture.search)
         if self._search is not None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any
 
 from aperture.adapters.dynamo.comments import CommentRepository
 from aperture.adapters.dynamo.posts import PostRepository
@@ -45,6 +45,7 @@ from aperture.models.api import (
 )
 from aperture.observability import logger
 from aperture.posts import Posts, PostViews
+from aperture.standing import AccountStanding
 from aperture.stories import Stories
 
 
@@ -60,18 +61,6 @@ class ReportNotFoundError(NotFoundError):
     code = "report_not_found"
 
 
-class Standing(Protocol):
-    """What reports need of aperture.standing.AccountStanding."""
-
-    def disable(self, user_id: int, reason: Literal["suspended", "erased"], event: Any = None) -> bool: ...
-
-    def restore(self, user_id: int, event: Any = None) -> bool: ...
-
-    def reason(self, user_id: int) -> str | None: ...
-
-    def disabled(self) -> frozenset[int]: ...
-
-
 @dataclass(frozen=True, kw_only=True)
 class ReportPorts:
     repo: ReportRepository
@@ -85,7 +74,7 @@ class ReportPorts:
     story_records: StoryRepository
     users: UserRepository
     blocker: Callable[[], ImageBlocker]
-    standing: Callable[[], Standing]
+    standing: Callable[[], AccountStanding]
     now_ms: Callable[[], int]
     cdn_base: str
 

@@ -106,7 +106,13 @@ SAVES = Table(
         Index("by_post", Attribute("post_id"), Attribute("user_id"), projection="KEYS_ONLY"),
     ),
 )
-COMMENTS = Table(key="comments", partition=Attribute("post_id"), sort=Attribute("comment_id"))
+# Each post's comments in order; by_author is every comment one user wrote, anywhere (their data export reads it).
+COMMENTS = Table(
+    key="comments",
+    partition=Attribute("post_id"),
+    sort=Attribute("comment_id"),
+    indexes=(Index("by_author", Attribute("author_id"), Attribute("comment_id")),),
+)
 # Each user's inbox. The sparse by_post index holds only notifications about a post (a follow's has no post_id), keys
 # only: what a deleted post's cascade needs to find and delete them in every inbox, without a scan.
 NOTIFICATIONS = Table(
@@ -168,6 +174,15 @@ MODERATION_QUEUE = Table(
         Index("by_report", Attribute("report_id"), projection="KEYS_ONLY"),
     ),
 )
+# Accounts switched off for everyone: suspended by a moderator, or being erased (aperture.standing). Small (only the
+# accounts disabled now), read whole into one cached set by every function that serves or hides users' content.
+DISABLED_ACCOUNTS = Table(key="disabled_accounts", partition=Attribute("user_id"))
+
+# Data exports (GDPR Art. 20): each user's export jobs under their own partition, so reading one is a GetItem on the
+# caller's key (nobody else's export can even be addressed), plus one marker item per user (export_id 0) naming the
+# export still pending, which a second request returns instead of starting another (aperture.exports). A table of
+# its own: no existing table is keyed by user alone with room for a job's state, and records purge a week on (TTL).
+EXPORTS = Table(key="exports", partition=Attribute("user_id"), sort=Attribute("export_id"), ttl_attribute="purge_at")
 
 TABLES: tuple[Table, ...] = (
     USERS,
@@ -195,6 +210,8 @@ TABLES: tuple[Table, ...] = (
     HASHTAGS,
     REPORTS,
     MODERATION_QUEUE,
+    DISABLED_ACCOUNTS,
+    EXPORTS,
 )
 
 # Three functions consume it (post_ingest, notify, explore_signals), each polling every shard once a second: within
@@ -227,11 +244,18 @@ EXPLORE = Queue(key="explore", visibility_timeout_seconds=360)
 # here (SQS has an endpoint) for cdn_invalidate, which runs outside. Five minutes: a message CloudFront refuses while
 # earlier invalidations are in progress is retried after that (see cdn_invalidate's trigger below).
 CDN_INVALIDATIONS = Queue(key="cdn_invalidations", visibility_timeout_seconds=300)
-QUEUES: tuple[Queue, ...] = (FANOUT, EXPLORE, CDN_INVALIDATIONS)
+# Data export jobs, one per requested export, queued by the relay from the export's committed event. A queue rather
+# than a third reader of the outbox's stream (DynamoDB Streams allows two readers per shard, relay and cascade) or a
+# fourth consumer of the events stream: a build runs for minutes, and on a stream it would hold up every record
+# behind it. Six times the builder's 15-minute timeout, as AWS advises.
+EXPORTS_QUEUE = Queue(key="exports", visibility_timeout_seconds=6 * 900)
+QUEUES: tuple[Queue, ...] = (FANOUT, EXPLORE, CDN_INVALIDATIONS, EXPORTS_QUEUE)
 
 UPLOAD_PREFIX = "uploads/"
 IMAGE_PREFIX = "images/"
 MODEL_PREFIX = "models/"  # trained ranking weights (APERTURE_RANKING_MODEL_KEY names one)
+# Users' data export ZIPs (exports/{user_id}/{export_id}.zip), deleted by the bucket's lifecycle a day after writing.
+EXPORT_PREFIX = "exports/"
 # CloudFront's limit on wildcard paths in invalidations in progress, per distribution (3,000 for concrete paths):
 # cdn_invalidate's trigger is sized so that one round of its work stays within it.
 CDN_WILDCARD_PATHS_IN_PROGRESS = 15
@@ -311,6 +335,11 @@ class Grant:
     scan: bool = False  # a table read whole (dynamodb:Scan); no read grant includes it otherwise
 
 
+# Every function that serves a user's requests or hides users' content reads the disabled accounts (aperture.standing):
+# the whole small table into one cached set.
+STANDING = Grant("table:disabled_accounts", "read", scan=True)
+
+
 @dataclass(frozen=True)
 class KinesisTrigger:
     stream: str
@@ -356,6 +385,7 @@ class Function:
     grants: tuple[Grant, ...] = ()
     memory_mb: int = 256
     timeout_seconds: int = 10
+    ephemeral_storage_mb: int = 512  # /tmp (Lambda's default and least: 512 MB; at most 10,240 MB)
     redis: bool = False
     trigger: KinesisTrigger | TableStreamTrigger | S3Trigger | ScheduleTrigger | SqsTrigger | None = None
     description: str = ""
@@ -377,6 +407,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "users",
         grants=(
+            STANDING,
             Grant("table:users", "read_write"),
             Grant("table:follows", "read_write"),
             Grant("table:blocks", "read_write"),
@@ -394,6 +425,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "uploads",
         grants=(
+            STANDING,
             Grant("table:uploads", "read_write"),
             Grant("table:users", "read"),  # whom a caption's @mentions name
             Grant("table:workers", "read_write"),
@@ -405,6 +437,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "posts",
         grants=(
+            STANDING,
             Grant("table:posts", "read_write"),
             Grant("table:users", "read_write"),
             # Deleting a post: its record, count and upload's state with its event, in one transaction (the
@@ -424,6 +457,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "feed",
         grants=(
+            STANDING,
             Grant("table:posts", "read"),
             Grant("table:users", "read"),
             Grant("table:follows", "read"),  # rebuilding a returning user's timeline; the no-Redis fallback
@@ -440,6 +474,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "interactions",
         grants=(
+            STANDING,
             Grant("table:likes", "read_write"),
             Grant("table:saves", "read_write"),
             Grant("table:comments", "read_write"),
@@ -478,6 +513,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "relay",
         grants=(
+            STANDING,  # (builds the graph, whose hidden_from includes disabled accounts)
             Grant("stream:events", "write"),
             Grant("table:likes", "read"),  # a post's live like cache, rebuilt from the durable list when lost
             # A follow's timeline merge (who is a celebrity; a threshold crossing queues its announcement):
@@ -490,6 +526,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant("table:follow_requests", "read_write"),
             Grant("table:outbox", "write"),
             Grant("table:hashtags", "read_write"),  # a published or deleted post joins or leaves its tags
+            Grant("queue:exports", "write"),  # a requested export's build job
         ),
         redis=True,
         timeout_seconds=60,
@@ -500,6 +537,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "notifications",
         grants=(
+            STANDING,
             Grant("table:notifications", "read_write"),
             Grant("table:devices", "read_write"),
             Grant("table:users", "read_write"),
@@ -512,6 +550,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "notify",
         grants=(
+            STANDING,
             Grant("table:notifications", "read_write"),
             Grant("table:notify_keys", "read_write"),
             Grant("table:idempotency", "read_write"),
@@ -558,6 +597,8 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "moderation",
         grants=(
+            STANDING,
+            Grant("table:disabled_accounts", "write"),  # suspend and restore (aperture.reports)
             Grant("table:blocklist", "read_write"),
             Grant("table:reports", "read_write"),
             Grant("table:moderation_queue", "read_write"),
@@ -577,12 +618,15 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant(f"bucket:{IMAGE_PREFIX}", "read"),  # the image a blocklist entry is hashed from
             Grant(f"bucket:{UPLOAD_PREFIX}", "read_write"),  # a removed post's raw upload goes at once
         ),
-        redis=True,  # the read paths' visibility checks and the caches a removal drops
+        # In the VPC: the read paths' visibility checks, the caches a removal drops, and suspending an account drops
+        # the cached set of disabled accounts (aperture.standing) at once.
+        redis=True,
         description="Reports, the moderation queue and the moderators' tools (resolutions, hash blocklist)",
     ),
     Function(
         "post_ingest",
         grants=(
+            STANDING,  # (builds the graph, whose hidden_from includes disabled accounts)
             Grant("table:posts", "read_write"),
             Grant("table:uploads", "read_write"),
             Grant("table:follows", "read"),
@@ -610,6 +654,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "stories",
         grants=(
+            STANDING,
             Grant("table:stories", "read_write"),  # write: authors delete their stories
             Grant("table:story_views", "read"),
             Grant("table:highlights", "read_write"),  # write: deleting a highlight whose story record was purged
@@ -639,6 +684,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "story_expiry",
         grants=(
+            STANDING,  # (builds the graph, whose hidden_from includes disabled accounts)
             Grant("table:stories", "read_write"),
             Grant("table:highlights", "write"),
             Grant("table:users", "read"),
@@ -682,6 +728,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "explore",
         grants=(
+            STANDING,
             Grant("table:posts", "read"),
             Grant("table:users", "read"),
             Grant("table:follows", "read"),  # a page ranked on request (a newcomer's first visit) skips followees
@@ -717,6 +764,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "explore_rank",
         grants=(
+            STANDING,  # (builds the graph, whose hidden_from includes disabled accounts)
             Grant("table:posts", "read"),  # collaborative filtering's candidates outside the pools
             Grant("table:users", "read"),
             Grant("table:follows", "read"),
@@ -734,6 +782,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "search",
         grants=(
+            STANDING,
             Grant("table:users", "read"),
             Grant("table:follows", "read"),  # accounts the caller follows come first
             Grant("table:blocks", "read"),  # nobody in a block relation with the caller is found
@@ -745,6 +794,46 @@ FUNCTIONS: tuple[Function, ...] = (
         ),
         redis=True,
         description="Search: people by name prefix, hashtags by prefix, and hashtag pages",
+    ),
+    Function(
+        "exports",
+        grants=(
+            STANDING,
+            # Requests and their progress; the request is written with its event (the builder's job follows)
+            Grant("table:exports", "read_write"),
+            Grant("table:outbox", "write"),
+            Grant("table:workers", "read_write"),  # Snowflake ids for new exports
+            # Presigning a download: the URL carries this role's right to read exports/ and nothing else
+            Grant(f"bucket:{EXPORT_PREFIX}", "read"),
+        ),
+        description="Data export requests: start one, follow its progress, download it (a presigned URL)",
+    ),
+    Function(
+        "export_build",
+        grants=(
+            Grant("queue:exports", "read"),
+            Grant("table:exports", "read_write"),  # claims, progress, ready or failed
+            # What the ZIP holds, each read through its owner's key or index (no scans)
+            Grant("table:users", "read"),
+            Grant("table:posts", "read"),
+            Grant("table:comments", "read"),
+            Grant("table:likes", "read"),
+            Grant("table:follows", "read"),
+            Grant("table:stories", "read"),
+            Grant("table:highlights", "read"),
+            Grant(f"bucket:{IMAGE_PREFIX}", "read"),  # the largest JPEG of every photo
+            Grant(f"bucket:{EXPORT_PREFIX}", "read_write"),  # read: a retry finds the ZIP a failed attempt wrote
+        ),
+        # Photos are streamed one at a time from S3 into a ZIP spooled to /tmp (memory holds one read buffer and the
+        # JSON page being written, not the photos); the ZIP is then uploaded in parts. /tmp at its 10 GB maximum holds
+        # about 30,000 photos at ~300 KB each; 15 minutes (Lambda's maximum) reads and writes that within the region.
+        memory_mb=1024,
+        timeout_seconds=900,
+        ephemeral_storage_mb=10_240,
+        # Two builds at a time at most: an export burst waits in the queue rather than taking Lambda's concurrency
+        # (and DynamoDB's read capacity) from the API. Three attempts, then the export is marked failed.
+        trigger=SqsTrigger("exports", batch_size=1, max_receives=3, max_concurrency=2),
+        description="Builds a user's data export: the JSON files and every photo's largest JPEG, zipped to S3",
     ),
     Function(
         "search_rebuild",

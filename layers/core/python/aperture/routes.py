@@ -78,4 +78,6 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/search/users", "search"),
     Route("GET", "/search/hashtags", "search"),
     Route("GET", "/hashtags/{tag}/posts", "search"),
+    Route("POST", "/me/export", "exports"),
+    Route("GET", "/me/exports/{export_id}", "exports"),
 )

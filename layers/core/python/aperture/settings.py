@@ -58,11 +58,14 @@ class Settings(BaseSettings):
     table_hashtags: str = "aperture-hashtags"
     table_reports: str = "aperture-reports"
     table_moderation_queue: str = "aperture-moderation_queue"
+    table_disabled_accounts: str = "aperture-disabled_accounts"
+    table_exports: str = "aperture-exports"
     stream_events: str = "aperture-events"
     stream_story_views: str = "aperture-story_views"
     queue_fanout: str = "aperture-fanout"  # the queue's URL on AWS; locally, its name (resolved at first use)
     queue_explore: str = "aperture-explore"
     queue_cdn_invalidations: str = "aperture-cdn_invalidations"
+    queue_exports: str = "aperture-exports"
     media_bucket: str = "aperture-media"
     # Whole records of stream batches given up on (the S3 on-failure destination); read by the redrive command.
     failure_archive_bucket: str = "aperture-failures"
@@ -107,6 +110,8 @@ class Settings(BaseSettings):
     like_bloom_capacity: int = 10_000_000
     comment_preview_size: int = 3
     relationship_cache_seconds: int = 3600
+    # The cached set of disabled accounts is dropped when it changes; this bounds a copy that outlived a failed drop.
+    disabled_cache_seconds: int = 30
     notification_ttl_days: int = 90
     like_group_window_seconds: int = 3600  # likes of one post within this window share one notification
     # SNS platform applications for push; without them notifications stay in-app only.
@@ -124,6 +129,10 @@ class Settings(BaseSettings):
     worker_lease_seconds: int = 600
     # Pending follow requests approved per round when an account goes public (each round a bounded relay run).
     follow_request_batch: int = Field(default=100, ge=1, le=1000)
+    # Data exports: how long a download link (and the ZIP, by the bucket's lifecycle) lasts, and how long a pending
+    # export may stay unfinished before it counts as failed and a new request may start another.
+    export_link_seconds: int = 86_400
+    export_stale_seconds: int = 3 * 6 * 900  # three attempts, each within its message's visibility timeout
 
     @field_validator("ranking_model_key")
     @classmethod

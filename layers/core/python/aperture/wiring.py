@@ -12,6 +12,7 @@ from aperture.adapters.cognito import IdentityProvider, TokenVerifier
 from aperture.adapters.dynamo.carousels import CarouselCounter
 from aperture.adapters.dynamo.close_friends import CloseFriendOfRepository, CloseFriendRepository
 from aperture.adapters.dynamo.comments import CommentRepository
+from aperture.adapters.dynamo.exports import AccountRecords, ExportRepository
 from aperture.adapters.dynamo.follow_requests import FollowRequestRepository, PrivacyRepository
 from aperture.adapters.dynamo.graph import BlockRepository, FollowRepository, MuteRepository
 from aperture.adapters.dynamo.hashtags import HashtagRepository
@@ -22,6 +23,7 @@ from aperture.adapters.dynamo.post_edits import PostEditRepository
 from aperture.adapters.dynamo.posts import PostRepository
 from aperture.adapters.dynamo.reports import ReportRepository
 from aperture.adapters.dynamo.saves import SaveRepository
+from aperture.adapters.dynamo.standing import DisabledAccountRepository
 from aperture.adapters.dynamo.stories import HighlightRepository, StoryRepository, StoryViewRepository
 from aperture.adapters.dynamo.uploads import UploadRepository
 from aperture.adapters.dynamo.users import UserRepository
@@ -38,6 +40,7 @@ from aperture.adapters.redis_store.posts import PostCache
 from aperture.adapters.redis_store.privacy import PrivacyCache
 from aperture.adapters.redis_store.saves import SavedCache
 from aperture.adapters.redis_store.search import HashtagSearchIndex, HashtagTop, UserSearchIndex
+from aperture.adapters.redis_store.standing import DisabledCache
 from aperture.adapters.redis_store.stories import StoryCache
 from aperture.adapters.redis_store.timeline import Timeline
 from aperture.adapters.s3 import MediaStore
@@ -50,6 +53,7 @@ from aperture.close_friends import Audiences, CloseFriends
 from aperture.comments import Comments
 from aperture.editing import PostEditPorts, PostEdits
 from aperture.explore import Explore, ExplorePorts, ExploreRefresh, ExploreSignals, RefreshLimits
+from aperture.exports import ExportBuilder, Exports
 from aperture.fanout import Fanout
 from aperture.feed import Feed, FeedPorts
 from aperture.follow_requests import FollowRequestPorts, FollowRequests
@@ -68,7 +72,7 @@ from aperture.media.moderation import (
     RekognitionModerator,
 )
 from aperture.media.pipeline import MediaLimits, MediaPorts
-from aperture.models.events import CdnInvalidation
+from aperture.models.events import CdnInvalidation, ExportJob, ExportRequested
 from aperture.notifications import Inbox, Notifier
 from aperture.posts import PostPorts, Posts, PostViewPorts, PostViews
 from aperture.profiles import ProfileChanges
@@ -78,6 +82,7 @@ from aperture.reports import ReportPorts, Reports
 from aperture.saves import Saves
 from aperture.search import Search, SearchIndexer, SearchIndexPorts, SearchPorts
 from aperture.settings import get_settings
+from aperture.standing import AccountStanding
 from aperture.stories import Stories, StoryPorts, StoryViewLog
 from aperture.uploads import UploadGrants
 
@@ -90,6 +95,24 @@ def built_once(factory: Callable[[], T]) -> _lru_cache_wrapper[T]:
     cached = lru_cache(maxsize=1)(factory)
     _BUILT_ONCE.append(cached)
     return cached
+
+
+@built_once
+def disabled_accounts() -> DisabledAccountRepository:
+    return DisabledAccountRepository(dynamo_table(get_settings().table_disabled_accounts), outbox())
+
+
+@built_once
+def standing() -> AccountStanding:
+    """For functions with Redis: the disabled accounts as one cached set."""
+    cache = DisabledCache(redis_client(), get_settings().disabled_cache_seconds)
+    return AccountStanding(disabled_accounts(), cache, now_ms)
+
+
+@built_once
+def standing_from_table() -> AccountStanding:
+    """For functions outside the VPC (no Redis): the caller's own record read by key, the set kept briefly."""
+    return AccountStanding(disabled_accounts(), None, now_ms)
 
 
 @built_once
@@ -276,6 +299,7 @@ def graph() -> Graph:
         on_mute=on_mute,
         requests=follow_request_repository(),
         privacy=PrivacyCache(redis_client(), get_settings().relationship_cache_seconds),
+        standing=standing(),
     )
 
 
@@ -459,7 +483,7 @@ def notifier() -> Notifier:
         devices=devices(),
         push=push(),
         # Block lookups straight from DynamoDB: notify runs outside the VPC, with no Redis cache.
-        hidden_from=lambda user_id: blocks().blocked_either_way(user_id),
+        hidden_from=lambda user_id: blocks().blocked_either_way(user_id) | standing_from_table().disabled(),
         once=once(),
         ttl_days=settings.notification_ttl_days,
         group_window_seconds=settings.like_group_window_seconds,
@@ -490,6 +514,10 @@ def cascade() -> Cascade:
     return Cascade(ports)
 
 
+def _queue_export_build(event: ExportRequested) -> None:
+    export_jobs().enqueue([ExportJob(user_id=event.user_id, export_id=event.export_id)])
+
+
 @built_once
 def relay() -> Relay:
     return Relay(
@@ -500,6 +528,7 @@ def relay() -> Relay:
         on_post_edited=lambda event: post_edits().after(event),
         follow_requests=follow_requests(),
         search=search_indexer(),
+        on_export_requested=_queue_export_build,
     )
 
 
@@ -529,7 +558,7 @@ def inbox() -> Inbox:
         devices=devices(),
         push=push(),
         now_ms=now_ms,
-        hidden_from=lambda user_id: blocks().blocked_either_way(user_id),
+        hidden_from=lambda user_id: blocks().blocked_either_way(user_id) | standing_from_table().disabled(),
         existing_posts=lambda post_ids: set(post_repository().get_many(post_ids)),
     )
 
@@ -776,3 +805,31 @@ def follow_requests() -> FollowRequests:
         follows=follows(),
     )
     return FollowRequests(ports=ports, graph=graph(), now_ms=now_ms, batch_size=settings.follow_request_batch)
+
+
+@built_once
+def export_repository() -> ExportRepository:
+    return ExportRepository(dynamo_table(get_settings().table_exports), outbox())
+
+
+@built_once
+def export_jobs() -> JobQueue:
+    return JobQueue(client("sqs"), get_settings().queue_exports)
+
+
+@built_once
+def exports() -> Exports:
+    settings = get_settings()
+    return Exports(
+        export_repository(), media_store(), now_ms, settings.export_link_seconds, settings.export_stale_seconds
+    )
+
+
+@built_once
+def export_builder() -> ExportBuilder:
+    settings = get_settings()
+    tables = {
+        key: dynamo_table(getattr(settings, f"table_{key}"))
+        for key in ("users", "posts", "comments", "likes", "follows", "stories", "highlights")
+    }
+    return ExportBuilder(export_repository(), AccountRecords(tables), media_store(), now_ms)

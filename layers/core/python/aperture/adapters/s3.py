@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import IO, Any
 
 from botocore.exceptions import ClientError
 
@@ -13,6 +13,9 @@ from aperture.resources import UPLOAD_PREFIX
 IMMUTABLE = "public, max-age=31536000, immutable"
 # Raw uploads tagged so are expired by the bucket's lifecycle rule; untagged (failed) ones are kept longer.
 PROCESSED_TAG = {"Key": "aperture-state", "Value": "processed"}
+# Large files (data export ZIPs) go up in 8 MiB parts, one at a time: memory holds one part (boto3's managed
+# transfer buffers ten), and 10,000 parts (S3's limit) cover 80 GB, more than a function's /tmp holds.
+PART_BYTES = 8 * 1024 * 1024
 
 
 class MediaStore:
@@ -70,6 +73,42 @@ class MediaStore:
         for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=prefix):
             keys.update(item["Key"] for item in page.get("Contents", []))
         return keys
+
+    def stream(self, key: str) -> IO[bytes] | None:
+        """An object's body as a stream (read it in chunks; nothing is held whole), or None if there is none."""
+        try:
+            body: IO[bytes] = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] in {"404", "NoSuchKey", "NotFound"}:
+                return None
+            raise
+        return body
+
+    def upload(self, key: str, body: IO[bytes], content_type: str, filename: str) -> None:
+        """Upload a file as a download named `filename`, in PART_BYTES parts when larger, one part in memory at a
+        time; encrypted as the bucket's default says (SSE-S3). The object appears only once whole; a multipart
+        upload left unfinished by a crash is aborted by the bucket's lifecycle rule."""
+        target = {"Bucket": self._bucket, "Key": key}
+        headers = {"ContentType": content_type, "ContentDisposition": f'attachment; filename="{filename}"'}
+        part = body.read(PART_BYTES)
+        following = body.read(PART_BYTES)
+        if not following:
+            self._s3.put_object(**target, **headers, Body=part)
+            return
+        upload_id = self._s3.create_multipart_upload(**target, **headers)["UploadId"]
+        parts = []
+        number = 1
+        while part:
+            sent = self._s3.upload_part(**target, UploadId=upload_id, PartNumber=number, Body=part)
+            parts.append({"ETag": sent["ETag"], "PartNumber": number})
+            part, following, number = following, body.read(PART_BYTES) if following else b"", number + 1
+        self._s3.complete_multipart_upload(**target, UploadId=upload_id, MultipartUpload={"Parts": parts})
+
+    def presigned_get(self, key: str, expires_in: int) -> str:
+        """A URL that downloads one object until `expires_in` seconds from now (or until the signing credentials
+        expire, if sooner: on Lambda, its role's session). Signing is local computation: no request is made."""
+        params = {"Bucket": self._bucket, "Key": key}
+        return str(self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in))
 
     def mark_processed(self, key: str) -> None:
         self._s3.put_object_tagging(Bucket=self._bucket, Key=key, Tagging={"TagSet": [PROCESSED_TAG]})

@@ -485,3 +485,26 @@ class ResolveRequest(_Request):
 
 class ModerationPage(Page[ModerationEntry]):
     pass
+
+
+class ExportStarted(_Model):
+    export_id: str
+
+
+class ExportProgress(_Model):
+    stage: Literal["queued", "collecting", "photos", "uploading", "done"] = Field(
+        description="queued, then collecting (the JSON files), photos (zipping them), uploading, done"
+    )
+    photos_done: int
+    photos_total: int
+
+
+class ExportStatusResponse(_Model):
+    export_id: str
+    status: Literal["pending", "ready", "failed"]
+    requested_at: str
+    progress: ExportProgress
+    url: str | None = Field(default=None, description="Downloads the ZIP (a presigned GET), until expires_at")
+    expires_at: str | None = Field(default=None, description="When the link and the ZIP go (a day after ready)")
+    size_bytes: int | None = None
+    reason: str | None = None

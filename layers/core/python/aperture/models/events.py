@@ -204,6 +204,19 @@ class UserChanged(_Event):
         return str(self.user_id)
 
 
+class ExportRequested(_Event):
+    """A user asked for their data (committed with the export's record, through the outbox): the relay queues the
+    build (aperture.exports)."""
+
+    type: Literal["export_requested"] = "export_requested"
+    user_id: int
+    export_id: int
+
+    @property
+    def partition_key(self) -> str:
+        return str(self.user_id)
+
+
 AnyEvent = (
     PostReady
     | PostPublished
@@ -217,6 +230,7 @@ AnyEvent = (
     | FollowRequested
     | AccountPrivacyChanged
     | UserChanged
+    | ExportRequested
 )
 DomainEvent = Annotated[AnyEvent, Field(discriminator="type")]
 DOMAIN_EVENT: TypeAdapter[AnyEvent] = TypeAdapter(DomainEvent)
@@ -278,3 +292,12 @@ class CdnInvalidation(BaseModel):
 
     # Under images/ (the only path the CDN caches), and never a wildcard of its own: the invalidation adds one.
     prefix: str = Field(pattern=r"^images/[^*]+$")
+
+
+class ExportJob(BaseModel):
+    """Build one user's data export (queued once per ExportRequested; a repeat finds it claimed or done)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: int
+    export_id: int

@@ -174,3 +174,26 @@ class Device(BaseModel):
     platform: Literal["apns", "fcm"]
     endpoint_arn: str
     created_at: int
+
+
+ExportStatus = Literal["pending", "ready", "failed"]
+ExportStage = Literal["queued", "collecting", "photos", "uploading", "done"]
+
+
+class ExportRecord(BaseModel):
+    """A user's data export: requested, built in stages (photos counted as they are zipped), then ready or failed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: int
+    export_id: int
+    status: ExportStatus = "pending"
+    stage: ExportStage = "queued"
+    photos_done: int = 0
+    photos_total: int = 0
+    requested_at: int  # unix ms
+    ready_at: int | None = None  # unix ms; the link (and the ZIP) last from then
+    key: str | None = None  # the ZIP's object key, once written
+    size_bytes: int | None = None
+    reason: str | None = None  # why it failed
+    purge_at: int = 0  # unix seconds (DynamoDB TTL)
