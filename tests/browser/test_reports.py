@@ -125,7 +125,7 @@ def test_a_suspended_account_disappears_for_everyone_until_restored(people: Peop
     entry.get_by_role("button", name="Suspend").click()
     confirm = page.get_by_role("dialog", name=f"Suspend {omar.username}?")
     confirm.get_by_role("button", name="Suspend").click()
-    expect(page.get_by_role("status")).to_contain_text(f"Suspended the account: account by {omar.username}")
+    expect(page.get_by_role("status")).to_contain_text(f"Suspended the account: {omar.username}.")
     # Then his profile is gone for Nora, and his own session ends at its next request
     page = nora.go(f"/app/u/{omar.username}")
     expect(page.get_by_role("heading", name="This account isn't available")).to_be_visible()

@@ -161,7 +161,8 @@ export function Moderation() {
   );
   const [done, setDone] = useState("");
   const onResolved = (resolved: ModerationEntry) => {
-    setDone(`${DONE[resolved.action ?? "dismiss"]}: ${kindOf(resolved)} by ${who(resolved)}.`);
+    const kind = kindOf(resolved);
+    setDone(`${DONE[resolved.action ?? "dismiss"]}: ${kind === "account" ? who(resolved) : `${kind} by ${who(resolved)}`}.`);
     list.setItems((items) =>
       status === "open"
         ? items.filter((e) => e.report_id !== resolved.report_id)
