@@ -364,3 +364,22 @@ def test_a_suspension_that_dies_after_switching_the_account_off_is_finished_by_i
     assert _entry(api, moderator, report_id, "resolved") is not None
     assert _resolve(api, moderator, report_id, "restore").json["suspended"] is False
     assert api.call("GET", "/me", alice).status_code == 200
+
+
+def test_a_reporters_reports_can_be_found_and_withdrawn_once_for_the_erasure_of_their_account(api: Api) -> None:
+    # Given bob reported two of alice's posts, one also reported by carol
+    alice, bob, carol, moderator = api.sign_up("alice"), api.sign_up("bob"), api.sign_up("carol"), _moderator(api)
+    first, second = publish_post(alice), publish_post(alice)
+    shared = _report(api, bob, post_id=first).json["report_id"]
+    _report(api, carol, post_id=first)
+    _report(api, bob, post_id=second)
+    repo = wiring.reports().ports.repo
+    # When bob's reports are withdrawn (what erasing his account does), twice as a retry would
+    targets = [target for page in repo.filed_by(int(bob.user_id)) for target in page]
+    assert sorted(targets) == sorted([f"post:{first}", f"post:{second}"])
+    assert [repo.withdraw(t, int(bob.user_id)) for t in targets] == [True, True]
+    assert [repo.withdraw(t, int(bob.user_id)) for t in targets] == [False, False]
+    # Then nothing of his is left, and carol's report still counts once
+    assert [target for page in repo.filed_by(int(bob.user_id)) for target in page] == []
+    entry = _entry(api, moderator, shared)
+    assert entry is not None and entry["report_count"] == 1

@@ -165,7 +165,13 @@ HASHTAGS = Table(key="hashtags", partition=Attribute("tag", "S"), sort=Attribute
 # Reports: one item per reporter and target (the conditional put that makes reporting again a no-op), and the
 # moderation queue: one entry per target aggregating its reports. The queue's by_status index answers "open entries,
 # most reported first" as a query (report_count is its sort key); by_report finds an entry from the id moderators use.
-REPORTS = Table(key="reports", partition=Attribute("target", "S"), sort=Attribute("reporter_id"))
+# by_reporter (keys only) finds a reporter's reports without a scan: what erasing their account withdraws.
+REPORTS = Table(
+    key="reports",
+    partition=Attribute("target", "S"),
+    sort=Attribute("reporter_id"),
+    indexes=(Index("by_reporter", Attribute("reporter_id"), Attribute("target", "S"), projection="KEYS_ONLY"),),
+)
 MODERATION_QUEUE = Table(
     key="moderation_queue",
     partition=Attribute("target", "S"),

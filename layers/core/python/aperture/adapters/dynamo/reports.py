@@ -5,13 +5,20 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from aperture.adapters.dynamo.common import is_condition_failure, plain, update_if
+from aperture.adapters.dynamo.common import (
+    is_condition_failure,
+    plain,
+    query_pages,
+    transact_unless_condition,
+    update_if,
+)
 from aperture.errors import InvalidCursorError
 
 STATUSES = ("open", "resolved")
@@ -100,6 +107,37 @@ class ReportRepository:
             raise RuntimeError(f"report of {target} by {reporter_id} refused, then not found")
         return Filed(int(earlier["report_id"]), False)
 
+    def filed_by(self, reporter_id: int) -> Iterator[list[str]]:
+        """The targets a user reported, a page at a time (for the erasure of their account)."""
+        pages = query_pages(
+            self._reports, IndexName="by_reporter", KeyConditionExpression=Key("reporter_id").eq(reporter_id)
+        )
+        return ([str(item["target"]) for item in page] for page in pages)
+
+    def withdraw(self, target: str, reporter_id: int) -> bool:
+        """Delete a user's report of a target and take it out of the entry's count, together; False if it was
+        withdrawn already (a retry). The entry's reasons stay: they are a set, not a count per reporter."""
+        items = [
+            {
+                "Delete": {
+                    "TableName": self._reports.name,
+                    "Key": {"target": target, "reporter_id": reporter_id},
+                    "ConditionExpression": "attribute_exists(reporter_id)",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self._queue.name,
+                    "Key": {"target": target},
+                    "UpdateExpression": "ADD report_count :minus",
+                    "ConditionExpression": "attribute_exists(#t)",
+                    "ExpressionAttributeNames": {"#t": "target"},
+                    "ExpressionAttributeValues": {":minus": -1},
+                }
+            },
+        ]
+        return transact_unless_condition(self._reports, items)
+
     def entry(self, report_id: int) -> dict[str, Any] | None:
         """A queue entry by its report id (the id of the target's first report)."""
         found = self._queue.query(
@@ -109,13 +147,6 @@ class ReportRepository:
             return None
         item = self._queue.get_item(Key={"target": found[0]["target"]}, ConsistentRead=True).get("Item")
         return plain(item) if item else None
-
-    def reporters(self, target: str) -> int:
-        """How many reports a target has (consistent: what the entry's count must equal)."""
-        response = self._reports.query(
-            KeyConditionExpression=Key("target").eq(target), Select="COUNT", ConsistentRead=True
-        )
-        return int(response.get("Count", 0))
 
     def page(self, status: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
         """Entries in a status, most reported first."""
