@@ -92,8 +92,9 @@ def _role_statements(synthesized: Synthesized, template: dict[str, Any], name: s
     role = logical_id(function.role)
     return [
         statement
-        for policy in resources(template, "AWS::IAM::Policy").values()
-        if {"Ref": role} in policy["Properties"]["Roles"]
+        for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")  # (CDK's OverflowPolicy<n> for a large role)
+        for policy in resources(template, kind).values()
+        if {"Ref": role} in policy["Properties"].get("Roles", [])
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
         if statement["Effect"] == "Allow"
     ]

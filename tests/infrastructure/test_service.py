@@ -64,14 +64,16 @@ def _function(synthesized: Synthesized, template: dict[str, Any], name: str) -> 
 
 
 def _statements(synthesized: Synthesized, template: dict[str, Any], name: str) -> list[dict[str, Any]]:
-    """Every policy statement attached to the function's role."""
+    """Every policy statement attached to the function's role: its inline policy and, for a role whose grants pass
+    an inline policy's size limit, the managed policies CDK moves the rest into (OverflowPolicy<n>)."""
     function = synthesized.service.functions.by_name[name].function
     assert function.role is not None
     role = logical_id(function.role)
     statements: list[dict[str, Any]] = []
-    for policy in resources(template, "AWS::IAM::Policy").values():
-        if {"Ref": role} in policy["Properties"]["Roles"]:
-            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+        for policy in resources(template, kind).values():
+            if {"Ref": role} in policy["Properties"].get("Roles", []):
+                statements += policy["Properties"]["PolicyDocument"]["Statement"]
     return statements
 
 

@@ -20,6 +20,8 @@ OWNED = {
     "DELETE /posts/{post_id}/comments/{comment_id}": 403,
     "DELETE /devices/{device_id}": 404,  # devices are looked up among the caller's own
     "POST /admin/blocklist": 403,  # moderators only
+    "GET /admin/reports": 403,
+    "POST /admin/reports/{report_id}/resolve": 403,
     "GET /stories/{story_id}/viewers": 403,
     "DELETE /stories/{story_id}": 403,
     "PATCH /posts/{post_id}": 403,
@@ -51,6 +53,7 @@ HIDDEN_WHEN_BLOCKED = {
     "GET /stories/{story_id}/viewers",
     "DELETE /stories/{story_id}",
     "PATCH /posts/{post_id}",
+    "POST /reports",  # (reporting the blocker's post: as if it did not exist)
 }
 # Routes about the caller's own things, where nobody else's resource is named.
 OWN_ONLY = {
@@ -65,6 +68,8 @@ OWN_ONLY = {
     "GET /uploads/{upload_id}",
     "DELETE /devices/{device_id}",
     "POST /admin/blocklist",
+    "GET /admin/reports",  # the queue is the moderators' alone (tests/integration/test_reports.py)
+    "POST /admin/reports/{report_id}/resolve",
     "PATCH /me",
     "GET /stories/tray",
     "GET /stories/{story_id}/viewers",
@@ -80,6 +85,12 @@ OWN_ONLY = {
     "GET /search/users",  # blocked people are left out of the results (tests/integration/test_search.py)
     "GET /search/hashtags",
     "GET /hashtags/{tag}/posts",  # blocked and private authors' posts are left out (test_hashtag_pages.py)
+    "DELETE /me",  # the caller's own account (tests/integration/test_erasure.py)
+    "POST /me/export",  # the caller's own data (tests/integration/test_exports.py)
+    "GET /me/exports/{export_id}",  # another user's export id answers 404 (test_only_its_owner_can_see_an_export)
+    "POST /auth/signout",  # the caller's own sessions (tests/integration/test_sessions.py)
+    "POST /me/mfa/totp",  # the caller's own second factor: another user's access token is 403 (test_sessions.py)
+    "POST /me/mfa/totp/verify",
 }
 
 BODIES = {
@@ -90,6 +101,7 @@ BODIES = {
     "POST /admin/blocklist": {"post_id": "1", "reason": "x"},
     "PATCH /me": {"bio": "hello"},
     "PATCH /posts/{post_id}": {"caption": "edited"},
+    "POST /admin/reports/{report_id}/resolve": {"action": "dismiss"},
 }
 
 
@@ -116,6 +128,8 @@ def world(api: Api) -> World:
         "device_id": device["device_id"],
         "story_id": publish_story(owner),
         "tag": "sunset",
+        "report_id": "1",  # (moderators only: refused before it is looked up)
+        "export_id": "1",  # (an export is looked up under the caller's own id: nobody else's can be named)
     }
     return World(owner, other, values)
 
@@ -128,6 +142,8 @@ def _call(api: Api, route: Route, world: World, who: Account | None, headers: di
     body = BODIES.get(route.route_key)
     if route.route_key == "POST /admin/blocklist":
         body = {"post_id": world.values["post_id"], "reason": "x"}
+    if route.route_key == "POST /reports":
+        body = {"target": {"post_id": world.values["post_id"]}, "reason": "spam"}
     return api.call(route.method, _path(route, world.values), who, json=body, headers=headers or {})
 
 

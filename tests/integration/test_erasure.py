@@ -33,6 +33,8 @@ KEPT_TABLES = {"outbox"}
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, set | frozenset):  # (a string or number set: a queue entry's reasons)
+        return sorted(str(v) for v in value)
     return str(value) if isinstance(value, Decimal) else value
 
 
@@ -174,6 +176,13 @@ def _world(api: Api, pump: EventPump) -> World:
     assert api.call("PUT", f"/users/{erin.user_id}/mute", carol).status_code == 200
     assert api.call("PUT", f"/me/close_friends/{bob.user_id}", erin).status_code == 200
     assert api.call("PUT", f"/me/close_friends/{erin.user_id}", carol).status_code == 200
+    # Reports both ways: erin reports bob's post; carol reports erin's post and erin herself
+    for reporter, target in (
+        (erin, {"post_id": their_post}),
+        (carol, {"post_id": plain}),
+        (carol, {"user_id": erin.user_id}),
+    ):
+        assert api.call("POST", "/reports", reporter, json={"target": target, "reason": "spam"}).status_code == 201
     # A push device
     device = api.call("POST", "/devices", erin, json={"platform": "fcm", "token": "fcm-token-erin-0123456789"})
     assert device.status_code == 201

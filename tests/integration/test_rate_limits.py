@@ -22,6 +22,7 @@ from bench.round_trips import RoundTrips
 from local.pump import EventPump
 from local.redis_server import RedisServer
 from local.seeding import Account, publish_post
+from tests.integration.test_reports import _moderator, _queue
 from tests.support import PASSWORD, Api, logged_warnings, settings_env
 
 UPLOAD = {"kind": "post", "content_type": "image/jpeg", "content_length": 1000, "caption": "hi"}
@@ -272,3 +273,19 @@ def test_a_limit_check_is_one_redis_round_trip(api: Api) -> None:
     # The upload grant itself needs no Redis: one is the limit's check and charge, the other the account check
     # every change makes first (aperture.standing)
     assert trips.count == 1 + 1
+
+
+def test_the_report_past_its_limit_is_refused_and_files_nothing(api: Api, pump: EventPump) -> None:
+    with settings_env(APERTURE_LIMIT_REPORTS="1/3600"):
+        # Given a reporter who reported one post within the hour, their limit
+        alice, bob = api.sign_up("alice"), api.sign_up("bob")
+        first, second = publish_post(bob), publish_post(bob)
+        pump.drain()
+        body = {"target": {"post_id": first}, "reason": "spam"}
+        assert api.call("POST", "/reports", alice, json=body).status_code == 201
+        # When they report another
+        refused = api.call("POST", "/reports", alice, json={"target": {"post_id": second}, "reason": "spam"})
+        # Then it is 429, and nothing of it is in the moderators' queue
+        _refused(refused, 3600)
+        reported = [e["target"].get("post_id") for e in _queue(api, _moderator(api))]
+        assert first in reported and second not in reported

@@ -16,6 +16,7 @@ import { Connections } from "./screens/Connections";
 import { CloseFriends } from "./screens/CloseFriends";
 import { Settings } from "./screens/Settings";
 import { Hashtag } from "./screens/Hashtag";
+import { Moderation } from "./screens/Moderation";
 import { Search } from "./screens/Search";
 import { SignIn, SignUp } from "./screens/SignIn";
 import { session } from "./session";
@@ -36,6 +37,7 @@ const PostScreen = fresh(PostView);
 const ProfileScreen = fresh(Profile);
 const ConnectionsScreen = fresh(Connections);
 const HashtagScreen = fresh(Hashtag);
+const ModerationScreen = fresh(Moderation);
 
 function Screens() {
   const me = useStore(session);
@@ -83,6 +85,7 @@ function Screens() {
           <Route path="/app/u/:username" component={ProfileScreen} />
           <Route path="/app/u/:username/:list" component={ConnectionsScreen} />
           <Route path="/app/search" component={Search} />
+          <Route path="/app/moderation" component={ModerationScreen} />
           <Route path="/app/tags/:tag" component={HashtagScreen} />
           <Route default component={NotFound} />
         </Router>

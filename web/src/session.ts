@@ -11,6 +11,14 @@ export interface Session {
   expiresAt: number; // ms since the epoch
   userId: string;
   username: string;
+  groups?: string[]; // the IdToken's cognito:groups (what the navigation shows; the API decides what is allowed)
+}
+
+// The Cognito group whose members moderate (the API's APERTURE_MODERATOR_GROUP default).
+export const MODERATORS = "moderators";
+
+export function isModerator(current: Session | null): boolean {
+  return Boolean(current?.groups?.includes(MODERATORS));
 }
 
 const KEY = "aperture.session";
@@ -44,6 +52,7 @@ export function fromTokens(tokens: Tokens, refreshToken?: string): Session {
     expiresAt: Date.now() + tokens.expires_in * 1000,
     userId: String(claims["custom:user_id"] ?? ""),
     username: String(claims["cognito:username"] ?? ""),
+    groups: Array.isArray(claims["cognito:groups"]) ? (claims["cognito:groups"] as unknown[]).map(String) : [],
   };
 }
 

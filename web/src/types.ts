@@ -168,3 +168,38 @@ export interface HashtagResult {
   tag: string;
   post_count: number;
 }
+
+// Reports and the moderation queue
+export type ReportReason = "spam" | "nudity" | "violence" | "harassment" | "hate" | "self_harm" | "other";
+export type ModerationAction = "dismiss" | "remove" | "suspend" | "restore";
+
+export interface ReportTarget {
+  post_id?: string;
+  comment_id?: string;
+  story_id?: string;
+  user_id?: string;
+}
+
+export interface ReportedPreview {
+  author: UserRef | null;
+  caption: string | null;
+  text: string | null;
+  image_url: string | null;
+  bio: string | null;
+}
+
+export interface ModerationEntry {
+  report_id: string;
+  target: ReportTarget;
+  reasons: ReportReason[];
+  report_count: number;
+  first_reported_at: string;
+  last_reported_at: string;
+  status: "open" | "resolved";
+  action: ModerationAction | null;
+  resolved_at: string | null;
+  account_id: string;
+  account: UserRef | null;
+  suspended: boolean;
+  preview: ReportedPreview | null;
+}

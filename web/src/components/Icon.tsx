@@ -18,6 +18,7 @@ const PATHS = {
   image: "M4 4h16v16H4zM4 16l5-5 4 4 3-3 4 4M15.5 8.5h.01",
   carousel: "M8 8h12v12H8zM4 16V4h12",
   search: "M10.5 17a6.5 6.5 0 1 0 0-13 6.5 6.5 0 0 0 0 13zM15.5 15.5 20.5 20.5",
+  flag: "M5 21V4M5 4h11l-2 4 2 4H5",
 } as const;
 
 export type IconName = keyof typeof PATHS;

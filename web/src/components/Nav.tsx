@@ -2,7 +2,7 @@
 import { useLocation } from "preact-iso";
 import { useEffect } from "preact/hooks";
 import { api, signOutEverywhere } from "../api";
-import { session } from "../session";
+import { isModerator, session } from "../session";
 import { openUpload, unread } from "../state";
 import { useStore } from "../store";
 import type { NotificationPage } from "../types";
@@ -27,7 +27,7 @@ function NavLink({ href, icon, label, current, badge = 0 }: { href: string; icon
         aria-label={badge > 0 ? `${label}, ${badge} unread` : undefined}
       >
         <span class="nav-icon">
-          <Icon name={icon} filled={current && icon !== "explore" && icon !== "settings" && icon !== "search"} />
+          <Icon name={icon} filled={current && icon !== "explore" && icon !== "settings" && icon !== "search" && icon !== "flag"} />
           {badge > 0 ? (
             // The number is drawn by CSS (attr), so the link's name reads "Notifications, 3 unread".
             <span class="badge" aria-hidden="true" data-count={badge > 99 ? "99+" : String(badge)} />
@@ -82,6 +82,9 @@ export function Nav() {
             badge={count}
           />
           <NavLink href={profile} icon="user" label="Profile" current={path === profile} />
+          {isModerator(me) ? (
+            <NavLink href="/app/moderation" icon="flag" label="Moderation" current={path === "/app/moderation"} />
+          ) : null}
           <li class="desktop-only">
             <a href="/app/settings" class="nav-item" aria-current={path === "/app/settings" ? "page" : undefined}>
               <span class="nav-icon">

@@ -14,6 +14,7 @@ import { PostOptions } from "./EditPost";
 import { Icon } from "./Icon";
 import { Carousel } from "./Carousel";
 import { PeopleDialog } from "./People";
+import { ReportDialog } from "./Report";
 
 const DOUBLE_TAP_MS = 320;
 
@@ -89,6 +90,7 @@ export function PostCard({
   const [error, setError] = useState<ApiError | null>(null);
   const [burst, setBurst] = useState(0);
   const [showLikes, setShowLikes] = useState(false);
+  const [reporting, setReporting] = useState(false);
   const lastTap = useRef(0);
   const tapLiked = useRef(Number.NEGATIVE_INFINITY);
   const [near, nearRef] = useNearScreen();
@@ -137,7 +139,18 @@ export function PostCard({
             Delete post
           </button>
         ) : null}
-        {me?.userId === post.author.user_id ? <PostOptions post={post} /> : null}
+        {me?.userId === post.author.user_id ? (
+          <PostOptions post={post} />
+        ) : (
+          <button
+            type="button"
+            class="link muted small push-right"
+            aria-label={`Report post by ${username}`}
+            onClick={() => setReporting(true)}
+          >
+            Report
+          </button>
+        )}
       </header>
       <div
         class="post-media"
@@ -214,6 +227,9 @@ export function PostCard({
           </ul>
         ) : null}
       </div>
+      {reporting ? (
+        <ReportDialog target={{ post_id: post.post_id }} what="this post" onClose={() => setReporting(false)} />
+      ) : null}
       {showLikes ? (
         <PeopleDialog title="Likes" path={`/posts/${post.post_id}/likes`} onClose={() => setShowLikes(false)} />
       ) : null}

@@ -11,6 +11,7 @@ import { Dialog } from "./Dialog";
 import { Icon } from "./Icon";
 import { imageUrl, placeholder } from "./Photo";
 import { PersonRow } from "./People";
+import { ReportDialog } from "./Report";
 import { usePaged } from "../lists";
 
 export const STORY_MS = 5000;
@@ -142,6 +143,7 @@ function StoryPlayer({ show }: { show: Playing }) {
   const [held, setHeld] = useState(false);
   const [loaded, setLoaded] = useState(false);
   const [listOpen, setListOpen] = useState(false);
+  const [reporting, setReporting] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   const [attempt, setAttempt] = useState(0);
   const [restarts, setRestarts] = useState(0);
@@ -199,8 +201,8 @@ function StoryPlayer({ show }: { show: Playing }) {
     else setRestarts((n) => n + 1); // the very first story plays again from its start
   };
 
-  const keys = useRef({ next, previous, listOpen });
-  keys.current = { next, previous, listOpen };
+  const keys = useRef({ next, previous, listOpen: listOpen || reporting });
+  keys.current = { next, previous, listOpen: listOpen || reporting };
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
       if (keys.current.listOpen) return;
@@ -216,7 +218,7 @@ function StoryPlayer({ show }: { show: Playing }) {
 
   const user = show.people[person];
   // The bar fills by a CSS animation: 5 s from when the photo is shown, held while paused, held down or listing.
-  const running = loaded && !paused && !held && !listOpen;
+  const running = loaded && !paused && !held && !listOpen && !reporting;
   return (
     <Dialog title={`Stories by ${user?.username ?? ""}`} hideTitle onClose={close} className="story-dialog">
       <div class="story">
@@ -314,12 +316,29 @@ function StoryPlayer({ show }: { show: Playing }) {
               Seen by {count(story.view_count ?? 0, "person", "people")}
             </button>
           ) : null}
+          {story && !own && !show.highlights ? (
+            <button
+              type="button"
+              class="button secondary small"
+              aria-label={`Report story by ${story.author.username}`}
+              onClick={() => setReporting(true)}
+            >
+              Report
+            </button>
+          ) : null}
           <button type="button" class="icon-button" aria-label="Next story" onClick={next}>
             <Icon name="right" />
           </button>
         </div>
       </div>
       {listOpen && story ? <ViewersDialog story={story} onClose={() => setListOpen(false)} /> : null}
+      {reporting && story ? (
+        <ReportDialog
+          target={{ story_id: story.story_id }}
+          what={`this story by ${story.author.username}`}
+          onClose={() => setReporting(false)}
+        />
+      ) : null}
     </Dialog>
   );
 }

@@ -6,6 +6,7 @@ import { RichText } from "../components/Caption";
 import { Avatar, Empty, ErrorNote, Loading, TimeAgo } from "../components/Common";
 import { Dialog } from "../components/Dialog";
 import { PostCard } from "../components/PostCard";
+import { ReportDialog } from "../components/Report";
 import { count } from "../format";
 import { dropKept, usePaged } from "../lists";
 import { forget, remember, update, usePost } from "../posts";
@@ -25,6 +26,7 @@ function Comments({ post, composer }: { post: Post; composer: { current: HTMLTex
   const [error, setError] = useState<ApiError | null>(null);
   // The key of the comment being sent: sending the same words again after a failure cannot post them twice.
   const attempt = useRef<{ text: string; key: string } | null>(null);
+  const [reporting, setReporting] = useState<Comment | null>(null);
 
   const send = async (event: Event) => {
     event.preventDefault();
@@ -85,11 +87,28 @@ function Comments({ post, composer }: { post: Post; composer: { current: HTMLTex
                   Delete comment
                 </button>
               ) : null}
+              {me && me.userId !== comment.author.user_id ? (
+                <button
+                  type="button"
+                  class="link muted small"
+                  aria-label={`Report comment by ${comment.author.username}`}
+                  onClick={() => setReporting(comment)}
+                >
+                  Report
+                </button>
+              ) : null}
             </li>
           ))}
         </ul>
       ) : list.done ? (
         <p class="muted">No comments yet. Start the conversation.</p>
+      ) : null}
+      {reporting ? (
+        <ReportDialog
+          target={{ post_id: post.post_id, comment_id: reporting.comment_id }}
+          what={`this comment by ${reporting.author.username}`}
+          onClose={() => setReporting(null)}
+        />
       ) : null}
       {list.loading ? <Loading label="Loading comments" /> : null}
       <ErrorNote error={list.error} onRetry={list.loadMore} />

@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, api, paged } from "../api";
 import { Avatar, Empty, ErrorNote, Loading, MoreSentinel } from "../components/Common";
 import { Dialog } from "../components/Dialog";
+import { ReportDialog } from "../components/Report";
 import { Grid } from "../components/Grid";
 import { imageUrl } from "../components/Photo";
 import { dropKept, usePaged } from "../lists";
@@ -101,6 +102,7 @@ function MoreOptions({
   onMute: (on: boolean) => Promise<void>;
 }) {
   const [open, setOpen] = useState(false);
+  const [reporting, setReporting] = useState(false);
   const trigger = useRef<HTMLButtonElement>(null);
   const panel = useRef<HTMLDivElement>(null);
   const close = (refocus: boolean) => {
@@ -152,7 +154,27 @@ function MoreOptions({
               ? "Their posts and stories come back to your feed and stories tray."
               : "Their posts and stories leave your feed and stories tray. They won't be told."}
           </p>
+          <button
+            type="button"
+            class="option"
+            onClick={() => {
+              setOpen(false);
+              setReporting(true);
+            }}
+          >
+            {`Report ${profile.username}`}
+          </button>
         </div>
+      ) : null}
+      {reporting ? (
+        <ReportDialog
+          target={{ user_id: profile.user_id }}
+          what={profile.username}
+          onClose={() => {
+            setReporting(false);
+            trigger.current?.focus();
+          }}
+        />
       ) : null}
     </div>
   );

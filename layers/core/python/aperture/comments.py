@@ -106,9 +106,15 @@ class Comments:
             raise CommentNotFoundError(f"comment {comment_id} does not exist")
         if caller_id not in {comment.author_id, post.author_id}:
             raise ForbiddenError("only the comment's author or the post's author may delete it")
-        if self._repo.delete(post.post_id, comment_id):
-            self._previews.forget(post.post_id)
-            self._on_change(post.post_id)
+        self.remove(post.post_id, comment_id)
+
+    def remove(self, post_id: int, comment_id: int) -> bool:
+        """Delete a comment whoever's it is (see delete; or a moderator's decision); False if it was gone.
+        The caches are dropped either way: a retry after a crash past the delete still drops them."""
+        removed = self._repo.delete(post_id, comment_id)
+        self._previews.forget(post_id)
+        self._on_change(post_id)
+        return removed
 
     def page(
         self, post_id: int, limit: int, cursor: str | None, hidden: set[int]

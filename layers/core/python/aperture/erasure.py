@@ -37,6 +37,7 @@ from aperture.adapters.dynamo.erasure import ErasureRecords
 from aperture.adapters.dynamo.graph import FollowRepository
 from aperture.adapters.dynamo.notifications import DeviceRepository
 from aperture.adapters.dynamo.posts import PostRepository
+from aperture.adapters.dynamo.reports import ReportRepository
 from aperture.adapters.dynamo.saves import SaveRepository
 from aperture.adapters.dynamo.users import UserRepository
 from aperture.adapters.redis_store.erasure import RedisTraces
@@ -113,6 +114,7 @@ class ErasurePorts:
     traces: RedisTraces
     model_generation: Callable[[], str | None]  # explore's current model, whose user vectors name the user
     delete_identity: Callable[[str], object]  # the Cognito user (missing already: nothing to do)
+    reports: ReportRepository  # the reports they filed, and those of them or their content
     record_next: Callable[[AccountErasureRequested], bool]  # the next round's event, alone in the outbox
     forget_disabled: Callable[[int], object]  # the disabled record, last
     now_ms: Callable[[], int]
@@ -151,8 +153,8 @@ class Erasure:
             ("devices", self._devices),
             ("story_views", self._story_views),
             ("uploads", self._uploads),
-            # REPORTS: the reports this user filed go here once reports exist (safety-reports branch): a step
-            # deleting a batch of them, found by reporter, with the queue's per-target counts kept in step.
+            ("reports_filed", self._reports_filed),
+            ("reports_about", self._reports_about),
         ]
 
     def erase(self, event: AccountErasureRequested) -> ErasureOutcome:
@@ -253,6 +255,23 @@ class Erasure:
         for post_id in post_ids:
             p.saves.remove(user_id, post_id)
         return len(post_ids)
+
+    def _reports_filed(self, user_id: int) -> int:
+        """The reports they filed, each taken out of its target's count with it (nobody is told who reported)."""
+        p = self.ports
+        targets = next(iter(p.reports.filed_by(user_id)), [])[: self._batch]
+        for target in targets:
+            if not p.reports.withdraw(target, user_id):
+                p.reports.delete_report(target, user_id)  # its entry went with an erasure of the one reported
+        return len(targets)
+
+    def _reports_about(self, user_id: int) -> int:
+        """Reports of them or their content, and the queue entries: nothing is left for a moderator to act on."""
+        p = self.ports
+        targets = p.reports.about_account(user_id, self._batch)
+        for target in targets:
+            p.reports.forget_target(target)
+        return len(targets)
 
     # -- their relations ----------------------------------------------------------------------------------------
 

@@ -307,21 +307,27 @@ class Posts:
         record = self.ports.views.visible(viewer_id, post_id)
         if record.author_id != viewer_id:
             raise ForbiddenError("only the post's author may delete it")
-        self.take_down(record)
+        if not self.remove(post_id):
+            raise PostNotFoundError(f"post {post_id} does not exist")
 
     def take_down(self, record: PostRecord) -> None:
-        """Delete a post as its author does (the request above, and an account's erasure, aperture.erasure): the
-        record, count and upload's state with the PostDeleted event that starts the cascade. PostNotFoundError if
-        it is gone already."""
+        """Delete a post as its author does, for an account's erasure (aperture.erasure). PostNotFoundError if it
+        is gone already."""
+        if not self.remove(record.post_id):
+            raise PostNotFoundError(f"post {record.post_id} does not exist")
+
+    def remove(self, post_id: int) -> bool:
+        """Delete a post whoever's it is (its author's request above, a moderator's decision, an erasure): the
+        same transaction and cascade. False if it was already gone (a retry: the first one's cascade is under
+        way)."""
         ports = self.ports
-        post_id = record.post_id
         now = ports.now_ms()
         for _ in range(DELETE_ATTEMPTS):
             # As committed (a consistent read), and deleted only at that version: the event's hashtags are then the
             # post's own, even if an edit lands meanwhile (which sends this round again)
             current = ports.posts.get(post_id, consistent=True)
             if current is None:
-                raise PostNotFoundError(f"post {post_id} does not exist")
+                return False
             record = current
             event = PostDeleted(
                 event_id=uuid.uuid4().hex,
@@ -343,6 +349,7 @@ class Posts:
             logger.warning(
                 "post deleted; its cached copy and upload wait for the cascade", extra={"error": repr(error)}
             )
+        return True
 
 
 def _media(photo: Photo, cdn_base: str) -> PostMedia:

@@ -189,6 +189,26 @@ FOLLOW_REQUESTS = Table(
 # from the post's committed events by the relay (aperture.search), conditionally, so a count moves once per post.
 HASHTAGS = Table(key="hashtags", partition=Attribute("tag", "S"), sort=Attribute("post_id"))
 
+# Reports: one item per reporter and target (the conditional put that makes reporting again a no-op), and the
+# moderation queue: one entry per target aggregating its reports. The queue's by_status index answers "open entries,
+# most reported first" as a query (report_count is its sort key); by_report finds an entry from the id moderators use.
+# by_reporter (keys only) finds a reporter's reports without a scan: what erasing their account withdraws.
+REPORTS = Table(
+    key="reports",
+    partition=Attribute("target", "S"),
+    sort=Attribute("reporter_id"),
+    indexes=(Index("by_reporter", Attribute("reporter_id"), Attribute("target", "S"), projection="KEYS_ONLY"),),
+)
+MODERATION_QUEUE = Table(
+    key="moderation_queue",
+    partition=Attribute("target", "S"),
+    indexes=(
+        Index("by_status", Attribute("status", "S"), Attribute("report_count")),
+        Index("by_report", Attribute("report_id"), projection="KEYS_ONLY"),
+        # Entries about one account (it, or its content): what the account's erasure deletes, without a scan
+        Index("by_account", Attribute("account_id"), Attribute("target", "S"), projection="KEYS_ONLY"),
+    ),
+)
 # Accounts switched off for everyone: suspended by a moderator, or being erased (aperture.standing). Small (only the
 # accounts disabled now), read whole into one cached set by every function that serves or hides users' content.
 DISABLED_ACCOUNTS = Table(key="disabled_accounts", partition=Attribute("user_id"))
@@ -227,6 +247,8 @@ TABLES: tuple[Table, ...] = (
     CLOSE_FRIEND_OF,
     FOLLOW_REQUESTS,
     HASHTAGS,
+    REPORTS,
+    MODERATION_QUEUE,
     DISABLED_ACCOUNTS,
     EXPORTS,
     RATE_LIMITS,
@@ -590,6 +612,8 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant(f"bucket:{UPLOAD_PREFIX}", "read_write"),
             Grant(f"bucket:{EXPORT_PREFIX}", "read_write"),  # their data exports' ZIPs
             Grant("table:exports", "read_write"),  # ...and records
+            Grant("table:reports", "read_write"),  # the reports they filed, and those of them and their content
+            Grant("table:moderation_queue", "read_write"),
             Grant("queue:cdn_invalidations", "write"),  # ...and the CDN's copies
             Grant("user_pool:erase", "write"),  # AdminDeleteUser, and no other action on the pool
         ),
@@ -691,14 +715,30 @@ FUNCTIONS: tuple[Function, ...] = (
         "moderation",
         grants=(
             STANDING,
+            Grant("table:disabled_accounts", "write"),  # suspend and restore (aperture.reports)
             Grant("table:blocklist", "read_write"),
-            Grant("table:posts", "read"),
-            Grant("table:stories", "read"),
-            Grant(f"bucket:{IMAGE_PREFIX}", "read"),
+            Grant("table:reports", "read_write"),
+            Grant("table:moderation_queue", "read_write"),
+            Grant("table:idempotency", "read_write"),  # a reporter's retry with an Idempotency-Key
+            # What a reporter may see (the read paths' checks), and what `remove` deletes through its author's
+            # path: the record, its count and its upload's state, with the event that starts the cascade
+            Grant("table:posts", "read_write"),
+            Grant("table:comments", "read_write"),
+            Grant("table:stories", "read_write"),
+            Grant("table:highlights", "read_write"),
+            Grant("table:uploads", "write"),
+            Grant("table:outbox", "write"),
+            Grant("table:users", "read_write"),  # write: a removed post's author's post count
+            Grant("table:blocks", "read"),
+            Grant("table:follows", "read"),  # private accounts' content: approved followers only
+            Grant("table:close_friend_of", "read"),  # close-friends stories
+            Grant(f"bucket:{IMAGE_PREFIX}", "read"),  # the image a blocklist entry is hashed from
+            Grant(f"bucket:{UPLOAD_PREFIX}", "read_write"),  # a removed post's raw upload goes at once
         ),
-        # In the VPC: suspending an account drops the cached set of disabled accounts (aperture.standing) at once.
+        # In the VPC: the read paths' visibility checks, the caches a removal drops, and suspending an account drops
+        # the cached set of disabled accounts (aperture.standing) at once.
         redis=True,
-        description="Moderators' tools: the perceptual-hash blocklist",
+        description="Reports, the moderation queue and the moderators' tools (resolutions, hash blocklist)",
     ),
     Function(
         "post_ingest",

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     table_close_friend_of: str = "aperture-close_friend_of"
     table_follow_requests: str = "aperture-follow_requests"
     table_hashtags: str = "aperture-hashtags"
+    table_reports: str = "aperture-reports"
+    table_moderation_queue: str = "aperture-moderation_queue"
     table_disabled_accounts: str = "aperture-disabled_accounts"
     table_exports: str = "aperture-exports"
     table_rate_limits: str = "aperture-rate_limits"

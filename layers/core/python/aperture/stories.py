@@ -365,12 +365,25 @@ class Stories:
             story = kept
         if story.author_id != viewer_id:
             raise ForbiddenError("only the story's author may delete it")
-        self.take_down(story)
+        if not self.remove(story):
+            raise StoryNotFoundError(f"story {story_id} does not exist")
+
+    def visible(self, viewer_id: int, story_id: int) -> StoryRecord:
+        """A story the viewer may see now (404 otherwise: missing, deleted, blocked, close friends only; 403 for a
+        private account the viewer does not follow)."""
+        story, _ = self._story_for(viewer_id, story_id)
+        if story.author_id != viewer_id and self.ports.graph.unapproved(viewer_id, [story.author_id]):
+            raise PrivateAccountError("this story's author is a private account: follow them to see it")
+        return story
 
     def take_down(self, story: StoryRecord) -> None:
-        """Take a story (or a highlight whose record was purged) down as its author does (the request above, and
-        an account's erasure, aperture.erasure). StoryNotFoundError if it was taken down already."""
-        story_id = story.story_id
+        """Take a story (or a highlight whose record was purged) down as its author does, for an account's erasure
+        (aperture.erasure). StoryNotFoundError if it was taken down already."""
+        if not self.remove(story):
+            raise StoryNotFoundError(f"story {story.story_id} does not exist")
+
+    def remove(self, story: StoryRecord) -> bool:
+        """Take a story down whoever's it is (its author, a moderator, an erasure): False if it was already gone."""
         # Taken down, with the event that starts its cascade (images, views, trays: aperture.cascade), at once
         event = StoryDeleted(
             event_id=uuid.uuid4().hex,
@@ -382,7 +395,7 @@ class Stories:
         if not self.ports.stories.delete(
             story, self.ports.highlights.table, self.ports.uploads.table, event.occurred_at, event
         ):
-            raise StoryNotFoundError(f"story {story_id} does not exist")
+            return False
         try:  # gone from its author's and viewers' next reads at once (the cascade does it again), and its raw
             # upload now, so no retried processing renders it again
             self.ports.cache.remove_live(story.author_id, [story.story_id], event.occurred_at)
@@ -393,6 +406,7 @@ class Stories:
             self.ports.images.delete(upload_key(story.author_id, story.upload_id))
         except (RedisError, ClientError) as error:
             logger.warning("story deleted; its cached copies wait for the cascade", extra={"error": repr(error)})
+        return True
 
     def viewers(self, viewer_id: int, story_id: int, limit: int, cursor: str | None) -> StoryViewers:
         """Who viewed a story, most recent first, with the count; for the story's author only."""

@@ -23,6 +23,7 @@ from aperture.adapters.dynamo.moderation import BlocklistRepository
 from aperture.adapters.dynamo.notifications import DeviceRepository, NotificationRepository
 from aperture.adapters.dynamo.post_edits import PostEditRepository
 from aperture.adapters.dynamo.posts import PostRepository
+from aperture.adapters.dynamo.reports import ReportRepository
 from aperture.adapters.dynamo.saves import SaveRepository
 from aperture.adapters.dynamo.standing import DisabledAccountRepository
 from aperture.adapters.dynamo.stories import HighlightRepository, StoryRepository, StoryViewRepository
@@ -83,6 +84,7 @@ from aperture.posts import PostPorts, Posts, PostViewPorts, PostViews
 from aperture.profiles import ProfileChanges
 from aperture.ranking import RankingModel
 from aperture.relay import Relay
+from aperture.reports import ReportPorts, Reports
 from aperture.saves import Saves
 from aperture.search import Search, SearchIndexer, SearchIndexPorts, SearchPorts
 from aperture.settings import get_settings
@@ -650,6 +652,28 @@ def stories() -> Stories:
 
 
 @built_once
+def reports() -> Reports:
+    settings = get_settings()
+    ports = ReportPorts(
+        repo=ReportRepository(dynamo_table(settings.table_reports), dynamo_table(settings.table_moderation_queue)),
+        graph=graph(),
+        post_views=post_views(),
+        stories=stories,
+        posts=posts,
+        comments=comments,
+        post_records=post_repository(),
+        comment_records=comment_repository(),
+        story_records=story_repository(),
+        users=users(),
+        blocker=image_blocker,
+        standing=standing,
+        now_ms=now_ms,
+        cdn_base=settings.cdn_base,
+    )
+    return Reports(ports)
+
+
+@built_once
 def audiences() -> Audiences:
     """Whose close-friends stories a viewer may see (the functions showing stories read only the reverse table)."""
     repo = CloseFriendOfRepository(dynamo_table(get_settings().table_close_friend_of))
@@ -878,6 +902,7 @@ def erasure() -> Erasure:
         traces=RedisTraces(redis_client()),
         model_generation=lambda: explore_store().current_generation(),
         delete_identity=lambda username: identity().delete_user_if_present(username),
+        reports=ReportRepository(dynamo_table(settings.table_reports), dynamo_table(settings.table_moderation_queue)),
         record_next=records.record,
         forget_disabled=lambda user_id: standing().release(user_id),
         now_ms=now_ms,

@@ -444,6 +444,91 @@ class HashtagResult(_Model):
     post_count: int
 
 
+IdText = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,20}$")]
+ReportReason = Literal["spam", "nudity", "violence", "harassment", "hate", "self_harm", "other"]
+ReportStatus = Literal["open", "resolved"]
+ModerationAction = Literal["dismiss", "remove", "suspend", "restore"]
+
+
+class ReportTarget(_Request):
+    """What is reported: one of `post_id`, `story_id` and `user_id`; a comment is `comment_id` with its `post_id`."""
+
+    post_id: IdText | None = None
+    comment_id: IdText | None = None
+    story_id: IdText | None = None
+    user_id: IdText | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ReportTarget:
+        named = [n for n in ("post_id", "story_id", "user_id") if getattr(self, n) is not None]
+        if self.comment_id is not None:
+            if named != ["post_id"]:
+                raise ValueError("a comment is named by comment_id with its post_id, and nothing else")
+        elif len(named) != 1:
+            raise ValueError("name exactly one of post_id, comment_id (with its post_id), story_id and user_id")
+        return self
+
+    @property
+    def kind(self) -> Literal["post", "comment", "story", "user"]:
+        if self.comment_id is not None:
+            return "comment"
+        if self.post_id is not None:
+            return "post"
+        return "story" if self.story_id is not None else "user"
+
+
+class ReportRequest(_Request):
+    target: ReportTarget
+    reason: ReportReason
+    note: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
+class ReportResponse(_Model):
+    report_id: str
+
+
+class ReportReceipt(_Model):
+    """What POST /reports answers, with its status (201 the first time, 200 after): what a retry under the same
+    Idempotency-Key replays."""
+
+    report_id: str
+    created: bool
+
+
+class ReportedPreview(_Model):
+    """What a moderator sees of the reported thing, while it exists."""
+
+    author: UserRef | None = None
+    caption: str | None = None
+    text: str | None = None  # a comment's
+    image_url: str | None = None
+    bio: str | None = None
+
+
+class ModerationEntry(_Model):
+    report_id: str
+    target: dict[str, str]
+    reasons: list[ReportReason]
+    report_count: int
+    first_reported_at: str
+    last_reported_at: str
+    status: ReportStatus
+    action: ModerationAction | None = None  # the last resolution's
+    resolved_at: str | None = None
+    account_id: str  # whose content (or account) it is: the one a suspension switches off
+    account: UserRef | None = None  # (while the account exists)
+    suspended: bool = False
+    preview: ReportedPreview | None = None
+
+
+class ResolveRequest(_Request):
+    action: ModerationAction
+
+
+class ModerationPage(Page[ModerationEntry]):
+    pass
+
+
 class ExportStarted(_Model):
     export_id: str
 
