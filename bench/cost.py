@@ -186,7 +186,7 @@ class Operation:
     valkey_ecpu: float = 0.0
     images_shown: float = 0.0
     counted: str = ""  # where the request counts come from
-    extra: tuple[tuple[str, float, str, str], ...] = field(default=())  # (item, quantity, price key, note)
+    extra: tuple[tuple[str, float, str, str, str], ...] = field(default=())  # (item, quantity, unit, price key, note)
 
 
 @dataclass(frozen=True)
@@ -248,7 +248,7 @@ def per_million(op: Operation, prices: Mapping[str, float] = PRICES) -> list[Lin
             ),
             Line("S3 GETs on CDN misses", misses, "request", prices["s3_get"]),
         ]
-    lines += [Line(item, quantity * m, key, prices[key], note) for item, quantity, key, note in op.extra]
+    lines += [Line(item, quantity * m, unit, prices[key], note) for item, quantity, unit, key, note in op.extra]
     return [line for line in lines if line.quantity]
 
 
@@ -361,8 +361,8 @@ UPLOAD = Operation(
     valkey_ecpu=1000 * 2 + 50,  # fanout: ZADD + trim per follower; the post's caches
     counted="counted from uploads.grant, media pipeline, posts.ingest (adapters/dynamo/posts.publish), relay, fanout",
     extra=(
-        ("S3 storage of the renditions, first month", 311 * 1024 / GB, "s3_gb_month", "311 KiB (benchmarks)"),
-        ("VPC endpoint data (Kinesis, SQS)", 0.0001, "vpc_endpoint_gb", "about 100 KB"),
+        ("S3 storage of the renditions, first month", 311 * 1024 / GB, "GB-month", "s3_gb_month", "311 KiB each"),
+        ("VPC endpoint data (Kinesis, SQS)", 0.0001, "GB", "vpc_endpoint_gb", "about 100 KB each"),
     ),
 )
 
@@ -621,7 +621,7 @@ def main() -> None:
     args = parser.parse_args()
     inventory = Inventory() if args.no_stacks else declared_inventory()
     print(f"Region {REGION}; prices as published on {PRICE_DATE}; check the AWS pricing pages.\n")
-    print(f"## Idle, a month ({inventory})\n")
+    print(f"## Idle, a month ({inventory.interface_endpoints} interface endpoints in {inventory.azs} AZs)\n")
     print(table(idle(inventory), "quantity a month"))
     for op in OPERATIONS:
         print(f"\n## A million of: {op.name}\n")
