@@ -212,6 +212,7 @@ def per_million(op: Operation, prices: Mapping[str, float] = PRICES) -> list[Lin
             f"{memory_mb(i.function)} MB, {i.cpu_ms:g} ms CPU x {max(1.0, ONE_VCPU_MB / memory_mb(i.function)):.2f}"
             f" + {i.wait_ms:g} ms waits = {i.billed_ms():.1f} ms"
             + (f", x {i.share:g} invocations" if i.share != 1 else "")
+            + (f" ({i.source})" if i.source else "")
         )
         lines.append(
             Line(f"Lambda {i.function}: compute", i.gb_seconds() * m, "GB-s", prices["lambda_gb_second_arm"], note)
@@ -529,6 +530,30 @@ CACHED_TIMELINES_PER_DAU = 1.0  # an inactive user's timeline is rebuilt on retu
 OPENSEARCH_NODES_AT_SCALE = 3  # r6g.large.search across three AZs for the k-NN rate below: a sizing guess
 
 
+# CloudFront, North America and Europe, per GB by monthly volume: (tier's upper bound in TB, USD per GB)
+CLOUDFRONT_TIERS: tuple[tuple[float, float], ...] = (
+    (10, 0.085),
+    (50, 0.080),
+    (150, 0.060),
+    (500, 0.040),
+    (1024, 0.030),
+    (5120, 0.025),
+    (float("inf"), 0.020),
+)
+
+
+def cloudfront_tiered(gb: float) -> float:
+    """A month's CloudFront data transfer out at its volume tiers."""
+    dollars, floor = 0.0, 0.0
+    for upper_tb, price in CLOUDFRONT_TIERS:
+        in_tier = min(gb, upper_tb * 1024) - floor
+        if in_tier <= 0:
+            break
+        dollars += in_tier * price
+        floor = upper_tb * 1024
+    return dollars
+
+
 @dataclass(frozen=True)
 class Row:
     what: str
@@ -560,6 +585,20 @@ def day_at_scale(prices: Mapping[str, float] = PRICES) -> list[Row]:
             rankings,
             total(per_million(EXPLORE_RANKING, prices)) * rankings / 1e6 * days,
             f"{EXPLORE_AUDIENCE:g} x DAU viewers x {REFRESHES_PER_DAY} refreshes",
+        )
+    )
+    image_gb = sum(
+        DAU * DAILY_MIX[what] / 1e6 * days * line.quantity
+        for what in ops
+        for line in per_million(ops[what], prices)
+        if line.item == "CDN image bytes"
+    )
+    rows.append(
+        Row(
+            f"CloudFront volume tiers on {image_gb / 1024:,.0f} TB of images",
+            0,
+            cloudfront_tiered(image_gb) - image_gb * prices["cloudfront_gb"],
+            "the operations above priced every GB at the first tier",
         )
     )
     knn_per_second = rankings / 86_400
@@ -603,6 +642,8 @@ def day_at_scale(prices: Mapping[str, float] = PRICES) -> list[Row]:
 
 
 def _money(x: float) -> str:
+    if x < 0:
+        return f"-{_money(-x)}"
     return f"${x:,.2f}" if x >= 0.01 or x == 0 else f"${x:.4f}"
 
 
@@ -631,7 +672,8 @@ def main() -> None:
     print("| what | a day | USD a month | how |\n|---|---|---|---|")
     rows = day_at_scale()
     for row in sorted(rows, key=lambda r: -r.dollars):
-        print(f"| {row.what} | {row.count:,.0f} | {_money(row.dollars)} | {row.how} |")
+        count = f"{row.count:,.0f}" if row.count else "-"
+        print(f"| {row.what} | {count} | {_money(row.dollars)} | {row.how} |")
     print(f"| **total** | | **{_money(sum(r.dollars for r in rows))}** | |")
 
 

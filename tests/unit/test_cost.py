@@ -73,3 +73,8 @@ def test_idle_cost_adds_up_from_the_declarations() -> None:
     assert alarms >= 2 * len(FUNCTIONS) + 2 * len(ROUTES)
     assert lines["CloudWatch alarms"].dollars == pytest.approx(billed * 0.10)
     assert cost.total(cost.idle(inventory)) == pytest.approx(sum(line.dollars for line in lines.values()))
+
+
+def test_cloudfront_tiers() -> None:
+    assert cost.cloudfront_tiered(1024) == pytest.approx(1024 * 0.085)
+    assert cost.cloudfront_tiered(20 * 1024) == pytest.approx(10 * 1024 * 0.085 + 10 * 1024 * 0.080)
