@@ -360,7 +360,7 @@ UPLOAD = Operation(
     s3_gets=1,
     rekognition_images=1,
     valkey_ecpu=1000 * 2 + 50,  # fanout: ZADD + trim per follower; the post's caches
-    counted="counted from uploads.grant, media pipeline, posts.ingest (adapters/dynamo/posts.publish), relay, fanout",
+    counted="uploads.grant, media pipeline, posts.ingest (adapters/dynamo/posts.publish), relay, fanout",
     extra=(
         ("S3 storage of the renditions, first month", 311 * 1024 / GB, "GB-month", "s3_gb_month", "311 KiB each"),
         ("VPC endpoint data (Kinesis, SQS)", 0.0001, "GB", "vpc_endpoint_gb", "about 100 KB each"),
