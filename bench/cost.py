@@ -81,7 +81,8 @@ PRICES: dict[str, float] = {
     "cloudwatch_logs_ingest_gb": 0.50,
     "cloudwatch_logs_store_gb_month": 0.03,
     "xray_trace": 5.0 / 1e6,  # traces recorded
-    "cognito_mau_lite": 0.0055,  # Lite tier after 10,000 free MAU (0.0046 above 100k, 0.00325 above 1M)
+    "cognito_mau_essentials": 0.015,  # the Essentials tier (the pool's plan: stacks/constructs/identity.py), after
+    # 10,000 free MAU; the Lite tier would be 0.0055, 0.0046 above 100k and 0.00325 above 1M
 }
 
 # Network waits on AWS, in ms: not measured here (nothing in this repository runs on AWS); typical figures for calls
@@ -629,12 +630,8 @@ def day_at_scale(prices: Mapping[str, float] = PRICES) -> list[Row]:
         )
     )
     mau = DAU * MAU_PER_DAU
-    cognito = (
-        (min(mau, 100_000) - 10_000) * prices["cognito_mau_lite"]
-        + (min(mau, 1e6) - 100_000) * 0.0046
-        + max(0.0, mau - 1e6) * 0.00325
-    )
-    rows.append(Row(f"Cognito ({mau:,.0f} MAU, Lite tier)", 0, cognito, "10,000 free, then tiered"))
+    cognito = max(0.0, mau - 10_000) * prices["cognito_mau_essentials"]
+    rows.append(Row(f"Cognito ({mau:,.0f} MAU, Essentials)", 0, cognito, "10,000 free, then $0.015 each"))
     return rows
 
 
