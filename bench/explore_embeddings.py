@@ -54,9 +54,7 @@ ALS_PARAMS: dict[str, Any] = {"alpha": 10.0, "regularization": 0.05, "iterations
 BPR_PARAMS: dict[str, Any] = {"learning_rate": 0.05, "regularization": 0.01, "iterations": 300}
 TUNING_GRID: dict[str, list[dict[str, Any]]] = {
     "als": [
-        {"alpha": alpha, "regularization": reg, "iterations": 15}
-        for alpha in (1.0, 10.0, 40.0)
-        for reg in (0.05, 1.0)
+        {"alpha": alpha, "regularization": reg, "iterations": 15} for alpha in (1.0, 10.0, 40.0) for reg in (0.05, 1.0)
     ],
     "bpr": [
         {"learning_rate": rate, "regularization": 0.01, "iterations": iterations}
@@ -111,7 +109,7 @@ def methods(als_params: dict[str, Any] = ALS_PARAMS, bpr_params: dict[str, Any] 
 def factorisation(factorise: Factorise) -> Iterator[None]:
     """`embed` with another factorisation for a while; the production one (svd) is the default."""
     production = embeddings._svd
-    embeddings._svd = factorise
+    embeddings._svd = factorise  # type: ignore[assignment]  # same signature, a closure rather than a def
     try:
         yield
     finally:
@@ -199,7 +197,7 @@ def cost_probe(method: str, traced: bool, quick: bool, seed: int) -> dict[str, A
     engagers, hashtags = _scale_data(posts, 200, users, seed)
     factorise = methods()[method]
     if method != "svd":  # the library's imports are the method's fixed cost, not its training's
-        import implicit.cpu.als  # noqa: F401
+        import implicit.cpu.als
         import implicit.cpu.bpr  # noqa: F401
     baseline = _max_rss_mb()
     if traced:
@@ -304,7 +302,7 @@ def main() -> None:
         quality = {name: evaluation.score(factorise) for name, factorise in methods().items()}
     finally:
         server.stop()
-    result = {
+    result: dict[str, Any] = {
         "world": {"users": users, "posts": posts, "likes_before_split": evaluation.signals},
         "params": {"als": ALS_PARAMS, "bpr": BPR_PARAMS},
         "quality": quality,
