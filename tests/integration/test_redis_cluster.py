@@ -127,3 +127,15 @@ def test_the_search_index_splits_loads_and_answers_on_a_cluster(cluster: Any) ->
     assert tags.prefix("su", 10) == [("sunset", 5), ("sun", 2)]
     assert tags.prefix("s", 10) == [("sunset", 5), ("sun", 2), ("sea", 1)]
     assert HashtagTop(cluster).top("sunset", 86_400_000 * 20_000, 10) == []
+
+
+def test_a_push_loads_its_script_again_after_the_cluster_forgot_it_and_keeps_the_cap(cluster: Any) -> None:
+    timeline = Timeline(cluster, cap=3, slack=2)
+    followers = list(range(20_001, 20_201))
+    for post in range(1, 6):
+        timeline.push(followers, post_id=post, ms=post)
+    cluster.script_flush()  # (on every primary) a restart or failover: no scripts
+    assert timeline.push(followers, post_id=6, ms=6) == 200
+    assert timeline.push(followers, post_id=6, ms=6) == 200  # a replay changes nothing
+    # Past cap + slack (5), a timeline is trimmed back to its cap: the newest three, newest first
+    assert {tuple(timeline.page(f, None, 10)) for f in followers} == {(6, 5, 4)}
