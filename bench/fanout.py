@@ -26,6 +26,7 @@ from aperture.adapters.redis_store.timeline import Timeline, timeline_key
 from local.redis_server import RedisServer
 
 CAP = 800
+SLACK = 64  # settings.timeline_slack
 SECONDS = 15 * 86_400
 
 
@@ -85,7 +86,7 @@ def main() -> None:
     server = RedisServer()
     try:
         client = redis.Redis(port=server.port, decode_responses=True)
-        timeline = Timeline(client, cap=CAP)
+        timeline = Timeline(client, cap=CAP, slack=SLACK)
         fill(client, args.followers)
         timeline.push([1], post_id=1, ms=1)  # load the script (not timed)
         new_rates, old_rates, baselines = [], [], []
@@ -98,7 +99,7 @@ def main() -> None:
                 baselines.append(baseline)
             print(f"round {round_index + 1}: push {new:,.0f}/s, before {old:,.0f}/s, redis-benchmark {baseline}")
         sizes = {client.zcard(timeline_key(u)) for u in range(1_000_000, 1_000_000 + args.followers, 97)}
-        assert sizes == {CAP}, sizes
+        assert sizes and max(sizes) <= CAP + SLACK, sizes
     finally:
         server.stop()
     print()
