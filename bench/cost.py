@@ -150,6 +150,7 @@ FUNCTION_COSTED_IN: dict[str, str] = {
     "search": "other API reads",
     "exports": "data exports (not priced)",
     "export_build": "data exports (not priced)",
+    "erasure": "account erasures (not priced)",
     "search_rebuild": "fixed: every hour",
 }
 

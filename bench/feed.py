@@ -116,20 +116,51 @@ def feed_event(viewer: Account, limit: int) -> dict[str, Any]:
     return http_api_event(request, route, {}, claims)
 
 
-def handler_latency(viewer: Account, requests_count: int) -> tuple[list[float], int]:
+def use_python_protocol(client: Any, python: bool) -> None:
+    """Have the client's new connections pack commands and parse replies in pure Python (as without hiredis), or
+    go back to the defaults (hiredis when installed), and drop the connections it has."""
+    from redis._parsers import _RESP2Parser, _RESP3Parser
+    from redis.connection import DefaultParser, PythonRespSerializer
+
+    kwargs = client.connection_pool.connection_kwargs
+    if python:
+        parser = _RESP3Parser if kwargs.get("protocol") in (3, "3") else _RESP2Parser
+        kwargs["parser_class"] = parser
+        kwargs["command_packer"] = PythonRespSerializer(6000, client.get_encoder().encode)
+    else:
+        kwargs["parser_class"] = DefaultParser
+        kwargs.pop("command_packer", None)
+    client.connection_pool.disconnect()
+    client.connection_pool.reset()  # (new connection objects, made with these arguments)
+
+
+def handler_latency(viewer: Account, requests_count: int) -> tuple[list[float], int, list[float] | None]:
+    """Warm GET /feed handler latencies and round trips; and, when hiredis is installed, latencies in the same run
+    with the pure-Python protocol code (rounds of each, interleaved, so a loaded machine weighs on both alike)."""
+    from redis.utils import HIREDIS_AVAILABLE
+
     event = feed_event(viewer, 20)
     for _ in range(20):  # warm every cache
         assert invoke("feed", event)["statusCode"] == 200
-    trips = RoundTrips(wiring.redis_client())
+    client = wiring.redis_client()
+    trips = RoundTrips(client)
     invoke("feed", event)
     round_trips = trips.count
-    samples = []
-    for _ in range(requests_count):
-        started = time.perf_counter()
-        response = invoke("feed", event)
-        samples.append((time.perf_counter() - started) * 1000)
-        assert response["statusCode"] == 200
-    return samples, round_trips
+    samples: list[float] = []
+    python: list[float] = []
+    rounds = 5 if HIREDIS_AVAILABLE else 1
+    for round_index in range(2 * rounds if HIREDIS_AVAILABLE else 1):
+        pure = round_index % 2 == 1
+        if HIREDIS_AVAILABLE:
+            use_python_protocol(client, pure)
+            invoke("feed", event)  # (a new connection, not timed)
+        for _ in range(requests_count // rounds):
+            started = time.perf_counter()
+            response = invoke("feed", event)
+            (python if pure else samples).append((time.perf_counter() - started) * 1000)
+            assert response["statusCode"] == 200
+    use_python_protocol(client, False)
+    return samples, round_trips, python or None
 
 
 def load(base: str, viewer: Account, total: int, concurrency: int) -> float:
@@ -159,6 +190,7 @@ def main() -> None:
     lift_rate_limits()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
+    parser.add_argument("--feed-only", action="store_true", help="only the GET /feed handler latency")
     args = parser.parse_args()
     followers, big, followees, samples, total = (
         (1_000, 999, 20, 50, 100) if args.quick else (10_000, 9_999, 200, 500, 1_000)
@@ -171,32 +203,44 @@ def main() -> None:
     threading.Thread(target=platform.serve_forever, daemon=True).start()
     time.sleep(0.5)  # let the gateway thread start accepting before the first request
     base = platform.base_url
-    print(f"fanout: {followers:,} timeline inserts, pipelined and one at a time")
-    pipelined, one_by_one = fanout_rates(followers)
-    print(f"fanout: a post to {big:,} active followers (jobs over SQS, run by the fanout function)")
-    big_seconds = big_fanout(base, platform, big)
+    if not args.feed_only:
+        print(f"fanout: {followers:,} timeline inserts, pipelined and one at a time")
+        pipelined, one_by_one = fanout_rates(followers)
+        print(f"fanout: a post to {big:,} active followers (jobs over SQS, run by the fanout function)")
+        big_seconds = big_fanout(base, platform, big)
     threshold = int(os.environ["APERTURE_CELEBRITY_THRESHOLD"])
     os.environ["APERTURE_CELEBRITY_THRESHOLD"] = "5"  # celebrities of this small world need only a few fans
     wiring.reset()
     print(f"feed: a viewer following {followees} accounts, 3 of them celebrities")
     viewer = feed_world(base, platform, followees, 3)
-    latencies, round_trips = handler_latency(viewer, samples)
-    print(f"load: {total} GET /feed through the gateway, 8 client threads")
-    rate = load(base, viewer, total, 8)
+    latencies, round_trips, python = handler_latency(viewer, samples)
+    if not args.feed_only:
+        print(f"load: {total} GET /feed through the gateway, 8 client threads")
+        rate = load(base, viewer, total, 8)
     platform.shutdown()
     os.environ["APERTURE_CELEBRITY_THRESHOLD"] = str(threshold)
 
     print()
     print("| measure | value |")
     print("|---|---|")
-    print(f"| fanout, pipelined (timeline inserts/s) | {pipelined:,.0f} |")
-    print(f"| fanout, one ZADD per round trip (inserts/s) | {one_by_one:,.0f} |")
-    print(f"| pipelined / one by one | {pipelined / one_by_one:.1f}x |")
-    print(f"| fan out one post to {big:,} followers (publish to last job done) | {big_seconds * 1000:,.0f} ms |")
+    if not args.feed_only:
+        print(f"| fanout, pipelined (timeline inserts/s) | {pipelined:,.0f} |")
+        print(f"| fanout, one ZADD per round trip (inserts/s) | {one_by_one:,.0f} |")
+        print(f"| pipelined / one by one | {pipelined / one_by_one:.1f}x |")
+        print(f"| fan out one post to {big:,} followers (publish to last job done) | {big_seconds * 1000:,.0f} ms |")
     print(f"| GET /feed handler, 20 posts, p50 | {statistics.median(latencies):.1f} ms |")
     print(f"| GET /feed handler, 20 posts, p99 | {_percentile(latencies, 99):.1f} ms |")
+    if python:
+        print(f"| same, pure-Python protocol (no hiredis), p50 | {statistics.median(python):.1f} ms |")
+        print(f"| same, pure-Python protocol (no hiredis), p99 | {_percentile(python, 99):.1f} ms |")
+        ratio = _percentile(python, 99) / _percentile(latencies, 99)
+        print(
+            f"| pure Python / hiredis, p50; p99 | {statistics.median(python) / statistics.median(latencies):.1f}x; "
+            f"{ratio:.1f}x |"
+        )
     print(f"| Redis round trips per warm feed request | {round_trips} |")
-    print(f"| GET /feed through the local gateway, 8 concurrent clients | {rate:.0f} requests/s |")
+    if not args.feed_only:
+        print(f"| GET /feed through the local gateway, 8 concurrent clients | {rate:.0f} requests/s |")
 
 
 if __name__ == "__main__":

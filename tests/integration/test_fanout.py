@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from aperture import wiring
-from aperture.adapters.redis_store.timeline import active_key, timeline_key
+from aperture.adapters.redis_store.timeline import Timeline, active_key, timeline_key
 from aperture.fanout import Fanout
 from aperture.models.events import CelebrityJob, FanoutJob
 from aperture.settings import get_settings
@@ -242,3 +243,16 @@ def test_an_author_wobbling_around_the_threshold_is_announced_only_when_crossing
         assert announced() == [True, False]
         follow(fans[-1], True)
         assert announced() == [True, False, True]
+
+
+def test_a_push_keeps_the_cap_and_survives_a_server_that_forgot_its_script(redis: Any) -> None:
+    timeline = Timeline(redis, cap=3, slack=2)
+    followers = list(range(30_001, 30_051))
+    for post in range(1, 5):
+        timeline.push(followers, post_id=post, ms=post)
+    assert {tuple(timeline.page(f, None, 10)) for f in followers} == {(4, 3, 2, 1)}  # within cap + slack
+    redis.script_flush()  # a restarted server has no scripts
+    timeline.push(followers, post_id=5, ms=5)
+    timeline.push(followers, post_id=6, ms=6)  # past cap + slack: trimmed back to the newest three
+    assert {tuple(timeline.page(f, None, 10)) for f in followers} == {(6, 5, 4)}
+    assert all(redis.ttl(timeline_key(f)) > 0 for f in followers)

@@ -23,7 +23,8 @@ TAG = r"\{[^}]+\}"
 
 
 def _timeline_cap() -> int:
-    return get_settings().timeline_cap
+    settings = get_settings()
+    return settings.timeline_cap + settings.timeline_slack  # a push trims only past cap + slack
 
 
 # pattern -> (expires, cap on its size or None, why it is bounded). A key that does not expire needs a cap.

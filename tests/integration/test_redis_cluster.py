@@ -148,3 +148,15 @@ def test_rate_limit_buckets_take_and_refuse_on_a_cluster_in_one_round_trip_each(
     assert buckets.take("7", "comments", 1, 60_000, 31_000) == 0
     assert cluster.keyslot(bucket_key("7", "comments")) == cluster.keyslot(bucket_key("7", "likes"))
     assert 0 < cluster.pttl(bucket_key("7", "likes")) <= 60_000
+
+
+def test_a_push_loads_its_script_again_after_the_cluster_forgot_it_and_keeps_the_cap(cluster: Any) -> None:
+    timeline = Timeline(cluster, cap=3, slack=2)
+    followers = list(range(20_001, 20_201))
+    for post in range(1, 6):
+        timeline.push(followers, post_id=post, ms=post)
+    cluster.script_flush()  # (on every primary) a restart or failover: no scripts
+    assert timeline.push(followers, post_id=6, ms=6) == 200
+    assert timeline.push(followers, post_id=6, ms=6) == 200  # a replay changes nothing
+    # Past cap + slack (5), a timeline is trimmed back to its cap: the newest three, newest first
+    assert {tuple(timeline.page(f, None, 10)) for f in followers} == {(6, 5, 4)}

@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     upload_record_ttl_seconds: int = 7 * 86400
     max_image_pixels: int = 50_000_000
     timeline_cap: int = 800
+    # A pushed-to timeline may pass its cap by this much before it is trimmed back: a full timeline is then trimmed
+    # once per 65 pushes instead of on every one (about 1.25x the fanout rate on full timelines, docs/benchmarks.md)
+    timeline_slack: int = 64
     recent_posts_cap: int = 200  # each author's latest posts kept for request-time merges and rebuilds
     celebrity_threshold: int = 10_000  # followers from which an author's posts are merged at read time
     # ...and below which (a fraction of it) an author stops being one: an author whose count wobbles around the

@@ -166,7 +166,13 @@ def follows() -> FollowRepository:
 @built_once
 def timeline() -> Timeline:
     settings = get_settings()
-    return Timeline(redis_client(), settings.timeline_cap, settings.recent_posts_cap, settings.inactive_days * 86_400)
+    return Timeline(
+        redis_client(),
+        settings.timeline_cap,
+        settings.recent_posts_cap,
+        settings.inactive_days * 86_400,
+        slack=settings.timeline_slack,
+    )
 
 
 @built_once

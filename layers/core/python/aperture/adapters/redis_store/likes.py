@@ -193,7 +193,10 @@ class LikeCache:
         cache exists, whether it is in Bloom mode, set membership, and the user's bits in every Bloom layer (one
         BITFIELD; bits past the filter's end read 0, so layers a post has not reached cost nothing to store).
         """
-        positions = self._bloom.positions(user_id)
+        # The same BITFIELD arguments for every post (the user's positions), built once: a feed page asks for 20
+        # posts of about 70 positions each, and building them per post, a call per position, took about 7% of a
+        # warm feed's time in a profile.
+        gets = [arg for position in self._bloom.positions(user_id) for arg in (b"GET", b"u1", position)]
 
         def commands(pipe: Any) -> int:
             for post_id in post_ids:
@@ -201,10 +204,7 @@ class LikeCache:
                 pipe.exists(count_key)
                 pipe.exists(bloom_key)
                 pipe.sismember(set_key, user_id)
-                bits = pipe.bitfield(bloom_key)
-                for position in positions:
-                    bits = bits.get("u1", position)
-                bits.execute()
+                pipe.execute_command("BITFIELD", bloom_key, *gets)
             return 4 * len(post_ids)
 
         def parse(replies: list[Any]) -> list[int]:

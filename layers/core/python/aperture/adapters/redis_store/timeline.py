@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from typing import Any, NamedTuple
+
+import redis
 
 from aperture.adapters.redis_store.client import (
     PipelineBatch,
@@ -39,6 +42,22 @@ CELEBRITIES_KEY = "celebrities"  # authors whose posts are merged at read time i
 
 def _member(post_id: int) -> str:
     return str(post_id).zfill(ID_WIDTH)
+
+
+# One post into many timelines (KEYS; in cluster mode, keys of one slot): ZADD, then trim only a timeline past
+# its cap plus slack (ZCARD is O(1), so most inserts trim nothing), and keep it for its time after this write.
+# Adding the same member with the same score again changes nothing, so a replayed call is harmless.
+_PUSH = """
+local member, score, cap, limit, seconds = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+for _, key in ipairs(KEYS) do
+  redis.call('ZADD', key, score, member)
+  if redis.call('ZCARD', key) > limit then
+    redis.call('ZREMRANGEBYRANK', key, 0, -cap - 1)
+  end
+  redis.call('EXPIRE', key, seconds)
+end
+return #KEYS
+"""
 
 
 class Position(NamedTuple):
@@ -78,23 +97,50 @@ def _page_result(replies: list[Any], before: Position | None, limit: int) -> lis
 class Timeline:
     """Home timelines and authors' recent posts: sorted sets scored by publish time, members are padded ids."""
 
-    def __init__(self, client: Any, cap: int, recent_cap: int = 200, active_seconds: int = 14 * 86_400) -> None:
+    def __init__(
+        self, client: Any, cap: int, recent_cap: int = 200, active_seconds: int = 14 * 86_400, slack: int = 0
+    ) -> None:
         self._redis = client
         self._cap = cap
+        self._slack = slack  # a pushed-to timeline is trimmed back to `cap` once it holds more than cap + slack
+        self._push_sha = hashlib.sha1(_PUSH.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
+        self._cluster = isinstance(client, redis.RedisCluster)
         self._recent_cap = recent_cap
         self._active_seconds = active_seconds
         # A timeline (and whom it merges) outlives its owner's activity mark by a day: once it goes, the owner
         # is inactive anyway, and their return rebuilds it.
         self._timeline_seconds = active_seconds + 86_400
 
-    def push(self, user_ids: Iterable[int], post_id: int, ms: int | None = None, batch_size: int = 500) -> int:
-        """Add a post to many timelines with pipelined ZADDs, in batches; a repeated push changes nothing."""
-        entry = {_member(post_id): ms if ms is not None else id_timestamp_ms(post_id)}
+    def push(self, user_ids: Iterable[int], post_id: int, ms: int | None = None, batch_size: int = 1000) -> int:
+        """Add a post to many timelines, a script call per `batch_size` timelines (in cluster mode, per slot among
+        them), pipelined; a repeated push changes nothing. Returns how many timelines."""
+        score = ms if ms is not None else id_timestamp_ms(post_id)
+        args = (_member(post_id), score, self._cap, self._cap + self._slack, self._timeline_seconds)
+        keys = [f"tl:{{{user_id}}}" for user_id in user_ids]  # timeline_key, inlined: this is the hot path
+        groups = [keys[i : i + batch_size] for i in range(0, len(keys), batch_size)]
+        if self._cluster:  # a script's keys share one slot
+            slot_of = self._redis.keyslot
+            by_slot: dict[int, list[str]] = {}
+            for key in keys:
+                by_slot.setdefault(slot_of(key), []).append(key)
+            groups = list(by_slot.values())
+        try:
+            self._run_push(groups, args)
+        except redis.exceptions.NoScriptError:
+            # A server that restarted or failed over has forgotten the script: load it everywhere and run again
+            # (every call is idempotent, so the calls that did run change nothing the second time).
+            self._redis.script_load(_PUSH)
+            self._run_push(groups, args)
+        return len(keys)
 
-        def add(pipe: Any, user_id: int) -> None:
-            queue_capped_add(pipe, timeline_key(user_id), entry, self._cap, self._timeline_seconds)
-
-        return execute_in_batches(self._redis.pipeline(transaction=False), user_ids, add, batch_size)
+    def _run_push(self, groups: list[list[str]], args: tuple[Any, ...]) -> None:
+        sha = self._push_sha
+        pipe = self._redis.pipeline(transaction=False)
+        for index, group in enumerate(groups, 1):
+            pipe.execute_command("EVALSHA", sha, len(group), *group, *args)
+            if index % 50 == 0:
+                pipe.execute()
+        pipe.execute()
 
     def record_post(self, author_id: int, post_id: int, ms: int) -> None:
         """Keep the post among its author's latest (read by followers at request time, and on rebuilds)."""
