@@ -6,7 +6,7 @@ import base64
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -27,7 +27,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from aperture.adapters.cognito import USER_ID_CLAIM
 from aperture.errors import ApertureError, ForbiddenError, NotFoundError, UnauthorizedError
-from aperture.idempotency import Replays
+
+if TYPE_CHECKING:  # (the idempotency utility brings boto3; only the functions that take Idempotency-Key load it)
+    from aperture.idempotency import Replays
 
 # List parameters every list route takes (API.md: limit 1..50, default 20; outside that, 422).
 Limit = Annotated[int, Query(ge=1, le=50, description="items per page")]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jwt
 from botocore.exceptions import ClientError
 
 from aperture.errors import InvalidInputError, UnauthorizedError, UsernameTakenError
+
+if TYPE_CHECKING:
+    import jwt
 
 USER_ID_CLAIM = "custom:user_id"
 
@@ -96,14 +98,21 @@ class IdentityProvider:
 
 
 class TokenVerifier:
-    """Checks an IdToken the way API Gateway's JWT authorizer does: signature, issuer, audience, expiry."""
+    """Checks an IdToken the way API Gateway's JWT authorizer does: signature, issuer, audience, expiry.
+
+    Only the local gateway builds one (on AWS the authorizer verifies tokens), so PyJWT and its cryptography load
+    here rather than with this module, which every API function imports for USER_ID_CLAIM."""
 
     def __init__(self, jwks_url: str, issuer: str, audience: str) -> None:
-        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=3600)
+        import jwt
+
+        self._jwks: jwt.PyJWKClient = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=3600)
         self._issuer = issuer
         self._audience = audience
 
     def verify(self, token: str) -> dict[str, Any]:
+        import jwt
+
         try:
             key = self._jwks.get_signing_key_from_jwt(token)
             claims: dict[str, Any] = jwt.decode(

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-
-from aperture.adapters.dynamo.common import delete_keys, plain, put_new, query_page, query_pages, update_if
+from aperture.adapters.dynamo.common import Key, delete_keys, plain, put_new, query_page, query_pages, update_if
 from aperture.errors import ConflictError, NotificationMissingError
 from aperture.models.records import Device, Notification
 
