@@ -83,16 +83,24 @@ if source_only:
 cpu, wall = time.process_time(), time.perf_counter()
 for module in modules:
     importlib.import_module(module)
-print((time.process_time() - cpu) * 1000, (time.perf_counter() - wall) * 1000)
+cpu, wall = (time.process_time() - cpu) * 1000, (time.perf_counter() - wall) * 1000
+heavy = sorted(name for name in sys.argv[3].split(",") if name in sys.modules)
+print(cpu, wall, ",".join(heavy) or "-")
 """
+
+# The libraries worth knowing whether an import loaded: each costs tens of milliseconds or more, and most
+# functions need none of them before their first event.
+HEAVY = ("boto3", "redis", "jwt", "cryptography", "numpy", "faiss", "PIL", "pillow_heif", "opensearchpy")
 
 
 @dataclass(frozen=True)
 class Cost:
-    """The fastest of several fresh processes: CPU and wall milliseconds of the imports alone."""
+    """The fastest of several fresh processes: CPU and wall milliseconds of the imports alone, and which of the
+    HEAVY libraries they loaded."""
 
     cpu_ms: float
     wall_ms: float
+    loaded: frozenset[str]
 
 
 def budget_ms(function: str) -> float:
@@ -115,16 +123,22 @@ def _environment() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
+def import_once(modules: Sequence[str], *, source_only: bool = False) -> Cost:
+    """Importing `modules` in one fresh interpreter."""
+    argv = [sys.executable, "-c", _CHILD, ",".join(modules), "1" if source_only else "0", ",".join(HEAVY)]
+    done = subprocess.run(argv, env=_environment(), cwd=ROOT, capture_output=True, text=True, check=True)
+    cpu, wall, loaded = done.stdout.split()
+    return Cost(float(cpu), float(wall), frozenset(loaded.split(",")) - {"-"})
+
+
+def fastest(costs: Sequence[Cost]) -> Cost:
+    return Cost(min(c.cpu_ms for c in costs), min(c.wall_ms for c in costs), costs[0].loaded)
+
+
 def import_cost(modules: Sequence[str], runs: int, *, source_only: bool = False) -> Cost:
     """The min over `runs` fresh interpreters of importing `modules`, after one unmeasured run that caches bytecode."""
-    argv = [sys.executable, "-c", _CHILD, ",".join(modules), "1" if source_only else "0"]
-    samples: list[tuple[float, float]] = []
-    for _ in range(runs + 1):
-        done = subprocess.run(argv, env=_environment(), cwd=ROOT, capture_output=True, text=True, check=True)
-        cpu, wall = (float(x) for x in done.stdout.split())
-        samples.append((cpu, wall))
-    measured = samples[1:]
-    return Cost(min(cpu for cpu, _ in measured), min(wall for _, wall in measured))
+    import_once(modules, source_only=source_only)
+    return fastest([import_once(modules, source_only=source_only) for _ in range(runs)])
 
 
 def baseline_cost(runs: int) -> Cost:
@@ -200,7 +214,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     mode = "source only, as a layer without 3.12 bytecode" if args.source_only else "bytecode cached"
     print(f"baseline (stdlib set): {base.cpu_ms:.0f} ms CPU, {base.wall_ms:.0f} ms wall; {mode}; min of {args.runs}")
     print(f"layer: {layer:.1f} MB unzipped{' (' + str(args.layer) + ')' if args.layer else ' (as installed here)'}")
-    header = f"{'function':<16} {'import ms':>9} {'wall ms':>8} {'x base':>7} {'budget x':>8} {'pkg MB':>7}  verdict"
+    header = (
+        f"{'function':<16} {'import ms':>9} {'wall ms':>8} {'x base':>7} {'budget x':>8} {'pkg MB':>7}"
+        "  verdict  heavy libraries loaded"
+    )
     print(header)
     print("-" * len(header))
     rows = []
@@ -211,9 +228,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         verdict = "ok" if ratio <= budget_ratio(name) else "OVER"
         print(
             f"{name:<16} {cost.cpu_ms:>9.0f} {cost.wall_ms:>8.0f} {ratio:>7.2f} {budget_ratio(name):>8.2f}"
-            f" {package:>7.1f}  {verdict}"
+            f" {package:>7.1f}  {verdict:<7}  {', '.join(sorted(cost.loaded)) or '-'}"
         )
-        rows.append({"function": name, "cpu_ms": cost.cpu_ms, "wall_ms": cost.wall_ms, "ratio": ratio, "mb": package})
+        rows.append(
+            {
+                "function": name,
+                "cpu_ms": cost.cpu_ms,
+                "wall_ms": cost.wall_ms,
+                "ratio": ratio,
+                "mb": package,
+                "loaded": sorted(cost.loaded),
+            }
+        )
     if args.json:
         args.json.write_text(json.dumps({"baseline_cpu_ms": base.cpu_ms, "functions": rows}, indent=2))
 
