@@ -88,6 +88,30 @@ heavy = sorted(name for name in sys.argv[3].split(",") if name in sys.modules)
 print(cpu, wall, ",".join(heavy) or "-")
 """
 
+# Run in a fresh process: the handler's import, then the first build of every port its handler asks wiring for
+# (boto3 and its clients, the Redis client, the services), which is what its first event pays before any network
+# call. Client construction does not connect, so a dummy Redis URL does.
+_READY_CHILD = """
+import importlib, re, sys, time
+cpu = time.process_time()
+handler = importlib.import_module(sys.argv[1])
+from aperture import wiring
+for factory in sorted(set(re.findall(r"wiring[.](\\w+)[(]", open(handler.__file__).read()))):
+    getattr(wiring, factory)()
+print((time.process_time() - cpu) * 1000)
+"""
+
+# Four clients from one Session, against one Session per client (what adapters/aws.py avoids).
+_CLIENTS_CHILD = """
+import sys, time
+cpu = time.process_time()
+import boto3
+shared = boto3.session.Session()
+for service in ("dynamodb", "s3", "kinesis", "sqs"):
+    (shared if sys.argv[1] == "1" else boto3.session.Session()).client(service, region_name="eu-west-1")
+print((time.process_time() - cpu) * 1000)
+"""
+
 # The libraries worth knowing whether an import loaded: each costs tens of milliseconds or more, and most
 # functions need none of them before their first event.
 HEAVY = ("boto3", "redis", "jwt", "cryptography", "numpy", "faiss", "PIL", "pillow_heif", "opensearchpy")
@@ -139,6 +163,26 @@ def import_cost(modules: Sequence[str], runs: int, *, source_only: bool = False)
     """The min over `runs` fresh interpreters of importing `modules`, after one unmeasured run that caches bytecode."""
     import_once(modules, source_only=source_only)
     return fastest([import_once(modules, source_only=source_only) for _ in range(runs)])
+
+
+def _child_ms(code: str, argument: str, runs: int, env: dict[str, str] | None = None) -> float:
+    argv = [sys.executable, "-c", code, argument]
+    environment = {**_environment(), **(env or {})}
+    samples = []
+    for _ in range(runs + 1):
+        done = subprocess.run(argv, env=environment, cwd=ROOT, capture_output=True, text=True, check=True)
+        samples.append(float(done.stdout.split()[-1]))
+    return min(samples[1:])
+
+
+def ready_ms(function: str, runs: int) -> float:
+    """Import plus the first build of the ports its handler uses: the cold start's CPU before any network call."""
+    return _child_ms(_READY_CHILD, handler_module(function), runs, {"REDIS_URL": "redis://127.0.0.1:1"})
+
+
+def clients_ms(*, shared: bool, runs: int) -> float:
+    """boto3's import and four clients, from one Session or from a Session each."""
+    return _child_ms(_CLIENTS_CHILD, "1" if shared else "0", runs)
 
 
 def baseline_cost(runs: int) -> Cost:
@@ -206,6 +250,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--source-only", action="store_true", help="no bytecode outside the standard library")
     parser.add_argument("--layer", type=Path, help="a built layer directory, for its size")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--ready", action="store_true", help="also time import + first build of the handler's ports")
     args = parser.parse_args(argv)
     names = args.functions or [f.name for f in FUNCTIONS]
 
@@ -215,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"baseline (stdlib set): {base.cpu_ms:.0f} ms CPU, {base.wall_ms:.0f} ms wall; {mode}; min of {args.runs}")
     print(f"layer: {layer:.1f} MB unzipped{' (' + str(args.layer) + ')' if args.layer else ' (as installed here)'}")
     header = (
-        f"{'function':<16} {'import ms':>9} {'wall ms':>8} {'x base':>7} {'budget x':>8} {'pkg MB':>7}"
+        f"{'function':<16} {'import ms':>9} {'wall ms':>8} {'x base':>7} {'budget x':>8} {'ready ms':>8} {'pkg MB':>7}"
         "  verdict  heavy libraries loaded"
     )
     print(header)
@@ -225,10 +270,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         cost = function_cost(name, args.runs, source_only=args.source_only)
         ratio = cost.cpu_ms / base.cpu_ms
         package = function_mb(name) + layer
+        ready = ready_ms(name, args.runs) if args.ready else float("nan")
         verdict = "ok" if ratio <= budget_ratio(name) else "OVER"
         print(
             f"{name:<16} {cost.cpu_ms:>9.0f} {cost.wall_ms:>8.0f} {ratio:>7.2f} {budget_ratio(name):>8.2f}"
-            f" {package:>7.1f}  {verdict:<7}  {', '.join(sorted(cost.loaded)) or '-'}"
+            f" {ready:>8.0f} {package:>7.1f}  {verdict:<7}  {', '.join(sorted(cost.loaded)) or '-'}"
         )
         rows.append(
             {
@@ -237,9 +283,13 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "wall_ms": cost.wall_ms,
                 "ratio": ratio,
                 "mb": package,
+                "ready_ms": ready,
                 "loaded": sorted(cost.loaded),
             }
         )
+    if args.ready:
+        one, each = clients_ms(shared=True, runs=args.runs), clients_ms(shared=False, runs=args.runs)
+        print(f"boto3 + 4 clients: {one:.0f} ms CPU from one Session, {each:.0f} ms with a Session each")
     if args.json:
         args.json.write_text(json.dumps({"baseline_cpu_ms": base.cpu_ms, "functions": rows}, indent=2))
 
