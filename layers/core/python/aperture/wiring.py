@@ -165,10 +165,10 @@ def cdn_invalidator() -> CdnInvalidator:
 
 
 def _forget_cached(prefix: str) -> None:
-    # The functions that delete images run in the VPC, where CloudFront's API is out of reach: the prefix is
-    # queued for cdn_invalidate, which runs outside it.
     from aperture.models.events import CdnInvalidation
 
+    # The functions that delete images run in the VPC, where CloudFront's API is out of reach: the prefix is
+    # queued for cdn_invalidate, which runs outside it.
     cdn_invalidations().enqueue([CdnInvalidation(prefix=prefix)])
 
 
