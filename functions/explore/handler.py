@@ -5,7 +5,6 @@ from typing import Any
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from redis.exceptions import RedisError
 
 from aperture import wiring
 from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, make_resolver
@@ -24,6 +23,8 @@ RESPONSES: dict[int, OpenAPIResponse] = {
     "/explore", summary="Posts picked for you from accounts you do not follow", tags=["explore"], responses=RESPONSES
 )
 def get_explore(cursor: Cursor = None, limit: Limit = 20) -> Page[Post]:
+    from redis.exceptions import RedisError  # (here, not at import: it loads with the first page's Redis client)
+
     viewer = caller(router).user_id
     try:
         return wiring.explore().page(viewer, cursor, limit)

@@ -10,8 +10,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
 from aperture.api import COMMON_RESPONSES, PRIVATE_ACCOUNT, RATE_LIMITED, Cursor, Limit, caller, make_resolver, parse_id
-from aperture.clock import now_ms
-from aperture.erasure import request_erasure
 from aperture.errors import InvalidInputError, UserNotFoundError
 from aperture.models.api import (
     BlockStatus,
@@ -71,7 +69,7 @@ def update_me(request: UpdateProfileRequest) -> Profile:
 )
 def erase_me(request: EraseAccountRequest) -> Response[ErasureAccepted]:
     me = caller(router)
-    request_erasure(me.user_id, me.username, request.password, wiring.identity(), wiring.standing(), now_ms)
+    wiring.erasure_requests().request(me.user_id, me.username, request.password)
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=ErasureAccepted())
 
 

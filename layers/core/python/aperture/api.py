@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -22,9 +23,6 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
-from redis.exceptions import ClusterDownError, TryAgainError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from aperture.adapters.cognito import USER_ID_CLAIM
 from aperture.errors import (
@@ -35,8 +33,10 @@ from aperture.errors import (
     RateLimitedError,
     UnauthorizedError,
 )
-from aperture.idempotency import Replays
-from aperture.standing import AccountStanding
+
+if TYPE_CHECKING:  # (the idempotency utility brings boto3; only the functions that take Idempotency-Key load it)
+    from aperture.idempotency import Replays
+    from aperture.standing import AccountStanding
 
 # List parameters every list route takes (API.md: limit 1..50, default 20; outside that, 422).
 Limit = Annotated[int, Query(ge=1, le=50, description="items per page")]
@@ -103,6 +103,19 @@ def _unavailable(message: str) -> Response[str]:
     response = error_response(503, "service_unavailable", message)
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+def _redis_unavailable(error: Exception) -> bool:
+    """Whether `error` is Redis not answering (down, timed out, failing over).
+
+    Matched here rather than registered as exception handlers by class: importing redis for its classes would load
+    the whole client into the API functions that never talk to Redis (docs/benchmarks.md, cold starts). A process
+    that has not loaded redis cannot have raised one of its errors."""
+    exceptions = sys.modules.get("redis.exceptions")
+    return exceptions is not None and isinstance(
+        error,
+        (exceptions.ConnectionError, exceptions.TimeoutError, exceptions.ClusterDownError, exceptions.TryAgainError),
+    )
 
 
 def _describe(errors: Any) -> str:
@@ -241,9 +254,15 @@ def make_resolver(*routers: Router, standing: Callable[[], AccountStanding] | No
         # The client's retries with backoff (adapters/aws.py) ran out: the client may retry, a little later
         return _unavailable("the service is busy; retry after the time in Retry-After")
 
-    @app.exception_handler([RedisConnectionError, RedisTimeoutError, ClusterDownError, TryAgainError])
-    def _cache_down(_: Exception) -> Response[str]:
-        return _unavailable("a service the request needs is not answering; retry after the time in Retry-After")
+    def _cache_down(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+        try:
+            return next_middleware(app)
+        except Exception as error:
+            if not _redis_unavailable(error):
+                raise
+            return _unavailable("a service the request needs is not answering; retry after the time in Retry-After")
+
+    app.use([_cache_down])
 
     @app.exception_handler(RouteNotFoundError)
     def _no_route(_: Exception) -> Response[str]:

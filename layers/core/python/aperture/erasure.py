@@ -70,24 +70,26 @@ class Disabler(Protocol):
     ) -> bool: ...
 
 
-def request_erasure(
-    user_id: int,
-    username: str,
-    password: str,
-    identity: IdentityProvider,
-    standing: Disabler,
-    now_ms: Callable[[], int],
-) -> None:
+class ErasureRequests:
     """`DELETE /me`: the password checked again (403 wrong_password, nothing erased), then the account switched
     off with the event that starts its erasure, in one transaction (the foundation's disabled record)."""
-    try:
-        identity.authenticate(username, password)
-    except MfaRequiredError:
-        pass  # Cognito asks for the second factor only once the password was right: that is the check
-    except UnauthorizedError as error:
-        raise WrongPasswordError("that is not your password; nothing was erased") from error
-    event = AccountErasureRequested(event_id=uuid.uuid4().hex, occurred_at=now_ms(), user_id=user_id, username=username)
-    standing.disable(user_id, "erased", event)
+
+    def __init__(self, identity: IdentityProvider, standing: Disabler, now_ms: Callable[[], int]) -> None:
+        self._identity = identity
+        self._standing = standing
+        self._now_ms = now_ms
+
+    def request(self, user_id: int, username: str, password: str) -> None:
+        try:
+            self._identity.authenticate(username, password)
+        except MfaRequiredError:
+            pass  # Cognito asks for the second factor only once the password was right: that is the check
+        except UnauthorizedError as error:
+            raise WrongPasswordError("that is not your password; nothing was erased") from error
+        event = AccountErasureRequested(
+            event_id=uuid.uuid4().hex, occurred_at=self._now_ms(), user_id=user_id, username=username
+        )
+        self._standing.disable(user_id, "erased", event)
 
 
 @dataclass(frozen=True)

@@ -4,93 +4,78 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import _lru_cache_wrapper, lru_cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aperture.adapters.aws import client, dynamo_table, reset_clients
-from aperture.adapters.cloudfront import CdnCache
-from aperture.adapters.cognito import IdentityProvider, TokenVerifier
-from aperture.adapters.dynamo.carousels import CarouselCounter
-from aperture.adapters.dynamo.close_friends import CloseFriendOfRepository, CloseFriendRepository
-from aperture.adapters.dynamo.comments import CommentRepository
-from aperture.adapters.dynamo.erasure import ErasureRecords, ErasureTables
-from aperture.adapters.dynamo.exports import AccountRecords, ExportRepository
-from aperture.adapters.dynamo.follow_requests import FollowRequestRepository, PrivacyRepository
-from aperture.adapters.dynamo.graph import BlockRepository, FollowRepository, MuteRepository
-from aperture.adapters.dynamo.hashtags import HashtagRepository
-from aperture.adapters.dynamo.likes import LikeRepository
-from aperture.adapters.dynamo.limits import DynamoWindows
-from aperture.adapters.dynamo.moderation import BlocklistRepository
-from aperture.adapters.dynamo.notifications import DeviceRepository, NotificationRepository
-from aperture.adapters.dynamo.post_edits import PostEditRepository
-from aperture.adapters.dynamo.posts import PostRepository
-from aperture.adapters.dynamo.reports import ReportRepository
-from aperture.adapters.dynamo.saves import SaveRepository
-from aperture.adapters.dynamo.standing import DisabledAccountRepository
-from aperture.adapters.dynamo.stories import HighlightRepository, StoryRepository, StoryViewRepository
-from aperture.adapters.dynamo.uploads import UploadRepository
-from aperture.adapters.dynamo.users import UserRepository
-from aperture.adapters.kinesis import EventPublisher
-from aperture.adapters.outbox import Outbox
-from aperture.adapters.redis_store.affinity import AffinityStore
 from aperture.adapters.redis_store.client import redis_client
-from aperture.adapters.redis_store.close_friends import CloseFriendsCache
-from aperture.adapters.redis_store.comments import CommentPreviewCache
-from aperture.adapters.redis_store.erasure import RedisTraces
-from aperture.adapters.redis_store.explore import ExploreStore
-from aperture.adapters.redis_store.graph import RelationshipCache
-from aperture.adapters.redis_store.likes import LikeCache
-from aperture.adapters.redis_store.limits import RedisBuckets
-from aperture.adapters.redis_store.posts import PostCache
-from aperture.adapters.redis_store.privacy import PrivacyCache
-from aperture.adapters.redis_store.saves import SavedCache
-from aperture.adapters.redis_store.search import HashtagSearchIndex, HashtagTop, UserSearchIndex
-from aperture.adapters.redis_store.standing import DisabledCache
-from aperture.adapters.redis_store.stories import StoryCache
-from aperture.adapters.redis_store.timeline import Timeline
-from aperture.adapters.s3 import MediaStore
-from aperture.adapters.sns import PushGateway
-from aperture.adapters.sqs import JobQueue
-from aperture.adapters.vectors import FaissIndex, VectorIndex
-from aperture.cascade import Cascade, CascadePorts
 from aperture.clock import now, now_ms
-from aperture.close_friends import Audiences, CloseFriends
-from aperture.comments import Comments
-from aperture.editing import PostEditPorts, PostEdits
-from aperture.erasure import Erasure, ErasurePorts
-from aperture.explore import Explore, ExplorePorts, ExploreRefresh, ExploreSignals, RefreshLimits
-from aperture.exports import ExportBuilder, Exports
-from aperture.fanout import Fanout
-from aperture.feed import Feed, FeedPorts
-from aperture.follow_requests import FollowRequestPorts, FollowRequests
-from aperture.graph import Graph
-from aperture.hashtag_pages import HashtagPagePorts, HashtagPages
-from aperture.idempotency import Once, Replays, dynamo_once, dynamo_replays
 from aperture.ids import new_id
-from aperture.invalidations import CdnInvalidator
-from aperture.likes import Likes, scalable_bloom
-from aperture.limits import RateLimiter, configured_rates
-from aperture.media.moderation import (
-    BlockPorts,
-    HashBlocklist,
-    ImageBlocker,
-    ModerationChain,
-    Moderator,
-    RekognitionModerator,
-)
-from aperture.media.pipeline import MediaLimits, MediaPorts
-from aperture.models.events import AccountErasureRequested, CdnInvalidation, ExportJob, ExportRequested
-from aperture.notifications import Inbox, Notifier
-from aperture.posts import PostPorts, Posts, PostViewPorts, PostViews
-from aperture.profiles import ProfileChanges
-from aperture.ranking import RankingModel
-from aperture.relay import Relay
-from aperture.reports import ReportPorts, Reports
-from aperture.saves import Saves
-from aperture.search import Search, SearchIndexer, SearchIndexPorts, SearchPorts
 from aperture.settings import get_settings
-from aperture.standing import AccountStanding
-from aperture.stories import Stories, StoryPorts, StoryViewLog
-from aperture.uploads import UploadGrants
+
+# Each factory imports its adapters and services when first called, so a function's cold start loads only what
+# its handler uses (docs/benchmarks.md, cold starts); these names serve the annotations alone.
+if TYPE_CHECKING:
+    from aperture.adapters.cloudfront import CdnCache
+    from aperture.adapters.cognito import IdentityProvider, TokenVerifier
+    from aperture.adapters.dynamo.carousels import CarouselCounter
+    from aperture.adapters.dynamo.comments import CommentRepository
+    from aperture.adapters.dynamo.exports import ExportRepository
+    from aperture.adapters.dynamo.follow_requests import FollowRequestRepository
+    from aperture.adapters.dynamo.graph import BlockRepository, FollowRepository
+    from aperture.adapters.dynamo.hashtags import HashtagRepository
+    from aperture.adapters.dynamo.likes import LikeRepository
+    from aperture.adapters.dynamo.moderation import BlocklistRepository
+    from aperture.adapters.dynamo.notifications import DeviceRepository, NotificationRepository
+    from aperture.adapters.dynamo.posts import PostRepository
+    from aperture.adapters.dynamo.saves import SaveRepository
+    from aperture.adapters.dynamo.standing import DisabledAccountRepository
+    from aperture.adapters.dynamo.stories import HighlightRepository, StoryRepository, StoryViewRepository
+    from aperture.adapters.dynamo.uploads import UploadRepository
+    from aperture.adapters.dynamo.users import UserRepository
+    from aperture.adapters.kinesis import EventPublisher
+    from aperture.adapters.outbox import Outbox
+    from aperture.adapters.redis_store.affinity import AffinityStore
+    from aperture.adapters.redis_store.comments import CommentPreviewCache
+    from aperture.adapters.redis_store.explore import ExploreStore
+    from aperture.adapters.redis_store.likes import LikeCache
+    from aperture.adapters.redis_store.posts import PostCache
+    from aperture.adapters.redis_store.saves import SavedCache
+    from aperture.adapters.redis_store.stories import StoryCache
+    from aperture.adapters.redis_store.timeline import Timeline
+    from aperture.adapters.s3 import MediaStore
+    from aperture.adapters.sns import PushGateway
+    from aperture.adapters.sqs import JobQueue
+    from aperture.adapters.vectors import FaissIndex, VectorIndex
+    from aperture.cascade import Cascade
+    from aperture.close_friends import Audiences, CloseFriends
+    from aperture.comments import Comments
+    from aperture.editing import PostEdits
+    from aperture.erasure import Erasure, ErasureRequests
+    from aperture.explore import Explore, ExploreRefresh, ExploreSignals
+    from aperture.exports import ExportBuilder, Exports
+    from aperture.fanout import Fanout
+    from aperture.feed import Feed
+    from aperture.follow_requests import FollowRequests
+    from aperture.graph import Graph
+    from aperture.hashtag_pages import HashtagPages
+    from aperture.idempotency import Once, Replays
+    from aperture.invalidations import CdnInvalidator
+    from aperture.likes import Likes
+    from aperture.limits import RateLimiter
+    from aperture.media.moderation import HashBlocklist, ImageBlocker, ModerationChain, Moderator
+    from aperture.media.pipeline import MediaLimits, MediaPorts
+    from aperture.models.events import AccountErasureRequested, ExportRequested
+    from aperture.notifications import Inbox, Notifier
+    from aperture.posts import Posts, PostViews
+    from aperture.profiles import ProfileChanges
+    from aperture.ranking import RankingModel
+    from aperture.relay import Relay
+    from aperture.reports import Reports
+    from aperture.saves import Saves
+    from aperture.search import Search, SearchIndexer
+    from aperture.standing import AccountStanding
+    from aperture.stories import Stories, StoryViewLog
+    from aperture.uploads import UploadGrants
 
 T = TypeVar("T")
 _BUILT_ONCE: list[_lru_cache_wrapper[Any]] = []
@@ -105,12 +90,17 @@ def built_once(factory: Callable[[], T]) -> _lru_cache_wrapper[T]:
 
 @built_once
 def disabled_accounts() -> DisabledAccountRepository:
+    from aperture.adapters.dynamo.standing import DisabledAccountRepository
+
     return DisabledAccountRepository(dynamo_table(get_settings().table_disabled_accounts), outbox())
 
 
 @built_once
 def standing() -> AccountStanding:
     """For functions with Redis: the disabled accounts as one cached set."""
+    from aperture.adapters.redis_store.standing import DisabledCache
+    from aperture.standing import AccountStanding
+
     cache = DisabledCache(redis_client(), get_settings().disabled_cache_seconds)
     return AccountStanding(disabled_accounts(), cache, now_ms)
 
@@ -118,33 +108,46 @@ def standing() -> AccountStanding:
 @built_once
 def standing_from_table() -> AccountStanding:
     """For functions outside the VPC (no Redis): the caller's own record read by key, the set kept briefly."""
+    from aperture.standing import AccountStanding
+
     return AccountStanding(disabled_accounts(), None, now_ms)
 
 
 @built_once
 def users() -> UserRepository:
+    from aperture.adapters.dynamo.users import UserRepository
+
     return UserRepository(dynamo_table(get_settings().table_users), outbox())
 
 
 @built_once
 def post_repository() -> PostRepository:
+    from aperture.adapters.dynamo.posts import PostRepository
+
     settings = get_settings()
     return PostRepository(dynamo_table(settings.table_posts), dynamo_table(settings.table_users), outbox())
 
 
 @built_once
 def upload_repository() -> UploadRepository:
+    from aperture.adapters.dynamo.uploads import UploadRepository
+
     return UploadRepository(dynamo_table(get_settings().table_uploads))
 
 
 @built_once
 def uploads() -> UploadGrants:
+    from aperture.uploads import UploadGrants
+
     return UploadGrants(upload_repository(), users(), media_store(), now, get_settings())
 
 
 @built_once
 def limiter() -> RateLimiter:
     """Per-user limits, in Redis (the functions that write in the VPC)."""
+    from aperture.adapters.redis_store.limits import RedisBuckets
+    from aperture.limits import RateLimiter, configured_rates
+
     settings = get_settings()
     return RateLimiter(RedisBuckets(redis_client()), configured_rates(settings), now_ms, settings.function or "local")
 
@@ -152,6 +155,9 @@ def limiter() -> RateLimiter:
 @built_once
 def signup_limiter() -> RateLimiter:
     """Sign-ups per source address, in DynamoDB: the auth function runs outside the VPC, away from Redis."""
+    from aperture.adapters.dynamo.limits import DynamoWindows
+    from aperture.limits import RateLimiter, configured_rates
+
     settings = get_settings()
     buckets = DynamoWindows(dynamo_table(settings.table_rate_limits))
     return RateLimiter(buckets, configured_rates(settings), now_ms, settings.function or "local")
@@ -159,12 +165,16 @@ def signup_limiter() -> RateLimiter:
 
 @built_once
 def follows() -> FollowRepository:
+    from aperture.adapters.dynamo.graph import FollowRepository
+
     settings = get_settings()
     return FollowRepository(dynamo_table(settings.table_follows), dynamo_table(settings.table_users), outbox())
 
 
 @built_once
 def timeline() -> Timeline:
+    from aperture.adapters.redis_store.timeline import Timeline
+
     settings = get_settings()
     return Timeline(
         redis_client(),
@@ -177,6 +187,9 @@ def timeline() -> Timeline:
 
 @built_once
 def fanout() -> Fanout:
+    from aperture.adapters.sqs import JobQueue
+    from aperture.fanout import Fanout
+
     settings = get_settings()
     jobs = JobQueue(client("sqs"), settings.queue_fanout)
     return Fanout(
@@ -193,20 +206,28 @@ def fanout() -> Fanout:
 
 @built_once
 def cdn_cache() -> CdnCache:
+    from aperture.adapters.cloudfront import CdnCache
+
     return CdnCache(lambda: client("cloudfront"), get_settings().cdn_distribution_id)
 
 
 @built_once
 def cdn_invalidations() -> JobQueue:
+    from aperture.adapters.sqs import JobQueue
+
     return JobQueue(client("sqs"), get_settings().queue_cdn_invalidations)
 
 
 @built_once
 def cdn_invalidator() -> CdnInvalidator:
+    from aperture.invalidations import CdnInvalidator
+
     return CdnInvalidator(cdn_cache())
 
 
 def _forget_cached(prefix: str) -> None:
+    from aperture.models.events import CdnInvalidation
+
     # The functions that delete images run in the VPC, where CloudFront's API is out of reach: the prefix is
     # queued for cdn_invalidate, which runs outside it.
     cdn_invalidations().enqueue([CdnInvalidation(prefix=prefix)])
@@ -214,38 +235,52 @@ def _forget_cached(prefix: str) -> None:
 
 @built_once
 def media_store() -> MediaStore:
+    from aperture.adapters.s3 import MediaStore
+
     return MediaStore(client("s3"), get_settings().media_bucket, forget_cached=_forget_cached)
 
 
 @built_once
 def events() -> EventPublisher:
+    from aperture.adapters.kinesis import EventPublisher
+
     return EventPublisher(client("kinesis"), get_settings().stream_events)
 
 
 @built_once
 def identity() -> IdentityProvider:
+    from aperture.adapters.cognito import IdentityProvider
+
     settings = get_settings()
     return IdentityProvider(client("cognito-idp"), settings.user_pool_id, settings.user_pool_client_id)
 
 
 @built_once
 def token_verifier() -> TokenVerifier:
+    from aperture.adapters.cognito import TokenVerifier
+
     settings = get_settings()
     return TokenVerifier(settings.jwks_location, settings.issuer, settings.user_pool_client_id)
 
 
 @built_once
 def blocklist() -> BlocklistRepository:
+    from aperture.adapters.dynamo.moderation import BlocklistRepository
+
     return BlocklistRepository(dynamo_table(get_settings().table_blocklist))
 
 
 @built_once
 def hash_blocklist() -> HashBlocklist:
+    from aperture.media.moderation import HashBlocklist
+
     return HashBlocklist(blocklist(), get_settings().blocklist_max_distance)
 
 
 @built_once
 def moderator() -> ModerationChain:
+    from aperture.media.moderation import ModerationChain, RekognitionModerator
+
     settings = get_settings()
     chosen: list[Moderator] = []
     for name in (n.strip() for n in settings.moderation.split(",") if n.strip()):
@@ -261,6 +296,8 @@ def moderator() -> ModerationChain:
 
 @built_once
 def image_blocker() -> ImageBlocker:
+    from aperture.media.moderation import BlockPorts, ImageBlocker
+
     ports = BlockPorts(
         posts=post_repository(),
         stories=story_repository(),
@@ -273,6 +310,8 @@ def image_blocker() -> ImageBlocker:
 
 
 def media_ports() -> MediaPorts:
+    from aperture.media.pipeline import MediaPorts
+
     return MediaPorts(
         store=media_store(),
         uploads=upload_repository(),
@@ -285,16 +324,22 @@ def media_ports() -> MediaPorts:
 
 @built_once
 def carousel_counter() -> CarouselCounter:
+    from aperture.adapters.dynamo.carousels import CarouselCounter
+
     return CarouselCounter(dynamo_table(get_settings().table_uploads), outbox())
 
 
 def media_limits() -> MediaLimits:
+    from aperture.media.pipeline import MediaLimits
+
     settings = get_settings()
     return MediaLimits(settings.max_upload_bytes, settings.max_image_pixels)
 
 
 @built_once
 def blocks() -> BlockRepository:
+    from aperture.adapters.dynamo.graph import BlockRepository
+
     settings = get_settings()
     return BlockRepository(
         dynamo_table(settings.table_blocks),
@@ -306,6 +351,11 @@ def blocks() -> BlockRepository:
 
 @built_once
 def graph() -> Graph:
+    from aperture.adapters.dynamo.graph import MuteRepository
+    from aperture.adapters.redis_store.graph import RelationshipCache
+    from aperture.adapters.redis_store.privacy import PrivacyCache
+    from aperture.graph import Graph
+
     cache = RelationshipCache(redis_client(), get_settings().relationship_cache_seconds)
 
     def on_follow(follower_id: int, followee_id: int, following: bool) -> None:
@@ -333,18 +383,25 @@ def graph() -> Graph:
 
 @built_once
 def like_repository() -> LikeRepository:
+    from aperture.adapters.dynamo.likes import LikeRepository
+
     settings = get_settings()
     return LikeRepository(dynamo_table(settings.table_likes), outbox(), dynamo_table(settings.table_posts))
 
 
 @built_once
 def like_cache() -> LikeCache:
+    from aperture.adapters.redis_store.likes import LikeCache
+    from aperture.likes import scalable_bloom
+
     settings = get_settings()
     return LikeCache(redis_client(), scalable_bloom(settings.like_bloom_threshold, settings.like_bloom_capacity))
 
 
 @built_once
 def likes() -> Likes:
+    from aperture.likes import Likes
+
     settings = get_settings()
     return Likes(
         repo=like_repository(),
@@ -357,33 +414,45 @@ def likes() -> Likes:
 
 @built_once
 def comment_repository() -> CommentRepository:
+    from aperture.adapters.dynamo.comments import CommentRepository
+
     settings = get_settings()
     return CommentRepository(dynamo_table(settings.table_comments), dynamo_table(settings.table_posts), outbox())
 
 
 @built_once
 def comment_previews() -> CommentPreviewCache:
+    from aperture.adapters.redis_store.comments import CommentPreviewCache
+
     return CommentPreviewCache(redis_client())
 
 
 @built_once
 def save_repository() -> SaveRepository:
+    from aperture.adapters.dynamo.saves import SaveRepository
+
     settings = get_settings()
     return SaveRepository(dynamo_table(settings.table_saves), dynamo_table(settings.table_posts))
 
 
 @built_once
 def saved_cache() -> SavedCache:
+    from aperture.adapters.redis_store.saves import SavedCache
+
     return SavedCache(redis_client())
 
 
 @built_once
 def saves() -> Saves:
+    from aperture.saves import Saves
+
     return Saves(repo=save_repository(), cache=saved_cache(), now_ms=now_ms)
 
 
 @built_once
 def comments() -> Comments:
+    from aperture.comments import Comments
+
     settings = get_settings()
     return Comments(
         repo=comment_repository(),
@@ -399,17 +468,23 @@ def comments() -> Comments:
 
 @built_once
 def post_cache() -> PostCache:
+    from aperture.adapters.redis_store.posts import PostCache
+
     return PostCache(redis_client())
 
 
 @built_once
 def affinity() -> AffinityStore:
+    from aperture.adapters.redis_store.affinity import AffinityStore
+
     return AffinityStore(redis_client())
 
 
 @built_once
 def ranking_model() -> RankingModel:
     """The trained weights from S3 when configured, else the default shipped in the layer."""
+    from aperture.ranking import RankingModel
+
     key = get_settings().ranking_model_key
     if key:
         return RankingModel.from_json(media_store().read(key))
@@ -418,6 +493,8 @@ def ranking_model() -> RankingModel:
 
 @built_once
 def post_views() -> PostViews:
+    from aperture.posts import PostViewPorts, PostViews
+
     ports = PostViewPorts(
         posts=post_repository(),
         users=users(),
@@ -433,6 +510,8 @@ def post_views() -> PostViews:
 
 @built_once
 def posts() -> Posts:
+    from aperture.posts import PostPorts, Posts
+
     ports = PostPorts(
         posts=post_repository(),
         uploads=upload_repository(),
@@ -448,6 +527,9 @@ def posts() -> Posts:
 
 @built_once
 def post_edits() -> PostEdits:
+    from aperture.adapters.dynamo.post_edits import PostEditRepository
+    from aperture.editing import PostEditPorts, PostEdits
+
     ports = PostEditPorts(
         edits=PostEditRepository(dynamo_table(get_settings().table_posts), outbox()),
         cache=post_cache(),
@@ -462,6 +544,8 @@ def post_edits() -> PostEdits:
 
 @built_once
 def feed() -> Feed:
+    from aperture.feed import Feed, FeedPorts
+
     ports = FeedPorts(
         timeline=timeline(),
         views=post_views(),
@@ -479,6 +563,8 @@ def feed() -> Feed:
 
 @built_once
 def notification_repository() -> NotificationRepository:
+    from aperture.adapters.dynamo.notifications import NotificationRepository
+
     settings = get_settings()
     return NotificationRepository(
         dynamo_table(settings.table_notifications),
@@ -489,11 +575,15 @@ def notification_repository() -> NotificationRepository:
 
 @built_once
 def devices() -> DeviceRepository:
+    from aperture.adapters.dynamo.notifications import DeviceRepository
+
     return DeviceRepository(dynamo_table(get_settings().table_devices))
 
 
 @built_once
 def push() -> PushGateway:
+    from aperture.adapters.sns import PushGateway
+
     settings = get_settings()
     applications = {
         platform: arn
@@ -505,6 +595,8 @@ def push() -> PushGateway:
 
 @built_once
 def notifier() -> Notifier:
+    from aperture.notifications import Notifier
+
     settings = get_settings()
     return Notifier(
         repo=notification_repository(),
@@ -524,6 +616,8 @@ def notifier() -> Notifier:
 
 @built_once
 def cascade() -> Cascade:
+    from aperture.cascade import Cascade, CascadePorts
+
     ports = CascadePorts(
         comments=comment_repository(),
         likes=like_repository(),
@@ -546,6 +640,8 @@ def cascade() -> Cascade:
 
 
 def _queue_export_build(event: ExportRequested) -> None:
+    from aperture.models.events import ExportJob
+
     export_jobs().enqueue([ExportJob(user_id=event.user_id, export_id=event.export_id)])
 
 
@@ -555,6 +651,8 @@ def _queue_erasure_round(event: AccountErasureRequested) -> None:
 
 @built_once
 def relay() -> Relay:
+    from aperture.relay import Relay
+
     return Relay(
         events(),
         likes(),
@@ -570,29 +668,39 @@ def relay() -> Relay:
 
 @built_once
 def erasure_jobs() -> JobQueue:
+    from aperture.adapters.sqs import JobQueue
+
     return JobQueue(client("sqs"), get_settings().queue_erasure)
 
 
 @built_once
 def outbox() -> Outbox:
+    from aperture.adapters.outbox import Outbox
+
     return Outbox(get_settings().table_outbox)
 
 
 @built_once
 def once() -> Once:
     """Claim, do, mark done, for consumers (aperture.idempotency), in the idempotency table."""
+    from aperture.idempotency import dynamo_once
+
     return dynamo_once(get_settings().table_idempotency, client("dynamodb"))
 
 
 @built_once
 def replays() -> Replays:
     """Clients' retries with an Idempotency-Key (aperture.idempotency), in the idempotency table."""
+    from aperture.idempotency import dynamo_replays
+
     return dynamo_replays(get_settings().table_idempotency, client("dynamodb"))
 
 
 @built_once
 def inbox() -> Inbox:
     # Block lookups straight from DynamoDB: the notifications function runs outside the VPC, with no Redis cache.
+    from aperture.notifications import Inbox
+
     return Inbox(
         repo=notification_repository(),
         users=users(),
@@ -606,36 +714,50 @@ def inbox() -> Inbox:
 
 @built_once
 def story_repository() -> StoryRepository:
+    from aperture.adapters.dynamo.stories import StoryRepository
+
     return StoryRepository(dynamo_table(get_settings().table_stories), outbox())
 
 
 @built_once
 def story_views() -> StoryViewRepository:
+    from aperture.adapters.dynamo.stories import StoryViewRepository
+
     return StoryViewRepository(dynamo_table(get_settings().table_story_views))
 
 
 @built_once
 def highlights() -> HighlightRepository:
+    from aperture.adapters.dynamo.stories import HighlightRepository
+
     return HighlightRepository(dynamo_table(get_settings().table_highlights))
 
 
 @built_once
 def story_cache() -> StoryCache:
+    from aperture.adapters.redis_store.stories import StoryCache
+
     return StoryCache(redis_client(), get_settings().story_ttl_seconds)
 
 
 @built_once
 def story_view_events() -> EventPublisher:
+    from aperture.adapters.kinesis import EventPublisher
+
     return EventPublisher(client("kinesis"), get_settings().stream_story_views)
 
 
 @built_once
 def story_view_log() -> StoryViewLog:
+    from aperture.stories import StoryViewLog
+
     return StoryViewLog(story_views(), get_settings().story_ttl_seconds)
 
 
 @built_once
 def stories() -> Stories:
+    from aperture.stories import Stories, StoryPorts
+
     settings = get_settings()
     ports = StoryPorts(
         stories=story_repository(),
@@ -659,6 +781,9 @@ def stories() -> Stories:
 
 @built_once
 def reports() -> Reports:
+    from aperture.adapters.dynamo.reports import ReportRepository
+    from aperture.reports import ReportPorts, Reports
+
     settings = get_settings()
     ports = ReportPorts(
         repo=ReportRepository(dynamo_table(settings.table_reports), dynamo_table(settings.table_moderation_queue)),
@@ -682,12 +807,19 @@ def reports() -> Reports:
 @built_once
 def audiences() -> Audiences:
     """Whose close-friends stories a viewer may see (the functions showing stories read only the reverse table)."""
+    from aperture.adapters.dynamo.close_friends import CloseFriendOfRepository
+    from aperture.adapters.redis_store.close_friends import CloseFriendsCache
+    from aperture.close_friends import Audiences
+
     repo = CloseFriendOfRepository(dynamo_table(get_settings().table_close_friend_of))
     return Audiences(repo=repo, cache=CloseFriendsCache(redis_client()))
 
 
 @built_once
 def close_friends() -> CloseFriends:
+    from aperture.adapters.dynamo.close_friends import CloseFriendRepository
+    from aperture.close_friends import CloseFriends
+
     settings = get_settings()
     return CloseFriends(
         repo=CloseFriendRepository(
@@ -702,6 +834,8 @@ def close_friends() -> CloseFriends:
 
 @built_once
 def explore_store() -> ExploreStore:
+    from aperture.adapters.redis_store.explore import ExploreStore
+
     return ExploreStore(redis_client())
 
 
@@ -720,16 +854,22 @@ def vector_index() -> VectorIndex:
 @lru_cache(maxsize=4)
 def _local_index(dimensions: int) -> FaissIndex:
     # Outlives reset(): locally every function shares this process, as they share one OpenSearch domain on AWS.
+    from aperture.adapters.vectors import FaissIndex
+
     return FaissIndex(dimensions)
 
 
 @built_once
 def explore_jobs() -> JobQueue:
+    from aperture.adapters.sqs import JobQueue
+
     return JobQueue(client("sqs"), get_settings().queue_explore)
 
 
 @built_once
 def explore() -> Explore:
+    from aperture.explore import Explore, ExplorePorts
+
     settings = get_settings()
     ports = ExplorePorts(
         store=explore_store(),
@@ -749,11 +889,15 @@ def explore() -> Explore:
 
 @built_once
 def explore_signals() -> ExploreSignals:
+    from aperture.explore import ExploreSignals
+
     return ExploreSignals(explore_store(), post_repository(), users())
 
 
 @built_once
 def explore_refresh() -> ExploreRefresh:
+    from aperture.explore import ExploreRefresh, RefreshLimits
+
     settings = get_settings()
     limits = RefreshLimits(
         pool_size=settings.explore_pool_size,
@@ -766,17 +910,24 @@ def explore_refresh() -> ExploreRefresh:
 
 @built_once
 def profiles() -> ProfileChanges:
+    from aperture.profiles import ProfileChanges
+
     return ProfileChanges(users=users(), now_ms=now_ms)
 
 
 @built_once
 def hashtag_repository() -> HashtagRepository:
+    from aperture.adapters.dynamo.hashtags import HashtagRepository
+
     settings = get_settings()
     return HashtagRepository(dynamo_table(settings.table_hashtags), dynamo_table(settings.table_posts))
 
 
 @built_once
 def search_indexer() -> SearchIndexer:
+    from aperture.adapters.redis_store.search import HashtagSearchIndex, UserSearchIndex
+    from aperture.search import SearchIndexer, SearchIndexPorts
+
     ports = SearchIndexPorts(
         users=users(),
         posts=post_repository(),
@@ -789,6 +940,9 @@ def search_indexer() -> SearchIndexer:
 
 @built_once
 def search() -> Search:
+    from aperture.adapters.redis_store.search import HashtagSearchIndex, UserSearchIndex
+    from aperture.search import Search, SearchPorts
+
     ports = SearchPorts(
         users=users(),
         follows=follows(),
@@ -801,6 +955,9 @@ def search() -> Search:
 
 @built_once
 def hashtag_pages() -> HashtagPages:
+    from aperture.adapters.redis_store.search import HashtagTop
+    from aperture.hashtag_pages import HashtagPagePorts, HashtagPages
+
     ports = HashtagPagePorts(
         hashtags=hashtag_repository(),
         users=users(),
@@ -827,6 +984,8 @@ def reset() -> None:
 
 @built_once
 def follow_request_repository() -> FollowRequestRepository:
+    from aperture.adapters.dynamo.follow_requests import FollowRequestRepository
+
     settings = get_settings()
     return FollowRequestRepository(
         dynamo_table(settings.table_follow_requests),
@@ -838,6 +997,9 @@ def follow_request_repository() -> FollowRequestRepository:
 
 @built_once
 def follow_requests() -> FollowRequests:
+    from aperture.adapters.dynamo.follow_requests import PrivacyRepository
+    from aperture.follow_requests import FollowRequestPorts, FollowRequests
+
     settings = get_settings()
     ports = FollowRequestPorts(
         requests=follow_request_repository(),
@@ -850,16 +1012,22 @@ def follow_requests() -> FollowRequests:
 
 @built_once
 def export_repository() -> ExportRepository:
+    from aperture.adapters.dynamo.exports import ExportRepository
+
     return ExportRepository(dynamo_table(get_settings().table_exports), outbox())
 
 
 @built_once
 def export_jobs() -> JobQueue:
+    from aperture.adapters.sqs import JobQueue
+
     return JobQueue(client("sqs"), get_settings().queue_exports)
 
 
 @built_once
 def exports() -> Exports:
+    from aperture.exports import Exports
+
     settings = get_settings()
     return Exports(
         export_repository(), media_store(), now_ms, settings.export_link_seconds, settings.export_stale_seconds
@@ -868,6 +1036,9 @@ def exports() -> Exports:
 
 @built_once
 def export_builder() -> ExportBuilder:
+    from aperture.adapters.dynamo.exports import AccountRecords
+    from aperture.exports import ExportBuilder
+
     settings = get_settings()
     tables = {
         key: dynamo_table(getattr(settings, f"table_{key}"))
@@ -877,7 +1048,22 @@ def export_builder() -> ExportBuilder:
 
 
 @built_once
+def erasure_requests() -> ErasureRequests:
+    from aperture.erasure import ErasureRequests
+
+    return ErasureRequests(identity(), standing(), now_ms)
+
+
+@built_once
 def erasure() -> Erasure:
+    from aperture.adapters.dynamo.close_friends import CloseFriendRepository
+    from aperture.adapters.dynamo.erasure import ErasureRecords, ErasureTables
+    from aperture.adapters.dynamo.reports import ReportRepository
+    from aperture.adapters.redis_store.erasure import RedisTraces
+    from aperture.adapters.redis_store.graph import RelationshipCache
+    from aperture.adapters.redis_store.search import UserSearchIndex
+    from aperture.erasure import Erasure, ErasurePorts
+
     settings = get_settings()
     tables = ErasureTables(
         **{name: dynamo_table(getattr(settings, f"table_{name}")) for name in ErasureTables.__dataclass_fields__}

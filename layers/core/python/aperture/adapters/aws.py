@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import threading
 from functools import cache
-from typing import Any
-
-import boto3
-from botocore.config import Config
+from typing import TYPE_CHECKING, Any
 
 from aperture.settings import get_settings
+
+if TYPE_CHECKING:
+    import boto3
+    from botocore.config import Config
 
 RETRIES = 5  # after the first attempt (botocore's max_attempts), with exponential backoff and jitter
 # A Session is not safe to build clients from in several threads at once (the local runtime runs functions in threads)
@@ -22,10 +23,16 @@ _building = threading.Lock()
 
 @cache
 def session() -> boto3.session.Session:
+    # boto3 loads on the first client a process builds, not when a handler is imported: a function whose
+    # invocation needs no AWS client never pays for it, and the rest pay once, here (docs/benchmarks.md).
+    import boto3
+
     return boto3.session.Session()
 
 
 def _config(service: str) -> Config:
+    from botocore.config import Config
+
     settings = get_settings()
     return Config(
         signature_version="s3v4" if service == "s3" else None,

@@ -13,7 +13,9 @@ T = TypeVar("T")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Each model's validator is built on first use, not at import: a function uses a few of these models, and
+    # building all of them was a third of every API function's cold start (docs/benchmarks.md, cold starts).
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class _Request(_Model):

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-
-from aperture.adapters.dynamo.common import query_page, query_pages, transact_unless_condition
+from aperture.adapters.dynamo.common import Key, query_page, query_pages, transact_unless_condition
 
 # Both directions are base tables written in one transaction: the owner's list (read by them alone) and, per friend,
 # whose close-friends stories they may see (read consistently at viewing time; a global index would be eventually

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-
-from aperture.adapters.dynamo.common import delete_keys, plain, query_page, query_pages, transact_unless_condition
+from aperture.adapters.dynamo.common import Key, delete_keys, plain, query_page, query_pages, transact_unless_condition
 from aperture.adapters.outbox import Event, Outbox
 from aperture.models.records import Comment
 

@@ -6,15 +6,25 @@ import base64
 import json
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from aperture.errors import InvalidCursorError
 
+if TYPE_CHECKING:
+    from boto3.dynamodb import conditions
+
 BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
+
+
+def Key(name: str) -> conditions.Key:  # noqa: N802 - stands in for boto3's class, which the repositories import
+    """boto3's key condition on `name`. Importing boto3.dynamodb loads the whole of boto3, which the first client
+    loads anyway: from here it waits for that first use instead of weighing on every handler's import."""
+    from boto3.dynamodb.conditions import Key as BotoKey
+
+    return BotoKey(name)
 
 
 def plain(value: Any) -> Any:

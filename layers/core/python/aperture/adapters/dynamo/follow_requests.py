@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-
-from aperture.adapters.dynamo.common import query_page, transact_unless_condition
+from aperture.adapters.dynamo.common import Key, query_page, transact_unless_condition
 from aperture.adapters.dynamo.users import UserCounters
 from aperture.adapters.outbox import Event, Outbox
 

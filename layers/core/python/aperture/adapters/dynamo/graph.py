@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-
 from aperture.adapters.dynamo.common import (
     BATCH_GET_LIMIT,
     BATCH_WRITE_LIMIT,
+    Key,
     delete_if,
     put_new,
     query_page,

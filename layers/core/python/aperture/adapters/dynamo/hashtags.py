@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-
 from aperture.adapters.dynamo.common import (
     BATCH_GET_LIMIT,
+    Key,
     decode_cursor,
     encode_cursor,
     plain,

@@ -5,9 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-
-from aperture.adapters.dynamo.common import count_items, delete_keys, query_page, query_pages, transact_unless_condition
+from aperture.adapters.dynamo.common import (
+    Key,
+    count_items,
+    delete_keys,
+    query_page,
+    query_pages,
+    transact_unless_condition,
+)
 from aperture.adapters.dynamo.posts import post_still_exists
 from aperture.adapters.outbox import Event, Outbox
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-
 from aperture.adapters.dynamo.common import (
+    Key,
     delete_keys,
     plain,
     put_new,

@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-
-from aperture.adapters.dynamo.common import batch_get, plain, query_page, transact_unless_condition, update_if
+from aperture.adapters.dynamo.common import Key, batch_get, plain, query_page, transact_unless_condition, update_if
 from aperture.adapters.dynamo.uploads import publish_from_upload, upload_removed
 from aperture.adapters.dynamo.users import UserCounters
 from aperture.adapters.outbox import Event, Outbox

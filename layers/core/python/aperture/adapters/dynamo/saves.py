@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-
 from aperture.adapters.dynamo.common import (
     BATCH_GET_LIMIT,
+    Key,
     delete_if,
     delete_keys,
     plain,

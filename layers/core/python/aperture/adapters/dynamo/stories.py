@@ -8,11 +8,10 @@ import zlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-
 from aperture.adapters.dynamo.common import (
     BATCH_GET_LIMIT,
     BATCH_WRITE_LIMIT,
+    Key,
     count_items,
     decode_cursor,
     delete_keys,

@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-
-from aperture.adapters.dynamo.common import batch_get, plain, scan_pages, transact_unless_condition, write_if
+from aperture.adapters.dynamo.common import Key, batch_get, plain, scan_pages, transact_unless_condition, write_if
 from aperture.adapters.outbox import Event, Outbox
 from aperture.errors import ConflictError, UserNotFoundError
 from aperture.models.records import User

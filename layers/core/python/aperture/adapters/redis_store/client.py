@@ -6,8 +6,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
-import redis
-
 from aperture.settings import MissingSettingError, get_settings, setting_variable
 
 T = TypeVar("T")
@@ -18,6 +16,8 @@ def redis_client() -> Any:
     """The process's Redis client: a cluster client when configured, else a plain one.
 
     The layer never starts a server: `python -m local` starts one and sets REDIS_URL (local/redis_server.py)."""
+    import redis  # on first use: the functions outside the VPC never load it
+
     settings = get_settings()
     url = settings.redis_url
     if not url:
