@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import accounts, wiring
-from aperture.adapters.cognito import Tokens
+from aperture.adapters.cognito import USER_ID_CLAIM, Tokens, unverified_claims
 from aperture.api import COMMON_RESPONSES, RATE_LIMITED, caller, make_resolver, source_address
 from aperture.clock import now_ms
 from aperture.ids import new_id
@@ -27,6 +27,13 @@ from aperture.models.api import (
 from aperture.observability import logger
 
 router = Router()
+
+
+def _of_an_active_account(tokens: Tokens) -> Tokens:
+    """New tokens, unless the account is suspended or being erased (401 account_disabled): they would be refused on
+    every request anyway, and the client is told why instead of being signed in to nothing."""
+    wiring.standing_from_table().require_active(int(unverified_claims(tokens.id_token)[USER_ID_CLAIM]))
+    return tokens
 
 
 def _token_response(tokens: Tokens) -> TokenResponse:
@@ -58,13 +65,13 @@ def sign_up(body: SignupRequest) -> SignupResponse:
     responses={
         401: {
             "description": "Wrong username or password; or code mfa_required with a session: the account has TOTP, "
-            "answer at POST /auth/token/totp"
+            "answer at POST /auth/token/totp; or account_disabled: the account is suspended or being erased"
         },
         503: COMMON_RESPONSES[503],
     },
 )
 def token(body: TokenRequest) -> TokenResponse:
-    return _token_response(accounts.sign_in(body, wiring.identity()))
+    return _token_response(_of_an_active_account(accounts.sign_in(body, wiring.identity())))
 
 
 @router.post(
@@ -72,13 +79,13 @@ def token(body: TokenRequest) -> TokenResponse:
     summary="Finish signing in with the authenticator app's code",
     tags=["auth"],
     responses={
-        401: {"description": "Wrong code, or the session expired"},
+        401: {"description": "Wrong code, or the session expired; or account_disabled (suspended or being erased)"},
         422: COMMON_RESPONSES[422],
         503: COMMON_RESPONSES[503],
     },
 )
 def token_totp(body: TotpAnswerRequest) -> TokenResponse:
-    return _token_response(accounts.answer_totp(body, wiring.identity()))
+    return _token_response(_of_an_active_account(accounts.answer_totp(body, wiring.identity())))
 
 
 @router.post(
@@ -86,12 +93,15 @@ def token_totp(body: TotpAnswerRequest) -> TokenResponse:
     summary="New tokens for a refresh token",
     tags=["auth"],
     responses={
-        401: {"description": "The refresh token is not valid (expired, revoked or unknown)"},
+        401: {
+            "description": "The refresh token is not valid (expired, revoked or unknown); or account_disabled: the "
+            "account is suspended or being erased"
+        },
         503: COMMON_RESPONSES[503],
     },
 )
 def refresh(body: RefreshRequest) -> RefreshResponse:
-    tokens = wiring.identity().refresh(body.refresh_token)
+    tokens = _of_an_active_account(wiring.identity().refresh(body.refresh_token))
     return RefreshResponse(id_token=tokens.id_token, access_token=tokens.access_token, expires_in=tokens.expires_in)
 
 

@@ -131,6 +131,9 @@ def test_a_suspended_account_disappears_for_everyone_until_restored(people: Peop
     expect(page.get_by_role("heading", name="This account isn't available")).to_be_visible()
     page = omar.go("/app/")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("status")).to_have_text(
+        "This account is suspended or being deleted, so it has been signed out."
+    )
     # When Mia restores him from the resolved tab, his profile is back
     page = mia.go("/app/moderation?status=resolved")
     entry = page.get_by_role("article", name=f"Reported account by {omar.username}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -15,11 +16,13 @@ import pytest
 from aperture import wiring
 from aperture.adapters.aws import dynamo_table
 from aperture.adapters.redis_store.search import encode_id
+from aperture.adapters.redis_store.standing import DISABLED_KEY
 from aperture.clock import now_ms
 from aperture.erasure import Erasure
 from aperture.models.events import LikeChanged
 from aperture.resources import TABLES
 from aperture.settings import get_settings
+from aperture.standing import ERASED_TOMBSTONE_SECONDS
 from local.invoke import invoke
 from local.pump import EventPump
 from local.seeding import Account, publish_post, publish_story, ready_event
@@ -30,6 +33,18 @@ from tests.support import PASSWORD, Api, jpeg_bytes
 # - outbox: the event log itself (each change's event, written with it): read once by the stream consumers, then
 #   gone by TTL after OUTBOX_RETENTION_SECONDS (two days), like the events stream's own 24-hour retention.
 KEPT_TABLES = {"outbox"}
+
+
+def _is_tombstone(table: str, item: dict[str, Any]) -> bool:
+    """The erased account's disabled record, kept (naming only its id) until its last IdToken has expired, then
+    removed by the table's TTL: until then that token is refused (aperture.standing.ERASED_TOMBSTONE_SECONDS)."""
+    expires_at = int(item.get("expires_at", 0))
+    return (
+        table == "disabled_accounts"
+        and set(item) == {"user_id", "reason", "since", "expires_at"}
+        and item["reason"] == "erased"
+        and time.time() < expires_at <= time.time() + ERASED_TOMBSTONE_SECONDS
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -50,7 +65,9 @@ def _traces_in_tables(user_id: str) -> dict[str, list[dict[str, Any]]]:
         request: dict[str, Any] = {"ConsistentRead": True}
         while True:
             page = resource.scan(**request)
-            items += [i for i in page["Items"] if user_id in json.dumps(i, default=_plain)]
+            items += [
+                i for i in page["Items"] if user_id in json.dumps(i, default=_plain) and not _is_tombstone(table.key, i)
+            ]
             if "LastEvaluatedKey" not in page:
                 break
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -81,6 +98,8 @@ def _traces_in_redis(user_id: str) -> list[str]:
     names = (user_id, encode_id(int(user_id)))
     found = []
     for key in redis.scan_iter(count=1_000):
+        if key == DISABLED_KEY:
+            continue  # the cached copy of the disabled accounts, the tombstone among them (see _is_tombstone)
         if user_id in key or any(n in _value(redis, key) for n in names):
             found.append(key)
     return sorted(found)
@@ -373,4 +392,22 @@ def test_an_account_with_two_step_sign_in_and_a_data_export_is_erased_with_both(
     assert api.call("DELETE", "/me", erin, json={"password": PASSWORD}).status_code == 202
     pump.drain()
     # Then nothing of her is left, her export's ZIP and records included
+    assert _everything_of(erin.user_id) == NOTHING
+
+
+def test_a_token_issued_before_the_erasure_stays_refused_after_it_finished(api: Api, pump: EventPump) -> None:
+    # Given erin erased, every round of the worker run, and her IdToken still within its hour
+    erin, bob = api.sign_up("erin"), api.sign_up("bob")
+    post_id = publish_post(bob)
+    pump.drain()
+    _erase(api, pump, erin)
+    # When the old token likes, follows and signs out
+    answers = [
+        api.call("PUT", f"/posts/{post_id}/like", erin),
+        api.call("PUT", f"/users/{bob.user_id}/follow", erin),
+        api.call("POST", "/auth/signout", erin),
+    ]
+    # Then each is refused, and nothing of hers appears
+    assert [a.status_code for a in answers] == [401, 401, 401]
+    assert api.call("GET", f"/posts/{post_id}", bob).json["like_count"] == 0
     assert _everything_of(erin.user_id) == NOTHING

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aperture import wiring
 from local.pump import EventPump
 from local.seeding import publish_post
-from tests.support import Api
+from tests.support import PASSWORD, Api
 
 
 def test_a_disabled_accounts_token_is_refused_at_once_and_restoring_accepts_it_again(api: Api) -> None:
@@ -103,3 +103,32 @@ def test_a_disabled_account_changes_nothing_and_reads_nothing(api: Api, pump: Ev
     assert {r.json["error"]["code"] for r in (comment, like, *reads)} == {"account_disabled"}
     shown = api.call("GET", f"/posts/{post_id}", bob).json
     assert shown["like_count"] == 0 and shown["comment_count"] == 0
+
+
+def test_a_suspended_account_is_hidden_even_from_someone_who_blocks_it(api: Api) -> None:
+    # Given bob blocks alice (a blocker still sees whom they block, to unblock them)
+    alice, bob = api.sign_up("alice"), api.sign_up("bob")
+    api.call("PUT", f"/users/{alice.user_id}/block", bob)
+    assert api.call("GET", f"/users/{alice.username}", bob).status_code == 200
+    # When alice is suspended
+    wiring.standing().disable(int(alice.user_id), "suspended")
+    # Then bob sees neither her profile nor his relationship with her
+    assert api.call("GET", f"/users/{alice.username}", bob).status_code == 404
+    assert api.call("GET", f"/users/{alice.user_id}/relationship", bob).status_code == 404
+
+
+def test_a_suspended_account_cannot_sign_in_or_refresh_and_is_told_why(api: Api) -> None:
+    # Given alice signed in, then suspended
+    alice = api.sign_up("alice")
+    tokens = api.call("POST", "/auth/token", json={"username": alice.username, "password": PASSWORD}).json
+    wiring.standing().disable(int(alice.user_id), "suspended")
+    # When she signs in again or refreshes
+    answers = [
+        api.call("POST", "/auth/token", json={"username": alice.username, "password": PASSWORD}),
+        api.call("POST", "/auth/refresh", json={"refresh_token": tokens["refresh_token"]}),
+    ]
+    # Then both say her account is disabled, rather than handing out tokens that every request refuses
+    assert [(a.status_code, a.json["error"]["code"]) for a in answers] == [(401, "account_disabled")] * 2
+    # And once restored, she signs in
+    wiring.standing().restore(int(alice.user_id))
+    assert api.call("POST", "/auth/token", json={"username": alice.username, "password": PASSWORD}).status_code == 200

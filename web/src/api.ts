@@ -36,6 +36,7 @@ export class ApiError extends Error {
 }
 
 const EXPIRED = "Your session has ended. Sign in again to carry on.";
+const DISABLED = "This account is suspended or being deleted, so it has been signed out.";
 const REFRESH_MARGIN_MS = 60_000;
 let refreshing: Promise<boolean> | null = null;
 
@@ -149,6 +150,11 @@ export async function api<T>(
     return (await send(method, path, body, current?.idToken ?? null, extra)) as T;
   } catch (error) {
     if (!(error instanceof ApiError) || error.status !== 401) throw error;
+    if (error.code === "account_disabled") {
+      // No refresh can help: the account itself is switched off
+      signOut(DISABLED);
+      throw error;
+    }
     if (!(await refresh())) {
       signOut(EXPIRED);
       throw error;

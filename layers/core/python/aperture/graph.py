@@ -75,6 +75,9 @@ class Graph:
 
         return batch.queue(lambda pipe: 0, hidden)
 
+    def _disabled(self, user_id: int) -> bool:
+        return self._standing is not None and user_id in self._standing.disabled()
+
     def muted_by(self, viewer_id: int) -> set[int]:
         """Users the viewer mutes: their posts and stories stay out of the viewer's feed, tray and explore, and
         nowhere else (their profile, posts opened directly, comments and notifications are unchanged)."""
@@ -242,7 +245,7 @@ class Graph:
     def relationship(self, viewer_id: int, user_id: int) -> FullRelationship:
         blocking = self._blocks.is_blocking(viewer_id, user_id)
         blocked_by = self._blocks.is_blocking(user_id, viewer_id)
-        if blocked_by or self._users.get(user_id) is None:
+        if blocked_by or self._disabled(user_id) or self._users.get(user_id) is None:
             raise UserNotFoundError(f"user {user_id} does not exist")
         return FullRelationship(
             following=self.follows(viewer_id, user_id),
@@ -262,8 +265,11 @@ class Graph:
         if not USERNAME.fullmatch(username):
             raise UserNotFoundError(f"no user is called {username[:40]!r}")
         user = self._users.get_by_username(username)
-        if user is None or (
-            user.user_id in self.hidden_from(viewer_id) and not self._blocks.is_blocking(viewer_id, user.user_id)
+        # A blocker still sees whom they block (to unblock them); a disabled account nobody sees
+        if (
+            user is None
+            or self._disabled(user.user_id)
+            or (user.user_id in self.hidden_from(viewer_id) and not self._blocks.is_blocking(viewer_id, user.user_id))
         ):
             raise UserNotFoundError(f"no user is called {username!r}")
         if user.user_id == viewer_id:

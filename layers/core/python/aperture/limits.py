@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol, get_args
 
-from redis.exceptions import ClusterDownError, TryAgainError
+from redis.exceptions import ClusterDownError, OutOfMemoryError, ReadOnlyError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -37,8 +37,16 @@ NOUNS: dict[Action, str] = {
     "signups": "sign-ups from your network",
 }
 
-# The buckets' store is out of reach: the check is skipped (fail open), never the request refused
-UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, ClusterDownError, TryAgainError)
+# The buckets' store is out of reach or cannot write (a failover's read-only replica, memory full): the check is
+# skipped (fail open), never the request refused
+UNAVAILABLE = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    ClusterDownError,
+    TryAgainError,
+    ReadOnlyError,
+    OutOfMemoryError,
+)
 
 
 @dataclass(frozen=True)

@@ -211,7 +211,8 @@ MODERATION_QUEUE = Table(
 )
 # Accounts switched off for everyone: suspended by a moderator, or being erased (aperture.standing). Small (only the
 # accounts disabled now), read whole into one cached set by every function that serves or hides users' content.
-DISABLED_ACCOUNTS = Table(key="disabled_accounts", partition=Attribute("user_id"))
+# An erased account's record stays as a tombstone until its last IdToken expires, then TTL removes it.
+DISABLED_ACCOUNTS = Table(key="disabled_accounts", partition=Attribute("user_id"), ttl_attribute="expires_at")
 
 # Data exports (GDPR Art. 20): each user's export jobs under their own partition, so reading one is a GetItem on the
 # caller's key (nobody else's export can even be addressed), plus one marker item per user (export_id 0) naming the

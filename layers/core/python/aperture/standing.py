@@ -14,6 +14,8 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Literal, TypeVar
 
+import redis
+
 from aperture.adapters.dynamo.standing import DisabledAccountRepository
 from aperture.adapters.outbox import Event
 from aperture.adapters.redis_store.standing import DisabledCache
@@ -26,6 +28,10 @@ T = TypeVar("T")
 # The disabled set as a read path of this request has already fetched it (with the blocked users, in its first
 # batch): a read request's own check uses it rather than a round trip of its own.
 _seen: ContextVar[frozenset[int] | None] = ContextVar("disabled_accounts_seen", default=None)
+
+# An erased account's record outlives its erasure by the IdToken's lifetime (one hour, stacks/constructs/identity.py)
+# and a margin for clock skew.
+ERASED_TOMBSTONE_SECONDS = 70 * 60
 
 # Functions without Redis keep the whole set this long in the process (a suspension reaches their read paths within
 # it; their callers' own requests are refused at once, by key).
@@ -113,15 +119,22 @@ class AccountStanding:
         return changed
 
     def release(self, user_id: int) -> bool:
-        """The erasure worker's last step: the erased account's record goes, once nothing of it is left."""
-        changed = self._repository.restore(user_id, "erased")
-        self._forget()
-        return changed
+        """The erasure worker's last step, once nothing of the account is left: its record stays as a tombstone
+        that names only the id, until every IdToken it was given has expired (then the table's TTL removes it).
+        Deleting it at once would let a token issued before the erasure act again, and sign out whoever takes the
+        username next."""
+        expires_at_s = self._now_ms() // 1000 + ERASED_TOMBSTONE_SECONDS
+        return self._repository.retire(user_id, expires_at_s)
 
     def _forget(self) -> None:
         self._memo = None
         if self._cache is not None:
-            self._cache.forget()
+            try:
+                self._cache.forget()
+            except redis.RedisError as error:
+                # The change is committed; the cached copy lapses within its TTL (Settings.disabled_cache_seconds).
+                # Failing here would answer an error for a change that happened, and its retry would be refused.
+                logger.warning("account standing changed; the cached set lapses", extra={"error": repr(error)})
 
     def _load(self) -> frozenset[int]:
         return frozenset(self._repository.all())

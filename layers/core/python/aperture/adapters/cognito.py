@@ -77,10 +77,10 @@ def secret_hash(client_secret: str, client_id: str, username: str) -> str:
 
 def _username_of(id_token: str) -> str:
     # The IdToken comes straight from Cognito over TLS; only its username is read, to bind the refresh token to it.
-    return str(_claims_of(id_token)["cognito:username"])
+    return str(unverified_claims(id_token)["cognito:username"])
 
 
-def _claims_of(id_token: str) -> dict[str, Any]:
+def unverified_claims(id_token: str) -> dict[str, Any]:
     """The claims of a token that came straight from Cognito (not verified: nothing else could have sent it)."""
     payload = id_token.split(".")[1]
     claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
@@ -172,7 +172,7 @@ class IdentityProvider:
         if "AuthenticationResult" not in result:
             # A second factor: an account someone already uses, never a sign-up left half-made
             raise UsernameTakenError(f"the username {username!r} is taken")
-        return int(_claims_of(result["AuthenticationResult"]["IdToken"])[USER_ID_CLAIM])
+        return int(unverified_claims(result["AuthenticationResult"]["IdToken"])[USER_ID_CLAIM])
 
     def delete_user(self, username: str) -> None:
         """For the erasure worker (its own grant): the auth function never deletes users."""

@@ -38,6 +38,21 @@ class DisabledAccountRepository:
         }
         return self._write([{"Put": put}], event)
 
+    def retire(self, user_id: int, expires_at_s: int) -> bool:
+        """Let an erased account's record expire (the table's TTL) at `expires_at_s`, Unix seconds: until then its
+        still-valid tokens are refused. False if the account is not being erased."""
+        return (
+            write_if(
+                self._table.update_item,
+                Key={"user_id": user_id},
+                UpdateExpression="SET expires_at = :t",
+                ConditionExpression="#r = :erased",
+                ExpressionAttributeNames={"#r": "reason"},
+                ExpressionAttributeValues={":t": expires_at_s, ":erased": "erased"},
+            )
+            is not None
+        )
+
     def restore(self, user_id: int, reason: str, event: Event | None = None) -> bool:
         """Switch the account back on if it is disabled for `reason`; False, with nothing written, otherwise."""
         delete: dict[str, Any] = {
