@@ -155,12 +155,16 @@ def screenshot(page: Page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
-def in_the_tray(viewer: Person, author: Person) -> Callable[[], bool]:
-    """Whether the viewer's tray (through the API, as the page will fetch it) holds the author's unseen stories."""
+def in_the_tray(viewer: Person, author: Person, stories: int = 1) -> Callable[[], bool]:
+    """Whether the viewer's tray (through the API, as the page will fetch it) holds the author's unseen stories, at
+    least `stories` of them (each story is processed on its own: the first can be there before the second)."""
 
     def check() -> bool:
         entries = viewer.api("GET", "/stories/tray").json()["items"]
-        return any(e["user"]["user_id"] == str(author.user_id) and e["has_unseen"] for e in entries)
+        return any(
+            e["user"]["user_id"] == str(author.user_id) and e["has_unseen"] and e["story_count"] >= stories
+            for e in entries
+        )
 
     return check
 

@@ -210,7 +210,7 @@ def test_the_story_viewer_works_by_touch_and_from_the_keyboard(people: People, r
     follow_through_the_api(jack, iris)
     for subject in ("coffee", "chelsea"):
         post_through_the_api(iris, photo_bytes(subject), kind="story")
-    drained_until(runtime, in_the_tray(jack, iris))
+    drained_until(runtime, in_the_tray(jack, iris, stories=2))
     page = jack.go("/app/")
     ring = page.get_by_role("button", name=f"Story by {iris.username}, unseen")
     ring.focus()
