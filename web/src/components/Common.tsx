@@ -98,3 +98,21 @@ export function Empty({ title, children, main = false }: { title: string; childr
     </div>
   );
 }
+
+/** The six digits of an authenticator app (a space in the middle allowed, as apps show them), named `code`. */
+export function OneTimeCodeField({ label, autoFocus = false }: { label: string; autoFocus?: boolean }) {
+  return (
+    <label class="field">
+      <span>{label}</span>
+      <input
+        name="code"
+        inputMode="numeric"
+        autocomplete="one-time-code"
+        pattern="[0-9 ]{6,7}"
+        maxLength={7}
+        required
+        autoFocus={autoFocus}
+      />
+    </label>
+  );
+}

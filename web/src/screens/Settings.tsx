@@ -2,7 +2,7 @@
 // deleting the account); and signing out.
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, api, signOutEverywhere } from "../api";
-import { ErrorNote, Loading } from "../components/Common";
+import { ErrorNote, Loading, OneTimeCodeField } from "../components/Common";
 import { DeleteAccount } from "../components/DeleteAccount";
 import { ExportData } from "../components/ExportData";
 import { session } from "../session";
@@ -184,17 +184,7 @@ function TwoStepSignIn() {
           <p class="totp-secret" aria-label="Authenticator key">
             <code>{setup.secret.match(/.{1,4}/g)?.join(" ") ?? setup.secret}</code>
           </p>
-          <label class="field">
-            <span>Code from the app</span>
-            <input
-              name="code"
-              inputMode="numeric"
-              autocomplete="one-time-code"
-              pattern="[0-9 ]{6,7}"
-              maxLength={7}
-              required
-            />
-          </label>
+          <OneTimeCodeField label="Code from the app" />
           <ErrorNote error={error} />
           <button type="submit" class="button primary" disabled={busy}>
             Turn on

@@ -1,7 +1,7 @@
 // Sign in and sign up. A new account is signed in at once.
 import { useState } from "preact/hooks";
 import { ApiError, api } from "../api";
-import { ErrorNote } from "../components/Common";
+import { ErrorNote, OneTimeCodeField } from "../components/Common";
 import { fromTokens, signIn, signedOutReason } from "../session";
 import { useStore } from "../store";
 import { useTitle } from "../title";
@@ -110,18 +110,7 @@ function CodeStep({ username, session, onRestart }: { username: string; session:
           run(() => finishSession(username, session, code));
         }}
       >
-        <label class="field">
-          <span>Code</span>
-          <input
-            name="code"
-            inputMode="numeric"
-            autocomplete="one-time-code"
-            pattern="[0-9 ]{6,7}"
-            maxLength={7}
-            required
-            autoFocus
-          />
-        </label>
+        <OneTimeCodeField label="Code" autoFocus />
         <ErrorNote error={error} />
         <button type="submit" class="button primary wide" disabled={busy}>
           Sign in

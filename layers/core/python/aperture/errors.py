@@ -147,3 +147,19 @@ class AccountDisabledError(UnauthorizedError):
     """The caller's account is suspended or being erased: its tokens are refused."""
 
     code = "account_disabled"
+
+
+class OwnContentError(InvalidInputError):
+    """A report of the reporter's own account or content."""
+
+    code = "cannot_report_own"
+
+
+class NotRemovableError(InvalidInputError):
+    """A moderator's `remove` of an account (accounts are suspended, not removed)."""
+
+    code = "not_removable"
+
+
+class ReportNotFoundError(NotFoundError):
+    code = "report_not_found"

@@ -31,7 +31,10 @@ from aperture.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
+    NotRemovableError,
+    OwnContentError,
     PrivateAccountError,
+    ReportNotFoundError,
 )
 from aperture.graph import Graph
 from aperture.media.moderation import ImageBlocker
@@ -47,18 +50,6 @@ from aperture.observability import logger
 from aperture.posts import Posts, PostViews
 from aperture.standing import AccountStanding
 from aperture.stories import Stories
-
-
-class OwnContentError(InvalidInputError):
-    code = "cannot_report_own"
-
-
-class NotRemovableError(InvalidInputError):
-    code = "not_removable"
-
-
-class ReportNotFoundError(NotFoundError):
-    code = "report_not_found"
 
 
 @dataclass(frozen=True, kw_only=True)
