@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import os
+import threading
+import types
 from typing import Any
 
 
@@ -13,12 +16,124 @@ def start_moto() -> tuple[Any, str]:
     _cognito_refuses_unknown_refresh_tokens()
     _cognito_checks_client_flows_and_secrets()
     _cognito_checks_temporary_passwords()
+    _dispatch_lists_services_once()
+    _dynamodb_transactions_are_isolated_and_undo_only_what_they_touched()
     # moto accepts any TOTP code unless told to check it (against the one secret it hands every user).
     os.environ["MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP"] = "true"
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     return server, f"http://{host}:{port}"
+
+
+def _dispatch_lists_services_once() -> None:
+    """moto's server lists its own package directory (a stat per service) on every request it dispatches (about a
+    twentieth of the CPU a test run spends in it); the list never changes while it runs, so it is read once."""
+    from moto import backends
+
+    if getattr(backends.list_of_moto_modules, "corrected", False):
+        return
+    services = tuple(backends.list_of_moto_modules())
+
+    def list_of_moto_modules() -> tuple[str, ...]:
+        return services
+
+    list_of_moto_modules.corrected = True  # type: ignore[attr-defined]
+    backends.list_of_moto_modules = list_of_moto_modules
+
+
+# One DynamoDB call at a time, as AWS isolates a transaction from every other read and write of its items.
+_DYNAMODB = threading.RLock()
+_DYNAMODB_CALLS = (
+    "get_item",
+    "put_item",
+    "update_item",
+    "delete_item",
+    "query",
+    "scan",
+    "batch_get_item",
+    "batch_write_item",
+    "transact_get_items",
+)
+
+
+def _dynamodb_transactions_are_isolated_and_undo_only_what_they_touched() -> None:
+    """moto's TransactWriteItems deep-copies every table it touches before it starts, to put the copies back if it
+    is cancelled: the outbox table and its stream records included, so each transaction cost grew with everything
+    written before it (a test run spent over a third of its CPU there). And its server runs each request in a
+    thread without a lock, so a cancelled transaction put back copies older than other requests' committed writes.
+
+    Here a transaction remembers only the items it names and how long each touched table's stream was, and undoes
+    exactly those; and every DynamoDB call holds one lock, so no read or write runs in the middle of a transaction.
+    """
+    from moto.dynamodb import models
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+
+    original = DynamoDBBackend.transact_write_items
+    if getattr(original, "corrected", False):
+        return
+
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        # (the module's own copies of a table are what the transaction no longer makes; other copies are kept)
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+    models.copy = types.SimpleNamespace(deepcopy=deepcopy)  # type: ignore[assignment]
+
+    def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        with _DYNAMODB:
+            undo = _Undo(self.tables, transact_items)
+            try:
+                original(self, transact_items)
+            except Exception:
+                undo.restore()
+                raise
+
+    transact_write_items.corrected = True  # type: ignore[attr-defined]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    for name in _DYNAMODB_CALLS:
+        setattr(DynamoDBBackend, name, _holding_the_lock(getattr(DynamoDBBackend, name)))
+
+
+class _Undo:
+    """What a transaction's items were before it, and how long each touched table's stream was."""
+
+    def __init__(self, tables: dict[str, Any], transact_items: list[dict[str, Any]]) -> None:
+        from moto.dynamodb.models.dynamo_type import DynamoType
+
+        self._items: list[tuple[Any, Any, Any, Any]] = []  # (table, hash key, range key or None, item or None)
+        self._streams: dict[int, tuple[Any, int]] = {}
+        for entry in transact_items:
+            _, op = next(iter(entry.items()))
+            table = tables.get(op.get("TableName", ""))
+            key = op.get("Key") or op.get("Item") or {}
+            range_attr = table.range_key_attr if table is not None else None
+            if table is None or table.hash_key_attr not in key or (range_attr and range_attr not in key):
+                continue  # (moto refuses it before writing anything)
+            hash_value = DynamoType(key[table.hash_key_attr])
+            range_value = DynamoType(key[range_attr]) if range_attr else None
+            self._items.append((table, hash_value, range_value, copy.deepcopy(table.get_item(hash_value, range_value))))
+            if table.stream_shard is not None:
+                self._streams.setdefault(id(table), (table, len(table.stream_shard.items)))
+
+    def restore(self) -> None:
+        for table, hash_value, range_value, before in reversed(self._items):
+            items = table.items if range_value is None else table.items[hash_value]
+            key = hash_value if range_value is None else range_value
+            if before is None:
+                items.pop(key, None)
+            else:
+                items[key] = before
+        for table, length in self._streams.values():
+            del table.stream_shard.items[length:]
+
+
+def _holding_the_lock(method: Any) -> Any:
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with _DYNAMODB:
+            return method(*args, **kwargs)
+
+    return locked
 
 
 def _cognito_refuses_unknown_refresh_tokens() -> None:

@@ -22,6 +22,9 @@ AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 1}
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+# How long a page may wait for an upload it sent to be processed (the platform's pollers encode four renditions in
+# each of three formats; the browser tests share two cores with the rest of the suite).
+PROCESSED_MS = 60_000
 # The flags this machine's closed network needs (no background fetches from Chromium itself).
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -153,6 +156,16 @@ def wait_for_images(page: Page) -> None:
 def screenshot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def in_the_feed(viewer: Person, post_id: str) -> Callable[[], bool]:
+    """Whether the viewer's feed (through the API, as the page will fetch it) shows the post on its first page."""
+
+    def check() -> bool:
+        items = viewer.api("GET", "/feed", params={"order": "chronological"}).json()["items"]
+        return any(item["post_id"] == post_id for item in items)
+
+    return check
 
 
 def in_the_tray(viewer: Person, author: Person, stories: int = 1) -> Callable[[], bool]:

@@ -13,6 +13,7 @@ from playwright.sync_api import Locator, expect
 from tests.browser.helpers import (
     DESKTOP,
     PHONE,
+    PROCESSED_MS,
     Person,
     axe_violations,
     follow_through_the_api,
@@ -67,7 +68,7 @@ def test_a_three_photo_carousel_is_shared_with_alt_texts_and_browsed_by_a_follow
     page.wait_for_function(
         "() => { const p = document.querySelector('progress'); return p && p.value > 40 && p.value < 100 }"
     )
-    page.wait_for_url(re.compile(r"/app/p/\d+$"), timeout=60_000)
+    page.wait_for_url(re.compile(r"/app/p/\d+$"), timeout=PROCESSED_MS)
     post_id = page.url.rsplit("/", 1)[1]
     # (published is not yet fanned out: the pump delivers what is left before Bob's feed loads)
     runtime.drain()

@@ -12,9 +12,11 @@ from playwright.sync_api import Response, Route, expect
 
 from tests.browser.helpers import (
     DESKTOP,
+    PROCESSED_MS,
     Person,
     drained_until,
     follow_through_the_api,
+    in_the_feed,
     in_the_tray,
     photo_bytes,
     photo_file,
@@ -61,7 +63,7 @@ def test_a_photo_goes_from_the_page_to_a_followers_feed(people: People, runtime:
     )
     expect(dialog.get_by_text(re.compile(r"Processing your post"))).to_be_visible()
     # When it is ready, the page opens the new post
-    page.wait_for_url(re.compile(r"/app/p/\d+$"))
+    page.wait_for_url(re.compile(r"/app/p/\d+$"), timeout=PROCESSED_MS)
     post_id = page.url.rsplit("/", 1)[1]
     own = page.get_by_role("article", name=f"Post by {ann.username}")
     expect(own.get_by_role("img", name="First light over the launch pad #space")).to_be_visible()
@@ -94,8 +96,8 @@ def test_a_photo_goes_from_the_page_to_a_followers_feed(people: People, runtime:
 def test_a_double_tap_likes_and_the_author_sees_it_in_the_badge(people: People, runtime: LocalRuntime) -> None:
     cleo, dev = people("cleo"), people("dev")
     follow_through_the_api(dev, cleo)
-    post_through_the_api(cleo, photo_bytes("chelsea"), "Sunday nap")
-    runtime.drain()
+    post_id = post_through_the_api(cleo, photo_bytes("chelsea"), "Sunday nap")
+    drained_until(runtime, in_the_feed(dev, post_id))
     page = dev.go("/app/")
     article = page.get_by_role("article", name=f"Post by {cleo.username}")
     like = article.get_by_role("button", name="Like")
@@ -335,7 +337,7 @@ def test_a_photo_dropped_on_the_dialog_is_chosen(people: People, tmp_path: Path)
     expect(dialog.get_by_role("img", name="Preview of the photo you chose")).to_be_visible()
     dialog.get_by_label("Caption").fill("Dropped in")
     dialog.get_by_role("button", name="Share").click()
-    page.wait_for_url(re.compile(r"/app/p/\d+$"))
+    page.wait_for_url(re.compile(r"/app/p/\d+$"), timeout=PROCESSED_MS)
     expect(page.get_by_role("article").get_by_role("img", name="Dropped in")).to_be_visible()
 
 
@@ -462,7 +464,7 @@ def test_a_failed_upload_is_retried_with_what_was_changed_meanwhile(
     # She changes the caption and tries again: the post carries the new one
     dialog.get_by_label("Caption").fill("Second try")
     dialog.get_by_role("button", name="Try again").click()
-    page.wait_for_url(re.compile(r"/app/p/\d+$"))
+    page.wait_for_url(re.compile(r"/app/p/\d+$"), timeout=PROCESSED_MS)
     expect(page.get_by_role("article").get_by_role("img", name="Second try")).to_be_visible()
     assert len(failed) == 1
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from aperture import clock, wiring
+from aperture.adapters.redis_store.stories import StoryCache
 from aperture.clock import ShiftedClock, SystemClock
 from aperture.models.events import StoryViewed
 from aperture.ranking import AFFINITY_WEIGHTS
@@ -110,6 +111,26 @@ def test_a_new_story_refreshes_a_precomputed_tray(api: Api) -> None:
     publish_story(alice)
     publish_story(alice)
     assert _tray(api, bob) == [(alice.username, True, 2)]
+
+
+def test_a_story_published_while_the_tray_is_being_built_is_not_hidden_by_the_stored_tray(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice, bob = api.sign_up("alice"), api.sign_up("bob")
+    api.call("PUT", f"/users/{alice.user_id}/follow", bob)
+    wiring.story_cache().mark_live_sets_intact()  # (trays are kept, as on a running platform)
+    storing = StoryCache.put_tray
+
+    def a_story_published_before_the_tray_is_stored(cache: StoryCache, *args: Any, **kwargs: Any) -> bool:
+        # Bob's tray has been built without it; alice's story goes live (dropping his tray) just before it is kept
+        monkeypatch.setattr(StoryCache, "put_tray", storing)
+        publish_story(alice)
+        return storing(cache, *args, **kwargs)
+
+    monkeypatch.setattr(StoryCache, "put_tray", a_story_published_before_the_tray_is_stored)
+    assert _tray(api, bob) == []  # as it was read
+    # That build was older than the story, so it was not kept: the next read sees the story
+    assert _tray(api, bob) == [(alice.username, True, 1)]
 
 
 def test_a_celebritys_new_story_reaches_trays_without_touching_each_one(api: Api) -> None:

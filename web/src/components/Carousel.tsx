@@ -1,6 +1,6 @@
 // A post's photos: one at a time, moved by swiping (touch), by the previous/next buttons or the arrow keys, with
 // dots that show where you are. A one-photo post is just its photo.
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { Media, Post } from "../types";
 import { Icon } from "./Icon";
 import { Photo } from "./Photo";
@@ -50,7 +50,8 @@ export function Carousel({ post, sizes, eager = false }: { post: Post; sizes: st
   const previousButton = useRef<HTMLButtonElement>(null);
   const nextButton = useRef<HTMLButtonElement>(null);
   const pressed = useRef<"previous" | "next" | null>(null);
-  useEffect(() => {
+  // (A layout effect: focus moves in the same task as the button goes, so nothing can take it in between.)
+  useLayoutEffect(() => {
     if (pressed.current === "next" && index === total - 1) previousButton.current?.focus();
     if (pressed.current === "previous" && index === 0) nextButton.current?.focus();
     pressed.current = null;

@@ -111,7 +111,7 @@ class Stories:
             batch.execute()
             # Whose close-friends stories the viewer may see, as of now: a tray built with another answer is rebuilt
             close_of = self.ports.close_friends().resolve(viewer_id, close_slot.value)
-            cached, celebrities = cached_slot.value
+            cached, celebrities, version = cached_slot.value
             fresh = (
                 cached is not None
                 and now < int(cached["valid_until"])
@@ -121,7 +121,7 @@ class Stories:
                 return [TrayEntry.model_validate(e) for e in cached["entries"]]
             hidden = hidden_slot.value if hidden_slot.value is not None else self.ports.graph.hidden_from(viewer_id)
             muted = muted_slot.value if muted_slot.value is not None else self.ports.graph.muted_by(viewer_id)
-            return self._build_tray(viewer_id, hidden | muted, now, close_of)
+            return self._build_tray(viewer_id, hidden | muted, now, close_of, version)
         except RedisError as error:
             logger.warning("stories tray built without Redis", extra={"error": repr(error)})
             return self._tray_without_redis(viewer_id, now)
@@ -134,9 +134,12 @@ class Stories:
         batch.execute()
         return any(at >= computed_at for at in changed.value.values())
 
-    def _build_tray(self, viewer_id: int, left_out: set[int], now: int, close_of: set[int]) -> list[TrayEntry]:
+    def _build_tray(
+        self, viewer_id: int, left_out: set[int], now: int, close_of: set[int], version: str
+    ) -> list[TrayEntry]:
         """The tray of followees with live stories, but for those `left_out` (blocked either way, or muted); a
-        close-friends story counts only if its author lists the viewer (`close_of`)."""
+        close-friends story counts only if its author lists the viewer (`close_of`). It is kept for the next read
+        only if nothing dropped the tray since `version` was read (a story published while it was being built)."""
         followees = [f for f in self.ports.follows.following_ids(viewer_id) if f not in left_out]
         batch = PipelineBatch(self.ports.redis)
         live_slot = self.ports.cache.queue_live(batch, followees, now - self._ttl_ms)
@@ -162,7 +165,7 @@ class Stories:
             "close_of": sorted(close_of),
         }
         if intact_slot.value:  # (after a loss of Redis's data, trays are not kept until the live sets are restored)
-            self.ports.cache.put_tray(viewer_id, tray, (valid_until - now) // 1000 + 1)
+            self.ports.cache.put_tray(viewer_id, tray, (valid_until - now) // 1000 + 1, version)
         return entries
 
     def _order(

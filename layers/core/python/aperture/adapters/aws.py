@@ -22,12 +22,28 @@ _building = threading.Lock()
 
 
 @cache
+def _data_loader() -> Any:
+    """botocore's reader of its service models and endpoint rules, kept across sessions: parsing those JSON files
+    is most of what a new Session and its first clients cost, and they never change in a process."""
+    from botocore.loaders import create_loader
+
+    return create_loader()
+
+
+@cache
 def session() -> boto3.session.Session:
     # boto3 loads on the first client a process builds, not when a handler is imported: a function whose
     # invocation needs no AWS client never pays for it, and the rest pay once, here (docs/benchmarks.md).
     import boto3
+    import botocore.session
 
-    return boto3.session.Session()
+    core = botocore.session.Session()
+    loader = _data_loader()
+    core.register_component("data_loader", loader)
+    built = boto3.session.Session(botocore_session=core)
+    # (each boto3 Session adds its own data path to the loader it is given: once is enough)
+    loader.search_paths[:] = list(dict.fromkeys(loader.search_paths))
+    return built
 
 
 def _config(service: str) -> Config:
@@ -73,7 +89,8 @@ def dynamo_client() -> Any:
 
 
 def reset_clients() -> None:
-    """Forget every client (tests and the local runtime call this after changing the environment)."""
+    """Forget every client and the Session (tests and the local runtime call this after changing the environment;
+    the parsed service models are kept)."""
     client.cache_clear()
     _dynamodb.cache_clear()
     session.cache_clear()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from aperture.adapters.redis_store.affinity import affinity_keys, queue_affinity
 from aperture.adapters.redis_store.client import PipelineBatch, Slot, execute_in_batches, per_id, single
@@ -38,8 +38,32 @@ def tray_key(viewer_id: int) -> str:
     return f"tray:{{{viewer_id}}}"
 
 
+def tray_version_key(viewer_id: int) -> str:
+    """Bumped each time the viewer's tray is dropped, so a tray built before the drop is never stored after it."""
+    return f"tray:{{{viewer_id}}}:v"
+
+
 def story_record_key(story_id: int) -> str:
     return f"storyrec:{{{story_id}}}"
+
+
+# A tray drop's mark needs to outlive only a tray being built meanwhile (a few round trips). When the mark lapses
+# under a build, the stored version no longer matches the one read and the build is simply not kept.
+TRAY_VERSION_SECONDS = 300
+# Store the tray only if it was not dropped since it was read: a build that raced a new story stays unstored.
+_PUT_TRAY_UNLESS_DROPPED = """
+if (redis.call('GET', KEYS[2]) or '') == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+  return 1
+end
+return 0
+"""
+
+
+def _queue_drop_tray(pipe: Any, viewer_id: int) -> None:
+    pipe.delete(tray_key(viewer_id))
+    pipe.incr(tray_version_key(viewer_id))
+    pipe.expire(tray_version_key(viewer_id), TRAY_VERSION_SECONDS)
 
 
 def _queue_windowed_add(pipe: Any, key: str, member: str, score: int, now_ms: int, seconds: int) -> None:
@@ -50,12 +74,19 @@ def _queue_windowed_add(pipe: Any, key: str, member: str, score: int, now_ms: in
     pipe.expire(key, seconds)
 
 
+class TrayRead(NamedTuple):
+    cached: dict[str, Any] | None
+    celebrities: list[int]
+    version: str
+
+
 class StoryCache:
     """Live stories per author (a sorted set scored by publish time), what each viewer has seen, live view counts,
     and each viewer's precomputed stories tray."""
 
     def __init__(self, client: Any, ttl_seconds: int) -> None:
         self._redis = client
+        self._put_tray = client.register_script(_PUT_TRAY_UNLESS_DROPPED)
         self._ttl = ttl_seconds
         self._keep = 2 * ttl_seconds  # seen sets and counts outlive the stories they are about
 
@@ -149,7 +180,7 @@ class StoryCache:
         pipe.incr(story_views_key(story_id))
         pipe.expire(story_views_key(story_id), self._keep)
         queue_affinity(pipe, affinity_keys(viewer_id)[0], str(author_id), affinity_weight)
-        pipe.delete(tray_key(viewer_id))
+        _queue_drop_tray(pipe, viewer_id)
         pipe.execute()
 
     def view_count(self, story_id: int) -> int | None:
@@ -162,17 +193,21 @@ class StoryCache:
             lambda replies: [None if r is None else int(r) for r in replies],
         )
 
-    def queue_tray(self, batch: PipelineBatch, viewer_id: int) -> Slot[tuple[dict[str, Any] | None, list[int]]]:
-        """The viewer's cached tray (None when it must be built) and the celebrities they follow."""
+    def queue_tray(self, batch: PipelineBatch, viewer_id: int) -> Slot[TrayRead]:
+        """The viewer's cached tray (None when it must be built), the celebrities they follow, and the tray's
+        version (what `put_tray` must still find for a tray built now to be stored)."""
 
         def commands(pipe: Any) -> int:
             pipe.get(tray_key(viewer_id))
             pipe.smembers(celebrities_followed_key(viewer_id))
-            return 2
+            pipe.get(tray_version_key(viewer_id))
+            return 3
 
         return batch.queue(
             commands,
-            lambda replies: (json.loads(replies[0]) if replies[0] else None, sorted(int(c) for c in replies[1])),
+            lambda replies: TrayRead(
+                json.loads(replies[0]) if replies[0] else None, sorted(int(c) for c in replies[1]), replies[2] or ""
+            ),
         )
 
     def queue_record(self, batch: PipelineBatch, story_id: int) -> Slot[str | None]:
@@ -192,10 +227,12 @@ class StoryCache:
         pipe.delete(story_views_key(story_id))
         pipe.execute()
 
-    def put_tray(self, viewer_id: int, tray: dict[str, Any], seconds: int) -> None:
-        self._redis.set(tray_key(viewer_id), json.dumps(tray), ex=max(1, seconds))
+    def put_tray(self, viewer_id: int, tray: dict[str, Any], seconds: int, version: str) -> bool:
+        """Store a built tray unless it was dropped since `version` was read (then the build is already stale)."""
+        keys = [tray_key(viewer_id), tray_version_key(viewer_id)]
+        return bool(self._put_tray(keys=keys, args=[version, json.dumps(tray), max(1, seconds)]))
 
     def forget_trays(self, viewer_ids: Iterable[int], batch_size: int = 500) -> int:
         """Drop precomputed trays (a followee posted a story, a follow changed); returns how many were asked."""
         pipe = self._redis.pipeline(transaction=False)
-        return execute_in_batches(pipe, viewer_ids, lambda p, viewer_id: p.delete(tray_key(viewer_id)), batch_size)
+        return execute_in_batches(pipe, viewer_ids, _queue_drop_tray, batch_size)
