@@ -413,8 +413,8 @@ class Inventory:
     nat_gateways: int = 0
     kms_keys: int = 1
     dashboards: int = 1
-    waf_acls: int = 1
-    waf_rules: int = 3
+    waf_acls: int = 2  # the image CDN's and the web app's
+    waf_rules: int = 6
     valkey_min_gb: float = 0.1
 
 
@@ -505,7 +505,9 @@ def declared_inventory() -> Inventory:
         raise SystemExit(f"the search domain is now {search.INSTANCE_TYPE}: add its price to PRICES")
     return Inventory(
         interface_endpoints=len(network.interface_endpoints_for(FUNCTIONS)),
-        waf_rules=len(firewall.MANAGED_RULE_GROUPS) + 1,
+        # One web ACL per distribution, each with the managed groups and its rate limit.
+        waf_acls=len(firewall.REQUESTS_PER_IP_PER_5_MINUTES),
+        waf_rules=len(firewall.REQUESTS_PER_IP_PER_5_MINUTES) * (len(firewall.MANAGED_RULE_GROUPS) + 1),
     )
 
 

@@ -1,38 +1,24 @@
 """The edge stack: CloudFront in front of the media bucket, with format negotiation at the edge.
 
 The `/images/*` behavior runs a CloudFront Function (viewer request) and a Lambda@Edge function (origin request and
-response); see stacks.constructs.cdn. CloudFront accepts Lambda@Edge functions created in us-east-1 only, so this
-stack must deploy there; the stacks are synthesized environment-agnostic, so a CloudFormation rule refuses any
-other region at deploy time (before anything is created), and a known other region is refused at synth.
+response), behind a WAF web ACL; see stacks.constructs.cdn. CloudFront accepts Lambda@Edge functions and web ACLs
+created in us-east-1 only, so this stack must deploy there (stacks.constructs.distribution.require_edge_region).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Aws, CfnOutput, CfnRule, CfnRuleAssertion, Fn, Stack, Token
+from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from .constructs.cdn import EDGE_REGION, ImageCdn
+from .constructs.cdn import ImageCdn
+from .constructs.distribution import require_edge_region
 
 
 class EdgeStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, media_bucket_name: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        if not Token.is_unresolved(self.region) and self.region != EDGE_REGION:
-            raise ValueError(
-                f"{construct_id} holds Lambda@Edge functions, which CloudFront takes from {EDGE_REGION} only; "
-                f"deploy with region {EDGE_REGION}, not {self.region}"
-            )
-        CfnRule(
-            self,
-            "DeployedInUsEast1",
-            assertions=[
-                CfnRuleAssertion(
-                    assert_=Fn.condition_equals(Aws.REGION, EDGE_REGION),
-                    assert_description=f"Lambda@Edge functions must be created in {EDGE_REGION}: deploy there.",
-                )
-            ],
-        )
+        require_edge_region(self, "Lambda@Edge functions and the image CDN's web ACL")
         self.cdn = ImageCdn(self, "Images", media_bucket_name=media_bucket_name)
         CfnOutput(self, "CdnBase", value=self.cdn.base_url)

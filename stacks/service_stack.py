@@ -23,6 +23,7 @@ from .constructs.permissions import GrantTargets
 from .constructs.push import push_applications
 from .constructs.schedules import Schedules
 from .constructs.search import DOMAIN_NAME
+from .constructs.search_access import SearchAccess
 from .stateful_stack import StatefulStack
 
 
@@ -73,6 +74,10 @@ class ServiceStack(Stack):
                 # accounts may have 10): Lambda keeps 100 unreserved, so there every reservation fails the deploy.
                 reserve_concurrency=str(self.node.try_get_context("reservedConcurrency")).lower() != "false",
             ),
+        )
+        # The domain's own roles for the functions granted it, and its audit log (fine-grained access control).
+        self.search_access = SearchAccess(
+            self, "SearchAccess", search=stateful.search, placement=stateful.placement, functions=self.functions.by_name
         )
         self.api = HttpEndpoints(
             self,

@@ -1,4 +1,8 @@
-"""The web stack: the browser app (web/dist) in a private bucket behind its own CloudFront distribution."""
+"""The web stack: the browser app (web/dist) in a private bucket behind its own CloudFront distribution and web ACL.
+
+CloudFront takes web ACLs created in us-east-1 only, so this stack must deploy there, as the edge stack does
+(stacks.constructs.distribution.require_edge_region).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from .constructs.distribution import require_edge_region
 from .constructs.web import WebApp
 
 
@@ -25,6 +30,7 @@ class WebStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        require_edge_region(self, "the web app's web ACL")
         self.web = WebApp(
             self,
             "App",

@@ -2,8 +2,8 @@
 
 `/images/*` negotiates the format at the edge (API.md, CDN): a CloudFront Function (edge/negotiate.js) rewrites the
 URI to the AVIF, WebP or JPEG object the Accept header asks for, and a Lambda@Edge function (edge/origin/images.py)
-falls back from a not-yet-encoded AVIF to the WebP and adds `Vary: Accept`. Lambda@Edge functions must be created
-in us-east-1, so the edge stack deploys there (stacks.edge_stack enforces it).
+falls back from a not-yet-encoded AVIF to the WebP and adds `Vary: Accept`. Lambda@Edge functions (and the web ACL)
+must be created in us-east-1, so the edge stack deploys there (stacks.edge_stack enforces it).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from constructs import Construct
 from aperture.resources import IMAGE_PREFIX
 
 from .distribution import acknowledge_public_distribution, log_bucket
-from .firewall import IMAGE_REQUESTS_PER_IP_PER_5_MINUTES, CdnFirewall
+from .firewall import CdnFirewall
 from .nag import BASIC_EXECUTION, acknowledge, managed_policy_finding, wildcard_resource_finding
 from .naming import bucket_arn, bucket_objects_arn
 
@@ -30,8 +30,6 @@ IMAGES_PATH = f"/{IMAGE_PREFIX}*"
 # Rendered images never change under a key (a new render is a new key), so caches may keep them for a year.
 IMAGE_MAX_AGE = Duration.days(365)
 EDGE_CODE = Path(__file__).resolve().parents[2] / "edge"
-# CloudFront replicates Lambda@Edge functions from this region only.
-EDGE_REGION = "us-east-1"
 
 
 class FormatNegotiation(Construct):
@@ -174,9 +172,7 @@ class ImageCdn(Construct):
             edge_lambdas=self.negotiation.edge_lambdas(),
         )
         # Scrapers and cache-busting floods (each miss is an S3 read and a Lambda@Edge run) stop at the edge.
-        self.firewall = CdnFirewall(
-            self, "Firewall", name="aperture-images", requests_per_5_minutes=IMAGE_REQUESTS_PER_IP_PER_5_MINUTES
-        )
+        self.firewall = CdnFirewall(self, "Firewall", name="aperture-images", protects="Aperture image CDN")
         self.distribution = cloudfront.Distribution(
             self,
             "Distribution",
@@ -190,7 +186,7 @@ class ImageCdn(Construct):
             log_bucket=self.logs,
             log_file_prefix="cdn/",
         )
-        acknowledge_public_distribution(self.distribution, "immutable rendered images", firewall=True)
+        acknowledge_public_distribution(self.distribution, "immutable rendered images")
 
     @property
     def base_url(self) -> str:

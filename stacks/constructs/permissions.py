@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import Aws
 from aws_cdk import aws_cognito as cognito
@@ -110,6 +111,23 @@ SEARCH_WRITE = ("es:ESHttpDelete", "es:ESHttpGet", "es:ESHttpPost", "es:ESHttpPu
 SEARCH_ALIASES_WRITE = ("es:ESHttpPost",)
 # The alias every function uses: the settings default, since no function is given another.
 SEARCH_ALIASES = {"explore": str(Settings.model_fields["opensearch_alias"].default)}
+# Inside the domain, fine-grained access control authorizes each request a second time, by OpenSearch action and
+# index name, for the roles the caller's IAM role is mapped to (stacks.constructs.search_access writes both). The same
+# two accesses in its terms, on the alias and its generations only: a reader searches (the k-NN query, with its
+# shard-level phases); the writer lists, creates, bulk-loads, refreshes and deletes generations and moves the alias
+# (checked against the alias and the indices it names). A bulk request is a cluster-level action too. No other index,
+# no cluster setting, nothing of the security configuration.
+SEARCH_INDEX_READ = ("indices:data/read/search*",)
+SEARCH_INDEX_WRITE = (
+    "indices:admin/aliases*",
+    "indices:admin/create",
+    "indices:admin/delete",
+    "indices:admin/get",
+    "indices:admin/refresh*",
+    "indices:data/write/bulk*",
+    "indices:data/write/index",
+)
+SEARCH_CLUSTER_WRITE = ("indices:data/write/bulk",)
 # Invalidating the distribution's cached images (deleted posts and stories); nothing else of CloudFront.
 CDN_INVALIDATE = ("cloudfront:CreateInvalidation",)
 ANY_RESOURCE = "*"
@@ -223,6 +241,40 @@ def _search_scopes(access: Access, alias: str, domain_arn: str) -> list[tuple[li
         scopes.append((list(SEARCH_WRITE), [f"{domain_arn}/{alias}-*"]))
         scopes.append((list(SEARCH_ALIASES_WRITE), [f"{domain_arn}/_aliases"]))
     return scopes
+
+
+def search_security_role(access: Access, alias: str) -> str:
+    """The name of the domain's role for `access` ("read" or "write") to the alias's indices."""
+    if access == "read_write":
+        raise ValueError("read_write is two roles: search_security_roles_for names both")
+    return f"{alias}-{access}"
+
+
+def search_security_roles_for(grant: Grant) -> list[str]:
+    """The domain's roles a search grant maps its function's IAM role to (none for a grant on anything else)."""
+    kind, name = _kind(grant)
+    if kind != "search":
+        return []
+    accesses: list[Access] = ["read", "write"] if grant.access == "read_write" else [grant.access]
+    return [search_security_role(access, SEARCH_ALIASES[name]) for access in accesses]
+
+
+def search_security_roles(alias: str) -> dict[str, dict[str, Any]]:
+    """The domain's read and write roles on `alias` and its generations, as the security plugin's REST API takes
+    them (PUT _plugins/_security/api/roles/<name>)."""
+    patterns = [alias, f"{alias}-*"]
+    return {
+        search_security_role("read", alias): {
+            "description": f"Aperture: search {alias} (its alias and generations)",
+            "cluster_permissions": [],
+            "index_permissions": [{"index_patterns": patterns, "allowed_actions": list(SEARCH_INDEX_READ)}],
+        },
+        search_security_role("write", alias): {
+            "description": f"Aperture: build, publish and delete the generations of {alias}",
+            "cluster_permissions": list(SEARCH_CLUSTER_WRITE),
+            "index_permissions": [{"index_patterns": patterns, "allowed_actions": list(SEARCH_INDEX_WRITE)}],
+        },
+    }
 
 
 def search_patterns(grants: tuple[Grant, ...], domain_arn: str) -> list[str]:

@@ -52,8 +52,15 @@ def _declared(resource: CfnResource) -> Function | None:
 
 
 def _cdk_provided(resource: CfnResource) -> bool:
-    """A function CDK adds to run a custom resource (bucket deployment, bucket notifications), not ours."""
-    return any(name in _path(resource) for name in ("Custom::CDKBucketDeployment", "BucketNotificationsHandler"))
+    """A function CDK adds to run a custom resource (bucket deployment, bucket notifications, the provider framework
+    around our own handler), not ours."""
+    names = ("Custom::CDKBucketDeployment", "BucketNotificationsHandler", "/framework-onEvent/")
+    return any(name in _path(resource) for name in names)
+
+
+def _search_access(resource: CfnResource) -> bool:
+    """The handler of the search domain's access custom resource (stacks.constructs.search_access)."""
+    return _path(resource).startswith("Aperture-Service/SearchAccess/Handler/")
 
 
 def _at_the_edge(resource: CfnResource) -> bool:
@@ -144,6 +151,20 @@ WAIVERS: tuple[Waiver, ...] = (
         "AWS::Lambda::Function",
         "CDK's custom-resource handler runs only during deploys, one invocation at a time.",
         _cdk_provided,
+    ),
+    Waiver(
+        "CKV_AWS_116",
+        "AWS::Lambda::Function",
+        "The search domain's access custom resource: CDK's provider framework invokes it synchronously during a "
+        "deploy and reports its failure to CloudFormation, which fails (and rolls back) the deploy; a dead-letter "
+        "queue would keep an event nobody replays.",
+        _search_access,
+    ),
+    Waiver(
+        "CKV_AWS_115",
+        "AWS::Lambda::Function",
+        "The search domain's access custom resource runs only during deploys, once per change of the resource.",
+        _search_access,
     ),
     Waiver(
         "CKV_AWS_115",

@@ -1,5 +1,6 @@
-"""The web app on AWS: web/dist in a private bucket behind CloudFront (origin access control), its config.json
-written at deploy with the API URL and the Cognito client, and the same security headers the local gateway sends.
+"""The web app on AWS: web/dist in a private bucket behind CloudFront (origin access control) and a WAF web ACL, its
+config.json written at deploy with the API URL and the Cognito client, and the same security headers the local
+gateway sends.
 
 A CloudFront Function (edge/web_routes.js) serves index.html for every screen under /app/, as the local gateway
 does, so deep links and reloads work. Hashed assets are cached for a year; index.html and config.json revalidate.
@@ -19,6 +20,7 @@ from constructs import Construct
 from aperture.resources import WEB_APP_PATH, web_app_config, web_app_csp
 
 from .distribution import acknowledge_public_distribution, log_bucket
+from .firewall import CdnFirewall
 from .nag import BASIC_EXECUTION, acknowledge, managed_policy_finding, wildcard_resource_finding
 
 EDGE_CODE = Path(__file__).resolve().parents[2] / "edge"
@@ -85,10 +87,14 @@ class WebApp(Construct):
                 ),
             ),
         )
+        # Its own web ACL, at a rate that suits an app shell (stacks.constructs.firewall): a flood of requests is
+        # billed per request whether the cache answers or not, and bad inputs and known-bad addresses stop here.
+        self.firewall = CdnFirewall(self, "Firewall", name="aperture-web-app", protects="Aperture web app")
         self.distribution = cloudfront.Distribution(
             self,
             "Distribution",
             comment="Aperture web app",
+            web_acl_id=self.firewall.arn,
             default_behavior=cloudfront.BehaviorOptions(
                 origin=origins.S3BucketOrigin.with_origin_access_control(
                     self.bucket, origin_access_levels=[cloudfront.AccessLevel.READ]
@@ -120,7 +126,7 @@ class WebApp(Construct):
             log_bucket=self.logs,
             log_file_prefix="cdn/",
         )
-        acknowledge_public_distribution(self.distribution, "the web app's static files", firewall=False)
+        acknowledge_public_distribution(self.distribution, "the web app's static files")
         prefix = WEB_APP_PATH.strip("/") + "/"
         # Assets first, never pruned: a page loaded before a deploy still finds the assets it names.
         self.assets = deployment.BucketDeployment(

@@ -21,11 +21,9 @@ pytestmark = pytest.mark.xdist_group("cdk")
 
 CHECKOV = Path(os.environ.get("APERTURE_CHECKOV", Path(__file__).parents[2] / ".venv-checkov" / "bin" / "checkov"))
 
-# Open gaps the safety issue (12) is to close; each must still be found, so fixing one forces its removal here.
-KNOWN_GAPS = {
-    ("CKV_AWS_68", "AWS::CloudFront::Distribution"),  # WAF in front of CloudFront
-    ("CKV_AWS_317", "AWS::OpenSearchService::Domain"),  # OpenSearch audit log (needs fine-grained access control)
-}
+# Open gaps the safety issue (12) is to close; each must still be found, so fixing one forces its removal here. None
+# is open: the web app's WAF (CKV_AWS_68) and the search domain's audit log (CKV_AWS_317) were the last.
+KNOWN_GAPS: set[tuple[str, str]] = set()
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +59,8 @@ def test_every_finding_is_fixed_or_waived_with_a_reason(report: list[dict[str, A
 
 
 def test_each_known_gap_is_still_open_so_a_fix_removes_it_from_the_list(report: list[dict[str, Any]]) -> None:
+    if not KNOWN_GAPS:
+        pytest.skip("no known gap is open (docs/security.md)")
     found = {(c["check_id"], c["resource"].split(".")[0]) for c in _checks(report, "failed_checks")}
     assert found >= KNOWN_GAPS
 

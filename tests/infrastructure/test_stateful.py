@@ -388,7 +388,12 @@ def test_search_domain_is_encrypted_https_only_and_inside_the_vpc(
         {"Fn::GetAtt": [logical_id(search.security_group), "GroupId"]}
     ]
     functions = logical_id(synthesized.stateful.network.function_security_group)
-    assert _ingress_sources(stateful_template, logical_id(search.security_group)) == {(functions, 443, 443)}
+    # The functions, and the deploy-time custom resource that writes its access control (test_search_access.py)
+    administration = logical_id(search.administration)
+    assert _ingress_sources(stateful_template, logical_id(search.security_group)) == {
+        (functions, 443, 443),
+        (administration, 443, 443),
+    }
     # The domain trusts IAM (this account's principals), never an anonymous '*'.
     (statement,) = properties["AccessPolicies"]["Statement"]
     assert "*" not in str(statement["Principal"])

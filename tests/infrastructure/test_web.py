@@ -9,11 +9,14 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_cdk import App, Environment
 from botocore.config import Config
 
 from aperture.adapters.s3 import MediaStore
 from aperture.resources import WEB_APP_PATH
+from stacks.constructs.firewall import MANAGED_RULE_GROUPS, WEB_APP_REQUESTS_PER_IP_PER_5_MINUTES
 from stacks.constructs.web import ASSETS_CACHE, PAGES_CACHE
+from stacks.web_stack import WebStack
 from tests.infrastructure.conftest import Synthesized, logical_id, resources
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,3 +161,45 @@ def test_assets_are_cached_for_a_year_and_pages_revalidate_after_them(
     assert assets["Properties"]["Prune"] is False and pages["Properties"]["Prune"] is False
     assert any(re.match(r"AppAssets", dependency) for dependency in pages.get("DependsOn", []))
     assert pages["Properties"]["DistributionPaths"] == ["/app/index.html", "/app/config.json", "/app/favicon.svg"]
+
+
+def test_the_app_is_behind_its_own_cloudfront_web_acl_with_a_rate_limit_per_address(
+    synthesized: Synthesized, web_template: dict[str, Any]
+) -> None:
+    # Given the web app's distribution
+    config = _distribution(synthesized, web_template)
+    # Then it names a web ACL of its own stack, scoped to CloudFront, that lets through what no rule blocks
+    (acl_id,) = resources(web_template, "AWS::WAFv2::WebACL")
+    assert config["WebACLId"] == {"Fn::GetAtt": [acl_id, "Arn"]}
+    properties = web_template["Resources"][acl_id]["Properties"]
+    assert properties["Scope"] == "CLOUDFRONT" and properties["DefaultAction"] == {"Allow": {}}
+    rules = {rule["Name"]: rule for rule in properties["Rules"]}
+    # And it blocks an address past the app shell's rate (far below the image CDN's), after AWS's managed rules
+    assert rules["RatePerIp"]["Action"] == {"Block": {}}
+    assert rules["RatePerIp"]["Statement"]["RateBasedStatement"] == {
+        "AggregateKeyType": "IP",
+        "Limit": WEB_APP_REQUESTS_PER_IP_PER_5_MINUTES,
+        "EvaluationWindowSec": 300,
+    }
+    managed = {r["Statement"]["ManagedRuleGroupStatement"]["Name"] for n, r in rules.items() if n != "RatePerIp"}
+    assert managed == set(MANAGED_RULE_GROUPS)
+    assert all(r["VisibilityConfig"]["CloudWatchMetricsEnabled"] for r in properties["Rules"])
+
+
+def test_the_web_stack_deploys_only_to_us_east_1_where_cloudfront_takes_web_acls(
+    web_template: dict[str, Any],
+) -> None:
+    (assertion,) = web_template["Rules"]["DeployedInUsEast1"]["Assertions"]
+    assert assertion["Assert"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}
+    # And a known other region is refused at synth, before anything is built
+    with pytest.raises(ValueError, match="web ACL, which CloudFront takes from us-east-1 only"):
+        WebStack(
+            App(),
+            "Web",
+            env=Environment(account=ACCOUNT, region="eu-west-1"),
+            dist=ROOT / "web" / "dist",
+            api_url="https://api.example.com",
+            user_pool_client_id="client-id",
+            cdn_base="https://cdn.example.net",
+            media_bucket_name=f"aperture-media-{ACCOUNT}-eu-west-1",
+        )

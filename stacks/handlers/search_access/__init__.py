@@ -1,0 +1,1 @@
+"""The search domain access custom resource's handler (handler.py); this directory is its Lambda asset."""
