@@ -21,10 +21,6 @@ pytestmark = pytest.mark.xdist_group("cdk")
 
 CHECKOV = Path(os.environ.get("APERTURE_CHECKOV", Path(__file__).parents[2] / ".venv-checkov" / "bin" / "checkov"))
 
-# Open gaps the safety issue (12) is to close; each must still be found, so fixing one forces its removal here. None
-# is open: the web app's WAF (CKV_AWS_68) and the search domain's audit log (CKV_AWS_317) were the last.
-KNOWN_GAPS: set[tuple[str, str]] = set()
-
 
 @pytest.fixture(scope="module")
 def report(synthesized: Synthesized) -> list[dict[str, Any]]:
@@ -49,20 +45,9 @@ def _checks(report: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 
 def test_every_finding_is_fixed_or_waived_with_a_reason(report: list[dict[str, Any]]) -> None:
     failed = _checks(report, "failed_checks")
-    unexplained = sorted(
-        f"{c['check_id']} {c['resource']}: {c['check_name']}"
-        for c in failed
-        if (c["check_id"], c["resource"].split(".")[0]) not in KNOWN_GAPS
-    )
+    unexplained = sorted(f"{c['check_id']} {c['resource']}: {c['check_name']}" for c in failed)
     assert unexplained == []
     assert _checks(report, "passed_checks"), "checkov checked nothing"
-
-
-def test_each_known_gap_is_still_open_so_a_fix_removes_it_from_the_list(report: list[dict[str, Any]]) -> None:
-    if not KNOWN_GAPS:
-        pytest.skip("no known gap is open (docs/security.md)")
-    found = {(c["check_id"], c["resource"].split(".")[0]) for c in _checks(report, "failed_checks")}
-    assert found >= KNOWN_GAPS
 
 
 def test_every_waiver_carries_its_reason_and_covers_something(report: list[dict[str, Any]]) -> None:
