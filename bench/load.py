@@ -42,6 +42,7 @@ from locust import HttpUser, constant_throughput, events, task  # noqa: E402
 from locust.env import Environment  # noqa: E402
 
 from bench import lift_rate_limits  # noqa: E402
+from local.redis_server import RedisServer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_PASSWORD = "Demo-pass-1!"
@@ -92,13 +93,16 @@ class Platform:
 
     process: subprocess.Popen[str]
     base: str
-    redis_url: str
+    redis: RedisServer
     lines: list[str] = field(default_factory=list)
 
     @classmethod
     def start(cls, users: int) -> Platform:
         port = _free_port()
-        env = {**os.environ, "APERTURE_SCHEDULES": "auto", "PYTHONUNBUFFERED": "1"}
+        # A redis-server of the benchmark's own, open to it: the embedded one lets only the platform's user in, and
+        # that user may not read INFO (aperture.resources.CACHE_ACCESS).
+        server = RedisServer()
+        env = {**os.environ, "APERTURE_SCHEDULES": "auto", "PYTHONUNBUFFERED": "1", "REDIS_URL": server.url}
         process = subprocess.Popen(
             [sys.executable, "-m", "local", "--port", str(port), "--seed-demo", str(users)],
             cwd=ROOT,
@@ -108,16 +112,15 @@ class Platform:
             text=True,
         )
         assert process.stdout is not None
-        lines, redis_url = [], ""
+        lines: list[str] = []
         for line in process.stdout:
             lines.append(line.rstrip())
-            if line.startswith("Redis "):
-                redis_url = line.split(maxsplit=1)[1].strip()
             if line.strip() == "READY":
                 break
         else:
+            server.stop()
             raise RuntimeError("the local platform stopped before it was ready:\n" + "\n".join(lines[-30:]))
-        platform = cls(process, f"http://127.0.0.1:{port}", redis_url, lines)
+        platform = cls(process, f"http://127.0.0.1:{port}", server, lines)
         # Keep reading its output, so a full pipe never blocks it.
         threading.Thread(target=lambda: [lines.append(x.rstrip()) for x in process.stdout or []], daemon=True).start()
         return platform
@@ -125,10 +128,9 @@ class Platform:
     def memory(self) -> dict[str, int]:
         """Resident bytes of the platform's process (moto, functions, pump) and of redis-server; Redis's own count."""
         parent = psutil.Process(self.process.pid)
-        children = parent.children(recursive=True)
-        redis_rss = sum(p.memory_info().rss for p in children if "redis" in p.name())
-        others = sum(p.memory_info().rss for p in children if "redis" not in p.name())
-        used = int(redis.Redis.from_url(self.redis_url).info("memory")["used_memory"])
+        others = sum(p.memory_info().rss for p in parent.children(recursive=True))
+        redis_rss = psutil.Process(self.redis.pid).memory_info().rss
+        used = int(redis.Redis.from_url(self.redis.url).info("memory")["used_memory"])
         return {"platform_rss": parent.memory_info().rss + others, "redis_rss": redis_rss, "redis_used_memory": used}
 
     def stop(self) -> None:
@@ -137,6 +139,7 @@ class Platform:
             self.process.wait(30)
         except subprocess.TimeoutExpired:
             self.process.kill()
+        self.redis.stop()
 
 
 PHOTO: list[bytes] = []  # the one photo every upload sends, made at start

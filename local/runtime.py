@@ -21,13 +21,13 @@ from aperture import wiring
 from aperture.adapters.aws import client
 from aperture.clock import ShiftedClock, use_clock
 from aperture.observability import METRICS_NAMESPACE, logger
-from aperture.settings import get_settings
+from aperture.settings import get_settings, setting_variable
 from local.emulation import start_moto
 from local.gateway import Gateway
 from local.invoke import invoke
 from local.provision import provision
 from local.pump import EventPump, Invoke
-from local.redis_server import embedded_redis_url, stop_embedded_redis
+from local.redis_server import embedded_redis, stop_embedded_redis
 from local.redrive import local_redrive, parse_since, stream_consumers
 from local.scheduler import Scheduler
 
@@ -152,7 +152,11 @@ def start(port: int) -> LocalPlatform:
     moto, endpoint = start_moto()
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     if not os.environ.get("REDIS_URL"):
-        os.environ["REDIS_URL"] = embedded_redis_url()
+        # As on AWS, the platform authenticates as its own user (here with a password made for this run).
+        embedded = embedded_redis()
+        os.environ["REDIS_URL"] = embedded.url
+        os.environ[setting_variable("redis_user")] = embedded.login.user
+        os.environ[setting_variable("redis_password")] = embedded.login.password
     wiring.reset()
     resources = provision(get_settings())
     os.environ["APERTURE_USER_POOL_ID"] = resources.user_pool_id
@@ -230,5 +234,6 @@ def _announce(platform: LocalPlatform) -> None:
     print(f"CDN     {platform.base_url}/cdn", flush=True)
     print(f"Web     {platform.base_url}/app/", flush=True)
     print(f"AWS     {os.environ['AWS_ENDPOINT_URL']} (moto)", flush=True)
-    print(f"Redis   {os.environ['REDIS_URL']}", flush=True)
+    user = os.environ.get(setting_variable("redis_user"))
+    print(f"Redis   {os.environ['REDIS_URL']}" + (f" (user {user})" if user else ""), flush=True)
     print("READY", flush=True)

@@ -15,7 +15,7 @@ from aperture.routes import ROUTES
 
 from .constructs.api import HttpEndpoints
 from .constructs.cache import MAX_DATA_GB
-from .constructs.functions import ServiceFunctions, Wiring
+from .constructs.functions import CacheLogin, ServiceFunctions, Wiring
 from .constructs.layer import CoreLayer
 from .constructs.monitoring import MonitoringStack, Watched
 from .constructs.naming import failure_archive_bucket_name, media_bucket_name
@@ -59,7 +59,13 @@ class ServiceStack(Stack):
             wiring=Wiring(
                 targets=targets,
                 user_pool_client_id=stateful.identity.client.user_pool_client_id,
-                redis_url=stateful.cache.url,
+                cache=CacheLogin(
+                    url=stateful.cache.url,
+                    cache_name=stateful.cache.cache_name,
+                    user_id=stateful.cache.user_id,
+                    cache_arn=stateful.cache.arn,
+                    user_arn=stateful.cache.user_arn,
+                ),
                 search_url=f"https://{stateful.search.domain.domain_endpoint}",
                 cdn_base=cdn_base,
                 cdn_distribution_id=cdn_distribution_id,
@@ -101,7 +107,7 @@ class ServiceStack(Stack):
             stage=self.api.stage.stage_name,
             routes=ROUTES,
             failure_archive_bucket=failure_archive_bucket_name(),
-            cache_name=stateful.cache.cache.serverless_cache_name,
+            cache_name=stateful.cache.cache_name,
             cache_data_limit_gb=MAX_DATA_GB,
             search_domain=DOMAIN_NAME,
             account=Aws.ACCOUNT_ID,

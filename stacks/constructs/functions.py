@@ -31,7 +31,14 @@ from .nag import (
     managed_policy_finding,
     wildcard_resource_finding,
 )
-from .permissions import GrantTargets, object_patterns, search_patterns, statements_for, wildcard_push_patterns
+from .permissions import (
+    GrantTargets,
+    cache_connect_statement,
+    object_patterns,
+    search_patterns,
+    statements_for,
+    wildcard_push_patterns,
+)
 from .queues import check_consumer
 
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
@@ -49,12 +56,24 @@ class Placement:
 
 
 @dataclass(frozen=True)
+class CacheLogin:
+    """Where the functions that use Redis find the cache, and whom they authenticate as: the IAM-enabled user, with a
+    token each function signs for the cache (stacks.constructs.cache)."""
+
+    url: str  # rediss://<endpoint>:<port>
+    cache_name: str
+    user_id: str
+    cache_arn: str
+    user_arn: str
+
+
+@dataclass(frozen=True)
 class Wiring:
     """Everything a function may be handed besides its grants' targets."""
 
     targets: GrantTargets
     user_pool_client_id: str
-    redis_url: str
+    cache: CacheLogin
     search_url: str  # https://<the explore domain's endpoint>
     cdn_base: str
     cdn_distribution_id: str
@@ -96,9 +115,12 @@ def variables_for(function: Function, wiring: Wiring) -> dict[str, str]:
             # The domain trusts IAM only: every request is signed with the function's role.
             variables[setting_variable("opensearch_sigv4")] = "true"
     if function.redis:
-        variables[setting_variable("redis_url")] = wiring.redis_url
+        variables[setting_variable("redis_url")] = wiring.cache.url
         # ElastiCache Serverless speaks the cluster protocol only.
         variables[setting_variable("redis_cluster")] = "true"
+        # No connection may do anything before it authenticates: as this user, with an IAM token for this cache.
+        variables[setting_variable("redis_user")] = wiring.cache.user_id
+        variables[setting_variable("redis_iam_cache")] = wiring.cache.cache_name
     variables.update(function.extra)
     return variables
 
@@ -185,6 +207,9 @@ class ServiceFunction(Construct):
         for grant in declaration.grants:
             for statement in statements_for(grant, wiring.targets):
                 self.function.add_to_role_policy(statement)
+        if in_vpc:
+            # What places a function in the VPC is that it uses Redis: it authenticates to the cache with its role.
+            self.function.add_to_role_policy(cache_connect_statement(wiring.cache.cache_arn, wiring.cache.user_arn))
 
         role = _role(self.function)
         for pattern in object_patterns(declaration.grants, wiring.targets.media_bucket_name):

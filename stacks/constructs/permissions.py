@@ -128,6 +128,9 @@ SEARCH_INDEX_WRITE = (
     "indices:data/write/index",
 )
 SEARCH_CLUSTER_WRITE = ("indices:data/write/bulk",)
+# Authenticating to the timeline cache as its IAM-enabled user: a function's Redis password is a token signed with its
+# role, which ElastiCache accepts only if the role may connect to both the cache and the user.
+CACHE_CONNECT = ("elasticache:Connect",)
 # Invalidating the distribution's cached images (deleted posts and stories); nothing else of CloudFront.
 CDN_INVALIDATE = ("cloudfront:CreateInvalidation",)
 ANY_RESOURCE = "*"
@@ -212,6 +215,11 @@ def statements_for(grant: Grant, targets: GrantTargets) -> list[iam.PolicyStatem
             for actions, resources in _search_scopes(grant.access, SEARCH_ALIASES[name], targets.search_domain_arn)
         ]
     raise ValueError(f"no IAM mapping for grant {grant!r}; add one in stacks/constructs/permissions.py")
+
+
+def cache_connect_statement(cache_arn: str, user_arn: str) -> iam.PolicyStatement:
+    """What every function that uses Redis is granted: connecting to the one cache, as the one user."""
+    return iam.PolicyStatement(actions=list(CACHE_CONNECT), resources=[cache_arn, user_arn])
 
 
 def push_patterns() -> tuple[str, str]:

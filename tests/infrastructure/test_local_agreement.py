@@ -105,3 +105,17 @@ def test_local_and_deployed_media_bucket_cors_agree(
         "AllowedHeaders": local["AllowedHeaders"],
         "MaxAge": local["MaxAgeSeconds"],
     }
+
+
+def test_the_local_redis_lets_the_platform_do_what_the_deployed_cache_does_and_nobody_unauthenticated(
+    synthesized: Synthesized, stateful_template: dict[str, Any]
+) -> None:
+    # Given the deployed functions' user and the ACL the local servers start with for the platform's user
+    from local.redis_server import RedisLogin, acl_rules
+
+    cache = synthesized.stateful.cache
+    deployed = stateful_template["Resources"][logical_id(cache.user)]["Properties"]["AccessString"]
+    rules = acl_rules(RedisLogin("aperture", "generated-password"))
+    # Then locally, as on AWS, a connection that has not authenticated may do nothing, and the platform's user
+    # exactly what the deployed user may (with a password in place of the IAM token)
+    assert rules == ["default off", f"aperture {deployed} >generated-password"]

@@ -59,8 +59,10 @@ ENDPOINTS: dict[str, tuple[str, str] | None] = {
     "cloudfront": None,
 }
 # A VPC OpenSearch domain answers on network interfaces in the VPC: reachable from inside it, never from outside.
-IN_VPC_SERVICES = {"es"}
+# elasticache:Connect is no API call at all: the cache authorizes it when a function authenticates over the cache's
+# own protocol (its Redis password an IAM token), so it is reached where the cache is, on its port, in the VPC.
 HTTPS = 443
+CACHE_PORT = 6379
 
 
 @dataclass(frozen=True)
@@ -172,10 +174,10 @@ def _network(templates: Templates, properties: dict[str, Any]) -> Network | None
     return Network(vpc=vpc, subnets=subnets, security_groups=groups)
 
 
-def _covers_https(rule: dict[str, Any]) -> bool:
+def _covers(rule: dict[str, Any], port: int) -> bool:
     if str(rule.get("IpProtocol")) == "-1":
         return True
-    return str(rule.get("IpProtocol")) == "tcp" and int(rule["FromPort"]) <= HTTPS <= int(rule["ToPort"])
+    return str(rule.get("IpProtocol")) == "tcp" and int(rule["FromPort"]) <= port <= int(rule["ToPort"])
 
 
 def _ingress_rules(templates: Templates, group: str) -> Iterator[dict[str, Any]]:
@@ -199,17 +201,17 @@ def _group_of(reference: Any) -> str | None:
     return reference["Fn::GetAtt"][0] if isinstance(reference, dict) and "Fn::GetAtt" in reference else None
 
 
-def _admits_https(templates: Templates, groups: list[Any], network: Network) -> bool:
-    """One of `groups` (a resource's security groups) lets the function's security groups in on 443, and the
+def _admits(templates: Templates, groups: list[Any], network: Network, port: int = HTTPS) -> bool:
+    """One of `groups` (a resource's security groups) lets the function's security groups in on `port`, and the
     function's groups let it out there."""
     targets = {g["Fn::GetAtt"][0] for g in groups}
     ingress = any(
-        _covers_https(rule) and _group_of(rule.get("SourceSecurityGroupId")) in network.security_groups
+        _covers(rule, port) and _group_of(rule.get("SourceSecurityGroupId")) in network.security_groups
         for target in targets
         for rule in _ingress_rules(templates, target)
     )
     egress = any(
-        _covers_https(rule)
+        _covers(rule, port)
         and (rule.get("CidrIp") == "0.0.0.0/0" or _group_of(rule.get("DestinationSecurityGroupId")) in targets)
         for group in network.security_groups
         for rule in _egress_rules(templates, group)
@@ -253,7 +255,7 @@ def _through_endpoint(templates: Templates, network: Network, service: str, kind
             # Reached through a route in each of the function's subnets' route tables.
             if _route_tables(templates, network) <= {t["Ref"] for t in properties.get("RouteTableIds", [])}:
                 return True
-        elif properties.get("PrivateDnsEnabled") and _admits_https(
+        elif properties.get("PrivateDnsEnabled") and _admits(
             templates, properties.get("SecurityGroupIds", []), network
         ):
             # The SDK's default endpoint name resolves to the endpoint, which lets the function in on HTTPS.
@@ -271,7 +273,20 @@ def _search_domain_reachable(templates: Templates, network: Network | None) -> b
             continue
         declared = templates.stateful_of_type("AWS::EC2::Subnet")
         vpcs = {declared[s["Ref"]]["Properties"]["VpcId"]["Ref"] for s in options["SubnetIds"]}
-        if vpcs == {network.vpc} and _admits_https(templates, options.get("SecurityGroupIds", []), network):
+        if vpcs == {network.vpc} and _admits(templates, options.get("SecurityGroupIds", []), network):
+            return True
+    return False
+
+
+def _cache_reachable(templates: Templates, network: Network | None) -> bool:
+    """The serverless cache has interfaces in the function's VPC whose security group lets it in on the cache's port."""
+    if network is None:
+        return False
+    declared = templates.stateful_of_type("AWS::EC2::Subnet")
+    for cache in templates.stateful_of_type("AWS::ElastiCache::ServerlessCache").values():
+        properties = cache["Properties"]
+        vpcs = {declared[s["Ref"]]["Properties"]["VpcId"]["Ref"] for s in properties["SubnetIds"]}
+        if vpcs == {network.vpc} and _admits(templates, properties["SecurityGroupIds"], network, CACHE_PORT):
             return True
     return False
 
@@ -281,9 +296,13 @@ def unreachable(templates: Templates, properties: dict[str, Any], services: dict
     network = _network(templates, properties)
     problems: dict[str, str] = {}
     for service, actions in sorted(services.items()):
-        if service in IN_VPC_SERVICES:
+        if service == "es":
             if not _search_domain_reachable(templates, network):
                 problems[service] = f"{sorted(actions)}: the search domain is not reachable from where it runs"
+            continue
+        if service == "elasticache":
+            if not _cache_reachable(templates, network):
+                problems[service] = f"{sorted(actions)}: the cache is not reachable from where it runs"
             continue
         if service not in ENDPOINTS:
             problems[service] = f"{sorted(actions)}: no rule says how {service!r} is reached; add one to ENDPOINTS"
@@ -339,3 +358,7 @@ def test_the_rule_finds_a_service_an_in_vpc_function_cannot_reach(
     # And the same calls from outside the VPC reach their public endpoints
     outside = {k: v for k, v in properties.items() if k != "VpcConfig"}
     assert unreachable(templates, outside, {"cloudfront": {"cloudfront:CreateInvalidation"}}) == {}
+    # And the cache only from inside it: connecting to it is authenticating over the cache's own port, in the VPC
+    connect = {"elasticache": {"elasticache:Connect"}}
+    assert unreachable(templates, properties, connect) == {}
+    assert set(unreachable(templates, outside, connect)) == {"elasticache"}

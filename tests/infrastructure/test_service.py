@@ -147,7 +147,7 @@ def test_every_function_is_told_only_about_what_it_is_granted(
     if _granted(declaration, "user_pool"):
         expected |= {"APERTURE_USER_POOL_ID", "APERTURE_USER_POOL_CLIENT_ID"}
     if declaration.redis:
-        expected |= {"REDIS_URL", "APERTURE_REDIS_CLUSTER"}
+        expected |= {"REDIS_URL", "APERTURE_REDIS_CLUSTER", "APERTURE_REDIS_USER", "APERTURE_REDIS_IAM_CACHE"}
     if _granted(declaration, "search"):
         expected |= {"OPENSEARCH_URL", "APERTURE_OPENSEARCH_SIGV4"}
     if _granted(declaration, "cdn"):
@@ -344,6 +344,41 @@ def test_no_function_is_handed_a_secret_in_its_environment(
     variables = _function(synthesized, service_template, declaration.name)["Environment"]["Variables"]
     assert not [name for name in variables if "SECRET" in name or "PASSWORD" in name]
     assert "ClientSecret" not in json.dumps(variables)
+
+
+def _arn(parts: Any) -> str:
+    """An ARN the template joins from pseudo parameters, written out (${AWS::Region}, say) to compare whole."""
+    joined = parts["Fn::Join"][1] if isinstance(parts, dict) else [parts]
+    return "".join(p if isinstance(p, str) else f"${{{p['Ref']}}}" for p in joined)
+
+
+@pytest.mark.parametrize("declaration", FUNCTIONS, ids=lambda f: f.name)
+def test_functions_that_use_redis_may_connect_to_the_cache_as_its_user_and_no_other_function_may(
+    synthesized: Synthesized, service_template: dict[str, Any], stateful_template: dict[str, Any], declaration: Function
+) -> None:
+    # Given the ElastiCache actions the function's role has, and what it is told about the cache
+    statements = [
+        s for s in _statements(synthesized, service_template, declaration.name) if _actions([s], "elasticache:")
+    ]
+    variables = _function(synthesized, service_template, declaration.name)["Environment"]["Variables"]
+    if not declaration.redis:
+        # Then a function that does not use Redis may not authenticate to the cache, and is not told how to
+        assert statements == []
+        assert not {"APERTURE_REDIS_USER", "APERTURE_REDIS_IAM_CACHE"} & set(variables)
+        return
+    cache = synthesized.stateful.cache
+    deployed = stateful_template["Resources"]
+    cache_name = deployed[logical_id(cache.cache)]["Properties"]["ServerlessCacheName"]
+    user_id = deployed[logical_id(cache.user)]["Properties"]["UserId"]
+    # Then it may connect, and nothing else, to exactly the cache and the functions' user
+    (statement,) = statements
+    assert _actions([statement], "elasticache:") == {"elasticache:Connect"}
+    assert statement["Effect"] == "Allow" and "Condition" not in statement
+    arn = "arn:${AWS::Partition}:elasticache:${AWS::Region}:${AWS::AccountId}"
+    assert {_arn(r) for r in statement["Resource"]} == {f"{arn}:serverlesscache:{cache_name}", f"{arn}:user:{user_id}"}
+    # And it is told to authenticate as that user with tokens for that cache (the same names its token signs)
+    assert variables["APERTURE_REDIS_USER"] == user_id
+    assert variables["APERTURE_REDIS_IAM_CACHE"] == cache_name
 
 
 SEARCH_WRITES = {"es:ESHttpPut", "es:ESHttpDelete"}

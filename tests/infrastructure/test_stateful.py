@@ -9,6 +9,7 @@ from aws_cdk.assertions import Match, Template
 
 from aperture.adapters.s3 import PROCESSED_TAG
 from aperture.resources import (
+    CACHE_ACCESS,
     EXPORT_PREFIX,
     FANOUT,
     FUNCTIONS,
@@ -373,6 +374,37 @@ def test_cache_is_valkey_inside_the_vpc_reachable_from_functions_only(
     functions = logical_id(synthesized.stateful.network.function_security_group)
     assert _ingress_sources(stateful_template, group) == {(functions, 6379, 6380)}
     assert stateful_template["Resources"][group]["Properties"].get("SecurityGroupIngress") is None
+
+
+def test_cache_admits_only_its_iam_authenticated_user_and_no_default_user(
+    synthesized: Synthesized, stateful_template: dict[str, Any]
+) -> None:
+    cache = synthesized.stateful.cache
+    deployed = stateful_template["Resources"]
+    # Given the cache, its user group and every ElastiCache user the stack declares
+    properties = deployed[logical_id(cache.cache)]["Properties"]
+    group = deployed[logical_id(cache.user_group)]["Properties"]
+    users = {
+        u["Properties"]["UserId"]: u["Properties"]
+        for u in resources(stateful_template, "AWS::ElastiCache::User").values()
+    }
+    # Then the cache is governed by the group (RBAC), which holds exactly the declared users, all of its engine
+    assert properties["UserGroupId"] == {"Ref": logical_id(cache.user_group)}
+    assert sorted(group["UserIds"]) == sorted(users)
+    assert {u["Engine"] for u in users.values()} == {group["Engine"]}
+    # And the functions' user authenticates with IAM only: its name is its id, lowercase, as IAM tokens require
+    functions = users[cache.user_id]
+    assert functions["AuthenticationMode"] == {"Type": "iam"}
+    assert "Passwords" not in functions and not functions.get("NoPasswordRequired")
+    assert functions["UserName"] == functions["UserId"] == functions["UserId"].lower()
+    # ...and may run every command but the dangerous ones (no FLUSHALL, KEYS, CONFIG) on every key
+    assert functions["AccessString"] == CACHE_ACCESS
+    assert CACHE_ACCESS.split()[0] == "on" and "-@dangerous" in CACHE_ACCESS.split()
+    # And what a connection is before it authenticates, the group's "default" user, is off and may run nothing:
+    # not AWS's own default user (id "default": no password, every command)
+    (default,) = [u for u in users.values() if u["UserName"] == "default"]
+    assert "default" not in group["UserIds"]
+    assert default["AccessString"].split() == ["off", "-@all"]
 
 
 def test_search_domain_is_encrypted_https_only_and_inside_the_vpc(

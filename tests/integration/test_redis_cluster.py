@@ -11,23 +11,26 @@ import pytest
 import redis
 
 from aperture.adapters.redis_store.affinity import AffinityStore
-from aperture.adapters.redis_store.client import PipelineBatch
+from aperture.adapters.redis_store.client import PipelineBatch, redis_client
 from aperture.adapters.redis_store.graph import RelationshipCache
 from aperture.adapters.redis_store.likes import ALREADY_APPLIED, LIKED, MAYBE, NOT_LIKED, LikeCache, likes_keys
 from aperture.adapters.redis_store.limits import RedisBuckets, bucket_key
 from aperture.adapters.redis_store.timeline import Position, Timeline
 from aperture.bloom import ScalableBloom
-from tests.support import RedisClusterServers
+from tests.support import RedisClusterServers, settings_env
 
 pytestmark = pytest.mark.xdist_group("redis-cluster")
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
+    """The platform's own cluster client (as the functions build it on AWS, less TLS and IAM) on a real cluster."""
     servers = RedisClusterServers()
-    client = redis.RedisCluster.from_url(servers.url, decode_responses=True)
-    yield client
-    client.close()
+    with settings_env(REDIS_URL=servers.url, APERTURE_REDIS_CLUSTER="true"):
+        client = redis_client()
+        assert isinstance(client, redis.RedisCluster)
+        yield client
+        client.close()
     servers.stop()
 
 

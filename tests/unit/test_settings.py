@@ -94,6 +94,8 @@ def test_on_lambda_a_missing_table_name_fails_naming_the_variable(monkeypatch: p
     ("name", "variable"),
     [
         ("feed", "REDIS_URL"),  # not the embedded server of `make dev`
+        ("feed", "APERTURE_REDIS_USER"),  # not a connection nobody authenticated (the cache would refuse it)
+        ("feed", "APERTURE_REDIS_IAM_CACHE"),  # not a token signed for no cache
         ("users", "APERTURE_QUEUE_FANOUT"),
         ("relay", "APERTURE_STREAM_EVENTS"),
         ("uploads", "APERTURE_MEDIA_BUCKET"),
@@ -159,12 +161,46 @@ def test_what_a_deployed_function_needs_follows_its_grants() -> None:
         "APERTURE_FUNCTION",
         "APERTURE_CDN_BASE",
         "REDIS_URL",
+        "APERTURE_REDIS_USER",
+        "APERTURE_REDIS_IAM_CACHE",
         "APERTURE_MEDIA_BUCKET",
         *(
             f"APERTURE_TABLE_{t}"
             for t in ("POSTS", "USERS", "FOLLOWS", "BLOCKS", "MUTES", "LIKES", "SAVES", "COMMENTS", "DISABLED_ACCOUNTS")
         ),
     }
+
+
+@pytest.mark.parametrize(
+    ("variables", "refusal"),
+    [
+        ({"APERTURE_REDIS_PASSWORD": "secret"}, "authenticate APERTURE_REDIS_USER, which is not set"),
+        ({"APERTURE_REDIS_IAM_CACHE": "timelines"}, "authenticate APERTURE_REDIS_USER, which is not set"),
+        (
+            {"APERTURE_REDIS_USER": "aperture", "APERTURE_REDIS_PASSWORD": "secret", "APERTURE_REDIS_IAM_CACHE": "t"},
+            "or with IAM",
+        ),
+    ],
+    ids=["password-without-user", "iam-without-user", "password-and-iam"],
+)
+def test_redis_credentials_name_one_user_and_one_way_to_prove_it(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], refusal: str
+) -> None:
+    # Given Redis credentials that do not say who, or say it two ways
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    # When the settings are read, Then they are refused, saying why
+    with pytest.raises(ValueError, match=refusal):
+        Settings()
+
+
+def test_the_redis_password_never_shows_in_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APERTURE_REDIS_USER", "aperture")
+    monkeypatch.setenv("APERTURE_REDIS_PASSWORD", "s3cret-for-this-run")
+    settings = Settings()
+    assert "s3cret-for-this-run" not in repr(settings)
+    assert settings.redis_password is not None
+    assert settings.redis_password.get_secret_value() == "s3cret-for-this-run"
 
 
 def _factories_called_by(handler: Path) -> list[str]:

@@ -312,6 +312,13 @@ FAILURE_ARCHIVE_BUCKET_PREFIX = "aperture-failures-"
 # Every deployed function is tagged with its declared name (deployed names are CloudFormation's), so an operator's
 # tool can tell which function an ARN is.
 FUNCTION_TAG = "aperture:function"
+# What the platform's Redis user may do: the access string of the ElastiCache user the functions authenticate as on
+# AWS, and the ACL rules of the local servers' user (local/redis_server.py), so a command refused on AWS is refused
+# locally too. Every key (a user's keys are spread over the whole keyspace by hash tag) and every command but the
+# dangerous ones: FLUSHALL and FLUSHDB, KEYS, CONFIG, DEBUG, MONITOR, SHUTDOWN, ACL administration, INFO and the
+# like. What the code sends is in @read, @write, @keyspace (SCAN, in an account's erasure) and @scripting (EVALSHA,
+# EVAL, SCRIPT LOAD); the cluster client also needs COMMAND and CLUSTER SLOTS (both @slow since Redis 7).
+CACHE_ACCESS = "on ~* +@all -@dangerous"
 
 
 @dataclass(frozen=True)

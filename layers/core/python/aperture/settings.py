@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, SecretStr, StringConstraints, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from aperture.captions import MAX_MENTIONS, MAX_MENTIONS_NOTIFIED
@@ -86,6 +86,14 @@ class Settings(BaseSettings):
     cdn_distribution_id: str | None = None
     redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
     redis_cluster: bool = False
+    # Whom the platform authenticates to Redis as (its ACL user; the server has no usable default user). On AWS an
+    # ElastiCache user with IAM authentication: its password is a token the function signs with its role for
+    # `redis_iam_cache`, the serverless cache's name (aperture.adapters.redis_store.iam). Locally the embedded
+    # server's ACL user and the password `python -m local` generates for it. Unset: what REDIS_URL carries (an
+    # external server's user and password go in the URL).
+    redis_user: str | None = None
+    redis_password: SecretStr | None = None
+    redis_iam_cache: str | None = None
 
     max_upload_bytes: int = 10 * MIB
     upload_url_ttl_seconds: int = 600
@@ -192,6 +200,15 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _one_way_to_authenticate_to_redis(self) -> Settings:
+        user, password, iam = (setting_variable(f) for f in ("redis_user", "redis_password", "redis_iam_cache"))
+        if (self.redis_password or self.redis_iam_cache) and not self.redis_user:
+            raise ValueError(f"{password} and {iam} authenticate {user}, which is not set")
+        if self.redis_password and self.redis_iam_cache:
+            raise ValueError(f"{user} authenticates with {password} or with IAM ({iam}), not both")
+        return self
+
     @property
     def on_lambda(self) -> bool:
         return bool(self.lambda_function_name) and not self.local
@@ -238,7 +255,8 @@ def required_on_lambda(function: Function) -> tuple[str, ...]:
         elif kind == "search":
             fields.append("opensearch_url")
     if function.redis:
-        fields.append("redis_url")
+        # The cache, and whom to authenticate as with which cache's IAM tokens (it has no usable default user).
+        fields += ["redis_url", "redis_user", "redis_iam_cache"]
     return tuple(dict.fromkeys(fields))
 
 

@@ -6,26 +6,68 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
-from aperture.settings import MissingSettingError, get_settings, setting_variable
+from aperture.settings import MissingSettingError, Settings, get_settings, setting_variable
 
 T = TypeVar("T")
 
 
+# A connection idle longer than this is PINGed before it is used again, and replaced (freshly authenticated) if the
+# server has closed it meanwhile: ElastiCache closes every IAM-authenticated connection after 12 hours. (The plain
+# client only: redis-py's cluster client does not pass it on to its nodes.)
+HEALTH_CHECK_SECONDS = 30
+
+
 @lru_cache(maxsize=1)
 def redis_client() -> Any:
-    """The process's Redis client: a cluster client when configured, else a plain one.
+    """The process's Redis client: a cluster client when configured, else a plain one, authenticating as the
+    configured user (aperture.settings) on every connection it opens.
 
-    The layer never starts a server: `python -m local` starts one and sets REDIS_URL (local/redis_server.py)."""
+    The layer never starts a server: `python -m local` starts one and sets REDIS_URL (local/redis_server.py).
+    Connections are not aged out here: one the server closes (ElastiCache, after 12 hours under IAM) fails its next
+    use, and redis-py reconnects, asking the credential provider again, and retries the command (redis-py's default:
+    up to ten times, backing off from 10 ms to 1 s; the cluster client after refreshing its slot map); the plain
+    client PINGs an idle one first."""
     import redis  # on first use: the functions outside the VPC never load it
+    from redis.maint_notifications import MaintNotificationsConfig
 
     settings = get_settings()
     url = settings.redis_url
     if not url:
         variable = setting_variable("redis_url")
         raise MissingSettingError(f"{variable} is not set, and this needs Redis (python -m local starts one)")
+    # Nothing but authentication when a connection opens: no CLIENT SETINFO (two round trips nothing reads) and no
+    # CLIENT MAINT_NOTIFICATIONS (Redis Enterprise's handshake, which ElastiCache refuses). Both are CLIENT, a
+    # dangerous command as a whole before Redis 7, so the local server's ACL would refuse them too.
+    options: dict[str, Any] = {
+        "decode_responses": True,
+        "driver_info": None,
+        "maint_notifications_config": MaintNotificationsConfig(enabled=False),
+    }
+    credentials = _credential_provider(settings)
+    if credentials is not None:
+        options["credential_provider"] = credentials
     if settings.redis_cluster:
-        return redis.RedisCluster.from_url(url, decode_responses=True)
-    return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+        return redis.RedisCluster.from_url(url, **options)
+    return redis.Redis.from_url(url, health_check_interval=HEALTH_CHECK_SECONDS, **options)
+
+
+def _credential_provider(settings: Settings) -> Any:
+    """How each new connection authenticates: an IAM token (AWS), the user's password (locally), or None (whatever
+    REDIS_URL carries)."""
+    if settings.redis_user is None:
+        return None
+    if settings.redis_iam_cache:
+        from aperture.adapters.aws import session
+        from aperture.adapters.redis_store.iam import ElastiCacheIamToken
+
+        # The role's credentials, as every boto3 client of the process has them (refreshed by botocore).
+        return ElastiCacheIamToken(
+            settings.redis_user, settings.redis_iam_cache, settings.region, lambda: session().get_credentials()
+        )
+    from redis.credentials import UsernamePasswordCredentialProvider
+
+    password = settings.redis_password.get_secret_value() if settings.redis_password else None
+    return UsernamePasswordCredentialProvider(settings.redis_user, password)
 
 
 class Slot(Generic[T]):
