@@ -4,6 +4,8 @@ included, and never puts back a state older than another request's committed wri
 from __future__ import annotations
 
 import threading
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,8 +13,23 @@ from botocore.exceptions import ClientError
 
 from aperture import wiring
 from aperture.adapters.aws import client
-from aperture.settings import get_settings
 from local.provision import Provisioned
+
+
+@pytest.fixture
+def table(aws: Provisioned) -> Iterator[str]:
+    """A table of the test's own, with a stream no consumer of the platform reads."""
+    wiring.reset()
+    name = f"emulation-{uuid.uuid4().hex[:8]}"
+    client("dynamodb").create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "event_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "event_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )
+    yield name
+    client("dynamodb").delete_table(TableName=name)
 
 
 def _stream_records(table: str) -> list[dict[str, Any]]:
@@ -31,40 +48,38 @@ def _put(table: str, key: str, condition: str | None = None) -> dict[str, Any]:
     return {"Put": put}
 
 
-def test_a_cancelled_transaction_leaves_items_and_stream_records_as_they_were(aws: Provisioned) -> None:
-    wiring.reset()
-    outbox = get_settings().table_outbox
+def test_a_cancelled_transaction_leaves_items_and_stream_records_as_they_were(table: str) -> None:
+    table_name = table
     db = client("dynamodb")
-    db.put_item(TableName=outbox, Item={"event_id": {"S": "kept"}, "note": {"S": "before"}})
-    db.put_item(TableName=outbox, Item={"event_id": {"S": "there"}})
-    records = len(_stream_records(outbox))
+    db.put_item(TableName=table_name, Item={"event_id": {"S": "kept"}, "note": {"S": "before"}})
+    db.put_item(TableName=table_name, Item={"event_id": {"S": "there"}})
+    records = len(_stream_records(table_name))
     # A transaction whose second write's condition fails: the first write and its stream record are undone
     with pytest.raises(ClientError) as refused:
         db.transact_write_items(
             TransactItems=[
                 {
                     "Update": {
-                        "TableName": outbox,
+                        "TableName": table_name,
                         "Key": {"event_id": {"S": "kept"}},
                         "UpdateExpression": "SET note = :n",
                         "ExpressionAttributeValues": {":n": {"S": "changed"}},
                     }
                 },
-                _put(outbox, "new-1"),
-                _put(outbox, "there", condition="attribute_not_exists(event_id)"),
+                _put(table_name, "new-1"),
+                _put(table_name, "there", condition="attribute_not_exists(event_id)"),
             ]
         )
     assert refused.value.response["Error"]["Code"] == "TransactionCanceledException"
-    assert db.get_item(TableName=outbox, Key={"event_id": {"S": "kept"}})["Item"]["note"] == {"S": "before"}
-    assert "Item" not in db.get_item(TableName=outbox, Key={"event_id": {"S": "new-1"}})
-    assert len(_stream_records(outbox)) == records
+    assert db.get_item(TableName=table_name, Key={"event_id": {"S": "kept"}})["Item"]["note"] == {"S": "before"}
+    assert "Item" not in db.get_item(TableName=table_name, Key={"event_id": {"S": "new-1"}})
+    assert len(_stream_records(table_name)) == records
 
 
-def test_cancelled_transactions_never_undo_other_requests_committed_writes(aws: Provisioned) -> None:
-    wiring.reset()
-    outbox = get_settings().table_outbox
+def test_cancelled_transactions_never_undo_other_requests_committed_writes(table: str) -> None:
+    table_name = table
     db = client("dynamodb")
-    db.put_item(TableName=outbox, Item={"event_id": {"S": "taken"}})
+    db.put_item(TableName=table_name, Item={"event_id": {"S": "taken"}})
     start = threading.Barrier(2)
 
     def cancelled_again_and_again() -> None:
@@ -73,8 +88,8 @@ def test_cancelled_transactions_never_undo_other_requests_committed_writes(aws: 
             with pytest.raises(ClientError):
                 db.transact_write_items(
                     TransactItems=[
-                        _put(outbox, f"undone-{n}"),
-                        _put(outbox, "taken", condition="attribute_not_exists(event_id)"),
+                        _put(table_name, f"undone-{n}"),
+                        _put(table_name, "taken", condition="attribute_not_exists(event_id)"),
                     ]
                 )
 
@@ -82,8 +97,10 @@ def test_cancelled_transactions_never_undo_other_requests_committed_writes(aws: 
     canceller.start()
     start.wait()
     for n in range(40):
-        db.transact_write_items(TransactItems=[_put(outbox, f"committed-{n}")])
+        db.transact_write_items(TransactItems=[_put(table_name, f"committed-{n}")])
     canceller.join()
-    kept = [db.get_item(TableName=outbox, Key={"event_id": {"S": f"committed-{n}"}}) for n in range(40)]
+    kept = [db.get_item(TableName=table_name, Key={"event_id": {"S": f"committed-{n}"}}) for n in range(40)]
     assert all("Item" in found for found in kept)
-    assert not any("Item" in db.get_item(TableName=outbox, Key={"event_id": {"S": f"undone-{n}"}}) for n in range(40))
+    assert not any(
+        "Item" in db.get_item(TableName=table_name, Key={"event_id": {"S": f"undone-{n}"}}) for n in range(40)
+    )

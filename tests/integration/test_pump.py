@@ -84,7 +84,9 @@ def test_a_record_that_keeps_failing_is_archived_whole_and_the_rest_flows(aws: P
     archive = FailureArchive(client("s3"), get_settings().failure_archive_bucket)
     archived = [archive.read(key) for key in archive.record_keys()]
     (poisoned,) = [
-        a for a in archived if any(f"{tag}poison" in base64.b64decode(r["kinesis"]["data"]).decode() for r in a.records)
+        a
+        for a in archived
+        if any("kinesis" in r and f"{tag}poison" in base64.b64decode(r["kinesis"]["data"]).decode() for r in a.records)
     ]
     assert poisoned.function_arn.endswith(":function:aperture-post_ingest")
     assert poisoned.condition == "RetryAttemptsExhausted"

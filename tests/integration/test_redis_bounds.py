@@ -64,6 +64,7 @@ KEY_BOUNDS: dict[str, tuple[bool, Any, str]] = {
     rf"seen:\{{{ID}\}}": (True, None, "stories a viewer has seen: their lifetime"),
     rf"story:\{{{ID}\}}:views": (True, None, "a story's view count: its lifetime and the archive's"),
     rf"tray:\{{{ID}\}}": (True, None, "a viewer's tray: seconds"),
+    rf"tray:\{{{ID}\}}:v": (True, None, "how often a viewer's tray was dropped: five minutes after the last"),
     rf"storyrec:\{{{ID}\}}": (True, None, "a story's record: its lifetime"),
     # Disabled accounts (aperture.standing)
     r"acct:disabled": (True, None, "every disabled account: seconds, dropped whenever the set changes"),
