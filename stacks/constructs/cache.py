@@ -20,6 +20,12 @@ MAX_ECPU_PER_SECOND = 5000
 USER_ENGINE = "redis"
 # Nothing at all for a connection that has not authenticated (AWS's own "default" user may run every command).
 DISABLED_DEFAULT_ACCESS = "off -@all"
+# An existing deployment's functions learn to authenticate only when the service stack deploys, after this stack
+# (and the edge stack): deployed once with this context value true, the group's default user stays open, so
+# nothing is refused meanwhile; the next deploy without it closes it (docs/operations.md, "Turning on Redis
+# authentication"). A new deployment needs neither step.
+OPEN_DEFAULT_CONTEXT = "aperture:cacheDefaultUserOpen"
+OPEN_DEFAULT_ACCESS = "on ~* +@all -@dangerous"
 
 
 class TimelineCache(Construct):
@@ -68,6 +74,7 @@ class TimelineCache(Construct):
             access_string=CACHE_ACCESS,
         )
         # Takes the name "default" in the group in place of AWS's own user of that name (id "default").
+        still_open = str(self.node.try_get_context(OPEN_DEFAULT_CONTEXT)).lower() == "true"
         self.default_user = elasticache.CfnUser(
             self,
             "DisabledDefaultUser",
@@ -75,8 +82,7 @@ class TimelineCache(Construct):
             user_id=f"{prefix}-default-off",
             user_name="default",
             authentication_mode={"Type": "no-password-required"},
-            no_password_required=True,
-            access_string=DISABLED_DEFAULT_ACCESS,
+            access_string=OPEN_DEFAULT_ACCESS if still_open else DISABLED_DEFAULT_ACCESS,
         )
         self.user_group = elasticache.CfnUserGroup(
             self,

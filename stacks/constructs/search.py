@@ -69,7 +69,7 @@ class ExploreSearch(Construct):
             self, "AuditLogs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=RemovalPolicy.RETAIN
         )
         # One explicit resource policy instead of the construct's custom resource (a Lambda with wildcard IAM).
-        logs.ResourcePolicy(
+        delivery = logs.ResourcePolicy(
             self,
             "LogDelivery",
             policy_statements=[
@@ -121,6 +121,9 @@ class ExploreSearch(Construct):
             # Derived data: deleting the stack may delete the index, the refresh job rebuilds it.
             removal_policy=RemovalPolicy.DESTROY,
         )
+        # OpenSearch checks the log groups' policy when the domain's logging changes: the policy must be in place first
+        # (the construct adds this dependency itself only for the policy it would write).
+        self.domain.node.add_dependency(delivery)
         # Set on the resource itself: the construct's access_policies would add a custom resource (a Lambda with
         # wildcard IAM) only to break a reference cycle a fixed name does not have.
         cfn_domain = self.domain.node.default_child

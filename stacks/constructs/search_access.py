@@ -108,7 +108,7 @@ class SearchAccess(Construct):
             handler="handler.on_event",
             code=lambda_.Code.from_asset(str(HANDLER_CODE), exclude=["**/__pycache__", "**/*.pyc", "__init__.py"]),
             memory_size=128,
-            timeout=Duration.seconds(60),
+            timeout=Duration.minutes(5),  # five requests of up to 20 s each, to a domain fresh from blue/green
             role=administrator,
             vpc=placement.vpc,
             vpc_subnets=placement.subnets,

@@ -101,6 +101,10 @@ def test_the_domain_publishes_its_audit_log_to_a_group_kept_a_year_that_only_the
     (statement,) = json.loads(_render(policy["Properties"]["PolicyDocument"]))["Statement"]
     assert statement["Principal"] == {"Service": "es.amazonaws.com"}
     assert f"<{group}>" in statement["Resource"]
+    # And the domain waits for that policy: OpenSearch refuses a logging change whose groups it may not yet write
+    (policy_id,) = resources(stateful_template, "AWS::Logs::ResourcePolicy")
+    domain = stateful_template["Resources"][logical_id(synthesized.stateful.search.domain)]
+    assert policy_id in domain.get("DependsOn", [])
 
 
 def test_each_function_granted_the_index_is_mapped_to_the_domain_role_of_its_access_and_no_other(

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
+import app as cdk_app
 from aperture.adapters.s3 import PROCESSED_TAG
 from aperture.resources import (
     CACHE_ACCESS,
@@ -28,9 +29,11 @@ from aperture.resources import (
     Table,
 )
 from aperture.settings import Settings
+from stacks.constructs.cache import OPEN_DEFAULT_CONTEXT
 from stacks.constructs.network import interface_endpoints_for
 from stacks.constructs.queues import max_receives
-from tests.infrastructure.conftest import Synthesized, logical_id, resources
+from stacks.stateful_stack import StatefulStack
+from tests.infrastructure.conftest import NO_BUNDLING, Synthesized, logical_id, resources
 
 # One synthesis per session: under xdist, every infrastructure test runs on the same worker.
 pytestmark = pytest.mark.xdist_group("cdk")
@@ -405,6 +408,16 @@ def test_cache_admits_only_its_iam_authenticated_user_and_no_default_user(
     (default,) = [u for u in users.values() if u["UserName"] == "default"]
     assert "default" not in group["UserIds"]
     assert default["AccessString"].split() == ["off", "-@all"]
+
+
+def test_an_upgrade_can_keep_the_caches_default_user_open_for_one_deploy() -> None:
+    # Given an existing deployment upgraded in two steps (docs/operations.md), the first with the context value
+    app = cdk_app.build_app(context={**NO_BUNDLING, OPEN_DEFAULT_CONTEXT: "true"})
+    (stack,) = (child for child in app.node.children if isinstance(child, StatefulStack))
+    users = resources(dict(Template.from_stack(stack).to_json()), "AWS::ElastiCache::User").values()
+    # Then the group's default user still lets unauthenticated connections (today's functions) in, for that deploy
+    (default,) = [u["Properties"] for u in users if u["Properties"]["UserName"] == "default"]
+    assert default["AccessString"].split()[0] == "on" and "-@dangerous" in default["AccessString"].split()
 
 
 def test_search_domain_is_encrypted_https_only_and_inside_the_vpc(

@@ -180,8 +180,9 @@ def test_what_a_deployed_function_needs_follows_its_grants() -> None:
             {"APERTURE_REDIS_USER": "aperture", "APERTURE_REDIS_PASSWORD": "secret", "APERTURE_REDIS_IAM_CACHE": "t"},
             "or with IAM",
         ),
+        ({"APERTURE_REDIS_USER": "aperture"}, "without a way to authenticate it"),
     ],
-    ids=["password-without-user", "iam-without-user", "password-and-iam"],
+    ids=["password-without-user", "iam-without-user", "password-and-iam", "user-without-proof"],
 )
 def test_redis_credentials_name_one_user_and_one_way_to_prove_it(
     monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], refusal: str

@@ -207,6 +207,8 @@ class Settings(BaseSettings):
             raise ValueError(f"{password} and {iam} authenticate {user}, which is not set")
         if self.redis_password and self.redis_iam_cache:
             raise ValueError(f"{user} authenticates with {password} or with IAM ({iam}), not both")
+        if self.redis_user and not (self.redis_password or self.redis_iam_cache):
+            raise ValueError(f"{user} is set without a way to authenticate it: set {password} or {iam}")
         return self
 
     @property
