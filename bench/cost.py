@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from aperture.resources import (
     FUNCTIONS,
     QUEUES,
+    REDIS_RATE_LIMITED,
     STREAMS,
     KinesisTrigger,
     S3Trigger,
@@ -73,7 +74,8 @@ PRICES: dict[str, float] = {
     "vpc_endpoint_az_hour": 0.01,  # interface endpoint, per AZ
     "vpc_endpoint_gb": 0.01,
     "nat_gateway_hour": 0.045,
-    "nat_gateway_gb": 0.045,
+    "nat_gateway_gb": 0.045,  # processed, either way
+    "public_ipv4_hour": 0.005,  # every public IPv4 address, a NAT gateway's Elastic IP included
     "kms_key_month": 1.0,
     "cloudwatch_alarm_metric_month": 0.10,  # standard resolution; a metric-math alarm bills each metric it reads
     "cloudwatch_dashboard_month": 3.0,  # after the first three dashboards of an account
@@ -408,7 +410,7 @@ class Inventory:
 
     opensearch_nodes: int = 1
     opensearch_gb: int = 10
-    interface_endpoints: int = 3
+    interface_endpoints: int = 5  # X-Ray, Kinesis, SQS, Cognito, SNS (tests/unit/test_cost.py checks the constructs)
     azs: int = 2
     nat_gateways: int = 0
     kms_keys: int = 1
@@ -422,10 +424,11 @@ def alarm_metrics() -> tuple[int, int]:
     """(alarms, billed alarm metrics) as stacks/constructs/monitoring.py declares them: errors and throttles per
     function, iterator age per stream consumer, one per place work is parked (each queue's dead-letter queue, each
     S3-triggered and scheduled function's failure queue), the failure archive, a 5xx-rate alarm (metric math over
-    two metrics) and a p99 alarm per route, cache memory and evictions, search status red."""
+    two metrics) and a p99 alarm per route, writes let through unlimited per Redis-rate-limited function, cache
+    memory and evictions, search status red (tests/infrastructure/test_monitoring.py counts them in the template)."""
     streams = sum(isinstance(f.trigger, KinesisTrigger | TableStreamTrigger) for f in FUNCTIONS)
     parked = len(QUEUES) + sum(isinstance(f.trigger, S3Trigger | ScheduleTrigger) for f in FUNCTIONS)
-    single = 2 * len(FUNCTIONS) + streams + parked + 1 + len(ROUTES) + 3
+    single = 2 * len(FUNCTIONS) + streams + parked + 1 + len(ROUTES) + len(REDIS_RATE_LIMITED) + 3
     return single + len(ROUTES), single + 2 * len(ROUTES)
 
 
@@ -509,6 +512,50 @@ def declared_inventory() -> Inventory:
         waf_acls=len(firewall.REQUESTS_PER_IP_PER_5_MINUTES),
         waf_rules=len(firewall.REQUESTS_PER_IP_PER_5_MINUTES) * (len(firewall.MANAGED_RULE_GROUPS) + 1),
     )
+
+
+@dataclass(frozen=True)
+class Egress:
+    """One way for the in-VPC functions to reach the AWS services that have no gateway endpoint."""
+
+    option: str
+    idle: float  # USD a month
+    per_gb: float  # USD per GB processed
+    note: str = ""
+
+
+def egress_options(inventory: Inventory, prices: Mapping[str, float] = PRICES) -> list[Egress]:
+    """The interface endpoints as built, against NAT gateways doing their work (stacks/constructs/network.py says
+    why the endpoints stay). A NAT gateway also bills its public IPv4 address, and needs public subnets and an
+    internet gateway (free)."""
+    h = HOURS_PER_MONTH
+    nat = (prices["nat_gateway_hour"] + prices["public_ipv4_hour"]) * h
+    return [
+        Egress(
+            f"{inventory.interface_endpoints} interface endpoints x {inventory.azs} AZs (as built)",
+            inventory.interface_endpoints * inventory.azs * h * prices["vpc_endpoint_az_hour"],
+            prices["vpc_endpoint_gb"],
+            "no route to the internet; each AZ's traffic stays in its AZ",
+        ),
+        Egress(
+            "1 NAT gateway and its address",
+            nat,
+            prices["nat_gateway_gb"],
+            "a route to the internet; the other AZ's traffic crosses AZs ($0.01/GB each way) and has no egress "
+            "while the NAT's AZ is down",
+        ),
+        Egress(
+            f"{inventory.azs} NAT gateways (one per AZ) and their addresses",
+            inventory.azs * nat,
+            prices["nat_gateway_gb"],
+            "a route to the internet",
+        ),
+    ]
+
+
+def break_even_gb(cheaper_idle: Egress, cheaper_per_gb: Egress) -> float:
+    """The GB a month above which `cheaper_per_gb` costs less in all than `cheaper_idle`."""
+    return (cheaper_per_gb.idle - cheaper_idle.idle) / (cheaper_idle.per_gb - cheaper_per_gb.per_gb)
 
 
 # -- a day at 1M daily active users --------------------------------------------------------------------------------
@@ -656,6 +703,20 @@ def table(lines: list[Line], what: str) -> str:
     return "\n".join(out)
 
 
+def egress_table(inventory: Inventory) -> str:
+    """The endpoints against NAT gateways, and where each cheaper-idle option stops being cheaper."""
+    built, *nats = egress_options(inventory)
+    out = ["| option | idle | per GB processed | how |", "|---|---|---|---|"]
+    out += [f"| {o.option} | {_money(o.idle)} | ${o.per_gb:g} | {o.note} |" for o in (built, *nats)]
+    for nat in nats:
+        if nat.idle < built.idle:
+            out.append(
+                f"\n{nat.option}: {_money(built.idle - nat.idle)} a month less idle; more in all above"
+                f" {break_even_gb(nat, built):,.0f} GB a month."
+            )
+    return "\n".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--no-stacks", action="store_true", help="use the default inventory, not the constructs")
@@ -664,6 +725,8 @@ def main() -> None:
     print(f"Region {REGION}; prices as published on {PRICE_DATE}; check the AWS pricing pages.\n")
     print(f"## Idle, a month ({inventory.interface_endpoints} interface endpoints in {inventory.azs} AZs)\n")
     print(table(idle(inventory), "quantity a month"))
+    print("\n## Interface endpoints against NAT gateways, a month\n")
+    print(egress_table(inventory))
     for op in OPERATIONS:
         print(f"\n## A million of: {op.name}\n")
         print(f"Counted: {op.counted}\n")

@@ -47,13 +47,15 @@ def _triggered_by(function: Function, resource: str) -> bool:
 class Network(Construct):
     """Two AZs of isolated subnets, no NAT.
 
-    Why no NAT gateway: nothing in the VPC talks to the internet, and one NAT gateway costs about $33/month idle
-    plus $0.045/GB, in one AZ. Gateway endpoints (S3, DynamoDB) are free; an interface endpoint costs about
-    $7.30/month per AZ, so only the ones the in-VPC functions' grants need are created (`interface_endpoints_for`).
-    Up to two interface endpoints (about $29/month) this is the cheaper honest option; from a third one on, a NAT
-    gateway would cost less idle, though it bills every byte and pins egress to one AZ. The grants need three today
-    (X-Ray, Kinesis and SQS: about $44/month against about $33/month plus $0.045/GB for one NAT gateway); endpoints
-    keep the VPC without any route to the internet and every AZ's egress in its own AZ.
+    Why no NAT gateway: nothing in the VPC talks to the internet, so the VPC has no route to it, and an in-VPC
+    function reaches only the AWS services its endpoints serve. Gateway endpoints (S3, DynamoDB) are free; an
+    interface endpoint costs about $7.30/month per AZ, so only the ones the in-VPC functions' grants need are created
+    (`interface_endpoints_for`). The grants need five today: X-Ray, Kinesis and SQS, and Cognito and SNS for account
+    erasure (`users` checks the password again; the `erasure` worker deletes the Cognito user and the devices' SNS
+    endpoints): about $73/month in two AZs. One NAT gateway would cost less idle (about $36.50/month with its public
+    IPv4 address), but $0.045/GB against the endpoints' $0.01/GB (more in all above about 1 TB a month), in one AZ,
+    and it would give every in-VPC function a route to the internet; one per AZ costs what the endpoints cost idle.
+    The figures: docs/cost.md (`python -m bench.cost`).
     """
 
     def __init__(

@@ -13,6 +13,7 @@ from aws_cdk import App
 import app as cdk_app
 from aperture.resources import FUNCTIONS, KinesisTrigger, TableStreamTrigger
 from aperture.routes import ROUTES
+from bench import cost
 from stacks.constructs import monitoring as m
 from stacks.stateful_stack import StatefulStack
 from tests.infrastructure.conftest import Synthesized, logical_id, resources
@@ -189,3 +190,18 @@ def test_writes_let_through_without_their_rate_limits_raise_an_alarm(nested: dic
         assert alarm["Namespace"] == "Aperture"
         assert (alarm["Threshold"], alarm["Statistic"], alarm["Period"]) == (1, "Sum", 300)
         assert alarm["AlarmActions"] and "rate-limits-unchecked" in alarm["AlarmDescription"]
+
+
+def test_the_cost_model_bills_every_alarm_the_templates_declare(synthesized: Synthesized) -> None:
+    """bench/cost.py counts the alarms from the declarations (no synth), and docs/cost.md's idle cost with them; an
+    alarm added here without the model learning of it fails this."""
+    alarms = [
+        alarm["Properties"]
+        for path in synthesized.template_paths()
+        for alarm in resources(json.loads(path.read_text()), "AWS::CloudWatch::Alarm").values()
+    ]
+    # CloudWatch bills a metric-math alarm for each metric it reads
+    billed = sum(
+        sum("MetricStat" in query for query in alarm["Metrics"]) if "Metrics" in alarm else 1 for alarm in alarms
+    )
+    assert (len(alarms), billed) == cost.alarm_metrics()

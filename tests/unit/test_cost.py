@@ -1,12 +1,18 @@
-"""The cost model's arithmetic (bench/cost.py), checked by hand on one operation, and its coverage of the functions."""
+"""The cost model's arithmetic (bench/cost.py), checked by hand on one operation, its coverage of the functions, and
+the idle figures docs/cost.md and the README quote from it."""
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 import pytest
 
 from aperture.resources import FUNCTIONS, STREAMS, function
 from aperture.routes import ROUTES
 from bench import cost
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_million_feed_reads_cost_what_the_hand_arithmetic_says() -> None:
@@ -78,3 +84,52 @@ def test_idle_cost_adds_up_from_the_declarations() -> None:
 def test_cloudfront_tiers() -> None:
     assert cost.cloudfront_tiered(1024) == pytest.approx(1024 * 0.085)
     assert cost.cloudfront_tiered(20 * 1024) == pytest.approx(10 * 1024 * 0.085 + 10 * 1024 * 0.080)
+
+
+def test_one_nat_gateway_costs_less_idle_from_the_third_endpoint_on_until_its_traffic_passes_the_break_even() -> None:
+    for endpoints, nat_is_cheaper_idle in ((2, False), (3, True)):
+        built, one_nat, _ = cost.egress_options(cost.Inventory(interface_endpoints=endpoints, azs=2))
+        assert (one_nat.idle < built.idle) is nat_is_cheaper_idle
+    built, one_nat, per_az = cost.egress_options(cost.Inventory(interface_endpoints=5, azs=2))
+    # a NAT gateway and its public IPv4 address, around the clock
+    assert one_nat.idle == pytest.approx(730 * (0.045 + 0.005))
+    gb = cost.break_even_gb(one_nat, built)
+    assert one_nat.idle + gb * one_nat.per_gb == pytest.approx(built.idle + gb * built.per_gb)
+    assert one_nat.idle + 2 * gb * one_nat.per_gb > built.idle + 2 * gb * built.per_gb
+    assert per_az.idle == pytest.approx(2 * one_nat.idle)
+
+
+@pytest.fixture(scope="module")
+def declared() -> cost.Inventory:
+    """The inventory bench/cost.py reads from the constructs (imports them; synthesizes nothing)."""
+    return cost.declared_inventory()
+
+
+def test_the_idle_cost_the_docs_quote_is_what_the_code_declares(declared: cost.Inventory) -> None:
+    """A change that adds an endpoint, an alarm or a queue fails here until `python -m bench.cost` has refreshed
+    docs/cost.md and the README (they once said $145 while the code declared $177)."""
+    # Given the idle cost computed from the declarations and the constructs
+    lines = cost.idle(declared)
+    computed = cost.total(lines)
+    # When the docs are read
+    doc = (ROOT / "docs" / "cost.md").read_text()
+    readme = (ROOT / "README.md").read_text()
+    heading = re.search(r"^## Idle: about \$(\d+) a month$", doc, re.MULTILINE)
+    assert heading, "docs/cost.md has no '## Idle: about $N a month' section"
+    documented_total = re.search(
+        r"^\| \*\*total\*\* \| \| \| \*\*(\$[\d,.]+)\*\* \| \|$", doc[heading.end() :], re.MULTILINE
+    )
+    readme_figure = re.search(r"idle cost[^\n]*\*\*about \$(\d+) a month\*\*", readme)
+    assert documented_total and readme_figure
+    # Then each says what the code costs: the table's total to the cent, the summaries to the dollar
+    assert documented_total.group(1) == f"${computed:,.2f}", "docs/cost.md's idle total: run python -m bench.cost"
+    assert int(heading.group(1)) == round(computed), "docs/cost.md's idle heading"
+    assert int(readme_figure.group(1)) == round(computed), "README.md's idle cost"
+    # ...and so does every line, so that a stale item cannot hide behind a right total, and the NAT comparison
+    assert cost.table(lines, "quantity a month") in doc
+    assert cost.egress_table(declared) in doc
+
+
+def test_the_default_inventory_is_the_declared_one(declared: cost.Inventory) -> None:
+    """`python -m bench.cost --no-stacks` prints the same idle table as with the constructs."""
+    assert cost.Inventory() == declared
