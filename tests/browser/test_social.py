@@ -228,9 +228,18 @@ def test_the_story_viewer_works_by_touch_and_from_the_keyboard(people: People, r
     touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": point})
     bar = viewer.locator(".story-bar .filling")
     expect(bar).to_have_css("animation-play-state", "paused")
-    held_at = bar.evaluate("bar => bar.getBoundingClientRect().width")
-    expect(bar).to_have_css("animation-play-state", "paused")
-    assert bar.evaluate("bar => bar.getBoundingClientRect().width") == held_at
+    # (measured once the pause has reached a painted frame, then ten frames later: the bar has not moved)
+    held_at, later = bar.evaluate(
+        """async bar => {
+            const frame = () => new Promise(done => requestAnimationFrame(done));
+            await frame();
+            await frame();
+            const first = bar.getBoundingClientRect().width;
+            for (let n = 0; n < 10; n++) await frame();
+            return [first, bar.getBoundingClientRect().width];
+        }"""
+    )
+    assert later == held_at
     touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     expect(bar).to_have_css("animation-play-state", "running")
     # Paused from the keyboard (so the clock cannot move on by itself), taps move between the stories
