@@ -29,7 +29,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: dev test install web chromium checkov load soak lint format typecheck unit integration infrastructure e2e browser fuzz openapi synth layer clean
 
-$(STAMP): requirements.txt requirements-dev.txt layers/core/requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt layers/core/requirements.txt layers/core/requirements-no-deps.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

@@ -207,13 +207,17 @@ def _tree_bytes(root: Path, *, bytecode: bool = False) -> int:
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath"})
 
 
+def _requirements(path: Path) -> list[Requirement]:
+    lines = (line.split("#", 1)[0] for line in path.read_text().splitlines())
+    return [Requirement(line) for line in lines if line.strip()]
+
+
 def _installed_layer_bytes() -> int:
-    """The layer's third-party distributions, and theirs, as installed here (their RECORDs, bytecode left out)."""
-    pending = [
-        Requirement(line.split("#", 1)[0])
-        for line in (LAYER_ROOT / "requirements.txt").read_text().splitlines()
-        if line.split("#", 1)[0].strip()
-    ]
+    """The layer's third-party distributions, and theirs, as installed here (their RECORDs, bytecode left out);
+    those of requirements-no-deps.txt without theirs, as the layer's build installs them."""
+    pending = _requirements(LAYER_ROOT / "requirements.txt")
+    alone = {canonicalize_name(r.name) for r in _requirements(LAYER_ROOT / "requirements-no-deps.txt")}
+    pending += [Requirement(name) for name in sorted(alone)]
     seen: set[str] = set()
     total = 0
     while pending:
@@ -227,7 +231,7 @@ def _installed_layer_bytes() -> int:
             located = Path(str(dist.locate_file(file)))
             if "__pycache__" not in file.parts and file.suffix != ".pyc" and located.is_file():
                 total += located.stat().st_size
-        for needed in map(Requirement, dist.requires or ()):
+        for needed in map(Requirement, () if name in alone else dist.requires or ()):
             extras = [{"extra": extra} for extra in requirement.extras] or [{"extra": ""}]
             if needed.marker is None or any(needed.marker.evaluate(e) for e in extras):
                 pending.append(needed)

@@ -173,9 +173,12 @@ class Gateway:
                     return _error(401, "unauthorized", error.message)
             event = http_api_event(request, compiled.route, match.groupdict(), claims)
             try:
-                return lambda_response(self._invoke(compiled.route.function, event))
+                response = lambda_response(self._invoke(compiled.route.function, event))
             finally:
                 self._after_api()
+            # As an HTTP API answers: the request id, which is its correlation id in every log (aperture.observability)
+            response.headers["apigw-requestid"] = event["requestContext"]["requestId"]
+            return response
         # A known path with another method is no route either: API Gateway's $default route answers it so on AWS.
         return _error(404, "route_not_found", "there is no such route")
 

@@ -149,6 +149,8 @@ def start(port: int) -> LocalPlatform:
     # The functions' logger may exist already (imported with this module); give it the level asked for.
     logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", METRICS_NAMESPACE)
+    # No X-Ray daemon listens here: the functions' Tracer runs the same code with the SDK switched off.
+    os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"
     moto, endpoint = start_moto()
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     if not os.environ.get("REDIS_URL"):

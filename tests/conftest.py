@@ -19,6 +19,9 @@ from local.redis_server import RedisServer
 from tests import grants
 from tests.support import Api, start_aws
 
+# No X-Ray daemon listens here: every tier runs the functions' Tracer switched off, as the local runtime does.
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+
 # Property tests run beside the whole suite on two cores: a per-example deadline would fail them for the machine's
 # load, not for a property (hypothesis still reports an example that is slow every time it runs).
 settings.register_profile("aperture", deadline=None)

@@ -187,6 +187,7 @@ def start_aws() -> tuple[Any, Provisioned]:
         AWS_DEFAULT_REGION="us-east-1",
         AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
         POWERTOOLS_LOG_LEVEL="WARNING",
+        POWERTOOLS_TRACE_DISABLED="true",  # no X-Ray daemon: the Tracer runs, switched off (as in the local runtime)
         APERTURE_LOCAL="1",  # local names and defaults, as the local runtime has them
         **TEST_SIGNUP_LIMIT,
     )

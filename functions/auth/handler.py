@@ -24,7 +24,7 @@ from aperture.models.api import (
     TotpVerifyRequest,
     TotpVerifyResponse,
 )
-from aperture.observability import logger
+from aperture.observability import observed
 
 router = Router()
 
@@ -150,6 +150,6 @@ def verify_totp(body: TotpVerifyRequest) -> TotpVerifyResponse:
 app = make_resolver(router, standing=wiring.standing_from_table)
 
 
-@logger.inject_lambda_context
+@observed
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -2,16 +2,17 @@
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord, DynamoDBRecordEventName
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
+from aperture.consumers import RecordProcessor
 from aperture.models.events import PostDeleted, StoryDeleted, parse_event
-from aperture.observability import logger
+from aperture.observability import logger, observed
 
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+processor = RecordProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
 
 def handle_record(record: DynamoDBRecord) -> None:
@@ -26,6 +27,6 @@ def handle_record(record: DynamoDBRecord) -> None:
         logger.info("story deleted, cascade done", extra={"story_id": event.story_id, "views": views})
 
 
-@logger.inject_lambda_context
+@observed
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)

@@ -10,7 +10,7 @@ from aperture import wiring
 from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, make_resolver
 from aperture.errors import ServiceUnavailableError
 from aperture.models.api import Page, Post
-from aperture.observability import count, logger
+from aperture.observability import count, logger, observed
 
 router = Router()
 RESPONSES: dict[int, OpenAPIResponse] = {
@@ -39,6 +39,6 @@ def get_explore(cursor: Cursor = None, limit: Limit = 20) -> Page[Post]:
 app = make_resolver(router, standing=wiring.standing)
 
 
-@logger.inject_lambda_context
+@observed
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

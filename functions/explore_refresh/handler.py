@@ -7,10 +7,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
 from aperture.clock import now_ms
-from aperture.observability import logger
+from aperture.observability import logger, observed
 
 
-@logger.inject_lambda_context
+@observed
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     outcome = wiring.explore_refresh().run(now_ms())
     summary = {

@@ -10,10 +10,10 @@ from pydantic import ValidationError
 
 from aperture import wiring
 from aperture.models.events import AnyEvent, parse_event
-from aperture.observability import logger
+from aperture.observability import correlation_ids, logger, observed
 
 
-@logger.inject_lambda_context
+@observed
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, list[dict[str, str]]]:
     parsed: list[AnyEvent] = []
     for record in KinesisStreamEvent(event).records:
@@ -27,5 +27,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, l
         if known is not None:
             parsed.append(known)
     counted = wiring.explore_signals().record(parsed)
-    logger.info("explore signals counted", extra={"engagements": counted})
+    # Counted in one pass, so the line names every request the batch's events came from
+    logger.info("explore signals counted", extra={"engagements": counted, "correlation_ids": correlation_ids(parsed)})
     return {"batchItemFailures": []}

@@ -2,17 +2,18 @@
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
+from aperture.consumers import RecordProcessor
 from aperture.models.events import ExportJob
-from aperture.observability import logger
+from aperture.observability import logger, observed
 from aperture.resources import SqsTrigger, function
 
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+processor = RecordProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def handle_record(record: SQSRecord) -> None:
@@ -24,6 +25,6 @@ def handle_record(record: SQSRecord) -> None:
     logger.info("export job done", extra={"export_id": job.export_id, "built": outcome.built})
 
 
-@logger.inject_lambda_context
+@observed
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)

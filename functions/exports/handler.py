@@ -9,7 +9,7 @@ from aperture import wiring
 from aperture.api import COMMON_RESPONSES, caller, make_resolver, parse_id
 from aperture.ids import new_id
 from aperture.models.api import ExportStarted, ExportStatusResponse
-from aperture.observability import logger
+from aperture.observability import observed
 
 router = Router()
 
@@ -41,6 +41,6 @@ def get_export(export_id: str) -> ExportStatusResponse:
 app = make_resolver(router, standing=wiring.standing_from_table)
 
 
-@logger.inject_lambda_context
+@observed
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

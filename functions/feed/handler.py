@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from aperture import wiring
 from aperture.api import COMMON_RESPONSES, Limit, caller, make_resolver
 from aperture.models.api import Page, Post
-from aperture.observability import logger
+from aperture.observability import observed
 
 router = Router()
 
@@ -26,6 +26,6 @@ def get_feed(
 app = make_resolver(router, standing=wiring.standing)
 
 
-@logger.inject_lambda_context
+@observed
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture.api import make_resolver
 from aperture.models.api import Health
-from aperture.observability import logger
+from aperture.observability import observed
 
 router = Router()
 
@@ -20,6 +20,6 @@ def get_health() -> Health:
 app = make_resolver(router)
 
 
-@logger.inject_lambda_context
+@observed
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

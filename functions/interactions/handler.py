@@ -23,7 +23,7 @@ from aperture.api import (
 from aperture.errors import UserNotFoundError
 from aperture.ids import new_id
 from aperture.models.api import CommentRequest, CommentView, LikeResponse, Page, Post, SaveResponse, UserRef
-from aperture.observability import logger
+from aperture.observability import observed
 
 router = Router()
 POST_RESPONSES: dict[int, OpenAPIResponse] = {
@@ -146,7 +146,7 @@ def delete_comment(post_id: str, comment_id: str) -> None:
 app = make_resolver(router, standing=wiring.standing)
 
 
-@logger.inject_lambda_context
+@observed
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     wiring.replays().register(context)
     return app.resolve(event, context)

@@ -35,7 +35,7 @@ from aperture.models.api import (
     ReportStatus,
     ResolveRequest,
 )
-from aperture.observability import logger
+from aperture.observability import logger, observed
 from aperture.settings import get_settings
 
 router = Router()
@@ -145,6 +145,6 @@ def add_to_blocklist(body: BlockRequest) -> BlockResponse:
 app = make_resolver(router, standing=wiring.standing)
 
 
-@logger.inject_lambda_context
+@observed
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

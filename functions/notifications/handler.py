@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from aperture import wiring
 from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, make_resolver
 from aperture.models.api import DeviceRequest, DeviceView, MarkReadRequest, NotificationPage, UnreadCount
-from aperture.observability import logger
+from aperture.observability import observed
 
 router = Router()
 
@@ -58,6 +58,6 @@ def remove_device(device_id: str) -> None:
 app = make_resolver(router, standing=wiring.standing_from_table)
 
 
-@logger.inject_lambda_context
+@observed
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from aperture import wiring
 from aperture.api import COMMON_RESPONSES, PRIVATE_ACCOUNT, Cursor, Limit, caller, make_resolver, parse_id
 from aperture.models.api import EditPostRequest, Page, Post
-from aperture.observability import logger
+from aperture.observability import observed
 
 router = Router()
 NOT_FOUND: dict[int, OpenAPIResponse] = {**COMMON_RESPONSES, 404: {"description": "No such post, or blocked"}}
@@ -61,6 +61,6 @@ def user_posts(user_id: str, cursor: Cursor = None, limit: Limit = 20) -> Page[P
 app = make_resolver(router, standing=wiring.standing)
 
 
-@logger.inject_lambda_context
+@observed
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from aperture import wiring
 from aperture.api import COMMON_RESPONSES, Cursor, Limit, caller, make_resolver
 from aperture.models.api import HashtagResult, Page, Post, UserResult
-from aperture.observability import logger
+from aperture.observability import observed
 
 router = Router()
 SearchQuery = Annotated[str, Query(min_length=1, max_length=100, description="the start of a name or tag")]
@@ -59,6 +59,6 @@ def hashtag_posts(
 app = make_resolver(router, standing=wiring.standing)
 
 
-@logger.inject_lambda_context
+@observed
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

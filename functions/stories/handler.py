@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from aperture import wiring
 from aperture.api import COMMON_RESPONSES, PRIVATE_ACCOUNT, Cursor, Limit, caller, make_resolver, parse_id
 from aperture.models.api import Page, Story, StoryViewers, TrayEntry
-from aperture.observability import logger
+from aperture.observability import observed
 
 router = Router()
 NO_USER: dict[int, OpenAPIResponse] = {
@@ -82,6 +82,6 @@ def viewers(story_id: str, cursor: Cursor = None, limit: Limit = 20) -> StoryVie
 app = make_resolver(router, standing=wiring.standing)
 
 
-@logger.inject_lambda_context
+@observed
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -5,10 +5,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aperture import wiring
-from aperture.observability import logger
+from aperture.observability import logger, observed
 
 
-@logger.inject_lambda_context
+@observed
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     stories = wiring.stories()
     restored = stories.restore_live_sets()

@@ -10,7 +10,7 @@ from aperture import wiring
 from aperture.api import COMMON_RESPONSES, RATE_LIMITED, IdempotencyKey, answered_once, caller, make_resolver, parse_id
 from aperture.ids import new_id
 from aperture.models.api import CreateUploadRequest, CreateUploadResponse, UploadStatusResponse
-from aperture.observability import logger
+from aperture.observability import logger, observed
 
 router = Router()
 
@@ -40,9 +40,12 @@ def create_upload(body: CreateUploadRequest, idempotency_key: IdempotencyKey = N
 
     request = body.model_dump(mode="json")
     # Two ids: the upload's and its post's or story's
-    return answered_once(
+    granted = answered_once(
         router, wiring.replays(), idempotency_key, request, grant, CreateUploadResponse, new_id, 2, charge
     )
+    # Its processing is correlated by the upload's id (aperture.uploads.upload_correlation_id): this line joins them
+    logger.info("upload granted", extra={"upload_id": granted.upload_id, "kind": body.kind})
+    return granted
 
 
 @router.get(
@@ -62,7 +65,7 @@ def get_upload(upload_id: str) -> UploadStatusResponse:
 app = make_resolver(router, standing=wiring.standing)
 
 
-@logger.inject_lambda_context
+@observed
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     wiring.replays().register(context)
     return app.resolve(event, context)

@@ -25,7 +25,7 @@ from aperture.models.api import (
     UpdateProfileRequest,
     UserRef,
 )
-from aperture.observability import logger
+from aperture.observability import observed
 
 router = Router()
 NOT_FOUND: dict[int, OpenAPIResponse] = {**COMMON_RESPONSES, 404: {"description": "No such user, or blocked"}}
@@ -245,6 +245,6 @@ def decline_follow_request(user_id: str) -> FollowRequestDecision:
 app = make_resolver(router, standing=wiring.standing)
 
 
-@logger.inject_lambda_context
+@observed
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -79,28 +79,32 @@ class PipLayerBundler:
     def __init__(self, layer_root: Path) -> None:
         self._package = layer_root / "python" / "aperture"
         self._requirements = layer_root / "requirements.txt"
+        # Installed without their dependencies, which the runtime provides (botocore): see the file's header.
+        self._without_dependencies = layer_root / "requirements-no-deps.txt"
 
     def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:
         site = Path(output_dir) / "python"
         shutil.copytree(self._package, site / "aperture", ignore=shutil.ignore_patterns(*_IGNORED))
-        subprocess.run(  # noqa: S603 - fixed argv, no shell
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--no-compile",  # (pip would compile for this interpreter, whose bytecode the runtime ignores)
-                *PIP_TARGET,
-                "--only-binary=:all:",
-                "--target",
-                str(site),
-                "--requirement",
-                str(self._requirements),
-            ],
-            check=True,
-        )
+        for requirements, options_of_file in ((self._requirements, ()), (self._without_dependencies, ("--no-deps",))):
+            subprocess.run(  # noqa: S603 - fixed argv, no shell
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "--no-compile",  # (pip would compile for this interpreter, whose bytecode the runtime ignores)
+                    *PIP_TARGET,
+                    "--only-binary=:all:",
+                    *options_of_file,
+                    "--target",
+                    str(site),
+                    "--requirement",
+                    str(requirements),
+                ],
+                check=True,
+            )
         python = runtime_python()
         if python is None:
             # Still a working layer, only a slower cold start: say so rather than fail a synth that can deploy.

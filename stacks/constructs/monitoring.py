@@ -171,7 +171,7 @@ class Monitoring(Construct):
                 cloudwatch.Metric(
                     namespace=METRICS_NAMESPACE,
                     metric_name="RateLimiterUnavailable",
-                    # As aperture.observability.count writes it (see `degraded` below)
+                    # As aperture.observability.count writes it (see `business` in the dashboard below)
                     dimensions_map={"function": name, "service": name},
                     statistic="Sum",
                     period=FIVE_MINUTES,
@@ -245,7 +245,8 @@ def _words(name: str) -> list[str]:
 
 
 def dashboard(scope: Construct, *, watched: Watched) -> cloudwatch.Dashboard:
-    """The seed's flows, one row each: upload to feed, feed reads, stories, explore."""
+    """The seed's flows, one row each: upload to feed, feed reads, stories, explore (and notifications and limits),
+    with their business metrics (aperture.observability) beside the AWS ones."""
     board = cloudwatch.Dashboard(scope, "Dashboard", dashboard_name="Aperture")
     functions = watched.functions
     routes = {route.route_key: route for route in watched.routes}
@@ -268,33 +269,85 @@ def dashboard(scope: Construct, *, watched: Watched) -> cloudwatch.Dashboard:
             if n in functions
         ]
 
-    def degraded(name: str, function: str) -> cloudwatch.IMetric:
-        # As aperture.observability.count writes it: the function as a dimension, and Powertools adds the service
+    def business(name: str, function: str, statistic: str = "Sum", label: str | None = None) -> cloudwatch.IMetric:
+        # As aperture.observability.measure writes it: the function as a dimension, and Powertools adds the service
         # (each deployed function's POWERTOOLS_SERVICE_NAME is its name); CloudWatch matches the whole set.
         dimensions = {"function": function, "service": function}
         return cloudwatch.Metric(
-            namespace=METRICS_NAMESPACE, metric_name=name, dimensions_map=dimensions, statistic="Sum", label=name
+            namespace=METRICS_NAMESPACE,
+            metric_name=name,
+            dimensions_map=dimensions,
+            statistic=statistic,
+            label=label or name,
+            period=FIVE_MINUTES,
         )
 
-    rows: list[tuple[str, list[cloudwatch.IMetric], list[cloudwatch.IMetric]]] = [
+    def percentiles(name: str, function: str) -> list[cloudwatch.IMetric]:
+        return [business(name, function, statistic, f"{name} {statistic}") for statistic in ("p50", "p99")]
+
+    def searched(name: str, dimensions: str) -> cloudwatch.IMetric:
+        # One line per set of values of `dimensions` (e.g. each function and action): a search, as the set is open
+        query = f'{{{METRICS_NAMESPACE},{dimensions}}} MetricName="{name}"'
+        return cloudwatch.MathExpression(
+            expression=f"SEARCH('{query}', 'Sum', 300)", using_metrics={}, label=name, period=FIVE_MINUTES
+        )
+
+    # Each row: latency and durations (ms); lag and degradation; what happened (the business metrics)
+    rows: list[tuple[str, list[cloudwatch.IMetric], list[cloudwatch.IMetric], list[cloudwatch.IMetric]]] = [
         (
             "Upload to feed",
-            [*latency("POST /uploads"), *durations("media_process", "post_ingest", "fanout")],
+            [
+                *latency("POST /uploads"),
+                *durations("media_process", "post_ingest", "fanout"),
+                business("FanoutDuration", "fanout", "p99", "FanoutDuration p99"),
+            ],
             lag("post_ingest", "relay", "notify"),
+            [
+                business("UploadsAccepted", "media_process"),
+                business("UploadsRefused", "media_process"),
+                business("UploadsFailed", "media_process"),
+                business("PostsPublished", "post_ingest"),
+                business("FanoutSize", "fanout", label="FanoutSize (timelines pushed)"),
+            ],
         ),
-        ("Feed reads", latency("GET /feed", "GET /posts/{post_id}"), [degraded("FeedDegraded", "feed")]),
-        ("Stories", latency("GET /stories/tray", "GET /users/{user_id}/stories"), lag("stories", "story_views")),
+        (
+            "Feed reads",
+            [*latency("GET /feed", "GET /posts/{post_id}"), *percentiles("FeedLatency", "feed")],
+            [business("FeedDegraded", "feed")],
+            [
+                business("FeedRoundTrips", "feed", "Average", "FeedRoundTrips average"),
+                business("FeedRoundTrips", "feed", "Maximum", "FeedRoundTrips maximum"),
+            ],
+        ),
+        (
+            "Stories",
+            latency("GET /stories/tray", "GET /users/{user_id}/stories"),
+            lag("stories", "story_views"),
+            [business("StoryViews", "stories")],
+        ),
         (
             "Explore",
             [*latency("GET /explore"), *durations("explore_refresh", "explore_rank")],
-            [degraded("ExploreDegraded", "explore"), *lag("explore_signals")],
+            [business("ExploreDegraded", "explore"), *lag("explore_signals")],
+            [business("ExploreCacheHit", "explore"), business("ExploreCacheMiss", "explore")],
+        ),
+        (
+            "Notifications and limits",
+            durations("notify"),
+            lag("notify"),
+            [
+                business("NotificationsSent", "notify"),
+                searched("RateLimited", "action,function,service"),
+                searched("RateLimiterUnavailable", "function,service"),
+            ],
         ),
     ]
-    for title, left, right in rows:
+    for title, left, middle, right in rows:
         board.add_widgets(
             cloudwatch.TextWidget(markdown=f"## {title}", width=24, height=1),
-            cloudwatch.GraphWidget(title=f"{title}: latency and duration (ms)", left=left, width=12),
-            cloudwatch.GraphWidget(title=f"{title}: lag and degradation", left=right, width=12),
+            cloudwatch.GraphWidget(title=f"{title}: latency and duration (ms)", left=left, width=8),
+            cloudwatch.GraphWidget(title=f"{title}: lag and degradation", left=middle, width=8),
+            cloudwatch.GraphWidget(title=f"{title}: what happened", left=right, width=8),
         )
     return board
 

@@ -1,13 +1,17 @@
-"""The core layer ships bytecode its runtime loads as is: no module is compiled on a cold start."""
+"""The core layer ships bytecode its runtime loads as is (no module is compiled on a cold start), and no copy of the
+runtime's own botocore."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 import pytest
+from aws_cdk import BundlingOptions
 
+from stacks.constructs import layer
 from stacks.constructs.layer import RUNTIME, compile_bytecode, runtime_python
 
 
@@ -41,3 +45,31 @@ def test_the_bundler_compiles_only_with_an_interpreter_of_the_runtime_version(mo
     same_version = RUNTIME.name == f"python{sys.version_info.major}.{sys.version_info.minor}"
     assert (found == sys.executable) is same_version
     assert found is None or same_version
+
+
+def test_the_xray_sdk_goes_into_the_layer_without_the_botocore_the_runtime_has(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given pip's runs recorded rather than made (no download), and no 3.12 to compile with
+    layer_root = Path(__file__).resolve().parents[2] / "layers/core"
+    runs: list[list[str]] = []
+
+    def run(argv: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        runs.append(argv)
+        return subprocess.CompletedProcess(argv, 0, "", "")
+
+    monkeypatch.setattr(subprocess, "run", run)
+    monkeypatch.setattr(layer, "runtime_python", lambda: None)
+    # When the bundler builds the layer
+    assert layer.PipLayerBundler(layer_root).try_bundle(str(tmp_path), cast(BundlingOptions, None))
+    # Then the pinned requirements go in with their dependencies, and the X-Ray SDK without its own: the runtime's
+    # botocore serves it (a copy in the layer would shadow the runtime's, out of step with its boto3)
+    installs = {argv[argv.index("--requirement") + 1]: argv for argv in runs if "install" in argv}
+    with_deps, alone = (
+        installs[str(layer_root / "requirements.txt")],
+        installs[str(layer_root / "requirements-no-deps.txt")],
+    )
+    assert "--no-deps" not in with_deps and "--no-deps" in alone
+    assert "aws-xray-sdk==" in (layer_root / "requirements-no-deps.txt").read_text()
+    pinned = (layer_root / "requirements.txt").read_text() + (layer_root / "requirements-no-deps.txt").read_text()
+    assert "botocore" not in {line.split("=")[0] for line in pinned.splitlines()}

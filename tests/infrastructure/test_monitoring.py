@@ -5,6 +5,8 @@ every alarm notifies the one topic."""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -179,6 +181,28 @@ def test_the_dashboard_follows_the_seeds_flows(nested: dict[str, Any]) -> None:
         assert shown in body
     # The degradation counts with the dimensions their writers give them (aperture.observability.count)
     assert '\\"function\\",\\"feed\\",\\"service\\",\\"feed\\"' in body
+
+
+def _written_metrics() -> set[str]:
+    """Every business metric the layer writes (aperture.observability's count, measure and timed), by name."""
+    root = Path(__file__).resolve().parents[2]
+    call = re.compile(r"\b(?:count|measure|timed)\(\s*\"(\w+)\"")
+    sources = [*(root / "layers/core/python/aperture").rglob("*.py"), *(root / "functions").rglob("*.py")]
+    return {name for path in sources for name in call.findall(path.read_text())}
+
+
+def test_every_business_metric_the_functions_write_is_on_the_dashboard(nested: dict[str, Any]) -> None:
+    # Given the metrics the code writes (the issue's: uploads, posts, fanout, feed, stories, explore, notifications,
+    # rate limits)
+    written = _written_metrics()
+    assert {"UploadsAccepted", "FanoutSize", "FeedLatency", "FeedRoundTrips", "StoryViews", "RateLimited"} <= written
+    (board,) = resources(nested, "AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(board["Properties"]["DashboardBody"])
+    # Then each is graphed, in the namespace they are written to
+    assert {name for name in written if f'\\"{name}\\"' not in body} == set()
+    assert '\\"Aperture\\",\\"StoryViews\\",\\"function\\",\\"stories\\",\\"service\\",\\"stories\\"' in body
+    # And the rate-limited writes by action, which the functions add as a dimension
+    assert "SEARCH('{Aperture,action,function,service} MetricName=" in body
 
 
 def test_writes_let_through_without_their_rate_limits_raise_an_alarm(nested: dict[str, Any]) -> None:

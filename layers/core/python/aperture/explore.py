@@ -41,7 +41,7 @@ from aperture.graph import Graph
 from aperture.models.api import Page, Post
 from aperture.models.events import AnyEvent, CommentCreated, ExploreJob, LikeChanged, PostReady
 from aperture.models.records import PostRecord
-from aperture.observability import logger
+from aperture.observability import count, logger
 from aperture.posts import PostViews
 from aperture.ranking import AFFINITY_WEIGHTS, Candidate, RankingModel, features
 
@@ -534,6 +534,11 @@ class Explore:
         self.ports.store.touch_active(batch, viewer_id, now)
         batch.execute()
         current, by_cursor, followed_since = listed.value
+        # A hit: the page comes from a list already ranked (the cursor's, or the viewer's current one)
+        if (position and by_cursor is not None) or current is not None:
+            count("ExploreCacheHit")
+        else:
+            count("ExploreCacheMiss")
         if position and by_cursor is not None:
             list_id, ids, start = position[0], by_cursor, position[1]
         else:

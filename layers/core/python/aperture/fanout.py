@@ -20,6 +20,7 @@ from aperture.adapters.dynamo.posts import PostRepository
 from aperture.adapters.dynamo.users import UserRepository
 from aperture.adapters.redis_store.timeline import Position, Timeline
 from aperture.models.events import CelebrityJob, FanoutJob
+from aperture.observability import measure, timed
 from aperture.ports import JobSink
 
 REBUILD_PER_AUTHOR = 50  # recent posts taken from each followee when a timeline is rebuilt
@@ -80,8 +81,11 @@ class Fanout:
     def run(self, job: FanoutJob | CelebrityJob) -> int:
         """Do one job; returns how many timelines it touched."""
         if isinstance(job, FanoutJob):
-            active = self._timeline.active(list(job.follower_ids))
-            return self._timeline.push(active, job.post_id, job.published_ms)
+            with timed("FanoutDuration"):
+                active = self._timeline.active(list(job.follower_ids))
+                pushed = self._timeline.push(active, job.post_id, job.published_ms)
+            measure("FanoutSize", pushed)  # timelines this job pushed the post to
+            return pushed
         self._timeline.follow_celebrity(job.follower_ids, job.author_id, job.celebrity)
         if not job.celebrity:
             # Back under the threshold: what they posted as a celebrity was never pushed, so merge it in.

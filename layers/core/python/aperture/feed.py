@@ -11,7 +11,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from aperture.adapters.redis_store.affinity import AffinityStore
-from aperture.adapters.redis_store.client import PipelineBatch
+from aperture.adapters.redis_store.client import PipelineBatch, round_trips
 from aperture.adapters.redis_store.timeline import Position, Timeline
 from aperture.errors import InvalidCursorError
 from aperture.fanout import Fanout
@@ -19,7 +19,7 @@ from aperture.graph import Graph
 from aperture.ids import first_id_at, id_timestamp_ms
 from aperture.models.api import Page, Post
 from aperture.models.records import PostRecord
-from aperture.observability import count, logger
+from aperture.observability import count, logger, measure, timed
 from aperture.posts import PostViews
 from aperture.ranking import Candidate, RankingModel, rank
 
@@ -64,14 +64,19 @@ class Feed:
         self.ports = ports
 
     def page(self, viewer_id: int, cursor: str | None, limit: int, order: str = "ranked") -> Page[Post]:
-        """The page after `cursor` (one we issued, or a bare post id); never a 500 for a cache outage."""
+        """The page after `cursor` (one we issued, or a bare post id); never a 500 for a cache outage. Its build
+        time and Redis round trips are metrics (FeedLatency, FeedRoundTrips)."""
         position = decode_cursor(cursor)
-        try:
-            return self.from_cache(viewer_id, position, limit, ranked=order == "ranked")
-        except RedisError as error:
-            logger.warning("feed built without Redis", extra={"error": repr(error)})
-            count("FeedDegraded", function="feed")
-            return self.from_tables(viewer_id, position, limit)
+        trips = round_trips()
+        with timed("FeedLatency"):
+            try:
+                page = self.from_cache(viewer_id, position, limit, ranked=order == "ranked")
+            except RedisError as error:
+                logger.warning("feed built without Redis", extra={"error": repr(error)})
+                count("FeedDegraded", function="feed")
+                page = self.from_tables(viewer_id, position, limit)
+        measure("FeedRoundTrips", round_trips() - trips)
+        return page
 
     def from_cache(self, viewer_id: int, cursor: Position | None, limit: int, ranked: bool = False) -> Page[Post]:
         """Posts older than `cursor`, newest first: the pushed timeline merged with followed celebrities' posts.

@@ -104,6 +104,7 @@ class RateLimiter:
             count("RateLimiterUnavailable", function=self._function)
             return
         if wait_ms > 0:
+            count("RateLimited", function=self._function, action=action)
             seconds = max(1, math.ceil(wait_ms / 1000))
             raise RateLimitedError(
                 f"You're doing that too often (at most {rate.describe(NOUNS[action])}); try again in {seconds} s",

@@ -36,7 +36,7 @@ from aperture.models.events import (
     PostPublished,
 )
 from aperture.models.records import Device, Notification, NotificationType
-from aperture.observability import logger
+from aperture.observability import count, logger
 from aperture.ports import PushService
 
 ACTORS_KEPT = 5
@@ -177,6 +177,7 @@ class Notifier:
             )
         )
         self._push_to(intent)
+        count("NotificationsSent")  # (a new notification, pushed; not a like joining its group's, nor a replay)
         return 1
 
     def _push_to(self, intent: Intent) -> None:

@@ -26,7 +26,7 @@ from aperture.likes import Likes
 from aperture.models.api import CommentView, ImageFormats, Page, Post, PostMedia, UserRef
 from aperture.models.events import PostDeleted, PostPublished, PostReady
 from aperture.models.records import Photo, PostRecord
-from aperture.observability import logger
+from aperture.observability import count, logger
 from aperture.ports import ImageStore
 from aperture.saves import Saves
 from aperture.uploads import upload_key
@@ -286,6 +286,8 @@ class Posts:
         stored = ports.posts.get(event.post_id) if outcome == "exists" else record
         ports.like_cache.start(event.post_id)
         ports.fanout.publish(event.author_id, event.post_id, stored.created_at if stored else event.occurred_at)
+        if outcome == "created":
+            count("PostsPublished")
         return outcome == "created"
 
     def one(self, viewer_id: int, post_id: int) -> Post:

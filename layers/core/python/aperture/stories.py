@@ -41,7 +41,7 @@ from aperture.graph import Graph
 from aperture.models.api import ImageFormats, Page, Story, StoryViewer, StoryViewers, TrayEntry, UserRef
 from aperture.models.events import PostReady, StoryDeleted, StoryViewed
 from aperture.models.records import StoryRecord, StoryView, User
-from aperture.observability import logger
+from aperture.observability import logger, measure
 from aperture.ports import EventSink, ImageStore
 from aperture.ranking import AFFINITY_WEIGHTS
 from aperture.resources import IMAGE_PREFIX
@@ -349,6 +349,7 @@ class Stories:
             if error.response["Error"]["Code"] == "ProvisionedThroughputExceededException":
                 raise TooManyRequestsError("too many story views right now; try again in a moment") from error
             raise
+        measure("StoryViews", 1)  # (a viewer's first view of a story: what its viewer list records)
         try:
             if not self.ports.cache.mark_seen(viewer_id, story_id, now):
                 return False  # a concurrent first view counted it

@@ -47,6 +47,16 @@ def parse_item_key(key: str) -> tuple[int, int, int | None]:
     return int(parts[0]), int(parts[1]), int(parts[2]) if len(parts) == 3 else None
 
 
+def upload_correlation_id(key: str) -> str:
+    """The correlation id of an upload's processing (aperture.observability): `upload-<upload_id>`, which every
+    photo of a carousel shares and the client has from POST /uploads; the key itself for an object that is no
+    upload's."""
+    try:
+        return f"upload-{parse_item_key(key)[1]}"
+    except InvalidInputError:
+        return key
+
+
 class UploadGrants:
     """Uploads as a client sees them: a presigned POST granted for one photo, then its status until it is ready."""
 

@@ -28,6 +28,7 @@ from opensearchpy import (
 )
 
 from aperture.adapters.vectors import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_LINKS, IndexUnavailableError
+from aperture.observability import trace_calls_of
 
 VECTOR_FIELD = "vector"
 BULK_CHUNK = 500  # documents per _bulk request: 500 vectors of 32 floats is ~100 KB
@@ -167,6 +168,7 @@ def opensearch_client(url: str, region: str, sigv4: bool) -> OpenSearch:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"OPENSEARCH_URL must be an http(s) URL with a host, not {url!r}")
     https = parts.scheme == "https"
+    trace_calls_of("requests")  # the client's transport: each search and index call a subsegment
     # The Lambda role's credentials (refreshed by botocore as they rotate); signed per request by the auth hook.
     auth = AWSV4SignerAuth(boto3.Session().get_credentials(), region, SIGNING_SERVICE) if sigv4 else None
     return OpenSearch(

@@ -21,13 +21,14 @@ from aperture.media.pipeline import (
     MediaLimits,
     MediaPorts,
     _checked_renditions,
+    counted_refusal,
     image_key,
     process_upload,
 )
 from aperture.media.render import FORMATS, blurhash_of, render, sizes_for
 from aperture.models.events import PostReady
 from aperture.models.records import Photo, Upload
-from aperture.observability import logger
+from aperture.observability import count, logger
 from aperture.resources import IMAGE_PREFIX
 from aperture.uploads import parse_item_key
 
@@ -77,7 +78,7 @@ def process_item(key: str, ports: MediaPorts, limits: MediaLimits) -> str:  # no
     if upload is None or item is None:
         return "ignored"
     if upload.user_id != user_id:
-        ports.carousels.refuse(upload_id, item, "the upload key does not match its owner")
+        counted_refusal(ports.carousels.refuse(upload_id, item, "the upload key does not match its owner"))
         return "rejected"
     if upload.status == "rejected":
         return _refused(upload, ports)
@@ -92,10 +93,11 @@ def process_item(key: str, ports: MediaPorts, limits: MediaLimits) -> str:  # no
     try:
         sizes, fast = _checked_renditions(key, "post", ports, limits)
     except RejectedMediaError as error:
-        ports.carousels.refuse(upload_id, item, error.message)
+        counted_refusal(ports.carousels.refuse(upload_id, item, error.message))  # (the first refused photo's)
         return _refused(upload, ports) if ports.uploads.get(upload_id).status == "rejected" else "done"
     except Exception:
         ports.uploads.set_status(upload_id, "failed", "processing failed; retrying", only_from=UNPUBLISHED)
+        count("UploadsFailed")
         raise
     for rendition in (r for r in fast if keys[(r.size, r.format)] not in stored):
         ports.store.write_immutable(keys[(rendition.size, rendition.format)], rendition.body, rendition.content_type)
@@ -149,6 +151,7 @@ def _count(
         if upload.remaining == 1:
             whole = upload.model_copy(update={"photos": {**upload.photos, str(item): photo}})
             if ports.carousels.count_last(upload.upload_id, item, photo, _post_ready(whole, ports.now_ms())):
+                count("UploadsAccepted")  # (its 'post ready' event was written with this count)
                 return "last"
         elif ports.carousels.count(upload.upload_id, item, photo):
             return "counted"

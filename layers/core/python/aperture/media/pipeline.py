@@ -33,7 +33,7 @@ from aperture.media.render import (
 )
 from aperture.models.events import PostReady
 from aperture.models.records import Photo, Upload, UploadState
-from aperture.observability import logger
+from aperture.observability import count, logger
 from aperture.ports import EventSink, ImageStore
 from aperture.resources import IMAGE_PREFIX
 from aperture.uploads import parse_upload_key
@@ -63,6 +63,12 @@ class MediaPorts:
 class MediaLimits:
     max_bytes: int
     max_pixels: int
+
+
+def counted_refusal(refused: bool) -> None:
+    """Count the upload refused (UploadsRefused) if this call is what refused it: a redelivery finds it so already."""
+    if refused:
+        count("UploadsRefused")
 
 
 def _checked_renditions(
@@ -135,7 +141,7 @@ def process_upload(key: str, ports: MediaPorts, limits: MediaLimits) -> str:  # 
         logger.warning("object with no upload record", extra={"key": key})
         return "ignored"
     if upload.user_id != user_id:
-        ports.uploads.set_status(upload_id, "rejected", "the upload key does not match its owner")
+        counted_refusal(ports.uploads.set_status(upload_id, "rejected", "the upload key does not match its owner"))
         return "rejected"
     if upload.items:  # a carousel's photos come under their own keys (aperture.media.carousel), never this one
         logger.warning("a one-photo object for a carousel upload", extra={"key": key})
@@ -157,15 +163,17 @@ def process_upload(key: str, ports: MediaPorts, limits: MediaLimits) -> str:  # 
     except RejectedMediaError as error:
         # A live post stays live (say a moderator blocked its image after it went out): only unpublished
         # uploads are refused.
-        ports.uploads.set_status(upload_id, "rejected", error.message, only_from=UNPUBLISHED)
+        counted_refusal(ports.uploads.set_status(upload_id, "rejected", error.message, only_from=UNPUBLISHED))
         return "rejected"
     except Exception:
         ports.uploads.set_status(upload_id, "failed", "processing failed; retrying", only_from=UNPUBLISHED)
+        count("UploadsFailed")  # (each failed attempt: the invocation is retried)
         raise
     for rendition in (r for r in fast if keys[(r.size, r.format)] not in stored):
         ports.store.write_immutable(keys[(rendition.size, rendition.format)], rendition.body, rendition.content_type)
     if not published:
         ports.events.publish(_post_ready(upload, sizes, keys, ports.now_ms()))
+        count("UploadsAccepted")
     # The post is out; AVIF follows. A failure here is retried by the invocation and the CDN serves WebP meanwhile.
     missing_avif = {s: sizes[s] for s in stored_sizes if keys[(s, "avif")] not in stored}
     for rendition in render(missing_avif, ["avif"]):

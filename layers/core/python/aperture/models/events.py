@@ -8,11 +8,20 @@ from typing import Annotated, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from aperture.models.records import Photo
+from aperture.observability import correlation_id
 
 
-class _Event(BaseModel):
+class _Correlated(BaseModel):
+    """What every event and job carries: the correlation id of the request that caused it (aperture.observability),
+    taken from where it is made, so a consumer's logs, and what it makes in turn, join the request's."""
+
     model_config = ConfigDict(frozen=True)
 
+    # None in what was written before correlation ids existed, or made outside any handler (a script, a test)
+    correlation_id: str | None = Field(default_factory=correlation_id)
+
+
+class _Event(_Correlated):
     event_id: str
     occurred_at: int  # unix milliseconds
 
@@ -266,10 +275,8 @@ def parse_event(data: bytes | str) -> AnyEvent | None:
     return DOMAIN_EVENT.validate_python(raw)
 
 
-class FanoutJob(BaseModel):
+class FanoutJob(_Correlated):
     """Push one post to a slice of its author's followers (about a thousand)."""
-
-    model_config = ConfigDict(frozen=True)
 
     kind: Literal["post"] = "post"
     post_id: int
@@ -278,10 +285,8 @@ class FanoutJob(BaseModel):
     follower_ids: tuple[int, ...]
 
 
-class CelebrityJob(BaseModel):
+class CelebrityJob(_Correlated):
     """An author crossed the celebrity threshold: tell a slice of their followers where to find their posts."""
-
-    model_config = ConfigDict(frozen=True)
 
     kind: Literal["celebrity"] = "celebrity"
     author_id: int
@@ -293,27 +298,21 @@ AnyJob = Annotated[FanoutJob | CelebrityJob, Field(discriminator="kind")]
 JOB: TypeAdapter[FanoutJob | CelebrityJob] = TypeAdapter(AnyJob)
 
 
-class ExploreJob(BaseModel):
+class ExploreJob(_Correlated):
     """Rank the explore lists of a slice of active viewers (about a hundred) with the current model."""
-
-    model_config = ConfigDict(frozen=True)
 
     user_ids: tuple[int, ...]
 
 
-class CdnInvalidation(BaseModel):
+class CdnInvalidation(_Correlated):
     """Forget the CDN's cached copies of every object under a key prefix (a deleted post's or story's images)."""
-
-    model_config = ConfigDict(frozen=True)
 
     # Under images/ (the only path the CDN caches), and never a wildcard of its own: the invalidation adds one.
     prefix: str = Field(pattern=r"^images/[^*]+$")
 
 
-class ExportJob(BaseModel):
+class ExportJob(_Correlated):
     """Build one user's data export (queued once per ExportRequested; a repeat finds it claimed or done)."""
-
-    model_config = ConfigDict(frozen=True)
 
     user_id: int
     export_id: int

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
+from aperture.observability import traced
 from aperture.settings import MissingSettingError, Settings, get_settings, setting_variable
 
 T = TypeVar("T")
@@ -47,8 +49,8 @@ def redis_client() -> Any:
     if credentials is not None:
         options["credential_provider"] = credentials
     if settings.redis_cluster:
-        return redis.RedisCluster.from_url(url, **options)
-    return redis.Redis.from_url(url, health_check_interval=HEALTH_CHECK_SECONDS, **options)
+        return instrumented(redis.RedisCluster.from_url(url, **options))
+    return instrumented(redis.Redis.from_url(url, health_check_interval=HEALTH_CHECK_SECONDS, **options))
 
 
 def _credential_provider(settings: Settings) -> Any:
@@ -68,6 +70,41 @@ def _credential_provider(settings: Settings) -> Any:
 
     password = settings.redis_password.get_secret_value() if settings.redis_password else None
     return UsernamePasswordCredentialProvider(settings.redis_user, password)
+
+
+# Per thread: the local runtime serves several requests at once through one client.
+_round_trips: ContextVar[int] = ContextVar("redis_round_trips", default=0)
+
+
+def round_trips() -> int:
+    """How many Redis round trips this thread has made through an instrumented client, ever (take differences)."""
+    return _round_trips.get()
+
+
+def instrumented(client: Any) -> Any:
+    """`client`, with every round trip (a command sent alone, or a pipeline executed) counted and traced as an X-Ray
+    subsegment: every store's calls go through these two, so no store method needs wrapping."""
+    send, make_pipeline = client.execute_command, client.pipeline
+
+    def execute_command(*args: Any, **options: Any) -> Any:
+        _round_trips.set(_round_trips.get() + 1)
+        with traced("redis", command=str(args[0]) if args else ""):
+            return send(*args, **options)
+
+    def pipeline(*args: Any, **kwargs: Any) -> Any:
+        pipe = make_pipeline(*args, **kwargs)
+        run = pipe.execute
+
+        def execute(*run_args: Any, **run_kwargs: Any) -> Any:
+            _round_trips.set(_round_trips.get() + 1)
+            with traced("redis", pipeline=len(getattr(pipe, "command_stack", ()))):
+                return run(*run_args, **run_kwargs)
+
+        pipe.execute = execute
+        return pipe
+
+    client.execute_command, client.pipeline = execute_command, pipeline
+    return client
 
 
 class Slot(Generic[T]):
