@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aperture.resources import FUNCTIONS, function
+from aperture.routes import ROUTES
 
 LOCAL_ACCOUNT = "123456789012"
 FUNCTION_NAME_PREFIX = "aperture-"
@@ -49,6 +50,11 @@ class LocalContext:
 
 # A Lambda instance handles one event at a time, and the handlers' module-level resolvers rely on that.
 _instance_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+# Powertools keeps the request being resolved on a class (BaseRouter.current_event), shared by every resolver of a
+# process: on Lambda a process is one function's instance, but here every function shares one. So the functions
+# behind HTTP routes take turns, or one request would read another's caller (another user, or no user at all).
+_RESOLVING = threading.RLock()
+_SERVES_ROUTES = frozenset(route.function for route in ROUTES)
 
 
 # Which function this thread is running, for tests that check each call a function makes against its grants.
@@ -59,7 +65,7 @@ def invoke(name: str, event: dict[str, Any]) -> Any:
     """Run functions/<name>/handler.py's lambda_handler on an event and return what it returns."""
     module = importlib.import_module(f"functions.{name}.handler")
     context = LocalContext(function_name=f"{FUNCTION_NAME_PREFIX}{name}", memory_limit_in_mb=function(name).memory_mb)
-    with _instance_locks[name]:
+    with _RESOLVING if name in _SERVES_ROUTES else _instance_locks[name]:
         token = running.set(name)
         try:
             return module.lambda_handler(event, context)

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from aperture import wiring
 from aperture.adapters.aws import client
 from local.provision import Provisioned
+from tests.support import Api
 
 
 @pytest.fixture
@@ -104,3 +105,27 @@ def test_cancelled_transactions_never_undo_other_requests_committed_writes(table
     assert not any(
         "Item" in db.get_item(TableName=table_name, Key={"event_id": {"S": f"undone-{n}"}}) for n in range(40)
     )
+
+
+def test_requests_to_different_functions_at_once_each_keep_their_own_caller(api: Api) -> None:
+    # Given two people using two functions at the same moment: alice edits her profile, bob reads his notifications
+    alice, bob = api.sign_up("alice"), api.sign_up("bob")
+    start = threading.Barrier(2)
+    answered: list[str] = []
+
+    def bob_reads_his_notifications() -> None:
+        start.wait()
+        for _ in range(60):
+            assert api.call("GET", "/notifications", bob).status_code == 200
+
+    other = threading.Thread(target=bob_reads_his_notifications)
+    other.start()
+    start.wait()
+    for n in range(30):
+        edited = api.call("PATCH", "/me", alice, json={"display_name": f"Alice {n}"})
+        assert edited.status_code == 200, edited.json
+        answered.append(edited.json["username"])
+    other.join()
+    # Then every edit was alice's own: no request acted as another's caller
+    assert set(answered) == {alice.username}
+    assert api.call("GET", "/me", bob).json.get("display_name") in (None, "")
