@@ -219,7 +219,9 @@ def test_the_story_viewer_works_by_touch_and_from_the_keyboard(people: People, r
     page.keyboard.press("Enter")
     viewer = page.get_by_role("dialog", name=f"Stories by {iris.username}")
     expect(viewer.get_by_text(re.compile(r"^Story \d of 2$"))).to_be_attached()
-    # Holding a finger on the story pauses it (the bar stops); letting go plays on
+    # Holding a finger on the playing story pauses it (the bar stops); letting go plays on
+    expect(viewer.get_by_role("img", name=re.compile(f"^Story by {iris.username}"))).to_be_visible()
+    expect(viewer.locator(".story-bar .filling")).to_have_css("animation-play-state", "running")
     stage = viewer.locator(".story-stage")
     box = stage.bounding_box()
     assert box is not None

@@ -129,3 +129,9 @@ def test_requests_to_different_functions_at_once_each_keep_their_own_caller(api:
     # Then every edit was alice's own: no request acted as another's caller
     assert set(answered) == {alice.username}
     assert api.call("GET", "/me", bob).json.get("display_name") in (None, "")
+
+
+def test_signing_in_with_a_name_beyond_latin_1_is_refused_not_a_server_error(api: Api) -> None:
+    # (moto's secret-hash check encoded the name as Latin-1 and failed; Cognito refuses the unknown user)
+    refused = api.call("POST", "/auth/token", json={"username": "\u0002\u00e2\U00029675", "password": "Passw0rd!aaaa"})
+    assert refused.status_code == 401, refused.get_data(as_text=True)
