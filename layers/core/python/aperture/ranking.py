@@ -53,25 +53,32 @@ def features(
 
 @dataclass(frozen=True)
 class RankingModel:
+    """A logistic model over named features: the feed's (`FEATURES`) unless its JSON names others (explore's)."""
+
     weights: dict[str, float]
     bias: float
     version: str
+    features: tuple[str, ...] = FEATURES
 
     @classmethod
     def from_json(cls, text: str | bytes) -> RankingModel:
         data = json.loads(text)
-        weights = {name: float(data["weights"][name]) for name in FEATURES}
-        return cls(weights=weights, bias=float(data["bias"]), version=str(data.get("version", "unversioned")))
+        names = tuple(str(name) for name in data.get("features", FEATURES))
+        weights = {name: float(data["weights"][name]) for name in names}
+        return cls(
+            weights=weights, bias=float(data["bias"]), version=str(data.get("version", "unversioned")), features=names
+        )
 
     @classmethod
     def default(cls) -> RankingModel:
         return cls.from_json((resources.files("aperture") / "ranking_model.json").read_text())
 
     def to_json(self) -> str:
-        return json.dumps({"version": self.version, "bias": self.bias, "weights": self.weights}, indent=2) + "\n"
+        data = {"version": self.version, "features": list(self.features), "bias": self.bias, "weights": self.weights}
+        return json.dumps(data, indent=2) + "\n"
 
     def probability(self, inputs: Mapping[str, float]) -> float:
-        z = self.bias + sum(self.weights[name] * inputs[name] for name in FEATURES)
+        z = self.bias + sum(self.weights[name] * inputs[name] for name in self.features)
         return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
 
 
