@@ -15,6 +15,7 @@ from aperture.settings import get_settings
 # Each factory imports its adapters and services when first called, so a function's cold start loads only what
 # its handler uses (docs/benchmarks.md, cold starts); these names serve the annotations alone.
 if TYPE_CHECKING:
+    from aperture.activity import ActivityLog
     from aperture.adapters.cloudfront import CdnCache
     from aperture.adapters.cognito import IdentityProvider, TokenVerifier
     from aperture.adapters.dynamo.carousels import CarouselCounter
@@ -830,6 +831,14 @@ def close_friends() -> CloseFriends:
         users=users(),
         now_ms=now_ms,
     )
+
+
+@built_once
+def activity_log() -> ActivityLog:
+    """Impressions and engagements, appended for the training job (aperture.activity)."""
+    from aperture.adapters.redis_store.activity import RedisActivityLog
+
+    return RedisActivityLog(redis_client())
 
 
 @built_once
