@@ -5,8 +5,10 @@ and the k-NN index.
   regional lean and post quality. Signals of the first 2.5 days go through the real store; the refresh builds the
   real model; each test viewer's explore list (300) is checked against what they liked in the next 12 hours
   (posts they had not liked yet, by anyone). Reported: hit rate@20 (viewers with a held-out like in their first
-  page) and recall@100, for explore and for the obvious baselines (overall and regional popularity), plus
-  explore without collaborative filtering and without the k-NN source.
+  page) and recall@100, for explore (ranked by the explore model, aperture/explore_model.json) and for the
+  obvious baselines (overall and regional popularity), plus explore ranked as it was before it had a model of its
+  own (the feed's model times the retrieval evidence), and explore without collaborative filtering and without the
+  k-NN source.
 - Refresh: seconds to rebuild pools, embeddings and index for the world, and the embedding alone at the pool's
   full size (5,000 posts with 200 engagers each: a million engagements), its time and peak memory; ranking: one
   viewer's list, p50/p99, against serving a precomputed list (one Redis GET).
@@ -32,13 +34,31 @@ from typing import Any, cast
 
 import numpy as np
 
+from aperture.activity import Impression
 from aperture.adapters.dynamo.posts import PostRepository
-from aperture.adapters.redis_store.explore import Engagement, ExploreStore
+from aperture.adapters.dynamo.users import UserRepository
+from aperture.adapters.redis_store.activity import RedisActivityLog
+from aperture.adapters.redis_store.explore import Engagement, ExploreStore, RankedFeatures
 from aperture.adapters.vectors import FaissIndex
 from aperture.embeddings import embed
-from aperture.explore import ExploreRefresh, Model, RefreshLimits, Viewer, rank_viewer, similar_posts, user_vector
-from aperture.models.records import PostRecord
-from aperture.ranking import AFFINITY_WEIGHTS, RankingModel
+from aperture.explore import (
+    FAVOURITE_TOPICS,
+    ExploreRefresh,
+    Model,
+    RefreshLimits,
+    Viewer,
+    allowed,
+    candidates,
+    diversify,
+    favourite_topics,
+    rank_viewer,
+    ranked_list,
+    similar_posts,
+    user_vector,
+)
+from aperture.explore_ranking import default_model
+from aperture.models.records import PostRecord, User
+from aperture.ranking import AFFINITY_WEIGHTS, RankingModel, features
 from bench.feed import _percentile
 from local.world import TOPICS, progress
 
@@ -118,6 +138,49 @@ class Posts:
         return {p: self._records[p] for p in post_ids if p in self._records}
 
 
+class Users:
+    """The user repository's get_many over the world's people: their regions (nobody follows anyone here)."""
+
+    def __init__(self, world: ExploreWorld) -> None:
+        self._region = world.region
+
+    def get_many(self, user_ids: Iterable[int]) -> dict[int, User]:
+        return {
+            u: User(user_id=u, username=f"u{u}", region=self._region[u]) for u in user_ids if 0 <= u < len(self._region)
+        }
+
+
+def refresher(world: ExploreWorld, store: ExploreStore, index: FaissIndex) -> ExploreRefresh:
+    limits = RefreshLimits(pool_size=5_000, dimensions=DIMENSIONS, active_days=14, job_size=100)
+    posts, users = cast(PostRepository, Posts(world.posts)), cast(UserRepository, Users(world))
+    return ExploreRefresh(store, posts, index, len, limits, users=users)
+
+
+def feed_model_times_evidence(
+    model: Model,
+    viewer: Viewer,
+    similar: Mapping[int, float],
+    neighbours: list[tuple[int, float]],
+    ranking: RankingModel,
+    now_ms: int,
+    size: int,
+) -> list[int]:
+    """Explore's ranking before it had a model of its own: the feed's engagement probability times the total
+    retrieval evidence, then the same diversification (the baseline the explore model must not fall below)."""
+    evidence = candidates(model, viewer, similar, neighbours)
+    posts = model.posts
+    kept = [posts[p] for p, e in evidence.items() if e > 0 and p in posts and allowed(posts[p], viewer)]
+    topics = {t.lower(): w for t, w in viewer.topic_affinity.items()}
+    scored = sorted(
+        (
+            (ranking.probability(features(c, now_ms, viewer.author_affinity, topics)) * evidence[c.post_id], c)
+            for c in kept
+        ),
+        key=lambda item: (-item[0], -item[1].post_id),
+    )
+    return diversify([c for _, c in scored], set(favourite_topics(viewer, model, FAVOURITE_TOPICS)), size)
+
+
 def load_signals(world: ExploreWorld, store: ExploreStore, until_ms: int) -> int:
     arrivals = [
         Engagement(p, None, world.region[r.author_id], r.hashtags, 0.5, r.created_at)
@@ -169,15 +232,21 @@ class Scores:
         }
 
 
-def quality(users: int, posts: int, viewers: int, seed: int, store: ExploreStore, index: FaissIndex) -> dict[str, Any]:
+def quality(
+    users: int,
+    posts: int,
+    viewers: int,
+    seed: int,
+    store: ExploreStore,
+    index: FaissIndex,
+    explore_model: RankingModel | None = None,
+) -> dict[str, Any]:
     world = generate(users, posts, seed)
     split = world.start_ms + int(2.5 * DAY_MS)
     horizon = split + 12 * HOUR_MS
     signals = load_signals(world, store, split)
     started = time.perf_counter()
-    limits = RefreshLimits(pool_size=5_000, dimensions=DIMENSIONS, active_days=14, job_size=100)
-    refresher = ExploreRefresh(store, cast(PostRepository, Posts(world.posts)), index, len, limits)
-    outcome = refresher.run(split)
+    outcome = refresher(world, store, index).run(split)
     refresh_seconds = time.perf_counter() - started
     data = store.model(outcome.generation)
     assert data is not None
@@ -191,9 +260,12 @@ def quality(users: int, posts: int, viewers: int, seed: int, store: ExploreStore
             after[user].add(post_id)
     testable = sorted(u for u in after if len(before[u]) >= 3 and after[u] & set(model.posts))
     chosen = random.Random(seed).sample(testable, min(viewers, len(testable)))
-    ranking = RankingModel.default()
-    variants = {name: Scores([], []) for name in ("explore", "no_cf", "no_knn", "popular", "regional")}
+    ranking, feed_model = explore_model or default_model(), RankingModel.default()
+    names = ("explore", "feed_model_x_evidence", "no_cf", "no_knn", "popular", "regional")
+    variants = {name: Scores([], []) for name in names}
     latencies: list[float] = []
+    stored_bytes: list[int] = []
+    list_bytes: list[int] = []
     for done, user in enumerate(chosen, 1):
         progress("viewers", done, len(chosen))
         viewer = _viewer(world, user, before[user], outcome.generation, store)
@@ -201,8 +273,14 @@ def quality(users: int, posts: int, viewers: int, seed: int, store: ExploreStore
         similar = similar_posts(store, viewer.engaged, user)
         query = user_vector(viewer.vector, viewer.topic_affinity, model, DIMENSIONS)
         neighbours = index.nearest(query, 300) if query else []
-        lists = {"explore": rank_viewer(model, viewer, similar, neighbours, ranking, split, 300)}
+        ranked = ranked_list(model, viewer, similar, neighbours, ranking, split, 300)
+        lists = {"explore": ranked.post_ids}
         latencies.append((time.perf_counter() - t0) * 1000)
+        stored_bytes.append(len(RankedFeatures(ranked.model, ranked.features).encode()))
+        list_bytes.append(len(",".join(map(str, ranked.post_ids))))
+        lists["feed_model_x_evidence"] = feed_model_times_evidence(
+            model, viewer, similar, neighbours, feed_model, split, 300
+        )
         lists["no_cf"] = rank_viewer(model, viewer, {}, neighbours, ranking, split, 300)
         lists["no_knn"] = rank_viewer(model, viewer, similar, [], ranking, split, 300)
         liked = set(before[user])
@@ -214,6 +292,7 @@ def quality(users: int, posts: int, viewers: int, seed: int, store: ExploreStore
             variants[name].recalls.append(len(target & set(ranked[:100])) / len(target))
     return {
         "world": {"users": users, "posts": posts, "likes_before_split": signals, "viewers": len(chosen)},
+        "explore_model": ranking.version,
         "refresh": {
             "seconds": round(refresh_seconds, 2),
             "pool_posts": outcome.posts,
@@ -221,6 +300,11 @@ def quality(users: int, posts: int, viewers: int, seed: int, store: ExploreStore
             "embedded_users": outcome.embedded_users,
         },
         "rank_ms": {"p50": round(_percentile(latencies, 50), 1), "p99": round(_percentile(latencies, 99), 1)},
+        # What a list's features add in Redis (stored twice, as the list is: under its id and as the current one)
+        "stored_per_list_bytes": {
+            "features": round(statistics.mean(stored_bytes)),
+            "post_ids": round(statistics.mean(list_bytes)),
+        },
         "quality": {name: scores.report() for name, scores in variants.items()},
     }
 
@@ -232,6 +316,19 @@ def serving(store: ExploreStore, client: Any, samples: int) -> dict[str, float]:
     for _ in range(samples):
         t0 = time.perf_counter()
         client.get("xp:{u:42}:current")
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"p50": round(_percentile(times, 50), 3), "p99": round(_percentile(times, 99), 3)}
+
+
+def impression_logging(client: Any, samples: int) -> dict[str, float]:
+    """The round trip a served page adds to log its 20 impressions (14 features each) in ms."""
+    log = RedisActivityLog(client)
+    values = {name: 0.1234 for name in default_model().features}
+    page = [Impression("explore", 42, p, 7, p, 1_800_000_000_000, "v", values) for p in range(20)]
+    times = []
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        log.record(page)
         times.append((time.perf_counter() - t0) * 1000)
     return {"p50": round(_percentile(times, 50), 3), "p99": round(_percentile(times, 99), 3)}
 
@@ -292,6 +389,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a small world and index, for a smoke run")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--quality-only", action="store_true", help="the offline quality check alone")
     args = parser.parse_args()
     from local.redis_server import RedisServer
 
@@ -307,6 +405,10 @@ def main() -> None:
         users, posts, viewers = (1_500, 3_000, 150) if args.quick else (6_000, 12_000, 400)
         result = quality(users, posts, viewers, args.seed, store, index)
         result["serve_precomputed_ms"] = serving(store, client, 500)
+        result["log_page_impressions_ms"] = impression_logging(client, 500)
+        if args.quality_only:
+            print(json.dumps(result, indent=2))
+            return
         result["rank_vs_precomputed_p50"] = round(result["rank_ms"]["p50"] / result["serve_precomputed_ms"]["p50"])
         result["embedding_at_scale"] = embedding_scale(
             1_000 if args.quick else 5_000, 200, 40_000 if args.quick else 200_000, args.seed
@@ -314,6 +416,11 @@ def main() -> None:
         result["index"] = index_speed(20_000 if args.quick else 100_000, 200 if args.quick else 1_000, args.seed)
         print(json.dumps(result, indent=2))
         explore, popular = result["quality"]["explore"], result["quality"]["popular"]
+        before = result["quality"]["feed_model_x_evidence"]
+        print(
+            f"explore model hit@20 {explore['hit_rate_at_20']} vs feed model x evidence {before['hit_rate_at_20']}; "
+            f"recall@100 {explore['recall_at_100']} vs {before['recall_at_100']}"
+        )
         print(
             f"explore hit@20 {explore['hit_rate_at_20']} vs popularity {popular['hit_rate_at_20']} "
             f"({explore['hit_rate_at_20'] / max(popular['hit_rate_at_20'], 1e-9):.1f}x); "

@@ -43,7 +43,7 @@ from aperture.adapters.dynamo.posts import PostRepository
 from aperture.adapters.redis_store.explore import ExploreStore
 from aperture.adapters.vectors import FaissIndex
 from aperture.explore import ExploreRefresh, Model, RefreshLimits, rank_viewer, similar_posts, user_vector
-from aperture.ranking import RankingModel
+from aperture.explore_ranking import default_model
 from bench.explore import DAY_MS, DIMENSIONS, HOUR_MS, Posts, Scores, _viewer, generate, load_signals
 from local.world import TOPICS, progress
 
@@ -151,7 +151,7 @@ class Evaluation:
         in_model = set(model.posts)
         testable = sorted(u for u in self.after if len(self.before[u]) >= 3 and self.after[u] & in_model)
         chosen = random.Random(self.seed).sample(testable, min(self.viewers, len(testable)))
-        ranking = RankingModel.default()
+        ranking = default_model()
         variants = {name: Scores([], []) for name in ("explore", "knn_only")}
         for done, user in enumerate(chosen, 1):
             progress("viewers", done, len(chosen))

@@ -143,12 +143,13 @@ def test_the_refresh_precomputes_the_lists_of_active_viewers(
     # Then alice's next visit is served from her precomputed list, without ranking on the request: one Redis
     # round trip to find the page, one to hydrate it, one for its authors' privacy flags (private accounts leave
     # explore as the page is read; the authors are known only once hydrated), one to remember what she saw (with
-    # the post cached, as another viewer's visit leaves it)
+    # the post cached, as another viewer's visit leaves it), and one to log the page's impressions (the activity
+    # log's own pipeline, best effort: a failure there must not fail the page, docs/ranking.md)
     explore(api, people["frank"])
     trips = RoundTrips(wiring.redis_client())
     shown, _ = explore(api, alice)
     assert shown == [second]  # the first was seen: it is not offered again
-    assert trips.count <= 4
+    assert trips.count <= 5
 
 
 def test_pages_never_repeat_a_post_even_across_a_refresh(api: Api, pump: EventPump, people: dict[str, Account]) -> None:

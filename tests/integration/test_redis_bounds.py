@@ -84,6 +84,8 @@ KEY_BOUNDS: dict[str, tuple[bool, Any, str]] = {
     rf"xp:\{{u:{ID}\}}:followed": (True, None, "authors followed since the list was ranked"),
     rf"xp:\{{u:{ID}\}}:list:[\w.-]+": (True, None, "a ranked list: two refresh cycles"),
     rf"xp:\{{u:{ID}\}}:current": (True, None, "which list a user pages through"),
+    rf"xp:\{{u:{ID}\}}:features:[\w.-]+": (True, None, "the explore model's features of a ranked list: with it"),
+    rf"xp:\{{u:{ID}\}}:current:features": (True, None, "the current list's features: with the current list"),
     r"xp:model": (False, lambda: 64, "the current model generation's name"),
     r"xp:model:[\w.-]+": (False, lambda: 64 << 20, "the current generation (replaced ones expire in 30 minutes)"),
     r"xp:model:[\w.-]+:users": (False, lambda: 10_000_000, "the current generation's user vectors"),
@@ -95,12 +97,14 @@ KEY_BOUNDS: dict[str, tuple[bool, Any, str]] = {
     r"usearch:built": (False, lambda: 1, "the mark of a finished rebuild"),
     r"htag:\{.\}:(lex|count)": (False, lambda: 10_000_000, "hashtags in use starting with one character"),
     rf"htop:{TAG}:{ID}": (True, None, "a tag's engagement per post on one day (hashtag pages' top): eight days"),
+    # The activity log (aperture.activity): streams capped by an approximate MAXLEN (one node of slack)
+    rf"activity:\{{{ID}\}}": (False, lambda: 200_100, "a shard's impressions and engagements, for the flush job"),
 }
 
 
 def _size(client: Any, key: str) -> int:
     kind = client.type(key)
-    sizes = {"zset": client.zcard, "set": client.scard, "hash": client.hlen, "list": client.llen}
+    sizes = {"zset": client.zcard, "set": client.scard, "hash": client.hlen, "list": client.llen, "stream": client.xlen}
     return int(sizes[kind](key)) if kind in sizes else int(client.strlen(key))
 
 

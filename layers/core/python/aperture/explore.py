@@ -12,13 +12,15 @@ Three stages, as recommendation systems do it:
 3. Each viewer's list (`explore_rank`, or on request when there is none): candidates from collaborative filtering
    (posts engaged with by people who engage with what the viewer does), the viewer's region, their topics, the
    k-NN neighbours of their vector, and overall popularity; filtered (their own, followed and blocked accounts,
-   posts seen on explore or engaged with); ranked by the feed's engagement model times how strongly retrieval
-   vouched for each post; diversified (no author twice and no topic more than three times in any ten,
-   and one post from outside the viewer's favourite topics in every ten). The list (300) is served page by page.
+   posts seen on explore or engaged with); ranked by explore's own model (aperture.explore_ranking: which sources
+   vouched and how strongly, region, affinities, the author's popularity and engagement, age, content type);
+   diversified (no author twice and no topic more than three times in any ten, and one post from outside the
+   viewer's favourite topics in every ten). The list (300) is stored with the features the model saw, and served
+   page by page.
 
 Pages hydrate through the same path as the feed, so deleted posts and blocked authors drop out at read time and
 the page is refilled from further down the list. Every post served is remembered as seen, and the next list leaves
-it out.
+it out; and logged as an impression (aperture.activity) with the features of rank time (docs/ranking.md).
 """
 
 from __future__ import annotations
@@ -27,23 +29,25 @@ import math
 import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from aperture.activity import ActivityLog, Impression
 from aperture.adapters.dynamo.posts import PostRepository
 from aperture.adapters.dynamo.users import UserRepository
 from aperture.adapters.redis_store.affinity import AffinityStore
 from aperture.adapters.redis_store.client import PipelineBatch
-from aperture.adapters.redis_store.explore import GLOBAL, Engagement, ExploreStore, ReorderedList
+from aperture.adapters.redis_store.explore import GLOBAL, Engagement, ExploreStore, RankedFeatures, ReorderedList
 from aperture.adapters.vectors import IndexUnavailableError, VectorIndex
 from aperture.errors import InvalidCursorError
+from aperture.explore_ranking import Author, explore_features, total_evidence
 from aperture.graph import Graph
 from aperture.models.api import Page, Post
 from aperture.models.events import AnyEvent, CommentCreated, ExploreJob, LikeChanged, PostReady
 from aperture.models.records import PostRecord
-from aperture.observability import count, logger
+from aperture.observability import count, logger, measure
 from aperture.posts import PostViews
-from aperture.ranking import AFFINITY_WEIGHTS, Candidate, RankingModel, features
+from aperture.ranking import AFFINITY_WEIGHTS, Candidate, RankingModel
 
 DAY_MS = 86_400_000
 ARRIVAL_WEIGHT = 0.5  # a new post's own score in its author's region and topics, so it can be found at all
@@ -164,12 +168,14 @@ class ExploreRefresh:
         index: VectorIndex,
         enqueue: Callable[[list[ExploreJob]], int],
         limits: RefreshLimits,
+        users: UserRepository | None = None,
     ) -> None:
         self._store = store
         self._posts = posts
         self._index = index
         self._enqueue = enqueue
         self._limits = limits
+        self._users = users
 
     def run(self, now_ms: int) -> RefreshOutcome:
         """Rebuild the pools, embeddings and k-NN index as one new generation, then queue the viewers' rankings."""
@@ -199,9 +205,10 @@ class ExploreRefresh:
             "generation": generation,
             "built_at": now_ms,
             "posts": {
-                str(p): [r.author_id, r.created_at, r.like_count, r.comment_count, list(hashtags[p])]
+                str(p): [r.author_id, r.created_at, r.like_count, r.comment_count, list(hashtags[p]), len(r.photos())]
                 for p, r in records.items()
             },
+            "authors": self._authors(records, dict(popular.get(GLOBAL, []))),
             "popular": {region: ids(pool) for region, pool in popular.items()},
             "topics": {tag: ids(pool) for tag, pool in topic_pools.items()},
             "tag_vectors": {tag: [round(x, 5) for x in v] for tag, v in vectors.tags.items()},
@@ -212,6 +219,24 @@ class ExploreRefresh:
         jobs = [ExploreJob(user_ids=tuple(viewers[i : i + size])) for i in range(0, len(viewers), size)]
         self._enqueue(jobs)
         return RefreshOutcome(generation, len(records), len(vectors.posts), len(vectors.users), len(viewers))
+
+    def _authors(self, records: Mapping[int, PostRecord], scores: Mapping[int, float]) -> dict[str, list[Any]]:
+        """The explore model's facts of each author in the pools: [followers, region, engagements per post]. A
+        post's engagements are the larger of its flushed counts and its overall popularity score (newer, but
+        only for posts in that pool). One BatchGetItem per hundred authors, every refresh."""
+        engagement: dict[int, list[float]] = {}
+        for post_id, record in records.items():
+            counted = record.like_count + 2 * record.comment_count
+            engagement.setdefault(record.author_id, []).append(max(float(counted), scores.get(post_id, 0.0)))
+        profiles = self._users.get_many(engagement) if self._users is not None and engagement else {}
+        return {
+            str(author): [
+                profiles[author].follower_count if author in profiles else 0,
+                profiles[author].region if author in profiles else "",
+                round(sum(values) / len(values), 3),
+            ]
+            for author, values in engagement.items()
+        }
 
 
 # -- 3. each viewer's list ----------------------------------------------------------------------------------
@@ -242,12 +267,16 @@ class Model:
     popular: Mapping[str, Sequence[int]]
     topics: Mapping[str, Sequence[int]]
     tag_vectors: Mapping[str, Sequence[float]]
+    authors: Mapping[int, Author] = field(default_factory=dict)
+    photos: Mapping[int, int] = field(default_factory=dict)  # a post's photo count (absent: unknown)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Model:
+        # A generation written before explore had its own model has five fields a post and no authors: it ranks
+        # with those features at zero until the next refresh replaces it.
         posts = {
-            int(p): Candidate(int(p), int(a), int(c), int(likes), int(comments), tuple(tags))
-            for p, (a, c, likes, comments, tags) in data["posts"].items()
+            int(p): Candidate(int(p), int(fields[0]), int(fields[1]), int(fields[2]), int(fields[3]), tuple(fields[4]))
+            for p, fields in data["posts"].items()
         }
         return cls(
             generation=str(data["generation"]),
@@ -256,7 +285,46 @@ class Model:
             popular={region: [int(p) for p in ids] for region, ids in data["popular"].items()},
             topics={tag: [int(p) for p in ids] for tag, ids in data["topics"].items()},
             tag_vectors=data["tag_vectors"],
+            authors={
+                int(a): Author(int(followers), str(region), float(rate))
+                for a, (followers, region, rate) in data.get("authors", {}).items()
+            },
+            photos={int(p): int(fields[5]) for p, fields in data["posts"].items() if len(fields) > 5},
         )
+
+
+def evidence_by_source(
+    model: Model,
+    viewer: Viewer,
+    similar_posts: Mapping[int, float],
+    neighbours: Sequence[tuple[int, float]],
+) -> dict[int, dict[str, float]]:
+    """Candidate post -> how strongly each retrieval source (explore_ranking.SOURCES) vouches for it, about 0..1
+    each; pool sources by rank, so the tenth most popular post counts more than the two hundredth, and a post in
+    several of the viewer's topic pools adds them up."""
+    evidence: dict[int, dict[str, float]] = {}
+
+    def add(post_id: int, source: str, value: float) -> None:
+        by_source = evidence.setdefault(post_id, {})
+        by_source[source] = by_source.get(source, 0.0) + value
+
+    strongest = max(similar_posts.values(), default=0.0) or 1.0
+    for post_id, score in similar_posts.items():
+        add(post_id, "similar", score / strongest)
+    for post_id, similarity in neighbours:
+        add(post_id, "neighbours", max(0.0, similarity))
+    pools: list[tuple[Sequence[int], float, str]] = [
+        (model.popular.get(viewer.region, []) if viewer.region else [], DEPTH["region"], "regional"),
+        (model.popular.get(GLOBAL, []), DEPTH["popular"], "popular"),
+    ]
+    pools += [
+        (model.topics.get(tag, []), DEPTH["topic"], "topics")
+        for tag in favourite_topics(viewer, model, 2 * FAVOURITE_TOPICS)
+    ]
+    for pool, depth, source in pools:
+        for rank_, post_id in enumerate(pool[: int(depth)]):
+            add(post_id, source, 1 / (1 + rank_ / 50))
+    return evidence
 
 
 def candidates(
@@ -265,30 +333,10 @@ def candidates(
     similar_posts: Mapping[int, float],
     neighbours: Sequence[tuple[int, float]],
 ) -> dict[int, float]:
-    """Candidate post -> how strongly retrieval vouches for it: every source adds its evidence (about 0..1 each;
-    pool sources by rank, so the tenth most popular post counts more than the two hundredth)."""
-    evidence: dict[int, float] = {}
-
-    def add(post_id: int, value: float) -> None:
-        evidence[post_id] = evidence.get(post_id, 0.0) + value
-
-    strongest = max(similar_posts.values(), default=0.0) or 1.0
-    for post_id, score in similar_posts.items():
-        add(post_id, score / strongest)
-    for post_id, similarity in neighbours:
-        add(post_id, max(0.0, similarity))
-    pools: list[tuple[Sequence[int], float, float]] = [
-        (model.popular.get(viewer.region, []) if viewer.region else [], DEPTH["region"], 0.5),
-        (model.popular.get(GLOBAL, []), DEPTH["popular"], 0.25),
-    ]
-    pools += [
-        (model.topics.get(tag, []), DEPTH["topic"], 0.5)
-        for tag in favourite_topics(viewer, model, 2 * FAVOURITE_TOPICS)
-    ]
-    for pool, depth, strength in pools:
-        for rank_, post_id in enumerate(pool[: int(depth)]):
-            add(post_id, strength / (1 + rank_ / 50))
-    return evidence
+    """Candidate post -> how strongly retrieval vouches for it in all: the sources' evidence, weighted
+    (explore_ranking.SOURCE_STRENGTH)."""
+    by_source = evidence_by_source(model, viewer, similar_posts, neighbours)
+    return {post_id: total_evidence(evidence) for post_id, evidence in by_source.items()}
 
 
 def favourite_topics(viewer: Viewer, model: Model, count: int) -> list[str]:
@@ -306,6 +354,15 @@ def allowed(post: Candidate, viewer: Viewer) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class RankedList:
+    """A viewer's list, best first, with the features the model saw for each post on it and the model's version."""
+
+    post_ids: list[int]
+    features: dict[int, dict[str, float]]
+    model: str
+
+
 def rank_viewer(
     model: Model,
     viewer: Viewer,
@@ -318,22 +375,58 @@ def rank_viewer(
 ) -> list[int]:
     """The viewer's explore list: candidates, filtered, ranked and diversified; best first. `extra` describes
     candidates outside the model's pools (collaborative filtering's long tail)."""
-    evidence = candidates(model, viewer, similar_posts, neighbours)
+    return ranked_list(model, viewer, similar_posts, neighbours, ranking, now_ms, size, extra).post_ids
+
+
+def ranked_list(
+    model: Model,
+    viewer: Viewer,
+    similar_posts: Mapping[int, float],
+    neighbours: Sequence[tuple[int, float]],
+    ranking: RankingModel,
+    now_ms: int,
+    size: int,
+    extra: Mapping[int, Candidate] | None = None,
+) -> RankedList:
+    """rank_viewer's list with the explore model's features of each post on it (what its impressions log)."""
     known = {**(extra or {}), **model.posts}
-    kept = [known[p] for p, e in evidence.items() if e > 0 and p in known and allowed(known[p], viewer)]
-    topics = {t.lower(): w for t, w in viewer.topic_affinity.items()}
+    inputs = candidate_features(model, viewer, similar_posts, neighbours, now_ms, known)
+    kept = [known[p] for p in inputs]
+    # The explore model (explore_ranking) weighs retrieval's evidence, source by source, with the viewer's history
+    # of the author and topics and the post's own facts; it replaced the feed's model times the total evidence.
     scored = sorted(
-        (
-            # The model knows the post and the viewer's history of it; the evidence, who else liked it and how
-            # close it is to the viewer's taste. Their product beat a 1 + evidence boost (hit rate@20 0.467 vs
-            # 0.407 and 0.487 vs 0.447 on two seeds of bench/explore.py's world) and either one alone.
-            (ranking.probability(features(c, now_ms, viewer.author_affinity, topics)) * evidence[c.post_id], c)
-            for c in kept
-        ),
-        key=lambda item: (-item[0], -item[1].post_id),
+        ((ranking.probability(inputs[c.post_id]), c) for c in kept), key=lambda item: (-item[0], -item[1].post_id)
     )
     favourites = set(favourite_topics(viewer, model, FAVOURITE_TOPICS))
-    return diversify([c for _, c in scored], favourites, size)
+    ids = diversify([c for _, c in scored], favourites, size)
+    return RankedList(ids, {p: inputs[p] for p in ids}, ranking.version)
+
+
+def candidate_features(
+    model: Model,
+    viewer: Viewer,
+    similar_posts: Mapping[int, float],
+    neighbours: Sequence[tuple[int, float]],
+    now_ms: int,
+    known: Mapping[int, Candidate],
+) -> dict[int, dict[str, float]]:
+    """Every candidate the viewer may be shown (of those `known`) -> the explore model's features of it."""
+    evidence = evidence_by_source(model, viewer, similar_posts, neighbours)
+    topics = {t.lower(): w for t, w in viewer.topic_affinity.items()}
+    return {
+        post_id: explore_features(
+            known[post_id],
+            by_source,
+            viewer_region=viewer.region,
+            author=model.authors.get(known[post_id].author_id),
+            photos=model.photos.get(post_id, 0),
+            author_affinity=viewer.author_affinity,
+            topic_affinity=topics,
+            now_ms=now_ms,
+        )
+        for post_id, by_source in evidence.items()
+        if total_evidence(by_source) > 0 and post_id in known and allowed(known[post_id], viewer)
+    }
 
 
 def primary_topic(post: Candidate) -> str | None:
@@ -432,7 +525,8 @@ class ExplorePorts:
     graph: Graph
     affinity: AffinityStore
     views: PostViews
-    ranking: Callable[[], RankingModel]
+    ranking: Callable[[], RankingModel]  # the explore model (wiring.explore_model), read at each ranking
+    activity: ActivityLog
     redis: Any
     now_ms: Callable[[], int]
 
@@ -502,9 +596,9 @@ class Explore:
         missing = [p for p in best if p not in model.posts][:CF_FETCH]
         return {p: _candidate(r) for p, r in self.ports.posts.get_many(missing).items()} if missing else {}
 
-    def rank(self, viewer_id: int) -> tuple[str, list[int]] | None:
-        """Rank and store the viewer's list (under a new id) with the current model; None before the first
-        refresh."""
+    def rank(self, viewer_id: int) -> tuple[str, list[int], RankedFeatures] | None:
+        """Rank and store the viewer's list (under a new id) with the current generation and the explore model,
+        the features it saw beside it; None before the first refresh."""
         model = self.current_model()
         if model is None:
             return None
@@ -513,10 +607,11 @@ class Explore:
         similar = similar_posts(self.ports.store, viewer.engaged, viewer_id)
         now = self.ports.now_ms()
         extra = self._long_tail(model, viewer, similar)
-        ids = rank_viewer(model, viewer, similar, neighbours, self.ports.ranking(), now, self._list_size, extra)
+        ranked = ranked_list(model, viewer, similar, neighbours, self.ports.ranking(), now, self._list_size, extra)
         list_id = new_list_id(now)
-        self.ports.store.put_list(viewer_id, list_id, ids, self._page_seconds)
-        return list_id, ids
+        features = RankedFeatures(ranked.model, ranked.features)
+        self.ports.store.put_list(viewer_id, list_id, ranked.post_ids, self._page_seconds, features)
+        return list_id, ranked.post_ids, features
 
     def followed(self, follower_id: int, followee_id: int, following: bool) -> None:
         """A follow makes the followee's posts feed material: the list is ranked again, open pages skip them."""
@@ -533,7 +628,8 @@ class Explore:
         muted_slot = self.ports.graph.queue_muted(batch, viewer_id)
         self.ports.store.touch_active(batch, viewer_id, now)
         batch.execute()
-        current, by_cursor, followed_since = listed.value
+        current, by_cursor, followed_since = listed.value.current, listed.value.by_cursor, listed.value.followed_since
+        features = listed.value.features
         # A hit: the page comes from a list already ranked (the cursor's, or the viewer's current one)
         if (position and by_cursor is not None) or current is not None:
             count("ExploreCacheHit")
@@ -544,7 +640,7 @@ class Explore:
         else:
             ranked = self.rank(viewer_id) if current is None else None
             if ranked is not None:
-                list_id, ids = ranked  # (a new ranking leaves out what was shown already)
+                list_id, ids, features = ranked  # (a new ranking leaves out what was shown already)
             elif current is not None:
                 list_id, ids = current.list_id, current.post_ids
             else:
@@ -556,7 +652,8 @@ class Explore:
                 seen = self.ports.store.seen(viewer_id)
                 ids = [p for p in ids if p not in seen]
                 list_id = new_list_id(now)
-                self.ports.store.put_list(viewer_id, list_id, ids, self._page_seconds)
+                features = self.ports.store.current_features(viewer_id)
+                self.ports.store.put_list(viewer_id, list_id, ids, self._page_seconds, features)
         hidden = hidden_slot.value if hidden_slot.value is not None else self.ports.graph.hidden_from(viewer_id)
         # Lists ranked before a mute still hold the muted account's posts: they are dropped as the page is read.
         muted = muted_slot.value if muted_slot.value is not None else self.ports.graph.muted_by(viewer_id)
@@ -564,8 +661,37 @@ class Explore:
         items, ids, offset, moved = self._fill(viewer_id, ids, start, limit, hidden, left_out)
         reordered = ReorderedList(list_id, ids, current is not None and current.list_id == list_id) if moved else None
         self.ports.store.mark_seen(viewer_id, [int(p.post_id) for p in items], now, reordered)
+        self._log_impressions(viewer_id, items, ids, features, now)
         next_cursor = encode_cursor(list_id, offset) if offset < len(ids) else None
         return Page[Post](items=items, next_cursor=next_cursor)
+
+    def _log_impressions(
+        self, viewer_id: int, items: Sequence[Post], ids: Sequence[int], ranked: RankedFeatures | None, now: int
+    ) -> None:
+        """One impression per post served, at its position in the list, with the features of rank time. A list
+        ranked before its features were stored (or whose features expired first) logs nothing: an impression
+        without the model's inputs would teach the training job nothing true."""
+        if not items:
+            return
+        if ranked is None:
+            measure("ExploreImpressionsUnlogged", len(items))
+            return
+        position = {post_id: i for i, post_id in enumerate(ids)}
+        impressions = [
+            Impression(
+                surface="explore",
+                viewer_id=viewer_id,
+                post_id=int(post.post_id),
+                author_id=int(post.author.user_id),
+                position=position[int(post.post_id)],
+                served_at=now,
+                model=ranked.model,
+                features=ranked.features[int(post.post_id)],
+            )
+            for post in items
+            if int(post.post_id) in ranked.features
+        ]
+        self.ports.activity.record(impressions)
 
     def _fill(
         self, viewer_id: int, ids: list[int], start: int, limit: int, hidden: set[int], left_out: set[int]

@@ -878,7 +878,12 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     Function(
         "explore_refresh",
-        grants=(Grant("table:posts", "read"), Grant("queue:explore", "write"), Grant("search:explore", "write")),
+        grants=(
+            Grant("table:posts", "read"),
+            Grant("table:users", "read"),  # the pool's authors' followers and regions, for the explore model
+            Grant("queue:explore", "write"),
+            Grant("search:explore", "write"),
+        ),
         redis=True,
         # The embedding model is a truncated SVD over the recent posts (numpy): memory buys CPU.
         memory_mb=1024,

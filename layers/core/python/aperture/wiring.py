@@ -876,6 +876,14 @@ def explore_jobs() -> JobQueue:
 
 
 @built_once
+def explore_model() -> RankingModel:
+    """Explore's ranking model (aperture.explore_ranking): the default shipped in the layer."""
+    from aperture.explore_ranking import default_model
+
+    return default_model()
+
+
+@built_once
 def explore() -> Explore:
     from aperture.explore import Explore, ExplorePorts
 
@@ -889,7 +897,8 @@ def explore() -> Explore:
         graph=graph(),
         affinity=affinity(),
         views=post_views(),
-        ranking=ranking_model,
+        ranking=explore_model,
+        activity=activity_log(),
         redis=redis_client(),
         now_ms=now_ms,
     )
@@ -914,7 +923,9 @@ def explore_refresh() -> ExploreRefresh:
         active_days=settings.explore_active_days,
         job_size=settings.explore_job_size,
     )
-    return ExploreRefresh(explore_store(), post_repository(), vector_index(), explore_jobs().enqueue, limits)
+    return ExploreRefresh(
+        explore_store(), post_repository(), vector_index(), explore_jobs().enqueue, limits, users=users()
+    )
 
 
 @built_once

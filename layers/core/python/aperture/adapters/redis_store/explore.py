@@ -13,6 +13,8 @@ pipelines touching many tags are split per node by the cluster client.
 - A viewer's list: the ranked post ids under an id of their own (every ranking makes a new one, so a cursor
   always indexes the list it was issued for), and a copy as the current list that lapses after
   APERTURE_EXPLORE_PAGE_SECONDS (the next visit ranks again if no refresh has).
+- Beside each list, the features the explore model saw for its posts and the model's version (zlib JSON in base64,
+  four decimals), with the same lifetimes: the pages served later log them as their impressions.
 """
 
 from __future__ import annotations
@@ -91,6 +93,14 @@ def current_key(user_id: int) -> str:
     return f"xp:{{u:{user_id}}}:current"
 
 
+def list_features_key(user_id: int, list_id: str) -> str:
+    return f"xp:{{u:{user_id}}}:features:{list_id}"
+
+
+def current_features_key(user_id: int) -> str:
+    return f"xp:{{u:{user_id}}}:current:features"
+
+
 def model_key(generation: str) -> str:
     return f"xp:model:{generation}"
 
@@ -122,6 +132,48 @@ class Engagement:
 class ViewerList:
     list_id: str
     post_ids: list[int]
+
+
+@dataclass(frozen=True)
+class RankedFeatures:
+    """The features the explore model saw for each post of one ranked list, and the model's version."""
+
+    model: str
+    features: Mapping[int, Mapping[str, float]]
+
+    def encode(self) -> str:
+        names = sorted({name for values in self.features.values() for name in values})
+        data = {
+            "model": self.model,
+            "names": names,
+            "posts": {str(p): [round(values.get(n, 0.0), 4) for n in names] for p, values in self.features.items()},
+        }
+        return base64.b64encode(zlib.compress(json.dumps(data, separators=(",", ":")).encode())).decode("ascii")
+
+    @classmethod
+    def decode(cls, raw: str | None) -> RankedFeatures | None:
+        if not raw:
+            return None
+        try:
+            data = json.loads(zlib.decompress(base64.b64decode(raw, validate=True)))
+            names = [str(n) for n in data["names"]]
+            features = {
+                int(p): dict(zip(names, map(float, values), strict=True)) for p, values in data["posts"].items()
+            }
+        except (ValueError, KeyError, TypeError, zlib.error):  # not one this code wrote: as good as missing
+            return None
+        return cls(str(data["model"]), features)
+
+
+@dataclass(frozen=True)
+class ListedViewer:
+    """What a page reads first: the current list, the cursor's list when one was given, authors followed since,
+    and the features of the list the page is read from (the cursor's, else the current one)."""
+
+    current: ViewerList | None
+    by_cursor: list[int] | None
+    followed_since: set[int]
+    features: RankedFeatures | None
 
 
 class ExploreStore:
@@ -345,31 +397,43 @@ class ExploreStore:
         replies = pipe.execute()
         return sorted(int(m) for reply in replies[1::2] for m in reply)
 
-    def queue_viewer(
-        self, batch: PipelineBatch, user_id: int, list_id: str | None
-    ) -> Slot[tuple[ViewerList | None, list[int] | None, set[int]]]:
-        """(the current list, the list `list_id` when one is given, authors followed since)."""
+    def queue_viewer(self, batch: PipelineBatch, user_id: int, list_id: str | None) -> Slot[ListedViewer]:
+        """The current list, the list `list_id` when one is given, authors followed since, and the features of
+        the list asked for (`list_id`'s, else the current one's)."""
 
         def commands(pipe: Any) -> int:
             pipe.get(current_key(user_id))
             pipe.get(list_key(user_id, list_id) if list_id else current_key(user_id))
             pipe.smembers(followed_key(user_id))
-            return 3
+            pipe.get(list_features_key(user_id, list_id) if list_id else current_features_key(user_id))
+            return 4
 
-        def parse(replies: list[Any]) -> tuple[ViewerList | None, list[int] | None, set[int]]:
-            current, listed, followed = replies
+        def parse(replies: list[Any]) -> ListedViewer:
+            current, listed, followed, features = replies
             ids = _ids(listed) if list_id and listed is not None else None
-            return _current(current), ids, {int(a) for a in followed}
+            return ListedViewer(_current(current), ids, {int(a) for a in followed}, RankedFeatures.decode(features))
 
         return batch.queue(commands, parse)
 
-    def put_list(self, user_id: int, list_id: str, post_ids: Sequence[int], seconds: int) -> None:
+    def current_features(self, user_id: int) -> RankedFeatures | None:
+        return RankedFeatures.decode(self._redis.get(current_features_key(user_id)))
+
+    def put_list(
+        self, user_id: int, list_id: str, post_ids: Sequence[int], seconds: int, features: RankedFeatures | None = None
+    ) -> None:
         """Store a viewer's ranked list: current for `seconds` (one GET serves a first page), and under its id
-        twice as long, for the cursors of pages already open."""
+        twice as long, for the cursors of pages already open; its features beside each, with the same lifetimes
+        (a copy under the current list too, so that a first page finds them in the same round trip)."""
         listed = ",".join(map(str, post_ids))
         pipe = self._redis.pipeline(transaction=False)
         pipe.set(list_key(user_id, list_id), listed, ex=2 * seconds)
         pipe.set(current_key(user_id), f"{list_id}:{listed}", ex=seconds)
+        if features is not None:
+            blob = features.encode()
+            pipe.set(list_features_key(user_id, list_id), blob, ex=2 * seconds)
+            pipe.set(current_features_key(user_id), blob, ex=seconds)
+        else:
+            pipe.delete(current_features_key(user_id))
         pipe.execute()
 
     def forget_list(self, user_id: int, followed_author: int | None, seconds: int) -> None:
@@ -377,7 +441,7 @@ class ExploreStore:
         skip that author until the set expires with the longest-lived list, so no ranking race can bring the
         author back."""
         pipe = self._redis.pipeline(transaction=False)
-        pipe.delete(current_key(user_id))
+        pipe.delete(current_key(user_id), current_features_key(user_id))
         if followed_author is not None:
             pipe.sadd(followed_key(user_id), str(followed_author))
             pipe.expire(followed_key(user_id), 2 * seconds)
