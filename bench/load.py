@@ -135,7 +135,7 @@ class Platform:
         redis_rss = psutil.Process(self.redis.pid).memory_info().rss
         used = int(redis.Redis.from_url(self.redis.url).info("memory")["used_memory"])
         figures = {"platform_rss": parent.memory_info().rss + others, "redis_rss": redis_rss, "redis_used_memory": used}
-        traced = requests.post(f"{self.base}/_local/memory", timeout=120)  # (409 unless started tracing)
+        traced = requests.post(f"{self.base}/_local/memory", timeout=120)  # (the first starts tracing; 409 if off)
         if traced.status_code == 200:
             figures.update({f"traced_{owner}": size for owner, size in traced.json()["traced_bytes"].items()})
         return figures

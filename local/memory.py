@@ -1,9 +1,11 @@
 """Where the local platform's memory goes, by owner: our code, moto's emulated AWS, or everything else.
 
 A soak's resident memory grows as moto stores every object, item and stream record it is sent; telling that apart
-from a leak in our own code needs the allocations by who made them. With APERTURE_TRACE_MEMORY=1 the platform
-traces allocations (tracemalloc, a few frames deep, which slows it down) and `GET /_local/memory` answers the bytes
-still allocated, grouped by the innermost frame that is ours (aperture, functions, local) or moto's."""
+from a leak in our own code needs the allocations by who made them. With APERTURE_TRACE_MEMORY=1, the first
+`POST /_local/memory` starts tracing allocations (tracemalloc, a dozen frames deep, which slows the platform down,
+so a soak starts it after its warm-up), and each call answers the bytes allocated since then and still held,
+grouped by the innermost frame that is ours (aperture, functions, local) or moto's: a flat "aperture" figure over a
+soak says our code holds no more memory at the end than after the warm-up."""
 
 from __future__ import annotations
 
@@ -17,10 +19,8 @@ _ROOT = Path(__file__).resolve().parents[1]
 _OURS = tuple(str(_ROOT / part) + os.sep for part in ("layers/core/python/aperture", "functions", "local"))
 
 
-def start_if_asked() -> bool:
-    if os.environ.get("APERTURE_TRACE_MEMORY") == "1" and not tracemalloc.is_tracing():
-        tracemalloc.start(FRAMES)
-    return tracemalloc.is_tracing()
+def allowed() -> bool:
+    return os.environ.get("APERTURE_TRACE_MEMORY") == "1"
 
 
 def _owner(traceback: tracemalloc.Traceback) -> str:
@@ -33,8 +33,11 @@ def _owner(traceback: tracemalloc.Traceback) -> str:
     return "other"
 
 
-def by_owner() -> dict[str, int] | None:
-    """Bytes allocated now, by owner; None when tracing is off."""
+def by_owner(start: bool = False) -> dict[str, int] | None:
+    """Bytes allocated since tracing started and still held, by owner (tracing started now if `start`); None when
+    tracing is off."""
+    if start and not tracemalloc.is_tracing():
+        tracemalloc.start(FRAMES)
     if not tracemalloc.is_tracing():
         return None
     totals: Counter[str] = Counter()

@@ -25,8 +25,8 @@ from aperture.settings import get_settings, setting_variable
 from local.emulation import start_moto
 from local.gateway import Gateway
 from local.invoke import invoke
+from local.memory import allowed as memory_tracing_allowed
 from local.memory import by_owner as memory_by_owner
-from local.memory import start_if_asked as start_tracing_if_asked
 from local.provision import provision
 from local.pump import EventPump, Invoke
 from local.redis_server import embedded_redis, stop_embedded_redis
@@ -128,7 +128,7 @@ def _controls(
         return _json(200, {**report.as_dict(), "delivered": pump.drain()})
 
     def memory(_: Request, __: str) -> Response:
-        owners = memory_by_owner()
+        owners = memory_by_owner(start=memory_tracing_allowed())
         if owners is None:
             message = "memory is traced only when the platform starts with APERTURE_TRACE_MEMORY=1"
             return _json(409, {"error": {"code": "not_tracing", "message": message}})
@@ -151,7 +151,6 @@ def _not_ready(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 
 def start(port: int) -> LocalPlatform:
     """Provision everything and bind the gateway; call serve_forever() on the result to serve."""
-    start_tracing_if_asked()
     # The emulator and the event pump talk many times a second; their access lines would bury ours.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     # Local names and defaults stand in for what the stacks set on AWS, even if Lambda's variables are about.

@@ -10,10 +10,9 @@ from local import memory
 
 def test_bytes_our_code_allocated_are_counted_as_ours_and_nothing_without_tracing() -> None:
     assert memory.by_owner() is None
-    tracemalloc.start(memory.FRAMES)
     try:
-        before = memory.by_owner()
-        assert before is not None
+        before = memory.by_owner(start=True)
+        assert before is not None and tracemalloc.is_tracing()
         # json.dumps (the standard library) allocates the strings, called from aperture.activity: ours
         kept = [to_line(Engagement("like", viewer_id=n, author_id=1, at=n, post_id=n)) for n in range(20_000)]
         after = memory.by_owner()
