@@ -341,6 +341,12 @@ def dashboard(scope: Construct, *, watched: Watched) -> cloudwatch.Dashboard:
                 searched("RateLimiterUnavailable", "function,service"),
             ],
         ),
+        (
+            "Ranking loop",
+            durations("ranking_train"),
+            [searched("ActivityLogDropped", "function,service")],
+            [searched("RankingTrainingRefused", "function,service,surface")],
+        ),
     ]
     for title, left, middle, right in rows:
         board.add_widgets(
