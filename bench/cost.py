@@ -154,6 +154,7 @@ FUNCTION_COSTED_IN: dict[str, str] = {
     "export_build": "data exports (not priced)",
     "erasure": "account erasures (not priced)",
     "search_rebuild": "fixed: every hour",
+    "ranking_train": "fixed: daily",
 }
 
 
@@ -440,14 +441,21 @@ def sqs_idle_requests() -> float:
 
 def scheduled_gb_seconds() -> float:
     """The scheduled functions at idle, a month: each run assumed 100 ms of waits (a few reads, nothing to do),
-    explore_refresh 1 s of CPU."""
+    explore_refresh 1 s of CPU, ranking_train (daily) 1 s listing empty days."""
     runs = {
         "counters_flush": 60 * HOURS_PER_MONTH,
         "story_expiry": 12 * HOURS_PER_MONTH,
         "explore_refresh": 4 * HOURS_PER_MONTH,
         "search_rebuild": HOURS_PER_MONTH,
+        "ranking_train": HOURS_PER_MONTH / 24,
     }
-    per_run = {"counters_flush": 0.1, "story_expiry": 0.1, "explore_refresh": 1.0, "search_rebuild": 0.1}
+    per_run = {
+        "counters_flush": 0.1,
+        "story_expiry": 0.1,
+        "explore_refresh": 1.0,
+        "search_rebuild": 0.1,
+        "ranking_train": 1.0,
+    }
     return sum(runs[f] * per_run[f] * memory_mb(f) / 1024 for f in runs)
 
 

@@ -4,8 +4,8 @@ A world of another seed (8) than those the benchmark reports (7 and 11), at the 
 signals go through the real store and the real refresh; then for 1,500 viewers with at least three earlier likes,
 every candidate explore may show them, with the explore model's features as ranking computes them
 (`aperture.explore.candidate_features`), is labelled 1 if they liked it in the next 12 hours. All positives and a
-fifth of the negatives are kept; a logistic regression (mean log loss plus L2, Newton's method in numpy) is fitted
-and its bias corrected for the sampling. Then the fitted model and the one it replaces are scored by
+fifth of the negatives are kept; a logistic regression (`aperture.ranking.fit`, the training job's) is fitted and
+its bias corrected for the sampling. Then the fitted model and the one it replaces are scored by
 `bench.explore.quality` on seeds 7 and 11 (hit rate@20, recall@100), beside the ranking explore had before its own
 model (the feed's model times the evidence).
 
@@ -29,8 +29,8 @@ import numpy as np
 from aperture.adapters.redis_store.explore import ExploreStore
 from aperture.adapters.vectors import FaissIndex
 from aperture.explore import Model, candidate_features, similar_posts, user_vector
-from aperture.explore_ranking import EXPLORE_FEATURES, default_model
-from aperture.ranking import RankingModel
+from aperture.explore_ranking import BOUNDS, EXPLORE_FEATURES, default_model
+from aperture.ranking import RankingModel, fit
 from bench.explore import DAY_MS, DIMENSIONS, HOUR_MS, _viewer, generate, load_signals, quality, refresher
 from local.world import progress
 
@@ -76,26 +76,6 @@ def examples(
     return np.asarray(rows), np.asarray(labels, dtype=float)
 
 
-def fit(x: np.ndarray, y: np.ndarray, l2: float = L2, steps: int = 50) -> tuple[np.ndarray, float]:
-    """Logistic regression: weights and bias minimising mean log loss + l2 / 2 |w|^2, by Newton's method."""
-    n, k = x.shape
-    design = np.hstack([x, np.ones((n, 1))])
-    rate = (y.sum() + 0.5) / (n + 1)
-    theta = np.zeros(k + 1)
-    theta[-1] = math.log(rate / (1 - rate))
-    penalty = np.full(k + 1, l2)
-    penalty[-1] = 0.0
-    for _ in range(steps):
-        p = 1 / (1 + np.exp(-np.clip(design @ theta, -30, 30)))
-        gradient = design.T @ (p - y) / n + penalty * theta
-        hessian = (design * (p * (1 - p))[:, None]).T @ design / n + np.diag(penalty + 1e-9)
-        step = np.linalg.solve(hessian, gradient)
-        theta -= step
-        if float(np.abs(step).max()) < 1e-8:
-            break
-    return theta[:-1], float(theta[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=8)
@@ -122,12 +102,13 @@ def main() -> None:
             x, y = examples(6_000, 12_000, args.viewers, args.seed, ExploreStore(client), FaissIndex(DIMENSIONS))
             if args.examples:
                 np.savez(args.examples, x=x, y=y)
-        weights, bias = fit(x, y, args.l2)
+        solved = fit(x, y, EXPLORE_FEATURES, l2=args.l2)
         fitted = RankingModel(
-            weights={name: round(float(w), 4) for name, w in zip(EXPLORE_FEATURES, weights, strict=True)},
-            bias=round(bias + math.log(NEGATIVE_RATE), 4),  # the odds of a negative were sampled down
+            weights={name: round(w, 4) for name, w in solved.weights.items()},
+            bias=round(solved.bias + math.log(NEGATIVE_RATE), 4),  # the odds of a negative were sampled down
             version=f"explore-world-6000-seed{args.seed}-v1",
             features=EXPLORE_FEATURES,
+            bounds={name: BOUNDS[name] for name in EXPLORE_FEATURES},  # what serving clips to, as explore does
         )
         result: dict[str, Any] = {
             "examples": len(y),

@@ -38,6 +38,7 @@ from typing import Any  # noqa: E402
 import gevent  # noqa: E402
 import psutil  # noqa: E402
 import redis  # noqa: E402
+import requests  # noqa: E402
 from locust import HttpUser, constant_throughput, events, task  # noqa: E402
 from locust.env import Environment  # noqa: E402
 
@@ -97,12 +98,14 @@ class Platform:
     lines: list[str] = field(default_factory=list)
 
     @classmethod
-    def start(cls, users: int) -> Platform:
+    def start(cls, users: int, trace_memory: bool = False) -> Platform:
         port = _free_port()
         # A redis-server of the benchmark's own, open to it: the embedded one lets only the platform's user in, and
         # that user may not read INFO (aperture.resources.CACHE_ACCESS).
         server = RedisServer()
         env = {**os.environ, "APERTURE_SCHEDULES": "auto", "PYTHONUNBUFFERED": "1", "REDIS_URL": server.url}
+        if trace_memory:
+            env["APERTURE_TRACE_MEMORY"] = "1"
         process = subprocess.Popen(
             [sys.executable, "-m", "local", "--port", str(port), "--seed-demo", str(users)],
             cwd=ROOT,
@@ -131,7 +134,11 @@ class Platform:
         others = sum(p.memory_info().rss for p in parent.children(recursive=True))
         redis_rss = psutil.Process(self.redis.pid).memory_info().rss
         used = int(redis.Redis.from_url(self.redis.url).info("memory")["used_memory"])
-        return {"platform_rss": parent.memory_info().rss + others, "redis_rss": redis_rss, "redis_used_memory": used}
+        figures = {"platform_rss": parent.memory_info().rss + others, "redis_rss": redis_rss, "redis_used_memory": used}
+        traced = requests.post(f"{self.base}/_local/memory", timeout=120)  # (the first starts tracing; 409 if off)
+        if traced.status_code == 200:
+            figures.update({f"traced_{owner}": size for owner, size in traced.json()["traced_bytes"].items()})
+        return figures
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -334,7 +341,7 @@ def report(env: Environment, elapsed: float) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     PHOTO.append(_photo())
-    platform = Platform.start(DEMO_USERS)
+    platform = Platform.start(DEMO_USERS, trace_memory=args.trace_memory)
     ACCOUNTS.extend(f"demo{i:03}" for i in range(DEMO_USERS))
     try:
         env = Environment(user_classes=[Person], host=platform.base, events=events)
@@ -385,6 +392,11 @@ def _print(result: dict[str, Any]) -> None:
         print(
             f"  memory at the {moment}: platform {figures['platform_rss'] / 2**20:.0f} MiB, redis-server "
             f"{figures['redis_rss'] / 2**20:.0f} MiB (used_memory {figures['redis_used_memory'] / 2**20:.1f} MiB)"
+            + "".join(
+                f", {owner} {figures[f'traced_{owner}'] / 2**20:.1f} MiB traced"
+                for owner in ("aperture", "moto", "other")
+                if f"traced_{owner}" in figures
+            )
         )
 
 
@@ -395,6 +407,11 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=20, help="simulated people at once")
     parser.add_argument("--soak-minutes", type=float, default=0, help="run at --rate for this long instead")
     parser.add_argument("--rate", type=float, default=20.0, help="requests per second in a soak")
+    parser.add_argument(
+        "--trace-memory",
+        action="store_true",
+        help="trace the platform's allocations by owner (ours, moto's, other): slower, for telling a leak from storage",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     result = run(args)

@@ -25,6 +25,8 @@ from aperture.settings import get_settings, setting_variable
 from local.emulation import start_moto
 from local.gateway import Gateway
 from local.invoke import invoke
+from local.memory import allowed as memory_tracing_allowed
+from local.memory import by_owner as memory_by_owner
 from local.provision import provision
 from local.pump import EventPump, Invoke
 from local.redis_server import embedded_redis, stop_embedded_redis
@@ -125,7 +127,21 @@ def _controls(
         # What the redelivered batches produced (events, jobs) is delivered before answering, as /_local/run does.
         return _json(200, {**report.as_dict(), "delivered": pump.drain()})
 
-    return {"drain": drain, "run": run, "clock": advance, "moderator": moderator, "redrive": redrive}
+    def memory(_: Request, __: str) -> Response:
+        owners = memory_by_owner(start=memory_tracing_allowed())
+        if owners is None:
+            message = "memory is traced only when the platform starts with APERTURE_TRACE_MEMORY=1"
+            return _json(409, {"error": {"code": "not_tracing", "message": message}})
+        return _json(200, {"traced_bytes": owners})
+
+    return {
+        "drain": drain,
+        "run": run,
+        "clock": advance,
+        "moderator": moderator,
+        "redrive": redrive,
+        "memory": memory,
+    }
 
 
 def _not_ready(environ: dict[str, Any], start_response: Any) -> list[bytes]:

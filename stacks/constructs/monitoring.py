@@ -329,7 +329,11 @@ def dashboard(scope: Construct, *, watched: Watched) -> cloudwatch.Dashboard:
             "Explore",
             [*latency("GET /explore"), *durations("explore_refresh", "explore_rank")],
             [business("ExploreDegraded", "explore"), *lag("explore_signals")],
-            [business("ExploreCacheHit", "explore"), business("ExploreCacheMiss", "explore")],
+            [
+                business("ExploreCacheHit", "explore"),
+                business("ExploreCacheMiss", "explore"),
+                business("ExploreImpressionsUnlogged", "explore"),
+            ],
         ),
         (
             "Notifications and limits",
@@ -340,6 +344,12 @@ def dashboard(scope: Construct, *, watched: Watched) -> cloudwatch.Dashboard:
                 searched("RateLimited", "action,function,service"),
                 searched("RateLimiterUnavailable", "function,service"),
             ],
+        ),
+        (
+            "Ranking loop",
+            durations("ranking_train"),
+            [searched("ActivityLogDropped", "function,service")],
+            [searched("RankingTrainingRefused", "function,service,surface")],
         ),
     ]
     for title, left, middle, right in rows:

@@ -905,6 +905,30 @@ def test_explore_is_refreshed_every_15_minutes(synthesized: Synthesized, service
     assert key == logical_id(synthesized.service.schedules.by_name["explore_refresh"].rule)
 
 
+def test_ranking_training_runs_daily_outside_the_vpc_reading_logs_and_writing_models_only(
+    synthesized: Synthesized, service_template: dict[str, Any]
+) -> None:
+    # Given the training job's function, its rule and its role
+    properties = _function(synthesized, service_template, "ranking_train")
+    function = logical_id(synthesized.service.functions.by_name["ranking_train"].function)
+    ((_, rule),) = _rules_invoking(service_template, function).items()
+    # Then it runs once a day, with no network path to Redis (it reads S3 alone)
+    assert rule["ScheduleExpression"] == "rate(1 day)"
+    assert "VpcConfig" not in properties
+    # And its role reads the activity log and writes under models/, nothing else of the bucket
+    written, read = set(), set()
+    for statement in _statements(synthesized, service_template, "ranking_train"):
+        actions = _actions([statement], "s3:")
+        for resource in statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]:
+            if isinstance(resource, dict) and "Fn::Join" in resource and "aperture-media-" in json.dumps(resource):
+                key = resource["Fn::Join"][1][-1]
+                if "s3:PutObject" in actions:
+                    written.add(key)
+                if "s3:GetObject" in actions:
+                    read.add(key)
+    assert written == {"/models/*"} and read == {"/logs/*", "/models/*"}
+
+
 @pytest.mark.parametrize("declaration", FUNCTIONS, ids=lambda f: f.name)
 def test_exactly_the_scheduled_functions_run_at_their_rate_and_park_failed_runs(
     synthesized: Synthesized, service_template: dict[str, Any], declaration: Function

@@ -70,7 +70,8 @@ def test_a_served_page_logs_each_post_with_the_features_of_rank_time(
     logged = explore_impressions(alice)
     assert [i.post_id for i in logged] == first + second
     assert [i.position for i in logged] == list(range(len(first + second)))
-    assert {i.model for i in logged} == {wiring.explore_model().version}
+    serving = wiring.explore_model()
+    assert serving is not None and {i.model for i in logged} == {serving.version}
     ranked_at = logged[0].served_at
     assert logged[-1].served_at >= ranked_at + 3600 * 1000
     for impression in logged:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from aperture import wiring
+from aperture.adapters.redis_store.client import PipelineBatch
 from aperture.adapters.redis_store.timeline import Timeline, active_key, timeline_key
 from aperture.fanout import Fanout
 from aperture.models.events import CelebrityJob, FanoutJob
@@ -256,3 +257,16 @@ def test_a_push_keeps_the_cap_and_survives_a_server_that_forgot_its_script(redis
     timeline.push(followers, post_id=6, ms=6)  # past cap + slack: trimmed back to the newest three
     assert {tuple(timeline.page(f, None, 10)) for f in followers} == {(6, 5, 4)}
     assert all(redis.ttl(timeline_key(f)) > 0 for f in followers)
+
+
+def test_a_pushed_timeline_lives_its_time_after_its_owners_last_read_not_after_the_last_post(redis: Any) -> None:
+    timeline = Timeline(redis, cap=800, active_seconds=1_000)  # a timeline lives 1,000 s + a day after a read
+    timeline.push([40_001], post_id=1, ms=1)
+    assert 87_000 < redis.ttl(timeline_key(40_001)) <= 87_400  # a timeline a push created gets its time
+    redis.expire(timeline_key(40_001), 50)  # ...most of which has passed without a read
+    timeline.push([40_001], post_id=2, ms=2)
+    assert redis.ttl(timeline_key(40_001)) <= 50  # a post does not keep an unread timeline
+    batch = PipelineBatch(redis)
+    timeline.queue_open(batch, 40_001, None, 10)
+    batch.execute()
+    assert redis.ttl(timeline_key(40_001)) > 87_000  # the owner's read does

@@ -1,6 +1,6 @@
 """Everything the functions do with Redis also works against a cluster (ElastiCache Serverless speaks only the
-cluster protocol): per-user and per-post keys share a slot, pipelines are split per node by the client, and no
-pipeline carries a script."""
+cluster protocol): per-user and per-post keys share a slot, pipelines are split per node by the client, and a
+script in a pipeline names only keys of one slot and is loaded again when a node has forgotten it."""
 
 from __future__ import annotations
 
@@ -13,7 +13,15 @@ import redis
 from aperture.adapters.redis_store.affinity import AffinityStore
 from aperture.adapters.redis_store.client import PipelineBatch, redis_client
 from aperture.adapters.redis_store.graph import RelationshipCache
-from aperture.adapters.redis_store.likes import ALREADY_APPLIED, LIKED, MAYBE, NOT_LIKED, LikeCache, likes_keys
+from aperture.adapters.redis_store.likes import (
+    ALREADY_APPLIED,
+    LIKED,
+    MAYBE,
+    NOT_LIKED,
+    UNKNOWN,
+    LikeCache,
+    likes_keys,
+)
 from aperture.adapters.redis_store.limits import RedisBuckets, bucket_key
 from aperture.adapters.redis_store.timeline import Position, Timeline
 from aperture.bloom import ScalableBloom
@@ -81,6 +89,33 @@ def test_likes_count_check_and_move_to_a_bloom_filter_on_a_cluster(cluster: Any)
     token = likes.lock("likes:{42}:lock:5", 1000)
     assert token and likes.lock("likes:{42}:lock:5", 1000) is None
     likes.unlock("likes:{42}:lock:5", token)
+
+
+def test_a_feed_page_reads_each_posts_count_and_like_in_one_call_even_after_the_cluster_forgot_the_script(
+    cluster: Any,
+) -> None:
+    likes = LikeCache(cluster, ScalableBloom(first_capacity=20, rate=0.01, max_capacity=1000))
+    for post in (51, 52, 53):
+        likes.start(post)
+    for user in range(5):
+        likes.added(52, user, f"event-52-{user}")
+        likes.added(53, user, f"event-53-{user}")
+    likes.migrate_to_bloom(53)
+    cluster.delete(likes_keys(54)[0])  # a post whose cache was lost (or never made)
+
+    def live(viewer: int) -> list[tuple[int | None, int]]:
+        batch = PipelineBatch(cluster)
+        slot = likes.queue_live(batch, [51, 52, 53, 54], viewer)
+        batch.execute()
+        return slot.value
+
+    assert live(3) == [(0, NOT_LIKED), (5, LIKED), (5, MAYBE), (None, UNKNOWN)]
+    assert live(77) == [(0, NOT_LIKED), (5, NOT_LIKED), (5, NOT_LIKED), (None, UNKNOWN)]
+    # The same answers as the separate count and state commands
+    assert [state for _, state in live(3)] == likes.states([51, 52, 53, 54], 3)
+    assert [count for count, _ in live(3)] == likes.counts([51, 52, 53, 54])
+    cluster.script_flush()  # (on every primary) a restart or failover: the batch loads the script and reads again
+    assert live(3) == [(0, NOT_LIKED), (5, LIKED), (5, MAYBE), (None, UNKNOWN)]
 
 
 def test_explore_signals_model_and_lists_work_on_a_cluster(cluster: Any) -> None:

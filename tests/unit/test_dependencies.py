@@ -118,6 +118,7 @@ ADAPTER_BASIS = {
     "aperture.ids",
     "aperture.bloom",
     "aperture.observability",
+    "aperture.activity",  # the activity log's records and their one line form: data, like aperture.models
 }
 
 

@@ -40,7 +40,7 @@ from aperture.adapters.redis_store.client import PipelineBatch
 from aperture.adapters.redis_store.explore import GLOBAL, Engagement, ExploreStore, RankedFeatures, ReorderedList
 from aperture.adapters.vectors import IndexUnavailableError, VectorIndex
 from aperture.errors import InvalidCursorError
-from aperture.explore_ranking import Author, explore_features, total_evidence
+from aperture.explore_ranking import Author, default_model, explore_features, total_evidence
 from aperture.graph import Graph
 from aperture.models.api import Page, Post
 from aperture.models.events import AnyEvent, CommentCreated, ExploreJob, LikeChanged, PostReady
@@ -525,7 +525,9 @@ class ExplorePorts:
     graph: Graph
     affinity: AffinityStore
     views: PostViews
-    ranking: Callable[[], RankingModel]  # the explore model (wiring.explore_model), read at each ranking
+    # The explore model (wiring.explore_model: the promoted one, else the default shipped in the layer), read at
+    # each ranking; None falls back to the shipped default
+    ranking: Callable[[], RankingModel | None]
     activity: ActivityLog
     redis: Any
     now_ms: Callable[[], int]
@@ -607,7 +609,8 @@ class Explore:
         similar = similar_posts(self.ports.store, viewer.engaged, viewer_id)
         now = self.ports.now_ms()
         extra = self._long_tail(model, viewer, similar)
-        ranked = ranked_list(model, viewer, similar, neighbours, self.ports.ranking(), now, self._list_size, extra)
+        scorer = self.ports.ranking() or default_model()
+        ranked = ranked_list(model, viewer, similar, neighbours, scorer, now, self._list_size, extra)
         list_id = new_list_id(now)
         features = RankedFeatures(ranked.model, ranked.features)
         self.ports.store.put_list(viewer_id, list_id, ranked.post_ids, self._page_seconds, features)

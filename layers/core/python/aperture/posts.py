@@ -80,8 +80,7 @@ class PostViews:
         batch = PipelineBatch(self._redis)
         try:
             cached_slot = self._cache.queue_get(batch, ids)
-            counts_slot = self._likes.cache.queue_counts(batch, ids)
-            states_slot = self._likes.cache.queue_states(batch, ids, viewer_id)
+            live_slot = self._likes.cache.queue_live(batch, ids, viewer_id)
             saved_slot = self._saves.queue_lookup(batch, viewer_id, ids)
             previews_slot = self._comments.preview_cache.queue_get(batch, ids)
             hidden_slot = self._graph.queue_hidden(batch, viewer_id) if hidden is None else None
@@ -94,8 +93,8 @@ class PostViews:
         if hidden is None:
             hidden = self._graph.hidden_from(viewer_id)
         shown = [records[i] for i in ids if i in records and records[i].author_id not in hidden]
-        live = dict(zip(ids, counts_slot.value, strict=True))
-        states = dict(zip(ids, states_slot.value, strict=True))
+        live = {post_id: count for post_id, (count, _) in zip(ids, live_slot.value, strict=True)}
+        states = {post_id: state for post_id, (_, state) in zip(ids, live_slot.value, strict=True)}
         previews = previews_slot.value
         missing_previews = [r.post_id for r in shown if r.post_id not in previews]
         if missing_previews:

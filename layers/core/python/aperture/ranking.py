@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import math
-import operator
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from importlib import resources
 from types import MappingProxyType
+from typing import Any
 
 FEATURES: tuple[str, ...] = ("recency", "author_affinity", "engagement", "topic_affinity")
 HOUR_MS = 3_600_000
@@ -53,20 +54,32 @@ def features(
 
 @dataclass(frozen=True)
 class RankingModel:
-    """A logistic model over named features: the feed's (`FEATURES`) unless its JSON names others (explore's)."""
+    """A logistic model over named features: the feed's (`FEATURES`) unless its JSON names others (explore's).
+
+    `bounds` (per feature, the range its training saw) clip what serving feeds it: a value far outside what the
+    model learned from (a bug upstream, a viral post) moves the score no further than the edge of that range. A
+    feature the inputs lack counts as zero, a value that is not a number as the range's low end."""
 
     weights: dict[str, float]
     bias: float
     version: str
     features: tuple[str, ...] = FEATURES
+    bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> RankingModel:
         data = json.loads(text)
         names = tuple(str(name) for name in data.get("features", FEATURES))
         weights = {name: float(data["weights"][name]) for name in names}
+        bounds = {str(name): (float(low), float(high)) for name, (low, high) in data.get("bounds", {}).items()}
+        if not all(math.isfinite(v) for v in (float(data["bias"]), *weights.values())):
+            raise ValueError("a model's weights must be finite numbers")
         return cls(
-            weights=weights, bias=float(data["bias"]), version=str(data.get("version", "unversioned")), features=names
+            weights=weights,
+            bias=float(data["bias"]),
+            version=str(data.get("version", "unversioned")),
+            features=names,
+            bounds=bounds,
         )
 
     @classmethod
@@ -74,12 +87,60 @@ class RankingModel:
         return cls.from_json((resources.files("aperture") / "ranking_model.json").read_text())
 
     def to_json(self) -> str:
-        data = {"version": self.version, "features": list(self.features), "bias": self.bias, "weights": self.weights}
+        data: dict[str, object] = {
+            "version": self.version,
+            "features": list(self.features),
+            "bias": self.bias,
+            "weights": self.weights,
+        }
+        if self.bounds:
+            data["bounds"] = {name: list(bound) for name, bound in self.bounds.items()}
         return json.dumps(data, indent=2) + "\n"
 
+    def bounded(self, name: str, value: float) -> float:
+        if name not in self.bounds:
+            return value
+        low, high = self.bounds[name]
+        return low if math.isnan(value) else max(low, min(high, value))
+
     def probability(self, inputs: Mapping[str, float]) -> float:
-        z = self.bias + sum(self.weights[name] * inputs[name] for name in self.features)
+        z = self.bias + sum(self.weights[name] * self.bounded(name, inputs.get(name, 0.0)) for name in self.features)
         return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+class ServedModel:
+    """The model a serving function ranks with: re-read from the bucket at most every `ttl_seconds`, so a promoted
+    model serves within minutes without a deploy; a read or parse that fails keeps the last good model (or the
+    fallback, before any loaded). `load` returns None when nothing is promoted."""
+
+    def __init__(
+        self,
+        load: Callable[[], RankingModel | None],
+        fallback: RankingModel | None,
+        ttl_seconds: float,
+        clock: Callable[[], float],
+        on_failure: Callable[[Exception], None] = lambda error: None,
+    ) -> None:
+        self._load, self._ttl, self._clock, self._on_failure = load, ttl_seconds, clock, on_failure
+        self._model = fallback
+        self._checked_at: float | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> RankingModel | None:
+        now = self._clock()
+        if self._checked_at is not None and now - self._checked_at < self._ttl:
+            return self._model
+        with self._lock:
+            if self._checked_at is None or now - self._checked_at >= self._ttl:
+                self._checked_at = now
+                try:
+                    loaded = self._load()
+                except Exception as error:  # any failure to read or parse: keep serving what worked
+                    self._on_failure(error)
+                else:
+                    if loaded is not None:
+                        self._model = loaded
+        return self._model
 
 
 def rank(
@@ -102,48 +163,78 @@ def train(
     epochs: int = 50,
     l2: float = 1e-5,
     version: str = "trained",
+    names: Sequence[str] = FEATURES,
+) -> RankingModel:
+    """`fit` over examples given as feature dicts (the names `names`) and 0/1 labels."""
+    import numpy as np  # (here, not at import: the feed's cold start never trains)
+
+    if not examples:
+        raise ValueError("no training examples")
+    matrix = np.array([[float(inputs[name]) for name in names] for inputs, _ in examples], dtype=np.float64)
+    labels = np.array([label for _, label in examples], dtype=np.float64)
+    return fit(matrix, labels, names, epochs=epochs, l2=l2, version=version)
+
+
+def fit(
+    matrix: Any, labels: Any, names: Sequence[str], epochs: int = 50, l2: float = 1e-5, version: str = "trained"
 ) -> RankingModel:
     """Logistic regression (mean log loss plus `l2` / 2 times the squared weights; the bias is not penalised) by
-    Newton's method with a backtracking line search. A few features make each step a small linear solve, so no
-    library is needed, and it converges in a few steps even when positives are rare (about one candidate in a
-    hundred in the offline check), where plain gradient descent stalls far from the optimum. `epochs` caps the
-    steps. Deterministic: it starts from zero weights and the base rate's log-odds."""
-    n = len(examples)
+    Newton's method with a backtracking line search, over a numpy matrix (one row per example, one column per name
+    in `names`) and its 0/1 labels. A few features make each step a small linear solve, and it converges in a few
+    steps even when positives are rare (about one candidate in a hundred in the offline check), where plain
+    gradient descent stalls far from the optimum. The passes over the rows go in chunks, so memory beyond the
+    matrix stays a few arrays of a chunk's length (10 million rows: docs/benchmarks.md). `epochs` caps the steps.
+    Deterministic: it starts from zero weights and the base rate's log-odds. The model's bounds are each feature's
+    range in the matrix."""
+    import numpy as np
+
+    n, width = matrix.shape
     if n == 0:
         raise ValueError("no training examples")
-    # Column by column (the features, then a column of ones for the bias), so the sums run in C.
-    columns = [[float(inputs[f]) for inputs, _ in examples] for f in FEATURES] + [[1.0] * n]
-    labels = [label for _, label in examples]
-    base_rate = (sum(labels) + 0.5) / (n + 1)
-    theta = [0.0] * len(FEATURES) + [math.log(base_rate / (1 - base_rate))]
+    if width != len(names):
+        raise ValueError(f"{width} columns for {len(names)} feature names")
+    y = np.asarray(labels, dtype=np.float64)
+    base_rate = (float(y.sum()) + 0.5) / (n + 1)
+    theta = np.zeros(width + 1)
+    theta[-1] = math.log(base_rate / (1 - base_rate))
+    penalty = np.full(width + 1, l2)
+    penalty[-1] = 0.0
 
-    def margins(at: Sequence[float]) -> list[float]:
-        z = [0.0] * n
-        for weight, column in zip(at, columns, strict=True):
-            z = [a + weight * v for a, v in zip(z, column, strict=True)]
-        return [max(-30.0, min(30.0, v)) for v in z]
+    def chunks() -> Iterable[tuple[Any, Any]]:
+        for start in range(0, n, _CHUNK):
+            yield np.asarray(matrix[start : start + _CHUNK], dtype=np.float64), y[start : start + _CHUNK]
 
-    def objective(at: Sequence[float]) -> float:
-        losses = (math.log1p(math.exp(-z if y else z)) for z, y in zip(margins(at), labels, strict=True))
-        return sum(losses) / n + l2 / 2 * sum(w * w for w in at[:-1])
+    def margins(block: Any, at: Any) -> Any:
+        return np.clip(block @ at[:-1] + at[-1], -30.0, 30.0)
+
+    def objective(at: Any) -> float:
+        loss = 0.0
+        for block, target in chunks():
+            z = margins(block, at)
+            loss += float(np.logaddexp(0.0, np.where(target > 0, -z, z)).sum())
+        return loss / n + float(penalty @ (at * at)) / 2
 
     current = objective(theta)
     for _ in range(epochs):
-        p = [1 / (1 + math.exp(-z)) for z in margins(theta)]
-        residual = [pi - y for pi, y in zip(p, labels, strict=True)]
-        curvature = [pi * (1 - pi) for pi in p]
-        gradient = [sum(map(operator.mul, residual, column)) / n for column in columns]
-        weighted = [list(map(operator.mul, curvature, column)) for column in columns]
-        hessian = [[sum(map(operator.mul, row, column)) / n for column in columns] for row in weighted]
-        for i in range(len(theta)):
-            if i < len(FEATURES):
-                gradient[i] += l2 * theta[i]
-                hessian[i][i] += l2
-            hessian[i][i] += 1e-12  # keeps the system solvable when a feature is always zero or labels all agree
-        step = _solve(hessian, gradient)
+        gradient = np.zeros(width + 1)
+        hessian = np.zeros((width + 1, width + 1))
+        for block, target in chunks():
+            p = 1 / (1 + np.exp(-margins(block, theta)))
+            residual, curvature = p - target, p * (1 - p)
+            gradient[:-1] += block.T @ residual
+            gradient[-1] += residual.sum()
+            weighted = block * curvature[:, None]
+            hessian[:-1, :-1] += weighted.T @ block
+            hessian[:-1, -1] += weighted.sum(axis=0)
+            hessian[-1, -1] += curvature.sum()
+        hessian[-1, :-1] = hessian[:-1, -1]
+        gradient = gradient / n + penalty * theta
+        # (+1e-12 keeps the system solvable when a feature is always zero or the labels all agree)
+        hessian = hessian / n + np.diag(penalty + 1e-12)
+        step = np.linalg.solve(hessian, gradient)
         scale = 1.0
         while scale > 1e-6:  # halve the step until the objective goes down
-            moved = [t - scale * s for t, s in zip(theta, step, strict=True)]
+            moved = theta - scale * step
             value = objective(moved)
             if value < current:
                 break
@@ -153,26 +244,18 @@ def train(
         improvement, theta, current = current - value, moved, value
         if improvement < 1e-12:
             break
-    return RankingModel(weights=dict(zip(FEATURES, theta[:-1], strict=True)), bias=theta[-1], version=version)
+    lows, highs = matrix.min(axis=0), matrix.max(axis=0)
+    return RankingModel(
+        weights={name: float(w) for name, w in zip(names, theta[:-1], strict=True)},
+        bias=float(theta[-1]),
+        version=version,
+        features=tuple(names),
+        bounds={name: (float(lo), float(hi)) for name, lo, hi in zip(names, lows, highs, strict=True)},
+    )
 
 
-def _solve(matrix: Sequence[Sequence[float]], vector: Sequence[float]) -> list[float]:
-    """x with matrix @ x = vector, by Gaussian elimination with partial pivoting (a small dense system)."""
-    size = len(vector)
-    a = [[*row, vector[i]] for i, row in enumerate(matrix)]
-    for col in range(size):
-        pivot = max(range(col, size), key=lambda r: abs(a[r][col]))
-        a[col], a[pivot] = a[pivot], a[col]
-        if a[col][col] == 0.0:
-            raise ValueError("singular system")
-        for r in range(col + 1, size):
-            factor = a[r][col] / a[col][col]
-            for c in range(col, size + 1):
-                a[r][c] -= factor * a[col][c]
-    x = [0.0] * size
-    for r in reversed(range(size)):
-        x[r] = (a[r][size] - sum(a[r][c] * x[c] for c in range(r + 1, size))) / a[r][r]
-    return x
+# Rows per pass of the solver: its temporaries are a few arrays of this length (the weighted block: 8 MB a feature)
+_CHUNK = 1 << 20
 
 
 def auc(scores: Iterable[float], labels: Iterable[int]) -> float:

@@ -297,7 +297,9 @@ QUEUES: tuple[Queue, ...] = (FANOUT, EXPLORE, CDN_INVALIDATIONS, EXPORTS_QUEUE, 
 
 UPLOAD_PREFIX = "uploads/"
 IMAGE_PREFIX = "images/"
-MODEL_PREFIX = "models/"  # trained ranking weights (APERTURE_RANKING_MODEL_KEY names one)
+MODEL_PREFIX = "models/"  # trained ranking weights (models/<surface>/<version>.json, current.json the served one)
+# The activity log (impressions, engagements) as gzipped JSON lines: logs/<kind>/dt=<YYYY-MM-DD>/ (aperture.activity)
+LOG_PREFIX = "logs/"
 # Users' data export ZIPs (exports/{user_id}/{export_id}.zip), deleted by the bucket's lifecycle a day after writing.
 EXPORT_PREFIX = "exports/"
 # CloudFront's limit on wildcard paths in invalidations in progress, per distribution (3,000 for concrete paths):
@@ -890,6 +892,17 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_seconds=300,
         trigger=ScheduleTrigger(rate_minutes=15),
         description="Every 15 minutes: rebuilds explore's candidate pools, embeddings and k-NN index",
+    ),
+    Function(
+        "ranking_train",
+        # The activity log in, models and their reports out: S3 alone, so outside the VPC (no Redis)
+        grants=(Grant(f"bucket:{LOG_PREFIX}", "read"), Grant(f"bucket:{MODEL_PREFIX}", "read_write")),
+        # Ten million impressions: the records streamed into columns of numbers, the solver's passes in chunks
+        # (docs/benchmarks.md, "Ranking loop: training"); memory also buys the CPU the solver uses
+        memory_mb=3008,
+        timeout_seconds=900,
+        trigger=ScheduleTrigger(rate_minutes=24 * 60),
+        description="Daily: trains the feed and explore ranking models on the activity log; promotes through the gate",
     ),
     Function(
         "explore_rank",

@@ -111,6 +111,17 @@ class Settings(BaseSettings):
     inactive_days: int = 14  # followers idle longer get no fanout; their timeline is rebuilt when they return
     fanout_job_size: int = 1_000
     ranking_model_key: str | None = None  # e.g. "models/ranking.json" in the media bucket; else the default
+    # Serving re-reads models/<surface>/current.json (the promoted model) at most this often: a promotion serves
+    # within this many seconds, without a deploy (aperture.ranking.ServedModel)
+    ranking_model_ttl_seconds: int = Field(default=300, ge=1)
+    # The daily training job (aperture.training): days of the activity log it reads (the held-out day included),
+    # the label window (docs/ranking.md), the guards, and the margin of the evaluation gate
+    ranking_train_days: int = Field(default=14, ge=2, le=30)
+    ranking_label_window_seconds: int = Field(default=86_400, ge=60, le=7 * 86_400)
+    ranking_min_examples: int = Field(default=1_000, ge=1)
+    ranking_min_label_rate: float = Field(default=0.001, ge=0, le=1)
+    ranking_max_label_rate: float = Field(default=0.5, ge=0, le=1)
+    ranking_promote_margin: float = Field(default=0.002, ge=0, le=1)
 
     # Explore: the k-NN index is OpenSearch when OPENSEARCH_URL is set (SigV4-signed on AWS), else FAISS in process.
     opensearch_url: str | None = Field(default=None, validation_alias="OPENSEARCH_URL")

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from aperture.adapters.dynamo.users import UserRepository
     from aperture.adapters.kinesis import EventPublisher
     from aperture.adapters.outbox import Outbox
+    from aperture.adapters.ranking_models import ModelStore
     from aperture.adapters.redis_store.affinity import AffinityStore
     from aperture.adapters.redis_store.comments import CommentPreviewCache
     from aperture.adapters.redis_store.explore import ExploreStore
@@ -69,13 +70,14 @@ if TYPE_CHECKING:
     from aperture.notifications import Inbox, Notifier
     from aperture.posts import Posts, PostViews
     from aperture.profiles import ProfileChanges
-    from aperture.ranking import RankingModel
+    from aperture.ranking import RankingModel, ServedModel
     from aperture.relay import Relay
     from aperture.reports import Reports
     from aperture.saves import Saves
     from aperture.search import Search, SearchIndexer
     from aperture.standing import AccountStanding
     from aperture.stories import Stories, StoryViewLog
+    from aperture.training import RankingTraining
     from aperture.uploads import UploadGrants
 
 T = TypeVar("T")
@@ -482,14 +484,84 @@ def affinity() -> AffinityStore:
 
 
 @built_once
-def ranking_model() -> RankingModel:
-    """The trained weights from S3 when configured, else the default shipped in the layer."""
+def model_store() -> ModelStore:
+    from aperture.adapters.ranking_models import ModelStore
+
+    return ModelStore(client("s3"), get_settings().media_bucket)
+
+
+def _served_model(surface: str, fallback: RankingModel | None, pinned: str | None = None) -> ServedModel:
+    from aperture.observability import logger
+    from aperture.ranking import RankingModel, ServedModel
+
+    def load() -> RankingModel | None:
+        if pinned:
+            return RankingModel.from_json(media_store().read(pinned))
+        found = model_store().current(surface)
+        return None if found is None else RankingModel.from_json(found)
+
+    def keep_last_good(error: Exception) -> None:
+        logger.warning(
+            "ranking model unreadable; serving the last good one", extra={"surface": surface, "error": repr(error)}
+        )
+
+    return ServedModel(load, fallback, get_settings().ranking_model_ttl_seconds, now, keep_last_good)
+
+
+@built_once
+def served_feed_model() -> ServedModel:
+    """The feed's model: the promoted one (models/feed/current.json, or the key APERTURE_RANKING_MODEL_KEY pins),
+    re-read every few minutes, else the default shipped in the layer."""
     from aperture.ranking import RankingModel
 
-    key = get_settings().ranking_model_key
-    if key:
-        return RankingModel.from_json(media_store().read(key))
-    return RankingModel.default()
+    return _served_model("feed", RankingModel.default(), get_settings().ranking_model_key)
+
+
+def ranking_model() -> RankingModel:
+    from aperture.ranking import RankingModel
+
+    model = served_feed_model()()
+    return model if model is not None else RankingModel.default()  # (never: the default is its fallback)
+
+
+@built_once
+def served_explore_model() -> ServedModel:
+    """Explore's model: the promoted one (models/explore/current.json), else the default shipped in the layer
+    (aperture/explore_model.json) if there is one, else None (explore's own default)."""
+    return _served_model("explore", _shipped_explore_model())
+
+
+def _shipped_explore_model() -> RankingModel | None:
+    from importlib import resources
+
+    from aperture.ranking import RankingModel
+
+    shipped = resources.files("aperture") / "explore_model.json"
+    return RankingModel.from_json(shipped.read_text()) if shipped.is_file() else None
+
+
+def explore_model() -> RankingModel | None:
+    return served_explore_model()()
+
+
+@built_once
+def ranking_training() -> RankingTraining:
+    from aperture.adapters.ranking_models import ActivityLogFiles
+    from aperture.learning import Guards
+    from aperture.training import RankingTraining, TrainingPolicy
+
+    settings = get_settings()
+    policy = TrainingPolicy(
+        days=settings.ranking_train_days,
+        label_window_ms=settings.ranking_label_window_seconds * 1000,
+        guards=Guards(settings.ranking_min_examples, settings.ranking_min_label_rate, settings.ranking_max_label_rate),
+        margin=settings.ranking_promote_margin,
+    )
+    from aperture.ranking import RankingModel
+
+    # What serves when nothing is promoted: the gate's serving model on a first run
+    defaults = {"feed": RankingModel.default(), "explore": _shipped_explore_model()}
+    return RankingTraining(ActivityLogFiles(client("s3"), settings.media_bucket), model_store(), defaults, policy)
 
 
 @built_once
@@ -873,14 +945,6 @@ def explore_jobs() -> JobQueue:
     from aperture.adapters.sqs import JobQueue
 
     return JobQueue(client("sqs"), get_settings().queue_explore)
-
-
-@built_once
-def explore_model() -> RankingModel:
-    """Explore's ranking model (aperture.explore_ranking): the default shipped in the layer."""
-    from aperture.explore_ranking import default_model
-
-    return default_model()
 
 
 @built_once

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
+
+from redis.exceptions import NoScriptError
 
 from aperture.observability import traced
 from aperture.settings import MissingSettingError, Settings, get_settings, setting_variable
@@ -124,22 +127,54 @@ class Slot(Generic[T]):
         self._value, self.ready = value, True
 
 
+class Script:
+    """A Lua script run by SHA-1 inside a pipeline (`queue`), loaded again by the batch on NOSCRIPT."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
+
+    def queue(self, pipe: Any, keys: Sequence[str], args: Sequence[Any]) -> None:
+        pipe.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)
+
+
 class PipelineBatch:
-    """Reads from several stores queued into one pipeline: one round trip for all of them."""
+    """Reads from several stores queued into one pipeline: one round trip for all of them.
+
+    A step that runs a script names it (`scripts`). A server that has not got it (a restart, a failover, a new
+    node) answers NOSCRIPT: the batch then loads its scripts (on every primary, in cluster mode) and runs once more.
+    That is safe because every step is a read or an idempotent write (an activity mark, a seen list)."""
 
     def __init__(self, client: Any) -> None:
+        self._client = client
         self.pipe = client.pipeline(transaction=False)
+        self._steps: list[Callable[[Any], int]] = []
+        self._scripts: dict[str, Script] = {}
         self._parsers: list[tuple[int, Callable[[list[Any]], Any], Slot[Any]]] = []
 
-    def queue(self, commands: Callable[[Any], int], parse: Callable[[list[Any]], T]) -> Slot[T]:
+    def queue(
+        self, commands: Callable[[Any], int], parse: Callable[[list[Any]], T], scripts: Sequence[Script] = ()
+    ) -> Slot[T]:
         slot: Slot[T] = Slot()
+        self._steps.append(commands)
+        self._scripts.update((script.sha, script) for script in scripts)
         self._parsers.append((commands(self.pipe), parse, slot))
         return slot
 
     def execute(self) -> None:
         if not self._parsers:
             return
-        replies = self.pipe.execute()
+        try:
+            replies = self.pipe.execute()
+        except NoScriptError:
+            if not self._scripts:
+                raise
+            for script in self._scripts.values():
+                self._client.script_load(script.source)
+            self.pipe = self._client.pipeline(transaction=False)
+            for step in self._steps:
+                step(self.pipe)
+            replies = self.pipe.execute()
         offset = 0
         for count, parse, slot in self._parsers:
             slot.fill(parse(replies[offset : offset + count]))

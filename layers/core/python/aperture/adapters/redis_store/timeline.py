@@ -45,16 +45,21 @@ def _member(post_id: int) -> str:
 
 
 # One post into many timelines (KEYS; in cluster mode, keys of one slot): ZADD, then trim only a timeline past
-# its cap plus slack (ZCARD is O(1), so most inserts trim nothing), and keep it for its time after this write.
-# Adding the same member with the same score again changes nothing, so a replayed call is harmless.
+# its cap plus slack (ZCARD is O(1), so most inserts trim nothing). The owner's every read keeps the timeline for its
+# time (`queue_open`), so a push sets an expiry only on a timeline it has just created (one member): a push costs
+# the server two calls, not three, and a timeline nobody reads goes its time after its owner's last read however
+# many posts it is sent. Adding the same member with the same score again changes nothing, so a replayed call is
+# harmless.
 _PUSH = """
 local member, score, cap, limit, seconds = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 for _, key in ipairs(KEYS) do
   redis.call('ZADD', key, score, member)
-  if redis.call('ZCARD', key) > limit then
+  local size = redis.call('ZCARD', key)
+  if size > limit then
     redis.call('ZREMRANGEBYRANK', key, 0, -cap - 1)
+  elseif size == 1 then
+    redis.call('EXPIRE', key, seconds)
   end
-  redis.call('EXPIRE', key, seconds)
 end
 return #KEYS
 """

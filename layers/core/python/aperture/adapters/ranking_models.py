@@ -1,0 +1,99 @@
+"""The ranking loop's objects in the media bucket: the activity log's day partitions (read), and the models with
+their reports and each surface's pointer to the one serving (models/<surface>/...)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from aperture.resources import LOG_PREFIX, MODEL_PREFIX
+
+_MISSING = {"404", "NoSuchKey", "NotFound"}
+
+
+def log_prefix(kind: str, day: str) -> str:
+    """Where one day's records of one kind are: `logs/<kind>/dt=<YYYY-MM-DD>/` (aperture.activity)."""
+    return f"{LOG_PREFIX}{kind}/dt={day}/"
+
+
+def model_key(surface: str, version: str) -> str:
+    return f"{MODEL_PREFIX}{surface}/{version}.json"
+
+
+def report_key(surface: str, version: str) -> str:
+    return f"{MODEL_PREFIX}{surface}/{version}.report.json"
+
+
+def current_key(surface: str) -> str:
+    return f"{MODEL_PREFIX}{surface}/current.json"
+
+
+class ActivityLogFiles:
+    """The activity log as the flush job leaves it in the bucket: gzipped JSON lines, one object per batch."""
+
+    def __init__(self, client: Any, bucket: str) -> None:
+        self._s3 = client
+        self._bucket = bucket
+
+    def lines(self, kind: str, day: str) -> Iterator[bytes]:
+        """Every record (a JSON line, aperture.activity) of one kind and day, object by object in key order: one
+        object in memory at a time."""
+        keys: list[str] = []
+        paginator = self._s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=log_prefix(kind, day)):
+            keys.extend(item["Key"] for item in page.get("Contents", []))
+        for key in sorted(keys):
+            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+            for line in gzip.decompress(body).splitlines():
+                if line.strip():
+                    yield line
+
+
+class ModelStore:
+    """Versioned models and reports under models/<surface>/, and the pointer (current.json) serving reads."""
+
+    def __init__(self, client: Any, bucket: str) -> None:
+        self._s3 = client
+        self._bucket = bucket
+
+    def _get(self, key: str) -> bytes | None:
+        try:
+            return bytes(self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read())
+        except ClientError as error:
+            if error.response["Error"]["Code"] in _MISSING:
+                return None
+            raise
+
+    def _put(self, key: str, body: str) -> None:
+        self._s3.put_object(Bucket=self._bucket, Key=key, Body=body.encode(), ContentType="application/json")
+
+    def current_version(self, surface: str) -> str | None:
+        pointer = self._get(current_key(surface))
+        return None if pointer is None else str(json.loads(pointer)["version"])
+
+    def current(self, surface: str) -> bytes | None:
+        """The promoted model's JSON, or None when none is; raises when the pointer names a model not there."""
+        version = self.current_version(surface)
+        if version is None:
+            return None
+        body = self._get(model_key(surface, version))
+        if body is None:
+            raise LookupError(f"models/{surface}/current.json names {version}, which is not there")
+        return body
+
+    def report(self, surface: str, version: str) -> dict[str, Any] | None:
+        body = self._get(report_key(surface, version))
+        return None if body is None else dict(json.loads(body))
+
+    def write_model(self, surface: str, version: str, model: str) -> None:
+        self._put(model_key(surface, version), model)
+
+    def write_report(self, surface: str, version: str, report: dict[str, Any]) -> None:
+        self._put(report_key(surface, version), json.dumps(report, indent=2, sort_keys=True) + "\n")
+
+    def promote(self, surface: str, version: str) -> None:
+        self._put(current_key(surface), json.dumps({"version": version, "model": model_key(surface, version)}) + "\n")

@@ -1,0 +1,285 @@
+"""What ranking learns from its users: labelled examples per surface from the activity log, the guards that refuse
+to train on data that looks wrong, the held-out figures (AUC, NDCG@10, beside a baseline), and the gate that
+decides whether a trained model replaces the serving one. Pure logic over records and numpy arrays: no I/O.
+
+The label (docs/ranking.md, "Training and promotion"): an impression is positive when the same viewer, within the
+label window after it was served (`served_at <= at <= served_at + window`), liked, commented on, saved or shared
+that post, or opened the profile of its author.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from array import array
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aperture.activity import Engagement, Impression, Surface
+from aperture.ranking import RankingModel
+
+POST_ACTIONS = frozenset({"like", "comment", "save", "share"})
+NDCG_K = 10
+# A page may lack a feature (a record written across a change of the serving model's features) only rarely: more
+# than this share of a surface's impressions without one of its features, and the data is refused, not trained on.
+MISSING_FEATURE_SHARE = 0.01
+# Explore's baseline ranks by popularity: the first of these features its impressions carry (the explore model's
+# names for its author's popularity and engagement rate), else newest first.
+POPULARITY_FEATURES = ("author_popularity", "popularity", "engagement_rate", "engagement")
+
+
+class Labels:
+    """Which impressions were followed, within the window, by an engagement of the same viewer with the post (or,
+    for a profile open, with its author)."""
+
+    def __init__(self, engagements: Iterable[Engagement], window_ms: int) -> None:
+        self.window_ms = window_ms
+        self._by_post: dict[tuple[int, int], list[int]] = {}
+        self._by_author: dict[tuple[int, int], list[int]] = {}
+        for engagement in engagements:
+            if engagement.action == "profile_open":
+                self._by_author.setdefault((engagement.viewer_id, engagement.author_id), []).append(engagement.at)
+            elif engagement.action in POST_ACTIONS and engagement.post_id is not None:
+                self._by_post.setdefault((engagement.viewer_id, engagement.post_id), []).append(engagement.at)
+        for times in (*self._by_post.values(), *self._by_author.values()):
+            times.sort()
+
+    def positive(self, impression: Impression) -> bool:
+        start, end = impression.served_at, impression.served_at + self.window_ms
+        for times in (
+            self._by_post.get((impression.viewer_id, impression.post_id)),
+            self._by_author.get((impression.viewer_id, impression.author_id)),
+        ):
+            if times:
+                first = bisect.bisect_left(times, start)
+                if first < len(times) and times[first] <= end:
+                    return True
+        return False
+
+
+@dataclass
+class Examples:
+    """One surface's labelled impressions as columns: a feature matrix (rows in the order added), the labels, each
+    row's page (same viewer, surface and request), and the post ids (newest first is the chronological order)."""
+
+    surface: Surface
+    names: tuple[str, ...]
+    matrix: Any  # numpy float64, rows x names
+    labels: Any  # numpy int8
+    pages: Any  # numpy int64
+    post_ids: Any  # numpy int64
+    incomplete: int = 0  # impressions left out for lacking one of `names`
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    @property
+    def positives(self) -> int:
+        return int(self.labels.sum())
+
+    @property
+    def label_rate(self) -> float:
+        return self.positives / len(self) if len(self) else 0.0
+
+    def column(self, name: str) -> Any:
+        return self.matrix[:, self.names.index(name)]
+
+
+@dataclass
+class ExampleBuilder:
+    """Collects one surface's impressions as columns, labelling each as it comes: memory holds numbers, not records
+    (ten million impressions are about 8 bytes a feature each)."""
+
+    surface: Surface
+    labels: Labels
+    _columns: dict[str, array[float]] = field(default_factory=dict)
+    _labels: array[int] = field(default_factory=lambda: array("b"))
+    _pages: array[int] = field(default_factory=lambda: array("q"))
+    _post_ids: array[int] = field(default_factory=lambda: array("q"))
+    _page_ids: dict[tuple[int, str | int], int] = field(default_factory=dict)
+
+    def add(self, impression: Impression) -> None:
+        rows = len(self._labels)
+        for name in impression.features:
+            if name not in self._columns:  # a feature first seen now: missing (NaN) in every earlier row
+                self._columns[name] = array("d", [math.nan]) * rows
+        for name, column in self._columns.items():
+            column.append(float(impression.features.get(name, math.nan)))
+        page = (impression.viewer_id, impression.request_id or impression.served_at)
+        self._pages.append(self._page_ids.setdefault(page, len(self._page_ids)))
+        self._labels.append(int(self.labels.positive(impression)))
+        self._post_ids.append(impression.post_id)
+
+    def build(self) -> Examples:
+        import numpy as np
+
+        names = tuple(sorted(self._columns))
+        matrix = np.empty((len(self._labels), len(names)), dtype=np.float64)
+        for index, name in enumerate(names):
+            matrix[:, index] = np.frombuffer(self._columns[name], dtype=np.float64)
+        complete = ~np.isnan(matrix).any(axis=1) if names else np.ones(len(self._labels), dtype=bool)
+        return Examples(
+            surface=self.surface,
+            names=names,
+            matrix=matrix[complete],
+            labels=np.frombuffer(self._labels, dtype=np.int8)[complete],
+            pages=np.frombuffer(self._pages, dtype=np.int64)[complete],
+            post_ids=np.frombuffer(self._post_ids, dtype=np.int64)[complete],
+            incomplete=int((~complete).sum()),
+        )
+
+
+@dataclass(frozen=True)
+class Guards:
+    """The bounds outside which a surface's data is refused rather than trained on."""
+
+    min_examples: int
+    min_label_rate: float
+    max_label_rate: float
+
+
+def refusal(examples: Examples, guards: Guards) -> str | None:
+    """Why these examples must not be trained on, or None when they may."""
+    total = len(examples) + examples.incomplete
+    if total < guards.min_examples:
+        return f"too few examples: {total} (at least {guards.min_examples})"
+    if not examples.names:
+        return "missing features: the impressions carry no features"
+    if total and examples.incomplete / total > MISSING_FEATURE_SHARE:
+        return (
+            f"missing features: {examples.incomplete} of {total} impressions lack one of "
+            f"{', '.join(examples.names)} (more than {MISSING_FEATURE_SHARE:.0%})"
+        )
+    if len(examples) < guards.min_examples:
+        return f"too few examples: {len(examples)} (at least {guards.min_examples})"
+    if not guards.min_label_rate <= examples.label_rate <= guards.max_label_rate:
+        return (
+            f"label rate {examples.label_rate:.4f} outside [{guards.min_label_rate}, {guards.max_label_rate}]: "
+            "engagements missing or duplicated upstream?"
+        )
+    return None
+
+
+def scores(model: RankingModel, examples: Examples) -> Any:
+    """The model's log-odds for every row, as serving computes them (bounds applied; an absent feature is zero)."""
+    import numpy as np
+
+    z = np.full(len(examples), model.bias, dtype=np.float64)
+    for name in model.features:
+        if name in examples.names:
+            values = examples.column(name)
+            if name in model.bounds:
+                values = np.clip(values, *model.bounds[name])
+            z += model.weights[name] * values
+    return z
+
+
+def baseline_scores(examples: Examples) -> tuple[str, Any]:
+    """The order a model must never fall below: newest first on the feed, most popular first on explore."""
+    if examples.surface == "explore":
+        for name in POPULARITY_FEATURES:
+            if name in examples.names:
+                return f"popularity ({name})", examples.column(name)
+    return "chronological (newest first)", examples.post_ids.astype("float64")
+
+
+@dataclass(frozen=True)
+class Figures:
+    auc: float
+    ndcg: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {"auc": round(self.auc, 6), "ndcg_at_10": round(self.ndcg, 6)}
+
+
+def figures(row_scores: Any, examples: Examples) -> Figures:
+    return Figures(auc=auc(row_scores, examples.labels), ndcg=ndcg(row_scores, examples))
+
+
+def auc(row_scores: Any, labels: Any) -> float:
+    """The chance a random positive outscores a random negative (ties count half), by average ranks."""
+    import numpy as np
+
+    positives = int(labels.sum())
+    negatives = len(labels) - positives
+    if positives == 0 or negatives == 0:
+        return 0.5
+    _, inverse, counts = np.unique(row_scores, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    ranks = ((ends - counts + 1 + ends) / 2)[inverse]
+    return float((ranks[labels == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+def ndcg(row_scores: Any, examples: Examples, k: int = NDCG_K) -> float:
+    """Mean NDCG@k over the pages with a positive, each page's rows ordered by score (ties newest first)."""
+    import numpy as np
+
+    pages, labels = examples.pages, examples.labels.astype(np.float64)
+    if not len(pages):
+        return 0.0
+
+    def dcg(order: Any) -> Any:
+        ordered = pages[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        rank = np.arange(len(ordered)) - np.repeat(starts, np.diff(np.r_[starts, len(ordered)]))
+        gain = np.where(rank < k, labels[order] / np.log2(rank + 2), 0.0)
+        return np.bincount(ordered, weights=gain, minlength=int(pages.max()) + 1)
+
+    actual = dcg(np.lexsort((-examples.post_ids, -row_scores, pages)))
+    ideal = dcg(np.lexsort((-labels, pages)))
+    judged = ideal > 0
+    return float((actual[judged] / ideal[judged]).mean()) if judged.any() else 0.0
+
+
+@dataclass(frozen=True)
+class Decision:
+    promote: bool
+    reason: str
+
+
+def gate(candidate: Figures, serving: Figures | None, baseline: Figures, margin: float) -> Decision:
+    """Promote only a model that beats the serving one on both AUC and NDCG@10 by `margin`, and is below the
+    baseline on neither."""
+    for name in ("auc", "ndcg"):
+        if getattr(candidate, name) < getattr(baseline, name):
+            return Decision(
+                False,
+                f"{name} {getattr(candidate, name):.4f} is below the baseline's {getattr(baseline, name):.4f}",
+            )
+    if serving is not None:
+        for name in ("auc", "ndcg"):
+            if getattr(candidate, name) < getattr(serving, name) + margin:
+                return Decision(
+                    False,
+                    f"{name} {getattr(candidate, name):.4f} does not beat the serving model's "
+                    f"{getattr(serving, name):.4f} by {margin}",
+                )
+        return Decision(True, f"beats the serving model by at least {margin} on AUC and NDCG@10, and the baseline")
+    return Decision(True, "no serving model; at least the baseline on AUC and NDCG@10")
+
+
+def report(
+    surface: Surface,
+    version: str,
+    training: Examples | None,
+    evaluation: Examples | None,
+    measured: Mapping[str, Mapping[str, float]],
+    decision: Decision,
+    **extra: object,
+) -> dict[str, object]:
+    """What a run writes beside its model: the counts, the figures, the decision and why."""
+    return {
+        "surface": surface,
+        "version": version,
+        "examples": {
+            "training": len(training) if training is not None else 0,
+            "held_out": len(evaluation) if evaluation is not None else 0,
+            "training_label_rate": round(training.label_rate, 6) if training is not None else None,
+            "held_out_label_rate": round(evaluation.label_rate, 6) if evaluation is not None else None,
+        },
+        "figures": {name: dict(values) for name, values in measured.items()},
+        "promoted": decision.promote,
+        "reason": decision.reason,
+        **extra,
+    }
