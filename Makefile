@@ -99,7 +99,7 @@ load: install web $(LOAD_STAMP)
 	$(BIN)/python -m bench.load --requests $(LOAD_REQUESTS) --users $(LOAD_USERS)
 
 soak: install web $(LOAD_STAMP)
-	$(BIN)/python -m bench.load --soak-minutes $(SOAK_MINUTES) --rate $(SOAK_RATE) --users $(LOAD_USERS) --trace-memory
+	$(BIN)/python -m bench.load --soak-minutes $(SOAK_MINUTES) --rate $(SOAK_RATE) --users $(LOAD_USERS)
 
 fuzz: install
 	$(BIN)/python -m tests.fuzz --seconds $(FUZZ_SECONDS)

@@ -135,9 +135,10 @@ class Platform:
         redis_rss = psutil.Process(self.redis.pid).memory_info().rss
         used = int(redis.Redis.from_url(self.redis.url).info("memory")["used_memory"])
         figures = {"platform_rss": parent.memory_info().rss + others, "redis_rss": redis_rss, "redis_used_memory": used}
-        traced = requests.post(f"{self.base}/_local/memory", timeout=120)  # (the first starts tracing; 409 if off)
-        if traced.status_code == 200:
-            figures.update({f"traced_{owner}": size for owner, size in traced.json()["traced_bytes"].items()})
+        # What moto stores, and (when asked for: the first call starts it) the allocations by owner since then
+        held = requests.post(f"{self.base}/_local/memory", timeout=300).json()
+        figures.update({f"moto_{name}": size for name, size in held["moto"].items()})
+        figures.update({f"traced_{owner}": size for owner, size in held.get("traced_bytes", {}).items()})
         return figures
 
     def stop(self) -> None:
@@ -392,6 +393,9 @@ def _print(result: dict[str, Any]) -> None:
         print(
             f"  memory at the {moment}: platform {figures['platform_rss'] / 2**20:.0f} MiB, redis-server "
             f"{figures['redis_rss'] / 2**20:.0f} MiB (used_memory {figures['redis_used_memory'] / 2**20:.1f} MiB)"
+            + f"; moto holds {figures['moto_s3_objects']} objects ({figures['moto_s3_bytes'] / 2**20:.0f} MiB), "
+            f"{figures['moto_dynamodb_items']} items ({figures['moto_dynamodb_bytes'] / 2**20:.1f} MiB), "
+            f"{figures['moto_stream_records']} stream records"
             + "".join(
                 f", {owner} {figures[f'traced_{owner}'] / 2**20:.1f} MiB traced"
                 for owner in ("aperture", "moto", "other")

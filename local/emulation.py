@@ -47,6 +47,13 @@ def _dispatch_lists_services_once() -> None:
 
 # One DynamoDB call at a time, as AWS isolates a transaction from every other read and write of its items.
 _DYNAMODB = threading.RLock()
+
+
+def dynamodb_lock() -> threading.RLock:
+    """The lock every emulated DynamoDB call holds (for a reader of moto's tables from outside a call)."""
+    return _DYNAMODB
+
+
 _DYNAMODB_CALLS = (
     "get_item",
     "put_item",

@@ -44,3 +44,30 @@ def by_owner(start: bool = False) -> dict[str, int] | None:
     for trace in tracemalloc.take_snapshot().traces:
         totals[_owner(trace.traceback)] += trace.size
     return {owner: totals.get(owner, 0) for owner in ("aperture", "moto", "other")}
+
+
+def moto_storage() -> dict[str, int]:
+    """What moto holds for the platform: S3 objects (every version) and their bytes, DynamoDB items and their bytes,
+    and the DynamoDB stream records it keeps (the real service drops them after 24 hours; moto never does)."""
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.s3.models import s3_backends
+
+    from local.emulation import dynamodb_lock
+
+    figures = dict.fromkeys(("s3_objects", "s3_bytes", "dynamodb_items", "dynamodb_bytes", "stream_records"), 0)
+    for partitions in list(s3_backends.values()):
+        for backend in list(partitions.values()):
+            for bucket in list(backend.buckets.values()):
+                for _, versions in list(bucket.keys.iterlists()):
+                    figures["s3_objects"] += len(versions)
+                    figures["s3_bytes"] += sum(key.size for key in versions)
+    with dynamodb_lock():
+        for regions in list(dynamodb_backends.values()):
+            for tables in list(regions.values()):
+                for table in tables.tables.values():
+                    for item in table.all_items():
+                        figures["dynamodb_items"] += 1
+                        figures["dynamodb_bytes"] += item.size()
+                    if table.stream_shard is not None:
+                        figures["stream_records"] += len(table.stream_shard.items)
+    return figures

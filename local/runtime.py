@@ -27,6 +27,7 @@ from local.gateway import Gateway
 from local.invoke import invoke
 from local.memory import allowed as memory_tracing_allowed
 from local.memory import by_owner as memory_by_owner
+from local.memory import moto_storage
 from local.provision import provision
 from local.pump import EventPump, Invoke
 from local.redis_server import embedded_redis, stop_embedded_redis
@@ -129,10 +130,7 @@ def _controls(
 
     def memory(_: Request, __: str) -> Response:
         owners = memory_by_owner(start=memory_tracing_allowed())
-        if owners is None:
-            message = "memory is traced only when the platform starts with APERTURE_TRACE_MEMORY=1"
-            return _json(409, {"error": {"code": "not_tracing", "message": message}})
-        return _json(200, {"traced_bytes": owners})
+        return _json(200, {"moto": moto_storage(), **({"traced_bytes": owners} if owners is not None else {})})
 
     return {
         "drain": drain,

@@ -349,7 +349,11 @@ def dashboard(scope: Construct, *, watched: Watched) -> cloudwatch.Dashboard:
             "Ranking loop",
             durations("ranking_train"),
             [searched("ActivityLogDropped", "function,service")],
-            [searched("RankingTrainingRefused", "function,service,surface")],
+            [
+                searched("RankingTrainingRefused", "function,service,surface"),
+                searched("RankingModelPromoted", "function,service,surface"),
+                searched("RankingModelRejected", "function,service,surface"),
+            ],
         ),
     ]
     for title, left, middle, right in rows:

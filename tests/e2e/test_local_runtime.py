@@ -130,6 +130,10 @@ def test_the_control_routes_answer(local_platform: str) -> None:
     assert requests.post(f"{base}/_local/moderator", json={"username": "nobody"}, timeout=5).status_code == 404
     unknown = requests.post(f"{base}/_local/run/no_such_job", timeout=5)
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_job"
+    # What moto holds (a soak's memory figures): carol's account at least; allocations only when asked to trace
+    held = requests.post(f"{base}/_local/memory", timeout=60).json()
+    assert held["moto"]["dynamodb_items"] > 0 and held["moto"]["dynamodb_bytes"] > 0
+    assert "traced_bytes" not in held
 
 
 def test_a_story_lives_a_day_over_http(local_platform: str) -> None:
