@@ -9,7 +9,8 @@ its bias corrected for the sampling. Then the fitted model and the one it replac
 `bench.explore.quality` on seeds 7 and 11 (hit rate@20, recall@100), beside the ranking explore had before its own
 model (the feed's model times the evidence).
 
-Run from the repository root: `python -m bench.explore_fit` (about four minutes on 2 cores); `--write` replaces
+Run from the repository root: `python -m bench.explore_fit` (about twelve minutes on 2 cores, four of them building the
+examples, which `--examples FILE` keeps for the next run); `--write` replaces
 the shipped model.
 """
 
