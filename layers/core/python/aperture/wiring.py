@@ -16,6 +16,7 @@ from aperture.settings import get_settings
 # its handler uses (docs/benchmarks.md, cold starts); these names serve the annotations alone.
 if TYPE_CHECKING:
     from aperture.activity import ActivityLog
+    from aperture.activity_flush import ActivityFlush
     from aperture.adapters.cloudfront import CdnCache
     from aperture.adapters.cognito import IdentityProvider, TokenVerifier
     from aperture.adapters.dynamo.carousels import CarouselCounter
@@ -630,6 +631,7 @@ def feed() -> Feed:
         latest_by=post_repository().latest_by,
         model=ranking_model,
         now_ms=now_ms,
+        activity=activity_log(),
     )
     return Feed(ports)
 
@@ -911,6 +913,17 @@ def activity_log() -> ActivityLog:
     from aperture.adapters.redis_store.activity import RedisActivityLog
 
     return RedisActivityLog(redis_client())
+
+
+@built_once
+def activity_flush() -> ActivityFlush:
+    from aperture.activity_flush import ActivityFlush
+    from aperture.adapters.redis_store.activity import ActivityStreams
+
+    settings = get_settings()
+    return ActivityFlush(
+        ActivityStreams(redis_client()), media_store(), settings.activity_flush_batch, settings.activity_flush_rounds
+    )
 
 
 @built_once
