@@ -13,6 +13,7 @@ from aperture.adapters.redis_store.activity import SHARDS, ActivityStreams, Redi
 from aperture.clock import now_ms
 from aperture.ranking import FEATURES
 from local.invoke import invoke
+from local.pump import EventPump
 from local.seeding import publish_post
 from tests.faults import FailAfter, InjectedFaultError
 from tests.support import Api
@@ -129,3 +130,36 @@ def test_a_flush_that_dies_after_any_step_is_finished_by_its_retry_with_nothing_
     flushed = _flushed(IMPRESSION) + _flushed(ENGAGEMENT)
     assert sorted(flushed, key=repr) == sorted([*records, late], key=repr)
     assert streams.backlog() == 0
+
+
+def test_likes_comments_saves_and_profile_opens_are_logged_as_engagements_and_unlikes_are_not(
+    api: Api, pump: EventPump
+) -> None:
+    # Given bob, who likes, comments on and saves alice's post, takes back a like of another, and opens her profile
+    alice, bob = api.sign_up("alice"), api.sign_up("bob")
+    liked, unliked = publish_post(alice), publish_post(alice)
+    api.call("PUT", f"/posts/{liked}/like", bob)
+    api.call("PUT", f"/posts/{unliked}/like", bob)
+    api.call("DELETE", f"/posts/{unliked}/like", bob)
+    api.call("POST", f"/posts/{liked}/comments", bob, json={"text": "nice"})
+    api.call("PUT", f"/posts/{liked}/save", bob)
+    api.call("GET", f"/users/{alice.username}", bob)
+    api.call("GET", f"/users/{alice.user_id}/posts", bob)
+    # ...and alice, who likes her own post and opens her own profile (no signal)
+    api.call("PUT", f"/posts/{liked}/like", alice)
+    api.call("GET", f"/users/{alice.username}", alice)
+    # When the events are consumed and the log flushed
+    pump.drain()
+    invoke("activity_flush", {"source": "aws.events"})
+    # Then bob's engagements are there, each naming alice as the author; the unlike and alice's own are not
+    logged = {
+        (e.action, e.viewer_id, e.author_id, e.post_id) for e in _flushed(ENGAGEMENT) if isinstance(e, Engagement)
+    }
+    bob_id, alice_id = int(bob.user_id), int(alice.user_id)
+    assert logged == {
+        ("like", bob_id, alice_id, int(liked)),
+        ("like", bob_id, alice_id, int(unliked)),  # (the like before it was taken back)
+        ("comment", bob_id, alice_id, int(liked)),
+        ("save", bob_id, alice_id, int(liked)),
+        ("profile_open", bob_id, alice_id, None),
+    }

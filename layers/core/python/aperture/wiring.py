@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from aperture.close_friends import Audiences, CloseFriends
     from aperture.comments import Comments
     from aperture.editing import PostEdits
+    from aperture.engagements import EngagementLog
     from aperture.erasure import Erasure, ErasureRequests
     from aperture.explore import Explore, ExploreRefresh, ExploreSignals
     from aperture.exports import ExportBuilder, Exports
@@ -436,7 +437,7 @@ def save_repository() -> SaveRepository:
     from aperture.adapters.dynamo.saves import SaveRepository
 
     settings = get_settings()
-    return SaveRepository(dynamo_table(settings.table_saves), dynamo_table(settings.table_posts))
+    return SaveRepository(dynamo_table(settings.table_saves), dynamo_table(settings.table_posts), outbox())
 
 
 @built_once
@@ -913,6 +914,13 @@ def activity_log() -> ActivityLog:
     from aperture.adapters.redis_store.activity import RedisActivityLog
 
     return RedisActivityLog(redis_client())
+
+
+@built_once
+def engagement_log() -> EngagementLog:
+    from aperture.engagements import EngagementLog
+
+    return EngagementLog(activity_log(), now_ms)
 
 
 @built_once
