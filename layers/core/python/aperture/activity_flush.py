@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aperture.activity import at, day, from_line, kind
-from aperture.adapters.activity_archive import CONTENT_TYPE, ObjectStore, encode, object_key
+from aperture.adapters.activity_archive import CONTENT_TYPE, ObjectStore, encode, erase_user, object_key
 from aperture.adapters.redis_store.activity import SHARDS, ActivityStreams
 from aperture.observability import logger, measure
 
@@ -64,3 +64,19 @@ class ActivityFlush:
             self._store.write(object_key(record_kind, record_day, shard, first), encode(lines), CONTENT_TYPE)
         self._streams.done(shard, [entry.entry_id for entry in entries])
         return sum(map(len, groups.values())), len(groups), len(entries) == self._batch_size
+
+
+class ActivityErasure:
+    """An erased account's records out of the activity log (aperture.erasure): first those still queued in the
+    streams, then those in S3. A flush that read an entry just before it was dropped may still write it; the
+    erasure's S3 pass comes after the streams', so only a batch in flight at that moment (seconds) can slip by."""
+
+    def __init__(self, streams: ActivityStreams, store: ObjectStore) -> None:
+        self._streams = streams
+        self._store = store
+
+    def drop_queued(self, user_id: int) -> int:
+        return self._streams.drop_user(user_id)
+
+    def rewrite_objects(self, user_id: int) -> int:
+        return erase_user(self._store, user_id)

@@ -625,6 +625,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant(f"bucket:{IMAGE_PREFIX}", "read_write"),  # what the cascades left under the user's prefix
             Grant(f"bucket:{UPLOAD_PREFIX}", "read_write"),
             Grant(f"bucket:{EXPORT_PREFIX}", "read_write"),  # their data exports' ZIPs
+            Grant(f"bucket:{ACTIVITY_LOG_PREFIX}", "read_write"),  # the activity log's objects naming them, rewritten
             Grant("table:exports", "read_write"),  # ...and records
             Grant("table:reports", "read_write"),  # the reports they filed, and those of them and their content
             Grant("table:moderation_queue", "read_write"),

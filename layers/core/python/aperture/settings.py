@@ -125,7 +125,6 @@ class Settings(BaseSettings):
     # The activity log: each shard stream is read this many entries at a time into S3, at most so many times a run
     activity_flush_batch: int = Field(default=5_000, ge=1, le=50_000)
     activity_flush_rounds: int = Field(default=10, ge=1)
-    activity_log_days: int = Field(default=30, ge=1)  # the records the erasure rewrites (the lifecycle's window)
 
     # Explore: the k-NN index is OpenSearch when OPENSEARCH_URL is set (SigV4-signed on AWS), else FAISS in process.
     opensearch_url: str | None = Field(default=None, validation_alias="OPENSEARCH_URL")

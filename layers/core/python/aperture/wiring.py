@@ -16,7 +16,7 @@ from aperture.settings import get_settings
 # its handler uses (docs/benchmarks.md, cold starts); these names serve the annotations alone.
 if TYPE_CHECKING:
     from aperture.activity import ActivityLog
-    from aperture.activity_flush import ActivityFlush
+    from aperture.activity_flush import ActivityErasure, ActivityFlush
     from aperture.adapters.cloudfront import CdnCache
     from aperture.adapters.cognito import IdentityProvider, TokenVerifier
     from aperture.adapters.dynamo.carousels import CarouselCounter
@@ -924,6 +924,14 @@ def engagement_log() -> EngagementLog:
 
 
 @built_once
+def activity_erasure() -> ActivityErasure:
+    from aperture.activity_flush import ActivityErasure
+    from aperture.adapters.redis_store.activity import ActivityStreams
+
+    return ActivityErasure(ActivityStreams(redis_client()), media_store())
+
+
+@built_once
 def activity_flush() -> ActivityFlush:
     from aperture.activity_flush import ActivityFlush
     from aperture.adapters.redis_store.activity import ActivityStreams
@@ -1194,6 +1202,7 @@ def erasure() -> Erasure:
         images=media_store(),
         user_index=UserSearchIndex(redis_client()),
         traces=RedisTraces(redis_client()),
+        activity=activity_erasure(),
         model_generation=lambda: explore_store().current_generation(),
         delete_identity=lambda username: identity().delete_user_if_present(username),
         reports=ReportRepository(dynamo_table(settings.table_reports), dynamo_table(settings.table_moderation_queue)),

@@ -8,7 +8,7 @@ import gzip
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
-from aperture.activity import Record, from_line
+from aperture.activity import Record, from_line, names
 from aperture.resources import ACTIVITY_LOG_PREFIX
 
 CONTENT_TYPE = "application/gzip"
@@ -57,3 +57,22 @@ def read_records(store: ObjectStore, kind: str, first_day: str, last_day: str) -
     for day in days(first_day, last_day):
         for key in sorted(store.keys_under(day_prefix(kind, day))):
             yield from decode(store.read(key))
+
+
+def erase_user(store: ObjectStore, user_id: int) -> int:
+    """Rewrite every log object holding a record that names the user (as viewer or author) without those records,
+    deleting an object left empty; how many records went. Every object the bucket still holds is within the
+    retention window (the lifecycle deletes older ones), so all of `logs/` is read. A retry finds the rewritten
+    objects clean and leaves them be."""
+    removed = 0
+    for key in sorted(store.keys_under(ACTIVITY_LOG_PREFIX)):
+        lines = [line for line in gzip.decompress(store.read(key)).decode().splitlines() if line]
+        kept = [line for line in lines if not names(from_line(line), user_id)]
+        if len(kept) == len(lines):
+            continue
+        removed += len(lines) - len(kept)
+        if kept:
+            store.write(key, encode(kept), CONTENT_TYPE)
+        else:
+            store.delete(key)
+    return removed
