@@ -332,6 +332,19 @@ def dashboard(scope: Construct, *, watched: Watched) -> cloudwatch.Dashboard:
             [business("ExploreCacheHit", "explore"), business("ExploreCacheMiss", "explore")],
         ),
         (
+            "Ranking loop",
+            durations("activity_flush"),
+            # The log's backlog (records waiting in Redis), and records lost to a Redis failure by any writer
+            [
+                business("ActivityBacklog", "activity_flush", "Maximum", "ActivityBacklog"),
+                searched("ActivityLogDropped", "function,service"),
+            ],
+            [
+                business("ActivityRecordsFlushed", "activity_flush"),
+                business("ActivityObjectsWritten", "activity_flush"),
+            ],
+        ),
+        (
             "Notifications and limits",
             durations("notify"),
             lag("notify"),

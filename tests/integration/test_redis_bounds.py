@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from aperture import wiring
+from aperture.adapters.redis_store.activity import STREAM_CAP
 from aperture.adapters.redis_store.affinity import AFFINITY_CAP
 from aperture.adapters.redis_store.explore import ENGAGEMENT_CAP, POPULAR_CAP, SEEN_CAP
 from aperture.adapters.redis_store.saves import SAVED_CACHE_CAP
@@ -95,12 +96,14 @@ KEY_BOUNDS: dict[str, tuple[bool, Any, str]] = {
     r"usearch:built": (False, lambda: 1, "the mark of a finished rebuild"),
     r"htag:\{.\}:(lex|count)": (False, lambda: 10_000_000, "hashtags in use starting with one character"),
     rf"htop:{TAG}:{ID}": (True, None, "a tag's engagement per post on one day (hashtag pages' top): eight days"),
+    # The ranking loop
+    r"activity:\{\d\}": (False, lambda: STREAM_CAP + 100, "an activity log shard: capped (approximate trim)"),
 }
 
 
 def _size(client: Any, key: str) -> int:
     kind = client.type(key)
-    sizes = {"zset": client.zcard, "set": client.scard, "hash": client.hlen, "list": client.llen}
+    sizes = {"zset": client.zcard, "set": client.scard, "hash": client.hlen, "list": client.llen, "stream": client.xlen}
     return int(sizes[kind](key)) if kind in sizes else int(client.strlen(key))
 
 
@@ -115,7 +118,7 @@ def _workload(api: Api, pump: EventPump) -> None:
     api.call("PUT", f"/posts/{post}/like", bob)
     api.call("PUT", f"/posts/{post}/save", bob)
     api.call("POST", f"/posts/{post}/comments", carol, json={"text": f"wow @{alice.username}"})
-    api.call("GET", "/feed", bob)
+    api.call("GET", "/feed", bob, query_string={"order": "ranked"})
     api.call("GET", f"/users/{alice.username}", carol)
     api.call("PUT", f"/users/{carol.user_id}/block", bob)
     api.call("PUT", f"/users/{dave.user_id}/mute", carol)

@@ -17,8 +17,8 @@ notifications, timeline entries, explore entries, images and CDN copies) and sto
 cascade), then the user's comments, likes, saves, follows both ways, blocks, mutes, close friends and follow
 requests both ways, notifications to and from them, devices (and their SNS endpoints), story views and uploads;
 then, in a round that found nothing left, the objects under the user's prefixes, the search index, the Redis keys
-and traces, the activity log's records naming them (queued and in S3), the Cognito user, the profile and last the disabled record, so the account stays hidden until nothing
-of it is left.
+and traces, the activity log's records naming them (queued and in S3), the Cognito user, the profile and last the
+disabled record, so the account stays hidden until nothing of it is left.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from aperture.activity import Record, to_line
 from aperture.observability import logger, measure
 
 SHARDS = 8  # streams, so that in cluster mode the appends spread over the nodes rather than one hot key
+STREAM_CAP = 200_000  # entries per stream (trimmed approximately: up to one macro node, 100 entries, past it)
 
 
 def stream_key(shard: int) -> str:
@@ -29,7 +30,7 @@ class RedisActivityLog:
     """Appends records to `activity:{shard}` (by viewer), each stream capped near `max_length` entries: if the
     flush job falls behind that far, the oldest records are dropped rather than Redis filling up."""
 
-    def __init__(self, client: Any, max_length: int = 200_000) -> None:
+    def __init__(self, client: Any, max_length: int = STREAM_CAP) -> None:
         self._redis = client
         self._max_length = max_length
 
