@@ -333,7 +333,7 @@ def dashboard(scope: Construct, *, watched: Watched) -> cloudwatch.Dashboard:
         ),
         (
             "Ranking loop",
-            durations("activity_flush"),
+            durations("activity_flush", "ranking_train"),
             # The log's backlog (records waiting in Redis), and records lost to a Redis failure by any writer
             [
                 business("ActivityBacklog", "activity_flush", "Maximum", "ActivityBacklog"),
@@ -342,6 +342,10 @@ def dashboard(scope: Construct, *, watched: Watched) -> cloudwatch.Dashboard:
             [
                 business("ActivityRecordsFlushed", "activity_flush"),
                 business("ActivityObjectsWritten", "activity_flush"),
+                # The daily training job's outcomes, by surface (aperture.training)
+                searched("RankingModelPromoted", "function,service,surface"),
+                searched("RankingModelRejected", "function,service,surface"),
+                searched("RankingTrainingRefused", "function,service,surface"),
             ],
         ),
         (

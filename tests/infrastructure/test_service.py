@@ -1219,7 +1219,7 @@ def test_exports_are_read_only_by_their_two_functions_and_written_only_by_the_bu
     assert "dynamodb:Scan" not in _actions(statements, "dynamodb:")
 
 
-def test_the_activity_log_is_written_only_by_its_flush_job_and_read_only_by_the_erasure(
+def test_the_activity_log_is_written_only_by_its_flush_job_and_read_by_the_erasure_and_training(
     synthesized: Synthesized, service_template: dict[str, Any]
 ) -> None:
     by_function = {f.name: _object_actions(synthesized, service_template, f.name) for f in FUNCTIONS}
@@ -1227,7 +1227,7 @@ def test_the_activity_log_is_written_only_by_its_flush_job_and_read_only_by_the_
     readers = {name for name, keys in by_function.items() if "s3:GetObject" in keys.get("/logs/*", set())}
     # The flush job writes log objects and touches nothing else in the bucket, nor reads what it wrote
     assert writers == {"activity_flush", "erasure"}  # (the erasure rewrites the objects naming an erased user)
-    assert readers == {"erasure"}
+    assert readers == {"erasure", "ranking_train"}  # (the training job reads the records)
     assert by_function["activity_flush"] == {"/logs/*": {"s3:PutObject", "s3:DeleteObject", "s3:PutObjectTagging"}}
     # ...every minute, in the VPC (Redis), its failed runs parked like every schedule's
     function = logical_id(synthesized.service.functions.by_name["activity_flush"].function)
