@@ -137,6 +137,7 @@ FUNCTION_COSTED_IN: dict[str, str] = {
     "notifications": "other API reads",
     "notify": "like",
     "counters_flush": "fixed: every minute",
+    "activity_flush": "fixed: every minute",
     "media_process": "upload",
     "moderation": "moderators' tools (negligible)",
     "post_ingest": "upload",
@@ -444,6 +445,7 @@ def scheduled_gb_seconds() -> float:
     explore_refresh 1 s of CPU, ranking_train (daily) 1 s listing empty days."""
     runs = {
         "counters_flush": 60 * HOURS_PER_MONTH,
+        "activity_flush": 60 * HOURS_PER_MONTH,
         "story_expiry": 12 * HOURS_PER_MONTH,
         "explore_refresh": 4 * HOURS_PER_MONTH,
         "search_rebuild": HOURS_PER_MONTH,
@@ -451,6 +453,7 @@ def scheduled_gb_seconds() -> float:
     }
     per_run = {
         "counters_flush": 0.1,
+        "activity_flush": 0.1,
         "story_expiry": 0.1,
         "explore_refresh": 1.0,
         "search_rebuild": 0.1,

@@ -1,6 +1,7 @@
 """Feed benchmark, against a real Redis, in one run: fanout pipelined against one ZADD at a time, fanning out a
 9,999-follower post, GET /feed handler latency and Redis round trips for a viewer following 200 accounts (3 of
-them celebrities), and requests per second through the local gateway under concurrent load.
+them celebrities), the same handler with and without its impressions logged (the ranking loop), and requests per
+second through the local gateway under concurrent load.
 
 Run from the repository root: `python -m bench.feed` (a few minutes) or `python -m bench.feed --quick`.
 """
@@ -8,6 +9,7 @@ Run from the repository root: `python -m bench.feed` (a few minutes) or `python 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import os
 import statistics
@@ -164,6 +166,36 @@ def handler_latency(viewer: Account, requests_count: int) -> tuple[list[float], 
     return samples, round_trips, python or None
 
 
+class _NoLog:
+    """An activity log that drops everything: the feed as it was before impressions were logged."""
+
+    def record(self, records: Any) -> None:
+        return None
+
+
+def logging_latency(viewer: Account, requests_count: int) -> tuple[list[float], list[float]]:
+    """Warm GET /feed handler latencies with its impressions logged (the real log: one pipelined XADD per page) and
+    without (a log that drops them), in interleaved rounds so a loaded machine weighs on both alike."""
+    event = feed_event(viewer, 20)
+    feed = wiring.feed()
+    logged_ports = feed.ports
+    unlogged_ports = dataclasses.replace(logged_ports, activity=_NoLog())
+    with_log: list[float] = []
+    without_log: list[float] = []
+    rounds = 10
+    for round_index in range(2 * rounds):
+        logged = round_index % 2 == 0
+        feed.ports = logged_ports if logged else unlogged_ports
+        invoke("feed", event)  # (not timed)
+        for _ in range(requests_count // rounds):
+            started = time.perf_counter()
+            response = invoke("feed", event)
+            (with_log if logged else without_log).append((time.perf_counter() - started) * 1000)
+            assert response["statusCode"] == 200
+    feed.ports = logged_ports
+    return with_log, without_log
+
+
 def load(base: str, viewer: Account, total: int, concurrency: int) -> float:
     """Requests per second for `total` GET /feed requests from `concurrency` client threads."""
     headers = {"Authorization": f"Bearer {viewer.token}"}
@@ -222,6 +254,8 @@ def main() -> None:
     gc.collect()
     gc.freeze()
     latencies, round_trips, python = handler_latency(viewer, samples)
+    print("feed: the same handler with and without its impressions logged, interleaved rounds")
+    with_log, without_log = logging_latency(viewer, samples)
     if not args.feed_only:
         print(f"load: {total} GET /feed through the gateway, 8 client threads")
         rate = load(base, viewer, total, 8)
@@ -247,6 +281,18 @@ def main() -> None:
             f"{ratio:.1f}x |"
         )
     print(f"| Redis round trips per warm feed request | {round_trips} |")
+    print(
+        f"| GET /feed handler, impressions logged, p50; p99 | {statistics.median(with_log):.1f}; "
+        f"{_percentile(with_log, 99):.1f} ms |"
+    )
+    print(
+        f"| GET /feed handler, not logged, p50; p99 | {statistics.median(without_log):.1f}; "
+        f"{_percentile(without_log, 99):.1f} ms |"
+    )
+    print(
+        f"| logged / not logged, p50; p99 | {statistics.median(with_log) / statistics.median(without_log):.2f}x; "
+        f"{_percentile(with_log, 99) / _percentile(without_log, 99):.2f}x |"
+    )
     if not args.feed_only:
         print(f"| GET /feed through the local gateway, 8 concurrent clients | {rate:.0f} requests/s |")
 

@@ -1,6 +1,7 @@
 """Kinesis consumer of domain events: new posts, likes and comments become explore's signals (popularity per
 region and topic, who engaged with what). A batch is counted in one pass; an event already counted is skipped
-when Kinesis delivers it again, and one whose counting failed is counted on the retry."""
+when Kinesis delivers it again, and one whose counting failed is counted on the retry. Likes, comments and saves
+are also the ranking loop's engagements, appended to the activity log (aperture.engagements)."""
 
 from typing import Any
 
@@ -26,6 +27,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, l
             continue
         if known is not None:
             parsed.append(known)
+    # Logged first and best effort: a retry of a batch whose counting failed logs them again, which labels ignore
+    wiring.engagement_log().from_events(parsed)
     counted = wiring.explore_signals().record(parsed)
     # Counted in one pass, so the line names every request the batch's events came from
     logger.info("explore signals counted", extra={"engagements": counted, "correlation_ids": correlation_ids(parsed)})

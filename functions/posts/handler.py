@@ -55,7 +55,11 @@ def edit_post(post_id: str, request: EditPostRequest) -> Post:
     responses={**NOT_FOUND, 403: PRIVATE_ACCOUNT},
 )
 def user_posts(user_id: str, cursor: Cursor = None, limit: Limit = 20) -> Page[Post]:
-    return wiring.posts().by_author(caller(router).user_id, parse_id(user_id, "user"), limit, cursor)
+    viewer, author = caller(router).user_id, parse_id(user_id, "user")
+    page = wiring.posts().by_author(viewer, author, limit, cursor)
+    if cursor is None:  # opening the profile's posts, not paging through them: a ranking label (aperture.engagements)
+        wiring.engagement_log().profile_opened(viewer, author)
+    return page
 
 
 app = make_resolver(router, standing=wiring.standing)

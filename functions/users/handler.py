@@ -75,7 +75,10 @@ def erase_me(request: EraseAccountRequest) -> Response[ErasureAccepted]:
 
 @router.get("/users/<username>", summary="A profile by username", tags=["users"], responses=NOT_FOUND)
 def get_user(username: str) -> Profile:
-    return wiring.graph().profile(username, caller(router).user_id)
+    viewer = caller(router).user_id
+    profile = wiring.graph().profile(username, viewer)
+    wiring.engagement_log().profile_opened(viewer, int(profile.user_id))  # (a ranking label: aperture.engagements)
+    return profile
 
 
 @router.put(

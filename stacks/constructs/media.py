@@ -8,7 +8,14 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from aperture.adapters.s3 import PROCESSED_TAG
-from aperture.resources import EXPORT_PREFIX, IMAGE_PREFIX, MEDIA_UPLOAD_CORS, UPLOAD_PREFIX
+from aperture.resources import (
+    ACTIVITY_LOG_DAYS,
+    ACTIVITY_LOG_PREFIX,
+    EXPORT_PREFIX,
+    IMAGE_PREFIX,
+    MEDIA_UPLOAD_CORS,
+    UPLOAD_PREFIX,
+)
 
 from .naming import media_bucket_name
 
@@ -17,6 +24,18 @@ PROCESSED_UPLOAD_RETENTION = Duration.days(1)
 NONCURRENT_RETENTION = Duration.days(1)
 # A data export's ZIP lasts as long as its download link (a day; S3 runs lifecycle daily, so it goes within two).
 EXPORT_RETENTION = Duration.days(1)
+# The activity log's retention in days (impressions and engagements, for ranking): CDK context, ACTIVITY_LOG_DAYS
+# unless set. The account erasure rewrites the objects within it (aperture.erasure), so keep the two in step
+# (APERTURE_ACTIVITY_LOG_DAYS is set from it on the functions).
+ACTIVITY_LOG_DAYS_CONTEXT = "aperture:activityLogDays"
+
+
+def activity_log_days(scope: Construct) -> int:
+    value = scope.node.try_get_context(ACTIVITY_LOG_DAYS_CONTEXT)
+    days = ACTIVITY_LOG_DAYS if value is None else int(value)
+    if days < 1:
+        raise ValueError(f"{ACTIVITY_LOG_DAYS_CONTEXT} must be a whole number of days, at least 1")
+    return days
 
 
 class MediaStore(Construct):
@@ -78,6 +97,12 @@ class MediaStore(Construct):
                     prefix=EXPORT_PREFIX,
                     expiration=EXPORT_RETENTION,
                     abort_incomplete_multipart_upload_after=Duration.days(1),
+                ),
+                # The ranking loop's impressions and engagements (aperture.activity_flush)
+                s3.LifecycleRule(
+                    id="expire-activity-log",
+                    prefix=ACTIVITY_LOG_PREFIX,
+                    expiration=Duration.days(activity_log_days(self)),
                 ),
             ],
             cors=[

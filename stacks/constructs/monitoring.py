@@ -336,6 +336,23 @@ def dashboard(scope: Construct, *, watched: Watched) -> cloudwatch.Dashboard:
             ],
         ),
         (
+            "Ranking loop",
+            durations("activity_flush", "ranking_train"),
+            # The log's backlog (records waiting in Redis), and records lost to a Redis failure by any writer
+            [
+                business("ActivityBacklog", "activity_flush", "Maximum", "ActivityBacklog"),
+                searched("ActivityLogDropped", "function,service"),
+            ],
+            [
+                business("ActivityRecordsFlushed", "activity_flush"),
+                business("ActivityObjectsWritten", "activity_flush"),
+                # The daily training job's outcomes, by surface (aperture.training)
+                searched("RankingModelPromoted", "function,service,surface"),
+                searched("RankingModelRejected", "function,service,surface"),
+                searched("RankingTrainingRefused", "function,service,surface"),
+            ],
+        ),
+        (
             "Notifications and limits",
             durations("notify"),
             lag("notify"),
@@ -343,16 +360,6 @@ def dashboard(scope: Construct, *, watched: Watched) -> cloudwatch.Dashboard:
                 business("NotificationsSent", "notify"),
                 searched("RateLimited", "action,function,service"),
                 searched("RateLimiterUnavailable", "function,service"),
-            ],
-        ),
-        (
-            "Ranking loop",
-            durations("ranking_train"),
-            [searched("ActivityLogDropped", "function,service")],
-            [
-                searched("RankingTrainingRefused", "function,service,surface"),
-                searched("RankingModelPromoted", "function,service,surface"),
-                searched("RankingModelRejected", "function,service,surface"),
             ],
         ),
     ]

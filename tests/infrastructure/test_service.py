@@ -1217,3 +1217,20 @@ def test_exports_are_read_only_by_their_two_functions_and_written_only_by_the_bu
     written = {json.dumps(s["Resource"]) for s in statements if set(_actions([s], "dynamodb:")) & TABLE_WRITES}
     assert len(written) == 1 and _table_export(synthesized, "exports") in next(iter(written))
     assert "dynamodb:Scan" not in _actions(statements, "dynamodb:")
+
+
+def test_the_activity_log_is_written_only_by_its_flush_job_and_read_by_the_erasure_and_training(
+    synthesized: Synthesized, service_template: dict[str, Any]
+) -> None:
+    by_function = {f.name: _object_actions(synthesized, service_template, f.name) for f in FUNCTIONS}
+    writers = {name for name, keys in by_function.items() if "s3:PutObject" in keys.get("/logs/*", set())}
+    readers = {name for name, keys in by_function.items() if "s3:GetObject" in keys.get("/logs/*", set())}
+    # The flush job writes log objects and touches nothing else in the bucket, nor reads what it wrote
+    assert writers == {"activity_flush", "erasure"}  # (the erasure rewrites the objects naming an erased user)
+    assert readers == {"erasure", "ranking_train"}  # (the training job reads the records)
+    assert by_function["activity_flush"] == {"/logs/*": {"s3:PutObject", "s3:DeleteObject", "s3:PutObjectTagging"}}
+    # ...every minute, in the VPC (Redis), its failed runs parked like every schedule's
+    function = logical_id(synthesized.service.functions.by_name["activity_flush"].function)
+    ((_, rule),) = _rules_invoking(service_template, function).items()
+    assert rule["ScheduleExpression"] == "rate(1 minute)"
+    assert "VpcConfig" in _function(synthesized, service_template, "activity_flush")

@@ -10,6 +10,7 @@ from aws_cdk.assertions import Match, Template
 import app as cdk_app
 from aperture.adapters.s3 import PROCESSED_TAG
 from aperture.resources import (
+    ACTIVITY_LOG_PREFIX,
     CACHE_ACCESS,
     EXPORT_PREFIX,
     FANOUT,
@@ -30,6 +31,7 @@ from aperture.resources import (
 )
 from aperture.settings import Settings
 from stacks.constructs.cache import OPEN_DEFAULT_CONTEXT
+from stacks.constructs.media import ACTIVITY_LOG_DAYS_CONTEXT
 from stacks.constructs.network import interface_endpoints_for
 from stacks.constructs.queues import max_receives
 from stacks.stateful_stack import StatefulStack
@@ -233,6 +235,7 @@ def test_media_bucket_expires_uploads_and_never_images(
         (UPLOAD_PREFIX, 1, repr([PROCESSED_TAG])),
         (UPLOAD_PREFIX, 7, "None"),
         (EXPORT_PREFIX, 1, "None"),
+        (ACTIVITY_LOG_PREFIX, 30, "None"),  # the ranking loop's impressions and engagements
     }
     (exports,) = (r for r in rules if r.get("Prefix") == EXPORT_PREFIX)
     assert exports["Status"] == "Enabled"
@@ -408,6 +411,20 @@ def test_cache_admits_only_its_iam_authenticated_user_and_no_default_user(
     (default,) = [u for u in users.values() if u["UserName"] == "default"]
     assert "default" not in group["UserIds"]
     assert default["AccessString"].split() == ["off", "-@all"]
+
+
+def test_the_activity_logs_retention_is_set_by_context() -> None:
+    # Given a deployment that keeps the ranking loop's records 45 days
+    app = cdk_app.build_app(context={**NO_BUNDLING, ACTIVITY_LOG_DAYS_CONTEXT: "45"})
+    (stack,) = (child for child in app.node.children if isinstance(child, StatefulStack))
+    (bucket,) = (
+        b["Properties"]
+        for b in resources(dict(Template.from_stack(stack).to_json()), "AWS::S3::Bucket").values()
+        if "CorsConfiguration" in b["Properties"]
+    )
+    # Then its log objects expire after 45 days
+    (rule,) = (r for r in bucket["LifecycleConfiguration"]["Rules"] if r.get("Prefix") == ACTIVITY_LOG_PREFIX)
+    assert (rule["ExpirationInDays"], rule["Status"]) == (45, "Enabled")
 
 
 def test_an_upgrade_can_keep_the_caches_default_user_open_for_one_deploy() -> None:

@@ -14,13 +14,15 @@ from typing import Any
 import pytest
 
 from aperture import wiring
+from aperture.activity import names
+from aperture.adapters.activity_archive import decode
 from aperture.adapters.aws import dynamo_table
 from aperture.adapters.redis_store.search import encode_id
 from aperture.adapters.redis_store.standing import DISABLED_KEY
 from aperture.clock import now_ms
 from aperture.erasure import Erasure
 from aperture.models.events import LikeChanged
-from aperture.resources import TABLES
+from aperture.resources import ACTIVITY_LOG_PREFIX, TABLES
 from aperture.settings import get_settings
 from aperture.standing import ERASED_TOMBSTONE_SECONDS
 from local.invoke import invoke
@@ -84,6 +86,7 @@ def _value(redis: Any, key: str) -> str:
         "set": lambda: sorted(redis.smembers(key)),
         "zset": lambda: redis.zrange(key, 0, -1),
         "list": lambda: redis.lrange(key, 0, -1),
+        "stream": lambda: redis.xrange(key),
     }
     try:
         return json.dumps(reads[kind]() if kind in reads else kind, default=str)
@@ -106,7 +109,11 @@ def _traces_in_redis(user_id: str) -> list[str]:
 
 
 def _traces_in_bucket(user_id: str) -> list[str]:
-    return sorted(k for k in wiring.media_store().keys_under("") if user_id in k)
+    """Every object whose key names the user, and every activity log object holding a record that names them."""
+    store = wiring.media_store()
+    logs = store.keys_under(ACTIVITY_LOG_PREFIX)
+    named = [k for k in logs if any(names(r, int(user_id)) for r in decode(store.read(k)))]
+    return sorted([*(k for k in store.keys_under("") if user_id in k), *named])
 
 
 def _everything_of(user_id: str) -> dict[str, Any]:
@@ -214,6 +221,13 @@ def _world(api: Api, pump: EventPump) -> World:
     api.call("GET", "/stories/tray", bob)
     api.call("GET", f"/search/users?q={erin.username[:4]}", bob)
     pump.drain()
+    # The activity log: bob's ranked feed shows erin's posts, then most records go to S3 and a few stay queued
+    api.call("GET", "/feed", bob, query_string={"order": "ranked"})
+    invoke("activity_flush", {})
+    api.call("GET", f"/users/{bob.username}", erin)  # a profile open, still in the stream
+    api.call("GET", "/feed", erin, query_string={"order": "ranked"})
+    queued = [_value(wiring.redis_client(), f"activity:{{{shard}}}") for shard in range(8)]
+    assert any(erin.user_id in entries for entries in queued)
     return World(erin, friends, their_post, [plain, carousel])
 
 
@@ -356,6 +370,8 @@ STEPS = [
     ("images", "delete_under"),
     ("user_index", "replace"),
     ("traces", "forget_keys"),
+    ("activity", "drop_queued"),
+    ("activity", "rewrite_objects"),
     ("records", "delete_profile"),
 ]
 

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from aperture import wiring
+from aperture.adapters.redis_store.activity import STREAM_CAP
 from aperture.adapters.redis_store.affinity import AFFINITY_CAP
 from aperture.adapters.redis_store.explore import ENGAGEMENT_CAP, POPULAR_CAP, SEEN_CAP
 from aperture.adapters.redis_store.saves import SAVED_CACHE_CAP
@@ -97,8 +98,8 @@ KEY_BOUNDS: dict[str, tuple[bool, Any, str]] = {
     r"usearch:built": (False, lambda: 1, "the mark of a finished rebuild"),
     r"htag:\{.\}:(lex|count)": (False, lambda: 10_000_000, "hashtags in use starting with one character"),
     rf"htop:{TAG}:{ID}": (True, None, "a tag's engagement per post on one day (hashtag pages' top): eight days"),
-    # The activity log (aperture.activity): streams capped by an approximate MAXLEN (one node of slack)
-    rf"activity:\{{{ID}\}}": (False, lambda: 200_100, "a shard's impressions and engagements, for the flush job"),
+    # The ranking loop
+    r"activity:\{\d\}": (False, lambda: STREAM_CAP + 100, "an activity log shard: capped (approximate trim)"),
 }
 
 
@@ -119,7 +120,7 @@ def _workload(api: Api, pump: EventPump) -> None:
     api.call("PUT", f"/posts/{post}/like", bob)
     api.call("PUT", f"/posts/{post}/save", bob)
     api.call("POST", f"/posts/{post}/comments", carol, json={"text": f"wow @{alice.username}"})
-    api.call("GET", "/feed", bob)
+    api.call("GET", "/feed", bob, query_string={"order": "ranked"})
     api.call("GET", f"/users/{alice.username}", carol)
     api.call("PUT", f"/users/{carol.user_id}/block", bob)
     api.call("PUT", f"/users/{dave.user_id}/mute", carol)

@@ -63,6 +63,11 @@ def at(record: Record) -> int:
     return record.served_at if isinstance(record, Impression) else record.at
 
 
+def names(record: Record, user_id: int) -> bool:
+    """Whether the record is about the user, as viewer or author (what an account's erasure removes)."""
+    return user_id in (record.viewer_id, record.author_id)
+
+
 def to_line(record: Record) -> str:
     if isinstance(record, Impression):
         data: dict[str, object] = {

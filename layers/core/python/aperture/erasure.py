@@ -17,8 +17,8 @@ notifications, timeline entries, explore entries, images and CDN copies) and sto
 cascade), then the user's comments, likes, saves, follows both ways, blocks, mutes, close friends and follow
 requests both ways, notifications to and from them, devices (and their SNS endpoints), story views and uploads;
 then, in a round that found nothing left, the objects under the user's prefixes, the search index, the Redis keys
-and traces, the Cognito user, the profile and last the disabled record, so the account stays hidden until nothing
-of it is left.
+and traces, the activity log's records naming them (queued and in S3), the Cognito user, the profile and last the
+disabled record, so the account stays hidden until nothing of it is left.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from typing import Literal, Protocol
 
 from redis.exceptions import RedisError
 
+from aperture.activity_flush import ActivityErasure
 from aperture.adapters.cognito import IdentityProvider
 from aperture.adapters.dynamo.close_friends import CloseFriendRepository
 from aperture.adapters.dynamo.erasure import ErasureRecords
@@ -115,6 +116,7 @@ class ErasurePorts:
     user_index: UserSearchIndex
     traces: RedisTraces
     model_generation: Callable[[], str | None]  # explore's current model, whose user vectors name the user
+    activity: ActivityErasure  # the ranking loop's impressions and engagements naming the user
     delete_identity: Callable[[str], object]  # the Cognito user (missing already: nothing to do)
     reports: ReportRepository  # the reports they filed, and those of them or their content
     record_next: Callable[[AccountErasureRequested], bool]  # the next round's event, alone in the outbox
@@ -391,6 +393,9 @@ class Erasure:
         p.traces.forget_engagement(user_id, p.model_generation())
         p.traces.forget_affinities(user_id)
         p.traces.forget_keys(user_id)
+        # The activity log: the streams first, so the flush writes none of them to S3 again, then S3 itself
+        p.activity.drop_queued(user_id)
+        p.activity.rewrite_objects(user_id)
         p.delete_identity(event.username)
         p.records.delete_profile(user_id)
         try:

@@ -10,6 +10,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from aperture.activity import ActivityLog, Impression
 from aperture.adapters.redis_store.affinity import AffinityStore
 from aperture.adapters.redis_store.client import PipelineBatch, round_trips
 from aperture.adapters.redis_store.timeline import Position, Timeline
@@ -19,9 +20,9 @@ from aperture.graph import Graph
 from aperture.ids import first_id_at, id_timestamp_ms
 from aperture.models.api import Page, Post
 from aperture.models.records import PostRecord
-from aperture.observability import count, logger, measure, timed
+from aperture.observability import correlation_id, count, logger, measure, timed
 from aperture.posts import PostViews
-from aperture.ranking import Candidate, RankingModel, rank
+from aperture.ranking import Candidate, RankingModel, features, rank_by
 
 MAX_REFILLS = 5
 CURSOR = re.compile(r"(?:(\d{1,16})-)?(\d{1,20})")
@@ -55,6 +56,8 @@ class FeedPorts:
     latest_by: Callable[[int, int, int | None], list[PostRecord]]
     model: Callable[[], RankingModel]
     now_ms: Callable[[], int]
+    # Where each ranked page's impressions go, with the features the model saw (aperture.activity)
+    activity: ActivityLog
 
 
 class Feed:
@@ -125,7 +128,9 @@ class Feed:
         next_cursor = None if exhausted or before is None else encode_cursor(before)
         page = Page[Post](items=items, next_cursor=next_cursor)
         if affinity_slot is not None:
-            page = rank_page(page, ports.model(), *affinity_slot.value, ports.now_ms())
+            model, now = ports.model(), ports.now_ms()
+            page, impressions = rank_page(viewer_id, page, model, *affinity_slot.value, now)
+            ports.activity.record(impressions)  # (best effort: a Redis failure loses the records, not the page)
         return page
 
     def from_tables(self, viewer_id: int, cursor: Position | None, limit: int) -> Page[Post]:
@@ -153,15 +158,16 @@ class Feed:
 
 
 def rank_page(
+    viewer_id: int,
     page: Page[Post],
     model: RankingModel,
     author_weights: dict[int, float],
     topic_weights: dict[str, float],
     now_ms: int,
-) -> Page[Post]:
-    """The same page, best first by the model; the cursor stays the page's time boundary, so paging stays exact."""
-    if len(page.items) < 2:
-        return page
+) -> tuple[Page[Post], list[Impression]]:
+    """The same page, best first by the model, and an impression of each post as shown: its position and the
+    features the model ranked it by (computed once, for both). The cursor stays the page's time boundary, so paging
+    stays exact."""
     candidates = [
         Candidate(
             post_id=int(p.post_id),
@@ -173,6 +179,23 @@ def rank_page(
         )
         for p in page.items
     ]
-    order = rank(candidates, model, now_ms, author_weights, {t.lower(): w for t, w in topic_weights.items()})
+    topics = {t.lower(): w for t, w in topic_weights.items()}
+    inputs = {c.post_id: features(c, now_ms, author_weights, topics) for c in candidates}
+    order = rank_by(candidates, [inputs[c.post_id] for c in candidates], model)
     by_id = {int(p.post_id): p for p in page.items}
-    return Page[Post](items=[by_id[i] for i in order], next_cursor=page.next_cursor)
+    request_id = correlation_id()
+    impressions = [
+        Impression(
+            surface="feed",
+            viewer_id=viewer_id,
+            post_id=post_id,
+            author_id=int(by_id[post_id].author.user_id),
+            position=position,
+            served_at=now_ms,
+            model=model.version,
+            features=inputs[post_id],
+            request_id=request_id,
+        )
+        for position, post_id in enumerate(order)
+    ]
+    return Page[Post](items=[by_id[i] for i in order], next_cursor=page.next_cursor), impressions

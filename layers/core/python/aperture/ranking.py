@@ -151,10 +151,13 @@ def rank(
     topic_affinity: Mapping[str, float],
 ) -> list[int]:
     """Post ids best first; ties keep newest first."""
-    scored = [
-        (model.probability(features(c, now_ms, author_affinity, topic_affinity)), c.created_at, c.post_id)
-        for c in candidates
-    ]
+    return rank_by(candidates, [features(c, now_ms, author_affinity, topic_affinity) for c in candidates], model)
+
+
+def rank_by(candidates: Sequence[Candidate], inputs: Sequence[Mapping[str, float]], model: RankingModel) -> list[int]:
+    """Post ids best first, by the model over each candidate's computed features (`inputs`, in the candidates'
+    order: computed once by the caller, which may also log them); ties keep newest first."""
+    scored = [(model.probability(x), c.created_at, c.post_id) for c, x in zip(candidates, inputs, strict=True)]
     return [post_id for _, _, post_id in sorted(scored, reverse=True)]
 
 

@@ -302,6 +302,10 @@ MODEL_PREFIX = "models/"  # trained ranking weights (models/<surface>/<version>.
 LOG_PREFIX = "logs/"
 # Users' data export ZIPs (exports/{user_id}/{export_id}.zip), deleted by the bucket's lifecycle a day after writing.
 EXPORT_PREFIX = "exports/"
+# The activity log in S3 (logs/<kind>/dt=<YYYY-MM-DD>/<shard>-<first entry id>.jsonl.gz, aperture.activity_flush),
+# expired by the bucket's lifecycle after `aperture:activityLogDays` (CDK context; 30 unless set).
+ACTIVITY_LOG_PREFIX = "logs/"
+ACTIVITY_LOG_DAYS = 30
 # CloudFront's limit on wildcard paths in invalidations in progress, per distribution (3,000 for concrete paths):
 # cdn_invalidate's trigger is sized so that one round of its work stays within it.
 CDN_WILDCARD_PATHS_IN_PROGRESS = 15
@@ -621,6 +625,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant(f"bucket:{IMAGE_PREFIX}", "read_write"),  # what the cascades left under the user's prefix
             Grant(f"bucket:{UPLOAD_PREFIX}", "read_write"),
             Grant(f"bucket:{EXPORT_PREFIX}", "read_write"),  # their data exports' ZIPs
+            Grant(f"bucket:{ACTIVITY_LOG_PREFIX}", "read_write"),  # the activity log's objects naming them, rewritten
             Grant("table:exports", "read_write"),  # ...and records
             Grant("table:reports", "read_write"),  # the reports they filed, and those of them and their content
             Grant("table:moderation_queue", "read_write"),
@@ -697,6 +702,15 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_seconds=60,
         trigger=ScheduleTrigger(rate_minutes=1),
         description="Writes live like counts from Redis to DynamoDB",
+    ),
+    Function(
+        "activity_flush",
+        # Its own objects only: it writes under logs/ and never reads, lists or deletes
+        grants=(Grant(f"bucket:{ACTIVITY_LOG_PREFIX}", "write"),),
+        redis=True,
+        timeout_seconds=120,
+        trigger=ScheduleTrigger(rate_minutes=1),
+        description="Moves the activity log (impressions, engagements) from its Redis streams to S3 in batches",
     ),
     Function(
         "media_process",

@@ -8,6 +8,7 @@ again, so the retry leaves the list right. Saves are private: nothing here answe
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 from redis.exceptions import RedisError
@@ -16,6 +17,7 @@ from aperture.adapters.dynamo.saves import SaveRepository
 from aperture.adapters.redis_store.client import PipelineBatch, Slot
 from aperture.adapters.redis_store.saves import SAVED_CACHE_CAP, SavedCache, SavedLookup
 from aperture.errors import PostNotFoundError
+from aperture.models.events import PostSaved
 from aperture.models.records import PostRecord
 from aperture.observability import logger
 
@@ -29,7 +31,14 @@ class Saves:
     def set_saved(self, post: PostRecord, user_id: int, saved: bool) -> bool:
         """Save or unsave a post the user may see; repeating either changes nothing. Returns whether it is saved."""
         if saved:
-            if not self._repo.add(user_id, post.post_id, self._now_ms()) and not self._repo.exists(
+            event = PostSaved(
+                event_id=uuid.uuid4().hex,
+                occurred_at=self._now_ms(),
+                post_id=post.post_id,
+                post_author_id=post.author_id,
+                user_id=user_id,
+            )
+            if not self._repo.add(user_id, post.post_id, event.occurred_at, event) and not self._repo.exists(
                 user_id, post.post_id
             ):
                 raise PostNotFoundError(f"post {post.post_id} does not exist")  # deleted since it was looked up

@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     ranking_min_label_rate: float = Field(default=0.001, ge=0, le=1)
     ranking_max_label_rate: float = Field(default=0.5, ge=0, le=1)
     ranking_promote_margin: float = Field(default=0.002, ge=0, le=1)
+    # The activity log: each shard stream is read this many entries at a time into S3, at most so many times a run
+    activity_flush_batch: int = Field(default=5_000, ge=1, le=50_000)
+    activity_flush_rounds: int = Field(default=10, ge=1)
 
     # Explore: the k-NN index is OpenSearch when OPENSEARCH_URL is set (SigV4-signed on AWS), else FAISS in process.
     opensearch_url: str | None = Field(default=None, validation_alias="OPENSEARCH_URL")

@@ -16,6 +16,7 @@ from aperture.settings import get_settings
 # its handler uses (docs/benchmarks.md, cold starts); these names serve the annotations alone.
 if TYPE_CHECKING:
     from aperture.activity import ActivityLog
+    from aperture.activity_flush import ActivityErasure, ActivityFlush
     from aperture.adapters.cloudfront import CdnCache
     from aperture.adapters.cognito import IdentityProvider, TokenVerifier
     from aperture.adapters.dynamo.carousels import CarouselCounter
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     from aperture.close_friends import Audiences, CloseFriends
     from aperture.comments import Comments
     from aperture.editing import PostEdits
+    from aperture.engagements import EngagementLog
     from aperture.erasure import Erasure, ErasureRequests
     from aperture.explore import Explore, ExploreRefresh, ExploreSignals
     from aperture.exports import ExportBuilder, Exports
@@ -435,7 +437,7 @@ def save_repository() -> SaveRepository:
     from aperture.adapters.dynamo.saves import SaveRepository
 
     settings = get_settings()
-    return SaveRepository(dynamo_table(settings.table_saves), dynamo_table(settings.table_posts))
+    return SaveRepository(dynamo_table(settings.table_saves), dynamo_table(settings.table_posts), outbox())
 
 
 @built_once
@@ -630,6 +632,7 @@ def feed() -> Feed:
         latest_by=post_repository().latest_by,
         model=ranking_model,
         now_ms=now_ms,
+        activity=activity_log(),
     )
     return Feed(ports)
 
@@ -914,6 +917,32 @@ def activity_log() -> ActivityLog:
 
 
 @built_once
+def engagement_log() -> EngagementLog:
+    from aperture.engagements import EngagementLog
+
+    return EngagementLog(activity_log(), now_ms)
+
+
+@built_once
+def activity_erasure() -> ActivityErasure:
+    from aperture.activity_flush import ActivityErasure
+    from aperture.adapters.redis_store.activity import ActivityStreams
+
+    return ActivityErasure(ActivityStreams(redis_client()), media_store())
+
+
+@built_once
+def activity_flush() -> ActivityFlush:
+    from aperture.activity_flush import ActivityFlush
+    from aperture.adapters.redis_store.activity import ActivityStreams
+
+    settings = get_settings()
+    return ActivityFlush(
+        ActivityStreams(redis_client()), media_store(), settings.activity_flush_batch, settings.activity_flush_rounds
+    )
+
+
+@built_once
 def explore_store() -> ExploreStore:
     from aperture.adapters.redis_store.explore import ExploreStore
 
@@ -1176,6 +1205,7 @@ def erasure() -> Erasure:
         images=media_store(),
         user_index=UserSearchIndex(redis_client()),
         traces=RedisTraces(redis_client()),
+        activity=activity_erasure(),
         model_generation=lambda: explore_store().current_generation(),
         delete_identity=lambda username: identity().delete_user_if_present(username),
         reports=ReportRepository(dynamo_table(settings.table_reports), dynamo_table(settings.table_moderation_queue)),

@@ -68,6 +68,10 @@ class MediaStore:
     def write_immutable(self, key: str, body: bytes, content_type: str) -> None:
         self._s3.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType=content_type, CacheControl=IMMUTABLE)
 
+    def write(self, key: str, body: bytes, content_type: str) -> None:
+        """Write (or overwrite) one private object: nothing CloudFront serves."""
+        self._s3.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType=content_type)
+
     def keys_under(self, prefix: str) -> set[str]:
         keys: set[str] = set()
         for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=prefix):

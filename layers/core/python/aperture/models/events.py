@@ -108,6 +108,20 @@ class CommentCreated(_Event):
         return str(self.post_id)
 
 
+class PostSaved(_Event):
+    """Someone saved a post (committed with the save, through the outbox). Saves are private: no consumer tells
+    anyone; it is the ranking loop's engagement (aperture.engagements)."""
+
+    type: Literal["post_saved"] = "post_saved"
+    post_id: int
+    post_author_id: int
+    user_id: int
+
+    @property
+    def partition_key(self) -> str:
+        return str(self.post_id)
+
+
 class StoryViewed(_Event):
     """Someone saw a story for the first time (on the story-views stream; one event per viewer and story)."""
 
@@ -247,6 +261,7 @@ AnyEvent = (
     | FollowChanged
     | LikeChanged
     | CommentCreated
+    | PostSaved
     | StoryViewed
     | PostDeleted
     | StoryDeleted

@@ -16,24 +16,27 @@ from aperture.adapters.dynamo.common import (
     transact_unless_condition,
 )
 from aperture.adapters.dynamo.posts import post_still_exists
+from aperture.adapters.outbox import Event, Outbox
 
 
 class SaveRepository:
     """Every save: user -> post, with when. The truth for "saved by me" and the saved list; nobody else reads it."""
 
-    def __init__(self, table: Any, posts_table: Any) -> None:
+    def __init__(self, table: Any, posts_table: Any, outbox: Outbox) -> None:
         self._table = table
         self._posts = posts_table
+        self._outbox = outbox
 
-    def add(self, user_id: int, post_id: int, at_ms: int) -> bool:
-        """Save the post; False (nothing written) if it was saved already or the post is gone (a save racing the
-        post's deletion must not outlive its cascade)."""
+    def add(self, user_id: int, post_id: int, at_ms: int, event: Event) -> bool:
+        """Save the post, with its event (the outbox); False (nothing written) if it was saved already or the post
+        is gone (a save racing the post's deletion must not outlive its cascade)."""
         put = {
             "TableName": self._table.name,
             "Item": {"user_id": user_id, "post_id": post_id, "saved_at": at_ms},
             "ConditionExpression": "attribute_not_exists(post_id)",
         }
-        return transact_unless_condition(self._table, [{"Put": put}, post_still_exists(self._posts, post_id)])
+        items = [{"Put": put}, post_still_exists(self._posts, post_id), self._outbox.entry(event)]
+        return transact_unless_condition(self._table, items)
 
     def remove(self, user_id: int, post_id: int) -> bool:
         """Unsave; False if it was not saved."""

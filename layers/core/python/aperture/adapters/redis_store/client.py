@@ -8,8 +8,6 @@ from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
-from redis.exceptions import NoScriptError
-
 from aperture.observability import traced
 from aperture.settings import MissingSettingError, Settings, get_settings, setting_variable
 
@@ -162,6 +160,8 @@ class PipelineBatch:
         return slot
 
     def execute(self) -> None:
+        from redis.exceptions import NoScriptError  # (here: this module is imported by functions without Redis)
+
         if not self._parsers:
             return
         try:
