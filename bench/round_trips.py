@@ -5,15 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 
+def _name(command: Any) -> str:
+    args = getattr(command, "args", None) or command[0]  # (a cluster pipeline's command, or a plain one's tuple)
+    name = args[0]
+    return (name.decode() if isinstance(name, bytes) else str(name)).upper()
+
+
 class RoundTrips:
-    """Counts a Redis client's round trips: each command sent alone, and each pipeline executed, is one."""
+    """Counts a Redis client's round trips: each command sent alone, and each pipeline executed, is one; `trips`
+    names the commands of each."""
 
     def __init__(self, client: Any) -> None:
         self.count = 0
+        self.trips: list[frozenset[str]] = []
         send, make_pipeline = client.execute_command, client.pipeline
 
         def execute_command(*args: Any, **kwargs: Any) -> Any:
             self.count += 1
+            self.trips.append(frozenset({str(args[0]).upper()}))
             return send(*args, **kwargs)
 
         def pipeline(*args: Any, **kwargs: Any) -> Any:
@@ -22,9 +31,14 @@ class RoundTrips:
 
             def execute(*a: Any, **k: Any) -> Any:
                 self.count += 1
+                self.trips.append(frozenset(_name(command) for command in pipe.command_stack))
                 return run(*a, **k)
 
             pipe.execute = execute
             return pipe
 
         client.execute_command, client.pipeline = execute_command, pipeline
+
+    def besides(self, *commands: str) -> int:
+        """Round trips other than those made only of `commands` (e.g. the activity log's XADD appends)."""
+        return sum(1 for trip in self.trips if not trip <= set(commands))
