@@ -144,9 +144,9 @@ def test_explore_signals_model_and_lists_work_on_a_cluster(cluster: Any) -> None
     seen = store.queue_seen(batch, 5)
     store.touch_active(batch, 5, now)
     batch.execute()
-    current, by_cursor, followed = listed.value
-    assert current is not None and (current.list_id, current.post_ids) == ("g1", [3, 2, 1])
-    assert by_cursor == [3, 2, 1] and followed == set() and seen.value == set()
+    found = listed.value
+    assert found.current is not None and (found.current.list_id, found.current.post_ids) == ("g1", [3, 2, 1])
+    assert found.by_cursor == [3, 2, 1] and found.followed_since == set() and seen.value == set()
     assert store.active(now - day_ms) == [5]
 
 
