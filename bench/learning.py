@@ -342,6 +342,9 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=80)
     parser.add_argument("--days", type=int, default=6)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--sessions", type=int, default=2, help="feed (and explore) reads a person a day")
+    parser.add_argument("--posts-per-day", type=float, default=4.0)
+    parser.add_argument("--follows", type=int, default=8, help="at most this many of the world's follows each")
     args = parser.parse_args()
     lift_rate_limits()
     os.environ["APERTURE_SCHEDULES"] = "manual"
@@ -351,7 +354,16 @@ def main() -> None:
 
     platform = start(0)
     driver = GatewayDriver(platform.server.app)
-    loop = run_loop(driver, args.people, args.days, args.seed, report=lambda line: print(line, flush=True))
+    loop = run_loop(
+        driver,
+        args.people,
+        args.days,
+        args.seed,
+        args.sessions,
+        args.posts_per_day,
+        args.follows,
+        report=lambda line: print(line, flush=True),
+    )
     platform.shutdown()
     print(f"\n{args.people} people, {args.days} days, seed {args.seed}: {loop.seconds:.0f} s")
     for day, decided in loop.decisions.items():
