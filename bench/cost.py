@@ -696,6 +696,61 @@ def day_at_scale(prices: Mapping[str, float] = PRICES) -> list[Row]:
     return rows
 
 
+# The ranking loop (issue 14) at DAU: every feed read and explore page logs PAGE_IMPRESSIONS impressions.
+PAGE_IMPRESSIONS = 20
+LOOP_ENGAGEMENTS_PER_DAU = 15.0  # likes, comments, saves and profile opens a day (assumption: DAILY_MIX's likes + half)
+# Measured (docs/benchmarks.md, "Ranking loop: cost"): gzipped bytes a logged record, and the flush's CPU a record
+# (encoding and gzip, 43 us; reading it back from the stream is assumed as much again)
+IMPRESSION_GZ_BYTES = {"feed read": 81.3, "explore page": 96.2}
+FLUSH_CPU_US_PER_RECORD = 2 * 43.5
+ACTIVITY_SHARDS = 8
+LOG_DAYS = 30
+# Measured: the whole training job over 1,000,000 logged impressions (bench/training.py --job), scaled linearly to
+# the TRAINED_IMPRESSIONS it reads: beyond that the job must sample (it cannot read a day at DAU in 15 minutes).
+JOB_SECONDS_PER_MILLION = 123.0
+TRAINED_IMPRESSIONS = 10_000_000
+
+
+def ranking_loop_day(prices: Mapping[str, float] = PRICES) -> list[Row]:
+    """The loop a day at DAU (Row.dollars is a day here): the minute flush's compute and PUTs, the log's storage at
+    its retention, the daily training run."""
+    impressions = {what: DAU * DAILY_MIX[what] * PAGE_IMPRESSIONS for what in IMPRESSION_GZ_BYTES}
+    records = sum(impressions.values()) + DAU * LOOP_ENGAGEMENTS_PER_DAU
+    flush_mb = memory_mb("activity_flush")
+    flush_seconds = records * FLUSH_CPU_US_PER_RECORD / 1e6 * max(1.0, ONE_VCPU_MB / flush_mb)
+    per_shard_minute = records / ACTIVITY_SHARDS / 1440
+    batch = Settings().activity_flush_batch
+    puts = 1440 * ACTIVITY_SHARDS * (-(-per_shard_minute // batch) + 1)  # + one engagement object a shard
+    stored_gb = sum(n * IMPRESSION_GZ_BYTES[what] for what, n in impressions.items()) / GB
+    job_seconds = JOB_SECONDS_PER_MILLION * TRAINED_IMPRESSIONS / 1e6
+    return [
+        Row(
+            "activity_flush compute (every minute)",
+            records,
+            flush_seconds * flush_mb / 1024 * prices["lambda_gb_second_arm"] + 1440 * prices["lambda_request"],
+            f"{records:,.0f} records x {FLUSH_CPU_US_PER_RECORD:g} us at {flush_mb} MB",
+        ),
+        Row(
+            "activity_flush S3 PUTs",
+            puts,
+            puts * prices["s3_put"],
+            f"{per_shard_minute:,.0f} records a shard a minute in objects of {batch:,}",
+        ),
+        Row(
+            f"log storage ({stored_gb:,.0f} GB a day, {LOG_DAYS} days kept)",
+            0,
+            stored_gb * LOG_DAYS * prices["s3_gb_month"] / DAYS_PER_MONTH,
+            "gzipped JSON lines, measured bytes a record",
+        ),
+        Row(
+            f"ranking_train (daily, {job_seconds:,.0f} s at {memory_mb('ranking_train')} MB)",
+            1,
+            job_seconds * memory_mb("ranking_train") / 1024 * prices["lambda_gb_second_arm"],
+            f"{TRAINED_IMPRESSIONS:,} impressions read (a sample at this scale), measured time scaled",
+        ),
+    ]
+
+
 # -- printing ------------------------------------------------------------------------------------------------------
 
 
@@ -749,6 +804,13 @@ def main() -> None:
         count = f"{row.count:,.0f}" if row.count else "-"
         print(f"| {row.what} | {count} | {_money(row.dollars)} | {row.how} |")
     print(f"| **total** | | **{_money(sum(r.dollars for r in rows))}** | |")
+    print(f"\n## The ranking loop at {DAU:,} daily active users, a day\n")
+    print("| what | a day | USD a day | how |\n|---|---|---|---|")
+    loop = ranking_loop_day()
+    for row in loop:
+        count = f"{row.count:,.0f}" if row.count else "-"
+        print(f"| {row.what} | {count} | {_money(row.dollars)} | {row.how} |")
+    print(f"| **total** | | **{_money(sum(r.dollars for r in loop))}** | |")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,13 @@
 synthetic impressions: held-out AUC, train time and peak memory, each solver in a fresh process.
 
     PYTHONPATH=layers/core/python:. python -m bench.training [--rows 10000000]
+    PYTHONPATH=layers/core/python:. python -m bench.training --job 1000000    # the whole job, below
+
+`--job N`: the whole `ranking_train` run (aperture.training.RankingTraining: reading the gzipped JSON lines,
+labelling, building the columns, training, scoring the held-out day, the gate) over N logged feed impressions on
+four days (three trained on, one held out) and their engagements, in a bucket held in memory (the objects as the
+flush job writes them, 50,000 records each), so what is timed is the job's own work, not moto's: its time, the
+solver's share, and its peak memory beyond the generated objects.
 
 The examples are impressions as the job holds them (a float64 matrix of 6 logged features, int8 labels), with
 about 3% positives from a hidden logistic rule; the last fifth of the rows is held out. Both minimise the same
@@ -76,11 +83,134 @@ def run_one(solver: str, rows: int) -> dict[str, float]:
     return {"auc": auc(scores, test_y), "seconds": seconds, "peak_extra_mb": max(0.0, peak - before), "data_mb": before}
 
 
+class _Bucket:
+    """The media bucket's objects in memory (aperture.adapters.activity_archive.ObjectStore)."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    def keys_under(self, prefix: str) -> set[str]:
+        return {key for key in self.objects if key.startswith(prefix)}
+
+    def read(self, key: str) -> bytes:
+        return self.objects[key]
+
+    def write(self, key: str, body: bytes, content_type: str) -> None:
+        self.objects[key] = body
+
+    def delete(self, key: str) -> None:
+        self.objects.pop(key, None)
+
+
+class _Models:
+    """The models/ prefix in memory (aperture.training.Models)."""
+
+    def __init__(self) -> None:
+        self.reports: dict[tuple[str, str], dict[str, Any]] = {}
+        self.pointer: dict[str, str] = {}
+
+    def current(self, surface: str) -> bytes | None:
+        return None
+
+    def report(self, surface: str, version: str) -> dict[str, Any] | None:
+        return self.reports.get((surface, version))
+
+    def current_version(self, surface: str) -> str | None:
+        return self.pointer.get(surface)
+
+    def write_model(self, surface: str, version: str, model: str) -> None:
+        return None
+
+    def write_report(self, surface: str, version: str, report: dict[str, Any]) -> None:
+        self.reports[(surface, version)] = report
+
+    def promote(self, surface: str, version: str) -> None:
+        self.pointer[surface] = version
+
+
+def logged_bucket(rows: int, seed: int = 7) -> tuple[_Bucket, Any]:
+    """`rows` feed impressions over four days (pages of 20, the feed's four features, about 3% engaged with from a
+    hidden logistic rule) and their engagements, as the flush job leaves them; and the day to run the job on."""
+    import datetime
+    import math
+    import random
+
+    from aperture.activity import ENGAGEMENT, IMPRESSION, Engagement, Impression, to_line
+    from aperture.adapters.activity_archive import encode, object_key
+
+    rng = random.Random(seed)
+    bucket = _Bucket()
+    first = datetime.date(2026, 3, 10)
+    per_object = 50_000
+    for index in range(4):
+        day = (first + datetime.timedelta(days=index)).isoformat()
+        start = int(datetime.datetime.combine(first, datetime.time(), datetime.UTC).timestamp() * 1000)
+        start += index * 86_400_000
+        impressions: list[str] = []
+        engagements: list[str] = []
+        for row in range(rows // 4):
+            viewer, post = rng.randrange(1_000_000), rng.randrange(10**12)
+            values = {"recency": rng.random(), "author_affinity": 3 * rng.random(), "engagement": rng.random()}
+            values["topic_affinity"] = 2 * rng.random()
+            at = start + (row // 20) * 86_400_000 // (rows // 80 + 1)
+            impressions.append(
+                to_line(Impression("feed", viewer, post, viewer + 1, row % 20, at, "default", values, f"r{row // 20}"))
+            )
+            logit = -5.5 + 1.2 * values["author_affinity"] + 0.8 * values["topic_affinity"]
+            if rng.random() < 1 / (1 + math.exp(-logit)):
+                engagements.append(to_line(Engagement("like", viewer, viewer + 1, at + 3_600_000, post)))
+        for kind, lines in ((IMPRESSION, impressions), (ENGAGEMENT, engagements)):
+            for number, begin in enumerate(range(0, len(lines), per_object)):
+                key = object_key(kind, day, number % 8, f"{start}-{number}")
+                bucket.write(key, encode(lines[begin : begin + per_object]), "application/gzip")
+    return bucket, first + datetime.timedelta(days=5)
+
+
+def run_job(rows: int) -> dict[str, float]:
+    """In this process: the objects, then one run of the job over them, measured (peak RSS beyond the objects)."""
+    from aperture.adapters.activity_archive import ActivityArchive
+    from aperture.learning import Guards
+    from aperture.ranking import RankingModel, fit
+    from aperture.training import RankingTraining, TrainingPolicy
+
+    bucket, today = logged_bucket(rows)
+    solver: dict[str, float] = {}
+
+    def timed_fit(matrix: Any, labels: Any, names: Any, *, version: str) -> RankingModel:
+        started = time.perf_counter()
+        model = fit(matrix, labels, names, version=version)
+        solver["seconds"] = time.perf_counter() - started
+        return model
+
+    policy = TrainingPolicy(days=14, label_window_ms=86_400_000, guards=Guards(1000, 0.001, 0.5), margin=0.002)
+    job = RankingTraining(ActivityArchive(bucket), _Models(), {"feed": RankingModel.default()}, policy, timed_fit)
+    before = _rss_mb()
+    _reset_peak()
+    started = time.perf_counter()
+    reports = job.run(today)
+    seconds = time.perf_counter() - started
+    feed = reports["feed"]
+    return {
+        "impressions": rows,
+        "objects_mb": sum(len(body) for body in bucket.objects.values()) / 2**20,
+        "job_seconds": seconds,
+        "solver_seconds": solver.get("seconds", 0.0),
+        "peak_extra_mb": max(0.0, _peak_mb() - before),
+        "trained": feed["examples"]["training"],
+        "held_out": feed["examples"]["held_out"],
+        "promoted": feed["promoted"],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--solver", choices=("numpy", "sklearn"))  # (internal: one solver in this process)
+    parser.add_argument("--job", type=int, metavar="IMPRESSIONS", help="time the whole job over this many instead")
     args = parser.parse_args()
+    if args.job:
+        print(json.dumps(run_job(args.job)))
+        return
     if args.solver:
         print(json.dumps(run_one(args.solver, args.rows)))
         return

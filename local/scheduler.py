@@ -9,20 +9,22 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from aperture.clock import now
 from aperture.resources import FUNCTIONS, ScheduleTrigger
 
 Invoke = Callable[[str, dict[str, Any]], Any]
 
 
 def scheduled_event(name: str, region: str) -> dict[str, Any]:
-    """The event an EventBridge schedule rule hands its target."""
+    """The event an EventBridge schedule rule hands its target, fired now by the platform's clock (moved by
+    `/_local/clock`: a job that works by its firing day, as ranking_train does, runs for the simulated day)."""
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
         "detail-type": "Scheduled Event",
         "source": "aws.events",
         "account": "123456789012",
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now())),
         "region": region,
         "resources": [f"arn:aws:events:{region}:123456789012:rule/aperture-{name}"],
         "detail": {},

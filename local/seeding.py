@@ -55,9 +55,10 @@ def ready_event(author: Account, kind: Literal["post", "story"], sizes: tuple[st
     )
 
 
-def publish_post(author: Account, caption: str = "") -> str:
+def publish_post(author: Account, caption: str = "", hashtags: tuple[str, ...] = ()) -> str:
     """A post as the pipeline writes it after rendering (rendering has tests of its own); returns its id."""
-    event = ready_event(author, "post", ("150", "640", "1080"), caption=caption, width=1080, height=1080)
+    sizes = ("150", "640", "1080")
+    event = ready_event(author, "post", sizes, caption=caption, hashtags=hashtags, width=1080, height=1080)
     wiring.posts().ingest(event)
     return str(event.post_id)
 

@@ -30,6 +30,10 @@ class World:
     celebrities: set[int] = field(default_factory=set)
     stories: list[tuple[int, int, int]] = field(default_factory=list)  # (story_id, author, created_at_ms)
     story_views: list[tuple[int, int, int]] = field(default_factory=list)  # (viewer, story_id, at_ms)
+    # The hidden tastes the engagements come from: each user's weight per topic (TOPICS order), and each follow's
+    # affinity (follower, followee); ranking never sees them, only what they cause.
+    taste: list[list[float]] = field(default_factory=list)
+    affinity: dict[tuple[int, int], float] = field(default_factory=dict)
 
     def followers_of(self) -> dict[int, set[int]]:
         found: dict[int, set[int]] = defaultdict(set)
@@ -37,6 +41,14 @@ class World:
             for followee in followees:
                 found[followee].add(follower)
         return found
+
+
+def like_logit(taste: list[float], affinity: float, hashtags: tuple[str, ...]) -> float:
+    """The log-odds that a person with this taste likes a post with these hashtags by an author they hold in this
+    affinity (1.0 is neutral), once it is in front of them."""
+    total_taste = sum(taste) or 1.0
+    topic = sum(taste[TOPICS.index(t)] for t in hashtags) / total_taste
+    return -3.2 + 0.9 * math.log(affinity) + 3.0 * topic
 
 
 def progress(label: str, done: int, total: int) -> None:
@@ -139,11 +151,9 @@ def generate(  # noqa: PLR0912 - one pass that reads in the order the world is m
     comments: list[tuple[int, int, int]] = []
     for viewer in range(users):
         progress("likes", viewer + 1, users)
-        total_taste = sum(taste[viewer]) or 1.0
         for author in follows[viewer]:
             for post in by_author[author]:
-                topic = sum(taste[viewer][TOPICS.index(t)] for t in post.hashtags) / total_taste
-                z = -3.2 + 0.9 * math.log(affinity[(viewer, author)]) + 3.0 * topic
+                z = like_logit(taste[viewer], affinity[(viewer, author)], post.hashtags)
                 if rng.random() < 1 / (1 + math.exp(-z)):
                     at = post.created_at + int(rng.expovariate(1 / (6 * HOUR_MS)))
                     if at < now:
@@ -151,4 +161,4 @@ def generate(  # noqa: PLR0912 - one pass that reads in the order the world is m
                         if rng.random() < 0.15:
                             comments.append((viewer, post.post_id, at + 60_000))
     stories, story_views = _stories(users, seed, days, now, follows, affinity)
-    return World(users, follows, posts, likes, comments, now, celebrities, stories, story_views)
+    return World(users, follows, posts, likes, comments, now, celebrities, stories, story_views, taste, affinity)

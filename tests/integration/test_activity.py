@@ -8,13 +8,10 @@ import pytest
 from aperture import wiring
 from aperture.activity import ENGAGEMENT, IMPRESSION, Engagement, Impression, Record, day, from_line
 from aperture.activity_flush import ActivityFlush
-from aperture.adapters.activity_archive import read_records
-from aperture.adapters.aws import client
-from aperture.adapters.ranking_models import ActivityLogFiles
+from aperture.adapters.activity_archive import ActivityArchive, read_records
 from aperture.adapters.redis_store.activity import SHARDS, ActivityStreams, RedisActivityLog
 from aperture.clock import now_ms
 from aperture.ranking import FEATURES
-from aperture.settings import get_settings
 from local.invoke import invoke
 from local.pump import EventPump
 from local.seeding import publish_post
@@ -103,9 +100,8 @@ def test_records_are_grouped_by_kind_and_day_into_objects_read_back_by_day_range
     both = list(read_records(store, IMPRESSION, day(yesterday), day(TODAY_MS)))
     assert sorted(both, key=repr) == sorted(records[:-1], key=repr)
     assert _flushed(ENGAGEMENT) == records[-1:]
-    # ...and the training job's own reader of the bucket finds the same records
-    training = ActivityLogFiles(client("s3"), get_settings().media_bucket)
-    todays = [from_line(line) for line in training.lines(IMPRESSION, day(TODAY_MS))]
+    # ...and the training job's source (the same reader, one day's lines) finds today's
+    todays = [from_line(line) for line in ActivityArchive(store).lines(IMPRESSION, day(TODAY_MS))]
     assert sorted(todays, key=repr) == sorted(records[:-2], key=repr)
     # ...and a second run finds nothing more to write
     assert invoke("activity_flush", {"source": "aws.events"})["records"] == 0

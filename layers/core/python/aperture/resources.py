@@ -298,8 +298,6 @@ QUEUES: tuple[Queue, ...] = (FANOUT, EXPLORE, CDN_INVALIDATIONS, EXPORTS_QUEUE, 
 UPLOAD_PREFIX = "uploads/"
 IMAGE_PREFIX = "images/"
 MODEL_PREFIX = "models/"  # trained ranking weights (models/<surface>/<version>.json, current.json the served one)
-# The activity log (impressions, engagements) as gzipped JSON lines: logs/<kind>/dt=<YYYY-MM-DD>/ (aperture.activity)
-LOG_PREFIX = "logs/"
 # Users' data export ZIPs (exports/{user_id}/{export_id}.zip), deleted by the bucket's lifecycle a day after writing.
 EXPORT_PREFIX = "exports/"
 # The activity log in S3 (logs/<kind>/dt=<YYYY-MM-DD>/<shard>-<first entry id>.jsonl.gz, aperture.activity_flush),
@@ -910,7 +908,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "ranking_train",
         # The activity log in, models and their reports out: S3 alone, so outside the VPC (no Redis)
-        grants=(Grant(f"bucket:{LOG_PREFIX}", "read"), Grant(f"bucket:{MODEL_PREFIX}", "read_write")),
+        grants=(Grant(f"bucket:{ACTIVITY_LOG_PREFIX}", "read"), Grant(f"bucket:{MODEL_PREFIX}", "read_write")),
         # Ten million impressions: the records streamed into columns of numbers, the solver's passes in chunks
         # (docs/benchmarks.md, "Ranking loop: training"); memory also buys the CPU the solver uses
         memory_mb=3008,

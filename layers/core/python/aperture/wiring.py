@@ -530,10 +530,10 @@ def ranking_model() -> RankingModel:
 def served_explore_model() -> ServedModel:
     """Explore's model: the promoted one (models/explore/current.json), else the default shipped in the layer
     (aperture/explore_model.json) if there is one, else None (explore's own default)."""
-    return _served_model("explore", _shipped_explore_model())
+    return _served_model("explore", shipped_explore_model())
 
 
-def _shipped_explore_model() -> RankingModel | None:
+def shipped_explore_model() -> RankingModel | None:
     from importlib import resources
 
     from aperture.ranking import RankingModel
@@ -548,7 +548,7 @@ def explore_model() -> RankingModel | None:
 
 @built_once
 def ranking_training() -> RankingTraining:
-    from aperture.adapters.ranking_models import ActivityLogFiles
+    from aperture.adapters.activity_archive import ActivityArchive
     from aperture.learning import Guards
     from aperture.training import RankingTraining, TrainingPolicy
 
@@ -562,8 +562,8 @@ def ranking_training() -> RankingTraining:
     from aperture.ranking import RankingModel
 
     # What serves when nothing is promoted: the gate's serving model on a first run
-    defaults = {"feed": RankingModel.default(), "explore": _shipped_explore_model()}
-    return RankingTraining(ActivityLogFiles(client("s3"), settings.media_bucket), model_store(), defaults, policy)
+    defaults = {"feed": RankingModel.default(), "explore": shipped_explore_model()}
+    return RankingTraining(ActivityArchive(media_store()), model_store(), defaults, policy)
 
 
 @built_once

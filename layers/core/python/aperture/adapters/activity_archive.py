@@ -51,12 +51,28 @@ def days(first_day: str, last_day: str) -> list[str]:
     return [(first + datetime.timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
 
 
+class ActivityArchive:
+    """The log as its readers see it (the training job's `ActivitySource`): one day's records of one kind."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self._store = store
+
+    def lines(self, kind: str, day: str) -> Iterator[bytes]:
+        """Every record (a JSON line, aperture.activity) of `kind` logged on `day` (YYYY-MM-DD, UTC), object by
+        object in key order (by shard, then by when it was flushed): one object in memory at a time."""
+        for key in sorted(self._store.keys_under(day_prefix(kind, day))):
+            for line in gzip.decompress(self._store.read(key)).splitlines():
+                if line.strip():
+                    yield line
+
+
 def read_records(store: ObjectStore, kind: str, first_day: str, last_day: str) -> Iterator[Record]:
     """Every record of `kind` ("impression" or "engagement") logged on the days from `first_day` to `last_day`
-    (YYYY-MM-DD, UTC, inclusive), object by object in key order (by shard, then by when it was flushed)."""
+    (YYYY-MM-DD, UTC, inclusive), in the order `ActivityArchive.lines` reads them."""
+    archive = ActivityArchive(store)
     for day in days(first_day, last_day):
-        for key in sorted(store.keys_under(day_prefix(kind, day))):
-            yield from decode(store.read(key))
+        for line in archive.lines(kind, day):
+            yield from_line(line)
 
 
 def erase_user(store: ObjectStore, user_id: int) -> int:

@@ -1,23 +1,16 @@
-"""The ranking loop's objects in the media bucket: the activity log's day partitions (read), and the models with
-their reports and each surface's pointer to the one serving (models/<surface>/...)."""
+"""The ranking loop's models in the media bucket: each version with its report, and each surface's pointer to the
+one serving (models/<surface>/...). The activity log they learn from is read by aperture.adapters.activity_archive."""
 
 from __future__ import annotations
 
-import gzip
 import json
-from collections.abc import Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from aperture.resources import LOG_PREFIX, MODEL_PREFIX
+from aperture.resources import MODEL_PREFIX
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
-
-
-def log_prefix(kind: str, day: str) -> str:
-    """Where one day's records of one kind are: `logs/<kind>/dt=<YYYY-MM-DD>/` (aperture.activity)."""
-    return f"{LOG_PREFIX}{kind}/dt={day}/"
 
 
 def model_key(surface: str, version: str) -> str:
@@ -30,27 +23,6 @@ def report_key(surface: str, version: str) -> str:
 
 def current_key(surface: str) -> str:
     return f"{MODEL_PREFIX}{surface}/current.json"
-
-
-class ActivityLogFiles:
-    """The activity log as the flush job leaves it in the bucket: gzipped JSON lines, one object per batch."""
-
-    def __init__(self, client: Any, bucket: str) -> None:
-        self._s3 = client
-        self._bucket = bucket
-
-    def lines(self, kind: str, day: str) -> Iterator[bytes]:
-        """Every record (a JSON line, aperture.activity) of one kind and day, object by object in key order: one
-        object in memory at a time."""
-        keys: list[str] = []
-        paginator = self._s3.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self._bucket, Prefix=log_prefix(kind, day)):
-            keys.extend(item["Key"] for item in page.get("Contents", []))
-        for key in sorted(keys):
-            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
-            for line in gzip.decompress(body).splitlines():
-                if line.strip():
-                    yield line
 
 
 class ModelStore:
