@@ -30,8 +30,13 @@ class RoundTrips:
             run = pipe.execute
 
             def execute(*a: Any, **k: Any) -> Any:
-                self.count += 1
-                self.trips.append(frozenset(_name(command) for command in pipe.command_stack))
+                # (a cluster pipeline keeps its commands in its execution strategy, in redis-py 6 and later)
+                strategy = getattr(pipe, "_execution_strategy", None)
+                queued = getattr(strategy, "command_queue", None) if strategy is not None else None
+                commands = queued if queued is not None else pipe.command_stack
+                if commands:  # (an empty pipeline sends nothing)
+                    self.count += 1
+                    self.trips.append(frozenset(_name(command) for command in commands))
                 return run(*a, **k)
 
             pipe.execute = execute

@@ -13,6 +13,7 @@ import os
 import tracemalloc
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 FRAMES = 12  # deep enough to reach our frame or moto's from the standard library's and botocore's allocations
 _ROOT = Path(__file__).resolve().parents[1]
@@ -58,16 +59,23 @@ def moto_storage() -> dict[str, int]:
     for partitions in list(s3_backends.values()):
         for backend in list(partitions.values()):
             for bucket in list(backend.buckets.values()):
-                for _, versions in list(bucket.keys.iterlists()):
+                for _, listed in list(bucket.keys.iterlists()):
+                    versions = listed or []  # (an object deleted while the walk runs)
                     figures["s3_objects"] += len(versions)
                     figures["s3_bytes"] += sum(key.size for key in versions)
-    with dynamodb_lock():
+    items: list[Any] = []
+    with dynamodb_lock():  # (only long enough to copy the lists: requests wait on this lock)
         for regions in list(dynamodb_backends.values()):
             for tables in list(regions.values()):
                 for table in tables.tables.values():
-                    for item in table.all_items():
-                        figures["dynamodb_items"] += 1
-                        figures["dynamodb_bytes"] += item.size()
+                    items += (item for by_range in list(table.items.values()) for item in _items_of(table, by_range))
                     if table.stream_shard is not None:
                         figures["stream_records"] += len(table.stream_shard.items)
+    figures["dynamodb_items"] = len(items)
+    figures["dynamodb_bytes"] = sum(item.size() for item in items)
     return figures
+
+
+def _items_of(table: Any, entry: Any) -> list[Any]:
+    """A hash key's entry in a moto table: the item itself, or (with a range key) its items by range key."""
+    return list(entry.values()) if table.range_key_attr else [entry]

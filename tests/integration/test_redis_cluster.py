@@ -116,6 +116,13 @@ def test_a_feed_page_reads_each_posts_count_and_like_in_one_call_even_after_the_
     assert [count for count, _ in live(3)] == likes.counts([51, 52, 53, 54])
     cluster.script_flush()  # (on every primary) a restart or failover: the batch loads the script and reads again
     assert live(3) == [(0, NOT_LIKED), (5, LIKED), (5, MAYBE), (None, UNKNOWN)]
+    # ...running again only the steps that use it: a returning viewer's activity mark is read and set once
+    cluster.script_flush()
+    batch = PipelineBatch(cluster)
+    was_active, _, _ = Timeline(cluster, cap=800).queue_open(batch, 60_606, None, 10)
+    states = likes.queue_live(batch, [52], 3)
+    batch.execute()
+    assert was_active.value is False and states.value == [(5, LIKED)]
 
 
 def test_explore_signals_model_and_lists_work_on_a_cluster(cluster: Any) -> None:

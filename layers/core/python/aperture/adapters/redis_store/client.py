@@ -140,22 +140,21 @@ class PipelineBatch:
     """Reads from several stores queued into one pipeline: one round trip for all of them.
 
     A step that runs a script names it (`scripts`). A server that has not got it (a restart, a failover, a new
-    node) answers NOSCRIPT: the batch then loads its scripts (on every primary, in cluster mode) and runs once more.
-    That is safe because every step is a read or an idempotent write (an activity mark, a seen list)."""
+    node) answers NOSCRIPT to that step's calls alone: the batch then loads the scripts (on every primary, in
+    cluster mode) and runs those steps once more, keeping every other step's replies from the first run, so a step
+    that writes (an activity mark read and set) is never run twice."""
 
     def __init__(self, client: Any) -> None:
         self._client = client
         self.pipe = client.pipeline(transaction=False)
-        self._steps: list[Callable[[Any], int]] = []
-        self._scripts: dict[str, Script] = {}
+        self._steps: list[tuple[Callable[[Any], int], tuple[Script, ...]]] = []
         self._parsers: list[tuple[int, Callable[[list[Any]], Any], Slot[Any]]] = []
 
     def queue(
         self, commands: Callable[[Any], int], parse: Callable[[list[Any]], T], scripts: Sequence[Script] = ()
     ) -> Slot[T]:
         slot: Slot[T] = Slot()
-        self._steps.append(commands)
-        self._scripts.update((script.sha, script) for script in scripts)
+        self._steps.append((commands, tuple(scripts)))
         self._parsers.append((commands(self.pipe), parse, slot))
         return slot
 
@@ -164,21 +163,38 @@ class PipelineBatch:
 
         if not self._parsers:
             return
-        try:
-            replies = self.pipe.execute()
-        except NoScriptError:
-            if not self._scripts:
-                raise
-            for script in self._scripts.values():
-                self._client.script_load(script.source)
-            self.pipe = self._client.pipeline(transaction=False)
-            for step in self._steps:
-                step(self.pipe)
-            replies = self.pipe.execute()
+        scripted = any(scripts for _, scripts in self._steps)
+        replies = list(self.pipe.execute(raise_on_error=not scripted))
+        if scripted and any(isinstance(reply, NoScriptError) for reply in replies):
+            self._run_scripted_again(replies)
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
         offset = 0
         for count, parse, slot in self._parsers:
             slot.fill(parse(replies[offset : offset + count]))
             offset += count
+
+    def _run_scripted_again(self, replies: list[Any]) -> None:
+        """Load the scripts, run the steps that use them again, and put their replies in place of the first ones."""
+        loaded: set[str] = set()
+        pipe = self._client.pipeline(transaction=False)
+        again: list[tuple[int, int]] = []  # (offset, count) of each step run again
+        offset = 0
+        for (commands, scripts), (count, _, _) in zip(self._steps, self._parsers, strict=True):
+            if scripts:
+                for script in scripts:
+                    if script.sha not in loaded:
+                        self._client.script_load(script.source)
+                        loaded.add(script.sha)
+                commands(pipe)
+                again.append((offset, count))
+            offset += count
+        fresh = pipe.execute()
+        at = 0
+        for offset, count in again:
+            replies[offset : offset + count] = fresh[at : at + count]
+            at += count
 
 
 def single(command: Callable[[Any], Any]) -> Callable[[Any], int]:
