@@ -98,7 +98,7 @@ def log(records: list[Record]) -> None:
 
 
 def store() -> ModelStore:
-    return ModelStore(client("s3"), get_settings().media_bucket)
+    return ModelStore(wiring.media_store())
 
 
 def report(surface: str, version: str = HELD_OUT) -> dict[str, Any]:

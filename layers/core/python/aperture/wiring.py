@@ -489,7 +489,7 @@ def affinity() -> AffinityStore:
 def model_store() -> ModelStore:
     from aperture.adapters.ranking_models import ModelStore
 
-    return ModelStore(client("s3"), get_settings().media_bucket)
+    return ModelStore(media_store())
 
 
 def _served_model(surface: str, fallback: RankingModel | None, pinned: str | None = None) -> ServedModel:

@@ -4,13 +4,17 @@ one serving (models/<surface>/...). The activity log they learn from is read by 
 from __future__ import annotations
 
 import json
-from typing import Any
-
-from botocore.exceptions import ClientError
+from typing import Any, Protocol
 
 from aperture.resources import MODEL_PREFIX
 
-_MISSING = {"404", "NoSuchKey", "NotFound"}
+
+class ObjectStore(Protocol):
+    """What of the media bucket the models need (aperture.adapters.s3.MediaStore)."""
+
+    def fetch(self, key: str) -> tuple[bytes, str] | None: ...
+
+    def write(self, key: str, body: bytes, content_type: str) -> None: ...
 
 
 def model_key(surface: str, version: str) -> str:
@@ -28,20 +32,15 @@ def current_key(surface: str) -> str:
 class ModelStore:
     """Versioned models and reports under models/<surface>/, and the pointer (current.json) serving reads."""
 
-    def __init__(self, client: Any, bucket: str) -> None:
-        self._s3 = client
-        self._bucket = bucket
+    def __init__(self, store: ObjectStore) -> None:
+        self._store = store
 
     def _get(self, key: str) -> bytes | None:
-        try:
-            return bytes(self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read())
-        except ClientError as error:
-            if error.response["Error"]["Code"] in _MISSING:
-                return None
-            raise
+        found = self._store.fetch(key)
+        return None if found is None else found[0]
 
     def _put(self, key: str, body: str) -> None:
-        self._s3.put_object(Bucket=self._bucket, Key=key, Body=body.encode(), ContentType="application/json")
+        self._store.write(key, body.encode(), "application/json")
 
     def current_version(self, surface: str) -> str | None:
         pointer = self._get(current_key(surface))
