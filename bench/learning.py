@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import math
 import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from aperture import wiring
@@ -28,7 +29,7 @@ from aperture.learning import ExampleBuilder, Examples, Labels, baseline_scores,
 from aperture.ranking import RankingModel
 from aperture.settings import get_settings
 from local.seeding import Account, publish_post
-from local.world import DAY_MS, HOUR_MS, TOPICS, World, generate, like_logit
+from local.world import DAY_MS, HOUR_MS, TOPICS, WORLD_TASTES, Tastes, World, generate, like_logit
 
 SURFACES: tuple[Surface, ...] = ("feed", "explore")
 PASSWORD = "Bench-pass-1!"
@@ -38,6 +39,12 @@ TOP = 3  # the hit rate: share of pages with an engagement that has one among th
 ACTIONS = (("like", 0.55), ("save", 0.15), ("comment", 0.1), ("profile_open", 0.2))
 # Explore shows posts of people one does not follow: their affinity is below a follow's median (1.0)
 STRANGER_AFFINITY = 0.5
+# A deployment's people are not the synthetic world the shipped defaults were fit on (local/world.py's, where
+# engagement follows the affinity for the author and the taste for the post's topics, 0.9 and 3.0): here they engage
+# by topic twice as strongly and care little who posted (an interest community rather than friends). Learning that
+# is what the loop is for; with the world's own tastes the shipped feed model is already the right one.
+DEPLOYMENT_TASTES = Tastes(bias=-3.6, affinity=0.3, topic=6.0)
+TASTES = {"deployment": DEPLOYMENT_TASTES, "world": WORLD_TASTES}
 # The loop's own settings: a small world's day has a few thousand impressions, not the production minimum
 LOOP_SETTINGS = {"APERTURE_RANKING_MIN_EXAMPLES": "200"}
 
@@ -85,6 +92,7 @@ class Loop:
 class People:
     world: World
     accounts: list[Account]
+    tastes: Tastes
     index: dict[int, int]  # user id -> world index
     posts: dict[int, tuple[int, tuple[str, ...]]] = field(default_factory=dict)  # post id -> (author index, tags)
     engaged: set[tuple[int, int]] = field(default_factory=set)  # (viewer index, post id) engaged with already
@@ -99,7 +107,7 @@ def _next_day_start(at_ms: int) -> int:
     return (at_ms // DAY_MS + 1) * DAY_MS
 
 
-def populate(driver: Driver, people: int, seed: int, follows: int) -> People:
+def populate(driver: Driver, people: int, seed: int, follows: int, tastes: Tastes = DEPLOYMENT_TASTES) -> People:
     """The world's people signed up, each following up to `follows` of those the world says they follow (a
     follow is the costliest call of a small world's setup)."""
     world = generate(people, seed, days=1)
@@ -109,7 +117,7 @@ def populate(driver: Driver, people: int, seed: int, follows: int) -> People:
         for followee in rng.sample(sorted(followees), min(follows, len(followees))):
             driver.call("PUT", f"/users/{accounts[followee].user_id}/follow", accounts[follower])
     driver.drain()
-    return People(world, accounts, {int(a.user_id): i for i, a in enumerate(accounts)})
+    return People(world, accounts, tastes, {int(a.user_id): i for i, a in enumerate(accounts)})
 
 
 def post_round(driver: Driver, who: People, rng: random.Random, chance: float) -> None:
@@ -135,7 +143,7 @@ def engage(driver: Driver, who: People, rng: random.Random, viewer: int, items: 
             continue
         author, tags = known
         affinity = world.affinity.get((viewer, author), STRANGER_AFFINITY)
-        if rng.random() >= 1 / (1 + math.exp(-like_logit(world.taste[viewer], affinity, tags))):
+        if rng.random() >= 1 / (1 + math.exp(-like_logit(world.taste[viewer], affinity, tags, who.tastes))):
             continue
         who.engaged.add((viewer, post_id))
         action = rng.choices([a for a, _ in ACTIONS], weights=[w for _, w in ACTIONS])[0]
@@ -173,11 +181,12 @@ def run_loop(
     follows: int = 8,
     explore: bool = True,
     report: Callable[[str], None] = lambda line: None,
+    tastes: Tastes = DEPLOYMENT_TASTES,
 ) -> Loop:
     """The loop for `days` simulated days, from the next UTC midnight; returns each day's replayed figures."""
     started = time.perf_counter()
     rng = random.Random(f"{seed}:loop")
-    who = populate(driver, people, seed, follows)
+    who = populate(driver, people, seed, follows, tastes)
     driver.advance((_next_day_start(now_ms()) - now_ms()) / 1000)
     first = datetime.datetime.fromtimestamp(now_ms() / 1000, tz=datetime.UTC).date()
     served: dict[str, dict[Surface, RankingModel]] = {}
@@ -345,6 +354,13 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=2, help="feed (and explore) reads a person a day")
     parser.add_argument("--posts-per-day", type=float, default=4.0)
     parser.add_argument("--follows", type=int, default=8, help="at most this many of the world's follows each")
+    parser.add_argument("--json", help="also write the rows and decisions to this file (what the loop test reads)")
+    parser.add_argument(
+        "--tastes",
+        choices=sorted(TASTES),
+        default="deployment",
+        help="how people engage: the deployment's own (default), or the world the shipped models were fit on",
+    )
     args = parser.parse_args()
     lift_rate_limits()
     os.environ["APERTURE_SCHEDULES"] = "manual"
@@ -363,6 +379,7 @@ def main() -> None:
         args.posts_per_day,
         args.follows,
         report=lambda line: print(line, flush=True),
+        tastes=TASTES[args.tastes],
     )
     platform.shutdown()
     print(f"\n{args.people} people, {args.days} days, seed {args.seed}: {loop.seconds:.0f} s")
@@ -371,6 +388,9 @@ def main() -> None:
     print(table(loop))
     print()
     print(weights(loop))
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump({"rows": [asdict(row) for row in loop.rows], "decisions": loop.decisions}, out, indent=1)
 
 
 if __name__ == "__main__":

@@ -43,12 +43,26 @@ class World:
         return found
 
 
-def like_logit(taste: list[float], affinity: float, hashtags: tuple[str, ...]) -> float:
+@dataclass(frozen=True)
+class Tastes:
+    """How a world's people weigh what they are shown: the log-odds of engaging are `bias`, plus `affinity` times
+    the log of their affinity for the author, plus `topic` times the share of their taste in the post's topics."""
+
+    bias: float = -3.2
+    affinity: float = 0.9
+    topic: float = 3.0
+
+
+# The world every synthetic figure so far comes from, and the one the shipped default feed model was fit on.
+WORLD_TASTES = Tastes()
+
+
+def like_logit(taste: list[float], affinity: float, hashtags: tuple[str, ...], tastes: Tastes = WORLD_TASTES) -> float:
     """The log-odds that a person with this taste likes a post with these hashtags by an author they hold in this
     affinity (1.0 is neutral), once it is in front of them."""
     total_taste = sum(taste) or 1.0
     topic = sum(taste[TOPICS.index(t)] for t in hashtags) / total_taste
-    return -3.2 + 0.9 * math.log(affinity) + 3.0 * topic
+    return tastes.bias + tastes.affinity * math.log(affinity) + tastes.topic * topic
 
 
 def progress(label: str, done: int, total: int) -> None:

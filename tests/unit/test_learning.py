@@ -66,6 +66,26 @@ def test_examples_keep_the_logged_features_by_name_and_leave_out_incomplete_rows
     assert examples.labels.tolist() == [1, 0] and examples.incomplete == 1
 
 
+def test_only_the_first_showing_of_a_post_to_a_viewer_is_an_example_labelled_by_any_engagement_in_its_window() -> None:
+    # Shown at T (no reaction), again at T+2h (liked then), and at T+5h (after the like): one example, positive.
+    liked = labels(Engagement("like", viewer_id=1, author_id=7, at=T + 2 * HOUR, post_id=10))
+    builder = ExampleBuilder("feed", liked)
+    builder.add(shown(post_id=10, at=T + 5 * HOUR, recency=0.2))  # (rows need not come in time order)
+    builder.add(shown(post_id=10, at=T, recency=0.9))
+    builder.add(shown(post_id=10, at=T + 2 * HOUR, recency=0.5))
+    builder.add(shown(post_id=10, viewer_id=2, at=T + 5 * HOUR, recency=0.2))  # another viewer's first showing
+    examples = builder.build()
+    assert examples.matrix.tolist() == [[0.9], [0.2]]  # (rows keep the order they were added in)
+    assert examples.labels.tolist() == [1, 0] and examples.repeated == 2
+
+    # A post the viewer was shown on an earlier day is no example on this one.
+    held = ExampleBuilder("feed", liked)
+    held.shown_before(shown(post_id=10, at=T - 24 * HOUR))
+    held.add(shown(post_id=10, at=T))
+    held.add(shown(post_id=11, at=T))
+    assert held.build().post_ids.tolist() == [11]
+
+
 def test_guards_refuse_too_few_examples_an_odd_label_rate_and_missing_features() -> None:
     guards = Guards(min_examples=3, min_label_rate=0.01, max_label_rate=0.5)
     everyone_liked = labels(*(Engagement("like", 1, 7, T + 1, post_id=p) for p in range(10)))

@@ -70,6 +70,7 @@ class Examples:
     pages: Any  # numpy int64
     post_ids: Any  # numpy int64
     incomplete: int = 0  # impressions left out for lacking one of `names`
+    repeated: int = 0  # impressions left out as a later showing of a post to the same viewer
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -97,7 +98,12 @@ class ExampleBuilder:
     _labels: array[int] = field(default_factory=lambda: array("b"))
     _pages: array[int] = field(default_factory=lambda: array("q"))
     _post_ids: array[int] = field(default_factory=lambda: array("q"))
+    _viewers: array[int] = field(default_factory=lambda: array("q"))
+    _served: array[int] = field(default_factory=lambda: array("q"))
     _page_ids: dict[tuple[int, str | int], int] = field(default_factory=dict)
+    # (viewer, post) pairs shown on days before these examples' (`shown_before`): their showings here are repeats
+    _before_viewers: array[int] = field(default_factory=lambda: array("q"))
+    _before_posts: array[int] = field(default_factory=lambda: array("q"))
 
     def add(self, impression: Impression) -> None:
         rows = len(self._labels)
@@ -110,6 +116,14 @@ class ExampleBuilder:
         self._pages.append(self._page_ids.setdefault(page, len(self._page_ids)))
         self._labels.append(int(self.labels.positive(impression)))
         self._post_ids.append(impression.post_id)
+        self._viewers.append(impression.viewer_id)
+        self._served.append(impression.served_at)
+
+    def shown_before(self, impression: Impression) -> None:
+        """An impression of an earlier day than these examples': a showing here of the same post to the same viewer
+        is a repeat, not an example."""
+        self._before_viewers.append(impression.viewer_id)
+        self._before_posts.append(impression.post_id)
 
     def build(self) -> Examples:
         import numpy as np
@@ -119,15 +133,47 @@ class ExampleBuilder:
         for index, name in enumerate(names):
             matrix[:, index] = np.frombuffer(self._columns[name], dtype=np.float64)
         complete = ~np.isnan(matrix).any(axis=1) if names else np.ones(len(self._labels), dtype=bool)
+        post_ids = np.frombuffer(self._post_ids, dtype=np.int64)
+        first = first_showings(
+            np.frombuffer(self._viewers, dtype=np.int64),
+            post_ids,
+            np.frombuffer(self._served, dtype=np.int64),
+            np.frombuffer(self._before_viewers, dtype=np.int64),
+            np.frombuffer(self._before_posts, dtype=np.int64),
+        )
+        kept = complete & first
         return Examples(
             surface=self.surface,
             names=names,
-            matrix=matrix[complete],
-            labels=np.frombuffer(self._labels, dtype=np.int8)[complete],
-            pages=np.frombuffer(self._pages, dtype=np.int64)[complete],
-            post_ids=np.frombuffer(self._post_ids, dtype=np.int64)[complete],
+            matrix=matrix[kept],
+            labels=np.frombuffer(self._labels, dtype=np.int8)[kept],
+            pages=np.frombuffer(self._pages, dtype=np.int64)[kept],
+            post_ids=post_ids[kept],
             incomplete=int((~complete).sum()),
+            repeated=int((complete & ~first).sum()),
         )
+
+
+def first_showings(viewers: Any, posts: Any, served: Any, before_viewers: Any, before_posts: Any) -> Any:
+    """Which rows are the first showing of their post to their viewer: not shown on an earlier day (`before_*`),
+    nor earlier in these rows. A later showing is no new example: a person who engaged the first time does not
+    engage again (its features raised by that engagement, it would teach that affinity predicts no engagement), and
+    the first showing's label already counts an engagement on any showing within its window."""
+    import numpy as np
+
+    rows = len(viewers)
+    earlier = len(before_viewers)
+    all_viewers = np.concatenate([before_viewers, viewers])
+    all_posts = np.concatenate([before_posts, posts])
+    times = np.concatenate([np.full(earlier, np.iinfo(np.int64).min, dtype=np.int64), served])
+    index = np.concatenate([np.full(earlier, -1, dtype=np.int64), np.arange(rows, dtype=np.int64)])
+    order = np.lexsort((index, times, all_posts, all_viewers))
+    v, p = all_viewers[order], all_posts[order]
+    leads = np.r_[True, (v[1:] != v[:-1]) | (p[1:] != p[:-1])] if len(order) else np.zeros(0, dtype=bool)
+    chosen = index[order][leads]
+    first = np.zeros(rows, dtype=bool)
+    first[chosen[chosen >= 0]] = True
+    return first
 
 
 @dataclass(frozen=True)
@@ -141,7 +187,7 @@ class Guards:
 
 def refusal(examples: Examples, guards: Guards) -> str | None:
     """Why these examples must not be trained on, or None when they may."""
-    total = len(examples) + examples.incomplete
+    total = len(examples) + examples.incomplete + examples.repeated
     if total < guards.min_examples:
         return f"too few examples: {total} (at least {guards.min_examples})"
     if not examples.names:

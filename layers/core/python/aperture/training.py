@@ -100,6 +100,8 @@ class RankingTraining:
                 record = from_line(line)
                 if isinstance(record, Impression) and record.surface in SURFACES:
                     builders[(record.surface, day == evaluated)].add(record)
+                    if day != evaluated:  # what the viewer saw before the held-out day is no new example on it
+                        builders[(record.surface, True)].shown_before(record)
         reports: dict[str, dict[str, Any]] = {}
         for surface in SURFACES:
             found = done[surface]
