@@ -129,8 +129,9 @@ class _Models:
 
 
 def logged_bucket(rows: int, seed: int = 7) -> tuple[_Bucket, Any]:
-    """`rows` feed impressions over four days (pages of 20, the feed's four features, about 3% engaged with from a
-    hidden logistic rule) and their engagements, as the flush job leaves them; and the day to run the job on."""
+    """`rows` feed impressions over four days (pages of 20 for one viewer each, the feed's four features, about 3%
+    engaged with from a hidden logistic rule) and their engagements, as the flush job leaves them; and the day to run
+    the job on."""
     import datetime
     import math
     import random
@@ -149,16 +150,20 @@ def logged_bucket(rows: int, seed: int = 7) -> tuple[_Bucket, Any]:
         impressions: list[str] = []
         engagements: list[str] = []
         for row in range(rows // 4):
-            viewer, post = rng.randrange(1_000_000), rng.randrange(10**12)
+            if row % 20 == 0:  # a page: one viewer's 20 posts, one request
+                viewer = rng.randrange(1_000_000)
+            post, author = rng.randrange(10**12), rng.randrange(100_000)
             values = {"recency": rng.random(), "author_affinity": 3 * rng.random(), "engagement": rng.random()}
             values["topic_affinity"] = 2 * rng.random()
             at = start + (row // 20) * 86_400_000 // (rows // 80 + 1)
             impressions.append(
-                to_line(Impression("feed", viewer, post, viewer + 1, row % 20, at, "default", values, f"r{row // 20}"))
+                to_line(
+                    Impression("feed", viewer, post, author, row % 20, at, "default", values, f"r{index}-{row // 20}")
+                )
             )
             logit = -5.5 + 1.2 * values["author_affinity"] + 0.8 * values["topic_affinity"]
             if rng.random() < 1 / (1 + math.exp(-logit)):
-                engagements.append(to_line(Engagement("like", viewer, viewer + 1, at + 3_600_000, post)))
+                engagements.append(to_line(Engagement("like", viewer, author, at + 3_600_000, post)))
         for kind, lines in ((IMPRESSION, impressions), (ENGAGEMENT, engagements)):
             for number, begin in enumerate(range(0, len(lines), per_object)):
                 key = object_key(kind, day, number % 8, f"{start}-{number}")

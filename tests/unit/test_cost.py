@@ -133,3 +133,16 @@ def test_the_idle_cost_the_docs_quote_is_what_the_code_declares(declared: cost.I
 def test_the_default_inventory_is_the_declared_one(declared: cost.Inventory) -> None:
     """`python -m bench.cost --no-stacks` prints the same idle table as with the constructs."""
     assert cost.Inventory() == declared
+
+
+def test_the_activity_flush_as_declared_keeps_up_with_a_million_daily_users_with_room_to_spare() -> None:
+    # Given the records a minute logged at a million daily users (about 500,000: every ranked page's 20 impressions)
+    arriving_a_minute = cost.activity_records_a_day() / 1440
+    assert 450_000 < arriving_a_minute < 550_000
+    # When one scheduled run moves all it may (every shard's rounds of a batch) at its declared memory
+    capacity = cost.flush_capacity_a_run()
+    # Then it moves at least twice what arrives, a full run ends well inside the minute (runs never overlap), and a
+    # minute's arrivals take a fraction of it
+    assert capacity >= 2 * arriving_a_minute
+    assert cost.flush_seconds(capacity) < 0.75 * 60 < function("activity_flush").timeout_seconds
+    assert cost.flush_seconds(arriving_a_minute) < 20

@@ -152,3 +152,31 @@ def test_serving_clips_features_to_the_models_bounds() -> None:
     assert model.probability({"engagement": 1e9}) == model.probability({"engagement": 2.0})
     assert model.probability({"engagement": float("nan")}) == model.probability({"engagement": 0.0})
     assert RankingModel.from_json(model.to_json()) == model
+
+
+def test_a_feature_first_logged_later_or_in_another_order_lands_in_its_own_column() -> None:
+    # Given impressions whose features come in two orders, and one that brings a feature no earlier one had
+    builder = ExampleBuilder("feed", labels())
+    builder.add(shown(post_id=1, recency=0.1, author_affinity=1.0))
+    builder.add(shown(post_id=2, author_affinity=2.0, recency=0.2))
+    builder.add(shown(post_id=3, recency=0.3, author_affinity=3.0, engagement=0.5))
+    builder.add(shown(post_id=4, engagement=0.6, recency=0.4, author_affinity=4.0))
+    # When the examples are built
+    examples = builder.build()
+    # Then every value is under its name, and the rows before the new feature are incomplete (left out)
+    assert examples.names == ("author_affinity", "engagement", "recency")
+    assert examples.matrix.tolist() == [[3.0, 0.5, 0.3], [4.0, 0.6, 0.4]]
+    assert examples.post_ids.tolist() == [3, 4] and examples.incomplete == 2
+
+
+def test_a_viewer_who_engaged_with_a_post_several_times_labels_by_the_first_engagement_after_each_showing() -> None:
+    # Given bob liked post 10 long before, unliked and commented on it long after (outside the window of T)...
+    earlier = Engagement("like", viewer_id=1, author_id=7, at=T - 2 * WINDOW, post_id=10)
+    later = Engagement("comment", viewer_id=1, author_id=7, at=T + 2 * WINDOW, post_id=10)
+    found = labels(earlier, later)
+    # Then an impression at T is negative, and one shown a day after T (the comment within its window) positive
+    assert not found.positive(shown(at=T))
+    assert found.positive(shown(at=T + WINDOW + HOUR))
+    # ...and two profile opens of the author likewise
+    opens = labels(Engagement("profile_open", 1, 7, T - WINDOW - 1), Engagement("profile_open", 1, 7, T + HOUR))
+    assert opens.positive(shown(at=T, post_id=99)) and not opens.positive(shown(at=T + 2 * HOUR, post_id=99))

@@ -31,31 +31,49 @@ POPULARITY_FEATURES = ("author_popularity", "popularity", "engagement_rate", "en
 
 class Labels:
     """Which impressions were followed, within the window, by an engagement of the same viewer with the post (or,
-    for a profile open, with its author)."""
+    for a profile open, with its author). Held compactly, as the job holds every engagement of its days: each
+    (viewer, post) or (viewer, author) pair is one integer key, and its times one integer (most pairs have one
+    engagement) or a sorted list."""
 
     def __init__(self, engagements: Iterable[Engagement], window_ms: int) -> None:
         self.window_ms = window_ms
-        self._by_post: dict[tuple[int, int], list[int]] = {}
-        self._by_author: dict[tuple[int, int], list[int]] = {}
+        by_post: dict[int, list[int]] = {}
+        by_author: dict[int, list[int]] = {}
         for engagement in engagements:
             if engagement.action == "profile_open":
-                self._by_author.setdefault((engagement.viewer_id, engagement.author_id), []).append(engagement.at)
+                by_author.setdefault(_pair(engagement.viewer_id, engagement.author_id), []).append(engagement.at)
             elif engagement.action in POST_ACTIONS and engagement.post_id is not None:
-                self._by_post.setdefault((engagement.viewer_id, engagement.post_id), []).append(engagement.at)
-        for times in (*self._by_post.values(), *self._by_author.values()):
-            times.sort()
+                by_post.setdefault(_pair(engagement.viewer_id, engagement.post_id), []).append(engagement.at)
+        self._by_post, self._by_author = _compact(by_post), _compact(by_author)
 
     def positive(self, impression: Impression) -> bool:
         start, end = impression.served_at, impression.served_at + self.window_ms
         for times in (
-            self._by_post.get((impression.viewer_id, impression.post_id)),
-            self._by_author.get((impression.viewer_id, impression.author_id)),
+            self._by_post.get(_pair(impression.viewer_id, impression.post_id)),
+            self._by_author.get(_pair(impression.viewer_id, impression.author_id)),
         ):
-            if times:
-                first = bisect.bisect_left(times, start)
-                if first < len(times) and times[first] <= end:
+            if times is None:
+                continue
+            if isinstance(times, int):
+                if start <= times <= end:
                     return True
+                continue
+            first = bisect.bisect_left(times, start)
+            if first < len(times) and times[first] <= end:
+                return True
         return False
+
+
+def _pair(first: int, second: int) -> int:
+    """Two ids as one key, exactly (ids are 64-bit: below 2**63 in magnitude)."""
+    return first * 2**64 + second
+
+
+def _compact(times: dict[int, list[int]]) -> dict[int, int | list[int]]:
+    compacted: dict[int, int | list[int]] = {}
+    for key, found in times.items():
+        compacted[key] = found[0] if len(found) == 1 else sorted(found)
+    return compacted
 
 
 @dataclass
@@ -89,12 +107,15 @@ class Examples:
 
 @dataclass
 class ExampleBuilder:
-    """Collects one surface's impressions as columns, labelling each as it comes: memory holds numbers, not records
-    (ten million impressions are about 8 bytes a feature each)."""
+    """Collects one surface's impressions as numbers, labelling each as it comes: memory holds a row of floats per
+    impression (8 bytes a feature) and three numbers beside it, not records. Rows are kept flat in the order their
+    features were first seen, so a row whose features come in that order (every row, while the serving model keeps
+    its features) is one copy of its values, not a step per feature."""
 
     surface: Surface
     labels: Labels
-    _columns: dict[str, array[float]] = field(default_factory=dict)
+    _order: tuple[str, ...] = ()  # the features' names as laid out in each row of `_values`
+    _values: array[float] = field(default_factory=lambda: array("d"))
     _labels: array[int] = field(default_factory=lambda: array("b"))
     _pages: array[int] = field(default_factory=lambda: array("q"))
     _post_ids: array[int] = field(default_factory=lambda: array("q"))
@@ -106,15 +127,15 @@ class ExampleBuilder:
     _before_posts: array[int] = field(default_factory=lambda: array("q"))
 
     def add(self, impression: Impression) -> None:
-        rows = len(self._labels)
-        for name in impression.features:
-            if name not in self._columns:  # a feature first seen now: missing (NaN) in every earlier row
-                self._columns[name] = array("d", [math.nan]) * rows
-        for name, column in self._columns.items():
-            column.append(float(impression.features.get(name, math.nan)))
+        features = impression.features
+        if tuple(features) == self._order:
+            self._values.extend(features.values())
+        else:
+            self._widen(features)
+            self._values.extend([features.get(name, math.nan) for name in self._order])
         page = (impression.viewer_id, impression.request_id or impression.served_at)
         self._pages.append(self._page_ids.setdefault(page, len(self._page_ids)))
-        self._labels.append(int(self.labels.positive(impression)))
+        self._labels.append(self.labels.positive(impression))
         self._post_ids.append(impression.post_id)
         self._viewers.append(impression.viewer_id)
         self._served.append(impression.served_at)
@@ -125,14 +146,27 @@ class ExampleBuilder:
         self._before_viewers.append(impression.viewer_id)
         self._before_posts.append(impression.post_id)
 
+    def _widen(self, features: Mapping[str, float]) -> None:
+        """Features first seen now get a column, missing (NaN) in every earlier row (rare: a change of the serving
+        model's features)."""
+        new = tuple(name for name in features if name not in self._order)
+        if not new:
+            return
+        import numpy as np
+
+        width, rows = len(self._order), len(self._labels)
+        earlier = np.frombuffer(self._values, dtype=np.float64).reshape(rows, width)
+        widened = np.full((rows, width + len(new)), math.nan)
+        widened[:, :width] = earlier
+        del earlier  # (releases the buffer it borrowed from `_values`)
+        self._order, self._values = self._order + new, array("d", widened.tobytes())
+
     def build(self) -> Examples:
         import numpy as np
 
-        names = tuple(sorted(self._columns))
-        matrix = np.empty((len(self._labels), len(names)), dtype=np.float64)
-        for index, name in enumerate(names):
-            matrix[:, index] = np.frombuffer(self._columns[name], dtype=np.float64)
-        complete = ~np.isnan(matrix).any(axis=1) if names else np.ones(len(self._labels), dtype=bool)
+        names = tuple(sorted(self._order))
+        rows = np.frombuffer(self._values, dtype=np.float64).reshape(len(self._labels), len(self._order))
+        complete = ~np.isnan(rows).any(axis=1)
         post_ids = np.frombuffer(self._post_ids, dtype=np.int64)
         first = first_showings(
             np.frombuffer(self._viewers, dtype=np.int64),
@@ -142,10 +176,13 @@ class ExampleBuilder:
             np.frombuffer(self._before_posts, dtype=np.int64),
         )
         kept = complete & first
+        # one copy of the rows kept, columns by name (ten million rows of a dozen features are about 1 GB)
+        columns = np.array([self._order.index(name) for name in names], dtype=np.intp)
+        matrix = rows[np.ix_(np.flatnonzero(kept), columns)]
         return Examples(
             surface=self.surface,
             names=names,
-            matrix=matrix[kept],
+            matrix=matrix,
             labels=np.frombuffer(self._labels, dtype=np.int8)[kept],
             pages=np.frombuffer(self._pages, dtype=np.int64)[kept],
             post_ids=post_ids[kept],

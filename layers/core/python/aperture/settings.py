@@ -122,9 +122,12 @@ class Settings(BaseSettings):
     ranking_min_label_rate: float = Field(default=0.001, ge=0, le=1)
     ranking_max_label_rate: float = Field(default=0.5, ge=0, le=1)
     ranking_promote_margin: float = Field(default=0.002, ge=0, le=1)
-    # The activity log: each shard stream is read this many entries at a time into S3, at most so many times a run
-    activity_flush_batch: int = Field(default=5_000, ge=1, le=50_000)
-    activity_flush_rounds: int = Field(default=10, ge=1)
+    # The activity log: each shard stream is read this many entries at a time into S3, at most so many times a run.
+    # 8 shards x 15 x 10,000 = 1.2 million records a run (a minute), against about 500,000 arriving a minute at a
+    # million daily users; a full run takes about 25 s of one vCPU (docs/benchmarks.md, "Ranking loop: cost and
+    # capacity"), inside the minute and the function's timeout.
+    activity_flush_batch: int = Field(default=10_000, ge=1, le=50_000)
+    activity_flush_rounds: int = Field(default=15, ge=1)
 
     # Explore: the k-NN index is OpenSearch when OPENSEARCH_URL is set (SigV4-signed on AWS), else FAISS in process.
     opensearch_url: str | None = Field(default=None, validation_alias="OPENSEARCH_URL")

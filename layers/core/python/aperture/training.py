@@ -96,22 +96,25 @@ class RankingTraining:
         labels = Labels(self._engagements(engagement_days), policy.label_window_ms)
         builders = {(surface, held): ExampleBuilder(surface, labels) for surface in SURFACES for held in (False, True)}
         for day in [*training_days, evaluated]:
+            by_surface = {surface: builders[(surface, day == evaluated)] for surface in SURFACES}
             for line in self._activity.lines(IMPRESSION, day.isoformat()):
                 record = from_line(line)
-                if isinstance(record, Impression) and record.surface in SURFACES:
-                    builders[(record.surface, day == evaluated)].add(record)
+                if isinstance(record, Impression) and (builder := by_surface.get(record.surface)) is not None:
+                    builder.add(record)
                     if day != evaluated:  # what the viewer saw before the held-out day is no new example on it
                         builders[(record.surface, True)].shown_before(record)
         reports: dict[str, dict[str, Any]] = {}
         for surface in SURFACES:
             found = done[surface]
-            reports[surface] = (
-                found
-                if found is not None
-                else self._surface(
-                    surface, version, builders[(surface, False)].build(), builders[(surface, True)].build()
-                )
-            )
+            # each builder is let go once built, and each surface's examples once reported: the rows read are not
+            # held beside the matrix while a model trains (10 million impressions: docs/benchmarks.md)
+            trained, held = builders.pop((surface, False)), builders.pop((surface, True))
+            if found is None:
+                examples = trained.build(), held.build()
+                del trained, held
+                found = self._surface(surface, version, *examples)
+                del examples
+            reports[surface] = found
         return reports
 
     def _finished(self, surface: Surface, version: str) -> dict[str, Any] | None:
