@@ -765,7 +765,8 @@ def ranking_loop_day(prices: Mapping[str, float] = PRICES) -> list[Row]:
             f"ranking_train (daily, {job_seconds:,.0f} s at {memory_mb('ranking_train')} MB)",
             1,
             job_seconds * memory_mb("ranking_train") / 1024 * prices["lambda_gb_second_arm"],
-            f"{TRAINED_IMPRESSIONS:,} impressions read (a sample at this scale), measured time",
+            f"{TRAINED_IMPRESSIONS:,} impressions read (the most one run holds; sampling at this scale is not "
+            "built), measured time",
         ),
     ]
 

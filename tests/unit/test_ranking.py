@@ -15,6 +15,7 @@ from aperture.ranking import (
     RankingModel,
     auc,
     features,
+    fit,
     ndcg_at,
     rank,
     train,
@@ -205,3 +206,19 @@ def test_history_adds_story_views_before_the_cutoff_to_author_affinity_only() ->
     assert topics[0] == {"cats": AFFINITY_WEIGHTS["like"] + AFFINITY_WEIGHTS["comment"]}
     assert AFFINITY_WEIGHTS == {"like": 1.0, "comment": 2.0, "story_view": 0.1}  # the sweep's pick
     assert AFFINITY_WEIGHTS["story_view"] > 0  # the spec: story views count toward author affinity
+
+
+def test_a_trained_model_clips_to_each_features_declared_range_not_to_what_its_training_days_held() -> None:
+    import numpy as np
+
+    # Given training days on which affinity was still small (a new deployment: nobody has engaged much yet)
+    rng = np.random.default_rng(3)
+    matrix = np.column_stack([rng.random(400) * 0.5, rng.random(400) * 3.0])
+    labels = (rng.random(400) < 1 / (1 + np.exp(-(4 * matrix[:, 0] - 2)))).astype(np.int8)
+    model = fit(matrix, labels, ("topic_affinity", "something_new"))
+    # Then a later, larger affinity still moves the score (its range is the feature's: 0 to 8), while a feature
+    # with no declared range keeps the range its training saw
+    assert model.bounds["topic_affinity"] == (0.0, 8.0)
+    assert model.probability({"topic_affinity": 2.0}) > model.probability({"topic_affinity": 0.5})
+    low, high = model.bounds["something_new"]
+    assert 0.0 <= low < 0.1 and 2.9 < high <= 3.0

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 from types import MappingProxyType
 
-from aperture.ranking import Candidate, RankingModel, features
+from aperture.ranking import FEATURE_RANGES, Candidate, RankingModel, features
 
 # Retrieval's sources, one feature each: how strongly each vouched for the post, about 0..1 (pools by rank).
 SOURCES: tuple[str, ...] = ("similar", "neighbours", "regional", "popular", "topics")
@@ -40,13 +40,10 @@ BOUNDS: Mapping[str, tuple[float, float]] = {
     "source_topics": (0.0, 3.0),  # a post can sit in several of the viewer's topic pools
     "evidence": (-5.0, 2.0),
     "region_match": (0.0, 1.0),
-    "topic_affinity": (0.0, 8.0),
-    "author_affinity": (0.0, 8.0),
     "author_popularity": (0.0, 20.0),  # ln(1 + followers): 20 is far beyond any account
     "author_engagement": (0.0, 12.0),
-    "engagement": (0.0, 12.0),
-    "recency": (0.0, 1.0),
     "carousel": (0.0, 1.0),
+    **FEATURE_RANGES,  # topic_affinity, author_affinity, engagement and recency, computed as the feed computes them
 }
 MIN_EVIDENCE = math.exp(BOUNDS["evidence"][0])
 

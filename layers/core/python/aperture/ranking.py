@@ -17,6 +17,12 @@ from types import MappingProxyType
 from typing import Any
 
 FEATURES: tuple[str, ...] = ("recency", "author_affinity", "engagement", "topic_affinity")
+# The range each feed feature can take by its definition (below), the bounds a trained model clips its inputs to.
+# Not the range a training run happened to see: affinities grow as a deployment's people engage, and a model
+# trained on its first days clipped them to those days' small values (docs/benchmarks.md, "the loop end to end").
+FEATURE_RANGES: Mapping[str, tuple[float, float]] = MappingProxyType(
+    {"recency": (0.0, 1.0), "author_affinity": (0.0, 8.0), "engagement": (0.0, 12.0), "topic_affinity": (0.0, 8.0)}
+)
 HOUR_MS = 3_600_000
 
 # What one engagement adds to the viewer's affinity for its author (and, for posts, for the post's topics). The
@@ -179,7 +185,13 @@ def train(
 
 
 def fit(
-    matrix: Any, labels: Any, names: Sequence[str], epochs: int = 50, l2: float = 1e-5, version: str = "trained"
+    matrix: Any,
+    labels: Any,
+    names: Sequence[str],
+    epochs: int = 50,
+    l2: float = 1e-5,
+    version: str = "trained",
+    ranges: Mapping[str, tuple[float, float]] | None = None,
 ) -> RankingModel:
     """Logistic regression (mean log loss plus `l2` / 2 times the squared weights; the bias is not penalised) by
     Newton's method with a backtracking line search, over a numpy matrix (one row per example, one column per name
@@ -188,7 +200,8 @@ def fit(
     gradient descent stalls far from the optimum. The passes over the rows go in chunks, so memory beyond the
     matrix stays a few arrays of a chunk's length (10 million rows: docs/benchmarks.md). `epochs` caps the steps.
     Deterministic: it starts from zero weights and the base rate's log-odds. The model's bounds are each feature's
-    range in the matrix."""
+    declared range (`ranges`, by default the feed's and explore's, `declared_ranges()`), or for a feature with none
+    its range in the matrix."""
     import numpy as np
 
     n, width = matrix.shape
@@ -248,13 +261,24 @@ def fit(
         if improvement < 1e-12:
             break
     lows, highs = matrix.min(axis=0), matrix.max(axis=0)
+    declared = declared_ranges() if ranges is None else ranges
     return RankingModel(
         weights={name: float(w) for name, w in zip(names, theta[:-1], strict=True)},
         bias=float(theta[-1]),
         version=version,
         features=tuple(names),
-        bounds={name: (float(lo), float(hi)) for name, lo, hi in zip(names, lows, highs, strict=True)},
+        bounds={
+            name: declared.get(name, (float(lo), float(hi))) for name, lo, hi in zip(names, lows, highs, strict=True)
+        },
     )
+
+
+def declared_ranges() -> dict[str, tuple[float, float]]:
+    """Every ranking feature's range by its definition: the feed's and explore's (they agree on the names they
+    share)."""
+    from aperture.explore_ranking import BOUNDS
+
+    return {**FEATURE_RANGES, **BOUNDS}
 
 
 # Rows per pass of the solver: its temporaries are a few arrays of this length (the weighted block: 8 MB a feature)
