@@ -33,7 +33,7 @@ def run_loop(tmp_path: Path) -> dict[str, Any]:
         env={**clean, **TEST_SIGNUP_LIMIT},
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=1200,  # (about 3 minutes alone; far more beside the rest of the suite on two cores)
         check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

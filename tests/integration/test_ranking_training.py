@@ -239,6 +239,18 @@ def test_too_few_examples_an_odd_label_rate_or_missing_features_mean_no_training
         assert "too few examples" in invoke("ranking_train", event(TODAY))["explore"]["reason"]
 
 
+def test_more_impressions_than_one_run_can_hold_mean_no_training_rather_than_a_run_that_dies() -> None:
+    # Given more impressions logged in the days read than the run's cap
+    log(world(rows_per_day=500))
+    with settings_env(APERTURE_RANKING_MAX_IMPRESSIONS="1200"), logged_warnings() as warned:
+        outcome = invoke("ranking_train", event())
+    # Then neither surface trains, and the reports say why and what to do
+    for surface in ("feed", "explore"):
+        assert "too many impressions: more than 1,200" in outcome[surface]["reason"], outcome
+        assert not report(surface)["trained"] and store().current_version(surface) is None
+    assert [record.getMessage() for record in warned] == ["ranking training refused"] * 2
+
+
 def test_serving_picks_up_a_promoted_model_after_the_ttl_and_ignores_a_corrupt_one() -> None:
     shifted = ShiftedClock()
     use_clock(shifted)

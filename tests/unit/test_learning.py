@@ -78,6 +78,12 @@ def test_only_the_first_showing_of_a_post_to_a_viewer_is_an_example_labelled_by_
     assert examples.matrix.tolist() == [[0.9], [0.2]]  # (rows keep the order they were added in)
     assert examples.labels.tolist() == [1, 0] and examples.repeated == 2
 
+    # A post shown again more than a window later and engaged with then: still one example, and a positive one
+    late = ExampleBuilder("feed", labels(Engagement("like", viewer_id=1, author_id=7, at=T + 31 * HOUR, post_id=10)))
+    late.add(shown(post_id=10, at=T))
+    late.add(shown(post_id=10, at=T + 30 * HOUR))
+    assert late.build().labels.tolist() == [1]
+
     # A post the viewer was shown on an earlier day is no example on this one.
     held = ExampleBuilder("feed", liked)
     held.shown_before(shown(post_id=10, at=T - 24 * HOUR))

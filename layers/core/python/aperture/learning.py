@@ -65,8 +65,12 @@ class Labels:
 
 
 def _pair(first: int, second: int) -> int:
-    """Two ids as one key, exactly (ids are 64-bit: below 2**63 in magnitude)."""
-    return first * 2**64 + second
+    """Two ids as one key, exactly (ids are 64-bit: below 2**63 in magnitude, so the multiplier, above 2**64, keeps
+    pairs apart; its odd low part spreads small ids over Python's int hash, which 2**64 alone would crowd)."""
+    return first * _PAIR_MULTIPLIER + second
+
+
+_PAIR_MULTIPLIER = 2**64 + 0x9E3779B97F4A7C15
 
 
 def _compact(times: dict[int, list[int]]) -> dict[int, int | list[int]]:
@@ -168,12 +172,13 @@ class ExampleBuilder:
         rows = np.frombuffer(self._values, dtype=np.float64).reshape(len(self._labels), len(self._order))
         complete = ~np.isnan(rows).any(axis=1)
         post_ids = np.frombuffer(self._post_ids, dtype=np.int64)
-        first = first_showings(
+        first, labels = first_showings(
             np.frombuffer(self._viewers, dtype=np.int64),
             post_ids,
             np.frombuffer(self._served, dtype=np.int64),
             np.frombuffer(self._before_viewers, dtype=np.int64),
             np.frombuffer(self._before_posts, dtype=np.int64),
+            np.frombuffer(self._labels, dtype=np.int8),
         )
         kept = complete & first
         # one copy of the rows kept, columns by name (ten million rows of a dozen features are about 1 GB)
@@ -183,7 +188,7 @@ class ExampleBuilder:
             surface=self.surface,
             names=names,
             matrix=matrix,
-            labels=np.frombuffer(self._labels, dtype=np.int8)[kept],
+            labels=labels[kept],
             pages=np.frombuffer(self._pages, dtype=np.int64)[kept],
             post_ids=post_ids[kept],
             incomplete=int((~complete).sum()),
@@ -191,11 +196,14 @@ class ExampleBuilder:
         )
 
 
-def first_showings(viewers: Any, posts: Any, served: Any, before_viewers: Any, before_posts: Any) -> Any:
-    """Which rows are the first showing of their post to their viewer: not shown on an earlier day (`before_*`),
-    nor earlier in these rows. A later showing is no new example: a person who engaged the first time does not
-    engage again (its features raised by that engagement, it would teach that affinity predicts no engagement), and
-    the first showing's label already counts an engagement on any showing within its window."""
+def first_showings(
+    viewers: Any, posts: Any, served: Any, before_viewers: Any, before_posts: Any, labels: Any
+) -> tuple[Any, Any]:
+    """Which rows are the first showing of their post to their viewer (not shown on an earlier day, `before_*`, nor
+    earlier in these rows), and the labels with each first showing positive if any showing of its pair here was. A
+    later showing is no new example: a person who engaged the first time does not engage again (its features raised
+    by that engagement, it would teach that affinity predicts no engagement); an engagement after a later showing,
+    even past the first one's window, still counts for the pair."""
     import numpy as np
 
     rows = len(viewers)
@@ -210,7 +218,15 @@ def first_showings(viewers: Any, posts: Any, served: Any, before_viewers: Any, b
     chosen = index[order][leads]
     first = np.zeros(rows, dtype=bool)
     first[chosen[chosen >= 0]] = True
-    return first
+    # each pair's label: the largest over its rows here (a row of an earlier day carries none)
+    ordered = np.where(index[order] >= 0, labels[np.maximum(index[order], 0)], 0).astype(np.int8)
+    starts = np.flatnonzero(leads)
+    merged = labels.copy()
+    if len(starts):
+        any_positive = np.maximum.reduceat(ordered, starts)
+        keep = chosen >= 0
+        merged[chosen[keep]] = any_positive[keep]
+    return first, merged
 
 
 @dataclass(frozen=True)

@@ -707,7 +707,7 @@ FUNCTIONS: tuple[Function, ...] = (
         grants=(Grant(f"bucket:{ACTIVITY_LOG_PREFIX}", "write"),),
         redis=True,
         # One vCPU (1,769 MB): parsing and compressing the records is CPU-bound, so below it the run only takes
-        # longer at the same cost; at a million daily users a minute's 500,000 records take about 12 s of it
+        # longer at the same cost; at a million daily users a minute's 500,000 records take about 17 s of it
         memory_mb=1769,
         timeout_seconds=120,
         trigger=ScheduleTrigger(rate_minutes=1),

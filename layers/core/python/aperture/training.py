@@ -59,6 +59,9 @@ class TrainingPolicy:
     label_window_ms: int
     guards: Guards
     margin: float  # by which a candidate must beat the serving model on AUC and NDCG@10
+    # The most impressions one run reads: past it the run would outgrow the function's memory (about 1.6 GB at
+    # 10 million), so it refuses, with a reason and a metric, rather than dying without a report.
+    max_impressions: int = 15_000_000
 
 
 def held_out_day(today: datetime.date, label_window_ms: int) -> datetime.date:
@@ -95,11 +98,19 @@ class RankingTraining:
         engagement_days = [*training_days, evaluated, *(day for day in _days_after(evaluated, today))]
         labels = Labels(self._engagements(engagement_days), policy.label_window_ms)
         builders = {(surface, held): ExampleBuilder(surface, labels) for surface in SURFACES for held in (False, True)}
+        read = 0
         for day in [*training_days, evaluated]:
             by_surface = {surface: builders[(surface, day == evaluated)] for surface in SURFACES}
             for line in self._activity.lines(IMPRESSION, day.isoformat()):
                 record = from_line(line)
                 if isinstance(record, Impression) and (builder := by_surface.get(record.surface)) is not None:
+                    read += 1
+                    if read > policy.max_impressions:
+                        why = (
+                            f"too many impressions: more than {policy.max_impressions:,} in {policy.days} days "
+                            "(train on fewer days, APERTURE_RANKING_TRAIN_DAYS, or a sample of viewers)"
+                        )
+                        return {s: done[s] or self._refuse(s, version, why, None, None) for s in SURFACES}
                     builder.add(record)
                     if day != evaluated:  # what the viewer saw before the held-out day is no new example on it
                         builders[(record.surface, True)].shown_before(record)
@@ -142,11 +153,7 @@ class RankingTraining:
         if why is None and held.names != trained.names:
             why = f"missing features: the held-out day carries {held.names}, training {trained.names}"
         if why is not None:
-            logger.warning("ranking training refused", extra={"surface": surface, "version": version, "reason": why})
-            count("RankingTrainingRefused", surface=surface)
-            refused = report(surface, version, trained, held, {}, Decision(False, why), trained=False)
-            self._models.write_report(surface, version, refused)
-            return refused
+            return self._refuse(surface, version, why, trained, held)
 
         started = time.perf_counter()
         candidate = self._trainer(trained.matrix, trained.labels, trained.names, version=f"{surface}-{version}")
@@ -184,6 +191,15 @@ class RankingTraining:
             extra={"surface": surface, "version": version, "train_seconds": round(seconds, 3), **written},
         )
         return written
+
+    def _refuse(
+        self, surface: Surface, version: str, why: str, trained: Examples | None, held: Examples | None
+    ) -> dict[str, Any]:
+        logger.warning("ranking training refused", extra={"surface": surface, "version": version, "reason": why})
+        count("RankingTrainingRefused", surface=surface)
+        refused = report(surface, version, trained, held, {}, Decision(False, why), trained=False)
+        self._models.write_report(surface, version, refused)
+        return refused
 
     def _served(self, surface: Surface) -> RankingModel | None:
         try:

@@ -558,6 +558,7 @@ def ranking_training() -> RankingTraining:
         label_window_ms=settings.ranking_label_window_seconds * 1000,
         guards=Guards(settings.ranking_min_examples, settings.ranking_min_label_rate, settings.ranking_max_label_rate),
         margin=settings.ranking_promote_margin,
+        max_impressions=settings.ranking_max_impressions,
     )
     from aperture.ranking import RankingModel
 
