@@ -122,7 +122,7 @@ class Settings(BaseSettings):
     ranking_min_label_rate: float = Field(default=0.001, ge=0, le=1)
     ranking_max_label_rate: float = Field(default=0.5, ge=0, le=1)
     ranking_promote_margin: float = Field(default=0.002, ge=0, le=1)
-    ranking_max_impressions: int = Field(default=15_000_000, ge=1)  # read by one run, at most (TrainingPolicy)
+    ranking_max_impressions: int = Field(default=12_000_000, ge=1)  # read by one run, at most (TrainingPolicy)
     # The activity log: each shard stream is read this many entries at a time into S3, at most so many times a run.
     # 8 shards x 15 x 10,000 = 1.2 million records a run (a minute), against about 500,000 arriving a minute at a
     # million daily users; a full run takes about 41 s of one vCPU's CPU at 34 us a record, a minute's arrivals about

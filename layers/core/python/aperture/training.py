@@ -59,9 +59,9 @@ class TrainingPolicy:
     label_window_ms: int
     guards: Guards
     margin: float  # by which a candidate must beat the serving model on AUC and NDCG@10
-    # The most impressions one run reads: past it the run would outgrow the function's memory (about 1.6 GB at
-    # 10 million), so it refuses, with a reason and a metric, rather than dying without a report.
-    max_impressions: int = 15_000_000
+    # The most impressions one run reads: past it the run would outgrow the function's memory (2.2 GB at 10 million
+    # measured, docs/benchmarks.md), so it refuses, with a reason and a metric, rather than dying without a report.
+    max_impressions: int = 12_000_000
 
 
 def held_out_day(today: datetime.date, label_window_ms: int) -> datetime.date:
