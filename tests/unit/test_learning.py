@@ -91,6 +91,11 @@ def test_only_the_first_showing_of_a_post_to_a_viewer_is_an_example_labelled_by_
     held.add(shown(post_id=11, at=T))
     assert held.build().post_ids.tolist() == [11]
 
+    # And a day with none of a surface's impressions, after days with some, is an empty set (refused), not an error
+    empty = ExampleBuilder("feed", liked)
+    empty.shown_before(shown(post_id=10, at=T - 24 * HOUR))
+    assert len(empty.build()) == 0
+
 
 def test_guards_refuse_too_few_examples_an_odd_label_rate_and_missing_features() -> None:
     guards = Guards(min_examples=3, min_label_rate=0.01, max_label_rate=0.5)

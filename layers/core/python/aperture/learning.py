@@ -219,7 +219,10 @@ def first_showings(
     first = np.zeros(rows, dtype=bool)
     first[chosen[chosen >= 0]] = True
     # each pair's label: the largest over its rows here (a row of an earlier day carries none)
-    ordered = np.where(index[order] >= 0, labels[np.maximum(index[order], 0)], 0).astype(np.int8)
+    rows_in_order = index[order]
+    here = rows_in_order >= 0
+    ordered = np.zeros(len(order), dtype=np.int8)
+    ordered[here] = labels[rows_in_order[here]]
     starts = np.flatnonzero(leads)
     merged = labels.copy()
     if len(starts):
