@@ -25,7 +25,7 @@ from aperture import wiring
 from aperture.activity import ENGAGEMENT, IMPRESSION, Engagement, Impression, Surface
 from aperture.adapters.activity_archive import read_records
 from aperture.clock import now_ms
-from aperture.learning import ExampleBuilder, Examples, Labels, baseline_scores, figures, scores
+from aperture.learning import ExampleBuilder, Examples, Labels, baseline_scores, figures, hit_rate, scores
 from aperture.ranking import RankingModel
 from aperture.settings import get_settings
 from local.seeding import Account, publish_post
@@ -255,20 +255,6 @@ def day_examples(day: str, first: str) -> dict[Surface, Examples]:
     return {surface: builder.build() for surface, builder in builders.items()}
 
 
-def hit_rate(row_scores: Any, examples: Examples, top: int = TOP) -> float:
-    """Of the pages with an engagement, the share with one among the `top` posts the scores put first (ties newest
-    first, as the figures break them)."""
-    import numpy as np
-
-    order = np.lexsort((-examples.post_ids, -row_scores, examples.pages))
-    pages, labels = examples.pages[order], examples.labels[order]
-    starts = np.flatnonzero(np.r_[True, pages[1:] != pages[:-1]])
-    rank = np.arange(len(pages)) - np.repeat(starts, np.diff(np.r_[starts, len(pages)]))
-    judged = np.unique(pages[labels == 1])
-    hits = np.unique(pages[(labels == 1) & (rank < top)])
-    return float(len(hits) / len(judged)) if len(judged) else 0.0
-
-
 def replay(day: str, serving: dict[Surface, RankingModel], first: str) -> list[DayRow]:
     """The day's pages scored offline by the model that served, by the shipped default and by the baseline."""
     rows = []
@@ -283,7 +269,7 @@ def replay(day: str, serving: dict[Surface, RankingModel], first: str) -> list[D
         }
         for name, values in candidates.items():
             measured = figures(values, examples)
-            row.figures[name] = DayFigures(surface, measured.auc, measured.ndcg, hit_rate(values, examples))
+            row.figures[name] = DayFigures(surface, measured.auc, measured.ndcg, hit_rate(values, examples, TOP))
         rows.append(row)
     return rows
 

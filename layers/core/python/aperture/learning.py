@@ -112,9 +112,9 @@ class Examples:
 @dataclass
 class ExampleBuilder:
     """Collects one surface's impressions as numbers, labelling each as it comes: memory holds a row of floats per
-    impression (8 bytes a feature) and three numbers beside it, not records. Rows are kept flat in the order their
-    features were first seen, so a row whose features come in that order (every row, while the serving model keeps
-    its features) is one copy of its values, not a step per feature."""
+    impression (8 bytes a feature) and its label, page, post, viewer and time beside it, not records. Rows are kept
+    flat in the order their features were first seen, so a row whose features come in that order (every row, while
+    the serving model keeps its features) is one copy of its values, not a step per feature."""
 
     surface: Surface
     labels: Labels
@@ -215,11 +215,11 @@ def first_showings(
     order = np.lexsort((index, times, all_posts, all_viewers))
     v, p = all_viewers[order], all_posts[order]
     leads = np.r_[True, (v[1:] != v[:-1]) | (p[1:] != p[:-1])] if len(order) else np.zeros(0, dtype=bool)
-    chosen = index[order][leads]
+    rows_in_order = index[order]
+    chosen = rows_in_order[leads]
     first = np.zeros(rows, dtype=bool)
     first[chosen[chosen >= 0]] = True
     # each pair's label: the largest over its rows here (a row of an earlier day carries none)
-    rows_in_order = index[order]
     here = rows_in_order >= 0
     ordered = np.zeros(len(order), dtype=np.int8)
     ordered[here] = labels[rows_in_order[here]]
@@ -323,15 +323,42 @@ def ndcg(row_scores: Any, examples: Examples, k: int = NDCG_K) -> float:
 
     def dcg(order: Any) -> Any:
         ordered = pages[order]
-        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-        rank = np.arange(len(ordered)) - np.repeat(starts, np.diff(np.r_[starts, len(ordered)]))
+        rank = _page_ranks(ordered)
         gain = np.where(rank < k, labels[order] / np.log2(rank + 2), 0.0)
         return np.bincount(ordered, weights=gain, minlength=int(pages.max()) + 1)
 
-    actual = dcg(np.lexsort((-examples.post_ids, -row_scores, pages)))
+    actual = dcg(_page_order(row_scores, examples))
     ideal = dcg(np.lexsort((-labels, pages)))
     judged = ideal > 0
     return float((actual[judged] / ideal[judged]).mean()) if judged.any() else 0.0
+
+
+def hit_rate(row_scores: Any, examples: Examples, top: int = 3) -> float:
+    """Of the pages with a positive, the share with one among the `top` rows the scores put first (ties newest
+    first, as NDCG breaks them)."""
+    import numpy as np
+
+    order = _page_order(row_scores, examples)
+    pages, labels = examples.pages[order], examples.labels[order]
+    rank = _page_ranks(pages)
+    judged = np.unique(pages[labels == 1])
+    hits = np.unique(pages[(labels == 1) & (rank < top)])
+    return float(len(hits) / len(judged)) if len(judged) else 0.0
+
+
+def _page_order(row_scores: Any, examples: Examples) -> Any:
+    """The rows page by page, each page's by score, ties newest first."""
+    import numpy as np
+
+    return np.lexsort((-examples.post_ids, -row_scores, examples.pages))
+
+
+def _page_ranks(pages: Any) -> Any:
+    """Each row's 0-based position within its page, for rows grouped page by page."""
+    import numpy as np
+
+    starts = np.flatnonzero(np.r_[True, pages[1:] != pages[:-1]])
+    return np.arange(len(pages)) - np.repeat(starts, np.diff(np.r_[starts, len(pages)]))
 
 
 @dataclass(frozen=True)

@@ -191,7 +191,6 @@ def fit(
     epochs: int = 50,
     l2: float = 1e-5,
     version: str = "trained",
-    ranges: Mapping[str, tuple[float, float]] | None = None,
 ) -> RankingModel:
     """Logistic regression (mean log loss plus `l2` / 2 times the squared weights; the bias is not penalised) by
     Newton's method with a backtracking line search, over a numpy matrix (one row per example, one column per name
@@ -200,8 +199,7 @@ def fit(
     gradient descent stalls far from the optimum. The passes over the rows go in chunks, so memory beyond the
     matrix stays a few arrays of a chunk's length (10 million rows: docs/benchmarks.md). `epochs` caps the steps.
     Deterministic: it starts from zero weights and the base rate's log-odds. The model's bounds are each feature's
-    declared range (`ranges`, by default the feed's and explore's, `declared_ranges()`), or for a feature with none
-    its range in the matrix."""
+    declared range (`declared_ranges()`), or for a feature with none its range in the matrix."""
     import numpy as np
 
     n, width = matrix.shape
@@ -261,7 +259,7 @@ def fit(
         if improvement < 1e-12:
             break
     lows, highs = matrix.min(axis=0), matrix.max(axis=0)
-    declared = declared_ranges() if ranges is None else ranges
+    declared = declared_ranges()
     return RankingModel(
         weights={name: float(w) for name, w in zip(names, theta[:-1], strict=True)},
         bias=float(theta[-1]),
@@ -274,11 +272,10 @@ def fit(
 
 
 def declared_ranges() -> dict[str, tuple[float, float]]:
-    """Every ranking feature's range by its definition: the feed's and explore's (they agree on the names they
-    share)."""
+    """Every ranking feature's range by its definition: explore's table, which holds the feed's (`FEATURE_RANGES`)."""
     from aperture.explore_ranking import BOUNDS
 
-    return {**FEATURE_RANGES, **BOUNDS}
+    return dict(BOUNDS)
 
 
 # Rows per pass of the solver: its temporaries are a few arrays of this length (the weighted block: 8 MB a feature)

@@ -42,10 +42,16 @@ def encode(lines: Iterable[str]) -> bytes:
     return gzip.compress("".join(line + "\n" for line in lines).encode(), compresslevel=6, mtime=0)
 
 
+def lines_of(body: bytes) -> Iterator[bytes]:
+    """One log object's JSON lines (gzipped, a record a line), blank lines skipped."""
+    for line in gzip.decompress(body).splitlines():
+        if line.strip():
+            yield line
+
+
 def decode(body: bytes) -> Iterator[Record]:
-    for line in gzip.decompress(body).decode().splitlines():
-        if line:
-            yield from_line(line)
+    for line in lines_of(body):
+        yield from_line(line)
 
 
 def days(first_day: str, last_day: str) -> list[str]:
@@ -63,9 +69,7 @@ class ActivityArchive:
         """Every record (a JSON line, aperture.activity) of `kind` logged on `day` (YYYY-MM-DD, UTC), object by
         object in key order (by shard, then by when it was flushed): one object in memory at a time."""
         for key in sorted(self._store.keys_under(day_prefix(kind, day))):
-            for line in gzip.decompress(self._store.read(key)).splitlines():
-                if line.strip():
-                    yield line
+            yield from lines_of(self._store.read(key))
 
 
 def read_records(store: ObjectStore, kind: str, first_day: str, last_day: str) -> Iterator[Record]:
@@ -84,7 +88,7 @@ def erase_user(store: ObjectStore, user_id: int) -> int:
     objects clean and leaves them be."""
     removed = 0
     for key in sorted(store.keys_under(ACTIVITY_LOG_PREFIX)):
-        lines = [line for line in gzip.decompress(store.read(key)).decode().splitlines() if line]
+        lines = [line.decode() for line in lines_of(store.read(key))]
         kept = [line for line in lines if not names(from_line(line), user_id)]
         if len(kept) == len(lines):
             continue
